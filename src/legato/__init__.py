@@ -1,0 +1,94 @@
+"""legato: machine-learning pipelines as plain Python functions.
+
+``import legato`` is cheap and has no side effects: every public name below is loaded on
+first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from legato._version import __version__
+
+if TYPE_CHECKING:
+    from legato.define.pipeline import Pipeline, pipeline
+    from legato.define.task import Task, task
+    from legato.define.tracing import unmapped
+    from legato.engine.result import RunResult
+    from legato.engine.run import RunHandle, run, start
+    from legato.errors import (
+        Cancelled,
+        DefinitionError,
+        ExecutorError,
+        LegatoError,
+        ParameterError,
+        PlanError,
+        RunFailedError,
+        RunInterrupted,
+        TaskCancelled,
+        TaskFailedError,
+    )
+    from legato.executors.base import Executor
+    from legato.executors.inline import InlineExecutor
+    from legato.executors.processes import ProcessesExecutor
+    from legato.executors.threads import ThreadsExecutor
+    from legato.model.specs import Capacity, FailurePolicy, Resources, RetryPolicy
+    from legato.model.states import RunState, TaskState
+    from legato.runtime.context import TaskContext
+    from legato.runtime.context import current_context as context
+
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "task": ("legato.define.task", "task"),
+    "Task": ("legato.define.task", "Task"),
+    "pipeline": ("legato.define.pipeline", "pipeline"),
+    "Pipeline": ("legato.define.pipeline", "Pipeline"),
+    "unmapped": ("legato.define.tracing", "unmapped"),
+    "run": ("legato.engine.run", "run"),
+    "start": ("legato.engine.run", "start"),
+    "RunHandle": ("legato.engine.run", "RunHandle"),
+    "RunResult": ("legato.engine.result", "RunResult"),
+    "Executor": ("legato.executors.base", "Executor"),
+    "InlineExecutor": ("legato.executors.inline", "InlineExecutor"),
+    "ThreadsExecutor": ("legato.executors.threads", "ThreadsExecutor"),
+    "ProcessesExecutor": ("legato.executors.processes", "ProcessesExecutor"),
+    "Capacity": ("legato.model.specs", "Capacity"),
+    "FailurePolicy": ("legato.model.specs", "FailurePolicy"),
+    "Resources": ("legato.model.specs", "Resources"),
+    "RetryPolicy": ("legato.model.specs", "RetryPolicy"),
+    "RunState": ("legato.model.states", "RunState"),
+    "TaskState": ("legato.model.states", "TaskState"),
+    "TaskContext": ("legato.runtime.context", "TaskContext"),
+    "context": ("legato.runtime.context", "current_context"),
+    **{
+        name: ("legato.errors", name)
+        for name in (
+            "Cancelled",
+            "DefinitionError",
+            "ExecutorError",
+            "LegatoError",
+            "ParameterError",
+            "PlanError",
+            "RunFailedError",
+            "RunInterrupted",
+            "TaskCancelled",
+            "TaskFailedError",
+        )
+    },
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'legato' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,19 @@
+"""Authoring: ``@task`` and ``@pipeline``, tracing into a validated graph."""
+
+from legato.define.graph import Graph, MapSpec, Node, ParamSpec
+from legato.define.pipeline import Pipeline, pipeline
+from legato.define.task import Task, task
+from legato.define.tracing import Output, unmapped
+
+__all__ = [
+    "Graph",
+    "MapSpec",
+    "Node",
+    "Output",
+    "ParamSpec",
+    "Pipeline",
+    "Task",
+    "pipeline",
+    "task",
+    "unmapped",
+]

@@ -1,0 +1,132 @@
+"""The graph a traced pipeline is: nodes (task calls), edges (data flow), parameters and the
+binding of the pipeline's own output. Frozen once built."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from legato.define import render
+from legato.model.ids import SourceLocation
+from legato.model.specs import FailurePolicy, TaskSpec
+from legato.model.values import Arg, Dict, Param, Ref, Seq
+
+__all__ = ["Graph", "MapSpec", "Node", "ParamSpec", "iter_refs", "iter_params"]
+
+MISSING: Any = inspect.Parameter.empty
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamSpec:
+    """A run parameter: a parameter of the pipeline function."""
+
+    name: str
+    default: Any = MISSING
+    annotation: Any = MISSING
+
+    @property
+    def required(self) -> bool:
+        return self.default is MISSING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapSpec:
+    """Which arguments of a mapped call are mapped over; the rest are given whole."""
+
+    positions: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    length: int | None = None
+    """Known when every mapped argument is a literal list; otherwise set at run time."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    """One call of a task in the pipeline body."""
+
+    key: str
+    spec: TaskSpec
+    args: tuple[Arg, ...]
+    kwargs: tuple[tuple[str, Arg], ...]
+    mapped: MapSpec | None = None
+    location: SourceLocation | None = None
+    upstream: tuple[str, ...] = field(default=())
+    """Keys of the nodes whose outputs it reads, in first-use order."""
+    params: tuple[str, ...] = field(default=())
+    """Names of the run parameters it reads."""
+
+    def __post_init__(self) -> None:
+        seen: dict[str, None] = {}
+        names: dict[str, None] = {}
+        for arg in (*self.args, *(a for _, a in self.kwargs)):
+            for ref in iter_refs(arg):
+                seen.setdefault(ref.node)
+            for param in iter_params(arg):
+                names.setdefault(param.name)
+        object.__setattr__(self, "upstream", tuple(seen))
+        object.__setattr__(self, "params", tuple(names))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def iter_refs(arg: Arg) -> Iterator[Ref]:
+    """Every :class:`Ref` inside a binding tree."""
+    if isinstance(arg, Ref):
+        yield arg
+    elif isinstance(arg, Seq):
+        for item in arg.items:
+            yield from iter_refs(item)
+    elif isinstance(arg, Dict):
+        for _, item in arg.items:
+            yield from iter_refs(item)
+
+
+def iter_params(arg: Arg) -> Iterator[Param]:
+    """Every :class:`Param` inside a binding tree."""
+    if isinstance(arg, Param):
+        yield arg
+    elif isinstance(arg, Seq):
+        for item in arg.items:
+            yield from iter_params(item)
+    elif isinstance(arg, Dict):
+        for _, item in arg.items:
+            yield from iter_params(item)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Graph:
+    """A pipeline's graph: nodes in an order where every node follows its inputs."""
+
+    pipeline: str
+    nodes: Mapping[str, Node]
+    params: tuple[ParamSpec, ...]
+    output: Arg
+    failure_policy: FailurePolicy = FailurePolicy.KEEP_GOING
+
+    @property
+    def edges(self) -> tuple[tuple[str, str], ...]:
+        """``(upstream, downstream)`` pairs, one per data dependency."""
+        return tuple((up, node.key) for node in self.nodes.values() for up in node.upstream)
+
+    def downstream(self) -> dict[str, list[str]]:
+        """For each node key, the keys of nodes that read its output."""
+        out: dict[str, list[str]] = {key: [] for key in self.nodes}
+        for node in self.nodes.values():
+            for up in node.upstream:
+                out[up].append(node.key)
+        return out
+
+    def render_text(self) -> str:
+        """The graph for a terminal: one line per task with what it reads."""
+        return render.render_text(self)
+
+    def to_mermaid(self) -> str:
+        """The graph as a Mermaid flowchart."""
+        return render.render_mermaid(self)
+
+    def to_dot(self) -> str:
+        """The graph in Graphviz's DOT language."""
+        return render.render_dot(self)

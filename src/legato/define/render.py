@@ -1,0 +1,82 @@
+"""Drawings of a pipeline graph: plain text for terminals, Mermaid and Graphviz DOT."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from legato.define.graph import Graph, Node
+
+__all__ = ["render_dot", "render_mermaid", "render_text"]
+
+
+def _label(node: Node) -> str:
+    if node.mapped is None:
+        return node.key
+    count = "?" if node.mapped.length is None else str(node.mapped.length)
+    return f"{node.key}[×{count}]"
+
+
+def _inputs(node: Node) -> list[str]:
+    return [*node.upstream, *(f"param {p}" for p in node.params)]
+
+
+def render_text(graph: Graph) -> str:
+    """One line per task, in run order, with what it reads::
+
+        pipeline digits: 4 tasks, parameters: test_size=0.2
+          load
+          split            <- load, param test_size
+          train[×4]        <- split
+          best             <- train
+    """
+    params = ", ".join(
+        p.name if p.required else f"{p.name}={p.default!r}" for p in graph.params
+    )
+    head = f"pipeline {graph.pipeline}: {len(graph.nodes)} tasks"
+    lines = [f"{head}, parameters: {params}" if params else head]
+    labels = [_label(node) for node in graph.nodes.values()]
+    width = max((len(label) for label in labels), default=0) + 2
+    for label, node in zip(labels, graph.nodes.values(), strict=True):
+        inputs = _inputs(node)
+        lines.append(f"  {label:<{width}}<- {', '.join(inputs)}" if inputs else f"  {label}")
+    return "\n".join(lines)
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def render_mermaid(graph: Graph) -> str:
+    """A Mermaid flowchart; mapped tasks are drawn as subroutine boxes."""
+    ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
+    lines = ["flowchart TD"]
+    for p in graph.params:
+        lines.append(f'  p_{p.name}(["{_mermaid_text(p.name)}"])')
+    for key, node in graph.nodes.items():
+        label = _mermaid_text(_label(node))
+        shape = f'[["{label}"]]' if node.mapped is not None else f'["{label}"]'
+        lines.append(f"  {ids[key]}{shape}")
+    for key, node in graph.nodes.items():
+        for up in node.upstream:
+            lines.append(f"  {ids[up]} --> {ids[key]}")
+        for p in node.params:
+            lines.append(f"  p_{p} -.-> {ids[key]}")
+    return "\n".join(lines)
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def render_dot(graph: Graph) -> str:
+    """A Graphviz digraph; mapped tasks are drawn with a double border."""
+    lines = [f'digraph "{_dot_text(graph.pipeline)}" {{', "  rankdir=TB;", "  node [shape=box];"]
+    for key, node in graph.nodes.items():
+        extra = ", peripheries=2" if node.mapped is not None else ""
+        lines.append(f'  "{_dot_text(key)}" [label="{_dot_text(_label(node))}"{extra}];')
+    for key, node in graph.nodes.items():
+        for up in node.upstream:
+            lines.append(f'  "{_dot_text(up)}" -> "{_dot_text(key)}";')
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,0 +1,254 @@
+"""``@task``: a plain function becomes a task definition that still calls like the function."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from legato.define.tracing import Unmapped, current_tracer
+from legato.errors import DefinitionError
+from legato.model.specs import Resources, RetryPolicy, TaskOptions, TaskSpec
+
+__all__ = ["Task", "task"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Task(Generic[P, R]):
+    """A task: a function plus frozen options.
+
+    Called inside a ``@pipeline`` body it records a node and returns a placeholder for its
+    output. Called anywhere else it simply runs the function, so tasks stay unit-testable.
+    """
+
+    __slots__ = ("spec", "__dict__")
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.spec = spec
+        functools.update_wrapper(self, spec.fn)
+
+    @property
+    def name(self) -> str:
+        """The task's name."""
+        return self.spec.name
+
+    @property
+    def options(self) -> TaskOptions:
+        """The task's options."""
+        return self.spec.options
+
+    @property
+    def fn(self) -> Callable[P, R]:
+        """The plain function."""
+        return self.spec.fn
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        tracer = current_tracer()
+        if tracer is None:
+            return self.spec.fn(*args, **kwargs)  # type: ignore[no-any-return]
+        return tracer.record(self.spec, args, kwargs, mapped=False)  # type: ignore[return-value]
+
+    def map(self, *args: Any, **kwargs: Any) -> list[R]:
+        """Run the task once per item of the list arguments (paired by position); other
+        arguments, and any wrapped in :func:`~legato.unmapped`, go whole to every item.
+
+        In a pipeline body the lists may be other tasks' outputs, expanded at run time; the
+        result passed downstream is the list of item outputs, in order.
+        """
+        tracer = current_tracer()
+        if tracer is not None:
+            return tracer.record(self.spec, args, kwargs, mapped=True)  # type: ignore[return-value]
+        return _map_eagerly(self.spec, args, kwargs)
+
+    def with_options(
+        self,
+        *,
+        name: str | None = None,
+        retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        resources: Resources | None = None,
+        tags: Iterable[str] | None = None,
+    ) -> Task[P, R]:
+        """A copy of this task with some options changed."""
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = name
+        if retries is not None or retry is not None:
+            changes["retry"] = _retry_policy(retries, retry, self.spec.options.retry)
+        if timeout is not None:
+            changes["timeout"] = timeout
+        if resources is not None:
+            changes["resources"] = resources
+        if tags is not None:
+            changes["tags"] = frozenset(tags)
+        return Task(replace(self.spec, options=replace(self.spec.options, **changes)))
+
+    def __repr__(self) -> str:
+        return f"<task {self.spec.name}>"
+
+
+def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """``task.map`` outside a pipeline: a plain loop with the same pairing rules."""
+    lengths = {
+        len(v)
+        for v in (*args, *kwargs.values())
+        if isinstance(v, list | tuple | range) and not isinstance(v, Unmapped)
+    }
+    if len(lengths) != 1:
+        raise ValueError(
+            f"{spec.name}.map() needs lists of one common length to map over, got lengths "
+            f"{sorted(lengths)}; wrap arguments given whole in unmapped(...)"
+        )
+    (n,) = lengths
+
+    def pick(value: Any, i: int) -> Any:
+        if isinstance(value, Unmapped):
+            return value.value
+        if isinstance(value, list | tuple | range):
+            return value[i]
+        return value
+
+    return [
+        spec.fn(*(pick(a, i) for a in args), **{k: pick(v, i) for k, v in kwargs.items()})
+        for i in range(n)
+    ]
+
+
+def _retry_policy(
+    retries: int | None, retry: RetryPolicy | None, default: RetryPolicy
+) -> RetryPolicy:
+    if retries is not None and retry is not None:
+        raise DefinitionError(
+            "both retries= and retry= were given",
+            fix="use retries=N for N retries with the default delays, or retry=RetryPolicy(...)",
+        )
+    if retry is not None:
+        return retry
+    if retries is not None:
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise DefinitionError(
+                f"retries must be a whole number >= 0, not {retries!r}",
+                fix="pass retries=3 for up to three retries after the first attempt",
+            )
+        return replace(default, attempts=retries + 1)
+    return default
+
+
+def _fixed_outputs(fn: Callable[..., Any]) -> int | None:
+    """How many values ``fn`` returns, from a ``-> tuple[A, B]`` annotation."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: fall back to the raw text
+        raw = inspect.get_annotations(fn).get("return")
+        if isinstance(raw, str):
+            text = raw.replace(" ", "")
+            if text.startswith(("tuple[", "Tuple[", "typing.Tuple[")) and "..." not in text:
+                inner = text[text.index("[") + 1 : -1]
+                depth, count = 0, 1
+                for ch in inner:
+                    depth += ch == "["
+                    depth -= ch == "]"
+                    count += ch == "," and depth == 0
+                return count if inner and inner != "()" else None
+        return None
+    ret = hints.get("return")
+    if typing.get_origin(ret) is tuple:
+        items = typing.get_args(ret)
+        if items and Ellipsis not in items and items != ((),):
+            return len(items)
+    return None
+
+
+@overload
+def task(fn: Callable[P, R], /) -> Task[P, R]: ...
+
+
+@overload
+def task(
+    *,
+    name: str | None = None,
+    retries: int | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    resources: Resources | None = None,
+    tags: Iterable[str] = (),
+    outputs: int | None = None,
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def task(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    retries: int | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    resources: Resources | None = None,
+    tags: Iterable[str] = (),
+    outputs: int | None = None,
+) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+    """Make a function a task.
+
+    Args:
+        name: name in graphs, logs and the CLI (default: the function's name).
+        retries: how many times to retry a failed attempt, with the default delays
+            (1 s, doubling, ±10% jitter); or give ``retry=RetryPolicy(...)``.
+        retry: the full retry policy.
+        timeout: seconds one attempt may run before it is stopped.
+        resources: what one attempt needs (CPUs, memory, GPUs, custom amounts).
+        tags: free-form labels.
+        outputs: how many values the function returns, when not annotated as
+            ``-> tuple[A, B]``; lets a pipeline body unpack them.
+    """
+
+    def decorate(f: Callable[P, R]) -> Task[P, R]:
+        if isinstance(f, Task):
+            raise DefinitionError(
+                f"{f.name} is already a task", fix="apply @task once per function"
+            )
+        if not callable(f) or inspect.isclass(f):
+            raise DefinitionError(
+                f"@task decorates functions, not {f!r}", fix="put @task on a def"
+            )
+        if inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f):
+            raise DefinitionError(
+                f"{f.__qualname__} is an async function; tasks are plain functions",
+                fix="write the task as a def and call asyncio.run(...) inside it",
+            )
+        if inspect.isgeneratorfunction(f):
+            raise DefinitionError(
+                f"{f.__qualname__} is a generator function; a task returns one value",
+                fix="return a list instead of yielding items",
+            )
+        if outputs is not None and (
+            isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1
+        ):
+            raise DefinitionError(
+                f"outputs must be a positive whole number, not {outputs!r}",
+                fix="pass outputs=2 for a function that returns two values",
+            )
+        options = TaskOptions(
+            name=name or f.__name__,
+            retry=_retry_policy(retries, retry, RetryPolicy()),
+            timeout=timeout,
+            resources=resources if resources is not None else Resources(),
+            tags=frozenset(tags),
+        )
+        spec = TaskSpec(
+            fn=f,
+            options=options,
+            signature=inspect.signature(f),
+            outputs=outputs if outputs is not None else _fixed_outputs(f),
+        )
+        return Task(spec)
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate

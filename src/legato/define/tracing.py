@@ -1,0 +1,476 @@
+"""Tracing a pipeline body: calls of tasks become nodes, their results become placeholders.
+
+While a pipeline body runs under a :class:`Tracer`, calling a task records a node and returns
+an :class:`Output`, a placeholder for a value that exists only at run time. Anything that
+would need that value now (``if``, ``for``, ``len``, arithmetic, ``str``, attribute access)
+raises a :class:`~legato.errors.DefinitionError` that names the task and the line. A profiler
+hook catches plain (non-task) functions handed a placeholder.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import CodeType, FrameType
+from typing import Any, NoReturn
+
+from legato.define.graph import MapSpec, Node, ParamSpec
+from legato.errors import DefinitionError
+from legato.model.ids import SourceLocation
+from legato.model.specs import TaskSpec
+from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
+
+__all__ = ["Output", "ParamOutput", "Tracer", "Unmapped", "current_tracer", "unmapped"]
+
+_LEGATO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_COMPREHENSIONS = frozenset({"<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>"})
+_current: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
+    "legato_tracer", default=None
+)
+
+
+def current_tracer() -> Tracer | None:
+    """The tracer of the pipeline body being traced in this context, if any."""
+    return _current.get()
+
+
+def user_location() -> SourceLocation | None:
+    """The innermost frame outside legato's own package: the user's line."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_LEGATO_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return SourceLocation(
+        filename=frame.f_code.co_filename, lineno=frame.f_lineno, function=frame.f_code.co_name
+    )
+
+
+class Unmapped:
+    """Marks an argument of ``task.map(...)`` that every item receives whole."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"unmapped({self.value!r})"
+
+
+def unmapped(value: Any) -> Unmapped:
+    """Pass ``value`` whole to every item of ``task.map(...)`` instead of mapping over it."""
+    return Unmapped(value)
+
+
+class Output:
+    """A placeholder for a task's output inside a pipeline body.
+
+    Index it (``out[0]``, ``out["key"]``) or unpack it when the task returns a fixed tuple;
+    pass it to other tasks. Its value exists only when the run executes the task.
+    """
+
+    __slots__ = ("_tracer", "_node", "_path", "_task", "_length", "_location")
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        node: str,
+        task: str,
+        *,
+        path: tuple[Any, ...] = (),
+        length: int | None = None,
+        location: SourceLocation | None = None,
+    ) -> None:
+        self._tracer = tracer
+        self._node = node
+        self._path = path
+        self._task = task
+        self._length = length
+        self._location = location
+
+    def _as_arg(self) -> Arg:
+        return Ref(self._node, self._path)
+
+    def _describe(self) -> str:
+        suffix = "".join(f"[{p!r}]" for p in self._path)
+        return f"the output of task {self._node!r}{suffix}"
+
+    def __repr__(self) -> str:
+        return f"<{self._describe()} (known at run time)>"
+
+    def __getitem__(self, index: Any) -> Output:
+        if isinstance(index, slice) or not isinstance(index, int | str):
+            self._misuse(
+                f"indexed with {index!r}",
+                "index outputs with an int or a str (out[0], out['key']); slice inside a task",
+            )
+        length = None
+        return Output(
+            self._tracer,
+            self._node,
+            self._task,
+            path=(*self._path, index),
+            length=length,
+            location=self._location,
+        )
+
+    def __iter__(self) -> Iterator[Output]:
+        if self._length is None:
+            self._misuse(
+                "iterated (a for loop, unpacking, list() or a comprehension over it)",
+                "to run a task per item use `other_task.map(out)`; to unpack "
+                f"several return values annotate {self._task!r} with `-> tuple[A, B]` or pass "
+                f"@task(outputs=N)",
+            )
+        return iter([self[i] for i in range(self._length)])
+
+    def _misuse(self, what: str, fix: str) -> NoReturn:
+        raise DefinitionError(
+            f"{self._describe()} was {what} in the pipeline body, but it has no value until "
+            "the run executes the task",
+            fix=fix,
+            task=self._node,
+            pipeline=self._tracer.pipeline,
+            location=user_location(),
+        )
+
+    def _control_flow(self, *_: Any) -> NoReturn:
+        self._misuse(
+            "used in Python control flow or arithmetic",
+            "move the logic into a task that receives this output as an argument "
+            "(tasks run with real values; the pipeline body only wires them)",
+        )
+
+    def __bool__(self) -> bool:
+        self._misuse(
+            "tested for truth (an `if`, `while`, `and`/`or` or `not`)",
+            "decide inside a task: pass the output to a task that branches on its value",
+        )
+
+    def __len__(self) -> int:
+        self._misuse(
+            "given to len()",
+            "compute the length inside a task, or fan out with `task.map(out)` which "
+            "handles any length",
+        )
+
+    def __str__(self) -> str:
+        self._misuse(
+            "turned into a string (str(), an f-string or print formatting)",
+            "build the string inside a task that receives the output",
+        )
+
+    def __format__(self, spec: str) -> str:
+        return self.__str__()
+
+    def __fspath__(self) -> str:
+        self._misuse(
+            "used as a file path",
+            "open the path inside a task that receives the output",
+        )
+
+    def __index__(self) -> int:
+        self._control_flow()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._misuse(
+            f"asked for its attribute {name!r}",
+            f"read `.{name}` inside a task, or return it from the task and index "
+            "the output with ['key']",
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._misuse("called like a function", "call functions on the value inside a task")
+
+    def __setitem__(self, key: Any, value: Any) -> NoReturn:
+        self._misuse("assigned into", "change values inside a task and return them")
+
+    def __contains__(self, item: Any) -> bool:
+        self._control_flow()
+
+    # Comparisons and arithmetic, both sides, are control flow on a value that isn't there.
+    __lt__ = __le__ = __gt__ = __ge__ = _control_flow
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _control_flow
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _control_flow
+    __mod__ = __rmod__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _control_flow
+    __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = _control_flow
+    __lshift__ = __rlshift__ = __rshift__ = __rrshift__ = _control_flow
+    __neg__ = __pos__ = __abs__ = __invert__ = _control_flow
+    __int__ = __float__ = __complex__ = __round__ = _control_flow
+
+    def __eq__(self, other: object) -> bool:
+        self._control_flow()
+
+    def __ne__(self, other: object) -> bool:
+        self._control_flow()
+
+    __hash__ = object.__hash__
+
+
+class ParamOutput(Output):
+    """A placeholder for a run parameter inside a pipeline body."""
+
+    __slots__ = ()
+
+    def _as_arg(self) -> Arg:
+        if self._path:
+            raise DefinitionError(
+                f"run parameter {self._node!r} was indexed in the pipeline body",
+                fix="pass the whole parameter to a task and index it there",
+                pipeline=self._tracer.pipeline,
+                location=user_location(),
+            )
+        return Param(self._node)
+
+    def _describe(self) -> str:
+        return f"run parameter {self._node!r}"
+
+
+def _contains_placeholder(value: Any, depth: int = 2) -> bool:
+    if isinstance(value, Output):
+        return True
+    if depth == 0:
+        return False
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_contains_placeholder(v, depth - 1) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_placeholder(v, depth - 1) for v in value.values())
+    return False
+
+
+class Tracer:
+    """Records the nodes of one pipeline while its body runs."""
+
+    def __init__(self, pipeline: str) -> None:
+        self.pipeline = pipeline
+        self.nodes: dict[str, Node] = {}
+        self._names: dict[str, Callable[..., Any]] = {}
+        self._calls: dict[str, int] = {}
+        self._scope: list[str] = []
+        self._body_codes: set[CodeType] = set()
+
+    # ------------------------------------------------------------------ body execution
+
+    def trace(
+        self, fn: Callable[..., Any], params: Sequence[ParamSpec]
+    ) -> Any:
+        """Run ``fn`` with a placeholder per parameter; return what it returns."""
+        kwargs = {p.name: ParamOutput(self, p.name, p.name) for p in params}
+        token = _current.set(self)
+        self._body_codes.add(fn.__code__)
+        previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        try:
+            return fn(**kwargs)
+        finally:
+            sys.setprofile(previous)
+            _current.reset(token)
+
+    def inline(self, name: str, fn: Callable[..., Any], bound: Mapping[str, Any]) -> Any:
+        """Trace a sub-pipeline called from a pipeline body: its nodes join this graph
+        under the prefix ``name.``."""
+        count = self._calls.get("pipeline:" + name, 0) + 1
+        self._calls["pipeline:" + name] = count
+        self._scope.append(name if count == 1 else f"{name}_{count}")
+        self._body_codes.add(fn.__code__)
+        try:
+            return fn(**bound)
+        finally:
+            self._scope.pop()
+
+    def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
+        # Only calls of Python functions made directly from a pipeline body (or a
+        # comprehension in one) are checked; legato's own code is trusted.
+        if event != "call":
+            return
+        code = frame.f_code
+        if code.co_filename.startswith(_LEGATO_DIR) or code.co_name in _COMPREHENSIONS:
+            return
+        caller = frame.f_back
+        while caller is not None and caller.f_code.co_name in _COMPREHENSIONS:
+            caller = caller.f_back
+        if caller is None or caller.f_code not in self._body_codes:
+            return
+        nargs = code.co_argcount + code.co_kwonlyargcount
+        nargs += bool(code.co_flags & inspect.CO_VARARGS)
+        nargs += bool(code.co_flags & inspect.CO_VARKEYWORDS)
+        f_locals = frame.f_locals
+        for name in code.co_varnames[:nargs]:
+            if _contains_placeholder(f_locals.get(name)):
+                raise DefinitionError(
+                    f"{code.co_name}() is not a task but was given a task output (argument "
+                    f"{name!r}); outputs have no value until the run executes their task",
+                    fix=f"decorate {code.co_name} with @task so it runs with real values, or "
+                    f"with @pipeline if it only wires tasks together",
+                    pipeline=self.pipeline,
+                    location=SourceLocation(
+                        filename=caller.f_code.co_filename,
+                        lineno=caller.f_lineno,
+                        function=caller.f_code.co_name,
+                    ),
+                )
+
+    # ------------------------------------------------------------------ recording
+
+    def record(
+        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, mapped: bool
+    ) -> Output:
+        """Add a node for a call of ``spec`` and return the placeholder of its output."""
+        previous = sys.getprofile()
+        sys.setprofile(None)  # our own bookkeeping needs no checking, and is hot
+        try:
+            return self._record(spec, args, kwargs, mapped=mapped)
+        finally:
+            sys.setprofile(previous)
+
+    def _record(
+        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, mapped: bool
+    ) -> Output:
+        location = user_location()
+        name = spec.name
+        owner = self._names.get(name)
+        if owner is None:
+            self._names[name] = spec.fn
+        elif owner is not spec.fn:
+            raise DefinitionError(
+                f"two different tasks are named {name!r} in pipeline {self.pipeline!r} "
+                f"({_qualname(owner)} and {_qualname(spec.fn)})",
+                fix=f"give one of them another name: @task(name=...) or "
+                f"{spec.fn.__name__}.with_options(name=...)",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            )
+        plain_args = tuple(a.value if isinstance(a, Unmapped) else a for a in args)
+        plain_kwargs = {k: v.value if isinstance(v, Unmapped) else v for k, v in kwargs.items()}
+        try:
+            spec.signature.bind(*plain_args, **plain_kwargs)
+        except TypeError as exc:
+            raise DefinitionError(
+                f"task {name!r} was called with arguments that do not match its signature: "
+                f"{exc}",
+                fix=f"call it as {name}{spec.signature}",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            ) from None
+
+        key = self._new_key(name)
+        map_spec = None
+        if mapped:
+            map_spec = self._map_spec(name, args, kwargs, location)
+        arg_nodes = tuple(self._to_arg(a, name, location) for a in plain_args)
+        kwarg_nodes = tuple((k, self._to_arg(v, name, location)) for k, v in plain_kwargs.items())
+        node = Node(
+            key=key,
+            spec=spec,
+            args=arg_nodes,
+            kwargs=kwarg_nodes,
+            mapped=map_spec,
+            location=location,
+        )
+        self.nodes[key] = node
+        if map_spec is not None:
+            return Output(self, key, name, length=map_spec.length, location=location)
+        return Output(self, key, name, length=spec.outputs, location=location)
+
+    def _new_key(self, name: str) -> str:
+        scoped = ".".join([*self._scope, name])
+        count = self._calls.get(scoped, 0) + 1
+        self._calls[scoped] = count
+        return scoped if count == 1 else f"{scoped}_{count}"
+
+    def _map_spec(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        location: SourceLocation | None,
+    ) -> MapSpec:
+        positions: list[int] = []
+        names: list[str] = []
+        lengths: set[int] = set()
+        for i, value in enumerate(args):
+            if self._is_mapped(value, lengths):
+                positions.append(i)
+        for k, value in kwargs.items():
+            if self._is_mapped(value, lengths):
+                names.append(k)
+        if not positions and not names:
+            raise DefinitionError(
+                f"{name}.map(...) was given nothing to map over",
+                fix="pass at least one list, or another task's output that is a list; wrap "
+                "arguments every item should receive whole in unmapped(...)",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            )
+        if len(lengths) > 1:
+            raise DefinitionError(
+                f"{name}.map(...) was given lists of different lengths {sorted(lengths)}",
+                fix="map over lists of equal length (items are paired by position), or wrap "
+                "an argument in unmapped(...) to give it whole to every item",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            )
+        return MapSpec(
+            positions=tuple(positions),
+            names=tuple(names),
+            length=lengths.pop() if lengths else None,
+        )
+
+    @staticmethod
+    def _is_mapped(value: Any, lengths: set[int]) -> bool:
+        if isinstance(value, Unmapped):
+            return False
+        if isinstance(value, Output):
+            return True
+        if isinstance(value, list | tuple | range):
+            lengths.add(len(value))
+            return True
+        return False
+
+    def _to_arg(self, value: Any, task: str, location: SourceLocation | None) -> Arg:
+        if isinstance(value, Output):
+            if value._tracer is not self:
+                raise DefinitionError(
+                    f"task {task!r} was given an output from another pipeline's trace",
+                    fix="call tasks only with outputs produced in the same pipeline body",
+                    task=task,
+                    pipeline=self.pipeline,
+                    location=location,
+                )
+            return value._as_arg()
+        if isinstance(value, list | tuple) and _contains_placeholder(value, depth=64):
+            return Seq(
+                tuple(self._to_arg(v, task, location) for v in value),
+                as_tuple=isinstance(value, tuple),
+            )
+        if isinstance(value, dict) and _contains_placeholder(value, depth=64):
+            return Dict(tuple((k, self._to_arg(v, task, location)) for k, v in value.items()))
+        if isinstance(value, set | frozenset) and _contains_placeholder(value, depth=64):
+            raise DefinitionError(
+                f"task {task!r} was given a set holding task outputs; sets have no order",
+                fix="pass a list or tuple instead",
+                task=task,
+                pipeline=self.pipeline,
+                location=location,
+            )
+        if isinstance(value, range):
+            return Lit(list(value))
+        return Lit(value)
+
+    def output_arg(self, value: Any) -> Arg:
+        """The binding of what the pipeline body returned."""
+        return self._to_arg(value, "<pipeline output>", None)
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"

@@ -1,0 +1,1 @@
+"""The engine: plan, rules, reducer (pure) and the loop (the only I/O)."""

@@ -1,0 +1,766 @@
+"""The scheduler loop: the one place where a run's events are made.
+
+Synchronous and single-threaded. Each turn it waits for outcomes (or the next timer), turns
+them into proposed transitions that pass the rules (:mod:`legato.engine.rules`), applies the
+resulting events to the run record with the reducer, starts the ready tasks that fit the
+executor's resources, hands the new events to the listeners, and only then submits the calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import random
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from legato.engine import reducer
+from legato.engine.clock import Clock
+from legato.engine.plan import Plan, PlanNode
+from legato.engine.resources import Admission, ResourcePool
+from legato.engine.rules import Context, InvalidTransition, Proposal, decide
+from legato.executors.base import Executor
+from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.events import (
+    Event,
+    MapExpanded,
+    PlannedTask,
+    RunStarted,
+    RunTransitioned,
+    TaskTransitioned,
+)
+from legato.model.records import RunRecord
+from legato.model.specs import FailurePolicy
+from legato.model.states import RUN_TRANSITIONS, RunState, TaskState
+from legato.model.values import Arg, Dict, Gathered, Given, Lit, Param, Ref, Seq, Value, select
+
+__all__ = ["Listener", "Loop"]
+
+log = logging.getLogger("legato.engine")
+
+_WAKE: Any = object()
+_RETRY = 0
+_DEADLINE = 1
+_FAILED_STATES = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
+
+
+class Listener(Protocol):
+    """Receives a run's events, in order, in batches."""
+
+    def on_events(self, events: Sequence[Event]) -> None: ...
+
+
+class _Task:
+    """Loop-private bookkeeping of one task instance (a node, or one item of a map)."""
+
+    __slots__ = (
+        "key", "node", "index", "waiting", "group", "children", "remaining", "failed", "cancelled"
+    )
+
+    def __init__(self, key: str, node: PlanNode, index: int | None = None) -> None:
+        self.key = key
+        self.node = node
+        self.index = index
+        self.waiting = len(node.upstream) if index is None else 0
+        self.group: _Task | None = None
+        # For the group record of a mapped node:
+        self.children: list[str] = []
+        self.remaining = 0
+        self.failed = 0
+        self.cancelled = 0
+
+
+class _Call:
+    """A submitted call until its outcome arrives."""
+
+    __slots__ = ("task", "attempt", "gpu_ids", "stopping")
+
+    def __init__(self, task: _Task, attempt: int, gpu_ids: tuple[int, ...]) -> None:
+        self.task = task
+        self.attempt = attempt
+        self.gpu_ids = gpu_ids
+        self.stopping = False
+
+
+class Loop:
+    """Runs one plan on one executor to the end."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        plan: Plan,
+        executor: Executor,
+        clock: Clock,
+        listeners: Sequence[Listener] = (),
+        seed: int | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.plan = plan
+        self.executor = executor
+        self.clock = clock
+        self.listeners = list(listeners)
+        self.run = RunRecord(run_id=run_id)
+        self.outputs: dict[str, Value] = {}
+        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.ctx = Context(rng=random.Random(seed))
+        self.pool = ResourcePool(executor.capacity)
+        self._tasks: dict[str, _Task] = {k: _Task(k, n) for k, n in plan.nodes.items()}
+        self._open: dict[str, _Task] = dict(self._tasks)  # not yet terminal
+        self._lengths: dict[str, tuple[int | None, tuple[int | None, ...] | None]] = {}
+        self._ready: deque[_Task] = deque()
+        self._in_flight: dict[int, _Call] = {}
+        self._to_submit: list[TaskCall] = []
+        self._timers: list[tuple[float, int, int, Any, int]] = []
+        self._timer_seq = itertools.count()
+        self._call_ids = itertools.count(1)
+        self._seq = 0
+        self._buffer: list[Event] = []
+        self._cancel_requested = False
+        self._cancel_reason = ""
+        self._stopped_everything = False
+        self._terminal: deque[_Task] = deque()
+        self._draining = False
+        self._stop_pending = ""
+        self.in_submit = False
+
+    # ------------------------------------------------------------------ public
+
+    def request_cancel(self, reason: str = "cancelled") -> None:
+        """Ask the loop to cancel the run; safe from any thread or a signal handler."""
+        if not self._cancel_requested:
+            self._cancel_reason = reason
+        self._cancel_requested = True
+        self.inbox.put(_WAKE)
+
+    def report(self, outcome: TaskOutcome) -> None:
+        """Where the executor delivers outcomes (any thread)."""
+        self.inbox.put(outcome)
+
+    def execute(self) -> RunRecord:
+        """Run to the end; returns the final run record."""
+        self._start()
+        clock = self.clock
+        while True:
+            if self._cancel_requested and not self._stopped_everything:
+                self._begin_cancel()
+            self._dispatch()
+            self._flush()
+            self._submit()
+            if not self._open and not self._in_flight:
+                break
+            item = clock.wait(self.inbox, self._next_timeout())
+            items = [] if item is None else [item]
+            while True:
+                try:
+                    items.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            for item in items:
+                if item is not _WAKE:
+                    self._on_outcome(item)
+            self._fire_timers()
+        self._finish()
+        self._flush()
+        return self.run
+
+    def force_stop(self) -> None:
+        """End the run at once (second Ctrl-C): everything open is cancelled without waiting
+        for running calls to confirm they stopped."""
+        self._cancel_requested = True
+        if not self._stopped_everything:
+            self._begin_cancel()
+        self._in_flight.clear()
+        self._finish()
+        self._flush()
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: Event) -> None:
+        reducer.apply(self.run, event)
+        self._buffer.append(event)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        for listener in self.listeners:
+            try:
+                listener.on_events(batch)
+            except Exception:
+                log.exception("listener %r failed; it is dropped from this run", listener)
+                self.listeners.remove(listener)
+
+    def _transition(
+        self,
+        task: _Task,
+        to: TaskState,
+        attempt: int,
+        *,
+        reason: str = "",
+        error: ErrorInfo | None = None,
+        ran_for: float | None = None,
+    ) -> Proposal | None:
+        record = self.run.tasks[task.key]
+        decided = decide(
+            record,
+            Proposal(to=to, attempt=attempt, reason=reason, error=error, ran_for=ran_for),
+            task.node.spec.options,
+            self.ctx,
+        )
+        if decided is None:
+            return None
+        now = self.clock.time()
+        retry_at = None if decided.retry_delay is None else now + decided.retry_delay
+        self._emit(
+            TaskTransitioned(
+                run_id=self.run_id,
+                seq=self._next_seq(),
+                at=now,
+                key=task.key,
+                state=decided.to,
+                attempt=decided.attempt,
+                reason=decided.reason,
+                error=decided.error,
+                retry_at=retry_at,
+                ran_for=decided.ran_for,
+            )
+        )
+        if decided.to.is_terminal:
+            self._settle(task)
+        return decided
+
+    def _settle(self, task: _Task) -> None:
+        # Consequences of a terminal state (dependents, groups, fail-fast) are worked off
+        # from a queue, not by recursion: a failure at the head of a 100,000-task chain
+        # must not overflow the stack.
+        self._terminal.append(task)
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._terminal or self._stop_pending:
+                if self._terminal:
+                    self._on_terminal(self._terminal.popleft())
+                else:
+                    reason, self._stop_pending = self._stop_pending, ""
+                    self._stop_everything(TaskState.CANCELLED, reason)
+        finally:
+            self._draining = False
+
+    def _run_state(self, state: RunState, reason: str = "") -> None:
+        if state not in RUN_TRANSITIONS[self.run.state]:
+            raise InvalidTransition(f"run {self.run_id}: {self.run.state} -> {state}")
+        self._emit(
+            RunTransitioned(
+                run_id=self.run_id,
+                seq=self._next_seq(),
+                at=self.clock.time(),
+                state=state,
+                reason=reason,
+            )
+        )
+
+    # ------------------------------------------------------------------ start and end
+
+    def _start(self) -> None:
+        plan = self.plan
+        self._emit(
+            RunStarted(
+                run_id=self.run_id,
+                seq=self._next_seq(),
+                at=self.clock.time(),
+                pipeline=plan.pipeline,
+                params=plan.params,
+                tasks=tuple(
+                    PlannedTask(key=n.key, name=n.spec.name, mapped=n.mapped is not None)
+                    for n in plan.nodes.values()
+                ),
+                executor=self.executor.name,
+                failure_policy=plan.failure_policy.value,
+            )
+        )
+        self._run_state(RunState.RUNNING)
+        self.executor.open(self.report)
+        for task in list(self._tasks.values()):
+            if task.waiting == 0 and task.index is None:
+                self._inputs_ready(task)
+
+    def _finish(self) -> None:
+        if self.run.state.is_terminal:
+            return
+        if self._cancel_requested:
+            self._run_state(RunState.CANCELLED, self._cancel_reason)
+            return
+        tasks = self.run.tasks
+        bad = [k for k, t in self._tasks.items() if tasks[k].state is not TaskState.SUCCEEDED]
+        if not bad:
+            self._run_state(RunState.SUCCEEDED)
+            return
+        failed = [k for k in bad if tasks[k].state in _FAILED_STATES]
+        named = failed or bad
+        shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+        self._run_state(RunState.FAILED, f"failed: {shown}")
+
+    # ------------------------------------------------------------------ readiness
+
+    def _inputs_ready(self, task: _Task) -> None:
+        if self.run.tasks[task.key].state is not TaskState.PENDING:
+            return  # already failed upstream or cancelled
+        if task.node.mapped is not None:
+            self._expand(task)
+        elif self._transition(task, TaskState.READY, 1) is not None:
+            self._ready.append(task)
+
+    def _expand(self, group: _Task) -> None:
+        node = group.node
+        assert node.mapped is not None
+        try:
+            count = self._map_length(node)
+        except _MapError as exc:
+            self._transition(
+                group,
+                TaskState.FAILED,
+                1,
+                reason=str(exc),
+                error=ErrorInfo.of(ErrorKind.INPUT, str(exc), "legato.MapError"),
+            )
+            return
+        if self._transition(group, TaskState.RUNNING, 1, reason=f"{count} items") is None:
+            return
+        self._emit(
+            MapExpanded(
+                run_id=self.run_id,
+                seq=self._next_seq(),
+                at=self.clock.time(),
+                key=group.key,
+                count=count,
+            )
+        )
+        group.remaining = count
+        for i in range(count):
+            key = f"{group.key}[{i}]"
+            child = _Task(key, node, i)
+            child.group = group
+            group.children.append(key)
+            self._tasks[key] = child
+            self._open[key] = child
+            self._ready.append(child)
+        if count == 0:
+            self.outputs[group.key] = Gathered(())
+            self._lengths[group.key] = (0, ())
+            self._transition(group, TaskState.SUCCEEDED, 1, reason="mapped over no items")
+
+    def _map_length(self, node: PlanNode) -> int:
+        assert node.mapped is not None
+        if node.mapped.length is not None:
+            return node.mapped.length
+        lengths: set[int] = set()
+        kwargs = dict(node.kwargs)
+        mapped = [node.args[i] for i in node.mapped.positions]
+        mapped += [kwargs[name] for name in node.mapped.names]
+        for arg in mapped:
+            lengths.add(self._length_of(node, arg))
+        if len(lengths) > 1:
+            raise _MapError(
+                f"{node.key}.map(...) got lists of different lengths {sorted(lengths)} at run "
+                "time; items are paired by position, so the lists must be equally long "
+                "(wrap an argument in unmapped(...) to give it whole to every item)"
+            )
+        return lengths.pop()
+
+    def _length_of(self, node: PlanNode, arg: Arg) -> int:
+        if isinstance(arg, Lit):
+            value = arg.value
+        elif isinstance(arg, Seq):
+            return len(arg.items)
+        elif isinstance(arg, Param):
+            value = self.plan.params[arg.name]
+        elif isinstance(arg, Ref):
+            length, items = self._lengths.get(arg.node, (None, None))
+            if not arg.path:
+                if length is None:
+                    raise _MapError(
+                        f"{node.key}.map(...) maps over the output of task {arg.node!r}, "
+                        "which is not a list or tuple; return a list from it, or pass it in "
+                        "unmapped(...) to give it whole to every item"
+                    )
+                return length
+            value_len = self._length_at_path(arg, items)
+            if value_len is None:
+                raise _MapError(
+                    f"{node.key}.map(...) maps over {arg.node}{_path(arg.path)}, which is not "
+                    "a list or tuple (or its length cannot be known without loading it); "
+                    "return the list from a task of its own"
+                )
+            return value_len
+        else:
+            raise _MapError(f"{node.key}.map(...) cannot map over {arg!r}")
+        if not isinstance(value, list | tuple):
+            raise _MapError(
+                f"{node.key}.map(...) maps over a {type(value).__name__}, not a list or tuple"
+            )
+        return len(value)
+
+    def _length_at_path(self, ref: Ref, items: tuple[int | None, ...] | None) -> int | None:
+        value: Value | None = self.outputs[ref.node]
+        for step in ref.path:
+            value = select(value, step) if value is not None else None
+        if value is not None:
+            if isinstance(value, Gathered):
+                return len(value.items)
+            from_value = _inline_length(value)
+            if from_value is not None:
+                return from_value
+        if items is not None and len(ref.path) == 1 and isinstance(ref.path[0], int):
+            index = ref.path[0]
+            if -len(items) <= index < len(items):
+                return items[index]
+        return None
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _dispatch(self) -> None:
+        ready = self._ready
+        if not ready or self._cancel_requested:
+            return
+        admission = Admission(self.pool)
+        skipped: list[_Task] = []
+        while ready and not admission.exhausted:
+            task = ready.popleft()
+            if admission.admit(task.node.amounts):
+                self._start_task(task)
+            else:
+                skipped.append(task)
+        if skipped:
+            ready.extendleft(reversed(skipped))
+
+    def _start_task(self, task: _Task) -> None:
+        attempt = self.run.tasks[task.key].attempt
+        decided = self._transition(task, TaskState.RUNNING, attempt)
+        if decided is None or decided.to is not TaskState.RUNNING:
+            return
+        node = task.node
+        gpu_ids = self.pool.acquire(node.amounts)
+        call_id = next(self._call_ids)
+        if task.index is None:
+            args = tuple(self._bind(a) for a in node.args)
+            kwargs = tuple((k, self._bind(a)) for k, a in node.kwargs)
+        else:
+            args, kwargs = self._bind_item(node, task.index)
+        spec = node.spec
+        self._to_submit.append(
+            TaskCall(
+                call_id=call_id,
+                run_id=self.run_id,
+                key=task.key,
+                task=spec.name,
+                fn=spec.fn,
+                fn_id=spec.fn_id,
+                attempt=attempt,
+                map_index=task.index,
+                args=args,
+                kwargs=kwargs,
+                resources=spec.options.resources,
+                timeout=spec.options.timeout,
+                split_output=node.split_output and task.index is None,
+                gpu_ids=gpu_ids,
+            )
+        )
+        self._in_flight[call_id] = _Call(task, attempt, gpu_ids)
+        timeout = spec.options.timeout
+        if timeout is not None:
+            self._add_timer(self.clock.monotonic() + timeout, _DEADLINE, call_id, attempt)
+
+    def _submit(self) -> None:
+        calls, self._to_submit = self._to_submit, []
+        for i, call in enumerate(calls):
+            self.in_submit = True
+            try:
+                self.executor.submit(call)
+            except KeyboardInterrupt:
+                # Ctrl-C inside an inline task: that task is stopped, the run cancelled.
+                self.request_cancel("interrupted")
+                self.executor.cancel(call.call_id)
+                for rest in calls[i + 1 :]:
+                    self._abandon(rest)
+                return
+            except Exception as exc:
+                log.exception("executor failed to submit %s", call.key)
+                self.report(
+                    TaskOutcome(
+                        call_id=call.call_id,
+                        key=call.key,
+                        attempt=call.attempt,
+                        kind=OutcomeKind.FAILED,
+                        error=ErrorInfo.of(
+                            ErrorKind.INTERNAL,
+                            f"the {self.executor.name} executor could not start it: {exc}",
+                        ),
+                    )
+                )
+            finally:
+                self.in_submit = False
+
+    def _abandon(self, call: TaskCall) -> None:
+        self.report(
+            TaskOutcome(
+                call_id=call.call_id, key=call.key, attempt=call.attempt, kind=OutcomeKind.STOPPED
+            )
+        )
+
+    # ------------------------------------------------------------------ binding inputs
+
+    def _bind(self, arg: Arg) -> Arg:
+        if isinstance(arg, Lit):
+            return arg
+        if isinstance(arg, Ref):
+            value = self.outputs[arg.node]
+            path = arg.path
+            while path:
+                item = select(value, path[0])
+                if item is None:
+                    break
+                value, path = item, path[1:]
+            return Given(value, path, arg.node)
+        if isinstance(arg, Param):
+            return Lit(self.plan.params[arg.name])
+        if isinstance(arg, Seq):
+            return Seq(tuple(self._bind(a) for a in arg.items), arg.as_tuple)
+        if isinstance(arg, Dict):
+            return Dict(tuple((k, self._bind(a)) for k, a in arg.items))
+        raise TypeError(f"cannot bind {arg!r}")
+
+    def _bind_item(
+        self, node: PlanNode, index: int
+    ) -> tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]]:
+        mapped = node.mapped
+        assert mapped is not None
+        args = tuple(
+            self._item(a, index) if i in mapped.positions else self._bind(a)
+            for i, a in enumerate(node.args)
+        )
+        kwargs = tuple(
+            (k, self._item(a, index) if k in mapped.names else self._bind(a))
+            for k, a in node.kwargs
+        )
+        return args, kwargs
+
+    def _item(self, arg: Arg, index: int) -> Arg:
+        if isinstance(arg, Lit):
+            return Lit(arg.value[index])
+        if isinstance(arg, Seq):
+            return self._bind(arg.items[index])
+        if isinstance(arg, Param):
+            return Lit(self.plan.params[arg.name][index])
+        bound = self._bind(arg)
+        assert isinstance(bound, Given)
+        if not bound.path:
+            item = select(bound.value, index)
+            if item is not None:
+                return Given(item, (), bound.source)
+        return Given(bound.value, (*bound.path, index), bound.source)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _on_outcome(self, outcome: TaskOutcome) -> None:
+        call = self._in_flight.pop(outcome.call_id, None)
+        if call is None:
+            return  # a duplicate, or the late report of a call already written off
+        task = call.task
+        self.pool.release(task.node.amounts, call.gpu_ids)
+        if call.stopping:
+            return  # its state was settled when we stopped it
+        ran_for = outcome.ended_at - outcome.started_at if outcome.ended_at else None
+        kind = outcome.kind
+        if kind is OutcomeKind.SUCCEEDED:
+            # Kept before the transition so that dependents it makes ready can bind it.
+            assert outcome.output is not None
+            self.outputs[task.key] = outcome.output
+            self._lengths[task.key] = (outcome.length, outcome.item_lengths)
+            decided = self._transition(task, TaskState.SUCCEEDED, call.attempt, ran_for=ran_for)
+            if decided is None or decided.to is not TaskState.SUCCEEDED:
+                self.outputs.pop(task.key, None)
+                self._lengths.pop(task.key, None)
+            if decided is not None and decided.to is TaskState.RETRY_WAIT:
+                self._schedule_retry(task, decided)
+            return
+        if kind is OutcomeKind.STOPPED:
+            error = ErrorInfo.of(ErrorKind.CANCELLED, "stopped by the executor")
+        elif kind is OutcomeKind.CRASHED:
+            error = outcome.error or ErrorInfo.of(ErrorKind.CRASH, "the worker died")
+        else:
+            error = outcome.error or ErrorInfo.of(ErrorKind.INTERNAL, "failed without an error")
+        decided = self._transition(
+            task,
+            TaskState.FAILED,
+            call.attempt,
+            reason=error.summary(),
+            error=error,
+            ran_for=ran_for,
+        )
+        if decided is not None and decided.to is TaskState.RETRY_WAIT:
+            self._schedule_retry(task, decided)
+
+    def _schedule_retry(self, task: _Task, decided: Proposal) -> None:
+        delay = decided.retry_delay or 0.0
+        self._add_timer(self.clock.monotonic() + delay, _RETRY, task, decided.attempt)
+
+    def _on_terminal(self, task: _Task) -> None:
+        self._open.pop(task.key, None)
+        state = self.run.tasks[task.key].state
+        if state is not TaskState.SUCCEEDED:
+            self.outputs.pop(task.key, None)
+        group = task.group
+        if group is not None:
+            group.remaining -= 1
+            if state in _FAILED_STATES:
+                group.failed += 1
+            elif state is not TaskState.SUCCEEDED:
+                group.cancelled += 1
+            if group.remaining == 0 and self.run.tasks[group.key].state is TaskState.RUNNING:
+                self._finish_group(group)
+        elif state is TaskState.SUCCEEDED:
+            for key in task.node.downstream:
+                down = self._tasks[key]
+                down.waiting -= 1
+                if down.waiting == 0:
+                    self._inputs_ready(down)
+        else:
+            for key in task.node.downstream:
+                down = self._tasks[key]
+                if self.run.tasks[key].state is TaskState.PENDING:
+                    self._transition(
+                        down,
+                        TaskState.UPSTREAM_FAILED,
+                        1,
+                        reason=f"input {task.key!r} {state.value}",
+                    )
+        if (
+            state in _FAILED_STATES
+            and self.plan.failure_policy is FailurePolicy.FAIL_FAST
+            and not self._stopped_everything
+            and not self._stop_pending
+        ):
+            self._stop_pending = f"fail-fast: task {task.key!r} {state.value}"
+
+    def _finish_group(self, group: _Task) -> None:
+        n = len(group.children)
+        if group.cancelled and not group.failed:
+            self._transition(
+                group, TaskState.CANCELLED, 1, reason=f"{group.cancelled} of {n} items cancelled"
+            )
+            return
+        if group.failed:
+            message = f"{group.failed} of {n} items failed"
+            self._transition(
+                group,
+                TaskState.FAILED,
+                1,
+                reason=message,
+                error=ErrorInfo.of(ErrorKind.RAISED, message, "legato.MapItemsFailed"),
+            )
+            return
+        outputs = self.outputs
+        self.outputs[group.key] = Gathered(tuple(outputs[k] for k in group.children))
+        self._lengths[group.key] = (len(group.children), None)
+        self._transition(group, TaskState.SUCCEEDED, 1)
+
+    # ------------------------------------------------------------------ cancel and timers
+
+    def _begin_cancel(self) -> None:
+        self._run_state(RunState.CANCELLING, self._cancel_reason)
+        self.ctx.cancelling = True
+        self._stop_everything(TaskState.CANCELLED, self._cancel_reason or "run cancelled")
+
+    def _stop_everything(self, to: TaskState, reason: str) -> None:
+        self._stopped_everything = True
+        self._ready.clear()
+        running = {call.task.key: (cid, call) for cid, call in self._in_flight.items()
+                   if not call.stopping}
+        for task in list(self._open.values()):
+            record = self.run.tasks.get(task.key)
+            if record is None or record.state.is_terminal:
+                continue
+            if record.mapped and record.state is TaskState.RUNNING:
+                continue  # a group ends when its items have
+            if task.key in running:
+                call_id, call = running[task.key]
+                call.stopping = True
+                self.executor.cancel(call_id)
+            self._transition(
+                task,
+                to,
+                record.attempt,
+                reason=reason,
+                error=ErrorInfo.of(ErrorKind.CANCELLED, reason),
+            )
+
+    def _add_timer(self, due: float, kind: int, target: Any, attempt: int) -> None:
+        heapq.heappush(self._timers, (due, next(self._timer_seq), kind, target, attempt))
+
+    def _next_timeout(self) -> float | None:
+        if not self._timers:
+            return None
+        return max(0.0, self._timers[0][0] - self.clock.monotonic())
+
+    def _fire_timers(self) -> None:
+        timers = self._timers
+        now = self.clock.monotonic()
+        while timers and timers[0][0] <= now:
+            _, _, kind, target, attempt = heapq.heappop(timers)
+            if kind == _RETRY:
+                self._retry_due(target, attempt)
+            else:
+                self._deadline(target, attempt)
+
+    def _retry_due(self, task: _Task, attempt: int) -> None:
+        if self.run.tasks[task.key].state is not TaskState.RETRY_WAIT:
+            return
+        decided = self._transition(task, TaskState.READY, attempt)
+        if decided is not None and decided.to is TaskState.READY:
+            self._ready.append(task)
+
+    def _deadline(self, call_id: int, attempt: int) -> None:
+        call = self._in_flight.get(call_id)
+        if call is None or call.stopping:
+            return
+        call.stopping = True
+        self.executor.cancel(call_id)
+        limit = call.task.node.spec.options.timeout
+        message = f"ran past its timeout of {limit:g}s and was stopped"
+        if not self.executor.hard_timeouts:
+            message += " (its thread may still be running; use the processes executor to kill)"
+        decided = self._transition(
+            call.task,
+            TaskState.TIMED_OUT,
+            attempt,
+            reason=message,
+            error=ErrorInfo.of(ErrorKind.TIMEOUT, message, "legato.TimeoutExpired"),
+        )
+        if decided is not None and decided.to is TaskState.RETRY_WAIT:
+            self._schedule_retry(call.task, decided)
+
+
+class _MapError(Exception):
+    pass
+
+
+def _path(path: tuple[Any, ...]) -> str:
+    return "".join(f"[{p!r}]" for p in path)
+
+
+def _inline_length(value: Value) -> int | None:
+    obj = getattr(value, "obj", None)
+    if isinstance(obj, list | tuple):
+        return len(obj)
+    return None
+

@@ -1,0 +1,119 @@
+"""From a validated graph and bound parameters to what the loop executes. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from legato.define.graph import Graph, MapSpec, Node
+from legato.engine.resources import exceeds
+from legato.errors import PlanError
+from legato.model.ids import SourceLocation
+from legato.model.specs import Capacity, FailurePolicy, TaskOptions, TaskSpec
+from legato.model.values import Arg, Ref
+
+__all__ = ["Plan", "PlanNode", "build_plan", "check_capacity"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanNode:
+    """A node with what the loop needs precomputed."""
+
+    key: str
+    spec: TaskSpec
+    args: tuple[Arg, ...]
+    kwargs: tuple[tuple[str, Arg], ...]
+    mapped: MapSpec | None
+    location: SourceLocation | None
+    upstream: tuple[str, ...]
+    downstream: tuple[str, ...]
+    amounts: Mapping[str, float]
+    split_output: bool
+    """A map consumes this node's whole output item by item."""
+
+    @property
+    def options(self) -> TaskOptions:
+        return self.spec.options
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Everything a run executes."""
+
+    pipeline: str
+    nodes: Mapping[str, PlanNode]
+    output: Arg
+    params: Mapping[str, Any]
+    failure_policy: FailurePolicy
+
+
+def _mapped_args(node: Node) -> list[Arg]:
+    assert node.mapped is not None
+    out = [node.args[i] for i in node.mapped.positions]
+    kwargs = dict(node.kwargs)
+    out.extend(kwargs[name] for name in node.mapped.names)
+    return out
+
+
+def build_plan(
+    graph: Graph, params: Mapping[str, Any], failure_policy: FailurePolicy | None = None
+) -> Plan:
+    """The plan of one run of ``graph`` with bound ``params``."""
+    downstream = graph.downstream()
+    split: set[str] = set()
+    for node in graph.nodes.values():
+        if node.mapped is not None:
+            for arg in _mapped_args(node):
+                if isinstance(arg, Ref) and not arg.path:
+                    split.add(arg.node)
+    nodes = {
+        key: PlanNode(
+            key=key,
+            spec=node.spec,
+            args=node.args,
+            kwargs=node.kwargs,
+            mapped=node.mapped,
+            location=node.location,
+            upstream=node.upstream,
+            downstream=tuple(downstream[key]),
+            amounts=node.spec.options.resources.amounts(),
+            split_output=key in split,
+        )
+        for key, node in graph.nodes.items()
+    }
+    return Plan(
+        pipeline=graph.pipeline,
+        nodes=nodes,
+        output=graph.output,
+        params=dict(params),
+        failure_policy=failure_policy or graph.failure_policy,
+    )
+
+
+def _amount(name: str, value: float) -> str:
+    if name == "memory":
+        return f"{value / 1024**3:.3g} GiB of memory"
+    if name in ("cpus", "gpus"):
+        return f"{value:g} {name[:-1].upper()}{'s' if value != 1 else ''}"
+    return f"{value:g} of {name!r}"
+
+
+def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
+    """Raise :class:`~legato.errors.PlanError` for a task that asks for more than the
+    executor can ever offer (it would wait forever)."""
+    for node in plan.nodes.values():
+        over = exceeds(node.amounts, capacity)
+        if over is None:
+            continue
+        name, asked, offered = over
+        raise PlanError(
+            f"task {node.key!r} asks for {_amount(name, asked)} but the {executor} executor "
+            f"can offer at most {_amount(name, offered)}",
+            fix="lower the task's resources=Resources(...), or give the executor more "
+            "capacity (e.g. ThreadsExecutor(capacity=Capacity(...))) or run it where the "
+            "resources exist",
+            task=node.key,
+            pipeline=plan.pipeline,
+            location=node.location,
+        )

@@ -1,0 +1,213 @@
+"""The ordered rules every task transition passes through.
+
+The loop *proposes* a transition (``RUNNING -> FAILED`` because an attempt raised); the rules,
+in order, may reject it (a stale attempt), change it (``FAILED`` becomes ``RETRY_WAIT`` while
+attempts remain) or let it through. Each rule declares the from- and to-states it looks at.
+No transition bypasses them; the last rule checks the transition table and treats a violation
+as a bug.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.records import TaskRecord
+from legato.model.specs import RetryPolicy, TaskOptions
+from legato.model.states import TASK_TERMINAL, TASK_TRANSITIONS, TaskState
+
+__all__ = [
+    "RULES",
+    "Context",
+    "InvalidTransition",
+    "Proposal",
+    "Rule",
+    "decide",
+]
+
+_ALL = frozenset(TaskState)
+
+
+class InvalidTransition(RuntimeError):
+    """A transition outside the table was proposed: a bug in legato, never user error."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Proposal:
+    """A transition the loop asks for, possibly rewritten by rules."""
+
+    to: TaskState
+    attempt: int
+    reason: str = ""
+    error: ErrorInfo | None = None
+    ran_for: float | None = None
+    retry_delay: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Context:
+    """What rules may consult besides the task record."""
+
+    rng: random.Random
+    cancelling: bool = False
+    """The run is being cancelled: nothing new starts or retries."""
+
+
+class Rule:
+    """One named rule. ``apply`` returns the proposal (changed or not), or None to reject."""
+
+    from_states: ClassVar[frozenset[TaskState]] = _ALL
+    to_states: ClassVar[frozenset[TaskState]] = _ALL
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        raise NotImplementedError
+
+
+class FenceStaleAttempt(Rule):
+    """A report about an attempt other than the current one is ignored (a late result of a
+    timed-out thread, a duplicate delivery)."""
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        return proposal if proposal.attempt == record.attempt else None
+
+
+class TerminalIsFinal(Rule):
+    """Nothing leaves a terminal state."""
+
+    from_states = TASK_TERMINAL
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        return None
+
+
+class NextAttemptIsNew(Rule):
+    """Leaving RETRY_WAIT starts the next attempt: the proposal must name it."""
+
+    from_states = frozenset({TaskState.RETRY_WAIT})
+    to_states = frozenset({TaskState.READY})
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        return proposal if proposal.attempt == record.attempt + 1 else None
+
+
+class CancelStopsRetries(Rule):
+    """While the run is cancelling, a waiting retry is cancelled instead of started."""
+
+    from_states = frozenset({TaskState.RETRY_WAIT, TaskState.READY})
+    to_states = frozenset({TaskState.READY, TaskState.RUNNING})
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        if not ctx.cancelling:
+            return proposal
+        return replace(proposal, to=TaskState.CANCELLED, reason="run cancelled")
+
+
+class LateResultIsTimeout(Rule):
+    """A result that arrives after the attempt's timeout (soft timeouts of the inline
+    executor) counts as a timeout."""
+
+    from_states = frozenset({TaskState.RUNNING})
+    to_states = frozenset({TaskState.SUCCEEDED})
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        limit = options.timeout
+        if limit is None or proposal.ran_for is None or proposal.ran_for <= limit:
+            return proposal
+        message = f"ran {proposal.ran_for:.3g}s, past its timeout of {limit:g}s"
+        return replace(
+            proposal,
+            to=TaskState.TIMED_OUT,
+            reason=message,
+            error=ErrorInfo.of(ErrorKind.TIMEOUT, message, "legato.TimeoutExpired"),
+        )
+
+
+class RetryFailedAttempt(Rule):
+    """A failed or timed-out attempt is retried while attempts remain and its error is one the
+    retry policy covers; the delay follows the policy's backoff and jitter."""
+
+    from_states = frozenset({TaskState.RUNNING})
+    to_states = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        retry = options.retry
+        if ctx.cancelling or record.attempt >= retry.attempts:
+            return proposal
+        error = proposal.error
+        if error is None or not _retryable(error, retry):
+            return proposal
+        delay = retry.delay_before(record.attempt + 1, ctx.rng)
+        return replace(
+            proposal,
+            to=TaskState.RETRY_WAIT,
+            retry_delay=delay,
+            reason=f"attempt {record.attempt} of {retry.attempts} failed "
+            f"({error.summary()}); retrying in {delay:.2f}s",
+        )
+
+
+def _retryable(error: ErrorInfo, retry: RetryPolicy) -> bool:
+    if error.kind is ErrorKind.TIMEOUT:
+        return retry.retry_on_timeout
+    if error.kind is ErrorKind.CRASH:
+        return True
+    if error.kind is ErrorKind.RAISED:
+        return error.is_instance(retry.retry_on_names)
+    return False  # bad inputs, unpicklable outputs and cancellations fail the same way again
+
+
+class FollowTable(Rule):
+    """Last: the transition must be in the table; anything else is a bug in legato."""
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        if proposal.to not in TASK_TRANSITIONS[record.state]:
+            raise InvalidTransition(
+                f"task {record.key!r}: {record.state} -> {proposal.to} is not a transition"
+            )
+        return proposal
+
+
+RULES: tuple[Rule, ...] = (
+    FenceStaleAttempt(),
+    TerminalIsFinal(),
+    NextAttemptIsNew(),
+    CancelStopsRetries(),
+    LateResultIsTimeout(),
+    RetryFailedAttempt(),
+    FollowTable(),
+)
+
+
+def decide(
+    record: TaskRecord,
+    proposal: Proposal,
+    options: TaskOptions,
+    ctx: Context,
+) -> Proposal | None:
+    """Pass ``proposal`` through :data:`RULES`; the accepted transition, or None."""
+    state = record.state
+    for rule in RULES:
+        if state in rule.from_states and proposal.to in rule.to_states:
+            result = rule.apply(record, proposal, options, ctx)
+            if result is None:
+                return None
+            proposal = result
+    return proposal

@@ -1,0 +1,123 @@
+"""The exceptions legato raises, grouped by how a caller reacts to them.
+
+::
+
+    LegatoError                     (Exception)  anything legato reports
+    ├── DefinitionError                          the code of a task or pipeline is wrong: fix it
+    │   └── PlanError                            the pipeline cannot run on this executor (resources)
+    ├── ParameterError                           run parameters are wrong: fix the call or the CLI flags
+    ├── ExecutorError                            an executor could not start or lost its workers
+    ├── RunFailedError                           a run ended failed; ``.result`` tells which tasks and why
+    └── TaskFailedError                          one task's failure, as seen by a caller of its output
+
+    Cancelled                       (BaseException)  cancellation, never swallowed by ``except Exception``
+    ├── TaskCancelled                            delivered inside a task that is being stopped
+    └── RunInterrupted              (+ KeyboardInterrupt)  Ctrl-C stopped a run; ``.result`` holds it
+
+``DefinitionError`` carries the task, the place in the user's file and a fix; its ``str()``
+shows all three so a terminal user sees what to change without reading a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from legato.model.errors import ErrorInfo
+    from legato.model.ids import SourceLocation
+
+__all__ = [
+    "Cancelled",
+    "DefinitionError",
+    "ExecutorError",
+    "LegatoError",
+    "ParameterError",
+    "PlanError",
+    "RunFailedError",
+    "RunInterrupted",
+    "TaskCancelled",
+    "TaskFailedError",
+]
+
+
+class LegatoError(Exception):
+    """Root of every error legato raises on purpose."""
+
+
+class DefinitionError(LegatoError):
+    """A task or pipeline is defined in a way legato cannot run.
+
+    Raised while a pipeline is traced and validated, always before a run is created.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        fix: str,
+        task: str | None = None,
+        pipeline: str | None = None,
+        location: SourceLocation | None = None,
+    ) -> None:
+        self.problem = problem
+        self.fix = fix
+        self.task = task
+        self.pipeline = pipeline
+        self.location = location
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        lines = [self.problem]
+        if self.location is not None:
+            lines.append(f"  at {self.location.render()}")
+        lines.append(f"  fix: {self.fix}")
+        return "\n".join(lines)
+
+
+class PlanError(DefinitionError):
+    """The pipeline is valid but cannot run on the chosen executor (e.g. too many resources)."""
+
+
+class ParameterError(LegatoError):
+    """Run parameters do not match the pipeline's signature or cannot be stored."""
+
+
+class ExecutorError(LegatoError):
+    """An executor failed as a whole (could not start workers, lost its pool)."""
+
+
+class TaskFailedError(LegatoError):
+    """A task failed; carries the recorded error of its last attempt."""
+
+    def __init__(self, task: str, error: ErrorInfo | None, state: str) -> None:
+        self.task = task
+        self.error = error
+        self.state = state
+        detail = f"{error.type_name}: {error.message}" if error is not None else state
+        super().__init__(f"task {task!r} {state}: {detail}")
+
+
+class RunFailedError(LegatoError):
+    """A run did not succeed; ``result`` is the full :class:`~legato.RunResult`."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        self.result = result
+        super().__init__(message)
+
+
+class Cancelled(BaseException):  # noqa: N818 - reads as a state, like asyncio.CancelledError
+    """Cancellation. Derives from ``BaseException`` so ``except Exception`` in user code
+    cannot swallow it."""
+
+
+class TaskCancelled(Cancelled):
+    """Raised inside a task that legato is stopping (run cancelled, or its timeout passed)."""
+
+
+class RunInterrupted(Cancelled, KeyboardInterrupt):
+    """Ctrl-C stopped a run. Running tasks were stopped and the run recorded as cancelled;
+    ``result`` holds the :class:`~legato.RunResult`."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        super().__init__(f"run {result.run_id} was interrupted and cancelled")

@@ -1,0 +1,1 @@
+"""Executors carry task calls out and outcomes back: inline, threads, processes."""

@@ -1,0 +1,59 @@
+"""The executor interface: carry a task call out, bring its outcome back.
+
+An executor is opened for one run with a ``report`` callback, receives calls with
+:meth:`~Executor.submit` (only when the scheduler has checked that its capacity allows), stops
+calls with :meth:`~Executor.cancel` and is closed at the end of the run. Every submitted call
+produces exactly one :class:`~legato.model.calls.TaskOutcome` through ``report``, from any
+thread: its result, its failure, the crash of its worker, or STOPPED once a cancelled call
+has really stopped (its resources are free again only then).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from legato.model.calls import TaskCall, TaskOutcome
+from legato.model.specs import Capacity
+
+__all__ = ["Executor", "Report"]
+
+Report = Callable[[TaskOutcome], None]
+"""Where an executor delivers outcomes; safe to call from any thread."""
+
+
+class Executor(ABC):
+    """Base of all executors."""
+
+    name: str = "executor"
+    """Short name used in run records and the CLI."""
+    hard_timeouts: bool = False
+    """Whether :meth:`cancel` stops code stuck anywhere (killing a process) rather than only
+    discarding its result."""
+
+    @property
+    @abstractmethod
+    def capacity(self) -> Capacity:
+        """What may run at once."""
+
+    @abstractmethod
+    def open(self, report: Report) -> None:
+        """Get ready to run calls of one run; outcomes go to ``report``."""
+
+    @abstractmethod
+    def submit(self, call: TaskCall) -> None:
+        """Start ``call``. Must not block on the call's work (the inline executor, made for
+        debugging, is the exception)."""
+
+    @abstractmethod
+    def cancel(self, call_id: int) -> None:
+        """Stop a submitted call; its outcome will be STOPPED (or its result if it had
+        already finished). Unknown or finished ids are ignored."""
+
+    @abstractmethod
+    def close(self, *, wait: bool = True) -> None:
+        """Stop everything and release workers. With ``wait=False`` do not wait for graceful
+        stops (a second Ctrl-C)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"

@@ -1,0 +1,64 @@
+"""The inline executor: each call runs in the scheduler's own thread, one at a time.
+
+For debugging (breakpoints and tracebacks work as in plain Python) and deterministic tests.
+Timeouts are soft: an attempt that ran too long is marked timed out when it returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from legato.executors.base import Executor, Report
+from legato.executors.capacity import machine_capacity
+from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.specs import Capacity
+from legato.model.values import Inline, Value
+from legato.runtime.invoke import invoke
+
+__all__ = ["InlineExecutor", "pack_inline"]
+
+
+def pack_inline(obj: Any, split: bool) -> Value:
+    """Outputs of in-process executors stay live objects."""
+    return Inline(obj)
+
+
+class InlineExecutor(Executor):
+    """Runs each call synchronously inside :meth:`submit`."""
+
+    name = "inline"
+
+    def __init__(self, capacity: Capacity | None = None) -> None:
+        self._capacity = capacity or machine_capacity(1)
+        if self._capacity.slots != 1:
+            raise ValueError("the inline executor runs one call at a time: slots must be 1")
+        self._report: Report | None = None
+        self._current: TaskCall | None = None
+
+    @property
+    def capacity(self) -> Capacity:
+        return self._capacity
+
+    def open(self, report: Report) -> None:
+        self._report = report
+
+    def submit(self, call: TaskCall) -> None:
+        assert self._report is not None, "open() the executor first"
+        self._current = call
+        outcome = invoke(call, call.fn, pack_inline)  # KeyboardInterrupt propagates
+        self._current = None
+        self._report(outcome)
+
+    def cancel(self, call_id: int) -> None:
+        # Only reachable for a call interrupted by Ctrl-C: it is no longer running.
+        call = self._current
+        if call is not None and call.call_id == call_id and self._report is not None:
+            self._current = None
+            self._report(
+                TaskOutcome(
+                    call_id=call_id, key=call.key, attempt=call.attempt, kind=OutcomeKind.STOPPED
+                )
+            )
+
+    def close(self, *, wait: bool = True) -> None:
+        self._report = None

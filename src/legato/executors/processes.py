@@ -1,0 +1,411 @@
+"""The processes executor: a pool of worker processes that survives its workers.
+
+Each worker is a fresh interpreter (``python -m legato.executors.worker``) in a session of its
+own, talking to the orchestrator over two pipes. Timeouts and cancellation are *hard*: the
+worker's whole process group gets SIGTERM, then SIGKILL after a grace period, so a task stuck
+in C code, in ``time.sleep``, in a busy loop or swallowing every exception still stops, with
+any processes it started. A worker that dies under a task (segfault, ``os._exit``, the
+out-of-memory killer, SIGKILL) turns into a failed attempt with the reason, and a fresh worker
+takes its place.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from legato.errors import ExecutorError
+from legato.executors.base import Executor, Report
+from legato.executors.capacity import detect_cpus, machine_capacity
+from legato.executors.pickling import dumps
+from legato.executors.worker import READY
+from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.specs import Capacity
+
+__all__ = ["ProcessesExecutor", "describe_exit"]
+
+_POLL_S = 0.5
+_MAX_START_FAILURES = 3
+
+
+def describe_exit(returncode: int | None) -> str:
+    """Why a worker process ended, in words."""
+    if returncode is None:
+        return "the worker process stopped answering"
+    if returncode < 0:
+        sig = -returncode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == signal.SIGKILL:
+            return (
+                "the worker process was killed by SIGKILL (the kernel's out-of-memory killer "
+                "does this when memory runs out)"
+            )
+        if sig == signal.SIGSEGV:
+            return "the worker process crashed with a segmentation fault (SIGSEGV)"
+        return f"the worker process was killed by {name}"
+    return f"the worker process exited with code {returncode} while running the task"
+
+
+class _Worker:
+    __slots__ = (
+        "proc", "calls", "outcomes", "call", "functions", "ready", "stopping", "kill_at",
+        "closing",
+    )
+
+    def __init__(self, proc: subprocess.Popen[bytes], calls: Connection, outcomes: Connection):
+        self.proc = proc
+        self.calls = calls
+        self.outcomes = outcomes
+        self.call: TaskCall | None = None
+        self.functions: set[str] = set()
+        self.ready = False
+        self.stopping = False  # its call was cancelled: it is being killed
+        self.kill_at: float | None = None  # when SIGTERM turns into SIGKILL
+        self.closing = False
+
+
+class ProcessesExecutor(Executor):
+    """Runs calls in ``max_workers`` worker processes (default: the usable CPU cores).
+
+    Args:
+        max_workers: worker processes, each running one call at a time.
+        capacity: what tasks may use together (default: this machine's).
+        kill_grace: seconds between SIGTERM and SIGKILL when a call is stopped.
+    """
+
+    name = "processes"
+    hard_timeouts = True
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        capacity: Capacity | None = None,
+        kill_grace: float = 3.0,
+    ) -> None:
+        workers = max_workers if max_workers is not None else detect_cpus()
+        if workers < 1:
+            raise ValueError(f"max_workers must be at least 1, not {workers}")
+        self._capacity = capacity or machine_capacity(workers)
+        self._size = self._capacity.slots
+        self._grace = kill_grace
+        self._lock = threading.RLock()
+        self._workers: list[_Worker] = []
+        self._pending: list[TaskCall] = []
+        self._report: Report | None = None
+        self._monitor: threading.Thread | None = None
+        self._wake_r, self._wake_w = -1, -1
+        self._closing = False
+        self._start_failures = 0
+        self._broken = ""
+
+    @property
+    def capacity(self) -> Capacity:
+        return self._capacity
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self, report: Report) -> None:
+        self._report = report
+        self._closing = False
+        self._start_failures = 0
+        self._broken = ""
+        self._wake_r, self._wake_w = os.pipe()
+        with self._lock:
+            for _ in range(self._size):
+                self._workers.append(self._spawn())
+        self._monitor = threading.Thread(
+            target=self._watch, name="legato-processes-monitor", daemon=True
+        )
+        self._monitor.start()
+
+    def _spawn(self) -> _Worker:
+        calls_r, calls_w = os.pipe()
+        out_r, out_w = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if visible is not None:
+            env["LEGATO_VISIBLE_GPUS"] = visible
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "legato.executors.worker", str(calls_r), str(out_w)],
+                pass_fds=(calls_r, out_w),
+                start_new_session=True,
+                env=env,
+            )
+        finally:
+            os.close(calls_r)
+            os.close(out_w)
+        return _Worker(
+            proc,
+            Connection(calls_w, readable=False),
+            Connection(out_r, writable=False),
+        )
+
+    def close(self, *, wait: bool = True) -> None:
+        with self._lock:
+            self._closing = True
+            workers = list(self._workers)
+            for worker in workers:
+                worker.closing = True
+                if worker.call is None and wait:
+                    try:
+                        worker.calls.send_bytes(b"")  # asks it to exit
+                    except OSError:
+                        pass
+                else:
+                    self._signal(worker, signal.SIGKILL)
+        self._wake()
+        deadline = time.monotonic() + (self._grace if wait else 0.5)
+        for worker in workers:
+            try:
+                worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._signal(worker, signal.SIGKILL)
+                worker.proc.wait()
+            self._signal(worker, signal.SIGKILL)  # anything it left in its group
+        if self._monitor is not None:
+            self._monitor.join(timeout=5)
+            self._monitor = None
+        for worker in workers:
+            worker.calls.close()
+            worker.outcomes.close()
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
+        with self._lock:
+            self._workers.clear()
+            self._pending.clear()
+        self._report = None
+
+    # ------------------------------------------------------------------ calls
+
+    def submit(self, call: TaskCall) -> None:
+        with self._lock:
+            if self._closing:
+                raise ExecutorError("the processes executor is closed")
+            if self._broken:
+                self._pending.append(call)
+                self._fail_pending(self._broken)
+                return
+            worker = self._idle_worker()
+            if worker is None:
+                self._pending.append(call)  # a worker is being replaced
+                return
+            self._send(worker, call)
+
+    def _idle_worker(self) -> _Worker | None:
+        for worker in self._workers:
+            if worker.call is None and not worker.stopping and not worker.closing:
+                return worker
+        return None
+
+    def _send(self, worker: _Worker, call: TaskCall) -> None:
+        try:
+            args_data = dumps((call.args, call.kwargs))
+            fn_data = None if call.fn_id in worker.functions else dumps(call.fn)
+        except Exception as exc:
+            self._deliver(
+                TaskOutcome(
+                    call_id=call.call_id,
+                    key=call.key,
+                    attempt=call.attempt,
+                    kind=OutcomeKind.FAILED,
+                    error=ErrorInfo.of(
+                        ErrorKind.INPUT,
+                        f"task {call.task!r} or one of its inputs cannot be sent to a worker "
+                        f"process ({type(exc).__name__}: {exc}); pass data that pickles, or "
+                        "use the threads executor",
+                        "legato.InputError",
+                    ),
+                )
+            )
+            return
+        header = (
+            call.call_id, call.run_id, call.key, call.task, call.attempt, call.map_index,
+            call.split_output, call.gpu_ids, call.timeout, call.fn_id,
+        )
+        worker.call = call
+        try:
+            worker.calls.send_bytes(pickle.dumps((header, fn_data, args_data), protocol=5))
+        except OSError:
+            return  # the worker is dead; the monitor reports the call as crashed
+        worker.functions.add(call.fn_id)
+
+    def cancel(self, call_id: int) -> None:
+        with self._lock:
+            for i, call in enumerate(self._pending):
+                if call.call_id == call_id:
+                    del self._pending[i]
+                    self._deliver(
+                        TaskOutcome(
+                            call_id=call_id,
+                            key=call.key,
+                            attempt=call.attempt,
+                            kind=OutcomeKind.STOPPED,
+                        )
+                    )
+                    return
+            for worker in self._workers:
+                if worker.call is not None and worker.call.call_id == call_id:
+                    if not worker.stopping:
+                        worker.stopping = True
+                        worker.kill_at = time.monotonic() + self._grace
+                        self._signal(worker, signal.SIGTERM)
+                    break
+        self._wake()
+
+    # ------------------------------------------------------------------ monitor thread
+
+    def _watch(self) -> None:
+        while True:
+            with self._lock:
+                if self._closing and all(w.proc.poll() is not None for w in self._workers):
+                    return
+                workers = list(self._workers)
+                wake_r = self._wake_r
+            now = time.monotonic()
+            timeout = _POLL_S
+            for worker in workers:
+                if worker.kill_at is not None:
+                    if worker.kill_at <= now:
+                        self._signal(worker, signal.SIGKILL)
+                        worker.kill_at = None
+                    else:
+                        timeout = min(timeout, worker.kill_at - now)
+            by_conn: dict[Any, _Worker] = {w.outcomes: w for w in workers}
+            try:
+                ready = wait([*by_conn, wake_r], timeout=timeout)
+            except OSError:
+                if self._closing:
+                    return
+                continue
+            for item in ready:
+                if item == wake_r:
+                    try:
+                        os.read(wake_r, 4096)
+                    except OSError:
+                        pass
+                    continue
+                self._receive(by_conn[item])
+            for worker in workers:  # deaths whose pipe end a leaked child keeps open
+                if worker in self._workers and worker.proc.poll() is not None:
+                    self._on_death(worker)
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            message = worker.outcomes.recv_bytes()
+        except (EOFError, OSError):
+            self._on_death(worker)
+            return
+        if message == READY:
+            worker.ready = True
+            self._start_failures = 0
+            return
+        outcome: TaskOutcome = pickle.loads(message)
+        with self._lock:
+            call, worker.call = worker.call, None
+            self._feed(worker)
+        if call is not None:
+            # Also when it finished just as it was being stopped: the engine knows it asked
+            # for a stop and only frees the resources.
+            self._deliver(outcome)
+
+    def _feed(self, worker: _Worker) -> None:
+        if self._pending and worker.call is None and not worker.stopping and not worker.closing:
+            self._send(worker, self._pending.pop(0))
+
+    def _on_death(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker not in self._workers:
+                return
+            self._workers.remove(worker)
+        try:
+            returncode = worker.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._signal(worker, signal.SIGKILL)
+            returncode = worker.proc.wait()
+        self._signal(worker, signal.SIGKILL)  # whatever the task started in its group
+        worker.calls.close()
+        worker.outcomes.close()
+        call = worker.call
+        if call is not None:
+            reason = describe_exit(returncode)
+            if not worker.ready:
+                reason = f"the worker process could not start ({reason})"
+            if worker.stopping:
+                outcome = TaskOutcome(
+                    call_id=call.call_id, key=call.key, attempt=call.attempt,
+                    kind=OutcomeKind.STOPPED,
+                )
+            else:
+                outcome = TaskOutcome(
+                    call_id=call.call_id,
+                    key=call.key,
+                    attempt=call.attempt,
+                    kind=OutcomeKind.CRASHED,
+                    error=ErrorInfo.of(ErrorKind.CRASH, reason, "legato.WorkerCrashed"),
+                )
+            self._deliver(outcome)
+        if self._closing or worker.closing:
+            return
+        if not worker.ready:
+            self._start_failures += 1
+        if self._start_failures >= _MAX_START_FAILURES:
+            self._broken = (
+                f"worker processes exit before they are ready ({describe_exit(returncode)}); "
+                f"run `{sys.executable} -m legato.executors.worker 0 1` to see why"
+            )
+            self._fail_pending(self._broken)
+            return
+        with self._lock:
+            replacement = self._spawn()
+            self._workers.append(replacement)
+            self._feed(replacement)
+
+    def _fail_pending(self, message: str) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for call in pending:
+            self._deliver(
+                TaskOutcome(
+                    call_id=call.call_id,
+                    key=call.key,
+                    attempt=call.attempt,
+                    kind=OutcomeKind.FAILED,
+                    error=ErrorInfo.of(ErrorKind.INTERNAL, message, "legato.ExecutorError"),
+                )
+            )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _deliver(self, outcome: TaskOutcome) -> None:
+        report = self._report
+        if report is not None:
+            report(outcome)
+
+    def _wake(self) -> None:
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
+
+    @staticmethod
+    def _signal(worker: _Worker, sig: int) -> None:
+        try:
+            os.killpg(worker.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -1,0 +1,128 @@
+"""The threads executor: a pool of worker threads in the orchestrator's process.
+
+No serialisation and shared memory, so it suits ML steps whose heavy lifting (NumPy, SciPy,
+scikit-learn, PyTorch) releases the GIL. Timeouts and cancellation are *soft*: the attempt is
+marked stopped at once, ``TaskCancelled`` is raised inside the thread at its next Python
+instruction, and a late result is discarded; code blocked in C keeps its thread until it
+returns, so a fresh thread takes its place in the pool. Use the processes executor for hard
+timeouts.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+from legato.errors import TaskCancelled
+from legato.executors.base import Executor, Report
+from legato.executors.capacity import detect_cpus, machine_capacity
+from legato.executors.inline import pack_inline
+from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.specs import Capacity
+from legato.runtime.invoke import invoke
+
+__all__ = ["ThreadsExecutor"]
+
+_STOP: Any = object()
+
+
+def _interrupt(thread_id: int) -> None:
+    """Raise TaskCancelled in another thread at its next bytecode (best effort)."""
+    import ctypes  # noqa: PLC0415 - only needed on this rare path; ctypes is slow to import
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(TaskCancelled)
+    )
+
+
+class ThreadsExecutor(Executor):
+    """Runs calls on ``max_workers`` threads (default: the usable CPU cores)."""
+
+    name = "threads"
+
+    def __init__(self, max_workers: int | None = None, capacity: Capacity | None = None) -> None:
+        workers = max_workers if max_workers is not None else detect_cpus()
+        if workers < 1:
+            raise ValueError(f"max_workers must be at least 1, not {workers}")
+        self._capacity = capacity or machine_capacity(workers)
+        self._queue: queue.SimpleQueue[TaskCall] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running: dict[int, int] = {}  # call id -> thread ident
+        self._queued: set[int] = set()  # submitted, not yet picked up by a thread
+        self._dropped: set[int] = set()  # cancelled calls whose result must be discarded
+        self._retired: set[int] = set()  # threads that exit after their current call
+        self._threads: list[threading.Thread] = []
+        self._report: Report | None = None
+
+    @property
+    def capacity(self) -> Capacity:
+        return self._capacity
+
+    def open(self, report: Report) -> None:
+        self._report = report
+        for _ in range(self._capacity.slots):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        thread = threading.Thread(target=self._work, name="legato-worker", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        me = threading.get_ident()
+        report = self._report
+        assert report is not None
+        while True:
+            call = self._queue.get()
+            if call is _STOP:
+                return
+            try:
+                with self._lock:
+                    self._queued.discard(call.call_id)
+                    if call.call_id in self._dropped:
+                        self._dropped.discard(call.call_id)
+                        continue
+                    self._running[call.call_id] = me
+                outcome = invoke(call, call.fn, pack_inline)
+                with self._lock:
+                    self._running.pop(call.call_id, None)
+                    dropped = call.call_id in self._dropped
+                    self._dropped.discard(call.call_id)
+                if not dropped:
+                    report(outcome)
+            except TaskCancelled:
+                pass  # an interrupt that landed outside the task: the call was already stopped
+            if me in self._retired:
+                return
+
+    def submit(self, call: TaskCall) -> None:
+        with self._lock:
+            self._queued.add(call.call_id)
+        self._queue.put(call)
+
+    def cancel(self, call_id: int) -> None:
+        with self._lock:
+            thread_id = self._running.pop(call_id, None)
+            if thread_id is None and call_id not in self._queued:
+                return  # already finished: its outcome is on its way
+            self._dropped.add(call_id)
+            if thread_id is not None:
+                self._retired.add(thread_id)
+        if thread_id is not None:
+            _interrupt(thread_id)
+            self._spawn()  # the stuck thread no longer counts against the pool
+        report = self._report
+        if report is not None:
+            report(TaskOutcome(call_id=call_id, key="", attempt=0, kind=OutcomeKind.STOPPED))
+
+    def close(self, *, wait: bool = True) -> None:
+        with self._lock:
+            live = [t for t in self._threads if t.ident not in self._retired]
+        for _ in live:
+            self._queue.put(_STOP)
+        if wait:
+            for thread in live:
+                thread.join(timeout=5.0)
+        self._threads.clear()
+        self._report = None

@@ -1,0 +1,135 @@
+"""A worker process of the processes executor: ``python -m legato.executors.worker R W``.
+
+Reads calls from file descriptor R, runs them one at a time, writes outcomes to W. It runs in
+a session of its own, so the executor can stop it together with anything it started by
+signalling its process group.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+from legato.executors.pickling import dumps_output
+from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.specs import Resources
+from legato.model.values import Pickled, PickledItems, Value
+from legato.runtime.invoke import invoke
+
+__all__ = ["main", "pack_pickled"]
+
+READY = b"ready"
+
+
+def pack_pickled(obj: Any, split: bool) -> Value:
+    """Outputs leave the worker pickled; item by item when a map will consume them."""
+    if split and isinstance(obj, list | tuple):
+        return PickledItems(tuple(dumps_output(x) for x in obj), isinstance(obj, tuple))
+    return Pickled(dumps_output(obj))
+
+
+def _failed(header: tuple[Any, ...], message: str, exc: BaseException) -> TaskOutcome:
+    call_id, _, key, task, attempt = header[:5]
+    error = ErrorInfo.from_exception(exc, ErrorKind.INPUT)
+    return TaskOutcome(
+        call_id=call_id,
+        key=key,
+        attempt=attempt,
+        kind=OutcomeKind.FAILED,
+        error=ErrorInfo(
+            kind=ErrorKind.INPUT,
+            type_name=error.type_name,
+            message=f"{message} ({error.summary()})",
+            traceback=error.traceback,
+            mro=error.mro,
+        ),
+    )
+
+
+def _run(
+    header: tuple[Any, ...], fn_data: bytes | None, args_data: bytes, functions: dict[str, Any]
+) -> TaskOutcome:
+    call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout, fn_id = header
+    fn = functions.get(fn_id)
+    if fn is None:
+        try:
+            fn = pickle.loads(fn_data) if fn_data is not None else None
+        except Exception as exc:
+            return _failed(
+                header,
+                f"the function of task {task!r} cannot be loaded in a worker process; define "
+                "tasks in an importable module or in the script that runs the pipeline",
+                exc,
+            )
+        if fn is None:
+            return _failed(header, "the worker was not sent the task's function", KeyError(fn_id))
+        functions[fn_id] = fn
+    try:
+        args, kwargs = pickle.loads(args_data)
+    except Exception as exc:
+        return _failed(header, f"the inputs of task {task!r} cannot be loaded in a worker", exc)
+    if gpu_ids:
+        visible = os.environ.get("LEGATO_VISIBLE_GPUS", "")
+        physical = [d for d in visible.split(",") if d]
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(
+            physical[i] if i < len(physical) else str(i) for i in gpu_ids
+        )
+    call = TaskCall(
+        call_id=call_id,
+        run_id=run_id,
+        key=key,
+        task=task,
+        fn=fn,
+        fn_id=fn_id,
+        attempt=attempt,
+        map_index=map_index,
+        args=args,
+        kwargs=kwargs,
+        resources=Resources(cpus=0),
+        timeout=timeout,
+        split_output=split,
+        gpu_ids=gpu_ids,
+    )
+    return invoke(call, fn, pack_pickled)
+
+
+def main(argv: list[str]) -> int:
+    read_fd, write_fd = int(argv[1]), int(argv[2])
+    for fd in (read_fd, write_fd):
+        os.set_inheritable(fd, False)  # processes a task starts must not hold our pipes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the orchestrator's to handle
+    calls = Connection(read_fd, writable=False)
+    outcomes = Connection(write_fd, readable=False)
+    outcomes.send_bytes(READY)
+    functions: dict[str, Any] = {}
+    while True:
+        try:
+            data = calls.recv_bytes()
+        except (EOFError, OSError):
+            return 0
+        if not data:
+            return 0
+        header, fn_data, args_data = pickle.loads(data)  # plain tuples, bytes and str
+        outcome = _run(header, fn_data, args_data, functions)
+        try:
+            message = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an error message that does not pickle, say
+            message = pickle.dumps(
+                TaskOutcome(
+                    call_id=outcome.call_id,
+                    key=outcome.key,
+                    attempt=outcome.attempt,
+                    kind=OutcomeKind.FAILED,
+                    error=ErrorInfo.of(ErrorKind.OUTPUT, f"outcome could not be sent: {exc}"),
+                )
+            )
+        outcomes.send_bytes(message)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,1 @@
+"""Pure data: ids, specs, states, events, calls and outcomes."""

@@ -1,0 +1,72 @@
+"""What the engine hands an executor (a :class:`TaskCall`) and what comes back
+(a :class:`TaskOutcome`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from legato.model.errors import ErrorInfo
+from legato.model.specs import Resources
+from legato.model.values import Arg, Value
+
+__all__ = ["OutcomeKind", "TaskCall", "TaskOutcome"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskCall:
+    """One attempt of one task, ready to execute: the function and its bound inputs."""
+
+    call_id: int
+    """Unique within the executor's life; outcomes name it."""
+    run_id: str
+    key: str
+    """Task key in the run, ``train`` or ``train[3]`` for an item of a map."""
+    task: str
+    """Name of the task definition."""
+    fn: Callable[..., Any]
+    fn_id: str
+    """Stable identity of ``fn`` so a worker process unpickles each function once."""
+    attempt: int
+    map_index: int | None
+    args: tuple[Arg, ...]
+    kwargs: tuple[tuple[str, Arg], ...]
+    resources: Resources
+    timeout: float | None
+    split_output: bool = False
+    """Return a list/tuple output item by item, because a map consumes it."""
+    gpu_ids: tuple[int, ...] = ()
+    """GPUs given to this attempt (``CUDA_VISIBLE_DEVICES`` is set from them)."""
+
+
+class OutcomeKind(StrEnum):
+    """How an attempt ended, from the executor's side."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """The function raised, or its inputs or output could not be handled."""
+    CRASHED = "crashed"
+    """The worker died under it."""
+    STOPPED = "stopped"
+    """It was stopped on request (timeout or cancel) and nothing of it still runs."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskOutcome:
+    """The end of one attempt."""
+
+    call_id: int
+    key: str
+    attempt: int
+    kind: OutcomeKind
+    output: Value | None = None
+    length: int | None = None
+    """``len(output)`` when the output is a list or tuple (maps expand from it)."""
+    item_lengths: tuple[int | None, ...] | None = None
+    """For a tuple/list output, the length of each item that is itself a list or tuple, so
+    a map over ``out[i]`` can expand without loading the output."""
+    error: ErrorInfo | None = None
+    started_at: float = 0.0
+    ended_at: float = 0.0

@@ -1,0 +1,81 @@
+"""The events a run is made of. A run is the append-only sequence of them; its state is a
+pure function of that sequence (see :mod:`legato.engine.reducer`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from legato.model.errors import ErrorInfo
+from legato.model.states import RunState, TaskState
+
+__all__ = [
+    "Event",
+    "MapExpanded",
+    "PlannedTask",
+    "RunStarted",
+    "RunTransitioned",
+    "TaskTransitioned",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all events: which run, its position in the run, and when (wall clock)."""
+
+    run_id: str
+    seq: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedTask:
+    """A task of the plan as the run starts: its key, its definition's name and whether it
+    is a mapped task (whose items appear when it is expanded)."""
+
+    key: str
+    name: str
+    mapped: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(Event):
+    """A run was created with its plan and parameters."""
+
+    pipeline: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tasks: tuple[PlannedTask, ...] = ()
+    executor: str = ""
+    failure_policy: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunTransitioned(Event):
+    """The run's own state changed."""
+
+    state: RunState
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapExpanded(Event):
+    """A mapped task's list became known: items ``key[0]`` … ``key[count-1]`` exist now."""
+
+    key: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskTransitioned(Event):
+    """A task moved to ``state`` during ``attempt``."""
+
+    key: str
+    state: TaskState
+    attempt: int
+    reason: str = ""
+    error: ErrorInfo | None = None
+    retry_at: float | None = None
+    """For RETRY_WAIT: when the next attempt becomes ready (wall clock)."""
+    ran_for: float | None = None
+    """For the end of an attempt: seconds the function ran, measured by the worker."""

@@ -1,0 +1,61 @@
+"""What the reducer folds events into: the state of one run and each of its tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from legato.model.errors import ErrorInfo
+from legato.model.states import RunState, TaskState
+
+__all__ = ["RunRecord", "TaskRecord"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRecord:
+    """One task (or one item of a mapped task) in a run."""
+
+    key: str
+    name: str
+    state: TaskState = TaskState.PENDING
+    attempt: int = 1
+    map_index: int | None = None
+    parent: str | None = None
+    """For an item of a map: the mapped task's key."""
+    mapped: bool = False
+    """Whether this is the group record of a mapped task."""
+    items: int | None = None
+    """For a mapped task: how many items it expanded to."""
+    started_at: float | None = None
+    """When the latest attempt started."""
+    ended_at: float | None = None
+    first_started_at: float | None = None
+    ran_for: float | None = None
+    """Seconds the latest attempt's function ran, measured by the worker."""
+    reason: str = ""
+    error: ErrorInfo | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of the latest attempt, when it has ended."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+
+@dataclass(slots=True, kw_only=True)
+class RunRecord:
+    """A run as rebuilt from its events. Owned by whoever folds the events into it."""
+
+    run_id: str
+    pipeline: str = ""
+    state: RunState = RunState.PENDING
+    params: Mapping[str, Any] = field(default_factory=dict)
+    executor: str = ""
+    failure_policy: str = ""
+    started_at: float | None = None
+    ended_at: float | None = None
+    reason: str = ""
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    last_seq: int = 0

@@ -1,0 +1,116 @@
+"""Task and run states, their groups and the one table of allowed transitions.
+
+A task's life::
+
+    PENDING ──► READY ──► RUNNING ──► SUCCEEDED
+       │          │         ├──────► FAILED / TIMED_OUT      (no attempts left)
+       │          │         ├──────► RETRY_WAIT ──► READY    (next attempt)
+       │          │         └──────► CANCELLED
+       └──────────┴──────────────────► CANCELLED / UPSTREAM_FAILED
+
+A mapped task (``task.map``) has a group record that goes PENDING ──► RUNNING when its list is
+known and expanded, and ends when all its items have ended.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "RUN_TERMINAL",
+    "RUN_TRANSITIONS",
+    "TASK_ACTIVE",
+    "TASK_TERMINAL",
+    "TASK_TRANSITIONS",
+    "RunState",
+    "TaskState",
+]
+
+
+class TaskState(StrEnum):
+    """Where one task (or one item of a mapped task) stands."""
+
+    PENDING = "pending"
+    """Waiting for its inputs."""
+    READY = "ready"
+    """Inputs are known; waiting for the executor's resources."""
+    RUNNING = "running"
+    """An attempt is executing."""
+    RETRY_WAIT = "retry_wait"
+    """An attempt failed; the next one starts after the retry delay."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    """The last attempt ran past its timeout and was stopped."""
+    CANCELLED = "cancelled"
+    UPSTREAM_FAILED = "upstream_failed"
+    """An input it needs could not be produced."""
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TASK_TERMINAL
+
+
+TASK_TERMINAL = frozenset(
+    {
+        TaskState.SUCCEEDED,
+        TaskState.FAILED,
+        TaskState.TIMED_OUT,
+        TaskState.CANCELLED,
+        TaskState.UPSTREAM_FAILED,
+    }
+)
+TASK_ACTIVE = frozenset({TaskState.READY, TaskState.RUNNING, TaskState.RETRY_WAIT})
+
+TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    TaskState.PENDING: frozenset(
+        {TaskState.READY, TaskState.RUNNING, TaskState.CANCELLED, TaskState.UPSTREAM_FAILED,
+         TaskState.FAILED}
+    ),
+    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.CANCELLED}),
+    TaskState.RUNNING: frozenset(
+        {
+            TaskState.SUCCEEDED,
+            TaskState.FAILED,
+            TaskState.TIMED_OUT,
+            TaskState.RETRY_WAIT,
+            TaskState.CANCELLED,
+        }
+    ),
+    TaskState.RETRY_WAIT: frozenset({TaskState.READY, TaskState.CANCELLED}),
+    TaskState.SUCCEEDED: frozenset(),
+    TaskState.FAILED: frozenset(),
+    TaskState.TIMED_OUT: frozenset(),
+    TaskState.CANCELLED: frozenset(),
+    TaskState.UPSTREAM_FAILED: frozenset(),
+}
+
+
+class RunState(StrEnum):
+    """Where a run stands."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    """Cancel was asked for; running tasks are being stopped."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in RUN_TERMINAL
+
+
+RUN_TERMINAL = frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED})
+
+RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
+    RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELLED, RunState.FAILED}),
+    RunState.RUNNING: frozenset(
+        {RunState.CANCELLING, RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}
+    ),
+    RunState.CANCELLING: frozenset({RunState.CANCELLED}),
+    RunState.SUCCEEDED: frozenset(),
+    RunState.FAILED: frozenset(),
+    RunState.CANCELLED: frozenset(),
+}

@@ -1,0 +1,144 @@
+"""Task outputs as the control plane holds them, and input bindings as calls carry them.
+
+An output is a :class:`Value`: a live object (inline and threads executors), pickled bytes
+(processes executor; the control plane never unpickles them) or, later, a reference to data
+kept elsewhere. Items of a list output are selectable without loading it where the form
+allows, so a ``map`` over 10,000 items sends each worker only its item.
+
+An input binding is a small tree: literals and parameters are :class:`Lit`, another task's
+output is :class:`Ref` in a definition and :class:`Given` in a call, containers are
+:class:`Seq` and :class:`Dict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Arg",
+    "Dict",
+    "Gathered",
+    "Given",
+    "Inline",
+    "Lit",
+    "Param",
+    "Pickled",
+    "PickledItems",
+    "Ref",
+    "Seq",
+    "Value",
+    "select",
+]
+
+
+class Value:
+    """Base of every output form."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inline(Value):
+    """A live Python object, produced in the orchestrator's own process."""
+
+    obj: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Pickled(Value):
+    """A pickle made by a worker process; only workers load it."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PickledItems(Value):
+    """A list or tuple pickled item by item, so single items can be handed on unloaded."""
+
+    items: tuple[bytes, ...]
+    as_tuple: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered(Value):
+    """The outputs of a mapped task's items, in order; loads as a list."""
+
+    items: tuple[Value, ...]
+
+
+def select(value: Value, index: Any) -> Value | None:
+    """Item ``index`` of a sequence output, or None when only a worker can take it."""
+    if not isinstance(index, int):
+        if isinstance(value, Inline) and isinstance(value.obj, dict) and index in value.obj:
+            return Inline(value.obj[index])
+        return None
+    if isinstance(value, Gathered):
+        if -len(value.items) <= index < len(value.items):
+            return value.items[index]
+        return None
+    if isinstance(value, PickledItems):
+        if -len(value.items) <= index < len(value.items):
+            return Pickled(value.items[index])
+        return None
+    if isinstance(value, Inline):
+        obj = value.obj
+        if isinstance(obj, list | tuple) and -len(obj) <= index < len(obj):
+            return Inline(obj[index])
+    return None
+
+
+# --------------------------------------------------------------------------- bindings
+
+
+class Arg:
+    """Base of input binding nodes."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Lit(Arg):
+    """A value written in the pipeline body (or a run parameter once bound)."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Param(Arg):
+    """A run parameter, bound when a run starts."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ref(Arg):
+    """Another task's output, optionally indexed (``out[0]``, ``out["k"]``)."""
+
+    node: str
+    path: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Given(Arg):
+    """An output handed to a call: the value plus the index path still to apply."""
+
+    value: Value
+    path: tuple[Any, ...] = ()
+    source: str = ""
+    """Key of the task that produced it, for error messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seq(Arg):
+    """A list or tuple literal whose items may be bindings."""
+
+    items: tuple[Arg, ...]
+    as_tuple: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dict(Arg):
+    """A dict literal whose values may be bindings."""
+
+    items: tuple[tuple[Any, Arg], ...]

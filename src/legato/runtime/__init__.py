@@ -1,0 +1,1 @@
+"""One task attempt inside a worker: input binding, context, the user-code error boundary."""

@@ -1,0 +1,42 @@
+"""What a running task can learn about itself."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+
+__all__ = ["TaskContext", "current_context", "leave_context", "using_context"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskContext:
+    """The attempt a task function is running in."""
+
+    run_id: str
+    key: str
+    """Task key in the run (``train[2]`` for an item of a map)."""
+    task: str
+    """Name of the task definition."""
+    attempt: int
+    map_index: int | None = None
+    gpu_ids: tuple[int, ...] = ()
+
+
+_current: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar(
+    "legato_task_context", default=None
+)
+
+
+def current_context() -> TaskContext | None:
+    """The context of the task attempt running in this thread, or None outside a run."""
+    return _current.get()
+
+
+def using_context(ctx: TaskContext) -> contextvars.Token[TaskContext | None]:
+    """Enter ``ctx``; pass the token to :func:`leave_context`."""
+    return _current.set(ctx)
+
+
+def leave_context(token: contextvars.Token[TaskContext | None]) -> None:
+    """Leave the context entered with :func:`using_context`."""
+    _current.reset(token)
