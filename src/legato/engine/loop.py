@@ -153,7 +153,11 @@ class Loop:
             self._submit()
             if not self._open and not self._in_flight:
                 break
-            item = clock.wait(self.inbox, self._next_timeout())
+            timeout = self._next_timeout()
+            if timeout is None and not self._in_flight and not self._cancel_requested:
+                stuck = ", ".join(f"{k} ({self.run.tasks[k].state})" for k in list(self._open)[:5])
+                raise RuntimeError(f"legato bug: run {self.run_id} cannot progress: {stuck}")
+            item = clock.wait(self.inbox, timeout)
             items = [] if item is None else [item]
             while True:
                 try:
@@ -612,7 +616,7 @@ class Loop:
 
     def _schedule_retry(self, task: _Task, decided: Proposal) -> None:
         delay = decided.retry_delay or 0.0
-        self._add_timer(self.clock.monotonic() + delay, _RETRY, task, decided.attempt)
+        self._add_timer(self.clock.monotonic() + delay, _RETRY, task, decided.attempt + 1)
 
     def _on_terminal(self, task: _Task) -> None:
         self._open.pop(task.key, None)

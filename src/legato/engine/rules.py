@@ -71,6 +71,8 @@ class FenceStaleAttempt(Rule):
     """A report about an attempt other than the current one is ignored (a late result of a
     timed-out thread, a duplicate delivery)."""
 
+    from_states = _ALL - {TaskState.RETRY_WAIT}
+
     def apply(
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
@@ -89,15 +91,19 @@ class TerminalIsFinal(Rule):
 
 
 class NextAttemptIsNew(Rule):
-    """Leaving RETRY_WAIT starts the next attempt: the proposal must name it."""
+    """Leaving RETRY_WAIT for READY starts the next attempt, which the proposal must name;
+    a cancel names the attempt that failed; any other report is about a finished attempt."""
 
     from_states = frozenset({TaskState.RETRY_WAIT})
-    to_states = frozenset({TaskState.READY})
 
     def apply(
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
-        return proposal if proposal.attempt == record.attempt + 1 else None
+        if proposal.to is TaskState.READY:
+            return proposal if proposal.attempt == record.attempt + 1 else None
+        if proposal.to is TaskState.CANCELLED:
+            return proposal if proposal.attempt == record.attempt else None
+        return None
 
 
 class CancelStopsRetries(Rule):

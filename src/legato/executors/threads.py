@@ -1,11 +1,12 @@
 """The threads executor: a pool of worker threads in the orchestrator's process.
 
 No serialisation and shared memory, so it suits ML steps whose heavy lifting (NumPy, SciPy,
-scikit-learn, PyTorch) releases the GIL. Timeouts and cancellation are *soft*: the attempt is
-marked stopped at once, ``TaskCancelled`` is raised inside the thread at its next Python
-instruction, and a late result is discarded; code blocked in C keeps its thread until it
-returns, so a fresh thread takes its place in the pool. Use the processes executor for hard
-timeouts.
+scikit-learn, PyTorch) releases the GIL. Timeouts and cancellation are *soft*: Python cannot
+stop a thread from outside, so the attempt is marked stopped at once, its thread is left to
+finish on its own with its result discarded, and a fresh thread takes its place in the pool.
+(Raising an exception into the thread asynchronously was tried and rejected: CPython spins the
+other threads while such an exception is pending under a profiler or debugger.) Use the
+processes executor for hard timeouts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import queue
 import threading
 from typing import Any
 
-from legato.errors import TaskCancelled
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
 from legato.executors.inline import pack_inline
@@ -25,15 +25,6 @@ from legato.runtime.invoke import invoke
 __all__ = ["ThreadsExecutor"]
 
 _STOP: Any = object()
-
-
-def _interrupt(thread_id: int) -> None:
-    """Raise TaskCancelled in another thread at its next bytecode (best effort)."""
-    import ctypes  # noqa: PLC0415 - only needed on this rare path; ctypes is slow to import
-
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(TaskCancelled)
-    )
 
 
 class ThreadsExecutor(Executor):
@@ -77,22 +68,19 @@ class ThreadsExecutor(Executor):
             call = self._queue.get()
             if call is _STOP:
                 return
-            try:
-                with self._lock:
-                    self._queued.discard(call.call_id)
-                    if call.call_id in self._dropped:
-                        self._dropped.discard(call.call_id)
-                        continue
-                    self._running[call.call_id] = me
-                outcome = invoke(call, call.fn, pack_inline)
-                with self._lock:
-                    self._running.pop(call.call_id, None)
-                    dropped = call.call_id in self._dropped
+            with self._lock:
+                self._queued.discard(call.call_id)
+                if call.call_id in self._dropped:
                     self._dropped.discard(call.call_id)
-                if not dropped:
-                    report(outcome)
-            except TaskCancelled:
-                pass  # an interrupt that landed outside the task: the call was already stopped
+                    continue
+                self._running[call.call_id] = me
+            outcome = invoke(call, call.fn, pack_inline)
+            with self._lock:
+                self._running.pop(call.call_id, None)
+                dropped = call.call_id in self._dropped
+                self._dropped.discard(call.call_id)
+            if not dropped:
+                report(outcome)
             if me in self._retired:
                 return
 
@@ -110,7 +98,6 @@ class ThreadsExecutor(Executor):
             if thread_id is not None:
                 self._retired.add(thread_id)
         if thread_id is not None:
-            _interrupt(thread_id)
             self._spawn()  # the stuck thread no longer counts against the pool
         report = self._report
         if report is not None:
