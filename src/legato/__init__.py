@@ -77,7 +77,40 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     },
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Cancelled",
+    "Capacity",
+    "context",
+    "DefinitionError",
+    "Executor",
+    "ExecutorError",
+    "FailurePolicy",
+    "InlineExecutor",
+    "LegatoError",
+    "ParameterError",
+    "Pipeline",
+    "pipeline",
+    "PlanError",
+    "ProcessesExecutor",
+    "Resources",
+    "RetryPolicy",
+    "run",
+    "RunFailedError",
+    "RunHandle",
+    "RunInterrupted",
+    "RunResult",
+    "RunState",
+    "start",
+    "Task",
+    "task",
+    "TaskCancelled",
+    "TaskContext",
+    "TaskFailedError",
+    "TaskState",
+    "ThreadsExecutor",
+    "unmapped",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

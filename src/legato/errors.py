@@ -2,17 +2,17 @@
 
 ::
 
-    LegatoError                     (Exception)  anything legato reports
-    ├── DefinitionError                          the code of a task or pipeline is wrong: fix it
-    │   └── PlanError                            the pipeline cannot run on this executor (resources)
-    ├── ParameterError                           run parameters are wrong: fix the call or the CLI flags
-    ├── ExecutorError                            an executor could not start or lost its workers
-    ├── RunFailedError                           a run ended failed; ``.result`` tells which tasks and why
-    └── TaskFailedError                          one task's failure, as seen by a caller of its output
+    LegatoError (Exception)       anything legato reports
+    ├── DefinitionError           a task or pipeline is written wrong: fix the code
+    │   └── PlanError             it cannot run on this executor (resources)
+    ├── ParameterError            run parameters are wrong: fix the call or CLI flags
+    ├── ExecutorError             an executor could not start or lost its workers
+    ├── RunFailedError            a run failed; ``.result`` tells which tasks and why
+    └── TaskFailedError           one task's failure, with its recorded error
 
-    Cancelled                       (BaseException)  cancellation, never swallowed by ``except Exception``
-    ├── TaskCancelled                            delivered inside a task that is being stopped
-    └── RunInterrupted              (+ KeyboardInterrupt)  Ctrl-C stopped a run; ``.result`` holds it
+    Cancelled (BaseException)     never swallowed by ``except Exception``
+    ├── TaskCancelled             raised inside a task that is being stopped
+    └── RunInterrupted            Ctrl-C stopped a run (also a KeyboardInterrupt)
 
 ``DefinitionError`` carries the task, the place in the user's file and a fix; its ``str()``
 shows all three so a terminal user sees what to change without reading a traceback.
@@ -105,7 +105,7 @@ class RunFailedError(LegatoError):
         super().__init__(message)
 
 
-class Cancelled(BaseException):  # noqa: N818 - reads as a state, like asyncio.CancelledError
+class Cancelled(BaseException):
     """Cancellation. Derives from ``BaseException`` so ``except Exception`` in user code
     cannot swallow it."""
 

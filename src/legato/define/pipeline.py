@@ -171,4 +171,3 @@ def pipeline(
     if fn is not None:
         return decorate(fn)
     return decorate
-

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002 - the multiplication sign in labels is on purpose
 """Drawings of a pipeline graph: plain text for terminals, Mermaid and Graphviz DOT."""
 
 from __future__ import annotations
@@ -24,15 +25,13 @@ def _inputs(node: Node) -> list[str]:
 def render_text(graph: Graph) -> str:
     """One line per task, in run order, with what it reads::
 
-        pipeline digits: 4 tasks, parameters: test_size=0.2
-          load
-          split            <- load, param test_size
-          train[×4]        <- split
-          best             <- train
+    pipeline digits: 4 tasks, parameters: test_size=0.2
+      load
+      split            <- load, param test_size
+      train[×4]        <- split
+      best             <- train
     """
-    params = ", ".join(
-        p.name if p.required else f"{p.name}={p.default!r}" for p in graph.params
-    )
+    params = ", ".join(p.name if p.required else f"{p.name}={p.default!r}" for p in graph.params)
     head = f"pipeline {graph.pipeline}: {len(graph.nodes)} tasks"
     lines = [f"{head}, parameters: {params}" if params else head]
     labels = [_label(node) for node in graph.nodes.values()]
@@ -60,8 +59,8 @@ def render_mermaid(graph: Graph) -> str:
     for key, node in graph.nodes.items():
         for up in node.upstream:
             lines.append(f"  {ids[up]} --> {ids[key]}")
-        for p in node.params:
-            lines.append(f"  p_{p} -.-> {ids[key]}")
+        for name in node.params:
+            lines.append(f"  p_{name} -.-> {ids[key]}")
     return "\n".join(lines)
 
 

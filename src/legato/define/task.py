@@ -26,7 +26,7 @@ class Task(Generic[P, R]):
     output. Called anywhere else it simply runs the function, so tasks stay unit-testable.
     """
 
-    __slots__ = ("spec", "__dict__")
+    __slots__ = ("__dict__", "spec")
 
     def __init__(self, spec: TaskSpec) -> None:
         self.spec = spec
@@ -95,11 +95,7 @@ class Task(Generic[P, R]):
 
 def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
     """``task.map`` outside a pipeline: a plain loop with the same pairing rules."""
-    lengths = {
-        len(v)
-        for v in (*args, *kwargs.values())
-        if isinstance(v, list | tuple | range) and not isinstance(v, Unmapped)
-    }
+    lengths = {len(v) for v in (*args, *kwargs.values()) if isinstance(v, list | tuple | range)}
     if len(lengths) != 1:
         raise ValueError(
             f"{spec.name}.map() needs lists of one common length to map over, got lengths "
@@ -214,9 +210,7 @@ def task(
                 f"{f.name} is already a task", fix="apply @task once per function"
             )
         if not callable(f) or inspect.isclass(f):
-            raise DefinitionError(
-                f"@task decorates functions, not {f!r}", fix="put @task on a def"
-            )
+            raise DefinitionError(f"@task decorates functions, not {f!r}", fix="put @task on a def")
         if inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f):
             raise DefinitionError(
                 f"{f.__qualname__} is an async function; tasks are plain functions",

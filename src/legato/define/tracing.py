@@ -1,3 +1,4 @@
+# ruff: noqa: PLE0303, PLE0304, PLE0305, PLE0307 - placeholder dunders raise on purpose
 """Tracing a pipeline body: calls of tasks become nodes, their results become placeholders.
 
 While a pipeline body runs under a :class:`Tracer`, calling a task records a node and returns
@@ -73,7 +74,7 @@ class Output:
     pass it to other tasks. Its value exists only when the run executes the task.
     """
 
-    __slots__ = ("_tracer", "_node", "_path", "_task", "_length", "_location")
+    __slots__ = ("_length", "_location", "_node", "_path", "_task", "_tracer")
 
     def __init__(
         self,
@@ -257,9 +258,7 @@ class Tracer:
 
     # ------------------------------------------------------------------ body execution
 
-    def trace(
-        self, fn: Callable[..., Any], params: Sequence[ParamSpec]
-    ) -> Any:
+    def trace(self, fn: Callable[..., Any], params: Sequence[ParamSpec]) -> Any:
         """Run ``fn`` with a placeholder per parameter; return what it returns."""
         kwargs = {p.name: ParamOutput(self, p.name, p.name) for p in params}
         token = _current.set(self)
@@ -353,8 +352,7 @@ class Tracer:
             spec.signature.bind(*plain_args, **plain_kwargs)
         except TypeError as exc:
             raise DefinitionError(
-                f"task {name!r} was called with arguments that do not match its signature: "
-                f"{exc}",
+                f"task {name!r} was called with arguments that do not match its signature: {exc}",
                 fix=f"call it as {name}{spec.signature}",
                 task=name,
                 pipeline=self.pipeline,

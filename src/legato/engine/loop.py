@@ -21,7 +21,7 @@ from legato.engine import reducer
 from legato.engine.clock import Clock
 from legato.engine.plan import Plan, PlanNode
 from legato.engine.resources import Admission, ResourcePool
-from legato.engine.rules import Context, InvalidTransition, Proposal, decide
+from legato.engine.rules import Context, InvalidTransitionError, Proposal, decide
 from legato.executors.base import Executor
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -58,7 +58,15 @@ class _Task:
     """Loop-private bookkeeping of one task instance (a node, or one item of a map)."""
 
     __slots__ = (
-        "key", "node", "index", "waiting", "group", "children", "remaining", "failed", "cancelled"
+        "cancelled",
+        "children",
+        "failed",
+        "group",
+        "index",
+        "key",
+        "node",
+        "remaining",
+        "waiting",
     )
 
     def __init__(self, key: str, node: PlanNode, index: int | None = None) -> None:
@@ -77,7 +85,7 @@ class _Task:
 class _Call:
     """A submitted call until its outcome arrives."""
 
-    __slots__ = ("task", "attempt", "gpu_ids", "stopping")
+    __slots__ = ("attempt", "gpu_ids", "stopping", "task")
 
     def __init__(self, task: _Task, attempt: int, gpu_ids: tuple[int, ...]) -> None:
         self.task = task
@@ -262,7 +270,7 @@ class Loop:
 
     def _run_state(self, state: RunState, reason: str = "") -> None:
         if state not in RUN_TRANSITIONS[self.run.state]:
-            raise InvalidTransition(f"run {self.run_id}: {self.run.state} -> {state}")
+            raise InvalidTransitionError(f"run {self.run_id}: {self.run.state} -> {state}")
         self._emit(
             RunTransitioned(
                 run_id=self.run_id,
@@ -688,8 +696,9 @@ class Loop:
     def _stop_everything(self, to: TaskState, reason: str) -> None:
         self._stopped_everything = True
         self._ready.clear()
-        running = {call.task.key: (cid, call) for cid, call in self._in_flight.items()
-                   if not call.stopping}
+        running = {
+            call.task.key: (cid, call) for cid, call in self._in_flight.items() if not call.stopping
+        }
         for task in list(self._open.values()):
             record = self.run.tasks.get(task.key)
             if record is None or record.state.is_terminal:
@@ -767,4 +776,3 @@ def _inline_length(value: Value) -> int | None:
     if isinstance(obj, list | tuple):
         return len(obj)
     return None
-

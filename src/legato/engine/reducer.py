@@ -89,8 +89,9 @@ def _task(run: RunRecord, event: TaskTransitioned) -> None:
         first_started_at=first,
         ran_for=ran_for,
         reason=event.reason,
-        error=event.error if event.error is not None else
-        (old.error if state is TaskState.RETRY_WAIT else None),
+        error=event.error
+        if event.error is not None
+        else (old.error if state is TaskState.RETRY_WAIT else None),
     )
 
 

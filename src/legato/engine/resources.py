@@ -78,7 +78,7 @@ class ResourcePool:
 class Admission:
     """One pass over waiting requests in priority order (see :class:`ResourcePool`)."""
 
-    __slots__ = ("_pool", "_short", "_reserved")
+    __slots__ = ("_pool", "_reserved", "_short")
 
     def __init__(self, pool: ResourcePool) -> None:
         self._pool = pool

@@ -70,8 +70,11 @@ class RunResult:
             TaskFailedError(record.key, record.error, record.state.value)
             for record in self.record.tasks.values()
             if record.state in (TaskState.FAILED, TaskState.TIMED_OUT)
-            and not (record.mapped and record.error is not None
-                     and record.error.type_name == "legato.MapItemsFailed")
+            and not (
+                record.mapped
+                and record.error is not None
+                and record.error.type_name == "legato.MapItemsFailed"
+            )
         ]
 
     def raise_for_status(self) -> RunResult:

@@ -21,7 +21,7 @@ from legato.model.states import TASK_TERMINAL, TASK_TRANSITIONS, TaskState
 __all__ = [
     "RULES",
     "Context",
-    "InvalidTransition",
+    "InvalidTransitionError",
     "Proposal",
     "Rule",
     "decide",
@@ -30,7 +30,7 @@ __all__ = [
 _ALL = frozenset(TaskState)
 
 
-class InvalidTransition(RuntimeError):
+class InvalidTransitionError(RuntimeError):
     """A transition outside the table was proposed: a bug in legato, never user error."""
 
 
@@ -185,7 +185,7 @@ class FollowTable(Rule):
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
         if proposal.to not in TASK_TRANSITIONS[record.state]:
-            raise InvalidTransition(
+            raise InvalidTransitionError(
                 f"task {record.key!r}: {record.state} -> {proposal.to} is not a transition"
             )
         return proposal

@@ -62,7 +62,7 @@ def detect_gpus() -> int:
     if tool is None:
         return 0
     try:
-        out = subprocess.run([tool, "-L"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run([tool, "-L"], check=False, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return 0
     return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))

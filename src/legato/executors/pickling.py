@@ -46,7 +46,7 @@ def _task_reference(fn: types.FunctionType) -> tuple[str, str] | None:
     return None
 
 
-class _Pickler(cloudpickle.Pickler):
+class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, types.FunctionType):
             ref = _task_reference(obj)

@@ -11,6 +11,7 @@ takes its place.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -59,8 +60,15 @@ def describe_exit(returncode: int | None) -> str:
 
 class _Worker:
     __slots__ = (
-        "proc", "calls", "outcomes", "call", "functions", "ready", "stopping", "kill_at",
+        "call",
+        "calls",
         "closing",
+        "functions",
+        "kill_at",
+        "outcomes",
+        "proc",
+        "ready",
+        "stopping",
     )
 
     def __init__(self, proc: subprocess.Popen[bytes], calls: Connection, outcomes: Connection):
@@ -160,10 +168,8 @@ class ProcessesExecutor(Executor):
             for worker in workers:
                 worker.closing = True
                 if worker.call is None and wait:
-                    try:
+                    with contextlib.suppress(OSError):
                         worker.calls.send_bytes(b"")  # asks it to exit
-                    except OSError:
-                        pass
                 else:
                     self._signal(worker, signal.SIGKILL)
         self._wake()
@@ -234,8 +240,16 @@ class ProcessesExecutor(Executor):
             )
             return
         header = (
-            call.call_id, call.run_id, call.key, call.task, call.attempt, call.map_index,
-            call.split_output, call.gpu_ids, call.timeout, call.fn_id,
+            call.call_id,
+            call.run_id,
+            call.key,
+            call.task,
+            call.attempt,
+            call.map_index,
+            call.split_output,
+            call.gpu_ids,
+            call.timeout,
+            call.fn_id,
         )
         worker.call = call
         try:
@@ -294,10 +308,8 @@ class ProcessesExecutor(Executor):
                 continue
             for item in ready:
                 if item == wake_r:
-                    try:
+                    with contextlib.suppress(OSError):
                         os.read(wake_r, 4096)
-                    except OSError:
-                        pass
                     continue
                 self._receive(by_conn[item])
             for worker in workers:  # deaths whose pipe end a leaked child keeps open
@@ -347,7 +359,9 @@ class ProcessesExecutor(Executor):
                 reason = f"the worker process could not start ({reason})"
             if worker.stopping:
                 outcome = TaskOutcome(
-                    call_id=call.call_id, key=call.key, attempt=call.attempt,
+                    call_id=call.call_id,
+                    key=call.key,
+                    attempt=call.attempt,
                     kind=OutcomeKind.STOPPED,
                 )
             else:
@@ -398,14 +412,10 @@ class ProcessesExecutor(Executor):
 
     def _wake(self) -> None:
         if self._wake_w >= 0:
-            try:
+            with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
-            except OSError:
-                pass
 
     @staticmethod
     def _signal(worker: _Worker, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(worker.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass

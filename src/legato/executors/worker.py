@@ -34,7 +34,7 @@ def pack_pickled(obj: Any, split: bool) -> Value:
 
 
 def _failed(header: tuple[Any, ...], message: str, exc: BaseException) -> TaskOutcome:
-    call_id, _, key, task, attempt = header[:5]
+    call_id, _, key, _, attempt = header[:5]
     error = ErrorInfo.from_exception(exc, ErrorKind.INPUT)
     return TaskOutcome(
         call_id=call_id,

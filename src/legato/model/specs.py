@@ -90,8 +90,9 @@ class RetryPolicy:
     """Upper bound on any single delay, in seconds."""
     jitter: float = 0.1
     """Random spread of each delay, as a fraction in [0, 1)."""
-    retry_on: tuple[type[BaseException], ...] = (Exception,)
-    """Exception types that are retried; other errors fail the task at once."""
+    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (Exception,)
+    """Exception types that are retried (one class or a tuple); other errors fail the task
+    at once."""
     retry_on_timeout: bool = True
     """Whether an attempt that ran past its timeout is retried."""
 
@@ -114,10 +115,8 @@ class RetryPolicy:
             raise DefinitionError(
                 f"retry jitter must be a fraction in [0, 1), not {self.jitter!r}", fix=fix
             )
-        retry_on = self.retry_on
-        if isinstance(retry_on, type):
-            retry_on = (retry_on,)
-            object.__setattr__(self, "retry_on", retry_on)
+        retry_on = self.retry_on if isinstance(self.retry_on, tuple) else (self.retry_on,)
+        object.__setattr__(self, "retry_on", retry_on)
         if not all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_on):
             raise DefinitionError(
                 f"retry_on must be exception classes, not {self.retry_on!r}",
@@ -128,7 +127,8 @@ class RetryPolicy:
     def retry_on_names(self) -> frozenset[str]:
         """Qualified names of ``retry_on``; errors are matched by name so the control plane
         never needs the exception object."""
-        return frozenset(f"{t.__module__}.{t.__qualname__}" for t in self.retry_on)
+        classes = self.retry_on if isinstance(self.retry_on, tuple) else (self.retry_on,)
+        return frozenset(f"{t.__module__}.{t.__qualname__}" for t in classes)
 
     def delay_before(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait before ``attempt`` (2 for the first retry)."""

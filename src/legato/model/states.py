@@ -64,8 +64,13 @@ TASK_ACTIVE = frozenset({TaskState.READY, TaskState.RUNNING, TaskState.RETRY_WAI
 
 TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.PENDING: frozenset(
-        {TaskState.READY, TaskState.RUNNING, TaskState.CANCELLED, TaskState.UPSTREAM_FAILED,
-         TaskState.FAILED}
+        {
+            TaskState.READY,
+            TaskState.RUNNING,
+            TaskState.CANCELLED,
+            TaskState.UPSTREAM_FAILED,
+            TaskState.FAILED,
+        }
     ),
     TaskState.READY: frozenset({TaskState.RUNNING, TaskState.CANCELLED}),
     TaskState.RUNNING: frozenset(

@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests use real executors, real processes and real files; only time is
+faked (``legato.testing.FakeClock``) where a test needs it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+RESOURCES = Path(__file__).parent / "resources"
+sys.path.insert(0, str(RESOURCES))  # fixture pipelines import like any user module
+
+EXECUTORS = ("inline", "threads", "processes")
+
+
+@pytest.fixture(params=EXECUTORS)
+def executor(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once per executor."""
+    return str(request.param)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file tasks append to (one line per execution), visible to worker processes."""
+    path = tmp_path / "ledger.txt"
+    path.touch()
+    monkeypatch.setenv("LEGATO_TEST_LEDGER", str(path))
+    return path
+
+
+def ledger_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+__all__ = ["EXECUTORS", "RESOURCES", "ledger_lines", "os"]

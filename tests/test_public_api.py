@@ -1,0 +1,95 @@
+"""The public surface is pinned: adding or removing a name is a deliberate change."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import legato
+
+PUBLIC = {
+    "Cancelled",
+    "Capacity",
+    "DefinitionError",
+    "Executor",
+    "ExecutorError",
+    "FailurePolicy",
+    "InlineExecutor",
+    "LegatoError",
+    "ParameterError",
+    "Pipeline",
+    "PlanError",
+    "ProcessesExecutor",
+    "Resources",
+    "RetryPolicy",
+    "RunFailedError",
+    "RunHandle",
+    "RunInterrupted",
+    "RunResult",
+    "RunState",
+    "Task",
+    "TaskCancelled",
+    "TaskContext",
+    "TaskFailedError",
+    "TaskState",
+    "ThreadsExecutor",
+    "__version__",
+    "context",
+    "pipeline",
+    "run",
+    "start",
+    "task",
+    "unmapped",
+}
+
+
+def test_exported_names_are_pinned() -> None:
+    assert set(legato.__all__) == PUBLIC
+
+
+def test_every_exported_name_resolves_and_is_documented() -> None:
+    for name in legato.__all__:
+        value = getattr(legato, name)
+        if name != "__version__":
+            assert value.__doc__, f"legato.{name} has no docstring"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    try:
+        legato.no_such_name  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_name" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_is_cheap_and_loads_no_heavy_dependency() -> None:
+    # A fresh interpreter: what does `import legato` pull in?
+    code = (
+        "import sys, json; before = set(sys.modules); import legato; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(__import__("json").loads(out))
+    heavy = {
+        "sqlalchemy",
+        "fastapi",
+        "ray",
+        "numpy",
+        "pandas",
+        "cloudpickle",
+        "typer",
+        "rich",
+        "pydantic",
+        "fsspec",
+        "alembic",
+        "uvicorn",
+        "multiprocessing",
+        "concurrent",
+        "asyncio",
+        "subprocess",
+    }
+    assert not {m.split(".")[0] for m in loaded} & heavy
+    assert {m for m in loaded if m.startswith("legato")} == {"legato", "legato._version"}
