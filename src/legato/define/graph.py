@@ -33,12 +33,15 @@ class ParamSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MapSpec:
-    """Which arguments of a mapped call are mapped over; the rest are given whole."""
+    """Which arguments of a mapped call may be mapped over; the rest are given whole.
+
+    Literal lists always are; run parameters and task outputs are when their value is a list
+    (decided when the map expands at run time)."""
 
     positions: tuple[int, ...] = ()
     names: tuple[str, ...] = ()
     length: int | None = None
-    """Known when every mapped argument is a literal list; otherwise set at run time."""
+    """Known when every mapped argument is a literal list; otherwise found at run time."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -99,14 +99,15 @@ def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     if len(lengths) != 1:
         raise ValueError(
             f"{spec.name}.map() needs lists of one common length to map over, got lengths "
-            f"{sorted(lengths)}; wrap arguments given whole in unmapped(...)"
+            f"{sorted(lengths)}; tuples and other values go whole to every item, and so do "
+            "lists wrapped in unmapped(...)"
         )
     (n,) = lengths
 
     def pick(value: Any, i: int) -> Any:
         if isinstance(value, Unmapped):
             return value.value
-        if isinstance(value, list | tuple | range):
+        if isinstance(value, list | range):
             return value[i]
         return value
 

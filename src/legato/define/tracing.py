@@ -391,18 +391,26 @@ class Tracer:
         kwargs: dict[str, Any],
         location: SourceLocation | None,
     ) -> MapSpec:
+        # Lists (and ranges) are mapped over; run parameters and other tasks' outputs are
+        # mapped over when their value turns out to be a list. Tuples, dicts, strings and
+        # anything in unmapped(...) go whole to every item: a tuple is a record, and mapping
+        # over a 4-tuple (X_train, X_test, y_train, y_test) by accident must not be possible.
         positions: list[int] = []
         names: list[str] = []
         lengths: set[int] = set()
+        placeholders = False
         for i, value in enumerate(args):
             if self._is_mapped(value, lengths):
                 positions.append(i)
+                placeholders |= isinstance(value, Output)
         for k, value in kwargs.items():
             if self._is_mapped(value, lengths):
                 names.append(k)
+                placeholders |= isinstance(value, Output)
         if not positions and not names:
             raise DefinitionError(
-                f"{name}.map(...) was given nothing to map over",
+                f"{name}.map(...) was given nothing to map over (only lists are mapped "
+                "over; tuples and other values go whole to every item)",
                 fix="pass at least one list, or another task's output that is a list; wrap "
                 "arguments every item should receive whole in unmapped(...)",
                 task=name,
@@ -421,7 +429,7 @@ class Tracer:
         return MapSpec(
             positions=tuple(positions),
             names=tuple(names),
-            length=lengths.pop() if lengths else None,
+            length=lengths.pop() if lengths and not placeholders else None,
         )
 
     @staticmethod
@@ -430,7 +438,7 @@ class Tracer:
             return False
         if isinstance(value, Output):
             return True
-        if isinstance(value, list | tuple | range):
+        if isinstance(value, list | range):
             lengths.add(len(value))
             return True
         return False

@@ -64,6 +64,8 @@ class _Task:
         "group",
         "index",
         "key",
+        "map_names",
+        "map_positions",
         "node",
         "remaining",
         "waiting",
@@ -80,6 +82,8 @@ class _Task:
         self.remaining = 0
         self.failed = 0
         self.cancelled = 0
+        self.map_positions: frozenset[int] = frozenset()
+        self.map_names: frozenset[str] = frozenset()
 
 
 class _Call:
@@ -336,7 +340,7 @@ class Loop:
         node = group.node
         assert node.mapped is not None
         try:
-            count = self._map_length(node)
+            count = self._map_length(group)
         except _MapError as exc:
             self._transition(
                 group,
@@ -371,56 +375,61 @@ class Loop:
             self._lengths[group.key] = (0, ())
             self._transition(group, TaskState.SUCCEEDED, 1, reason="mapped over no items")
 
-    def _map_length(self, node: PlanNode) -> int:
+    def _map_length(self, group: _Task) -> int:
+        """Decide which candidate arguments are mapped (those whose value is a list) and
+        how many items there are."""
+        node = group.node
         assert node.mapped is not None
         if node.mapped.length is not None:
+            group.map_positions = frozenset(node.mapped.positions)
+            group.map_names = frozenset(node.mapped.names)
             return node.mapped.length
-        lengths: set[int] = set()
+        lengths: dict[int, list[str]] = {}
         kwargs = dict(node.kwargs)
-        mapped = [node.args[i] for i in node.mapped.positions]
-        mapped += [kwargs[name] for name in node.mapped.names]
-        for arg in mapped:
-            lengths.add(self._length_of(node, arg))
-        if len(lengths) > 1:
+        positions, names = set(), set()
+        for i in node.mapped.positions:
+            length = self._length_of(node.args[i])
+            if length is not None:
+                positions.add(i)
+                lengths.setdefault(length, []).append(f"argument {i + 1}")
+        for name in node.mapped.names:
+            length = self._length_of(kwargs[name])
+            if length is not None:
+                names.add(name)
+                lengths.setdefault(length, []).append(f"{name}=")
+        if not lengths:
             raise _MapError(
-                f"{node.key}.map(...) got lists of different lengths {sorted(lengths)} at run "
-                "time; items are paired by position, so the lists must be equally long "
-                "(wrap an argument in unmapped(...) to give it whole to every item)"
+                f"{node.key}.map(...) has nothing to map over: none of its arguments is a list "
+                "at run time (tuples and other values go whole to every item); return a list "
+                "from the task that produces the items"
             )
-        return lengths.pop()
+        if len(lengths) > 1:
+            shown = ", ".join(f"{' and '.join(a)}: {n}" for n, a in sorted(lengths.items()))
+            raise _MapError(
+                f"{node.key}.map(...) got lists of different lengths ({shown}); items are "
+                "paired by position, so the lists must be equally long (wrap an argument in "
+                "unmapped(...) to give it whole to every item)"
+            )
+        group.map_positions = frozenset(positions)
+        group.map_names = frozenset(names)
+        return next(iter(lengths))
 
-    def _length_of(self, node: PlanNode, arg: Arg) -> int:
+    def _length_of(self, arg: Arg) -> int | None:
+        """The length of a mapped candidate when its value is a list, else None."""
         if isinstance(arg, Lit):
             value = arg.value
         elif isinstance(arg, Seq):
-            return len(arg.items)
+            return None if arg.as_tuple else len(arg.items)
         elif isinstance(arg, Param):
             value = self.plan.params[arg.name]
         elif isinstance(arg, Ref):
             length, items = self._lengths.get(arg.node, (None, None))
             if not arg.path:
-                if length is None:
-                    raise _MapError(
-                        f"{node.key}.map(...) maps over the output of task {arg.node!r}, "
-                        "which is not a list or tuple; return a list from it, or pass it in "
-                        "unmapped(...) to give it whole to every item"
-                    )
                 return length
-            value_len = self._length_at_path(arg, items)
-            if value_len is None:
-                raise _MapError(
-                    f"{node.key}.map(...) maps over {arg.node}{_path(arg.path)}, which is not "
-                    "a list or tuple (or its length cannot be known without loading it); "
-                    "return the list from a task of its own"
-                )
-            return value_len
+            return self._length_at_path(arg, items)
         else:
-            raise _MapError(f"{node.key}.map(...) cannot map over {arg!r}")
-        if not isinstance(value, list | tuple):
-            raise _MapError(
-                f"{node.key}.map(...) maps over a {type(value).__name__}, not a list or tuple"
-            )
-        return len(value)
+            return None
+        return len(value) if isinstance(value, list | range) else None
 
     def _length_at_path(self, ref: Ref, items: tuple[int | None, ...] | None) -> int | None:
         value: Value | None = self.outputs[ref.node]
@@ -467,7 +476,8 @@ class Loop:
             args = tuple(self._bind(a) for a in node.args)
             kwargs = tuple((k, self._bind(a)) for k, a in node.kwargs)
         else:
-            args, kwargs = self._bind_item(node, task.index)
+            assert task.group is not None
+            args, kwargs = self._bind_item(task.group, task.index)
         spec = node.spec
         self._to_submit.append(
             TaskCall(
@@ -552,17 +562,16 @@ class Loop:
         raise TypeError(f"cannot bind {arg!r}")
 
     def _bind_item(
-        self, node: PlanNode, index: int
+        self, group: _Task, index: int
     ) -> tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]]:
-        mapped = node.mapped
-        assert mapped is not None
+        node = group.node
+        positions, names = group.map_positions, group.map_names
         args = tuple(
-            self._item(a, index) if i in mapped.positions else self._bind(a)
+            self._item(a, index) if i in positions else self._bind(a)
             for i, a in enumerate(node.args)
         )
         kwargs = tuple(
-            (k, self._item(a, index) if k in mapped.names else self._bind(a))
-            for k, a in node.kwargs
+            (k, self._item(a, index) if k in names else self._bind(a)) for k, a in node.kwargs
         )
         return args, kwargs
 
@@ -773,6 +782,6 @@ def _path(path: tuple[Any, ...]) -> str:
 
 def _inline_length(value: Value) -> int | None:
     obj = getattr(value, "obj", None)
-    if isinstance(obj, list | tuple):
+    if isinstance(obj, list):
         return len(obj)
     return None

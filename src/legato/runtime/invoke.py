@@ -72,12 +72,14 @@ def _resolve(arg: Arg) -> Any:
 
 
 def shape_of(obj: Any) -> tuple[int | None, tuple[int | None, ...] | None]:
-    """``len(obj)`` for a list or tuple, and the lengths of its list/tuple items."""
+    """What a map needs to know of an output without loading it: ``len(obj)`` when it is a
+    list, and for a list or tuple of up to 64 items, the length of each item that is a list."""
     if not isinstance(obj, list | tuple):
         return None, None
+    length = len(obj) if isinstance(obj, list) else None
     if len(obj) > 64:
-        return len(obj), None
-    return len(obj), tuple(len(x) if isinstance(x, list | tuple) else None for x in obj)
+        return length, None
+    return length, tuple(len(x) if isinstance(x, list) else None for x in obj)
 
 
 def invoke(call: TaskCall, fn: Callable[..., Any], pack: Packer) -> TaskOutcome:

@@ -1,0 +1,181 @@
+"""The digits example: a real ML pipeline on scikit-learn's bundled digits data.
+
+ingest -> validate -> split -> scale -> features -> train four models in parallel (.map)
+-> evaluate each -> pick the best -> save it.
+
+Run it with ``make demo`` or ``python examples/digits/pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import legato
+from legato import Resources, RetryPolicy, pipeline, task, unmapped
+
+MODELS = ["logreg", "random_forest", "svc", "knn"]
+
+Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+@task(retry=RetryPolicy(attempts=3, delay=0.2, retry_on=ConnectionError))
+def ingest(simulate_outage: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Load the 1,797 8x8 digit images (bundled with scikit-learn, no download).
+
+    The first attempt fails with a simulated network hiccup to show retries at work.
+    """
+    from sklearn.datasets import load_digits
+
+    ctx = legato.context()
+    if simulate_outage and ctx is not None and ctx.attempt == 1:
+        raise ConnectionError("simulated outage of the data source")
+    data = load_digits()
+    return data.data.astype(np.float64), data.target.astype(np.int64)
+
+
+@task
+def validate(dataset: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
+    """Schema, nulls and class balance checks; raises if the data is unusable."""
+    X, y = dataset
+    if X.ndim != 2 or X.shape[1] != 64:
+        raise ValueError(f"expected 64 pixel features per image, got shape {X.shape}")
+    if np.isnan(X).any():
+        raise ValueError(f"{int(np.isnan(X).sum())} missing pixel values")
+    counts = np.bincount(y, minlength=10)
+    if counts.min() < 0.5 * counts.mean():
+        raise ValueError(f"class imbalance too strong: counts per class {counts.tolist()}")
+    return {"rows": int(X.shape[0]), "features": int(X.shape[1]), "classes": counts.tolist()}
+
+
+@task
+def split(
+    dataset: tuple[np.ndarray, np.ndarray], report: dict[str, Any], test_size: float, seed: int
+) -> Split:
+    """Stratified train/test split."""
+    from sklearn.model_selection import train_test_split
+
+    X, y = dataset
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    return X_train, X_test, y_train, y_test
+
+
+@task
+def scale(data: Split) -> Split:
+    """Standardise features with statistics of the training set only."""
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test, y_train, y_test = data
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+@task
+def features(data: Split) -> Split:
+    """Add row-wise summary features (ink per row and column of the 8x8 image)."""
+    X_train, X_test, y_train, y_test = data
+
+    def extra(X: np.ndarray) -> np.ndarray:
+        images = X.reshape(-1, 8, 8)
+        return np.hstack([X, images.mean(axis=2), images.mean(axis=1)])
+
+    return extra(X_train), extra(X_test), y_train, y_test
+
+
+def _make_model(kind: str, seed: int) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    models = {
+        "logreg": lambda: LogisticRegression(max_iter=2000),
+        "random_forest": lambda: RandomForestClassifier(n_estimators=100, random_state=seed),
+        "svc": lambda: SVC(),
+        "knn": lambda: KNeighborsClassifier(n_neighbors=3),
+    }
+    return models[kind]()
+
+
+@task(resources=Resources(cpus=1))
+def train(kind: str, data: Split, seed: int) -> Any:
+    """Fit one model kind on the training set."""
+    X_train, _, y_train, _ = data
+    return _make_model(kind, seed).fit(X_train, y_train)
+
+
+@task
+def evaluate(kind: str, model: Any, data: Split) -> dict[str, Any]:
+    """Accuracy, macro F1 and the confusion matrix on the test set."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    _, X_test, _, y_test = data
+    predicted = model.predict(X_test)
+    return {
+        "model": kind,
+        "accuracy": float(accuracy_score(y_test, predicted)),
+        "f1_macro": float(f1_score(y_test, predicted, average="macro")),
+        "confusion": confusion_matrix(y_test, predicted).tolist(),
+    }
+
+
+@task
+def pick_best(scores: list[dict[str, Any]], models: list[Any]) -> tuple[dict[str, Any], Any]:
+    """The model with the best accuracy (ties go to the earlier kind)."""
+    best = max(range(len(scores)), key=lambda i: (scores[i]["accuracy"], -i))
+    return scores[best], models[best]
+
+
+@task
+def save(best: tuple[dict[str, Any], Any], out_dir: str) -> str:
+    """Write the chosen model with joblib; returns its path."""
+    import joblib
+
+    score, model = best
+    path = Path(out_dir) / f"digits-{score['model']}.joblib"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path)
+    return str(path)
+
+
+@pipeline
+def digits(
+    test_size: float = 0.25,
+    seed: int = 0,
+    out_dir: str = "build/digits",
+    simulate_outage: bool = True,
+) -> dict[str, Any]:
+    """Train four classifiers on the digits data and keep the best one."""
+    dataset = ingest(simulate_outage)
+    report = validate(dataset)
+    data = features(scale(split(dataset, report, test_size, seed)))
+    models = train.map(MODELS, unmapped(data), seed)
+    scores = evaluate.map(MODELS, models, unmapped(data))
+    best = pick_best(scores, models)
+    return {"scores": scores, "model_path": save(best, out_dir)}
+
+
+def main() -> None:
+    started = time.perf_counter()
+    result = legato.run(digits)
+    elapsed = time.perf_counter() - started
+    result.raise_for_status()
+    print(digits.graph.render_text())
+    print()
+    print(f"run {result.run_id}: {result.state.value} in {elapsed:.2f}s")
+    for key, record in result.tasks.items():
+        duration = f"{record.ran_for:.3f}s" if record.ran_for is not None else "-"
+        print(f"  {key:<20} {record.state.value:<10} attempts={record.attempt}  {duration}")
+    print()
+    for score in sorted(result.output["scores"], key=lambda s: -s["accuracy"]):
+        print(f"  {score['model']:<14} accuracy={score['accuracy']:.4f} f1={score['f1_macro']:.4f}")
+    print(f"best model saved to {result.output['model_path']}")
+
+
+if __name__ == "__main__":
+    main()
