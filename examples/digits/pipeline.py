@@ -96,7 +96,7 @@ def _make_model(kind: str, seed: int) -> Any:
     models = {
         "logreg": lambda: LogisticRegression(max_iter=2000),
         "random_forest": lambda: RandomForestClassifier(n_estimators=100, random_state=seed),
-        "svc": lambda: SVC(),
+        "svc": SVC,
         "knn": lambda: KNeighborsClassifier(n_neighbors=3),
     }
     return models[kind]()

@@ -95,7 +95,7 @@ class Task(Generic[P, R]):
 
 def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
     """``task.map`` outside a pipeline: a plain loop with the same pairing rules."""
-    lengths = {len(v) for v in (*args, *kwargs.values()) if isinstance(v, list | tuple | range)}
+    lengths = {len(v) for v in (*args, *kwargs.values()) if isinstance(v, list | range)}
     if len(lengths) != 1:
         raise ValueError(
             f"{spec.name}.map() needs lists of one common length to map over, got lengths "
