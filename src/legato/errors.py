@@ -7,6 +7,12 @@
     │   └── PlanError             it cannot run on this executor (resources)
     ├── ParameterError            run parameters are wrong: fix the call or CLI flags
     ├── ExecutorError             an executor could not start or lost its workers
+    ├── StoreError                run or artifact storage failed
+    │   ├── IntegrityError        an artifact is missing, truncated or altered
+    │   ├── FencedError           another orchestrator has taken this run over
+    │   ├── RunBusyError          the run's orchestrator is alive: it cannot be taken over
+    │   ├── RunExistsError        a run with that id exists already
+    │   └── UnknownRunError       no run has that id (or the prefix is ambiguous)
     ├── RunFailedError            a run failed; ``.result`` tells which tasks and why
     └── TaskFailedError           one task's failure, with its recorded error
 
@@ -30,13 +36,19 @@ __all__ = [
     "Cancelled",
     "DefinitionError",
     "ExecutorError",
+    "FencedError",
+    "IntegrityError",
     "LegatoError",
     "ParameterError",
     "PlanError",
+    "RunBusyError",
+    "RunExistsError",
     "RunFailedError",
     "RunInterrupted",
+    "StoreError",
     "TaskCancelled",
     "TaskFailedError",
+    "UnknownRunError",
 ]
 
 
@@ -84,6 +96,30 @@ class ParameterError(LegatoError):
 
 class ExecutorError(LegatoError):
     """An executor failed as a whole (could not start workers, lost its pool)."""
+
+
+class StoreError(LegatoError):
+    """The run store or the artifact store failed; what is already stored is intact."""
+
+
+class IntegrityError(StoreError):
+    """An artifact is missing, truncated or altered: its checksum does not verify."""
+
+
+class FencedError(StoreError):
+    """Another orchestrator has taken this run over (``resume``); this one must stop."""
+
+
+class RunBusyError(StoreError):
+    """The run's orchestrator is still alive, so the run cannot be taken over."""
+
+
+class RunExistsError(StoreError):
+    """A run with this id exists already."""
+
+
+class UnknownRunError(StoreError):
+    """No run has this id, or several runs start with this prefix."""
 
 
 class TaskFailedError(LegatoError):

@@ -92,6 +92,9 @@ def _task(run: RunRecord, event: TaskTransitioned) -> None:
         error=event.error
         if event.error is not None
         else (old.error if state is TaskState.RETRY_WAIT else None),
+        output=event.output,
+        cache_key=event.cache_key if event.cache_key is not None else old.cache_key,
+        cache_hit=event.cache_hit,
     )
 
 

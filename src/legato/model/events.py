@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.states import RunState, TaskState
 
@@ -79,3 +80,9 @@ class TaskTransitioned(Event):
     """For RETRY_WAIT: when the next attempt becomes ready (wall clock)."""
     ran_for: float | None = None
     """For the end of an attempt: seconds the function ran, measured by the worker."""
+    output: ArtifactRef | None = None
+    """For SUCCEEDED with a store: where the output is."""
+    cache_key: str | None = None
+    """For SUCCEEDED: the cache key its output is filed under (None: not cacheable)."""
+    cache_hit: str | None = None
+    """For SUCCEEDED from the cache: the run whose output was reused."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.states import RunState, TaskState
 
@@ -35,6 +36,10 @@ class TaskRecord:
     """Seconds the latest attempt's function ran, measured by the worker."""
     reason: str = ""
     error: ErrorInfo | None = None
+    output: ArtifactRef | None = None
+    cache_key: str | None = None
+    cache_hit: str | None = None
+    """The run whose stored output was reused, when the task was a cache hit."""
 
     @property
     def duration(self) -> float | None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import random
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import FrameType
 from typing import Any
 
 from legato.errors import DefinitionError
+from legato.model.ids import SourceLocation
 
 __all__ = [
     "Capacity",
@@ -21,8 +25,92 @@ __all__ = [
     "TaskOptions",
     "TaskSpec",
     "check_name",
+    "check_tags",
     "parse_memory",
+    "user_location",
 ]
+
+_LEGATO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _is_legato(frame: FrameType) -> bool:
+    # By file, and by module for code legato generates at import (dataclass __init__s run
+    # from "<string>" with the defining module's globals).
+    if frame.f_code.co_filename.startswith(_LEGATO_DIR):
+        return True
+    module = frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and (module == "legato" or module.startswith("legato."))
+
+
+def user_location() -> SourceLocation | None:
+    """The innermost frame outside legato's own package: the user's line that a
+    :class:`~legato.errors.DefinitionError` points at."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and _is_legato(frame):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return SourceLocation(
+        filename=frame.f_code.co_filename, lineno=frame.f_lineno, function=frame.f_code.co_name
+    )
+
+
+def _invalid(problem: str, fix: str, task: str | None = None) -> DefinitionError:
+    """A definition error pointing at the user's line that built the bad option."""
+    return DefinitionError(problem, fix=fix, task=task, location=user_location())
+
+
+class _Amounts(Mapping[str, float]):
+    """A read-only ``name -> amount`` mapping, so frozen specs stay frozen all the way down
+    (a plain dict field could be changed in place under a shared, "frozen" task)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, float]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> float:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Amounts, (self._data,))
+
+
+def _amounts(custom: Any, fix: str) -> _Amounts:
+    if not isinstance(custom, Mapping):
+        raise _invalid(
+            f"custom resources must be a mapping of names to amounts, not {custom!r}", fix
+        )
+    for key, amount in custom.items():
+        if (
+            not isinstance(key, str)
+            or isinstance(amount, bool)
+            or not isinstance(amount, int | float)
+            or amount < 0
+            or not math.isfinite(amount)
+        ):
+            raise _invalid(
+                f"custom resources map names to amounts >= 0; got {key!r}: {amount!r}", fix
+            )
+    return custom if isinstance(custom, _Amounts) else _Amounts(custom)
+
 
 _MEMORY_UNITS = {
     "": 1,
@@ -49,14 +137,14 @@ _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 def parse_memory(value: int | float | str) -> int:
     """Bytes from ``2048``, ``"512MiB"``, ``"4GB"`` or ``"1.5 GiB"``."""
-    if isinstance(value, bool):
-        raise DefinitionError(
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid(
             f"memory must be a number of bytes or a size like '4GiB', not {value!r}",
             fix="pass resources=Resources(memory='4GiB')",
         )
     if isinstance(value, int | float):
         if value < 0 or not math.isfinite(value):
-            raise DefinitionError(
+            raise _invalid(
                 f"memory must be a non-negative size, not {value!r}",
                 fix="pass a size such as Resources(memory='4GiB') or a number of bytes",
             )
@@ -64,7 +152,7 @@ def parse_memory(value: int | float | str) -> int:
     match = _MEMORY_RE.match(value)
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _MEMORY_UNITS:
-        raise DefinitionError(
+        raise _invalid(
             f"cannot read memory size {value!r}",
             fix="write a number with an optional unit: '512MiB', '4GiB', '2GB' or 1073741824",
         )
@@ -99,28 +187,43 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         fix = "e.g. RetryPolicy(attempts=3, delay=1.0, backoff=2.0, jitter=0.1)"
         if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
-            raise DefinitionError(f"retry attempts must be an int, not {self.attempts!r}", fix=fix)
+            raise _invalid(f"retry attempts must be an int, not {self.attempts!r}", fix)
         if self.attempts < 1:
-            raise DefinitionError(
+            raise _invalid(
                 f"retry attempts must be at least 1 (the first attempt), not {self.attempts}",
-                fix=fix,
+                fix,
             )
         for name in ("delay", "max_delay"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or value < 0 or not math.isfinite(value):
-                raise DefinitionError(f"retry {name} must be >= 0 seconds, not {value!r}", fix=fix)
-        if not isinstance(self.backoff, int | float) or self.backoff < 1:
-            raise DefinitionError(f"retry backoff must be >= 1, not {self.backoff!r}", fix=fix)
-        if not isinstance(self.jitter, int | float) or not 0 <= self.jitter < 1:
-            raise DefinitionError(
-                f"retry jitter must be a fraction in [0, 1), not {self.jitter!r}", fix=fix
-            )
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or value < 0
+                or not math.isfinite(value)
+            ):
+                raise _invalid(f"retry {name} must be >= 0 seconds, not {value!r}", fix)
+        if (
+            isinstance(self.backoff, bool)
+            or not isinstance(self.backoff, int | float)
+            or not 1 <= self.backoff < math.inf
+        ):
+            raise _invalid(f"retry backoff must be >= 1, not {self.backoff!r}", fix)
+        if (
+            isinstance(self.jitter, bool)
+            or not isinstance(self.jitter, int | float)
+            or not 0 <= self.jitter < 1
+        ):
+            raise _invalid(f"retry jitter must be a fraction in [0, 1), not {self.jitter!r}", fix)
         retry_on = self.retry_on if isinstance(self.retry_on, tuple) else (self.retry_on,)
-        object.__setattr__(self, "retry_on", retry_on)
         if not all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_on):
-            raise DefinitionError(
+            raise _invalid(
                 f"retry_on must be exception classes, not {self.retry_on!r}",
                 fix="pass retry_on=(ConnectionError, TimeoutError)",
+            )
+        object.__setattr__(self, "retry_on", retry_on)
+        if not isinstance(self.retry_on_timeout, bool):
+            raise _invalid(
+                f"retry_on_timeout must be True or False, not {self.retry_on_timeout!r}", fix
             )
 
     @property
@@ -158,20 +261,7 @@ class Resources:
 
     def __post_init__(self) -> None:
         fix = "e.g. Resources(cpus=2, memory='4GiB', gpus=1, custom={'db': 1})"
-        if isinstance(self.cpus, bool) or not isinstance(self.cpus, int | float):
-            raise DefinitionError(f"cpus must be a number, not {self.cpus!r}", fix=fix)
-        if self.cpus < 0 or not math.isfinite(self.cpus):
-            raise DefinitionError(f"cpus must be >= 0, not {self.cpus!r}", fix=fix)
-        object.__setattr__(self, "memory", parse_memory(self.memory))
-        if isinstance(self.gpus, bool) or not isinstance(self.gpus, int) or self.gpus < 0:
-            raise DefinitionError(f"gpus must be a whole number >= 0, not {self.gpus!r}", fix=fix)
-        for key, amount in self.custom.items():
-            if not isinstance(key, str) or not isinstance(amount, int | float) or amount < 0:
-                raise DefinitionError(
-                    f"custom resources map names to amounts >= 0; got {key!r}: {amount!r}",
-                    fix=fix,
-                )
-        object.__setattr__(self, "custom", dict(self.custom))
+        _check_amounts(self, fix)
 
     def amounts(self) -> dict[str, float]:
         """Every non-zero amount by name: ``cpus``, ``memory``, ``gpus`` and custom names."""
@@ -186,6 +276,18 @@ class Resources:
             if amount:
                 out[key] = float(amount)
         return out
+
+
+def _check_amounts(spec: Resources | Capacity, fix: str) -> None:
+    """The validation :class:`Resources` and :class:`Capacity` share."""
+    if isinstance(spec.cpus, bool) or not isinstance(spec.cpus, int | float):
+        raise _invalid(f"cpus must be a number, not {spec.cpus!r}", fix)
+    if spec.cpus < 0 or not math.isfinite(spec.cpus):
+        raise _invalid(f"cpus must be >= 0, not {spec.cpus!r}", fix)
+    object.__setattr__(spec, "memory", parse_memory(spec.memory))
+    if isinstance(spec.gpus, bool) or not isinstance(spec.gpus, int) or spec.gpus < 0:
+        raise _invalid(f"gpus must be a whole number >= 0, not {spec.gpus!r}", fix)
+    object.__setattr__(spec, "custom", _amounts(spec.custom, fix))
 
 
 class FailurePolicy(StrEnum):
@@ -204,11 +306,27 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 def check_name(name: str, what: str) -> str:
     """Task and pipeline names become keys, file names and CLI arguments: keep them plain."""
     if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 200:
-        raise DefinitionError(
+        raise _invalid(
             f"{what} name {name!r} is not allowed",
-            fix="use letters, digits, '_', '-' and '.', starting with a letter or '_'",
+            fix="use letters, digits, '_', '-' and '.', starting with a letter or '_' "
+            f"(pass name=... to choose the {what}'s name)",
         )
     return name
+
+
+def check_tags(tags: Iterable[str], task: str) -> frozenset[str]:
+    """Tags as a frozenset of non-empty strings."""
+    # A bare string is an iterable of one-letter "tags": almost certainly not what was meant.
+    fix = "pass a list: tags=['nightly']"
+    if isinstance(tags, str) or not isinstance(tags, Iterable):
+        raise _invalid(f"tags of task {task!r} must be a list of strings, not {tags!r}", fix, task)
+    out = frozenset(tags)
+    bad = [t for t in out if not isinstance(t, str) or not t]
+    if bad:
+        raise _invalid(
+            f"tags of task {task!r} must be non-empty strings, not {bad[0]!r}", fix, task
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,25 +353,25 @@ class TaskOptions:
             or self.timeout <= 0
             or not math.isfinite(self.timeout)
         ):
-            raise DefinitionError(
+            raise _invalid(
                 f"timeout of task {self.name!r} must be a positive number of seconds, "
                 f"not {self.timeout!r}",
                 task=self.name,
                 fix="pass timeout=30 (seconds) or leave it out for no timeout",
             )
         if not isinstance(self.retry, RetryPolicy):
-            raise DefinitionError(
+            raise _invalid(
                 f"retry of task {self.name!r} must be a RetryPolicy, not {self.retry!r}",
                 task=self.name,
                 fix="pass retry=RetryPolicy(attempts=3) or retries=2",
             )
         if not isinstance(self.resources, Resources):
-            raise DefinitionError(
+            raise _invalid(
                 f"resources of task {self.name!r} must be a Resources, not {self.resources!r}",
                 task=self.name,
                 fix="pass resources=Resources(cpus=2, memory='4GiB')",
             )
-        object.__setattr__(self, "tags", frozenset(self.tags))
+        object.__setattr__(self, "tags", check_tags(self.tags, self.name))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -264,13 +382,19 @@ class Capacity:
     cpus: float
     """CPU cores tasks may use together."""
     memory: int
-    """Bytes of memory tasks may use together."""
+    """Bytes of memory tasks may use together; a size such as ``"16GiB"`` is converted."""
     gpus: int = 0
     """GPUs, handed out by index."""
     custom: Mapping[str, float] = field(default_factory=dict)
     """Amounts of user-named resources (``Resources.custom``)."""
     slots: int = 1
     """Attempts that may run at once (worker threads or processes)."""
+
+    def __post_init__(self) -> None:
+        fix = "e.g. Capacity(cpus=8, memory='16GiB', gpus=1, custom={'db': 2}, slots=8)"
+        _check_amounts(self, fix)
+        if isinstance(self.slots, bool) or not isinstance(self.slots, int) or self.slots < 1:
+            raise _invalid(f"slots must be a whole number >= 1, not {self.slots!r}", fix)
 
     def amounts(self) -> dict[str, float]:
         """Every amount by name, as :meth:`Resources.amounts` names them."""

@@ -1,0 +1,168 @@
+"""Events and records as JSON-safe dicts, for storage. Versioned from the start."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from legato.model.artifacts import ArtifactRef
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.events import (
+    Event,
+    MapExpanded,
+    PlannedTask,
+    RunStarted,
+    RunTransitioned,
+    TaskTransitioned,
+)
+from legato.model.jsonable import from_jsonable, to_jsonable
+from legato.model.states import RunState, TaskState
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "artifact_from_dict",
+    "artifact_to_dict",
+    "error_from_dict",
+    "error_to_dict",
+    "event_from_dict",
+    "event_to_dict",
+]
+
+SCHEMA_VERSION = 1
+"""Version of the payload layout written by :func:`event_to_dict`; readers accept every
+version up to it."""
+
+
+def error_to_dict(error: ErrorInfo) -> dict[str, Any]:
+    return {
+        "kind": error.kind.value,
+        "type": error.type_name,
+        "message": error.message,
+        "traceback": error.traceback,
+        "mro": list(error.mro),
+    }
+
+
+def error_from_dict(d: Mapping[str, Any]) -> ErrorInfo:
+    return ErrorInfo(
+        kind=ErrorKind(d["kind"]),
+        type_name=d["type"],
+        message=d["message"],
+        traceback=d.get("traceback", ""),
+        mro=tuple(d.get("mro", ())),
+    )
+
+
+def artifact_to_dict(ref: ArtifactRef) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "checksum": ref.checksum,
+        "size": ref.size,
+        "serializer": ref.serializer,
+        "location": ref.location,
+        "producer": ref.producer,
+        "meta": dict(ref.meta),
+    }
+    if ref.inline is not None:
+        out["inline"] = base64.b64encode(ref.inline).decode("ascii")
+    return out
+
+
+def artifact_from_dict(d: Mapping[str, Any]) -> ArtifactRef:
+    inline = d.get("inline")
+    return ArtifactRef(
+        checksum=d["checksum"],
+        size=d["size"],
+        serializer=d["serializer"],
+        location=d.get("location"),
+        inline=base64.b64decode(inline) if inline is not None else None,
+        producer=d.get("producer", ""),
+        meta=dict(d.get("meta", {})),
+    )
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """``{"v": 1, "type": ..., fields...}``; run id and sequence included."""
+    base: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "run_id": event.run_id,
+        "seq": event.seq,
+        "at": event.at,
+    }
+    if isinstance(event, TaskTransitioned):
+        base.update(
+            type="task",
+            key=event.key,
+            state=event.state.value,
+            attempt=event.attempt,
+            reason=event.reason,
+        )
+        if event.error is not None:
+            base["error"] = error_to_dict(event.error)
+        if event.retry_at is not None:
+            base["retry_at"] = event.retry_at
+        if event.ran_for is not None:
+            base["ran_for"] = event.ran_for
+        if event.output is not None:
+            base["output"] = artifact_to_dict(event.output)
+        if event.cache_key is not None:
+            base["cache_key"] = event.cache_key
+        if event.cache_hit is not None:
+            base["cache_hit"] = event.cache_hit
+    elif isinstance(event, MapExpanded):
+        base.update(type="map", key=event.key, count=event.count)
+    elif isinstance(event, RunTransitioned):
+        base.update(type="run", state=event.state.value, reason=event.reason)
+    elif isinstance(event, RunStarted):
+        base.update(
+            type="start",
+            pipeline=event.pipeline,
+            params=to_jsonable(dict(event.params)),
+            tasks=[[t.key, t.name, t.mapped] for t in event.tasks],
+            executor=event.executor,
+            failure_policy=event.failure_policy,
+        )
+    else:
+        raise TypeError(f"cannot encode {type(event).__name__}")
+    return base
+
+
+def event_from_dict(d: Mapping[str, Any]) -> Event:
+    """The inverse of :func:`event_to_dict`."""
+    version = d.get("v", 1)
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"event written by a newer legato (payload version {version}); upgrade legato"
+        )
+    common = {"run_id": d["run_id"], "seq": d["seq"], "at": d["at"]}
+    kind = d["type"]
+    if kind == "task":
+        error = d.get("error")
+        output = d.get("output")
+        return TaskTransitioned(
+            **common,
+            key=d["key"],
+            state=TaskState(d["state"]),
+            attempt=d["attempt"],
+            reason=d.get("reason", ""),
+            error=error_from_dict(error) if error else None,
+            retry_at=d.get("retry_at"),
+            ran_for=d.get("ran_for"),
+            output=artifact_from_dict(output) if output else None,
+            cache_key=d.get("cache_key"),
+            cache_hit=d.get("cache_hit"),
+        )
+    if kind == "map":
+        return MapExpanded(**common, key=d["key"], count=d["count"])
+    if kind == "run":
+        return RunTransitioned(**common, state=RunState(d["state"]), reason=d.get("reason", ""))
+    if kind == "start":
+        return RunStarted(
+            **common,
+            pipeline=d["pipeline"],
+            params=from_jsonable(d.get("params", {})),
+            tasks=tuple(PlannedTask(key=k, name=n, mapped=m) for k, n, m in d.get("tasks", ())),
+            executor=d.get("executor", ""),
+            failure_policy=d.get("failure_policy", ""),
+        )
+    raise ValueError(f"unknown event type {kind!r}")

@@ -1,0 +1,1 @@
+"""Durable state: the run store (SQL or in memory) and the artifact store."""
