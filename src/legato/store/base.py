@@ -64,8 +64,9 @@ class RunStore(Protocol):
         """The task projection of a run."""
         ...
 
-    def lookup_cache(self, keys: Sequence[str], *, now: float) -> dict[str, CacheHit]:
-        """Unexpired cache entries for ``keys`` (the newest per key)."""
+    def lookup_cache(self, keys: Sequence[str]) -> dict[str, CacheHit]:
+        """The newest cache entry for each of ``keys`` that has one (the engine applies
+        expiry, which is a task option)."""
         ...
 
     def clear_cache(self, *, task: str | None = None) -> int:
