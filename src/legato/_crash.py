@@ -1,0 +1,47 @@
+"""Named crash points for crash-recovery tests.
+
+``LEGATO_CRASH_AT=<point>`` (optionally ``<point>@<n>``: the n-th time it is reached, default
+the first) makes the process kill itself with ``LEGATO_CRASH_SIGNAL`` (``KILL`` by default,
+or ``TERM``) when it reaches that point. Points: ``run_created``, ``task_claimed``,
+``task_started``, ``output_written``, ``state_committed``, ``run_finalised``. Unset, a crash
+point costs one dict lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+__all__ = ["POINTS", "crash_point"]
+
+POINTS = (
+    "run_created",
+    "task_claimed",
+    "task_started",
+    "output_written",
+    "state_committed",
+    "run_finalised",
+)
+
+_spec = os.environ.get("LEGATO_CRASH_AT", "")
+_point, _, _nth = _spec.partition("@")
+_target = int(_nth) if _nth else 1
+_count = 0
+_lock = threading.Lock()
+
+
+def crash_point(name: str) -> None:
+    """Die here if ``LEGATO_CRASH_AT`` names this point (and this is the chosen hit)."""
+    global _count
+    if name != _point:
+        return
+    with _lock:
+        _count += 1
+        if _count != _target:
+            return
+    sig = getattr(signal, "SIG" + os.environ.get("LEGATO_CRASH_SIGNAL", "KILL").upper())
+    os.kill(os.getpid(), sig)
+    if sig != signal.SIGKILL:
+        # A handled SIGTERM lets the process continue: that is the graceful path under test.
+        return

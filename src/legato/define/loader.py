@@ -1,0 +1,103 @@
+"""Finding a pipeline from a target string: ``pkg.module:name`` or ``path/to/file.py:name``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from legato.define.pipeline import Pipeline
+from legato.errors import DefinitionError
+
+__all__ = ["load_pipeline", "target_of"]
+
+
+def _import_file(path: Path) -> Any:
+    path = path.resolve()
+    folder = str(path.parent)
+    if folder not in sys.path:
+        # Siblings of the file import as they do when it runs as a script, and worker
+        # processes (which inherit sys.path) can import the module by name.
+        sys.path.insert(0, folder)
+    name = path.stem
+    existing = sys.modules.get(name)
+    if existing is not None and getattr(existing, "__file__", None) == str(path):
+        return existing
+    if not name.isidentifier() or existing is not None:
+        name = "legato_user_" + "".join(c if c.isalnum() else "_" for c in str(path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise DefinitionError(f"cannot import {path}", fix="give the path of a Python file (.py)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def load_pipeline(target: str) -> Pipeline[..., Any]:
+    """The pipeline named by ``target``: ``package.module:name`` or ``file.py:name``.
+
+    ``name`` may be omitted when the module defines exactly one pipeline.
+    """
+    where, _, attr = target.rpartition(":") if ":" in target else (target, "", "")
+    if not where:
+        where, attr = target, ""
+    fix = "write TARGET as path/to/file.py:pipeline_name or package.module:pipeline_name"
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where)
+        if not path.is_file():
+            raise DefinitionError(f"no such file: {where}", fix=fix)
+        module = _import_file(path)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ModuleNotFoundError as exc:
+            raise DefinitionError(
+                f"cannot import module {where!r}: {exc}",
+                fix=f"{fix}; check that the module is on the Python path",
+            ) from None
+    if attr:
+        obj: Any = module
+        for part in attr.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                raise DefinitionError(f"{where} has no attribute {attr!r}", fix=fix)
+        if not isinstance(obj, Pipeline):
+            raise DefinitionError(
+                f"{where}:{attr} is a {type(obj).__name__}, not a @pipeline",
+                fix="point TARGET at a function decorated with @pipeline",
+            )
+        return obj
+    found = [v for v in vars(module).values() if isinstance(v, Pipeline)]
+    unique = list({id(p): p for p in found}.values())
+    if len(unique) != 1:
+        names = ", ".join(p.name for p in unique) or "none"
+        raise DefinitionError(
+            f"{where} defines {len(unique)} pipelines ({names}); say which one",
+            fix=f"write {where}:<name>",
+        )
+    return unique[0]
+
+
+def target_of(pipeline: Pipeline[..., Any]) -> str:
+    """A target string that loads ``pipeline`` again in another process, or ``""``."""
+    module_name = pipeline.fn.__module__
+    qualname = pipeline.fn.__qualname__
+    if "<locals>" in qualname:
+        return ""
+    module = sys.modules.get(module_name)
+    if module is None:
+        return ""
+    attr = next((k for k, v in vars(module).items() if v is pipeline), None)
+    if attr is None:
+        return ""
+    file = getattr(module, "__file__", None)
+    if module_name == "__main__" or module_name.startswith("legato_user_"):
+        return f"{Path(file).resolve()}:{attr}" if file else ""
+    return f"{module_name}:{attr}"
