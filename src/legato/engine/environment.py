@@ -34,7 +34,7 @@ def _packages() -> dict[str, str]:
                     out.setdefault(dist.lower().replace("_", "-"), version)
     if not out:  # an unusual layout: ask importlib.metadata
         for dist_obj in metadata.distributions():
-            dist_name = dist_obj.metadata.get("Name")
+            dist_name = dist_obj.metadata["Name"]
             if dist_name:
                 out.setdefault(dist_name.lower(), dist_obj.version)
     return dict(sorted(out.items()))

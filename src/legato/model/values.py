@@ -12,8 +12,10 @@ output is :class:`Ref` in a definition and :class:`Given` in a call, containers 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from legato.model.artifacts import ArtifactRef
 
 __all__ = [
     "Arg",
@@ -27,6 +29,8 @@ __all__ = [
     "PickledItems",
     "Ref",
     "Seq",
+    "Stored",
+    "StoredItems",
     "Value",
     "select",
 ]
@@ -60,6 +64,43 @@ class PickledItems(Value):
     as_tuple: bool = False
 
 
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Stored(Value):
+    """An output kept as an artifact. ``live`` is the object itself while the run is in the
+    process that made it (threads, inline), so in-process consumers skip loading it; it is
+    never pickled or persisted."""
+
+    ref: ArtifactRef
+    live: Any = field(default=_ABSENT, compare=False, repr=False)
+
+    @property
+    def has_live(self) -> bool:
+        return self.live is not _ABSENT
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Stored, (self.ref,))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItems(Value):
+    """A list output stored item by item (a map consumes it), with ``manifest``: the
+    artifact that lists the items' references, recorded as the task's output."""
+
+    items: tuple[ArtifactRef, ...]
+    manifest: ArtifactRef
+    live: Any = field(default=_ABSENT, compare=False, repr=False)
+
+    @property
+    def has_live(self) -> bool:
+        return self.live is not _ABSENT
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (StoredItems, (self.items, self.manifest))
+
+
 @dataclass(frozen=True, slots=True)
 class Gathered(Value):
     """The outputs of a mapped task's items, in order; loads as a list."""
@@ -76,6 +117,11 @@ def select(value: Value, index: Any) -> Value | None:
     if isinstance(value, Gathered):
         if -len(value.items) <= index < len(value.items):
             return value.items[index]
+        return None
+    if isinstance(value, StoredItems):
+        if -len(value.items) <= index < len(value.items):
+            live = value.live[index] if value.has_live else _ABSENT
+            return Stored(value.items[index], live)
         return None
     if isinstance(value, PickledItems):
         if -len(value.items) <= index < len(value.items):
