@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+import cloudpickle
 import xxhash
 
 from legato.model.values import Arg, Dict, Gathered, Given, Lit, Seq, Stored, StoredItems, Value
 
-__all__ = ["KeyParts", "Uncacheable", "explain_miss", "key_of", "value_digest"]
+__all__ = ["KeyParts", "UncacheableError", "explain_miss", "key_of", "value_digest"]
 
 
-class Uncacheable(Exception):
+class UncacheableError(Exception):
     """An input has no stable content hash (an object that cannot be pickled, say)."""
 
 
@@ -94,7 +95,7 @@ def value_digest(value: Value) -> str:
         return _combine(ref.checksum for ref in value.items)
     if isinstance(value, Gathered):
         return _combine(value_digest(v) for v in value.items)
-    raise Uncacheable(f"a {type(value).__name__} output has no stored checksum")
+    raise UncacheableError(f"a {type(value).__name__} output has no stored checksum")
 
 
 def _combine(parts: Any) -> str:
@@ -119,11 +120,9 @@ def literal_digest(value: Any, *, as_path: bool, hash_path: Callable[[Any], str]
         data = pickle.dumps(value, protocol=5)
     except Exception:
         try:
-            import cloudpickle
-
             data = cloudpickle.dumps(value, protocol=5)
         except Exception as exc:
-            raise Uncacheable(f"{type(value).__qualname__} cannot be hashed: {exc}") from None
+            raise UncacheableError(f"{type(value).__qualname__} cannot be hashed: {exc}") from None
     return "pickle:" + xxhash.xxh3_128_hexdigest(data)
 
 
@@ -138,7 +137,7 @@ def key_of(
     hash_path: Callable[[Any], str],
 ) -> KeyParts:
     """The key parts of one call with its bound arguments (``Lit``, ``Given`` and
-    containers of them). Raises :class:`Uncacheable` when an input has no stable digest."""
+    containers of them). Raises :class:`UncacheableError` when an input has no stable digest."""
     names = list(signature.parameters)
     params = signature.parameters
     inputs = xxhash.xxh3_128()
@@ -160,7 +159,7 @@ def key_of(
             for key, item in arg.items:
                 walk(item, f"{where}[{key!r}]", False)
         else:
-            raise Uncacheable(f"unbound argument {arg!r}")
+            raise UncacheableError(f"unbound argument {arg!r}")
 
     for i, arg in enumerate(args):
         name = names[i] if i < len(names) else f"*{i}"
