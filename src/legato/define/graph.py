@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from legato.define import render
@@ -108,6 +109,10 @@ class Graph:
     params: tuple[ParamSpec, ...]
     output: Arg
     failure_policy: FailurePolicy = FailurePolicy.KEEP_GOING
+
+    def __post_init__(self) -> None:
+        # Read-only, so the graph a Pipeline caches cannot be changed under later runs.
+        object.__setattr__(self, "nodes", MappingProxyType(dict(self.nodes)))
 
     @property
     def edges(self) -> tuple[tuple[str, str], ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from enum import Enum
@@ -46,6 +47,11 @@ def unstorable_part(value: Any, where: str = "") -> str | None:
     return f"{where} ({type(value).__module__}.{type(value).__qualname__})"
 
 
+def _error(problem: str, fix: str) -> ParameterError:
+    # Rendered like a DefinitionError, so a terminal user sees the fix without a traceback.
+    return ParameterError(f"{problem}\n  fix: {fix}")
+
+
 def check_params(
     pipeline: str, specs: Sequence[ParamSpec], given: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -55,26 +61,33 @@ def check_params(
     unknown = [name for name in given if name not in known]
     if unknown:
         names = ", ".join(known) or "none"
-        raise ParameterError(
-            f"pipeline {pipeline!r} has no parameter {unknown[0]!r} (its parameters: {names})"
+        close = difflib.get_close_matches(str(unknown[0]), list(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise _error(
+            f"pipeline {pipeline!r} has no parameter {unknown[0]!r} (its parameters: {names})",
+            f"{hint}pass only the pipeline's parameters, or add {unknown[0]!r} to the "
+            "pipeline function's signature",
         )
     out: dict[str, Any] = {}
     for spec in specs:
         if spec.name in given:
             value = given[spec.name]
         elif spec.required:
-            raise ParameterError(
-                f"pipeline {pipeline!r} needs parameter {spec.name!r}; pass it as "
-                f"params={{{spec.name!r}: ...}} (or -p {spec.name}=... on the command line)"
+            raise _error(
+                f"pipeline {pipeline!r} needs parameter {spec.name!r}",
+                f"pass it as params={{{spec.name!r}: ...}} (or -p {spec.name}=... on the "
+                "command line), or give it a default in the pipeline's signature",
             )
         else:
             value = spec.default
         bad = unstorable_part(value, spec.name)
         if bad is not None:
-            raise ParameterError(
-                f"parameter {bad} of pipeline {pipeline!r} cannot be stored with the run: "
-                "parameters must be data (str, numbers, bool, None, lists, dicts with str "
-                "keys, paths, dates); pass a path or a name and build the object inside a task"
+            where = "" if spec.name in given else "the default of "
+            raise _error(
+                f"{where}parameter {bad} of pipeline {pipeline!r} cannot be stored with the "
+                "run: parameters must be data (str, numbers, bool, None, lists, dicts with str "
+                "keys, paths, dates)",
+                "pass a path or a name and build the object inside a task",
             )
         out[spec.name] = value
     return out

@@ -11,8 +11,9 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from legato.define.graph import Graph
 from legato.define.graph import ParamSpec as RunParam
 from legato.define.params import check_params
-from legato.define.tracing import Tracer, current_tracer, user_location
+from legato.define.tracing import Tracer, call_form, current_tracer, user_location
 from legato.errors import DefinitionError
+from legato.model.ids import SourceLocation
 from legato.model.specs import FailurePolicy, check_name
 
 __all__ = ["Pipeline", "pipeline"]
@@ -64,6 +65,7 @@ class Pipeline(Generic[P, R]):
                 f"pipeline {self.name!r} calls no task",
                 fix="call at least one @task function in the pipeline body",
                 pipeline=self.name,
+                location=_definition_site(self.fn),
             )
         return Graph(
             pipeline=self.name,
@@ -88,7 +90,7 @@ class Pipeline(Generic[P, R]):
             raise DefinitionError(
                 f"pipeline {self.name!r} was called with arguments that do not match its "
                 f"signature: {exc}",
-                fix=f"call it as {self.name}{signature}",
+                fix=f"call it as {call_form(self.name, signature)}",
                 pipeline=tracer.pipeline,
                 location=user_location(),
             ) from None
@@ -99,20 +101,31 @@ class Pipeline(Generic[P, R]):
         return f"<pipeline {self.name}>"
 
 
+def _definition_site(fn: Callable[..., Any]) -> SourceLocation:
+    """Where ``fn`` is defined (its first decorator's line)."""
+    code = fn.__code__
+    return SourceLocation(
+        filename=code.co_filename, lineno=code.co_firstlineno, function=fn.__qualname__
+    )
+
+
 def _run_params(fn: Callable[..., Any], name: str) -> tuple[RunParam, ...]:
     out = []
     for p in inspect.signature(fn).parameters.values():
         if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            stars = "*" if p.kind is inspect.Parameter.VAR_POSITIONAL else "**"
             raise DefinitionError(
-                f"pipeline {name!r} takes *{p.name}; run parameters need names",
+                f"pipeline {name!r} takes {stars}{p.name}; run parameters need names",
                 fix="declare each run parameter as a named argument with a default",
                 pipeline=name,
+                location=_definition_site(fn),
             )
         if p.kind is inspect.Parameter.POSITIONAL_ONLY:
             raise DefinitionError(
                 f"pipeline {name!r} has positional-only parameter {p.name!r}",
                 fix="remove the '/' from the signature: run parameters are passed by name",
                 pipeline=name,
+                location=_definition_site(fn),
             )
         out.append(RunParam(name=p.name, default=p.default, annotation=p.annotation))
     return tuple(out)
@@ -154,16 +167,37 @@ def pipeline(
             f"failure_policy must be one of {[p.value for p in FailurePolicy]}, "
             f"not {failure_policy!r}",
             fix="pass failure_policy='keep_going' or 'fail_fast'",
+            pipeline=name,
+            location=user_location(),
         ) from None
 
     def decorate(f: Callable[P, R]) -> Pipeline[P, R]:
         if not inspect.isfunction(f):
             raise DefinitionError(
-                f"@pipeline decorates functions, not {f!r}", fix="put @pipeline on a def"
+                f"@pipeline decorates functions, not {f!r}",
+                fix="put @pipeline on a def",
+                pipeline=name,
+                location=user_location(),
+            )
+        kind = (
+            "an async function"
+            if inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f)
+            else "a generator function"
+            if inspect.isgeneratorfunction(f)
+            else None
+        )
+        if kind is not None:
+            # Its body would not run when called, so tracing would find no task at all.
+            raise DefinitionError(
+                f"pipeline {name or f.__name__!r} is {kind}; a pipeline body is a plain def",
+                fix="write the pipeline as a def that calls tasks (tasks may use "
+                "asyncio.run(...) inside)",
+                pipeline=name or f.__name__,
+                location=user_location(),
             )
         return Pipeline(
             f,
-            name=name or f.__name__,
+            name=name if name is not None else f.__name__,
             failure_policy=policy,
             description=inspect.getdoc(f) or "",
         )

@@ -11,7 +11,15 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from legato.define.tracing import Unmapped, current_tracer
 from legato.errors import DefinitionError
-from legato.model.specs import Resources, RetryPolicy, TaskOptions, TaskSpec
+from legato.model.ids import SourceLocation
+from legato.model.specs import (
+    Resources,
+    RetryPolicy,
+    TaskOptions,
+    TaskSpec,
+    check_tags,
+    user_location,
+)
 
 __all__ = ["Task", "task"]
 
@@ -80,13 +88,15 @@ class Task(Generic[P, R]):
         if name is not None:
             changes["name"] = name
         if retries is not None or retry is not None:
-            changes["retry"] = _retry_policy(retries, retry, self.spec.options.retry)
+            changes["retry"] = _retry_policy(
+                retries, retry, self.spec.options.retry, self.spec.name, user_location()
+            )
         if timeout is not None:
             changes["timeout"] = timeout
         if resources is not None:
             changes["resources"] = resources
         if tags is not None:
-            changes["tags"] = frozenset(tags)
+            changes["tags"] = check_tags(tags, self.spec.name)
         return Task(replace(self.spec, options=replace(self.spec.options, **changes)))
 
     def __repr__(self) -> str:
@@ -118,20 +128,28 @@ def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) 
 
 
 def _retry_policy(
-    retries: int | None, retry: RetryPolicy | None, default: RetryPolicy
+    retries: int | None,
+    retry: RetryPolicy | None,
+    default: RetryPolicy,
+    task: str,
+    location: SourceLocation | None,
 ) -> RetryPolicy:
     if retries is not None and retry is not None:
         raise DefinitionError(
-            "both retries= and retry= were given",
+            f"task {task!r} was given both retries= and retry=",
             fix="use retries=N for N retries with the default delays, or retry=RetryPolicy(...)",
+            task=task,
+            location=location,
         )
     if retry is not None:
         return retry
     if retries is not None:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise DefinitionError(
-                f"retries must be a whole number >= 0, not {retries!r}",
+                f"retries of task {task!r} must be a whole number >= 0, not {retries!r}",
                 fix="pass retries=3 for up to three retries after the first attempt",
+                task=task,
+                location=location,
             )
         return replace(default, attempts=retries + 1)
     return default
@@ -206,40 +224,73 @@ def task(
     """
 
     def decorate(f: Callable[P, R]) -> Task[P, R]:
+        location = user_location()  # the decorator's line, for every error below
+        label = name if name is not None else getattr(f, "__name__", None)
         if isinstance(f, Task):
             raise DefinitionError(
-                f"{f.name} is already a task", fix="apply @task once per function"
+                f"{f.name} is already a task",
+                fix="apply @task once per function",
+                task=f.name,
+                location=location,
             )
         if not callable(f) or inspect.isclass(f):
-            raise DefinitionError(f"@task decorates functions, not {f!r}", fix="put @task on a def")
+            raise DefinitionError(
+                f"@task decorates functions, not {f!r}",
+                fix="put @task on a def (a method or a function that builds the object)",
+                task=label,
+                location=location,
+            )
         if inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f):
             raise DefinitionError(
-                f"{f.__qualname__} is an async function; tasks are plain functions",
+                f"task {label!r} ({f.__qualname__}) is an async function; tasks are plain "
+                "functions",
                 fix="write the task as a def and call asyncio.run(...) inside it",
+                task=label,
+                location=location,
             )
         if inspect.isgeneratorfunction(f):
             raise DefinitionError(
-                f"{f.__qualname__} is a generator function; a task returns one value",
+                f"task {label!r} ({f.__qualname__}) is a generator function; a task returns "
+                "one value",
                 fix="return a list instead of yielding items",
+                task=label,
+                location=location,
+            )
+        if label is None:
+            raise DefinitionError(
+                f"{f!r} has no __name__ to name the task after",
+                fix="pass @task(name=...) or task(name=...)(fn)",
+                location=location,
             )
         if outputs is not None and (
             isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1
         ):
             raise DefinitionError(
-                f"outputs must be a positive whole number, not {outputs!r}",
+                f"outputs of task {label!r} must be a positive whole number, not {outputs!r}",
                 fix="pass outputs=2 for a function that returns two values",
+                task=label,
+                location=location,
             )
+        try:
+            signature = inspect.signature(f)
+        except (TypeError, ValueError) as exc:
+            raise DefinitionError(
+                f"cannot read the signature of task {label!r}: {exc}",
+                fix="wrap the callable in a def with named parameters and decorate that",
+                task=label,
+                location=location,
+            ) from None
         options = TaskOptions(
-            name=name or f.__name__,
-            retry=_retry_policy(retries, retry, RetryPolicy()),
+            name=label,
+            retry=_retry_policy(retries, retry, RetryPolicy(), label, location),
             timeout=timeout,
             resources=resources if resources is not None else Resources(),
-            tags=frozenset(tags),
+            tags=check_tags(tags, label),
         )
         spec = TaskSpec(
             fn=f,
             options=options,
-            signature=inspect.signature(f),
+            signature=signature,
             outputs=outputs if outputs is not None else _fixed_outputs(f),
         )
         return Task(spec)

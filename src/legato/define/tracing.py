@@ -21,10 +21,19 @@ from typing import Any, NoReturn
 from legato.define.graph import MapSpec, Node, ParamSpec
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
-from legato.model.specs import TaskSpec
+from legato.model.specs import TaskSpec, user_location
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
 
-__all__ = ["Output", "ParamOutput", "Tracer", "Unmapped", "current_tracer", "unmapped"]
+__all__ = [
+    "Output",
+    "ParamOutput",
+    "Tracer",
+    "Unmapped",
+    "current_tracer",
+    "call_form",
+    "unmapped",
+    "user_location",
+]
 
 _LEGATO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _COMPREHENSIONS = frozenset({"<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>"})
@@ -36,18 +45,6 @@ _current: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
 def current_tracer() -> Tracer | None:
     """The tracer of the pipeline body being traced in this context, if any."""
     return _current.get()
-
-
-def user_location() -> SourceLocation | None:
-    """The innermost frame outside legato's own package: the user's line."""
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_LEGATO_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    return SourceLocation(
-        filename=frame.f_code.co_filename, lineno=frame.f_lineno, function=frame.f_code.co_name
-    )
 
 
 class Unmapped:
@@ -132,12 +129,18 @@ class Output:
     def _misuse(self, what: str, fix: str) -> NoReturn:
         raise DefinitionError(
             f"{self._describe()} was {what} in the pipeline body, but it has no value until "
-            "the run executes the task",
+            f"{self._known_when()}",
             fix=fix,
-            task=self._node,
+            task=self._task_key(),
             pipeline=self._tracer.pipeline,
             location=user_location(),
         )
+
+    def _task_key(self) -> str | None:
+        return self._node
+
+    def _known_when(self) -> str:
+        return "the run executes the task"
 
     def _control_flow(self, *_: Any) -> NoReturn:
         self._misuse(
@@ -202,8 +205,10 @@ class Output:
     __mod__ = __rmod__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _control_flow
     __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = _control_flow
     __lshift__ = __rlshift__ = __rshift__ = __rrshift__ = _control_flow
+    __divmod__ = __rdivmod__ = _control_flow
     __neg__ = __pos__ = __abs__ = __invert__ = _control_flow
     __int__ = __float__ = __complex__ = __round__ = _control_flow
+    __trunc__ = __floor__ = __ceil__ = _control_flow
 
     def __eq__(self, other: object) -> bool:
         self._control_flow()
@@ -220,29 +225,53 @@ class ParamOutput(Output):
     __slots__ = ()
 
     def _as_arg(self) -> Arg:
-        if self._path:
-            raise DefinitionError(
-                f"run parameter {self._node!r} was indexed in the pipeline body",
-                fix="pass the whole parameter to a task and index it there",
-                pipeline=self._tracer.pipeline,
-                location=user_location(),
-            )
         return Param(self._node)
 
     def _describe(self) -> str:
         return f"run parameter {self._node!r}"
 
+    def _task_key(self) -> str | None:
+        return None  # the message names the parameter; there is no task to name
+
+    def _known_when(self) -> str:
+        return "a run binds it"
+
+    def __getitem__(self, index: Any) -> Output:
+        # A parameter binding has no index path (unlike a task output's Ref).
+        self._misuse(
+            f"indexed with {index!r}",
+            "pass the whole parameter to a task and index it there, or make the item a "
+            "run parameter of its own",
+        )
+
+    def __iter__(self) -> Iterator[Output]:
+        self._misuse(
+            "iterated (a for loop, unpacking, list() or a comprehension over it)",
+            f"to run a task per item use `task.map({self._node})` (a list parameter is mapped "
+            "over at run time), or iterate inside a task that receives it",
+        )
+
+
+def _find_placeholder(value: Any, depth: int = 2) -> Output | None:
+    """The first placeholder in ``value`` (containers searched ``depth`` levels deep)."""
+    if isinstance(value, Output):
+        return value
+    if depth == 0:
+        return None
+    items: Any = ()
+    if isinstance(value, list | tuple | set | frozenset):
+        items = value
+    elif isinstance(value, dict):
+        items = (v for pair in value.items() for v in pair)
+    for item in items:
+        found = _find_placeholder(item, depth - 1)
+        if found is not None:
+            return found
+    return None
+
 
 def _contains_placeholder(value: Any, depth: int = 2) -> bool:
-    if isinstance(value, Output):
-        return True
-    if depth == 0:
-        return False
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_contains_placeholder(v, depth - 1) for v in value)
-    if isinstance(value, dict):
-        return any(_contains_placeholder(v, depth - 1) for v in value.values())
-    return False
+    return _find_placeholder(value, depth) is not None
 
 
 class Tracer:
@@ -274,8 +303,10 @@ class Tracer:
     def inline(self, name: str, fn: Callable[..., Any], bound: Mapping[str, Any]) -> Any:
         """Trace a sub-pipeline called from a pipeline body: its nodes join this graph
         under the prefix ``name.``."""
-        count = self._calls.get("pipeline:" + name, 0) + 1
-        self._calls["pipeline:" + name] = count
+        # Counted per enclosing scope, like task keys: a.inner and b.inner, not b.inner_2.
+        scoped = "pipeline:" + ".".join([*self._scope, name])
+        count = self._calls.get(scoped, 0) + 1
+        self._calls[scoped] = count
         self._scope.append(name if count == 1 else f"{name}_{count}")
         self._body_codes.add(fn.__code__)
         try:
@@ -301,12 +332,14 @@ class Tracer:
         nargs += bool(code.co_flags & inspect.CO_VARKEYWORDS)
         f_locals = frame.f_locals
         for name in code.co_varnames[:nargs]:
-            if _contains_placeholder(f_locals.get(name)):
+            found = _find_placeholder(f_locals.get(name))
+            if found is not None:
                 raise DefinitionError(
-                    f"{code.co_name}() is not a task but was given a task output (argument "
-                    f"{name!r}); outputs have no value until the run executes their task",
+                    f"{code.co_name}() is not a task but was given {found._describe()} "
+                    f"(argument {name!r}), which has no value until {found._known_when()}",
                     fix=f"decorate {code.co_name} with @task so it runs with real values, or "
                     f"with @pipeline if it only wires tasks together",
+                    task=found._task_key(),
                     pipeline=self.pipeline,
                     location=SourceLocation(
                         filename=caller.f_code.co_filename,
@@ -353,7 +386,7 @@ class Tracer:
         except TypeError as exc:
             raise DefinitionError(
                 f"task {name!r} was called with arguments that do not match its signature: {exc}",
-                fix=f"call it as {name}{spec.signature}",
+                fix=f"call it as {call_form(name, spec.signature)}",
                 task=name,
                 pipeline=self.pipeline,
                 location=location,
@@ -432,11 +465,20 @@ class Tracer:
             length=lengths.pop() if lengths and not placeholders else None,
         )
 
-    @staticmethod
-    def _is_mapped(value: Any, lengths: set[int]) -> bool:
+    def _is_mapped(self, value: Any, lengths: set[int]) -> bool:
         if isinstance(value, Unmapped):
             return False
         if isinstance(value, Output):
+            # The whole output of a map over literal lists is a list of known length: check
+            # it against the other lists now rather than fail at run time.
+            node = None if isinstance(value, ParamOutput) else self.nodes.get(value._node)
+            if (
+                node is not None
+                and not value._path
+                and node.mapped is not None
+                and node.mapped.length is not None
+            ):
+                lengths.add(node.mapped.length)
             return True
         if isinstance(value, list | range):
             lengths.add(len(value))
@@ -460,6 +502,15 @@ class Tracer:
                 as_tuple=isinstance(value, tuple),
             )
         if isinstance(value, dict) and _contains_placeholder(value, depth=64):
+            if any(isinstance(k, Output) for k in value):
+                raise DefinitionError(
+                    f"task {task!r} was given a dict keyed by a task output or run parameter; "
+                    "keys must be known when the pipeline is defined",
+                    fix="use the output as a value, or build the dict inside a task",
+                    task=task,
+                    pipeline=self.pipeline,
+                    location=location,
+                )
             return Dict(tuple((k, self._to_arg(v, task, location)) for k, v in value.items()))
         if isinstance(value, set | frozenset) and _contains_placeholder(value, depth=64):
             raise DefinitionError(
@@ -476,6 +527,26 @@ class Tracer:
     def output_arg(self, value: Any) -> Arg:
         """The binding of what the pipeline body returned."""
         return self._to_arg(value, "<pipeline output>", None)
+
+
+class _AnnotationText(str):
+    """An annotation kept as text (``from __future__ import annotations``), shown unquoted."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def call_form(name: str, signature: inspect.Signature) -> str:
+    """``name(x: int, y: int = 2)``: how to call it, for error messages."""
+    params = [
+        p.replace(annotation=_AnnotationText(p.annotation)) if isinstance(p.annotation, str) else p
+        for p in signature.parameters.values()
+    ]
+    return (
+        f"{name}{signature.replace(parameters=params, return_annotation=inspect.Signature.empty)}"
+    )
 
 
 def _qualname(fn: Callable[..., Any]) -> str:

@@ -34,12 +34,15 @@ _LEGATO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.s
 
 
 def _is_legato(frame: FrameType) -> bool:
-    # By file, and by module for code legato generates at import (dataclass __init__s run
-    # from "<string>" with the defining module's globals).
+    # By file, and by module for code generated at import (dataclass __init__s run from
+    # "<string>" with the defining module's globals). dataclasses.replace() only forwards
+    # to __init__: the line to show is the one that called it.
     if frame.f_code.co_filename.startswith(_LEGATO_DIR):
         return True
     module = frame.f_globals.get("__name__", "")
-    return isinstance(module, str) and (module == "legato" or module.startswith("legato."))
+    return isinstance(module, str) and (
+        module in ("legato", "dataclasses") or module.startswith("legato.")
+    )
 
 
 def user_location() -> SourceLocation | None:
