@@ -6,7 +6,8 @@ worker's whole process group gets SIGTERM, then SIGKILL after a grace period, so
 in C code, in ``time.sleep``, in a busy loop or swallowing every exception still stops, with
 any processes it started. A worker that dies under a task (segfault, ``os._exit``, the
 out-of-memory killer, SIGKILL) turns into a failed attempt with the reason, and a fresh worker
-takes its place.
+takes its place. A worker that ran a call on some GPUs keeps to them (CUDA binds a process to
+the devices it first saw), so a call given other GPUs gets a fresh worker.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class _Worker:
         "calls",
         "closing",
         "functions",
+        "gpus",
         "kill_at",
         "outcomes",
         "proc",
@@ -77,6 +79,7 @@ class _Worker:
         self.outcomes = outcomes
         self.call: TaskCall | None = None
         self.functions: set[str] = set()
+        self.gpus: tuple[int, ...] | None = None  # the GPUs it first ran a call on
         self.ready = False
         self.stopping = False  # its call was cancelled: it is being killed
         self.kill_at: float | None = None  # when SIGTERM turns into SIGKILL
@@ -206,17 +209,41 @@ class ProcessesExecutor(Executor):
                 self._pending.append(call)
                 self._fail_pending(self._broken)
                 return
-            worker = self._idle_worker()
+            worker = self._worker_for(call, self._workers)
             if worker is None:
                 self._pending.append(call)  # a worker is being replaced
                 return
             self._send(worker, call)
 
-    def _idle_worker(self) -> _Worker | None:
-        for worker in self._workers:
-            if worker.call is None and not worker.stopping and not worker.closing:
-                return worker
-        return None
+    def _worker_for(self, call: TaskCall, candidates: list[_Worker]) -> _Worker | None:
+        """The idle worker among ``candidates`` to run ``call``, or None.
+
+        CUDA binds a process to the devices ``CUDA_VISIBLE_DEVICES`` named when it first used
+        them; later changes to the variable are ignored. So a worker that ran a call on some
+        GPUs only runs calls on the same GPUs (or on none) after that: a call on other GPUs
+        gets a fresh worker in place of an idle one, or it would share a GPU with the call
+        the scheduler gave that GPU to.
+        """
+        idle = [w for w in candidates if w.call is None and not w.stopping and not w.closing]
+        if not idle:
+            return None
+        if not call.gpu_ids:
+            return min(idle, key=lambda w: w.gpus is not None)  # keep GPU workers for GPU calls
+        for wanted in (call.gpu_ids, None):
+            for worker in idle:
+                if worker.gpus == wanted:
+                    return worker
+        return self._recycle(idle[0])
+
+    def _recycle(self, worker: _Worker) -> _Worker:
+        """Retire an idle worker (it exits once asked; the monitor reaps it) and start a
+        fresh one in its place."""
+        worker.closing = True
+        with contextlib.suppress(OSError):
+            worker.calls.send_bytes(b"")
+        replacement = self._spawn()
+        self._workers.append(replacement)
+        return replacement
 
     def _send(self, worker: _Worker, call: TaskCall) -> None:
         try:
@@ -252,6 +279,8 @@ class ProcessesExecutor(Executor):
             call.fn_id,
         )
         worker.call = call
+        if call.gpu_ids and worker.gpus is None:
+            worker.gpus = call.gpu_ids
         try:
             worker.calls.send_bytes(pickle.dumps((header, fn_data, args_data), protocol=5))
         except OSError:
@@ -336,8 +365,11 @@ class ProcessesExecutor(Executor):
             self._deliver(outcome)
 
     def _feed(self, worker: _Worker) -> None:
-        if self._pending and worker.call is None and not worker.stopping and not worker.closing:
-            self._send(worker, self._pending.pop(0))
+        if not self._pending:
+            return
+        chosen = self._worker_for(self._pending[0], [worker])
+        if chosen is not None:
+            self._send(chosen, self._pending.pop(0))
 
     def _on_death(self, worker: _Worker) -> None:
         with self._lock:
@@ -375,7 +407,10 @@ class ProcessesExecutor(Executor):
             self._deliver(outcome)
         if self._closing or worker.closing:
             return
-        if not worker.ready:
+        if not worker.ready and not worker.stopping:
+            # Only a worker that died by itself counts: one we killed before it was ready (a
+            # timeout shorter than a worker's start) says nothing about whether workers can
+            # start, and must not end in the pool being declared broken.
             self._start_failures += 1
         if self._start_failures >= _MAX_START_FAILURES:
             self._broken = (

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any
 
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
 from legato.executors.inline import pack_inline
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.errors import ErrorKind
 from legato.model.specs import Capacity
-from legato.runtime.invoke import invoke
+from legato.runtime.invoke import capture_error, failed_outcome, invoke
 
 __all__ = ["ThreadsExecutor"]
 
@@ -74,7 +76,13 @@ class ThreadsExecutor(Executor):
                     self._dropped.discard(call.call_id)
                     continue
                 self._running[call.call_id] = me
-            outcome = invoke(call, call.fn, pack_inline)
+            try:
+                outcome = invoke(call, call.fn, pack_inline)
+            except BaseException as exc:
+                # Only the main thread gets Ctrl-C, so this is a task raising
+                # KeyboardInterrupt itself: it must still yield an outcome, or the run waits
+                # forever for this call.
+                outcome = failed_outcome(call, capture_error(exc, ErrorKind.RAISED), time.time())
             with self._lock:
                 self._running.pop(call.call_id, None)
                 dropped = call.call_id in self._dropped

@@ -19,7 +19,7 @@ from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Resources
 from legato.model.values import Pickled, PickledItems, Value
-from legato.runtime.invoke import invoke
+from legato.runtime.invoke import capture_error, invoke
 
 __all__ = ["main", "pack_pickled"]
 
@@ -35,7 +35,7 @@ def pack_pickled(obj: Any, split: bool) -> Value:
 
 def _failed(header: tuple[Any, ...], message: str, exc: BaseException) -> TaskOutcome:
     call_id, _, key, _, attempt = header[:5]
-    error = ErrorInfo.from_exception(exc, ErrorKind.INPUT)
+    error = capture_error(exc, ErrorKind.INPUT)
     return TaskOutcome(
         call_id=call_id,
         key=key,
@@ -49,6 +49,25 @@ def _failed(header: tuple[Any, ...], message: str, exc: BaseException) -> TaskOu
             mro=error.mro,
         ),
     )
+
+
+_STARTED_WITH_GPUS = os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def _show_gpus(gpu_ids: tuple[int, ...]) -> None:
+    """Point ``CUDA_VISIBLE_DEVICES`` at the GPUs given to this call. A call given none sees
+    what the worker started with: a worker runs many calls, and one call's GPUs must not leak
+    into the next."""
+    if gpu_ids:
+        visible = os.environ.get("LEGATO_VISIBLE_GPUS", "")
+        physical = [d for d in visible.split(",") if d]
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(
+            physical[i] if i < len(physical) else str(i) for i in gpu_ids
+        )
+    elif _STARTED_WITH_GPUS is None:
+        os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+    else:
+        os.environ["CUDA_VISIBLE_DEVICES"] = _STARTED_WITH_GPUS
 
 
 def _run(
@@ -73,12 +92,7 @@ def _run(
         args, kwargs = pickle.loads(args_data)
     except Exception as exc:
         return _failed(header, f"the inputs of task {task!r} cannot be loaded in a worker", exc)
-    if gpu_ids:
-        visible = os.environ.get("LEGATO_VISIBLE_GPUS", "")
-        physical = [d for d in visible.split(",") if d]
-        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(
-            physical[i] if i < len(physical) else str(i) for i in gpu_ids
-        )
+    _show_gpus(gpu_ids)
     call = TaskCall(
         call_id=call_id,
         run_id=run_id,
@@ -115,7 +129,19 @@ def main(argv: list[str]) -> int:
         if not data:
             return 0
         header, fn_data, args_data = pickle.loads(data)  # plain tuples, bytes and str
-        outcome = _run(header, fn_data, args_data, functions)
+        try:
+            outcome = _run(header, fn_data, args_data, functions)
+        except BaseException as exc:
+            # SIGINT is ignored here, so this is a task raising KeyboardInterrupt itself: a
+            # failed attempt, not a dead worker.
+            call_id, _, key, _, attempt = header[:5]
+            outcome = TaskOutcome(
+                call_id=call_id,
+                key=key,
+                attempt=attempt,
+                kind=OutcomeKind.FAILED,
+                error=capture_error(exc, ErrorKind.RAISED),
+            )
         try:
             message = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # an error message that does not pickle, say

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import time
+import traceback as tb
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,15 @@ from legato.model.values import (
 )
 from legato.runtime.context import TaskContext, leave_context, using_context
 
-__all__ = ["InputError", "Packer", "invoke", "load_value", "shape_of"]
+__all__ = [
+    "InputError",
+    "Packer",
+    "capture_error",
+    "failed_outcome",
+    "invoke",
+    "load_value",
+    "shape_of",
+]
 
 Packer = Callable[[Any, bool], Value]
 """Turns a task's return value into the executor's output form (``split`` for maps)."""
@@ -93,9 +102,11 @@ def invoke(call: TaskCall, fn: Callable[..., Any], pack: Packer) -> TaskOutcome:
         args = [_resolve(a) for a in call.args]
         kwargs = {name: _resolve(a) for name, a in call.kwargs}
     except InputError as exc:
-        return _failed(call, ErrorInfo.of(ErrorKind.INPUT, str(exc), "legato.InputError"), started)
+        return failed_outcome(
+            call, ErrorInfo.of(ErrorKind.INPUT, str(exc), "legato.InputError"), started
+        )
     except Exception as exc:  # unpickling an input failed
-        return _failed(call, ErrorInfo.from_exception(exc, ErrorKind.INPUT), started)
+        return failed_outcome(call, capture_error(exc, ErrorKind.INPUT), started)
 
     token = using_context(
         TaskContext(
@@ -121,7 +132,7 @@ def invoke(call: TaskCall, fn: Callable[..., Any], pack: Packer) -> TaskOutcome:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # the user-code error boundary: SystemExit included
-        return _failed(call, _user_error(exc), started)
+        return failed_outcome(call, _user_error(exc), started)
     finally:
         leave_context(token)
 
@@ -135,7 +146,7 @@ def invoke(call: TaskCall, fn: Callable[..., Any], pack: Packer) -> TaskOutcome:
             f"{type(result).__qualname__} that cannot be handed to other tasks: {exc}",
             "legato.OutputError",
         )
-        return _failed(call, info, started)
+        return failed_outcome(call, info, started)
     length, item_lengths = shape_of(result)
     return TaskOutcome(
         call_id=call.call_id,
@@ -154,10 +165,36 @@ def _user_error(exc: BaseException) -> ErrorInfo:
     # Drop the frame of this module so the traceback starts in the user's function.
     if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
         exc = exc.with_traceback(exc.__traceback__.tb_next)
-    return ErrorInfo.from_exception(exc, ErrorKind.RAISED)
+    return capture_error(exc, ErrorKind.RAISED)
 
 
-def _failed(call: TaskCall, error: ErrorInfo, started: float) -> TaskOutcome:
+def capture_error(exc: BaseException, kind: ErrorKind) -> ErrorInfo:
+    """``ErrorInfo.from_exception`` that never raises: user exceptions whose ``__str__``
+    fails must still end their attempt as a recorded failure, not escape the boundary (which
+    would leave a worker thread dead with no outcome, and hang the run)."""
+    try:
+        return ErrorInfo.from_exception(exc, kind)
+    except Exception as failure:
+        mro = tuple(
+            f"{k.__module__}.{k.__qualname__}"
+            for k in type(exc).__mro__
+            if issubclass(k, BaseException)
+        )
+        try:
+            trace = "".join(tb.format_exception(exc))  # prints "<exception str() failed>"
+        except Exception:
+            trace = ""
+        return ErrorInfo(
+            kind=kind,
+            type_name=mro[0],
+            message=f"<exception str() failed: {type(failure).__name__}>",
+            traceback=trace,
+            mro=mro,
+        )
+
+
+def failed_outcome(call: TaskCall, error: ErrorInfo, started: float) -> TaskOutcome:
+    """The outcome of an attempt of ``call`` that failed with ``error``."""
     return TaskOutcome(
         call_id=call.call_id,
         key=call.key,
