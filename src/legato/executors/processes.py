@@ -342,8 +342,19 @@ class ProcessesExecutor(Executor):
                     continue
                 self._receive(by_conn[item])
             for worker in workers:  # deaths whose pipe end a leaked child keeps open
-                if worker in self._workers and worker.proc.poll() is not None:
+                if (
+                    worker in self._workers
+                    and worker.proc.poll() is not None
+                    and not self._has_message(worker)  # read what it sent before dying
+                ):
                     self._on_death(worker)
+
+    @staticmethod
+    def _has_message(worker: _Worker) -> bool:
+        try:
+            return worker.outcomes.poll(0)
+        except (OSError, EOFError):
+            return False
 
     def _receive(self, worker: _Worker) -> None:
         try:
