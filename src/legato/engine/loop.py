@@ -208,7 +208,7 @@ class Loop:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
-        for listener in self.listeners:
+        for listener in list(self.listeners):  # a copy: a failing one is removed below
             try:
                 listener.on_events(batch)
             except Exception:
@@ -259,6 +259,9 @@ class Loop:
         # from a queue, not by recursion: a failure at the head of a 100,000-task chain
         # must not overflow the stack.
         self._terminal.append(task)
+        self._drain()
+
+    def _drain(self) -> None:
         if self._draining:
             return
         self._draining = True
@@ -614,6 +617,19 @@ class Loop:
             if decided is not None and decided.to is TaskState.RETRY_WAIT:
                 self._schedule_retry(task, decided)
             return
+        if kind is OutcomeKind.STOPPED and self._cancel_requested:
+            # Stopped by the run's own cancel before the loop asked (Ctrl-C inside an inline
+            # task): the attempt was cancelled, it did not fail.
+            reason = self._cancel_reason or "run cancelled"
+            self._transition(
+                task,
+                TaskState.CANCELLED,
+                call.attempt,
+                reason=reason,
+                error=ErrorInfo.of(ErrorKind.CANCELLED, reason),
+                ran_for=ran_for,
+            )
+            return
         if kind is OutcomeKind.STOPPED:
             error = ErrorInfo.of(ErrorKind.CANCELLED, "stopped by the executor")
         elif kind is OutcomeKind.CRASHED:
@@ -656,15 +672,15 @@ class Loop:
                 if down.waiting == 0:
                     self._inputs_ready(down)
         else:
+            # A cancel is nobody's failure: what waited for a cancelled task is cancelled.
+            cancelled = state is TaskState.CANCELLED
+            to = TaskState.CANCELLED if cancelled else TaskState.UPSTREAM_FAILED
+            reason = f"input {task.key!r} {state.value}"
+            error = ErrorInfo.of(ErrorKind.CANCELLED, reason) if cancelled else None
             for key in task.node.downstream:
                 down = self._tasks[key]
                 if self.run.tasks[key].state is TaskState.PENDING:
-                    self._transition(
-                        down,
-                        TaskState.UPSTREAM_FAILED,
-                        1,
-                        reason=f"input {task.key!r} {state.value}",
-                    )
+                    self._transition(down, to, 1, reason=reason, error=error)
         if (
             state in _FAILED_STATES
             and self.plan.failure_policy is FailurePolicy.FAIL_FAST
@@ -700,7 +716,11 @@ class Loop:
     def _begin_cancel(self) -> None:
         self._run_state(RunState.CANCELLING, self._cancel_reason)
         self.ctx.cancelling = True
-        self._stop_everything(TaskState.CANCELLED, self._cancel_reason or "run cancelled")
+        # Through the consequence queue, like fail-fast: every open task is cancelled before
+        # the consequences of the first cancel are worked off, so a cancel never shows as
+        # the dependents' upstream failure.
+        self._stop_pending = self._cancel_reason or "run cancelled"
+        self._drain()
 
     def _stop_everything(self, to: TaskState, reason: str) -> None:
         self._stopped_everything = True

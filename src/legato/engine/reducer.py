@@ -10,6 +10,7 @@ event costs O(1) however large the run.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
 from legato.model.records import RunRecord, TaskRecord
@@ -31,10 +32,12 @@ def fold(events: Iterable[Event]) -> RunRecord:
 
 
 def apply(run: RunRecord, event: Event) -> None:
-    """Add ``event`` to ``run``."""
+    """Add ``event`` to ``run``. An event of another run, or one not after the last event
+    applied, raises ``ValueError`` and leaves ``run`` as it was."""
+    if event.run_id != run.run_id:
+        raise ValueError(f"event {event.seq} of run {event.run_id} applied to run {run.run_id}")
     if event.seq <= run.last_seq:
         raise ValueError(f"event {event.seq} of run {run.run_id} is out of order")
-    run.last_seq = event.seq
     if isinstance(event, TaskTransitioned):
         _task(run, event)
     elif isinstance(event, MapExpanded):
@@ -57,6 +60,7 @@ def apply(run: RunRecord, event: Event) -> None:
             )
     else:
         raise TypeError(f"unknown event type {type(event).__name__}")
+    run.last_seq = event.seq
 
 
 def _task(run: RunRecord, event: TaskTransitioned) -> None:
@@ -113,16 +117,5 @@ def _expand(run: RunRecord, event: MapExpanded) -> None:
 
 
 def _with_items(group: TaskRecord, count: int) -> TaskRecord:
-    return TaskRecord(
-        key=group.key,
-        name=group.name,
-        state=group.state,
-        attempt=group.attempt,
-        mapped=True,
-        items=count,
-        started_at=group.started_at,
-        ended_at=group.ended_at,
-        first_started_at=group.first_started_at,
-        reason=group.reason,
-        error=group.error,
-    )
+    # replace(), not a field-by-field copy, so that no field a later change adds is lost.
+    return replace(group, mapped=True, items=count)

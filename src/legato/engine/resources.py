@@ -28,9 +28,11 @@ def exceeds(amounts: Mapping[str, float], capacity: Capacity) -> tuple[str, floa
 class ResourcePool:
     """Capacity minus what running attempts hold.
 
-    ``admit`` takes a batch of requests in priority order and says which may start now. A
-    request that does not fit blocks later ones from using what it is short of, and from
-    taking what it will need, so a large task is never starved by a stream of small ones.
+    :class:`Admission` takes a batch of requests in priority order and says which may start
+    now. A request that does not fit blocks later ones from using what it is short of, and
+    from taking the rest of what it will need, so a large task is never starved by a stream
+    of small ones. Only the first request waiting for a resource reserves: those behind it
+    cannot be next, so they hold nothing back from requests that need none of it.
     """
 
     def __init__(self, capacity: Capacity) -> None:
@@ -116,6 +118,11 @@ class Admission:
         free = self._pool.free
         if free["slots"] < 1 - _EPS:
             self._short.add("slots")
+        if any(name in self._short and amount > 0 for name, amount in amounts.items()):
+            # It waits behind an earlier request for the same thing, so it cannot be next:
+            # holding back the rest of what it needs would only idle it (three queued GPU
+            # tasks would keep every CPU from CPU-only tasks while one GPU task runs).
+            return
         for name, amount in amounts.items():
             if amount > free.get(name, 0.0) - self._reserved.get(name, 0.0) + _EPS:
                 self._short.add(name)

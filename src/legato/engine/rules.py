@@ -117,7 +117,15 @@ class CancelStopsRetries(Rule):
     ) -> Proposal | None:
         if not ctx.cancelling:
             return proposal
-        return replace(proposal, to=TaskState.CANCELLED, reason="run cancelled")
+        # A cancel names the attempt on record: the next attempt of a waiting retry never
+        # began (see NextAttemptIsNew).
+        return replace(
+            proposal,
+            to=TaskState.CANCELLED,
+            attempt=record.attempt,
+            reason="run cancelled",
+            error=ErrorInfo.of(ErrorKind.CANCELLED, "run cancelled"),
+        )
 
 
 class LateResultIsTimeout(Rule):

@@ -20,9 +20,11 @@ class FakeClock:
         self.now = start
 
     def monotonic(self) -> float:
+        """The fake time, for scheduling."""
         return self.now
 
     def time(self) -> float:
+        """The same fake time, for records."""
         return self.now
 
     def advance(self, seconds: float) -> None:
@@ -30,6 +32,8 @@ class FakeClock:
         self.now += seconds
 
     def wait(self, inbox: queue.SimpleQueue[Any], timeout: float | None) -> Any:
+        """The next inbox item if one is there; otherwise jump ``timeout`` seconds ahead and
+        return None (with no timeout, block on the inbox: only another thread can help)."""
         try:
             return inbox.get_nowait()
         except queue.Empty:

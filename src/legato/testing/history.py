@@ -1,0 +1,201 @@
+"""Recorded histories: a run's events as plain data, and a check that a history is well formed.
+
+A history saved from a real run (``save_history``) is a fixture for replay tests: folding it
+again must give the same final states, whatever later changes the engine. ``check_history``
+verifies what holds for *every* valid run, so it can be pointed at any run of any pipeline::
+
+    recorder = EventRecorder()
+    legato.run(my_pipeline, executor="inline", clock=FakeClock(), listeners=[recorder])
+    check_history(recorder.events, graph=my_pipeline.graph)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from legato.define.graph import Graph
+from legato.engine.reducer import fold
+from legato.model.codec import event_from_dict, event_to_dict
+from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
+from legato.model.records import RunRecord
+from legato.model.states import (
+    RUN_TRANSITIONS,
+    TASK_TERMINAL,
+    TASK_TRANSITIONS,
+    RunState,
+    TaskState,
+)
+
+__all__ = ["InvalidHistoryError", "check_history", "load_history", "save_history"]
+
+
+class InvalidHistoryError(AssertionError):
+    """A history breaks a rule every run's events follow. An ``AssertionError`` so that test
+    runners report it as a failed check."""
+
+
+def save_history(events: Iterable[Event], path: str | Path) -> None:
+    """Write ``events`` to ``path``: a JSON list of the store's event payloads
+    (:func:`legato.model.codec.event_to_dict`, versioned per event), one event per line."""
+    lines = ",\n".join(json.dumps(event_to_dict(e), sort_keys=True) for e in events)
+    Path(path).write_text(f"[\n{lines}\n]\n", encoding="utf-8")
+
+
+def load_history(path: str | Path) -> list[Event]:
+    """The events :func:`save_history` wrote to ``path``."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: a history is a JSON list of events")
+    return [event_from_dict(d) for d in data]
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+_FAILURES = frozenset({TaskState.FAILED, TaskState.TIMED_OUT, TaskState.UPSTREAM_FAILED})
+"""How an input ends when its dependents end ``upstream_failed`` (a cancel is no failure)."""
+
+
+def _node_of(key: str) -> str:
+    return key.split("[", 1)[0] if key.endswith("]") else key
+
+
+def check_history(
+    events: Sequence[Event], *, graph: Graph | None = None, complete: bool = True
+) -> RunRecord:
+    """Check that ``events`` form a valid run and return the run they fold into.
+
+    Always checked: the run starts with ``RunStarted``; sequence numbers count up from 1
+    without gaps; the run's and every task's transitions follow the transition tables (so
+    a task reaches a terminal state at most once); tasks move only while the run is running
+    or cancelling, and start only while it is running; attempts are numbered from 1 and a
+    new one begins only when a retry becomes ready; a retry wait says when it ends; a map
+    expands once, when its group starts, and its group ends only after its items (and
+    succeeds only if they all did). With ``complete`` (the default) the run and every task
+    must have ended, the run succeeded exactly when every task did. Given the pipeline's
+    ``graph``, a task (or map item) may become ready or start only after every task it reads
+    has succeeded, and a task ends ``upstream_failed`` only when one of them failed, timed
+    out or was itself ``upstream_failed`` (a cancelled input cancels its dependents).
+
+    Raises :class:`InvalidHistoryError` naming the first event at fault.
+    """
+    if not events:
+        raise InvalidHistoryError("empty history: a run starts with a RunStarted event")
+    first = events[0]
+    if not isinstance(first, RunStarted):
+        raise InvalidHistoryError(f"history starts with {type(first).__name__}, not RunStarted")
+    states: dict[str, TaskState] = {}
+    attempts: dict[str, int] = {}
+    mapped: set[str] = set()
+    expanded: dict[str, list[str]] = {}  # group -> its items
+    run_state = RunState.PENDING
+    upstream: dict[str, tuple[str, ...]] = (
+        {key: node.upstream for key, node in graph.nodes.items()} if graph is not None else {}
+    )
+
+    def fail(event: Event, problem: str) -> InvalidHistoryError:
+        return InvalidHistoryError(f"event {event.seq} ({type(event).__name__}): {problem}")
+
+    for position, event in enumerate(events, start=1):
+        if event.seq != position:
+            raise fail(event, f"sequence number {event.seq}, expected {position}")
+        if event.run_id != first.run_id:
+            raise fail(event, f"belongs to run {event.run_id}, not {first.run_id}")
+        if run_state.is_terminal:
+            raise fail(event, f"comes after the run ended {run_state}")
+        if isinstance(event, RunStarted):
+            if position != 1:
+                raise fail(event, "a second RunStarted")
+            for planned in event.tasks:
+                states[planned.key] = TaskState.PENDING
+                attempts[planned.key] = 1
+                if planned.mapped:
+                    mapped.add(planned.key)
+            if graph is not None and set(states) != set(graph.nodes):
+                raise fail(event, "its planned tasks are not the graph's nodes")
+        elif isinstance(event, RunTransitioned):
+            if event.state not in RUN_TRANSITIONS[run_state]:
+                raise fail(event, f"run {run_state} -> {event.state} is not a transition")
+            run_state = event.state
+        elif isinstance(event, MapExpanded):
+            if event.key not in mapped or event.key in expanded:
+                raise fail(event, f"{event.key!r} is not a mapped task waiting to expand")
+            if states[event.key] is not TaskState.RUNNING:
+                raise fail(event, f"{event.key!r} expanded while {states[event.key]}")
+            expanded[event.key] = [f"{event.key}[{i}]" for i in range(event.count)]
+            for item in expanded[event.key]:
+                states[item] = TaskState.READY
+                attempts[item] = 1
+        elif isinstance(event, TaskTransitioned):
+            key = event.key
+            if key not in states:
+                raise fail(event, f"unknown task {key!r}")
+            old = states[key]
+            new = event.state
+            if new not in TASK_TRANSITIONS[old]:
+                raise fail(event, f"task {key!r}: {old} -> {new} is not a transition")
+            expected = attempts[key]
+            if old is TaskState.RETRY_WAIT and new is TaskState.READY:
+                expected += 1  # the next attempt begins
+            if event.attempt != expected:
+                raise fail(event, f"task {key!r} {new} in attempt {event.attempt}, not {expected}")
+            if run_state not in (RunState.RUNNING, RunState.CANCELLING):
+                raise fail(event, f"task {key!r} moved while the run was {run_state}")
+            if new is TaskState.RUNNING and run_state is not RunState.RUNNING:
+                raise fail(event, f"task {key!r} started while the run was {run_state}")
+            if key in expanded and new in TASK_TERMINAL:
+                items = expanded[key]
+                left = [k for k in items if states[k] not in TASK_TERMINAL]
+                if left:
+                    raise fail(event, f"group {key!r} ended {new} before its items {left}")
+                if new is TaskState.SUCCEEDED and any(
+                    states[k] is not TaskState.SUCCEEDED for k in items
+                ):
+                    raise fail(event, f"group {key!r} succeeded but not all its items did")
+            if new is TaskState.RETRY_WAIT and event.retry_at is None:
+                raise fail(event, f"task {key!r} waits for a retry without a retry time")
+            if graph is not None:
+                _check_dependencies(event, states, upstream.get(_node_of(key), ()), fail)
+            states[key] = new
+            attempts[key] = event.attempt
+        else:
+            raise fail(event, "unknown event type")
+
+    if complete:
+        if not run_state.is_terminal:
+            raise InvalidHistoryError(f"the run ended {run_state}, not in a terminal state")
+        open_tasks = {k: str(s) for k, s in states.items() if s not in TASK_TERMINAL}
+        if open_tasks:
+            raise InvalidHistoryError(f"tasks left non-terminal: {open_tasks}")
+        all_succeeded = all(s is TaskState.SUCCEEDED for s in states.values())
+        if run_state is RunState.SUCCEEDED and not all_succeeded:
+            raise InvalidHistoryError("the run succeeded but not every task did")
+        if run_state is RunState.FAILED and all_succeeded:
+            raise InvalidHistoryError("the run failed but every task succeeded")
+
+    record = fold(events)
+    folded = {k: t.state for k, t in record.tasks.items()}
+    if folded != states or record.state is not run_state:
+        raise InvalidHistoryError("folding the events disagrees with the transitions they make")
+    return record
+
+
+def _check_dependencies(
+    event: TaskTransitioned,
+    states: Mapping[str, TaskState],
+    inputs: tuple[str, ...],
+    fail: Callable[[Event, str], InvalidHistoryError],
+) -> None:
+    key = event.key
+    if event.state is TaskState.RUNNING or (
+        event.state is TaskState.READY and states[key] is TaskState.PENDING
+    ):
+        waiting = [up for up in inputs if states[up] is not TaskState.SUCCEEDED]
+        if waiting:
+            raise fail(event, f"task {key!r} {event.state} before its inputs {waiting} succeeded")
+    elif event.state is TaskState.UPSTREAM_FAILED:
+        failed = [up for up in inputs if states[up] in _FAILURES]
+        if not failed:
+            raise fail(event, f"task {key!r} upstream_failed but no input of it failed")

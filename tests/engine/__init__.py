@@ -1,0 +1,1 @@
+"""Tests of the engine: the pure core (rules, reducer, resources, plan) and the loop."""

@@ -1,0 +1,1 @@
+"""Tests of the shipped test harness (``legato.testing``)."""
