@@ -1,0 +1,16 @@
+"""A pipeline over the fixture tasks, for graph fingerprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from legato import pipeline
+
+from .tasks import average, doubled, filter_words, scaled, tokenize
+
+
+@pipeline
+def text_stats(text: str = "The cat of the house", offset: float = 1.0) -> dict[str, Any]:
+    words = filter_words(tokenize(text))
+    lengths = doubled.map([1, 2, 3])
+    return {"words": words, "mean": average(lengths), "scaled": scaled(3.0, offset=offset)}
