@@ -9,7 +9,7 @@ from legato.errors import RunFailedError, TaskFailedError
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.states import RunState, TaskState
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq, Value
-from legato.runtime.invoke import load_value
+from legato.runtime.data import DataPlane, LiveData
 
 __all__ = ["RunResult"]
 
@@ -27,8 +27,10 @@ class RunResult:
         output: Arg,
         outputs: Mapping[str, Value],
         params: Mapping[str, Any],
+        data: DataPlane | None = None,
     ) -> None:
         self.record = record
+        self._data = data or LiveData()
         self._output_arg = output
         self._outputs = outputs
         self._params = params
@@ -103,7 +105,7 @@ class RunResult:
         if isinstance(arg, Param):
             return self._params[arg.name]
         if isinstance(arg, Ref):
-            obj = load_value(self._outputs[arg.node])
+            obj = self._data.load(self._outputs[arg.node])
             for step in arg.path:
                 obj = obj[step]
             return obj

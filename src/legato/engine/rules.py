@@ -179,7 +179,7 @@ class RetryFailedAttempt(Rule):
 def _retryable(error: ErrorInfo, retry: RetryPolicy) -> bool:
     if error.kind is ErrorKind.TIMEOUT:
         return retry.retry_on_timeout
-    if error.kind is ErrorKind.CRASH:
+    if error.kind in (ErrorKind.CRASH, ErrorKind.STORAGE):
         return True
     if error.kind is ErrorKind.RAISED:
         return error.is_instance(retry.retry_on_names)

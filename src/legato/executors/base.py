@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from legato.model.calls import TaskCall, TaskOutcome
 from legato.model.specs import Capacity
+from legato.store.base import ArtifactStore
 
 __all__ = ["Executor", "Report"]
 
@@ -37,8 +38,9 @@ class Executor(ABC):
         """What may run at once."""
 
     @abstractmethod
-    def open(self, report: Report) -> None:
-        """Get ready to run calls of one run; outcomes go to ``report``."""
+    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
+        """Get ready to run calls of one run; outcomes go to ``report``. With ``artifacts``
+        every output is stored there as it is produced (a durable run)."""
 
     @abstractmethod
     def submit(self, call: TaskCall) -> None:

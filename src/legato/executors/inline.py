@@ -6,21 +6,15 @@ Timeouts are soft: an attempt that ran too long is marked timed out when it retu
 
 from __future__ import annotations
 
-from typing import Any
-
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import machine_capacity
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.specs import Capacity
-from legato.model.values import Inline, Value
+from legato.runtime.data import DataPlane, LiveData, in_process_data
 from legato.runtime.invoke import invoke
+from legato.store.base import ArtifactStore
 
-__all__ = ["InlineExecutor", "pack_inline"]
-
-
-def pack_inline(obj: Any, split: bool) -> Value:
-    """Outputs of in-process executors stay live objects."""
-    return Inline(obj)
+__all__ = ["InlineExecutor"]
 
 
 class InlineExecutor(Executor):
@@ -34,18 +28,20 @@ class InlineExecutor(Executor):
             raise ValueError("the inline executor runs one call at a time: slots must be 1")
         self._report: Report | None = None
         self._current: TaskCall | None = None
+        self._data: DataPlane = LiveData()
 
     @property
     def capacity(self) -> Capacity:
         return self._capacity
 
-    def open(self, report: Report) -> None:
+    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
         self._report = report
+        self._data = in_process_data(artifacts)
 
     def submit(self, call: TaskCall) -> None:
         assert self._report is not None, "open() the executor first"
         self._current = call
-        outcome = invoke(call, call.fn, pack_inline)  # KeyboardInterrupt propagates
+        outcome = invoke(call, call.fn, self._data)  # KeyboardInterrupt propagates
         self._current = None
         self._report(outcome)
 

@@ -26,11 +26,12 @@ from typing import Any
 from legato.errors import ExecutorError
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
-from legato.executors.pickling import dumps
 from legato.executors.worker import READY
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity
+from legato.runtime.pickling import dumps
+from legato.store.base import ArtifactStore
 
 __all__ = ["ProcessesExecutor", "describe_exit"]
 
@@ -119,6 +120,7 @@ class ProcessesExecutor(Executor):
         self._closing = False
         self._start_failures = 0
         self._broken = ""
+        self._init = pickle.dumps(("init", None))
 
     @property
     def capacity(self) -> Capacity:
@@ -126,8 +128,9 @@ class ProcessesExecutor(Executor):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def open(self, report: Report) -> None:
+    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
         self._report = report
+        self._init = pickle.dumps(("init", artifacts), protocol=pickle.HIGHEST_PROTOCOL)
         self._closing = False
         self._start_failures = 0
         self._broken = ""
@@ -144,6 +147,7 @@ class ProcessesExecutor(Executor):
         calls_r, calls_w = os.pipe()
         out_r, out_w = os.pipe()
         env = dict(os.environ)
+        env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
         env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         if visible is not None:
@@ -158,11 +162,14 @@ class ProcessesExecutor(Executor):
         finally:
             os.close(calls_r)
             os.close(out_w)
-        return _Worker(
+        worker = _Worker(
             proc,
             Connection(calls_w, readable=False),
             Connection(out_r, writable=False),
         )
+        with contextlib.suppress(OSError):  # a worker that died at once is seen by the monitor
+            worker.calls.send_bytes(self._init)
+        return worker
 
     def close(self, *, wait: bool = True) -> None:
         with self._lock:

@@ -18,11 +18,12 @@ from typing import Any
 
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
-from legato.executors.inline import pack_inline
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorKind
 from legato.model.specs import Capacity
+from legato.runtime.data import DataPlane, LiveData, in_process_data
 from legato.runtime.invoke import capture_error, failed_outcome, invoke
+from legato.store.base import ArtifactStore
 
 __all__ = ["ThreadsExecutor"]
 
@@ -47,13 +48,15 @@ class ThreadsExecutor(Executor):
         self._retired: set[int] = set()  # threads that exit after their current call
         self._threads: list[threading.Thread] = []
         self._report: Report | None = None
+        self._data: DataPlane = LiveData()
 
     @property
     def capacity(self) -> Capacity:
         return self._capacity
 
-    def open(self, report: Report) -> None:
+    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
         self._report = report
+        self._data = in_process_data(artifacts)
         for _ in range(self._capacity.slots):
             self._spawn()
 
@@ -77,7 +80,7 @@ class ThreadsExecutor(Executor):
                     continue
                 self._running[call.call_id] = me
             try:
-                outcome = invoke(call, call.fn, pack_inline)
+                outcome = invoke(call, call.fn, self._data)
             except BaseException as exc:
                 # Only the main thread gets Ctrl-C, so this is a task raising
                 # KeyboardInterrupt itself: it must still yield an outcome, or the run waits

@@ -14,23 +14,15 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from legato.executors.pickling import dumps_output
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Resources
-from legato.model.values import Pickled, PickledItems, Value
+from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.runtime.invoke import capture_error, invoke
 
-__all__ = ["main", "pack_pickled"]
+__all__ = ["main"]
 
 READY = b"ready"
-
-
-def pack_pickled(obj: Any, split: bool) -> Value:
-    """Outputs leave the worker pickled; item by item when a map will consume them."""
-    if split and isinstance(obj, list | tuple):
-        return PickledItems(tuple(dumps_output(x) for x in obj), isinstance(obj, tuple))
-    return Pickled(dumps_output(obj))
 
 
 def _failed(header: tuple[Any, ...], message: str, exc: BaseException) -> TaskOutcome:
@@ -71,6 +63,7 @@ def _show_gpus(gpu_ids: tuple[int, ...]) -> None:
 
 
 def _run(
+    data: DataPlane,
     header: tuple[Any, ...], fn_data: bytes | None, args_data: bytes, functions: dict[str, Any]
 ) -> TaskOutcome:
     call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout, fn_id = header
@@ -109,7 +102,7 @@ def _run(
         split_output=split,
         gpu_ids=gpu_ids,
     )
-    return invoke(call, fn, pack_pickled)
+    return invoke(call, fn, data)
 
 
 def main(argv: list[str]) -> int:
@@ -120,6 +113,14 @@ def main(argv: list[str]) -> int:
     calls = Connection(read_fd, writable=False)
     outcomes = Connection(write_fd, readable=False)
     outcomes.send_bytes(READY)
+    try:
+        tag, artifacts = pickle.loads(calls.recv_bytes())
+    except (EOFError, OSError):
+        return 0
+    assert tag == "init", tag
+    plane: DataPlane = (
+        StoredData(artifacts, keep_live=False) if artifacts is not None else PickledData()
+    )
     functions: dict[str, Any] = {}
     while True:
         try:
@@ -130,7 +131,7 @@ def main(argv: list[str]) -> int:
             return 0
         header, fn_data, args_data = pickle.loads(data)  # plain tuples, bytes and str
         try:
-            outcome = _run(header, fn_data, args_data, functions)
+            outcome = _run(plane, header, fn_data, args_data, functions)
         except BaseException as exc:
             # SIGINT is ignored here, so this is a task raising KeyboardInterrupt itself: a
             # failed attempt, not a dead worker.

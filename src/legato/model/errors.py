@@ -24,6 +24,8 @@ class ErrorKind(StrEnum):
     """It was stopped because the run was cancelled."""
     OUTPUT = "output"
     """It returned a value legato could not carry back (unpicklable)."""
+    STORAGE = "storage"
+    """Its output could not be stored (disk full, store unreachable); worth a retry."""
     INTERNAL = "internal"
     """legato itself failed around the task; a bug to report."""
 

@@ -3,64 +3,35 @@ boundary, hand the output back in the executor's form."""
 
 from __future__ import annotations
 
-import pickle
 import time
 import traceback as tb
 from collections.abc import Callable
 from typing import Any
 
-from legato.errors import TaskCancelled
+from legato._crash import crash_point
+from legato.errors import StoreError, TaskCancelled
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
-from legato.model.values import (
-    Arg,
-    Dict,
-    Gathered,
-    Given,
-    Inline,
-    Lit,
-    Pickled,
-    PickledItems,
-    Seq,
-    Value,
-)
+from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.runtime.context import TaskContext, leave_context, using_context
+from legato.runtime.data import DataPlane
 
 __all__ = [
     "InputError",
-    "Packer",
     "capture_error",
     "failed_outcome",
     "invoke",
-    "load_value",
     "shape_of",
 ]
-
-Packer = Callable[[Any, bool], Value]
-"""Turns a task's return value into the executor's output form (``split`` for maps)."""
 
 
 class InputError(Exception):
     """An input could not be bound to the call (an index that does not exist)."""
 
 
-def load_value(value: Value) -> Any:
-    """The Python object a :class:`~legato.model.values.Value` stands for."""
-    if isinstance(value, Inline):
-        return value.obj
-    if isinstance(value, Pickled):
-        return pickle.loads(value.data)
-    if isinstance(value, PickledItems):
-        items = [pickle.loads(item) for item in value.items]
-        return tuple(items) if value.as_tuple else items
-    if isinstance(value, Gathered):
-        return [load_value(item) for item in value.items]
-    raise TypeError(f"cannot load a {type(value).__name__} here")
-
-
-def _resolve(arg: Arg) -> Any:
+def _resolve(arg: Arg, data: DataPlane) -> Any:
     if isinstance(arg, Given):
-        obj = load_value(arg.value)
+        obj = data.load(arg.value)
         for step in arg.path:
             try:
                 obj = obj[step]
@@ -73,10 +44,10 @@ def _resolve(arg: Arg) -> Any:
     if isinstance(arg, Lit):
         return arg.value
     if isinstance(arg, Seq):
-        items = [_resolve(item) for item in arg.items]
+        items = [_resolve(item, data) for item in arg.items]
         return tuple(items) if arg.as_tuple else items
     if isinstance(arg, Dict):
-        return {key: _resolve(item) for key, item in arg.items}
+        return {key: _resolve(item, data) for key, item in arg.items}
     raise TypeError(f"unbound input {arg!r}")
 
 
@@ -91,20 +62,24 @@ def shape_of(obj: Any) -> tuple[int | None, tuple[int | None, ...] | None]:
     return length, tuple(len(x) if isinstance(x, list) else None for x in obj)
 
 
-def invoke(call: TaskCall, fn: Callable[..., Any], pack: Packer) -> TaskOutcome:
+def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutcome:
     """Run one attempt of ``call`` with ``fn``; never raises for the task's own errors.
 
-    ``TaskCancelled`` (a stop asked by legato) ends the attempt as STOPPED;
-    ``KeyboardInterrupt`` propagates so Ctrl-C reaches the run.
+    Inputs are loaded (and their checksums verified) before the function is called: an input
+    that cannot be loaded fails the attempt without running the task. ``TaskCancelled`` (a
+    stop asked by legato) ends the attempt as STOPPED; ``KeyboardInterrupt`` propagates so
+    Ctrl-C reaches the run.
     """
     started = time.time()
     try:
-        args = [_resolve(a) for a in call.args]
-        kwargs = {name: _resolve(a) for name, a in call.kwargs}
+        args = [_resolve(a, data) for a in call.args]
+        kwargs = {name: _resolve(a, data) for name, a in call.kwargs}
     except InputError as exc:
         return failed_outcome(
             call, ErrorInfo.of(ErrorKind.INPUT, str(exc), "legato.InputError"), started
         )
+    except StoreError as exc:  # a missing or corrupt artifact: the task must not start
+        return failed_outcome(call, capture_error(exc, ErrorKind.INPUT), started)
     except Exception as exc:  # unpickling an input failed
         return failed_outcome(call, capture_error(exc, ErrorKind.INPUT), started)
 
@@ -118,6 +93,7 @@ def invoke(call: TaskCall, fn: Callable[..., Any], pack: Packer) -> TaskOutcome:
             gpu_ids=call.gpu_ids,
         )
     )
+    crash_point("task_started")
     try:
         result = fn(*args, **kwargs)
     except TaskCancelled:
@@ -138,7 +114,9 @@ def invoke(call: TaskCall, fn: Callable[..., Any], pack: Packer) -> TaskOutcome:
 
     ended = time.time()
     try:
-        output = pack(result, call.split_output)
+        output = data.pack(call, result)
+    except StoreError as exc:  # disk full, store unreachable: the attempt fails, may retry
+        return failed_outcome(call, capture_error(exc, ErrorKind.STORAGE), started)
     except Exception as exc:
         info = ErrorInfo.of(
             ErrorKind.OUTPUT,
