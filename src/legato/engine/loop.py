@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from legato.engine import reducer
+from legato.engine.binding import Inputs, MapError
 from legato.engine.clock import Clock
 from legato.engine.plan import Plan, PlanNode
 from legato.engine.resources import Admission, ResourcePool
@@ -36,7 +37,7 @@ from legato.model.events import (
 from legato.model.records import RunRecord
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_TRANSITIONS, RunState, TaskState
-from legato.model.values import Arg, Dict, Gathered, Given, Lit, Param, Ref, Seq, Value, select
+from legato.model.values import Gathered
 
 __all__ = ["Listener", "Loop"]
 
@@ -117,13 +118,12 @@ class Loop:
         self.clock = clock
         self.listeners = list(listeners)
         self.run = RunRecord(run_id=run_id)
-        self.outputs: dict[str, Value] = {}
+        self.inputs = Inputs(plan.params)
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.ctx = Context(rng=random.Random(seed))
         self.pool = ResourcePool(executor.capacity)
         self._tasks: dict[str, _Task] = {k: _Task(k, n) for k, n in plan.nodes.items()}
         self._open: dict[str, _Task] = dict(self._tasks)  # not yet terminal
-        self._lengths: dict[str, tuple[int | None, tuple[int | None, ...] | None]] = {}
         self._ready: deque[_Task] = deque()
         self._in_flight: dict[int, _Call] = {}
         self._to_submit: list[TaskCall] = []
@@ -343,8 +343,8 @@ class Loop:
         node = group.node
         assert node.mapped is not None
         try:
-            count = self._map_length(group)
-        except _MapError as exc:
+            count, group.map_positions, group.map_names = self.inputs.map_length(node)
+        except MapError as exc:
             self._transition(
                 group,
                 TaskState.FAILED,
@@ -374,81 +374,8 @@ class Loop:
             self._open[key] = child
             self._ready.append(child)
         if count == 0:
-            self.outputs[group.key] = Gathered(())
-            self._lengths[group.key] = (0, ())
+            self.inputs.keep(group.key, Gathered(()), 0, ())
             self._transition(group, TaskState.SUCCEEDED, 1, reason="mapped over no items")
-
-    def _map_length(self, group: _Task) -> int:
-        """Decide which candidate arguments are mapped (those whose value is a list) and
-        how many items there are."""
-        node = group.node
-        assert node.mapped is not None
-        if node.mapped.length is not None:
-            group.map_positions = frozenset(node.mapped.positions)
-            group.map_names = frozenset(node.mapped.names)
-            return node.mapped.length
-        lengths: dict[int, list[str]] = {}
-        kwargs = dict(node.kwargs)
-        positions, names = set(), set()
-        for i in node.mapped.positions:
-            length = self._length_of(node.args[i])
-            if length is not None:
-                positions.add(i)
-                lengths.setdefault(length, []).append(f"argument {i + 1}")
-        for name in node.mapped.names:
-            length = self._length_of(kwargs[name])
-            if length is not None:
-                names.add(name)
-                lengths.setdefault(length, []).append(f"{name}=")
-        if not lengths:
-            raise _MapError(
-                f"{node.key}.map(...) has nothing to map over: none of its arguments is a list "
-                "at run time (tuples and other values go whole to every item); return a list "
-                "from the task that produces the items"
-            )
-        if len(lengths) > 1:
-            shown = ", ".join(f"{' and '.join(a)}: {n}" for n, a in sorted(lengths.items()))
-            raise _MapError(
-                f"{node.key}.map(...) got lists of different lengths ({shown}); items are "
-                "paired by position, so the lists must be equally long (wrap an argument in "
-                "unmapped(...) to give it whole to every item)"
-            )
-        group.map_positions = frozenset(positions)
-        group.map_names = frozenset(names)
-        return next(iter(lengths))
-
-    def _length_of(self, arg: Arg) -> int | None:
-        """The length of a mapped candidate when its value is a list, else None."""
-        if isinstance(arg, Lit):
-            value = arg.value
-        elif isinstance(arg, Seq):
-            return None if arg.as_tuple else len(arg.items)
-        elif isinstance(arg, Param):
-            value = self.plan.params[arg.name]
-        elif isinstance(arg, Ref):
-            length, items = self._lengths.get(arg.node, (None, None))
-            if not arg.path:
-                return length
-            return self._length_at_path(arg, items)
-        else:
-            return None
-        return len(value) if isinstance(value, list | range) else None
-
-    def _length_at_path(self, ref: Ref, items: tuple[int | None, ...] | None) -> int | None:
-        value: Value | None = self.outputs[ref.node]
-        for step in ref.path:
-            value = select(value, step) if value is not None else None
-        if value is not None:
-            if isinstance(value, Gathered):
-                return len(value.items)
-            from_value = _inline_length(value)
-            if from_value is not None:
-                return from_value
-        if items is not None and len(ref.path) == 1 and isinstance(ref.path[0], int):
-            index = ref.path[0]
-            if -len(items) <= index < len(items):
-                return items[index]
-        return None
 
     # ------------------------------------------------------------------ dispatch
 
@@ -476,11 +403,13 @@ class Loop:
         gpu_ids = self.pool.acquire(node.amounts)
         call_id = next(self._call_ids)
         if task.index is None:
-            args = tuple(self._bind(a) for a in node.args)
-            kwargs = tuple((k, self._bind(a)) for k, a in node.kwargs)
+            args, kwargs = self.inputs.bind_call(node)
         else:
-            assert task.group is not None
-            args, kwargs = self._bind_item(task.group, task.index)
+            group = task.group
+            assert group is not None
+            args, kwargs = self.inputs.bind_item(
+                node, group.map_positions, group.map_names, task.index
+            )
         spec = node.spec
         self._to_submit.append(
             TaskCall(
@@ -542,57 +471,6 @@ class Loop:
             )
         )
 
-    # ------------------------------------------------------------------ binding inputs
-
-    def _bind(self, arg: Arg) -> Arg:
-        if isinstance(arg, Lit):
-            return arg
-        if isinstance(arg, Ref):
-            value = self.outputs[arg.node]
-            path = arg.path
-            while path:
-                item = select(value, path[0])
-                if item is None:
-                    break
-                value, path = item, path[1:]
-            return Given(value, path, arg.node)
-        if isinstance(arg, Param):
-            return Lit(self.plan.params[arg.name])
-        if isinstance(arg, Seq):
-            return Seq(tuple(self._bind(a) for a in arg.items), arg.as_tuple)
-        if isinstance(arg, Dict):
-            return Dict(tuple((k, self._bind(a)) for k, a in arg.items))
-        raise TypeError(f"cannot bind {arg!r}")
-
-    def _bind_item(
-        self, group: _Task, index: int
-    ) -> tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]]:
-        node = group.node
-        positions, names = group.map_positions, group.map_names
-        args = tuple(
-            self._item(a, index) if i in positions else self._bind(a)
-            for i, a in enumerate(node.args)
-        )
-        kwargs = tuple(
-            (k, self._item(a, index) if k in names else self._bind(a)) for k, a in node.kwargs
-        )
-        return args, kwargs
-
-    def _item(self, arg: Arg, index: int) -> Arg:
-        if isinstance(arg, Lit):
-            return Lit(arg.value[index])
-        if isinstance(arg, Seq):
-            return self._bind(arg.items[index])
-        if isinstance(arg, Param):
-            return Lit(self.plan.params[arg.name][index])
-        bound = self._bind(arg)
-        assert isinstance(bound, Given)
-        if not bound.path:
-            item = select(bound.value, index)
-            if item is not None:
-                return Given(item, (), bound.source)
-        return Given(bound.value, (*bound.path, index), bound.source)
-
     # ------------------------------------------------------------------ outcomes
 
     def _on_outcome(self, outcome: TaskOutcome) -> None:
@@ -608,12 +486,10 @@ class Loop:
         if kind is OutcomeKind.SUCCEEDED:
             # Kept before the transition so that dependents it makes ready can bind it.
             assert outcome.output is not None
-            self.outputs[task.key] = outcome.output
-            self._lengths[task.key] = (outcome.length, outcome.item_lengths)
+            self.inputs.keep(task.key, outcome.output, outcome.length, outcome.item_lengths)
             decided = self._transition(task, TaskState.SUCCEEDED, call.attempt, ran_for=ran_for)
             if decided is None or decided.to is not TaskState.SUCCEEDED:
-                self.outputs.pop(task.key, None)
-                self._lengths.pop(task.key, None)
+                self.inputs.drop(task.key)
             if decided is not None and decided.to is TaskState.RETRY_WAIT:
                 self._schedule_retry(task, decided)
             return
@@ -655,7 +531,7 @@ class Loop:
         self._open.pop(task.key, None)
         state = self.run.tasks[task.key].state
         if state is not TaskState.SUCCEEDED:
-            self.outputs.pop(task.key, None)
+            self.inputs.drop(task.key)
         group = task.group
         if group is not None:
             group.remaining -= 1
@@ -706,9 +582,9 @@ class Loop:
                 error=ErrorInfo.of(ErrorKind.RAISED, message, "legato.MapItemsFailed"),
             )
             return
-        outputs = self.outputs
-        self.outputs[group.key] = Gathered(tuple(outputs[k] for k in group.children))
-        self._lengths[group.key] = (len(group.children), None)
+        outputs = self.inputs.outputs
+        gathered = Gathered(tuple(outputs[k] for k in group.children))
+        self.inputs.keep(group.key, gathered, len(group.children))
         self._transition(group, TaskState.SUCCEEDED, 1)
 
     # ------------------------------------------------------------------ cancel and timers
@@ -790,18 +666,3 @@ class Loop:
         )
         if decided is not None and decided.to is TaskState.RETRY_WAIT:
             self._schedule_retry(call.task, decided)
-
-
-class _MapError(Exception):
-    pass
-
-
-def _path(path: tuple[Any, ...]) -> str:
-    return "".join(f"[{p!r}]" for p in path)
-
-
-def _inline_length(value: Value) -> int | None:
-    obj = getattr(value, "obj", None)
-    if isinstance(obj, list):
-        return len(obj)
-    return None

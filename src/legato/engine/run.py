@@ -93,7 +93,10 @@ def prepare(
 
 def _result(loop: Loop) -> RunResult:
     return RunResult(
-        record=loop.run, output=loop.plan.output, outputs=loop.outputs, params=loop.plan.params
+        record=loop.run,
+        output=loop.plan.output,
+        outputs=loop.inputs.outputs,
+        params=loop.plan.params,
     )
 
 
