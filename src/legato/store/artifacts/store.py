@@ -1,0 +1,309 @@
+"""The artifact store: task outputs as checksummed, immutable, content-addressed artifacts."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from legato.errors import IntegrityError, StoreError
+from legato.model.artifacts import INLINE_LIMIT, ArtifactRef
+from legato.store.artifacts.backends import Backend, Fetched, LocalBackend, open_backend
+from legato.store.artifacts.registry import SerializerRegistry, default_registry
+from legato.store.artifacts.serializers import Serializer, UnsupportedValueError
+from legato.store.artifacts.spool import Spool
+from legato.store.hashing import CHECKSUM_PATTERN, checksum_bytes
+
+__all__ = ["DEFAULT_URL", "FsspecArtifactStore", "check_location", "location_for"]
+
+DEFAULT_URL = ".legato/artifacts"
+"""Where artifacts go when no URL is configured (relative to the working directory)."""
+
+_LOCATION = re.compile(r"objects/([0-9a-f]{2})/([0-9a-f]{32})\.[a-z0-9]{1,16}")
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_DETAILS = frozenset({"dtype", "shape", "type", "kind", "rows", "columns"})
+_REWRITE = (
+    "It cannot be trusted, so it was not loaded and the task that needs it was not started. "
+    "Run the task that produced it again (clear its cache entry so it is not reused) to "
+    "write it anew."
+)
+
+
+def location_for(checksum: str, extension: str) -> str:
+    """The only locations legato assigns: ``objects/<first 2 hex>/<32 hex>.<extension>``."""
+    digest = checksum.split(":", 1)[-1]
+    return f"objects/{digest[:2]}/{digest}.{extension}"
+
+
+def check_location(ref: ArtifactRef) -> None:
+    """Refuse a reference legato cannot have written (``IntegrityError``): a malformed
+    checksum, or a location other than ``objects/<hh>/<its digest>.<ext>``, which rules out
+    ``..``, absolute paths, other buckets, ``file:`` URLs, backslashes and NUL bytes.
+    Exactly one of ``inline`` and ``location`` is set."""
+    producer = ref.producer or "an unknown task"
+    if not isinstance(ref.checksum, str) or not CHECKSUM_PATTERN.fullmatch(ref.checksum):
+        raise IntegrityError(
+            f"artifact reference written for {producer} has a malformed checksum "
+            f"{ref.checksum!r} (expected xxh3_128:<32 hex digits>): the reference was "
+            "altered, so nothing was read."
+        )
+    if (ref.inline is None) == (ref.location is None):
+        raise IntegrityError(
+            f"artifact reference {ref.checksum} of {producer} must have either inline bytes "
+            "or a location, not both nor neither: the reference was altered, so nothing "
+            "was read."
+        )
+    if ref.location is None:
+        return
+    match = _LOCATION.fullmatch(ref.location) if isinstance(ref.location, str) else None
+    if match is None or match[2] != ref.digest or match[1] != ref.digest[:2]:
+        raise IntegrityError(
+            f"artifact reference {ref.checksum} of {producer} points at {ref.location!r}, "
+            f"a location legato never assigns (it would be "
+            f"{location_for(ref.checksum, '<ext>')!r}): the reference was altered, so "
+            "nothing was read."
+        )
+
+
+class FsspecArtifactStore:
+    """Task outputs in a local folder (``.legato/artifacts`` by default), or at any fsspec
+    URL: ``s3://bucket/prefix`` (install ``legato[s3]``), ``memory://name``...
+
+    - ``put`` serialises with the first serialiser of the registry that accepts the value,
+      hashing as it writes; outputs up to ``inline_limit`` bytes stay inline in the
+      reference (they travel through the run store), larger ones are written once, at
+      ``objects/<hh>/<digest>.<ext>``, atomically;
+    - ``get`` verifies the checksum before deserialising; ``verify`` only checks.
+
+    Thread-safe (no mutable state). Pickles as its URL and options, so a worker process
+    rebuilds it: ``FsspecArtifactStore(store.url, storage_options, inline_limit)`` is the
+    same store.
+    """
+
+    def __init__(
+        self,
+        url: str | os.PathLike[str] = DEFAULT_URL,
+        storage_options: Mapping[str, Any] | None = None,
+        inline_limit: int = INLINE_LIMIT,
+        registry: SerializerRegistry | None = None,
+    ) -> None:
+        if inline_limit < 0:
+            raise ValueError(f"inline_limit must be >= 0, not {inline_limit}")
+        self.storage_options = dict(storage_options or {})
+        self.inline_limit = inline_limit
+        """Serialised outputs up to this many bytes stay inline in their reference."""
+        self.registry = registry if registry is not None else default_registry
+        self._backend: Backend = open_backend(url, self.storage_options)
+        self.url = self._backend.url
+        """Absolute ``file://`` URL of a local store; the URL as given otherwise."""
+
+    def __repr__(self) -> str:
+        return f"FsspecArtifactStore({self.url!r}, inline_limit={self.inline_limit})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        registry = None if self.registry is default_registry else self.registry
+        return (type(self), (self.url, self.storage_options, self.inline_limit, registry))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def put(self, obj: Any, *, producer: str) -> ArtifactRef:
+        """Store ``obj`` and return its reference. ``producer`` (``run_id/task_key#attempt``)
+        is recorded for error messages; it never becomes part of a path.
+
+        Raises ``StoreError`` when the value cannot be serialised or written (the message
+        starts with ``no space left`` when the disk or quota is full); nothing partial is
+        left behind and a retry can succeed.
+        """
+        spool = self._backend.new_spool(self.inline_limit)
+        try:
+            serializer, details = self._serialize(obj, spool, producer)
+            versions = {str(k): str(v) for k, v in serializer.versions().items()}
+            meta = {"serializer_version": str(serializer.version), **versions, **details}
+            data = spool.data
+            if data is not None and len(data) <= self.inline_limit:
+                return ArtifactRef(
+                    checksum=spool.checksum,
+                    size=spool.size,
+                    serializer=serializer.name,
+                    inline=data,
+                    producer=producer,
+                    meta=meta,
+                )
+            checksum, size = spool.checksum, spool.size
+            location = location_for(checksum, serializer.extension)
+            try:
+                self._backend.commit(spool, location)
+            except Exception as e:
+                raise self._write_error(e, producer, size) from e
+            return ArtifactRef(
+                checksum=checksum,
+                size=size,
+                serializer=serializer.name,
+                location=location,
+                producer=producer,
+                meta=meta,
+            )
+        finally:
+            spool.discard()
+
+    def _serialize(
+        self, obj: Any, spool: Spool, producer: str
+    ) -> tuple[Serializer, dict[str, str]]:
+        kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+        tried: list[str] = []
+        try:
+            for serializer in self.registry.candidates(obj):
+                try:
+                    details = serializer.dump(obj, spool)
+                except UnsupportedValueError:
+                    if spool.failure is not None:
+                        raise
+                    tried.append(serializer.name)
+                    spool.restart()
+                    continue
+                return serializer, {str(k): str(v) for k, v in details.items()}
+        except Exception as e:
+            if spool.failure is not None:
+                raise self._write_error(spool.failure, producer, spool.size) from e
+            raise StoreError(
+                f"could not serialise the output of {producer} (a {kind}): "
+                f"{type(e).__name__}: {e}. Return a value that can be pickled, or register a "
+                "serializer for this type (legato.store.artifacts.register_serializer)."
+            ) from e
+        raise StoreError(
+            f"no serializer accepts the output of {producer} (a {kind}; declined by "
+            f"{', '.join(tried) or 'none'}): register one, or keep the 'pickle' fallback "
+            "registered."
+        )
+
+    def _write_error(self, e: BaseException, producer: str, size: int) -> StoreError:
+        if isinstance(e, OSError) and e.errno in _FULL:
+            return StoreError(
+                f"no space left on the device holding the artifact store {self.url} while "
+                f"writing the output of {producer} (at least {size:,} bytes): nothing was "
+                "stored and the partial file was removed. Free some space (or point the "
+                "store at a larger disk) and retry the task."
+            )
+        return StoreError(
+            f"could not write the output of {producer} to the artifact store {self.url}: "
+            f"{type(e).__name__}: {e}. Nothing was stored; retry once the store is reachable."
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, ref: ArtifactRef) -> Any:
+        """Load the value of ``ref`` after verifying its checksum: ``IntegrityError`` naming
+        the artifact and its producer when it is missing, truncated or altered (or the
+        reference is malformed); ``StoreError`` when the store cannot be read or the bytes
+        verify but cannot be deserialised here (unknown serialiser, library missing)."""
+        check_location(ref)
+        serializer = self._serializer(ref)
+        fetched = self._fetch_verified(ref)
+        try:
+            if fetched.path is not None:
+                return serializer.load(fetched.path, ref.meta)
+            assert fetched.data is not None
+            return serializer.load(fetched.data, ref.meta)
+        except Exception as e:
+            raise StoreError(
+                f"artifact {self._describe(ref)} (produced by {_by(ref)}) verified but the "
+                f"{ref.serializer!r} serializer could not load it: "
+                f"{type(e).__name__}: {e}. It was written with {_versions(ref.meta)}; install "
+                "compatible versions."
+            ) from e
+        finally:
+            fetched.release()
+
+    def verify(self, ref: ArtifactRef) -> None:
+        """Check that the artifact exists and its checksum and size match, without
+        deserialising it (``IntegrityError`` otherwise, ``StoreError`` if unreadable)."""
+        check_location(ref)
+        if ref.inline is not None:
+            self._check(ref, checksum_bytes(ref.inline), len(ref.inline))
+            return
+        assert ref.location is not None
+        try:
+            checksum, size = self._backend.checksum(ref.location)
+        except FileNotFoundError as e:
+            raise self._missing(ref) from e
+        except Exception as e:
+            raise self._read_error(ref, e) from e
+        self._check(ref, checksum, size)
+
+    def _serializer(self, ref: ArtifactRef) -> Serializer:
+        try:
+            return self.registry.get(ref.serializer)
+        except KeyError:
+            raise StoreError(
+                f"artifact {self._describe(ref)} (produced by {_by(ref)}) was written by the "
+                f"{ref.serializer!r} serializer, which is not "
+                "registered in this process: register it (register_serializer) in the module "
+                "that defines your tasks, so every worker has it."
+            ) from None
+
+    def _fetch_verified(self, ref: ArtifactRef) -> Fetched:
+        if ref.inline is not None:
+            self._check(ref, checksum_bytes(ref.inline), len(ref.inline))
+            return Fetched(checksum=ref.checksum, size=ref.size, data=ref.inline)
+        assert ref.location is not None
+        try:
+            fetched = self._backend.fetch(ref.location, ref.size)
+        except FileNotFoundError as e:
+            raise self._missing(ref) from e
+        except Exception as e:
+            raise self._read_error(ref, e) from e
+        try:
+            self._check(ref, fetched.checksum, fetched.size)
+        except IntegrityError:
+            fetched.release()
+            raise
+        return fetched
+
+    def _check(self, ref: ArtifactRef, checksum: str, size: int) -> None:
+        if size != ref.size:
+            raise IntegrityError(
+                f"artifact {self._describe(ref)} (produced by "
+                f"{_by(ref)}) is {size:,} bytes long instead of "
+                f"{ref.size:,}: it was truncated or altered after it was written. {_REWRITE}"
+            )
+        if checksum != ref.checksum:
+            raise IntegrityError(
+                f"artifact {self._describe(ref)} (produced by "
+                f"{_by(ref)}) does not match its checksum (expected "
+                f"{ref.checksum}, found {checksum}): it was altered after it was written. "
+                f"{_REWRITE}"
+            )
+
+    def _missing(self, ref: ArtifactRef) -> IntegrityError:
+        return IntegrityError(
+            f"artifact {self._describe(ref)} (produced by {_by(ref)})"
+            f" is missing: it was deleted after it was written. {_REWRITE}"
+        )
+
+    def _read_error(self, ref: ArtifactRef, e: Exception) -> StoreError:
+        return StoreError(
+            f"could not read artifact {self._describe(ref)} (produced by "
+            f"{_by(ref)}): {type(e).__name__}: {e}"
+        )
+
+    def _describe(self, ref: ArtifactRef) -> str:
+        if ref.location is None:
+            return f"{ref.checksum} (inline in the run store)"
+        return self._backend.describe(ref.location)
+
+    @property
+    def local_root(self) -> str | None:
+        """The folder of a local store (None for remote ones)."""
+        backend = self._backend
+        return str(backend.root) if isinstance(backend, LocalBackend) else None
+
+
+def _by(ref: ArtifactRef) -> str:
+    return ref.producer or "an unknown task"
+
+
+def _versions(meta: Mapping[str, str]) -> str:
+    shown = [f"{k} {v}" for k, v in meta.items() if k not in _DETAILS]
+    return ", ".join(shown) or "unrecorded versions"
