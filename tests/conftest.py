@@ -15,6 +15,17 @@ sys.path.insert(0, str(RESOURCES))  # fixture pipelines import like any user mod
 EXECUTORS = ("inline", "threads", "processes")
 
 
+@pytest.fixture(autouse=True)
+def legato_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own state folder: runs are durable by default, and no test may
+    see another's runs or cache entries."""
+    home = tmp_path_factory.mktemp("legato-home")
+    monkeypatch.setenv("LEGATO_HOME", str(home))
+    monkeypatch.delenv("LEGATO_STATE_URL", raising=False)
+    monkeypatch.delenv("LEGATO_ARTIFACTS_URL", raising=False)
+    return home
+
+
 @pytest.fixture(params=EXECUTORS)
 def executor(request: pytest.FixtureRequest) -> str:
     """Each test using this runs once per executor."""

@@ -9,6 +9,7 @@
     ├── ExecutorError             an executor could not start or lost its workers
     ├── StoreError                run or artifact storage failed
     │   ├── IntegrityError        an artifact is missing, truncated or altered
+    │   ├── SerializationError    a value cannot be serialised (retrying will not help)
     │   ├── FencedError           another orchestrator has taken this run over
     │   ├── RunBusyError          the run's orchestrator is alive: it cannot be taken over
     │   ├── RunExistsError        a run with that id exists already
@@ -45,6 +46,7 @@ __all__ = [
     "RunExistsError",
     "RunFailedError",
     "RunInterrupted",
+    "SerializationError",
     "StoreError",
     "TaskCancelled",
     "TaskFailedError",
@@ -104,6 +106,10 @@ class StoreError(LegatoError):
 
 class IntegrityError(StoreError):
     """An artifact is missing, truncated or altered: its checksum does not verify."""
+
+
+class SerializationError(StoreError):
+    """A value cannot be serialised by any registered serialiser; retrying will not help."""
 
 
 class FencedError(StoreError):

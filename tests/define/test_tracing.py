@@ -13,7 +13,7 @@ from legato.model.values import Dict, Lit, Param, Ref, Seq
 
 
 def run_output(flow: legato.Pipeline[..., object], **params: object) -> object:
-    result = legato.run(flow, params, executor="inline")
+    result = legato.run(flow, params, executor="inline", store=False)
     assert result.ok, result.failures()
     return result.output
 

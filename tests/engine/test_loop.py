@@ -25,7 +25,12 @@ S = TaskState
 def run_inline(pipeline: legato.Pipeline[..., Any], **options: Any) -> tuple[Any, EventRecorder]:
     recorder = EventRecorder()
     result = legato.run(
-        pipeline, executor="inline", clock=FakeClock(), listeners=[recorder], **options
+        pipeline,
+        executor="inline",
+        clock=FakeClock(),
+        listeners=[recorder],
+        **options,
+        store=False,
     )
     recorder.check(pipeline.graph)
     return result, recorder
@@ -174,7 +179,7 @@ def long_chain() -> int:
 @pytest.mark.slow
 def test_a_failure_at_the_head_of_a_100000_task_chain_needs_no_recursion() -> None:
     started = time.perf_counter()
-    result = legato.run(long_chain, executor="inline", clock=FakeClock())
+    result = legato.run(long_chain, executor="inline", clock=FakeClock(), store=False)
     assert time.perf_counter() - started < 30
     assert result.state is RunState.FAILED
     counts = Counter(t.state for t in result.tasks.values())
@@ -240,6 +245,7 @@ def test_cancelling_a_started_run_leaves_nothing_open() -> None:
         held_then_more,
         executor=legato.ThreadsExecutor(max_workers=1),
         listeners=[recorder],
+        store=False,
     )
     try:
         assert Gate.entered.wait(10)
@@ -304,7 +310,7 @@ def test_listeners_see_a_start_before_the_work_begins() -> None:
     def p() -> int:
         return look()
 
-    legato.run(p, executor="inline", clock=FakeClock(), listeners=[recorder])
+    legato.run(p, executor="inline", clock=FakeClock(), listeners=[recorder], store=False)
     assert seen == [["ready", "running"]]
 
 
@@ -319,7 +325,11 @@ def test_a_failing_listener_is_dropped_and_the_run_goes_on() -> None:
     broken = Broken()
     recorder = EventRecorder()
     result = legato.run(
-        two_steps, executor="inline", clock=FakeClock(), listeners=[broken, recorder]
+        two_steps,
+        executor="inline",
+        clock=FakeClock(),
+        listeners=[broken, recorder],
+        store=False,
     )
     assert result.ok
     assert broken.calls == 1
@@ -360,6 +370,7 @@ def test_a_big_task_is_not_starved_by_a_stream_of_small_ones() -> None:
         big_among_small,
         executor=legato.ThreadsExecutor(max_workers=4, capacity=capacity),
         listeners=[recorder],
+        store=False,
     )
     assert result.ok
     starts = [e.key for e in recorder.transitions() if e.state is S.RUNNING]

@@ -54,6 +54,7 @@ def test_inline_runs_keep_every_invariant(dag: DagSpec, seed: int) -> None:
         clock=FakeClock(),
         listeners=[recorder],
         seed=seed,
+        store=False,
     )
     check_run(dag, pipeline, result, recorder, probe)
 
@@ -69,6 +70,7 @@ def test_threads_never_exceed_capacity(dag: DagSpec, capacity: Capacity) -> None
         executor=ThreadsExecutor(max_workers=capacity.slots, capacity=capacity),
         clock=FakeClock(),  # retry delays pass at once; the work itself takes real time
         listeners=[recorder],
+        store=False,
     )
     probe.wait_idle()
     check_run(dag, pipeline, result, recorder, probe)
@@ -103,7 +105,7 @@ def test_cancel_at_any_point_leaves_nothing_open(dag: DagSpec, data: st.DataObje
             if self.batches == cancel_after:
                 loop.request_cancel("test cancel")
 
-    loop.listeners.append(CancelAfter())
+    loop.journal.listeners.append(CancelAfter())
     record = loop.execute()
     loop.executor.close()
 

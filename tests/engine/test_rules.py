@@ -19,7 +19,9 @@ from legato.engine.rules import (
     InvalidTransitionError,
     LateResultIsTimeout,
     NextAttemptIsNew,
+    OnlyCacheHitsSkipRunning,
     Proposal,
+    ReopenOnlyOnResume,
     RetryFailedAttempt,
     TerminalIsFinal,
     decide,
@@ -27,7 +29,7 @@ from legato.engine.rules import (
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.records import TaskRecord
 from legato.model.specs import TaskOptions
-from legato.model.states import TASK_TERMINAL, TASK_TRANSITIONS, TaskState
+from legato.model.states import REOPEN_TARGETS, TASK_TERMINAL, TASK_TRANSITIONS, TaskState
 
 S = TaskState
 ALL = frozenset(TaskState)
@@ -59,9 +61,11 @@ def failed(attempt: int, error: ErrorInfo | None = None) -> Proposal:
 
 def test_rules_run_in_the_documented_order_with_their_declared_scopes() -> None:
     assert [type(r) for r in RULES] == [
+        ReopenOnlyOnResume,
         FenceStaleAttempt,
         TerminalIsFinal,
         NextAttemptIsNew,
+        OnlyCacheHitsSkipRunning,
         CancelStopsRetries,
         LateResultIsTimeout,
         RetryFailedAttempt,
@@ -75,6 +79,31 @@ def test_rules_run_in_the_documented_order_with_their_declared_scopes() -> None:
     assert scopes["LateResultIsTimeout"] == ({S.RUNNING}, {S.SUCCEEDED})
     assert scopes["RetryFailedAttempt"] == ({S.RUNNING}, {S.FAILED, S.TIMED_OUT})
     assert scopes["FollowTable"] == (ALL, ALL)
+    assert scopes["ReopenOnlyOnResume"] == (ALL, REOPEN_TARGETS)
+    assert scopes["OnlyCacheHitsSkipRunning"] == ({S.READY}, {S.SUCCEEDED})
+
+
+def test_a_cache_hit_may_skip_running_and_nothing_else_may() -> None:
+    hit = Proposal(to=S.SUCCEEDED, attempt=1, cache_hit="run-1")
+    assert decide(record(S.READY), hit, options(), ctx()) == hit
+    plain = Proposal(to=S.SUCCEEDED, attempt=1)
+    assert decide(record(S.READY), plain, options(), ctx()) is None
+
+
+@pytest.mark.parametrize("state", sorted(ALL - {S.SUCCEEDED}))
+def test_only_a_resume_reopens_a_task_as_its_next_attempt(state: TaskState) -> None:
+    reopen = Proposal(to=S.PENDING, attempt=2, reopen=True)
+    resuming = Context(rng=random.Random(0), resuming=True)
+    assert decide(record(state), reopen, options(), resuming) == reopen
+    assert decide(record(state), reopen, options(), ctx()) is None  # not resuming
+    same_attempt = Proposal(to=S.PENDING, attempt=1, reopen=True)
+    assert decide(record(state), same_attempt, options(), resuming) is None
+
+
+def test_a_succeeded_task_is_never_reopened() -> None:
+    reopen = Proposal(to=S.PENDING, attempt=2, reopen=True)
+    resuming = Context(rng=random.Random(0), resuming=True)
+    assert decide(record(S.SUCCEEDED), reopen, options(), resuming) is None
 
 
 def test_a_rule_is_consulted_only_within_its_scope(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -322,6 +351,8 @@ def _fenced(state: TaskState, to: TaskState) -> bool:
     """Rejected quietly before the table is consulted."""
     if state in TASK_TERMINAL:
         return True
+    if state is S.READY and to is S.SUCCEEDED:
+        return True  # only a cache hit may skip running
     return state is S.RETRY_WAIT and to not in (S.READY, S.CANCELLED)
 
 

@@ -92,9 +92,22 @@ def test_an_unpicklable_output_fails_its_task_not_the_run() -> None:
 
 @pytest.mark.parametrize("name", ["inline", "threads"])
 def test_in_process_executors_hand_live_objects_on(name: str) -> None:
-    result = legato.run(unpicklable_outputs, executor=name)
+    # Without a store, outputs are never serialised: anything can pass between tasks.
+    result = legato.run(unpicklable_outputs, executor=name, store=False)
 
     assert result.output == ("generator", "lock", 2)
+
+
+@pytest.mark.parametrize("name", ["inline", "threads"])
+def test_a_durable_run_needs_storable_outputs_even_in_process(name: str) -> None:
+    result = legato.run(unpicklable_outputs, executor=name)
+
+    assert states(result)["returns_lock"] is TaskState.FAILED
+    error = result.tasks["returns_lock"].error
+    assert error is not None
+    assert error.kind == "output"
+    assert "cannot be handed to other tasks" in error.message
+    assert result.tasks["returns_lock"].attempt == 1  # not retried: it would fail the same
 
 
 def test_an_unpicklable_input_fails_with_a_clear_message() -> None:

@@ -98,6 +98,7 @@ def _cancelled() -> list[Event]:
         listeners=[recorder, canceller],
         run_id="history-cancelled",
         seed=7,
+        store=False,
     )
     canceller.loop = loop
     loop.execute()
@@ -114,6 +115,7 @@ def _run(pipeline: legato.Pipeline[..., Any], run_id: str) -> list[Event]:
         listeners=[recorder],
         run_id=run_id,
         seed=7,
+        store=False,
     )
     return recorder.events
 

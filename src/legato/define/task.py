@@ -13,6 +13,7 @@ from legato.define.tracing import Unmapped, current_tracer
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.specs import (
+    CachePolicy,
     Resources,
     RetryPolicy,
     TaskOptions,
@@ -82,6 +83,7 @@ class Task(Generic[P, R]):
         timeout: float | None = None,
         resources: Resources | None = None,
         tags: Iterable[str] | None = None,
+        cache: bool | CachePolicy | None = None,
     ) -> Task[P, R]:
         """A copy of this task with some options changed."""
         changes: dict[str, Any] = {}
@@ -97,6 +99,10 @@ class Task(Generic[P, R]):
             changes["resources"] = resources
         if tags is not None:
             changes["tags"] = check_tags(tags, self.spec.name)
+        if cache is not None:
+            changes["cache"] = (
+                cache if isinstance(cache, CachePolicy) else CachePolicy(enabled=cache)
+            )
         return Task(replace(self.spec, options=replace(self.spec.options, **changes)))
 
     def __repr__(self) -> str:
@@ -194,6 +200,7 @@ def task(
     resources: Resources | None = None,
     tags: Iterable[str] = (),
     outputs: int | None = None,
+    cache: bool | CachePolicy = True,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
@@ -208,6 +215,7 @@ def task(
     resources: Resources | None = None,
     tags: Iterable[str] = (),
     outputs: int | None = None,
+    cache: bool | CachePolicy = True,
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Make a function a task.
 
@@ -221,6 +229,8 @@ def task(
         tags: free-form labels.
         outputs: how many values the function returns, when not annotated as
             ``-> tuple[A, B]``; lets a pipeline body unpack them.
+        cache: ``False`` to never reuse stored results, or a ``CachePolicy`` (version,
+            expiry, custom key).
     """
 
     def decorate(f: Callable[P, R]) -> Task[P, R]:
@@ -286,6 +296,7 @@ def task(
             timeout=timeout,
             resources=resources if resources is not None else Resources(),
             tags=check_tags(tags, label),
+            cache=cache if isinstance(cache, CachePolicy) else CachePolicy(enabled=cache),
         )
         spec = TaskSpec(
             fn=f,

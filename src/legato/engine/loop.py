@@ -15,15 +15,20 @@ import queue
 import random
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
+from legato._crash import crash_point
 from legato.engine import reducer
 from legato.engine.binding import Inputs, MapError
+from legato.engine.caching import Caching, Verdict
 from legato.engine.clock import Clock
+from legato.engine.journal import Journal, Listener
 from legato.engine.plan import Plan, PlanNode
 from legato.engine.resources import Admission, ResourcePool
 from legato.engine.rules import Context, InvalidTransitionError, Proposal, decide
+from legato.errors import StoreError
 from legato.executors.base import Executor
+from legato.model.artifacts import ArtifactRef
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import (
@@ -34,10 +39,12 @@ from legato.model.events import (
     RunTransitioned,
     TaskTransitioned,
 )
-from legato.model.records import RunRecord
+from legato.model.records import RunRecord, TaskRecord
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_TRANSITIONS, RunState, TaskState
-from legato.model.values import Gathered
+from legato.model.values import Arg, Gathered, Stored, StoredItems, Value
+from legato.runtime.data import items_of_manifest, shape_of_ref
+from legato.store.base import ArtifactStore
 
 __all__ = ["Listener", "Loop"]
 
@@ -46,19 +53,18 @@ log = logging.getLogger("legato.engine")
 _WAKE: Any = object()
 _RETRY = 0
 _DEADLINE = 1
+_HEARTBEAT = 2
 _FAILED_STATES = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
-
-
-class Listener(Protocol):
-    """Receives a run's events, in order, in batches."""
-
-    def on_events(self, events: Sequence[Event]) -> None: ...
 
 
 class _Task:
     """Loop-private bookkeeping of one task instance (a node, or one item of a map)."""
 
     __slots__ = (
+        "bound",
+        "cache_key",
+        "cache_parts",
+        "cache_reason",
         "cancelled",
         "children",
         "failed",
@@ -85,6 +91,11 @@ class _Task:
         self.cancelled = 0
         self.map_positions: frozenset[int] = frozenset()
         self.map_names: frozenset[str] = frozenset()
+        # Set when the cache was consulted (or the task first started):
+        self.bound: tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]] | None = None
+        self.cache_key: str | None = None
+        self.cache_parts: dict[str, str] | None = None
+        self.cache_reason = ""
 
 
 class _Call:
@@ -111,12 +122,21 @@ class Loop:
         clock: Clock,
         listeners: Sequence[Listener] = (),
         seed: int | None = None,
+        journal: Journal | None = None,
+        artifacts: ArtifactStore | None = None,
+        caching: Caching | None = None,
+        heartbeat_every: float = 5.0,
+        resume_from: RunRecord | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
         self.executor = executor
         self.clock = clock
-        self.listeners = list(listeners)
+        self.journal = journal or Journal(run_id, store=None, owner="", listeners=listeners)
+        self.artifacts = artifacts
+        self.caching = caching
+        self.heartbeat_every = heartbeat_every
+        self._resume_from = resume_from
         self.run = RunRecord(run_id=run_id)
         self.inputs = Inputs(plan.params)
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -125,10 +145,12 @@ class Loop:
         self._tasks: dict[str, _Task] = {k: _Task(k, n) for k, n in plan.nodes.items()}
         self._open: dict[str, _Task] = dict(self._tasks)  # not yet terminal
         self._ready: deque[_Task] = deque()
+        self._unchecked: deque[_Task] = deque()  # ready, cache not yet consulted
         self._in_flight: dict[int, _Call] = {}
         self._to_submit: list[TaskCall] = []
         self._timers: list[tuple[float, int, int, Any, int]] = []
         self._timer_seq = itertools.count()
+        self._live_timers = 0  # retry and deadline timers: progress still possible
         self._call_ids = itertools.count(1)
         self._seq = 0
         self._buffer: list[Event] = []
@@ -166,7 +188,7 @@ class Loop:
             if not self._open and not self._in_flight:
                 break
             timeout = self._next_timeout()
-            if timeout is None and not self._in_flight and not self._cancel_requested:
+            if self._live_timers == 0 and not self._in_flight and not self._cancel_requested:
                 stuck = ", ".join(f"{k} ({self.run.tasks[k].state})" for k in list(self._open)[:5])
                 raise RuntimeError(f"legato bug: run {self.run_id} cannot progress: {stuck}")
             item = clock.wait(self.inbox, timeout)
@@ -208,12 +230,7 @@ class Loop:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
-        for listener in list(self.listeners):  # a copy: a failing one is removed below
-            try:
-                listener.on_events(batch)
-            except Exception:
-                log.exception("listener %r failed; it is dropped from this run", listener)
-                self.listeners.remove(listener)
+        self.journal.commit(batch, self.clock.monotonic())
 
     def _transition(
         self,
@@ -224,11 +241,22 @@ class Loop:
         reason: str = "",
         error: ErrorInfo | None = None,
         ran_for: float | None = None,
+        output: ArtifactRef | None = None,
+        cache_hit: str | None = None,
+        reopen: bool = False,
     ) -> Proposal | None:
         record = self.run.tasks[task.key]
         decided = decide(
             record,
-            Proposal(to=to, attempt=attempt, reason=reason, error=error, ran_for=ran_for),
+            Proposal(
+                to=to,
+                attempt=attempt,
+                reason=reason,
+                error=error,
+                ran_for=ran_for,
+                cache_hit=cache_hit,
+                reopen=reopen,
+            ),
             task.node.spec.options,
             self.ctx,
         )
@@ -236,6 +264,7 @@ class Loop:
             return None
         now = self.clock.time()
         retry_at = None if decided.retry_delay is None else now + decided.retry_delay
+        succeeded = decided.to is TaskState.SUCCEEDED
         self._emit(
             TaskTransitioned(
                 run_id=self.run_id,
@@ -248,6 +277,10 @@ class Loop:
                 error=decided.error,
                 retry_at=retry_at,
                 ran_for=decided.ran_for,
+                output=output if succeeded else None,
+                cache_key=task.cache_key if succeeded else None,
+                cache_hit=decided.cache_hit if succeeded else None,
+                cache_parts=task.cache_parts if succeeded else None,
             )
         )
         if decided.to.is_terminal:
@@ -291,6 +324,9 @@ class Loop:
     # ------------------------------------------------------------------ start and end
 
     def _start(self) -> None:
+        if self._resume_from is not None:
+            self._restore(self._resume_from)
+            return
         plan = self.plan
         self._emit(
             RunStarted(
@@ -308,10 +344,97 @@ class Loop:
             )
         )
         self._run_state(RunState.RUNNING)
-        self.executor.open(self.report)
+        self.executor.open(self.report, self.artifacts)
+        if self.journal.store is not None:
+            self._add_timer(self.clock.monotonic() + self.heartbeat_every, _HEARTBEAT, None, 0)
         for task in list(self._tasks.values()):
             if task.waiting == 0 and task.index is None:
                 self._inputs_ready(task)
+
+    def _restore(self, record: RunRecord) -> None:
+        """Continue a recorded run: succeeded tasks keep their stored outputs and are not run
+        again; every other task starts a new attempt."""
+        self.run = record
+        self._seq = record.last_seq
+        self.ctx.resuming = True
+        self._run_state(RunState.RUNNING, "resumed")
+        self.executor.open(self.report, self.artifacts)
+        if self.journal.store is not None:
+            self._add_timer(self.clock.monotonic() + self.heartbeat_every, _HEARTBEAT, None, 0)
+        tasks = record.tasks
+        done: set[str] = set()
+        for key in self.plan.nodes:  # in order: inputs before their users
+            recorded = tasks[key]
+            if recorded.state is not TaskState.SUCCEEDED:
+                continue
+            value = self._recorded_value(self._tasks[key], recorded)
+            if value is None:
+                continue
+            self.inputs.keep(key, value, *_shape(value))
+            del self._open[key]
+            done.add(key)
+        ready: list[_Task] = []
+        for key, node in self.plan.nodes.items():
+            if key in done:
+                continue
+            task = self._tasks[key]
+            task.waiting = sum(1 for up in node.upstream if up not in done)
+            recorded = tasks[key]
+            if node.mapped is not None and recorded.items is not None and task.waiting == 0:
+                self._restore_group(task, recorded)
+                continue
+            self._transition(
+                task, TaskState.PENDING, recorded.attempt + 1, reason="resumed", reopen=True
+            )
+            if task.waiting == 0:
+                ready.append(task)
+        self.ctx.resuming = False
+        for task in ready:
+            self._inputs_ready(task)
+
+    def _recorded_value(self, task: _Task, recorded: TaskRecord) -> Value | None:
+        """The stored output of a task that succeeded before, or None (run it again)."""
+        if task.node.mapped is None:
+            return self._stored_value(task, recorded.output) if recorded.output else None
+        items = []
+        for i in range(recorded.items or 0):
+            child = self.run.tasks.get(f"{task.key}[{i}]")
+            if child is None or child.output is None:
+                return None
+            items.append(Stored(child.output))
+        return Gathered(tuple(items))
+
+    def _restore_group(self, group: _Task, recorded: TaskRecord) -> None:
+        """A map that expanded before: its items that succeeded stay, the others run again."""
+        node = group.node
+        count, group.map_positions, group.map_names = self.inputs.map_length(node)
+        if count != recorded.items:
+            raise MapError(
+                f"{group.key} had {recorded.items} items when the run started but its inputs "
+                f"now give {count}; start a new run"
+            )
+        if recorded.state is not TaskState.RUNNING:
+            self._transition(
+                group, TaskState.RUNNING, recorded.attempt + 1, reason="resumed", reopen=True
+            )
+        for i in range(count):
+            key = f"{group.key}[{i}]"
+            child = _Task(key, node, i)
+            child.group = group
+            group.children.append(key)
+            self._tasks[key] = child
+            before = self.run.tasks[key]
+            if before.state is TaskState.SUCCEEDED and before.output is not None:
+                self.inputs.keep(key, Stored(before.output), *shape_of_ref(before.output))
+                continue
+            group.remaining += 1
+            self._open[key] = child
+            self._transition(
+                child, TaskState.READY, before.attempt + 1, reason="resumed", reopen=True
+            )
+            self._became_ready(child)
+        if group.remaining == 0:
+            self._finish_group(group)
 
     def _finish(self) -> None:
         if self.run.state.is_terminal:
@@ -337,7 +460,7 @@ class Loop:
         if task.node.mapped is not None:
             self._expand(task)
         elif self._transition(task, TaskState.READY, 1) is not None:
-            self._ready.append(task)
+            self._became_ready(task)
 
     def _expand(self, group: _Task) -> None:
         node = group.node
@@ -372,16 +495,81 @@ class Loop:
             group.children.append(key)
             self._tasks[key] = child
             self._open[key] = child
-            self._ready.append(child)
+            self._became_ready(child)
         if count == 0:
             self.inputs.keep(group.key, Gathered(()), 0, ())
             self._transition(group, TaskState.SUCCEEDED, 1, reason="mapped over no items")
 
     # ------------------------------------------------------------------ dispatch
 
+    def _became_ready(self, task: _Task) -> None:
+        (self._unchecked if self.caching is not None else self._ready).append(task)
+
+    def _check_cache(self) -> None:
+        """Consult the cache about every task that became ready since the last turn, in one
+        lookup; hits are settled here, misses join the ready queue."""
+        caching = self.caching
+        assert caching is not None
+        batch = list(self._unchecked)
+        self._unchecked.clear()
+        calls = []
+        for task in batch:
+            task.bound = self._bind(task)
+            calls.append((task.node, task.key, task.bound))
+        for task, verdict in zip(batch, caching.check(calls), strict=True):
+            task.cache_key = verdict.key
+            task.cache_parts = verdict.parts.as_dict() if verdict.parts is not None else None
+            task.cache_reason = verdict.reason
+            if verdict.hit is None or not self._reuse(task, verdict):
+                self._ready.append(task)
+
+    def _reuse(self, task: _Task, verdict: Verdict) -> bool:
+        hit = verdict.hit
+        assert hit is not None
+        value = self._stored_value(task, hit.output)
+        if value is None:
+            return False
+        self.inputs.keep(task.key, value, *_shape(value))
+        decided = self._transition(
+            task,
+            TaskState.SUCCEEDED,
+            self.run.tasks[task.key].attempt,
+            reason=verdict.reason,
+            output=hit.output,
+            cache_hit=hit.run_id,
+        )
+        if decided is None:
+            self.inputs.drop(task.key)
+            return False
+        return True
+
+    def _stored_value(self, task: _Task, ref: ArtifactRef) -> Value | None:
+        """The value of a stored output (a manifest of items when a map consumes it)."""
+        if not (task.node.split_output and task.index is None):
+            return Stored(ref)
+        if self.artifacts is None:
+            return None
+        try:
+            return StoredItems(items_of_manifest(self.artifacts, ref), ref)
+        except StoreError:
+            log.warning("stored output %s of %s is unreadable; running it again", ref, task.key)
+            return None
+
+    def _bind(self, task: _Task) -> tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]]:
+        node = task.node
+        if task.index is None:
+            return self.inputs.bind_call(node)
+        group = task.group
+        assert group is not None
+        return self.inputs.bind_item(node, group.map_positions, group.map_names, task.index)
+
     def _dispatch(self) -> None:
+        if self._cancel_requested:
+            return
+        while self._unchecked:  # a hit can make its dependents ready in turn
+            self._check_cache()
         ready = self._ready
-        if not ready or self._cancel_requested:
+        if not ready:
             return
         admission = Admission(self.pool)
         skipped: list[_Task] = []
@@ -396,20 +584,15 @@ class Loop:
 
     def _start_task(self, task: _Task) -> None:
         attempt = self.run.tasks[task.key].attempt
-        decided = self._transition(task, TaskState.RUNNING, attempt)
+        decided = self._transition(task, TaskState.RUNNING, attempt, reason=task.cache_reason)
         if decided is None or decided.to is not TaskState.RUNNING:
             return
         node = task.node
         gpu_ids = self.pool.acquire(node.amounts)
         call_id = next(self._call_ids)
-        if task.index is None:
-            args, kwargs = self.inputs.bind_call(node)
-        else:
-            group = task.group
-            assert group is not None
-            args, kwargs = self.inputs.bind_item(
-                node, group.map_positions, group.map_names, task.index
-            )
+        if task.bound is None:
+            task.bound = self._bind(task)
+        args, kwargs = task.bound
         spec = node.spec
         self._to_submit.append(
             TaskCall(
@@ -436,6 +619,8 @@ class Loop:
 
     def _submit(self) -> None:
         calls, self._to_submit = self._to_submit, []
+        if calls:
+            crash_point("task_claimed")
         for i, call in enumerate(calls):
             self.in_submit = True
             try:
@@ -487,7 +672,13 @@ class Loop:
             # Kept before the transition so that dependents it makes ready can bind it.
             assert outcome.output is not None
             self.inputs.keep(task.key, outcome.output, outcome.length, outcome.item_lengths)
-            decided = self._transition(task, TaskState.SUCCEEDED, call.attempt, ran_for=ran_for)
+            decided = self._transition(
+                task,
+                TaskState.SUCCEEDED,
+                call.attempt,
+                ran_for=ran_for,
+                output=_output_ref(outcome.output),
+            )
             if decided is None or decided.to is not TaskState.SUCCEEDED:
                 self.inputs.drop(task.key)
             if decided is not None and decided.to is TaskState.RETRY_WAIT:
@@ -529,6 +720,7 @@ class Loop:
 
     def _on_terminal(self, task: _Task) -> None:
         self._open.pop(task.key, None)
+        task.bound = None
         state = self.run.tasks[task.key].state
         if state is not TaskState.SUCCEEDED:
             self.inputs.drop(task.key)
@@ -601,6 +793,7 @@ class Loop:
     def _stop_everything(self, to: TaskState, reason: str) -> None:
         self._stopped_everything = True
         self._ready.clear()
+        self._unchecked.clear()
         running = {
             call.task.key: (cid, call) for cid, call in self._in_flight.items() if not call.stopping
         }
@@ -623,6 +816,8 @@ class Loop:
             )
 
     def _add_timer(self, due: float, kind: int, target: Any, attempt: int) -> None:
+        if kind != _HEARTBEAT:
+            self._live_timers += 1
         heapq.heappush(self._timers, (due, next(self._timer_seq), kind, target, attempt))
 
     def _next_timeout(self) -> float | None:
@@ -635,10 +830,20 @@ class Loop:
         now = self.clock.monotonic()
         while timers and timers[0][0] <= now:
             _, _, kind, target, attempt = heapq.heappop(timers)
+            if kind != _HEARTBEAT:
+                self._live_timers -= 1
             if kind == _RETRY:
                 self._retry_due(target, attempt)
-            else:
+            elif kind == _DEADLINE:
                 self._deadline(target, attempt)
+            else:
+                self._heartbeat(now)
+
+    def _heartbeat(self, now: float) -> None:
+        if self.journal.last_commit <= now - self.heartbeat_every:
+            self.journal.heartbeat(self.clock.time())
+        if self._open or self._in_flight:
+            self._add_timer(now + self.heartbeat_every, _HEARTBEAT, None, 0)
 
     def _retry_due(self, task: _Task, attempt: int) -> None:
         if self.run.tasks[task.key].state is not TaskState.RETRY_WAIT:
@@ -666,3 +871,20 @@ class Loop:
         )
         if decided is not None and decided.to is TaskState.RETRY_WAIT:
             self._schedule_retry(call.task, decided)
+
+
+def _output_ref(value: Value) -> ArtifactRef | None:
+    """The reference a SUCCEEDED event records for an output (None when not stored)."""
+    if isinstance(value, Stored):
+        return value.ref
+    if isinstance(value, StoredItems):
+        return value.manifest
+    return None
+
+
+def _shape(value: Value) -> tuple[int | None, tuple[int | None, ...] | None]:
+    if isinstance(value, StoredItems):
+        return len(value.items), None
+    if isinstance(value, Stored):
+        return shape_of_ref(value.ref)
+    return None, None

@@ -99,6 +99,7 @@ def _task(run: RunRecord, event: TaskTransitioned) -> None:
         output=event.output,
         cache_key=event.cache_key if event.cache_key is not None else old.cache_key,
         cache_hit=event.cache_hit,
+        cache_parts=event.cache_parts if event.cache_parts is not None else old.cache_parts,
     )
 
 

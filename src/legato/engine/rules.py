@@ -16,7 +16,7 @@ from typing import ClassVar
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.records import TaskRecord
 from legato.model.specs import RetryPolicy, TaskOptions
-from legato.model.states import TASK_TERMINAL, TASK_TRANSITIONS, TaskState
+from legato.model.states import REOPEN_TARGETS, TASK_TERMINAL, TASK_TRANSITIONS, TaskState
 
 __all__ = [
     "RULES",
@@ -44,6 +44,10 @@ class Proposal:
     error: ErrorInfo | None = None
     ran_for: float | None = None
     retry_delay: float | None = None
+    cache_hit: str | None = None
+    """The run whose stored result a READY task reuses instead of running."""
+    reopen: bool = False
+    """A resume starting a new attempt of a task that did not succeed."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -52,6 +56,8 @@ class Context:
 
     rng: random.Random
     cancelling: bool = False
+    resuming: bool = False
+    """The run is being resumed: tasks that did not succeed may be reopened."""
     """The run is being cancelled: nothing new starts or retries."""
 
 
@@ -67,6 +73,26 @@ class Rule:
         raise NotImplementedError
 
 
+class ReopenOnlyOnResume(Rule):
+    """A resume may start a new attempt (the next number) of a task that did not succeed;
+    nothing else reopens a task."""
+
+    to_states = REOPEN_TARGETS
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        if not proposal.reopen:
+            return proposal
+        if (
+            not ctx.resuming
+            or record.state is TaskState.SUCCEEDED
+            or proposal.attempt != record.attempt + 1
+        ):
+            return None
+        return proposal
+
+
 class FenceStaleAttempt(Rule):
     """A report about an attempt other than the current one is ignored (a late result of a
     timed-out thread, a duplicate delivery)."""
@@ -76,18 +102,20 @@ class FenceStaleAttempt(Rule):
     def apply(
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
+        if proposal.reopen:
+            return proposal  # checked by ReopenOnlyOnResume
         return proposal if proposal.attempt == record.attempt else None
 
 
 class TerminalIsFinal(Rule):
-    """Nothing leaves a terminal state."""
+    """Nothing leaves a terminal state within an attempt (only a resume's new attempt)."""
 
     from_states = TASK_TERMINAL
 
     def apply(
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
-        return None
+        return proposal if proposal.reopen else None
 
 
 class NextAttemptIsNew(Rule):
@@ -99,11 +127,27 @@ class NextAttemptIsNew(Rule):
     def apply(
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
+        if proposal.reopen:
+            return proposal  # checked by ReopenOnlyOnResume
         if proposal.to is TaskState.READY:
             return proposal if proposal.attempt == record.attempt + 1 else None
         if proposal.to is TaskState.CANCELLED:
             return proposal if proposal.attempt == record.attempt else None
         return None
+
+
+class OnlyCacheHitsSkipRunning(Rule):
+    """A task may succeed without running only by reusing a stored result."""
+
+    from_states = frozenset({TaskState.READY})
+    to_states = frozenset({TaskState.SUCCEEDED})
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        if proposal.cache_hit is None or ctx.cancelling:
+            return None
+        return proposal
 
 
 class CancelStopsRetries(Rule):
@@ -192,6 +236,8 @@ class FollowTable(Rule):
     def apply(
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
+        if proposal.reopen and proposal.to in REOPEN_TARGETS:
+            return proposal
         if proposal.to not in TASK_TRANSITIONS[record.state]:
             raise InvalidTransitionError(
                 f"task {record.key!r}: {record.state} -> {proposal.to} is not a transition"
@@ -200,9 +246,11 @@ class FollowTable(Rule):
 
 
 RULES: tuple[Rule, ...] = (
+    ReopenOnlyOnResume(),
     FenceStaleAttempt(),
     TerminalIsFinal(),
     NextAttemptIsNew(),
+    OnlyCacheHitsSkipRunning(),
     CancelStopsRetries(),
     LateResultIsTimeout(),
     RetryFailedAttempt(),

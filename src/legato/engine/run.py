@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
+from legato._crash import crash_point
+from legato.define.fingerprint import Fingerprinter
+from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
+from legato.engine.caching import Caching, previous_parts
 from legato.engine.clock import Clock, SystemClock
+from legato.engine.environment import environment_snapshot
+from legato.engine.journal import Journal
 from legato.engine.loop import Listener, Loop
 from legato.engine.plan import build_plan, check_capacity
 from legato.engine.result import RunResult
+from legato.engine.storage import StoreOption, resolve_storage
 from legato.errors import DefinitionError, RunInterrupted
 from legato.executors.base import Executor
 from legato.executors.inline import InlineExecutor
 from legato.executors.processes import ProcessesExecutor
 from legato.executors.threads import ThreadsExecutor
 from legato.model.ids import new_run_id
+from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
+from legato.runtime.data import LiveData, StoredData
+from legato.store.hashing import fingerprint_path
 
-__all__ = ["DEFAULT_EXECUTOR", "RunHandle", "make_executor", "prepare", "run", "start"]
+__all__ = [
+    "DEFAULT_EXECUTOR",
+    "RunHandle",
+    "drive",
+    "make_executor",
+    "new_owner",
+    "prepare",
+    "run",
+    "start",
+]
 
 DEFAULT_EXECUTOR = "threads"
 """ML steps spend their time in NumPy/SciPy/scikit-learn/PyTorch code that releases the GIL,
@@ -59,9 +81,13 @@ def prepare(
     run_id: str | None = None,
     clock: Clock | None = None,
     seed: int | None = None,
+    store: StoreOption = None,
+    cache: bool = True,
+    refresh: bool | Iterable[str] = False,
 ) -> Loop:
-    """Validate everything a run needs and build its loop; nothing runs yet. A broken
-    pipeline, bad parameters or impossible resources raise here, before any run exists."""
+    """Validate everything a run needs, record the new run and build its loop; nothing runs
+    yet. A broken pipeline, bad parameters or impossible resources raise here, before any
+    run exists."""
     if not isinstance(pipeline, Pipeline):
         raise DefinitionError(
             f"legato.run() takes a @pipeline, not {pipeline!r}",
@@ -81,22 +107,78 @@ def prepare(
     chosen = make_executor(executor)
     plan = build_plan(graph, bound, policy)
     check_capacity(plan, chosen.capacity, chosen.name)
+    clock = clock or SystemClock()
+    run_id = run_id or new_run_id()
+    storage = resolve_storage(store)
+    if storage is None:
+        return Loop(
+            run_id=run_id,
+            plan=plan,
+            executor=chosen,
+            clock=clock,
+            listeners=listeners,
+            seed=seed,
+        )
+    fingerprinter = Fingerprinter()
+    fingerprints = {key: fingerprinter.code(node.spec.fn) for key, node in plan.nodes.items()}
+    earlier = [r.run_id for r in storage.runs.list_runs(pipeline=plan.pipeline, limit=3)]
+    owner = new_owner()
+    now = clock.time()
+    storage.runs.create_run(
+        RunInfo(
+            run_id=run_id,
+            pipeline=plan.pipeline,
+            target=target_of(pipeline),
+            fingerprint=fingerprinter.graph(graph),
+            params=bound,
+            executor=chosen.name,
+            created_at=now,
+            heartbeat_at=now,
+            owner=owner,
+            environment=environment_snapshot(_source_file(pipeline)),
+        )
+    )
+    crash_point("run_created")
+    caching = Caching(
+        store=storage.runs,
+        plan=plan,
+        fingerprints=fingerprints,
+        lookups=cache,
+        refresh=refresh if isinstance(refresh, bool) else frozenset(refresh),
+        previous=previous_parts(storage.runs, plan.pipeline, earlier),
+        hash_path=fingerprint_path,
+        now=clock.time,
+    )
     return Loop(
-        run_id=run_id or new_run_id(),
+        run_id=run_id,
         plan=plan,
         executor=chosen,
-        clock=clock or SystemClock(),
-        listeners=listeners,
+        clock=clock,
         seed=seed,
+        journal=Journal(run_id, store=storage.runs, owner=owner, listeners=listeners),
+        artifacts=storage.artifacts,
+        caching=caching,
     )
 
 
+def new_owner() -> str:
+    """A token naming this orchestrator: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _source_file(pipeline: Pipeline[..., Any]) -> str | None:
+    code = getattr(pipeline.fn, "__code__", None)
+    return code.co_filename if code is not None else None
+
+
 def _result(loop: Loop) -> RunResult:
+    artifacts = loop.artifacts
     return RunResult(
         record=loop.run,
         output=loop.plan.output,
         outputs=loop.inputs.outputs,
         params=loop.plan.params,
+        data=StoredData(artifacts, keep_live=True) if artifacts is not None else LiveData(),
     )
 
 
@@ -110,11 +192,19 @@ def run(
     run_id: str | None = None,
     clock: Clock | None = None,
     seed: int | None = None,
+    store: StoreOption = None,
+    cache: bool = True,
+    refresh: bool | Iterable[str] = False,
 ) -> RunResult:
     """Run ``pipeline`` to the end and return its :class:`RunResult`.
 
+    Every state change and output is recorded in the run store (``store``: the local
+    ``.legato/`` by default; ``False`` records nothing). Tasks whose code and inputs are
+    unchanged reuse their stored results unless ``cache=False``; ``refresh`` forces all
+    tasks (``True``) or the named ones to run again.
+
     A failed run returns normally (check ``result.ok`` or call ``raise_for_status()``).
-    Ctrl-C stops the running tasks, records the run as cancelled and raises
+    Ctrl-C (or SIGTERM) stops the running tasks, records the run as cancelled and raises
     :class:`~legato.errors.RunInterrupted` (a ``KeyboardInterrupt``) carrying the result;
     a second Ctrl-C stops at once without waiting for tasks to confirm.
     """
@@ -127,22 +217,36 @@ def run(
         run_id=run_id,
         clock=clock,
         seed=seed,
+        store=store,
+        cache=cache,
+        refresh=refresh,
     )
+    return drive(loop)
+
+
+def drive(loop: Loop) -> RunResult:
+    """Execute a prepared loop in this thread, turning Ctrl-C and SIGTERM into a clean
+    cancel (a second one forces)."""
     interrupted = False
 
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal interrupted
         if interrupted or loop.in_submit:
             interrupted = True
             raise KeyboardInterrupt
         interrupted = True
-        loop.request_cancel("interrupted (Ctrl-C)")
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        loop.request_cancel(f"interrupted ({name})")
 
-    handle_sigint = (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    )
-    previous = signal.signal(signal.SIGINT, on_sigint) if handle_sigint else None
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        defaults: dict[int, Any] = {
+            signal.SIGINT: signal.default_int_handler,
+            signal.SIGTERM: signal.SIG_DFL,
+        }
+        for signum, default in defaults.items():
+            if signal.getsignal(signum) is default:
+                previous[signum] = signal.signal(signum, on_signal)
     forced = False
     try:
         loop.execute()
@@ -152,8 +256,8 @@ def run(
         loop.executor.close(wait=False)
         loop.force_stop()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if not forced:
             loop.executor.close()
     result = _result(loop)

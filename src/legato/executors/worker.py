@@ -64,7 +64,10 @@ def _show_gpus(gpu_ids: tuple[int, ...]) -> None:
 
 def _run(
     data: DataPlane,
-    header: tuple[Any, ...], fn_data: bytes | None, args_data: bytes, functions: dict[str, Any]
+    header: tuple[Any, ...],
+    fn_data: bytes | None,
+    args_data: bytes,
+    functions: dict[str, Any],
 ) -> TaskOutcome:
     call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout, fn_id = header
     fn = functions.get(fn_id)

@@ -109,6 +109,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             base["cache_key"] = event.cache_key
         if event.cache_hit is not None:
             base["cache_hit"] = event.cache_hit
+        if event.cache_parts is not None:
+            base["cache_parts"] = dict(event.cache_parts)
     elif isinstance(event, MapExpanded):
         base.update(type="map", key=event.key, count=event.count)
     elif isinstance(event, RunTransitioned):
@@ -151,6 +153,7 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
             output=artifact_from_dict(output) if output else None,
             cache_key=d.get("cache_key"),
             cache_hit=d.get("cache_hit"),
+            cache_parts=d.get("cache_parts"),
         )
     if kind == "map":
         return MapExpanded(**common, key=d["key"], count=d["count"])

@@ -86,3 +86,6 @@ class TaskTransitioned(Event):
     """For SUCCEEDED: the cache key its output is filed under (None: not cacheable)."""
     cache_hit: str | None = None
     """For SUCCEEDED from the cache: the run whose output was reused."""
+    cache_parts: Mapping[str, str] | None = None
+    """For SUCCEEDED: digests of what the cache key covers (code, inputs, params, version),
+    kept to explain later misses."""

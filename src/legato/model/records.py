@@ -40,6 +40,8 @@ class TaskRecord:
     cache_key: str | None = None
     cache_hit: str | None = None
     """The run whose stored output was reused, when the task was a cache hit."""
+    cache_parts: Mapping[str, str] | None = None
+    """What the cache key covered (see ``TaskTransitioned.cache_parts``)."""
 
     @property
     def duration(self) -> float | None:

@@ -18,6 +18,8 @@ from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 
 __all__ = [
+    "CacheKeyContext",
+    "CachePolicy",
     "Capacity",
     "FailurePolicy",
     "Resources",
@@ -333,6 +335,66 @@ def check_tags(tags: Iterable[str], task: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CacheKeyContext:
+    """What a custom cache key function sees of one call: never the loaded inputs (the
+    orchestrator does not load task data), but their content digests."""
+
+    task: str
+    code: str
+    """Fingerprint of the task's code and the user code it reaches."""
+    inputs: Mapping[str, str]
+    """Content digest of each argument that comes from another task or a file."""
+    literals: Mapping[str, Any]
+    """Arguments written in the pipeline body and run parameters, by parameter name."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CachePolicy:
+    """Whether and how a task's results are reused.
+
+    On by default: a task whose code (and the user code it calls), input content, literal
+    arguments and version are unchanged reuses its stored output instead of running.
+    """
+
+    enabled: bool = True
+    """Look results up before running (results are stored either way)."""
+    version: str = ""
+    """Bump to invalidate results of unchanged code (e.g. after fixing external data)."""
+    expire: float | None = None
+    """Seconds after which a stored result is no longer reused."""
+    key: Callable[[CacheKeyContext], str] | None = None
+    """Replaces the computed key: results are reused when it returns an equal string."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise _invalid(
+                f"cache enabled must be True or False, not {self.enabled!r}",
+                fix="pass CachePolicy(enabled=False) to switch caching off for a task",
+            )
+        if not isinstance(self.version, str):
+            raise _invalid(
+                f"cache version must be a str, not {self.version!r}",
+                fix="pass CachePolicy(version='2')",
+            )
+        expire = self.expire
+        if expire is not None:
+            seconds = getattr(expire, "total_seconds", None)
+            if callable(seconds):
+                expire = float(seconds())
+                object.__setattr__(self, "expire", expire)
+            if isinstance(expire, bool) or not isinstance(expire, int | float) or expire <= 0:
+                raise _invalid(
+                    f"cache expire must be a positive number of seconds, not {self.expire!r}",
+                    fix="pass CachePolicy(expire=3600) or a datetime.timedelta",
+                )
+        if self.key is not None and not callable(self.key):
+            raise _invalid(
+                f"cache key must be a function, not {self.key!r}",
+                fix="pass CachePolicy(key=lambda ctx: ...) returning a str",
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TaskOptions:
     """Everything ``@task(...)`` can set."""
 
@@ -347,9 +409,18 @@ class TaskOptions:
     """What one attempt needs while it runs."""
     tags: frozenset[str] = frozenset()
     """Free-form labels, shown in the UI and usable in filters."""
+    cache: CachePolicy = CachePolicy()
+    """Result caching; ``@task(cache=False)`` switches lookups off."""
 
     def __post_init__(self) -> None:
         check_name(self.name, "task")
+        if not isinstance(self.cache, CachePolicy):
+            raise _invalid(
+                f"cache of task {self.name!r} must be True, False or a CachePolicy, "
+                f"not {self.cache!r}",
+                task=self.name,
+                fix="pass cache=False or cache=CachePolicy(version='2', expire=3600)",
+            )
         if self.timeout is not None and (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, int | float)

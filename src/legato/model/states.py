@@ -2,7 +2,7 @@
 
 A task's life::
 
-    PENDING ──► READY ──► RUNNING ──► SUCCEEDED
+    PENDING ──► READY ──► RUNNING ──► SUCCEEDED    (READY ──► SUCCEEDED: a cache hit)
        │          │         ├──────► FAILED / TIMED_OUT      (no attempts left)
        │          │         ├──────► RETRY_WAIT ──► READY    (next attempt)
        │          │         └──────► CANCELLED
@@ -17,6 +17,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "REOPEN_TARGETS",
+    "RUN_RESUMABLE",
     "RUN_TERMINAL",
     "RUN_TRANSITIONS",
     "TASK_ACTIVE",
@@ -72,7 +74,8 @@ TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
             TaskState.FAILED,
         }
     ),
-    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.CANCELLED}),
+    # READY -> SUCCEEDED: a cache hit, settled without running.
+    TaskState.READY: frozenset({TaskState.RUNNING, TaskState.SUCCEEDED, TaskState.CANCELLED}),
     TaskState.RUNNING: frozenset(
         {
             TaskState.SUCCEEDED,
@@ -109,13 +112,29 @@ class RunState(StrEnum):
 
 RUN_TERMINAL = frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED})
 
+REOPEN_TARGETS = frozenset({TaskState.PENDING, TaskState.READY, TaskState.RUNNING})
+"""Where ``resume`` may send a task that did not succeed, as a new attempt (the previous
+attempt's terminal state stays in the history; the new attempt number fences it off)."""
+
+RUN_RESUMABLE = frozenset(
+    {RunState.RUNNING, RunState.CANCELLING, RunState.FAILED, RunState.CANCELLED}
+)
+"""States a run can be resumed from (RUNNING and CANCELLING: its orchestrator died)."""
+
 RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELLED, RunState.FAILED}),
+    # RUNNING -> RUNNING, and FAILED/CANCELLED -> RUNNING: a resume.
     RunState.RUNNING: frozenset(
-        {RunState.CANCELLING, RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED}
+        {
+            RunState.RUNNING,
+            RunState.CANCELLING,
+            RunState.SUCCEEDED,
+            RunState.FAILED,
+            RunState.CANCELLED,
+        }
     ),
-    RunState.CANCELLING: frozenset({RunState.CANCELLED}),
+    RunState.CANCELLING: frozenset({RunState.CANCELLED, RunState.RUNNING}),
     RunState.SUCCEEDED: frozenset(),
-    RunState.FAILED: frozenset(),
-    RunState.CANCELLED: frozenset(),
+    RunState.FAILED: frozenset({RunState.RUNNING}),
+    RunState.CANCELLED: frozenset({RunState.RUNNING}),
 }

@@ -11,10 +11,13 @@ Three data planes, one per situation:
 
 from __future__ import annotations
 
+import json
 import pickle
+from dataclasses import replace
 from typing import Any, Protocol
 
 from legato._crash import crash_point
+from legato.model.artifacts import ArtifactRef
 from legato.model.calls import TaskCall
 from legato.model.codec import artifact_from_dict, artifact_to_dict
 from legato.model.values import (
@@ -36,6 +39,9 @@ __all__ = [
     "StoredData",
     "in_process_data",
     "items_of_manifest",
+    "shape_of",
+    "shape_of_ref",
+    "with_shape",
 ]
 
 
@@ -109,12 +115,46 @@ class StoredData:
             if self.keep_live:
                 return StoredItems(items, manifest, obj)
             return StoredItems(items, manifest)
-        ref = self.artifacts.put(obj, producer=producer)
+        ref = with_shape(self.artifacts.put(obj, producer=producer), obj)
         crash_point("output_written")
         return Stored(ref, obj) if self.keep_live else Stored(ref)
 
 
-def items_of_manifest(artifacts: ArtifactStore, manifest: Any) -> tuple[Any, ...]:
+SHAPE = "legato.shape"
+"""Key in ``ArtifactRef.meta`` of what maps need to know of an output without loading it."""
+
+
+def with_shape(ref: ArtifactRef, obj: Any) -> ArtifactRef:
+    """``ref`` noting the length of a list output and of its list items."""
+    length, items = shape_of(obj)
+    if length is None and items is None:
+        return ref
+    meta = dict(ref.meta)
+    meta[SHAPE] = json.dumps([length, list(items) if items is not None else None])
+    return replace(ref, meta=meta)
+
+
+def shape_of_ref(ref: ArtifactRef) -> tuple[int | None, tuple[int | None, ...] | None]:
+    """What :func:`with_shape` noted."""
+    text = ref.meta.get(SHAPE)
+    if not text:
+        return None, None
+    length, items = json.loads(text)
+    return length, tuple(items) if items is not None else None
+
+
+def shape_of(obj: Any) -> tuple[int | None, tuple[int | None, ...] | None]:
+    """What a map needs to know of an output without loading it: ``len(obj)`` when it is a
+    list, and for a list or tuple of up to 64 items, the length of each item that is a list."""
+    if not isinstance(obj, list | tuple):
+        return None, None
+    length = len(obj) if isinstance(obj, list) else None
+    if len(obj) > 64:
+        return length, None
+    return length, tuple(len(x) if isinstance(x, list) else None for x in obj)
+
+
+def items_of_manifest(artifacts: ArtifactStore, manifest: ArtifactRef) -> tuple[ArtifactRef, ...]:
     """The item references a split output's manifest lists (legato's own JSON)."""
     return tuple(artifact_from_dict(d) for d in artifacts.get(manifest))
 

@@ -9,19 +9,18 @@ from collections.abc import Callable
 from typing import Any
 
 from legato._crash import crash_point
-from legato.errors import StoreError, TaskCancelled
+from legato.errors import SerializationError, StoreError, TaskCancelled
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.runtime.context import TaskContext, leave_context, using_context
-from legato.runtime.data import DataPlane
+from legato.runtime.data import DataPlane, shape_of
 
 __all__ = [
     "InputError",
     "capture_error",
     "failed_outcome",
     "invoke",
-    "shape_of",
 ]
 
 
@@ -49,17 +48,6 @@ def _resolve(arg: Arg, data: DataPlane) -> Any:
     if isinstance(arg, Dict):
         return {key: _resolve(item, data) for key, item in arg.items}
     raise TypeError(f"unbound input {arg!r}")
-
-
-def shape_of(obj: Any) -> tuple[int | None, tuple[int | None, ...] | None]:
-    """What a map needs to know of an output without loading it: ``len(obj)`` when it is a
-    list, and for a list or tuple of up to 64 items, the length of each item that is a list."""
-    if not isinstance(obj, list | tuple):
-        return None, None
-    length = len(obj) if isinstance(obj, list) else None
-    if len(obj) > 64:
-        return length, None
-    return length, tuple(len(x) if isinstance(x, list) else None for x in obj)
 
 
 def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutcome:
@@ -115,6 +103,14 @@ def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutco
     ended = time.time()
     try:
         output = data.pack(call, result)
+    except SerializationError as exc:
+        info = ErrorInfo.of(
+            ErrorKind.OUTPUT,
+            f"task {call.task!r} returned a {type(result).__module__}."
+            f"{type(result).__qualname__} that cannot be handed to other tasks: {exc}",
+            "legato.OutputError",
+        )
+        return failed_outcome(call, info, started)
     except StoreError as exc:  # disk full, store unreachable: the attempt fails, may retry
         return failed_outcome(call, capture_error(exc, ErrorKind.STORAGE), started)
     except Exception as exc:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from legato.errors import IntegrityError, StoreError
+from legato.errors import IntegrityError, SerializationError, StoreError
 from legato.model.artifacts import INLINE_LIMIT, ArtifactRef
 from legato.store.artifacts.backends import Backend, Fetched, LocalBackend, open_backend
 from legato.store.artifacts.registry import SerializerRegistry, default_registry
@@ -167,12 +167,12 @@ class FsspecArtifactStore:
         except Exception as e:
             if spool.failure is not None:
                 raise self._write_error(spool.failure, producer, spool.size) from e
-            raise StoreError(
+            raise SerializationError(
                 f"could not serialise the output of {producer} (a {kind}): "
                 f"{type(e).__name__}: {e}. Return a value that can be pickled, or register a "
                 "serializer for this type (legato.store.artifacts.register_serializer)."
             ) from e
-        raise StoreError(
+        raise SerializationError(
             f"no serializer accepts the output of {producer} (a {kind}; declined by "
             f"{', '.join(tried) or 'none'}): register one, or keep the 'pickle' fallback "
             "registered."

@@ -1,0 +1,158 @@
+"""Cache lookups for a run: which tasks may reuse a stored result, and why not.
+
+The loop asks :meth:`Caching.check` about tasks that just became ready, in batches (one store
+query per batch, however many tasks). A hit settles the task without running it; a miss
+carries its key and the reason ("cache: miss, code changed") into the task's record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from legato.engine.cache import KeyParts, UncacheableError, explain_miss, key_of, value_digest
+from legato.engine.plan import Plan, PlanNode
+from legato.model.runs import CacheHit
+from legato.model.specs import CacheKeyContext
+from legato.model.values import Arg, Given, Lit
+from legato.store.base import RunStore
+
+__all__ = ["Caching", "Verdict"]
+
+BoundArgs = tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the cache says about one call."""
+
+    key: str | None
+    """Where its result is filed (None: not cacheable)."""
+    parts: KeyParts | None
+    hit: CacheHit | None
+    reason: str
+
+
+class Caching:
+    """Cache keys and lookups for the tasks of one run."""
+
+    def __init__(
+        self,
+        *,
+        store: RunStore,
+        plan: Plan,
+        fingerprints: Mapping[str, str],
+        lookups: bool,
+        refresh: bool | frozenset[str],
+        previous: Mapping[str, Mapping[str, str]],
+        hash_path: Callable[[Any], str],
+        now: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.plan = plan
+        self.fingerprints = fingerprints
+        self.lookups = lookups
+        self.refresh = refresh
+        self.previous = previous
+        self.hash_path = hash_path
+        self.now = now
+
+    def _refreshed(self, node: PlanNode) -> bool:
+        if isinstance(self.refresh, bool):
+            return self.refresh
+        return node.spec.name in self.refresh or node.key in self.refresh
+
+    def parts(self, node: PlanNode, bound: BoundArgs) -> tuple[str | None, KeyParts | None, str]:
+        """The cache key of a call with its bound arguments, or why it has none."""
+        policy = node.spec.options.cache
+        args, kwargs = bound
+        try:
+            parts = key_of(
+                task=node.spec.name,
+                code=self.fingerprints[node.key],
+                version=policy.version,
+                signature=node.spec.signature,
+                args=args,
+                kwargs=kwargs,
+                hash_path=self.hash_path,
+            )
+        except UncacheableError as exc:
+            return None, None, f"cache: off, {exc}"
+        if policy.key is not None:
+            custom: object = policy.key(self._context(node, bound, parts))
+            if not isinstance(custom, str):
+                return None, None, "cache: off, the task's cache key function did not return a str"
+            parts = KeyParts(code="custom", inputs="", params=custom, version=policy.version)
+        return parts.key(node.spec.name), parts, ""
+
+    def _context(self, node: PlanNode, bound: BoundArgs, parts: KeyParts) -> CacheKeyContext:
+        names = list(node.spec.signature.parameters)
+        args, kwargs = bound
+        inputs: dict[str, str] = {}
+        literals: dict[str, Any] = {}
+        for name, arg in [*zip(names, args, strict=False), *kwargs]:
+            if isinstance(arg, Given):
+                inputs[name] = value_digest(arg.value)
+            elif isinstance(arg, Lit):
+                literals[name] = arg.value
+        return CacheKeyContext(
+            task=node.spec.name, code=parts.code, inputs=inputs, literals=literals
+        )
+
+    def check(self, calls: Sequence[tuple[PlanNode, str, BoundArgs]]) -> list[Verdict]:
+        """Verdicts for ``(node, task key, bound arguments)`` triples, in order."""
+        pending: list[tuple[int, str, KeyParts, PlanNode, str]] = []
+        verdicts: list[Verdict | None] = []
+        for node, task_key, bound in calls:
+            key, parts, reason = self.parts(node, bound)
+            if key is None or parts is None:
+                verdicts.append(Verdict(None, None, None, reason))
+                continue
+            if not self.lookups or not node.spec.options.cache.enabled:
+                verdicts.append(
+                    Verdict(
+                        key,
+                        parts,
+                        None,
+                        "cache: off for this run"
+                        if not self.lookups
+                        else "cache: off for this task",
+                    )
+                )
+                continue
+            if self._refreshed(node):
+                verdicts.append(Verdict(key, parts, None, "cache: refresh requested"))
+                continue
+            pending.append((len(verdicts), key, parts, node, task_key))
+            verdicts.append(None)
+        if pending:
+            hits = self.store.lookup_cache([key for _, key, _, _, _ in pending])
+            now = self.now()
+            for index, key, parts, node, task_key in pending:
+                hit = hits.get(key)
+                expire = node.spec.options.cache.expire
+                if hit is not None and expire is not None and now - hit.created_at > expire:
+                    verdicts[index] = Verdict(
+                        key, parts, None, "cache: miss, earlier result expired"
+                    )
+                elif hit is not None:
+                    verdicts[index] = Verdict(key, parts, hit, f"cache: hit from run {hit.run_id}")
+                else:
+                    reason = explain_miss(self.previous.get(task_key), parts)
+                    verdicts[index] = Verdict(key, parts, None, reason)
+        return [v for v in verdicts if v is not None]
+
+
+def previous_parts(store: RunStore, pipeline: str, run_ids: Iterable[str]) -> dict[str, Any]:
+    """Cache parts per task key of the most recent earlier run of ``pipeline`` that has
+    them, to explain misses."""
+    for run_id in run_ids:
+        parts = {
+            record.key: record.cache_parts
+            for record in store.task_records(run_id)
+            if record.cache_parts
+        }
+        if parts:
+            return parts
+    return {}

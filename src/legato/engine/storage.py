@@ -1,0 +1,59 @@
+"""Choosing the storage of a run: the default local store, an explicit one, or none."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from legato.config import Settings, settings_from_env
+from legato.errors import DefinitionError
+from legato.store.artifacts import FsspecArtifactStore
+from legato.store.base import Storage
+from legato.store.memory import MemoryRunStore
+from legato.store.open import open_run_store
+
+__all__ = ["StoreOption", "open_storage", "resolve_storage"]
+
+StoreOption = Storage | str | bool | None
+"""``None``/``True``: the local default (``.legato/``, or ``LEGATO_*`` settings); ``False``:
+nothing is stored (no caching, no resume); ``"memory"``: an in-memory store for this process;
+a :class:`Storage`: as given."""
+
+_opened: dict[tuple[str, str], Storage] = {}
+_lock = threading.Lock()
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The storage ``settings`` describe, opened once per process and reused by later runs
+    (opening checks the schema and costs a few milliseconds)."""
+    key = (settings.state_url, settings.artifacts_url)
+    with _lock:
+        storage = _opened.get(key)
+        if storage is None:
+            storage = Storage(
+                runs=open_run_store(settings.state_url),
+                artifacts=FsspecArtifactStore(settings.artifacts_url),
+            )
+            _opened[key] = storage
+        return storage
+
+
+def resolve_storage(store: Any) -> Storage | None:
+    """What ``legato.run(..., store=...)`` means."""
+    if store is None or store is True:
+        return open_storage(settings_from_env())
+    if store is False:
+        return None
+    if isinstance(store, Storage):
+        return store
+    if store == "memory":
+        return Storage(
+            runs=MemoryRunStore(),
+            artifacts=FsspecArtifactStore(f"memory://legato-{uuid.uuid4().hex}"),
+        )
+    raise DefinitionError(
+        f"unknown store {store!r}",
+        fix="leave store= out for the local default, or pass False, 'memory' or a "
+        "legato.store.base.Storage",
+    )

@@ -1,0 +1,366 @@
+"""The in-memory run store: the reference implementation of :class:`~legato.store.base.RunStore`.
+
+Nothing touches the disk, so it suits tests and notebooks that want no files. It applies each
+event on its own, in order, with the projection rules written out plainly; the SQL store gets
+the same results by merging a batch per task and upserting in SQL, and the conformance suite
+(``tests/store/conformance.py``) holds both to the same answers. One lock guards everything, so
+one store may be shared by threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
+from legato.model.artifacts import ArtifactRef
+from legato.model.errors import ErrorInfo
+from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
+from legato.model.jsonable import to_jsonable
+from legato.model.records import TaskRecord
+from legato.model.runs import CacheHit, LogEntry, RunInfo
+from legato.model.states import TASK_TERMINAL, RunState, TaskState
+
+__all__ = ["MemoryRunStore"]
+
+
+@dataclass(slots=True)
+class _Run:
+    info: RunInfo
+    last_seq: int = 0
+    events: list[Event] = field(default_factory=list)
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _CacheEntry:
+    hit: CacheHit
+    task_name: str
+    order: int
+
+
+class MemoryRunStore:
+    """A :class:`~legato.store.base.RunStore` that keeps everything in this process."""
+
+    url: str = "memory://"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, _Run] = {}
+        self._artifacts: dict[str, ArtifactRef] = {}
+        self._cache: list[_CacheEntry] = []
+        self._logs: list[LogEntry] = []
+        self._counter = 0
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def create_run(self, run: RunInfo) -> None:
+        """Record a new run; ``RunExistsError`` if its id is taken."""
+        try:  # what a durable store could not keep is refused here too
+            to_jsonable(dict(run.params))
+            to_jsonable(dict(run.environment))
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"run {run.run_id!r} cannot be stored: {exc}") from None
+        with self._lock:
+            if run.run_id in self._runs:
+                raise RunExistsError(f"a run with id {run.run_id!r} exists already")
+            self._runs[run.run_id] = _Run(info=_copy_info(run))
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """The run with this id or the only one whose id starts with it."""
+        with self._lock:
+            exact = self._runs.get(run_id)
+            if exact is not None:
+                return exact.info
+            matches = sorted(r for r in self._runs if run_id and r.startswith(run_id))
+            return self._runs[only_match(run_id, matches, self.url)].info
+
+    def list_runs(
+        self, *, pipeline: str | None = None, state: RunState | None = None, limit: int = 50
+    ) -> list[RunInfo]:
+        """Runs, newest first (by creation time, then id)."""
+        with self._lock:
+            infos = [
+                r.info
+                for r in self._runs.values()
+                if (pipeline is None or r.info.pipeline == pipeline)
+                and (state is None or r.info.state == state)
+            ]
+        infos.sort(key=lambda i: (i.created_at, i.run_id), reverse=True)
+        return infos[: max(limit, 0)]
+
+    def heartbeat(self, run_id: str, owner: str, at: float) -> None:
+        """Record that ``owner`` is alive; ``FencedError`` if it no longer owns the run."""
+        with self._lock:
+            run = self._owned(run_id, owner)
+            run.info = dataclasses.replace(run.info, heartbeat_at=at)
+
+    def take_over(self, run_id: str, owner: str, *, now: float, stale_after: float) -> RunInfo:
+        """Make ``owner`` the run's orchestrator if the current one is gone or the run ended."""
+        with self._lock:
+            run = self._get(run_id)
+            info = run.info
+            if info.owner == owner:
+                return info
+            age = now - info.heartbeat_at
+            if not info.state.is_terminal and age <= stale_after:
+                raise RunBusyError(busy_message(info, age))
+            run.info = dataclasses.replace(
+                info, owner=owner, epoch=info.epoch + 1, heartbeat_at=now
+            )
+            return run.info
+
+    # -- events ----------------------------------------------------------------------------
+
+    def append(self, run_id: str, owner: str, events: Sequence[Event]) -> None:
+        """Commit ``events`` with their projection, artifacts, cache entries and heartbeat."""
+        with self._lock:
+            run = self._owned(run_id, owner)
+            if not events:
+                return
+            check_batch(run_id, run.last_seq, events)
+            info = run.info
+            for event in events:
+                if isinstance(event, TaskTransitioned):
+                    self._task(run, event)
+                elif isinstance(event, MapExpanded):
+                    _expand(run.tasks, event)
+                elif isinstance(event, RunTransitioned):
+                    info = dataclasses.replace(
+                        info,
+                        state=event.state,
+                        reason=event.reason or info.reason,
+                        ended_at=event.at if event.state.is_terminal else None,
+                    )
+                elif isinstance(event, RunStarted):
+                    for planned in event.tasks:
+                        if planned.key not in run.tasks:
+                            run.tasks[planned.key] = TaskRecord(
+                                key=planned.key, name=planned.name, mapped=planned.mapped
+                            )
+            run.info = dataclasses.replace(info, heartbeat_at=events[-1].at)
+            run.events.extend(events)
+            run.last_seq = events[-1].seq
+
+    def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        """The run's events after ``after_seq``, in order (none for an unknown run)."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return []
+            return [e for e in run.events if e.seq > after_seq]
+
+    def task_records(self, run_id: str) -> list[TaskRecord]:
+        """The task projection: planned tasks in plan order, then map items as they appeared."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            return [] if run is None else list(run.tasks.values())
+
+    def _task(self, run: _Run, event: TaskTransitioned) -> None:
+        old = run.tasks.get(event.key)
+        if old is None:
+            run.tasks[event.key] = _next_record(TaskRecord(key=event.key, name=event.key), event)
+        elif old.state not in TASK_TERMINAL and event.attempt >= old.attempt:
+            # Terminal rows are final; a report about an older attempt changes nothing.
+            run.tasks[event.key] = _next_record(old, event)
+        if event.output is not None:
+            self._artifacts.setdefault(event.output.checksum, event.output)
+        if (
+            event.state is TaskState.SUCCEEDED
+            and event.output is not None
+            and event.cache_key is not None
+            and event.cache_hit is None
+        ):
+            self._counter += 1
+            hit = CacheHit(
+                key=event.cache_key,
+                output=event.output,
+                run_id=event.run_id,
+                task=event.key,
+                created_at=event.at,
+            )
+            name = run.tasks[event.key].name
+            self._cache.append(_CacheEntry(hit=hit, task_name=name, order=self._counter))
+
+    # -- cache -----------------------------------------------------------------------------
+
+    def lookup_cache(self, keys: Sequence[str]) -> dict[str, CacheHit]:
+        """The newest entry for each key that has one."""
+        wanted = set(keys)
+        best: dict[str, _CacheEntry] = {}
+        with self._lock:
+            for entry in self._cache:
+                key = entry.hit.key
+                if key not in wanted:
+                    continue
+                current = best.get(key)
+                if current is None or (entry.hit.created_at, entry.order) > (
+                    current.hit.created_at,
+                    current.order,
+                ):
+                    best[key] = entry
+        return {key: entry.hit for key, entry in best.items()}
+
+    def clear_cache(self, *, task: str | None = None) -> int:
+        """Forget all entries, or those of one task (its name, or its key in a run)."""
+        with self._lock:
+            keep = [
+                e for e in self._cache if task is not None and task not in (e.task_name, e.hit.task)
+            ]
+            dropped = len(self._cache) - len(keep)
+            self._cache = keep
+            return dropped
+
+    # -- logs ------------------------------------------------------------------------------
+
+    def append_logs(self, entries: Sequence[LogEntry]) -> None:
+        """Store captured output; each entry gets the next sequence number."""
+        with self._lock:
+            for entry in entries:
+                if entry.run_id not in self._runs:
+                    raise UnknownRunError(unknown_run_message(entry.run_id, self.url))
+            for entry in entries:
+                self._counter += 1
+                self._logs.append(dataclasses.replace(entry, seq=self._counter))
+
+    def read_logs(
+        self, run_id: str, *, key: str | None = None, after_seq: int = 0
+    ) -> list[LogEntry]:
+        """Captured output of a run (or one task key), in order."""
+        with self._lock:
+            return [
+                e
+                for e in self._logs
+                if e.run_id == run_id and e.seq > after_seq and (key is None or e.key == key)
+            ]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _get(self, run_id: str) -> _Run:
+        run = self._runs.get(run_id)
+        if run is None:
+            raise UnknownRunError(unknown_run_message(run_id, self.url))
+        return run
+
+    def _owned(self, run_id: str, owner: str) -> _Run:
+        run = self._get(run_id)
+        if run.info.owner != owner:
+            raise FencedError(fenced_message(run_id, run.info))
+        return run
+
+
+def _next_record(old: TaskRecord, event: TaskTransitioned) -> TaskRecord:
+    # The same fold as legato.engine.reducer, which this layer may not import.
+    state = event.state
+    started_at, first, ended_at, ran_for = (
+        old.started_at,
+        old.first_started_at,
+        old.ended_at,
+        old.ran_for,
+    )
+    if state is TaskState.RUNNING:
+        started_at, ended_at, ran_for = event.at, None, None
+        if first is None:
+            first = event.at
+    elif state in TASK_TERMINAL or state is TaskState.RETRY_WAIT:
+        ended_at, ran_for = event.at, event.ran_for
+    error: ErrorInfo | None = event.error
+    if error is None and state is TaskState.RETRY_WAIT:
+        error = old.error
+    return dataclasses.replace(
+        old,
+        state=state,
+        attempt=event.attempt,
+        started_at=started_at,
+        ended_at=ended_at,
+        first_started_at=first,
+        ran_for=ran_for,
+        reason=event.reason,
+        error=error,
+        output=event.output,
+        cache_key=event.cache_key if event.cache_key is not None else old.cache_key,
+        cache_hit=event.cache_hit,
+        cache_parts=event.cache_parts if event.cache_parts is not None else old.cache_parts,
+    )
+
+
+def _expand(tasks: dict[str, TaskRecord], event: MapExpanded) -> None:
+    group = tasks.get(event.key)
+    name = event.key
+    if group is not None:
+        name = group.name
+        tasks[event.key] = dataclasses.replace(group, mapped=True, items=event.count)
+    for i in range(event.count):
+        child = f"{event.key}[{i}]"
+        if child not in tasks:
+            tasks[child] = TaskRecord(
+                key=child, name=name, state=TaskState.READY, map_index=i, parent=event.key
+            )
+
+
+def _copy_info(run: RunInfo) -> RunInfo:
+    return dataclasses.replace(run, params=dict(run.params), environment=dict(run.environment))
+
+
+# -- shared with the SQL store: the protocol's rules and messages, written once -------------
+
+
+def check_batch(run_id: str, last_seq: int, events: Sequence[Event]) -> None:
+    """Raise ``StoreError`` unless ``events`` belong to ``run_id`` and number on from
+    ``last_seq`` without a gap or a repeat."""
+    expected = last_seq
+    for event in events:
+        expected += 1
+        if event.run_id != run_id:
+            raise StoreError(
+                f"event {event.seq} belongs to run {event.run_id!r}, not {run_id!r}: "
+                "append one run's events at a time"
+            )
+        if event.seq != expected:
+            raise StoreError(
+                f"event seq {event.seq} does not continue the log of run {run_id!r} "
+                f"(expected {expected}); nothing of this batch was written"
+            )
+
+
+def only_match(prefix: str, matches: list[str], url: str) -> str:
+    """The one run id in ``matches``, else ``UnknownRunError`` saying what to do."""
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UnknownRunError(unknown_run_message(prefix, url))
+    shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+    raise UnknownRunError(
+        f"{len(matches)} runs have ids starting with {prefix!r} ({shown}): "
+        "give more characters of the id"
+    )
+
+
+def unknown_run_message(run_id: str, url: str) -> str:
+    """Why ``run_id`` was not found, and what to do."""
+    return (
+        f"no run has id {run_id!r} in the run store at {url}: check the id "
+        "(list_runs() shows the newest runs) or point legato at the store that holds it"
+    )
+
+
+def fenced_message(run_id: str, info: RunInfo) -> str:
+    """Who owns the run now (``info``), for an orchestrator that no longer does."""
+    return (
+        f"run {run_id!r} was taken over by another orchestrator (owner {info.owner!r}, "
+        f"epoch {info.epoch}); this one must stop writing to it"
+    )
+
+
+def busy_message(info: RunInfo, age: float) -> str:
+    """Why a live run cannot be taken over."""
+    return (
+        f"run {info.run_id!r} is still driven by orchestrator {info.owner!r} "
+        f"(last heartbeat {age:.1f} s ago); stop it first, or wait until its heartbeat is "
+        "stale to resume the run"
+    )

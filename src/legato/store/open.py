@@ -1,0 +1,26 @@
+"""Open a run store from a URL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from legato.store.base import RunStore
+
+__all__ = ["open_run_store"]
+
+
+def open_run_store(url: str) -> RunStore:
+    """The run store at ``url``: ``memory://`` for :class:`~legato.store.memory.MemoryRunStore`,
+    a SQLAlchemy URL (``sqlite:///path/to/legato.db``, ``postgresql+psycopg://...``) or a plain
+    file path (a SQLite file) for :class:`~legato.store.sql.SqlRunStore`, whose schema is
+    brought up to date on opening. SQLAlchemy is imported only for the SQL stores."""
+    if url == "memory://":
+        from legato.store.memory import MemoryRunStore  # noqa: PLC0415
+
+        return MemoryRunStore()
+    from legato.store.sql import SqlRunStore  # noqa: PLC0415 (SQLAlchemy only when needed)
+
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    return SqlRunStore(url)

@@ -1,0 +1,150 @@
+"""Engines for the run store: SQLite settings, write transactions, schema upgrades.
+
+SQLite gets, on every connection: WAL (readers never block the writer), ``synchronous=NORMAL``
+(a commit is durable against a process crash; a power cut may lose the last commits but never
+corrupts), foreign keys, and a 60 s busy timeout. The sqlite3 module's own transaction handling
+is switched off and the store emits ``BEGIN`` itself (SQLAlchemy's documented recipe): reads
+``BEGIN`` (deferred), writes ``BEGIN IMMEDIATE``. A deferred transaction that turns into a
+write cannot wait for the lock (its snapshot may be stale) and fails at once with "database is
+locked" whatever the busy timeout; an immediate one takes the write lock up front and waits for
+it, so concurrent writers queue instead of failing.
+
+PostgreSQL (``postgresql+psycopg://``) needs none of this. Schema upgrades take a lock there
+too (an advisory lock), so processes opening a fresh database at once do not race.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.command import upgrade as alembic_upgrade
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from legato.errors import StoreError
+from legato.store.sql.schema import HEAD, VERSION_TABLE
+
+__all__ = ["BUSY_TIMEOUT", "WRITE", "alembic_config", "make_engine", "upgrade"]
+
+BUSY_TIMEOUT = 60.0
+"""Seconds a SQLite connection waits for another process's write lock before failing."""
+
+WRITE = "legato_write"
+"""Execution option that marks an engine's transactions as writes (``BEGIN IMMEDIATE``)."""
+
+_CACHE_KIB = 32 * 1024  # page cache per connection (SQLite's default is 2 MiB)
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_PG_MIGRATION_LOCK = 0x1E6A70  # any constant: the advisory lock all legato migrators share
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for ``url`` with legato's connection settings (see the module docstring)."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"not a database URL: {url!r} ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    raise StoreError(
+        f"legato's run store supports sqlite:/// and postgresql+psycopg:// URLs, not {url!r}"
+    )
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        raise StoreError(
+            f"{url.render_as_string()!r} is not a file: give the run store a path "
+            "(sqlite:///path/to/legato.db), or use memory:// for a store that keeps nothing"
+        )
+    Path(database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT, "check_same_thread": False},
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # No implicit BEGIN/COMMIT from the sqlite3 module: transactions are ours (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            _set_wal(cursor)
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+        finally:
+            cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        write = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _set_wal(cursor: sqlite3.Cursor) -> None:
+    # Switching a fresh file to WAL needs a moment of exclusive access; when several processes
+    # open it at once SQLite may answer "locked" without consulting the busy timeout.
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """Alembic configured from code (no ``alembic.ini``) to migrate through ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    """The schema revision the database is at (None: no legato tables yet)."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (the newest by default), once, whoever else is
+    opening the same database at the same moment."""
+    if revision == "head":
+        with engine.connect() as connection:
+            if current_revision(connection) == HEAD:
+                return
+    with engine.execution_options(**{WRITE: True}).begin() as connection:
+        # Hold the write lock while checking and migrating: a second opener waits here and
+        # then finds the schema current.
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
+        config = alembic_config(connection)
+        found = current_revision(connection)
+        if found is not None:
+            try:
+                ScriptDirectory.from_config(config).get_revision(found)
+            except Exception:
+                raise StoreError(
+                    f"the run store's schema is at revision {found!r}, which this version of "
+                    "legato does not know: it was written by a newer legato; upgrade legato"
+                ) from None
+        alembic_upgrade(config, revision)

@@ -1,0 +1,173 @@
+"""The tables of the SQL run store, as SQLAlchemy Core objects.
+
+The migrations in ``migrations/versions`` create these tables; this module is what the store's
+statements are built from. ``tests/store/test_sql_schema.py`` compares the two, so a change
+here without a migration (or the other way round) fails the tests.
+
+JSON lives in text columns that the store encodes and decodes itself: one encoder for SQLite
+and PostgreSQL, and no per-row type processing on the hot path. Times are seconds since the
+epoch (floats), as everywhere in legato.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "HEAD",
+    "VERSION_TABLE",
+    "artifacts",
+    "cache_entries",
+    "events",
+    "logs",
+    "metadata",
+    "pipeline_versions",
+    "pipelines",
+    "runs",
+    "task_runs",
+]
+
+HEAD = "0001"
+"""The newest migration; a store whose schema is at it needs no upgrade."""
+
+VERSION_TABLE = "legato_alembic_version"
+"""Alembic's bookkeeping table, named apart so that a database shared with an application that
+uses Alembic itself keeps both histories."""
+
+metadata = sa.MetaData()
+
+# An autoincrementing 64-bit key that is still SQLite's rowid alias (only INTEGER is).
+_SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+pipeline_versions = sa.Table(
+    "pipeline_versions",
+    metadata,
+    sa.Column("pipeline", sa.Text, sa.ForeignKey("pipelines.name"), primary_key=True),
+    sa.Column("fingerprint", sa.Text, primary_key=True),
+    sa.Column("first_seen_at", sa.Float, nullable=False),
+    sa.Column("first_run_id", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("pipeline", sa.Text, sa.ForeignKey("pipelines.name"), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("executor", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("epoch", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("environment", sa.Text, nullable=False),
+    # The seq of the run's last event: appends check and move it in one UPDATE, which is
+    # also the owner check (fencing) and the heartbeat.
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    sa.Index("ix_runs_created_at", "created_at"),
+    sa.Index("ix_runs_pipeline_created_at", "pipeline", "created_at"),
+    sa.Index("ix_runs_state_created_at", "state", "created_at"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("key", sa.Text),
+    sa.Column("state", sa.Text),
+    sa.Column("attempt", sa.Integer),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+task_runs = sa.Table(
+    "task_runs",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("map_index", sa.Integer),
+    sa.Column("parent", sa.Text),
+    sa.Column("mapped", sa.Boolean, nullable=False),
+    sa.Column("items", sa.Integer),
+    sa.Column("started_at", sa.Float),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("first_started_at", sa.Float),
+    sa.Column("ran_for", sa.Float),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("error_type", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("error_traceback", sa.Text),
+    sa.Column("error_detail", sa.Text),  # JSON: kind and class names
+    sa.Column("output", sa.Text),  # JSON reference without its inline bytes (see artifacts)
+    sa.Column("output_checksum", sa.Text),
+    sa.Column("cache_key", sa.Text),
+    sa.Column("cache_hit", sa.Text),
+    sa.Column("cache_parts", sa.Text),  # JSON: what the cache key covered
+    # Order of appearance (seq of the event that made the row, index within it).
+    sa.Column("ord_seq", sa.Integer, nullable=False),
+    sa.Column("ord_idx", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("checksum", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("serializer", sa.Text, nullable=False),
+    sa.Column("location", sa.Text),
+    sa.Column("inline", sa.LargeBinary),
+    sa.Column("meta", sa.Text, nullable=False),
+    sa.Column("producer", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("task_key", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+cache_entries = sa.Table(
+    "cache_entries",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("checksum", sa.Text, sa.ForeignKey("artifacts.checksum"), nullable=False),
+    sa.Column("output", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("task_key", sa.Text, nullable=False),
+    sa.Column("task_name", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    # No index on task_name: forgetting one task's entries is rare, and scans; every cached
+    # success would pay for the index.
+    sa.Index("ix_cache_entries_key", "key", "created_at"),
+)
+
+logs = sa.Table(
+    "logs",
+    metadata,
+    sa.Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("stream", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_logs_run_id_seq", "run_id", "seq"),
+)

@@ -1,0 +1,441 @@
+"""The SQL run store: SQLite by default, PostgreSQL with the same code."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
+from legato.model.artifacts import ArtifactRef
+from legato.model.codec import artifact_from_dict, event_from_dict
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.events import Event
+from legato.model.jsonable import from_jsonable, to_jsonable
+from legato.model.records import TaskRecord
+from legato.model.runs import CacheHit, LogEntry, RunInfo
+from legato.model.states import RunState, TaskState
+from legato.store.memory import (
+    busy_message,
+    check_batch,
+    fenced_message,
+    only_match,
+    unknown_run_message,
+)
+from legato.store.sql.append import Appender
+from legato.store.sql.batch import dumps, plan_batch
+from legato.store.sql.connect import WRITE, make_engine, upgrade
+from legato.store.sql.schema import (
+    artifacts,
+    cache_entries,
+    events,
+    logs,
+    pipeline_versions,
+    pipelines,
+    runs,
+    task_runs,
+)
+
+__all__ = ["SqlRunStore"]
+
+_T = TypeVar("_T")
+_CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+class SqlRunStore:
+    """A :class:`~legato.store.base.RunStore` in a SQL database (SQLAlchemy 2 Core).
+
+    ``url`` is a SQLAlchemy URL: ``sqlite:///path/to/legato.db`` (the folder is created) or
+    ``postgresql+psycopg://user@host/db``. Opening upgrades the schema to the newest
+    migration. One store object may be used from many threads: each call runs in its own
+    transaction, on a pooled connection (a thread that appends keeps one for its appends).
+    Several processes may share one database. Do not carry a store across ``fork``: open a
+    new one in the child.
+    """
+
+    def __init__(self, url: str, *, upgrade_schema: bool = True) -> None:
+        self.url = url
+        self._engine = make_engine(url)
+        self._writes = self._engine.execution_options(**{WRITE: True})
+        self._dialect = self._engine.dialect.name
+        self._appender = Appender(self._engine, self._where)
+        dbapi = self._engine.dialect.loaded_dbapi
+        self._db_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa.exc.SQLAlchemyError)
+        if upgrade_schema:
+            try:
+                upgrade(self._engine)
+            except StoreError:
+                self._engine.dispose()
+                raise
+            except self._db_errors as exc:
+                self._engine.dispose()
+                raise StoreError(f"cannot open the run store at {self._where}: {exc}") from exc
+
+    @property
+    def _where(self) -> str:
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for tools and tests; the store's own settings applied)."""
+        return self._engine
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sa.Connection]:
+        try:
+            with self._writes.begin() as connection:
+                yield connection
+        except self._db_errors as exc:
+            raise StoreError(f"{what} failed in the run store at {self._where}: {exc}") from exc
+
+    def _read(self, what: str, work: Callable[[sa.Connection], _T]) -> _T:
+        try:
+            with self._engine.connect() as connection:
+                return work(connection)
+        except self._db_errors as exc:
+            raise StoreError(f"{what} failed in the run store at {self._where}: {exc}") from exc
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def create_run(self, run: RunInfo) -> None:
+        """Record a new run and its pipeline version; ``RunExistsError`` if the id is taken."""
+        params, environment = storable(run)
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        with self._write(f"creating run {run.run_id!r}") as c:
+            c.execute(
+                insert(pipelines)
+                .values(name=run.pipeline, created_at=run.created_at)
+                .on_conflict_do_nothing()
+            )
+            c.execute(
+                insert(pipeline_versions)
+                .values(
+                    pipeline=run.pipeline,
+                    fingerprint=run.fingerprint,
+                    first_seen_at=run.created_at,
+                    first_run_id=run.run_id,
+                )
+                .on_conflict_do_nothing()
+            )
+            created = c.execute(
+                insert(runs)
+                .values(
+                    run_id=run.run_id,
+                    pipeline=run.pipeline,
+                    target=run.target,
+                    fingerprint=run.fingerprint,
+                    state=run.state.value,
+                    params=params,
+                    executor=run.executor,
+                    created_at=run.created_at,
+                    ended_at=run.ended_at,
+                    heartbeat_at=run.heartbeat_at,
+                    owner=run.owner,
+                    epoch=run.epoch,
+                    reason=run.reason,
+                    environment=environment,
+                    last_seq=0,
+                )
+                .on_conflict_do_nothing()
+                .execution_options(preserve_rowcount=True)
+            )
+            if created.rowcount != 1:
+                raise RunExistsError(f"a run with id {run.run_id!r} exists already")
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """The run with this id, or the only one whose id starts with it."""
+
+        def work(c: sa.Connection) -> RunInfo:
+            row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+            if row is not None:
+                return _run_info(row)
+            if not run_id:
+                raise UnknownRunError(unknown_run_message(run_id, self._where))
+            pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            found = c.execute(
+                sa.select(runs.c.run_id)
+                .where(
+                    runs.c.run_id.like(pattern + "%", escape="\\"),
+                    # SQLite's LIKE ignores case; ids do not.
+                    sa.func.substr(runs.c.run_id, 1, len(run_id)) == run_id,
+                )
+                .order_by(runs.c.run_id)
+                .limit(6)
+            ).scalars()
+            match = only_match(run_id, list(found), self._where)
+            row = c.execute(sa.select(runs).where(runs.c.run_id == match)).one()
+            return _run_info(row)
+
+        return self._read(f"reading run {run_id!r}", work)
+
+    def list_runs(
+        self, *, pipeline: str | None = None, state: RunState | None = None, limit: int = 50
+    ) -> list[RunInfo]:
+        """Runs, newest first (by creation time, then id)."""
+        query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.run_id.desc())
+        if pipeline is not None:
+            query = query.where(runs.c.pipeline == pipeline)
+        if state is not None:
+            query = query.where(runs.c.state == state.value)
+        query = query.limit(max(limit, 0))
+        return self._read("listing runs", lambda c: [_run_info(row) for row in c.execute(query)])
+
+    def heartbeat(self, run_id: str, owner: str, at: float) -> None:
+        """Record that ``owner`` is alive; ``FencedError`` if it no longer owns the run."""
+        with self._write(f"heartbeat of run {run_id!r}") as c:
+            done = c.execute(
+                sa.update(runs)
+                .where(runs.c.run_id == run_id, runs.c.owner == owner)
+                .values(heartbeat_at=at)
+            )
+            if done.rowcount != 1:
+                self._not_owner(c, run_id)
+
+    def take_over(self, run_id: str, owner: str, *, now: float, stale_after: float) -> RunInfo:
+        """Make ``owner`` the run's orchestrator if the current one is gone or the run ended."""
+        with self._write(f"taking over run {run_id!r}") as c:
+            row = c.execute(
+                sa.select(runs).where(runs.c.run_id == run_id).with_for_update()
+            ).first()
+            if row is None:
+                raise UnknownRunError(unknown_run_message(run_id, self._where))
+            info = _run_info(row)
+            if info.owner == owner:
+                return info
+            age = now - info.heartbeat_at
+            if not info.state.is_terminal and age <= stale_after:
+                raise RunBusyError(busy_message(info, age))
+            c.execute(
+                sa.update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(owner=owner, epoch=runs.c.epoch + 1, heartbeat_at=now)
+            )
+            row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).one()
+            return _run_info(row)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def append(self, run_id: str, owner: str, events: Sequence[Event]) -> None:
+        """Commit ``events`` with their projection, artifacts, cache entries and heartbeat, in
+        one transaction (see :class:`~legato.store.base.RunStore`)."""
+        if not events:
+            self._appender.check_owner(run_id, owner)
+            return
+        check_batch(run_id, events[0].seq - 1, events)
+        self._appender.append(plan_batch(run_id, events), owner)
+
+    def _not_owner(self, c: sa.Connection, run_id: str) -> None:
+        """Raise why a write fenced by the run's owner changed nothing."""
+        row = c.execute(
+            sa.select(runs.c.owner, runs.c.epoch).where(runs.c.run_id == run_id)
+        ).first()
+        if row is None:
+            raise UnknownRunError(unknown_run_message(run_id, self._where))
+        info = RunInfo(run_id=run_id, pipeline="", owner=row.owner, epoch=row.epoch)
+        raise FencedError(fenced_message(run_id, info))
+
+    def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        """The run's events after ``after_seq``, in order (none for an unknown run)."""
+        query = (
+            sa.select(events.c.payload)
+            .where(events.c.run_id == run_id, events.c.seq > after_seq)
+            .order_by(events.c.seq)
+        )
+        loads = json.loads
+        return self._read(
+            f"reading the events of run {run_id!r}",
+            lambda c: [event_from_dict(loads(p)) for p in c.execute(query).scalars()],
+        )
+
+    def task_records(self, run_id: str) -> list[TaskRecord]:
+        """The task projection: planned tasks in plan order, then map items as they appeared."""
+        query = (
+            sa.select(task_runs, artifacts.c.inline)
+            .select_from(
+                task_runs.outerjoin(artifacts, artifacts.c.checksum == task_runs.c.output_checksum)
+            )
+            .where(task_runs.c.run_id == run_id)
+            .order_by(task_runs.c.ord_seq, task_runs.c.ord_idx)
+        )
+        return self._read(
+            f"reading the tasks of run {run_id!r}",
+            lambda c: [_task_record(row) for row in c.execute(query)],
+        )
+
+    # -- cache -----------------------------------------------------------------------------
+
+    def lookup_cache(self, keys: Sequence[str]) -> dict[str, CacheHit]:
+        """The newest entry for each key that has one (one query per 500 keys)."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        base = (
+            sa.select(cache_entries, artifacts.c.inline)
+            .select_from(
+                cache_entries.join(artifacts, artifacts.c.checksum == cache_entries.c.checksum)
+            )
+            .order_by(
+                cache_entries.c.key,
+                cache_entries.c.created_at.desc(),
+                cache_entries.c.id.desc(),
+            )
+        )
+
+        def work(c: sa.Connection) -> dict[str, CacheHit]:
+            found: dict[str, CacheHit] = {}
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start : start + _CHUNK]
+                for row in c.execute(base.where(cache_entries.c.key.in_(chunk))):
+                    if row.key not in found:
+                        found[row.key] = CacheHit(
+                            key=row.key,
+                            output=_output(row.output, row.inline),
+                            run_id=row.run_id,
+                            task=row.task_key,
+                            created_at=row.created_at,
+                        )
+            return found
+
+        return self._read("looking up the cache", work)
+
+    def clear_cache(self, *, task: str | None = None) -> int:
+        """Forget all entries, or those of one task (its name, or its key in a run)."""
+        statement = sa.delete(cache_entries)
+        if task is not None:
+            statement = statement.where(
+                sa.or_(cache_entries.c.task_name == task, cache_entries.c.task_key == task)
+            )
+        with self._write("clearing the cache") as c:
+            return int(c.execute(statement).rowcount)
+
+    # -- logs ------------------------------------------------------------------------------
+
+    def append_logs(self, entries: Sequence[LogEntry]) -> None:
+        """Store captured output; each entry gets the next sequence number."""
+        if not entries:
+            return
+        rows = [
+            {
+                "run_id": e.run_id,
+                "key": e.key,
+                "attempt": e.attempt,
+                "stream": e.stream,
+                "text": e.text,
+                "at": e.at,
+            }
+            for e in entries
+        ]
+        wanted = {e.run_id for e in entries}
+        with self._write("storing logs") as c:
+            known = set(
+                c.execute(sa.select(runs.c.run_id).where(runs.c.run_id.in_(wanted))).scalars()
+            )
+            for run_id in sorted(wanted - known):
+                raise UnknownRunError(unknown_run_message(run_id, self._where))
+            c.execute(sa.insert(logs), rows)
+
+    def read_logs(
+        self, run_id: str, *, key: str | None = None, after_seq: int = 0
+    ) -> list[LogEntry]:
+        """Captured output of a run (or one task key), in order."""
+        query = (
+            sa.select(logs)
+            .where(logs.c.run_id == run_id, logs.c.seq > after_seq)
+            .order_by(logs.c.seq)
+        )
+        if key is not None:
+            query = query.where(logs.c.key == key)
+
+        def work(c: sa.Connection) -> list[LogEntry]:
+            return [
+                LogEntry(
+                    run_id=row.run_id,
+                    key=row.key,
+                    attempt=row.attempt,
+                    stream=row.stream,
+                    text=row.text,
+                    at=row.at,
+                    seq=row.seq,
+                )
+                for row in c.execute(query)
+            ]
+
+        return self._read(f"reading the logs of run {run_id!r}", work)
+
+    def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones)."""
+        self._appender.close()
+        self._engine.dispose()
+
+
+def storable(run: RunInfo) -> tuple[str, str]:
+    """The run's parameters and environment as JSON; ``StoreError`` if a value cannot be
+    stored."""
+    try:
+        return dumps(to_jsonable(dict(run.params))), dumps(to_jsonable(dict(run.environment)))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"run {run.run_id!r} cannot be stored: {exc}") from None
+
+
+def _run_info(row: sa.Row[Any]) -> RunInfo:
+    return RunInfo(
+        run_id=row.run_id,
+        pipeline=row.pipeline,
+        target=row.target,
+        fingerprint=row.fingerprint,
+        state=RunState(row.state),
+        params=from_jsonable(json.loads(row.params)),
+        executor=row.executor,
+        created_at=row.created_at,
+        ended_at=row.ended_at,
+        heartbeat_at=row.heartbeat_at,
+        owner=row.owner,
+        epoch=row.epoch,
+        reason=row.reason,
+        environment=from_jsonable(json.loads(row.environment)),
+    )
+
+
+def _output(text: str, inline: bytes | None) -> ArtifactRef:
+    ref = artifact_from_dict(json.loads(text))
+    return ref if inline is None else dataclasses.replace(ref, inline=bytes(inline))
+
+
+def _task_record(row: sa.Row[Any]) -> TaskRecord:
+    error = None
+    if row.error_type is not None:
+        detail = json.loads(row.error_detail or "{}")
+        error = ErrorInfo(
+            kind=ErrorKind(detail.get("kind", ErrorKind.RAISED.value)),
+            type_name=row.error_type,
+            message=row.error_message or "",
+            traceback=row.error_traceback or "",
+            mro=tuple(detail.get("mro", ())),
+        )
+    return TaskRecord(
+        key=row.key,
+        name=row.name,
+        state=TaskState(row.state),
+        attempt=row.attempt,
+        map_index=row.map_index,
+        parent=row.parent,
+        mapped=bool(row.mapped),
+        items=row.items,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        first_started_at=row.first_started_at,
+        ran_for=row.ran_for,
+        reason=row.reason,
+        error=error,
+        output=_output(row.output, row.inline) if row.output is not None else None,
+        cache_key=row.cache_key,
+        cache_hit=row.cache_hit,
+        cache_parts=json.loads(row.cache_parts) if row.cache_parts is not None else None,
+    )

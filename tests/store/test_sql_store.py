@@ -1,0 +1,256 @@
+"""What the SQL run store does beyond the conformance suite: migrations, SQLite's settings and
+transactions, URLs, and staying out of ``import legato``."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.command import downgrade
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from legato.errors import StoreError
+from legato.model.events import RunTransitioned
+from legato.model.runs import RunInfo
+from legato.model.states import RunState
+from legato.store.memory import MemoryRunStore
+from legato.store.open import open_run_store
+from legato.store.sql import SqlRunStore
+from legato.store.sql.connect import (
+    BUSY_TIMEOUT,
+    alembic_config,
+    current_revision,
+    make_engine,
+    upgrade,
+)
+from legato.store.sql.schema import HEAD, VERSION_TABLE, metadata
+
+TABLES = {
+    "pipelines",
+    "pipeline_versions",
+    "runs",
+    "events",
+    "task_runs",
+    "artifacts",
+    "cache_entries",
+    "logs",
+}
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[SqlRunStore]:
+    store = SqlRunStore(sqlite_url)
+    yield store
+    store.close()
+
+
+def tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {VERSION_TABLE}
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+def test_head_is_the_newest_migration() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_current_head() == HEAD
+    assert [r.revision for r in script.walk_revisions()][-1] == "0001"
+
+
+def test_first_revision_then_head_then_down_again(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0001")
+    with engine.connect() as c:
+        assert current_revision(c) == "0001"
+    assert tables(engine) == TABLES
+    upgrade(engine)
+    with engine.connect() as c:
+        assert current_revision(c) == HEAD
+    with engine.begin() as c:
+        downgrade(alembic_config(c), "base")
+    assert tables(engine) == set()
+    with engine.connect() as c:
+        assert current_revision(c) is None
+    upgrade(engine)  # and up again
+    assert tables(engine) == TABLES
+    engine.dispose()
+
+
+def test_migrations_create_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as c:
+        context = MigrationContext.configure(c, opts={"version_table": VERSION_TABLE})
+        assert compare_metadata(context, metadata) == []
+        clustered = c.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%'"
+        )
+        assert set(clustered.scalars()) == {
+            t.name for t in metadata.tables.values() if t.kwargs.get("sqlite_with_rowid") is False
+        }
+    engine.dispose()
+
+
+def test_migrations_on_postgres(postgres_server: str) -> None:
+    import psycopg
+
+    from .conftest import _libpq, with_schema
+
+    schema = f"legato_migrate_{time.time_ns()}"
+    with psycopg.connect(_libpq(postgres_server), autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(with_schema(postgres_server, schema))
+    try:
+        upgrade(engine, "0001")
+        assert tables(engine) == TABLES
+        with engine.connect() as c:
+            context = MigrationContext.configure(c, opts={"version_table": VERSION_TABLE})
+            assert compare_metadata(context, metadata) == []
+        with engine.begin() as c:
+            downgrade(alembic_config(c), "base")
+        assert tables(engine) == set()
+        upgrade(engine)
+        assert tables(engine) == TABLES
+    finally:
+        engine.dispose()
+        with psycopg.connect(_libpq(postgres_server), autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_opening_brings_an_old_schema_up_to_date(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0001")
+    engine.dispose()
+    store = SqlRunStore(url)
+    with store.engine.connect() as c:
+        assert current_revision(c) == HEAD
+    store.close()
+
+
+def test_a_schema_from_a_newer_legato_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    SqlRunStore(url).close()
+    with sqlite3.connect(tmp_path / "new.db") as c:
+        c.execute(f"UPDATE {VERSION_TABLE} SET version_num = '9999'")
+    with pytest.raises(StoreError, match=r"'9999'.*newer legato"):
+        SqlRunStore(url)
+
+
+# -- SQLite ----------------------------------------------------------------------------------
+
+
+def test_sqlite_settings_on_every_connection(store: SqlRunStore) -> None:
+    for _ in range(2):  # a pooled connection and a fresh one
+        with store.engine.connect() as c:
+            pragma = {
+                name: c.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+        assert pragma == {
+            "journal_mode": "wal",
+            "synchronous": 1,  # NORMAL
+            "foreign_keys": 1,
+            "busy_timeout": int(BUSY_TIMEOUT * 1000),
+        }
+        store.engine.dispose()
+
+
+def test_writes_begin_immediate_and_reads_begin_deferred(store: SqlRunStore) -> None:
+    statements: list[str] = []
+
+    @sa.event.listens_for(store.engine, "connect")
+    def trace(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    store.engine.dispose()
+    store.create_run(RunInfo(run_id="r", pipeline="p", owner="o"))
+    store.append("r", "o", [RunTransitioned(run_id="r", seq=1, at=1.0, state=RunState.RUNNING)])
+    store.heartbeat("r", "o", 2.0)
+    store.get_run("r")
+    begins = [s for s in statements if s.upper().startswith("BEGIN")]
+    assert begins == ["BEGIN IMMEDIATE"] * 3 + ["BEGIN"], statements
+    # Every statement ran inside a transaction the store began itself.
+    inside = False
+    for statement in statements:
+        verb = statement.split()[0].upper()
+        if verb == "BEGIN":
+            inside = True
+        elif verb in ("COMMIT", "ROLLBACK"):
+            inside = False
+        else:
+            assert inside, f"{statement!r} ran outside a transaction: {statements}"
+
+
+def test_a_writer_waits_for_another_process_lock(store: SqlRunStore, tmp_path: Path) -> None:
+    store.create_run(RunInfo(run_id="r", pipeline="p", owner="o"))
+    path = tmp_path / "state" / "legato.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    releaser = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    releaser.start()
+    started = time.monotonic()
+    try:
+        store.append("r", "o", [RunTransitioned(run_id="r", seq=1, at=1.0, state=RunState.RUNNING)])
+    finally:
+        releaser.join()
+        other.close()
+    assert time.monotonic() - started >= 0.4  # it waited for the lock instead of failing
+    assert store.get_run("r").state is RunState.RUNNING
+
+
+def test_the_folder_of_a_new_file_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "c" / "legato.db"
+    SqlRunStore(f"sqlite:///{path}").close()
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_sqlite_in_memory_is_refused_with_a_way_out(url: str) -> None:
+    with pytest.raises(StoreError, match="memory://"):
+        SqlRunStore(url)
+
+
+def test_other_databases_are_refused() -> None:
+    with pytest.raises(StoreError, match="sqlite:/// and postgresql"):
+        SqlRunStore("mysql://user@host/db")
+    with pytest.raises(StoreError, match="not a database URL"):
+        SqlRunStore("::nonsense::")
+
+
+def test_a_database_that_cannot_open_says_where(tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder.db"
+    folder.mkdir()
+    with pytest.raises(StoreError, match=r"a-folder\.db"):
+        SqlRunStore(f"sqlite:///{folder}")
+
+
+# -- opening by URL, and import cost ---------------------------------------------------------
+
+
+def test_open_run_store_by_url(tmp_path: Path) -> None:
+    assert isinstance(open_run_store("memory://"), MemoryRunStore)
+    for url in (f"sqlite:///{tmp_path / 'a.db'}", str(tmp_path / "b.db")):
+        store = open_run_store(url)
+        assert isinstance(store, SqlRunStore)
+        store.close()
+    assert (tmp_path / "a.db").is_file()
+    assert (tmp_path / "b.db").is_file()
+
+
+def test_importing_legato_and_the_memory_store_loads_no_sqlalchemy() -> None:
+    code = (
+        "import sys, legato, legato.store.base, legato.store.memory, legato.store.open\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic'))\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
