@@ -10,7 +10,10 @@ The pipeline is traced once beforehand, so tracing is reported apart.
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +84,11 @@ def main() -> None:
     parser.add_argument("--fan", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--executors", default="inline,threads,processes")
+    parser.add_argument(
+        "--stores",
+        default="none,sqlite",
+        help="none (no persistence), memory, sqlite (a fresh local store per run)",
+    )
     args = parser.parse_args()
 
     chain = make_chain(args.chain)
@@ -92,37 +100,43 @@ def main() -> None:
         f"tracing a {args.chain}-task chain: {trace_s * 1e3:.1f} ms "
         f"({trace_s / args.chain * 1e6:.1f} us per task)"
     )
-
     workloads = [
-        (
-            f"chain {args.chain}",
-            args.chain,
-            lambda ex: legato.run(chain, executor=ex),
-            lambda: plain_chain(args.chain),
-        ),
+        (f"chain {args.chain}", args.chain, chain, {}, functools.partial(plain_chain, args.chain)),
         (
             f"fan-out {args.fan}",
             args.fan + 2,
-            lambda ex: legato.run(fan, {"n": args.fan}, executor=ex),
-            lambda: plain_fan(args.fan),
+            fan,
+            {"n": args.fan},
+            functools.partial(plain_fan, args.fan),
         ),
     ]
-    print(f"{'workload':<16} {'executor':<10} {'run s':>8} {'plain s':>8} {'overhead/task':>14}")
-    for name, tasks, run, plain in workloads:
-        plain_s = best_of(args.repeat, plain)
-        for executor in args.executors.split(","):
-            result = legato.run(
-                chain if "chain" in name else fan,
-                executor=executor,
-                **({} if "chain" in name else {"params": {"n": 10}}),
-            )
-            assert result.ok, result.record.reason
-            run_s = best_of(args.repeat, lambda ex=executor: run(ex))
-            per_task = (run_s - plain_s) / tasks
-            print(
-                f"{name:<16} {executor:<10} {run_s:>8.3f} {plain_s:>8.4f} "
-                f"{per_task * 1e3:>11.4f} ms"
-            )
+    header = f"{'workload':<16} {'store':<7} {'executor':<10} {'run s':>8} {'plain s':>8}"
+    print(f"{header} {'overhead/task':>14}")
+    with tempfile.TemporaryDirectory() as home:
+        for name, tasks, pipe, params, plain in workloads:
+            plain_s = best_of(args.repeat, plain)
+            for store in args.stores.split(","):
+                for executor in args.executors.split(","):
+                    one = functools.partial(_run_once, pipe, params, executor, store, home)
+                    run_s = best_of(args.repeat, one)
+                    per_task = (run_s - plain_s) / tasks
+                    print(
+                        f"{name:<16} {store:<7} {executor:<10} {run_s:>8.3f} {plain_s:>8.4f} "
+                        f"{per_task * 1e3:>11.4f} ms"
+                    )
+
+
+def _run_once(
+    pipe: legato.Pipeline[..., Any], params: dict[str, Any], executor: str, store: str, home: str
+) -> None:
+    options: dict[str, Any] = {"store": False} if store == "none" else {}
+    if store == "memory":
+        options["store"] = "memory"
+    if store == "sqlite":
+        os.environ["LEGATO_HOME"] = tempfile.mkdtemp(dir=home)
+        options["cache"] = False  # measure the work, not cache hits
+    result = legato.run(pipe, params, executor=executor, **options)
+    assert result.ok, result.record.reason
 
 
 if __name__ == "__main__":

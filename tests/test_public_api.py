@@ -38,6 +38,7 @@ PUBLIC = {
     "__version__",
     "context",
     "pipeline",
+    "resume",
     "run",
     "start",
     "task",

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from legato.define.task import Task, task
     from legato.define.tracing import unmapped
     from legato.engine.result import RunResult
+    from legato.engine.resume import resume
     from legato.engine.run import RunHandle, run, start
     from legato.errors import (
         Cancelled,
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "unmapped": ("legato.define.tracing", "unmapped"),
     "run": ("legato.engine.run", "run"),
     "start": ("legato.engine.run", "start"),
+    "resume": ("legato.engine.resume", "resume"),
     "RunHandle": ("legato.engine.run", "RunHandle"),
     "RunResult": ("legato.engine.result", "RunResult"),
     "Executor": ("legato.executors.base", "Executor"),
@@ -94,6 +96,7 @@ __all__ = [
     "ProcessesExecutor",
     "Resources",
     "RetryPolicy",
+    "resume",
     "run",
     "RunFailedError",
     "RunHandle",

@@ -357,7 +357,9 @@ class Loop:
         self.run = record
         self._seq = record.last_seq
         self.ctx.resuming = True
-        self._run_state(RunState.RUNNING, "resumed")
+        finished = record.state is RunState.SUCCEEDED  # only its outputs are wanted
+        if not finished:
+            self._run_state(RunState.RUNNING, "resumed")
         self.executor.open(self.report, self.artifacts)
         if self.journal.store is not None:
             self._add_timer(self.clock.monotonic() + self.heartbeat_every, _HEARTBEAT, None, 0)
@@ -375,7 +377,7 @@ class Loop:
             done.add(key)
         ready: list[_Task] = []
         for key, node in self.plan.nodes.items():
-            if key in done:
+            if key in done or finished:
                 continue
             task = self._tasks[key]
             task.waiting = sum(1 for up in node.upstream if up not in done)
@@ -454,12 +456,15 @@ class Loop:
 
     # ------------------------------------------------------------------ readiness
 
+    def _attempt(self, task: _Task) -> int:
+        return self.run.tasks[task.key].attempt
+
     def _inputs_ready(self, task: _Task) -> None:
         if self.run.tasks[task.key].state is not TaskState.PENDING:
             return  # already failed upstream or cancelled
         if task.node.mapped is not None:
             self._expand(task)
-        elif self._transition(task, TaskState.READY, 1) is not None:
+        elif self._transition(task, TaskState.READY, self._attempt(task)) is not None:
             self._became_ready(task)
 
     def _expand(self, group: _Task) -> None:
@@ -471,12 +476,17 @@ class Loop:
             self._transition(
                 group,
                 TaskState.FAILED,
-                1,
+                self._attempt(group),
                 reason=str(exc),
                 error=ErrorInfo.of(ErrorKind.INPUT, str(exc), "legato.MapError"),
             )
             return
-        if self._transition(group, TaskState.RUNNING, 1, reason=f"{count} items") is None:
+        if (
+            self._transition(
+                group, TaskState.RUNNING, self._attempt(group), reason=f"{count} items"
+            )
+            is None
+        ):
             return
         self._emit(
             MapExpanded(
@@ -498,7 +508,9 @@ class Loop:
             self._became_ready(child)
         if count == 0:
             self.inputs.keep(group.key, Gathered(()), 0, ())
-            self._transition(group, TaskState.SUCCEEDED, 1, reason="mapped over no items")
+            self._transition(
+                group, TaskState.SUCCEEDED, self._attempt(group), reason="mapped over no items"
+            )
 
     # ------------------------------------------------------------------ dispatch
 
@@ -748,7 +760,7 @@ class Loop:
             for key in task.node.downstream:
                 down = self._tasks[key]
                 if self.run.tasks[key].state is TaskState.PENDING:
-                    self._transition(down, to, 1, reason=reason, error=error)
+                    self._transition(down, to, self._attempt(down), reason=reason, error=error)
         if (
             state in _FAILED_STATES
             and self.plan.failure_policy is FailurePolicy.FAIL_FAST
@@ -769,7 +781,7 @@ class Loop:
             self._transition(
                 group,
                 TaskState.FAILED,
-                1,
+                self._attempt(group),
                 reason=message,
                 error=ErrorInfo.of(ErrorKind.RAISED, message, "legato.MapItemsFailed"),
             )
@@ -777,7 +789,7 @@ class Loop:
         outputs = self.inputs.outputs
         gathered = Gathered(tuple(outputs[k] for k in group.children))
         self.inputs.keep(group.key, gathered, len(group.children))
-        self._transition(group, TaskState.SUCCEEDED, 1)
+        self._transition(group, TaskState.SUCCEEDED, self._attempt(group))
 
     # ------------------------------------------------------------------ cancel and timers
 

@@ -1,0 +1,177 @@
+"""Resuming a run that failed, was cancelled, or whose orchestrator died.
+
+The run continues under its own id: a new orchestrator takes it over (its owner token fences
+off any write of the previous one), succeeded tasks keep their stored outputs and are not run
+again, and every other task starts a new attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from legato.config import settings_from_env
+from legato.define.fingerprint import Fingerprinter
+from legato.define.loader import load_pipeline
+from legato.define.pipeline import Pipeline
+from legato.engine.caching import Caching
+from legato.engine.clock import Clock, SystemClock
+from legato.engine.journal import Journal, Listener
+from legato.engine.loop import Loop
+from legato.engine.plan import build_plan, check_capacity
+from legato.engine.reducer import fold
+from legato.engine.result import RunResult
+from legato.engine.run import drive, make_executor, new_owner
+from legato.engine.storage import StoreOption, resolve_storage
+from legato.errors import DefinitionError, ParameterError
+from legato.executors.base import Executor
+from legato.model.runs import RunInfo
+from legato.model.specs import FailurePolicy
+from legato.model.states import RUN_RESUMABLE, RunState
+from legato.store.hashing import fingerprint_path
+
+__all__ = ["prepare_resume", "resume"]
+
+
+def _owner_is_gone(info: RunInfo) -> bool:
+    """Whether the run's orchestrator was a process on this host that no longer exists."""
+    host, _, rest = info.owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a zombie is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def prepare_resume(
+    run_id: str,
+    *,
+    pipeline: Pipeline[..., Any] | None = None,
+    executor: str | Executor | None = None,
+    listeners: Sequence[Listener] = (),
+    store: StoreOption = None,
+    clock: Clock | None = None,
+    stale_after: float | None = None,
+    seed: int | None = None,
+) -> Loop:
+    """Take over run ``run_id`` (an id or a unique prefix) and build the loop that continues
+    it. Raises ``RunBusyError`` while its orchestrator is alive."""
+    storage = resolve_storage(store)
+    if storage is None:
+        raise DefinitionError(
+            "resume needs the run store that recorded the run",
+            fix="leave store= out (the local default) or pass the store the run used",
+        )
+    info = storage.runs.get_run(run_id)
+    if pipeline is None:
+        if not info.target:
+            raise DefinitionError(
+                f"run {info.run_id} was started from a script or notebook legato cannot "
+                "import again",
+                fix="pass the pipeline: legato.resume(run_id, pipeline=my_pipeline)",
+            )
+        pipeline = load_pipeline(info.target)
+    if pipeline.name != info.pipeline:
+        raise DefinitionError(
+            f"run {info.run_id} belongs to pipeline {info.pipeline!r}, not {pipeline.name!r}",
+            fix=f"pass the {info.pipeline} pipeline",
+        )
+    events = storage.runs.read_events(info.run_id)
+    # No events: the orchestrator died between creating the run and starting it.
+    record = fold(events) if events else None
+    if record is not None and record.state not in RUN_RESUMABLE | {RunState.SUCCEEDED}:
+        raise ParameterError(
+            f"run {info.run_id} is {record.state.value}; only failed, cancelled or "
+            "interrupted runs can be resumed"
+        )
+    chosen = make_executor(executor or info.executor or None)
+    graph = pipeline.graph
+    planned = {k for k, t in record.tasks.items() if t.parent is None} if record else set()
+    if record is not None and planned != set(graph.nodes):
+        added = sorted(set(graph.nodes) - planned)
+        removed = sorted(planned - set(graph.nodes))
+        raise DefinitionError(
+            f"pipeline {pipeline.name!r} changed shape since run {info.run_id} started "
+            f"(new tasks: {added or 'none'}; removed: {removed or 'none'})",
+            fix="start a new run: unchanged tasks will be cache hits",
+        )
+    policy = record.failure_policy if record is not None else ""
+    plan = build_plan(
+        graph,
+        pipeline.bind_params(record.params if record is not None else info.params),
+        FailurePolicy(policy) if policy else None,
+    )
+    check_capacity(plan, chosen.capacity, chosen.name)
+    clock = clock or SystemClock()
+    owner = new_owner()
+    if stale_after is None:
+        stale_after = 0.0 if _owner_is_gone(info) else settings_from_env().stale_after
+    if record is None or record.state is not RunState.SUCCEEDED:
+        storage.runs.take_over(info.run_id, owner, now=clock.time(), stale_after=stale_after)
+    fingerprinter = Fingerprinter()
+    caching = Caching(
+        store=storage.runs,
+        plan=plan,
+        fingerprints={k: fingerprinter.code(n.spec.fn) for k, n in plan.nodes.items()},
+        lookups=True,
+        refresh=False,
+        previous={},
+        hash_path=fingerprint_path,
+        now=clock.time,
+    )
+    return Loop(
+        run_id=info.run_id,
+        plan=plan,
+        executor=chosen,
+        clock=clock,
+        seed=seed,
+        journal=Journal(info.run_id, store=storage.runs, owner=owner, listeners=listeners),
+        artifacts=storage.artifacts,
+        caching=caching,
+        resume_from=record,
+    )
+
+
+def resume(
+    run_id: str,
+    *,
+    pipeline: Pipeline[..., Any] | None = None,
+    executor: str | Executor | None = None,
+    listeners: Sequence[Listener] = (),
+    store: StoreOption = None,
+    clock: Clock | None = None,
+    stale_after: float | None = None,
+) -> RunResult:
+    """Continue a failed, cancelled or crashed run where it stopped.
+
+    Succeeded tasks are not executed again (their stored outputs are used); the others run
+    as new attempts. Resuming a run that already succeeded runs nothing and returns it. The
+    pipeline is imported again from where the run recorded it, or given as ``pipeline``.
+    A run whose orchestrator is still alive raises ``RunBusyError``; one whose orchestrator
+    died is taken over once its heartbeat is older than ``stale_after`` seconds (at once
+    when that process is known to be gone).
+    """
+    loop = prepare_resume(
+        run_id,
+        pipeline=pipeline,
+        executor=executor,
+        listeners=listeners,
+        store=store,
+        clock=clock,
+        stale_after=stale_after,
+    )
+    return drive(loop)
