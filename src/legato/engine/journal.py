@@ -12,6 +12,7 @@ from typing import Protocol
 
 from legato._crash import crash_point
 from legato.model.events import Event, RunTransitioned, TaskTransitioned
+from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.store.base import RunStore
 
@@ -61,6 +62,15 @@ class Journal:
             except Exception:
                 log.exception("listener %r failed; it is dropped from this run", listener)
                 self.listeners.remove(listener)
+
+    def logs(self, entries: Sequence[LogEntry]) -> None:
+        """Store captured output (best effort: a failure to store logs never fails a run)."""
+        if self.store is None:
+            return
+        try:
+            self.store.append_logs(entries)
+        except Exception:
+            log.exception("could not store %d log entries of run %s", len(entries), self.run_id)
 
     def heartbeat(self, now: float) -> None:
         """Tell the store this run's orchestrator is alive."""

@@ -44,6 +44,7 @@ from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_TRANSITIONS, RunState, TaskState
 from legato.model.values import Arg, Gathered, Stored, StoredItems, Value
 from legato.runtime.data import items_of_manifest, shape_of_ref
+from legato.runtime.logs import LogSink, capture_in_process, release_in_process
 from legato.store.base import ArtifactStore
 
 __all__ = ["Listener", "Loop"]
@@ -54,6 +55,8 @@ _WAKE: Any = object()
 _RETRY = 0
 _DEADLINE = 1
 _HEARTBEAT = 2
+_PULSE_S = 0.5
+"""How often a durable run wakes to stream captured output and check its heartbeat."""
 _FAILED_STATES = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
 
 
@@ -127,6 +130,7 @@ class Loop:
         caching: Caching | None = None,
         heartbeat_every: float = 5.0,
         resume_from: RunRecord | None = None,
+        echo_logs: bool = True,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -137,6 +141,8 @@ class Loop:
         self.caching = caching
         self.heartbeat_every = heartbeat_every
         self._resume_from = resume_from
+        self.echo_logs = echo_logs
+        self.logs = LogSink() if self.journal.store is not None else None
         self.run = RunRecord(run_id=run_id)
         self.inputs = Inputs(plan.params)
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -177,6 +183,16 @@ class Loop:
 
     def execute(self) -> RunRecord:
         """Run to the end; returns the final run record."""
+        if self.logs is None:
+            return self._execute()
+        capture_in_process(self.run_id, self.logs.write, echo=self.echo_logs)
+        try:
+            return self._execute()
+        finally:
+            release_in_process(self.run_id)
+            self._flush_logs()
+
+    def _execute(self) -> RunRecord:
         self._start()
         clock = self.clock
         while True:
@@ -227,10 +243,16 @@ class Loop:
         return self._seq
 
     def _flush(self) -> None:
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        self.journal.commit(batch, self.clock.monotonic())
+        if self._buffer:
+            batch, self._buffer = self._buffer, []
+            self.journal.commit(batch, self.clock.monotonic())
+        self._flush_logs()
+
+    def _flush_logs(self) -> None:
+        if self.logs is not None:
+            entries = self.logs.drain()
+            if entries:
+                self.journal.logs(entries)
 
     def _transition(
         self,
@@ -344,9 +366,9 @@ class Loop:
             )
         )
         self._run_state(RunState.RUNNING)
-        self.executor.open(self.report, self.artifacts)
+        self.executor.open(self.report, self.artifacts, self.logs)
         if self.journal.store is not None:
-            self._add_timer(self.clock.monotonic() + self.heartbeat_every, _HEARTBEAT, None, 0)
+            self._add_timer(self.clock.monotonic() + _PULSE_S, _HEARTBEAT, None, 0)
         for task in list(self._tasks.values()):
             if task.waiting == 0 and task.index is None:
                 self._inputs_ready(task)
@@ -360,9 +382,9 @@ class Loop:
         finished = record.state is RunState.SUCCEEDED  # only its outputs are wanted
         if not finished:
             self._run_state(RunState.RUNNING, "resumed")
-        self.executor.open(self.report, self.artifacts)
+        self.executor.open(self.report, self.artifacts, self.logs)
         if self.journal.store is not None:
-            self._add_timer(self.clock.monotonic() + self.heartbeat_every, _HEARTBEAT, None, 0)
+            self._add_timer(self.clock.monotonic() + _PULSE_S, _HEARTBEAT, None, 0)
         tasks = record.tasks
         done: set[str] = set()
         for key in self.plan.nodes:  # in order: inputs before their users
@@ -852,10 +874,11 @@ class Loop:
                 self._heartbeat(now)
 
     def _heartbeat(self, now: float) -> None:
+        # Also the pulse that streams captured output of long tasks to the store.
         if self.journal.last_commit <= now - self.heartbeat_every:
             self.journal.heartbeat(self.clock.time())
         if self._open or self._in_flight:
-            self._add_timer(now + self.heartbeat_every, _HEARTBEAT, None, 0)
+            self._add_timer(now + _PULSE_S, _HEARTBEAT, None, 0)
 
     def _retry_due(self, task: _Task, attempt: int) -> None:
         if self.run.tasks[task.key].state is not TaskState.RETRY_WAIT:

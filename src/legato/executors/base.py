@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from legato.model.calls import TaskCall, TaskOutcome
 from legato.model.specs import Capacity
+from legato.runtime.logs import LogSink
 from legato.store.base import ArtifactStore
 
 __all__ = ["Executor", "Report"]
@@ -38,9 +39,16 @@ class Executor(ABC):
         """What may run at once."""
 
     @abstractmethod
-    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
+    def open(
+        self,
+        report: Report,
+        artifacts: ArtifactStore | None = None,
+        logs: LogSink | None = None,
+    ) -> None:
         """Get ready to run calls of one run; outcomes go to ``report``. With ``artifacts``
-        every output is stored there as it is produced (a durable run)."""
+        every output is stored there as it is produced (a durable run); with ``logs``, what
+        tasks print and log is captured there (in-process executors capture through the
+        loop's stream routing and may ignore it)."""
 
     @abstractmethod
     def submit(self, call: TaskCall) -> None:

@@ -12,6 +12,7 @@ from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.specs import Capacity
 from legato.runtime.data import DataPlane, LiveData, in_process_data
 from legato.runtime.invoke import invoke
+from legato.runtime.logs import LogSink
 from legato.store.base import ArtifactStore
 
 __all__ = ["InlineExecutor"]
@@ -34,7 +35,12 @@ class InlineExecutor(Executor):
     def capacity(self) -> Capacity:
         return self._capacity
 
-    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
+    def open(
+        self,
+        report: Report,
+        artifacts: ArtifactStore | None = None,
+        logs: LogSink | None = None,
+    ) -> None:
         self._report = report
         self._data = in_process_data(artifacts)
 

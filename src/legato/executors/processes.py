@@ -30,6 +30,7 @@ from legato.executors.worker import READY
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity
+from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
 from legato.store.base import ArtifactStore
 
@@ -120,7 +121,8 @@ class ProcessesExecutor(Executor):
         self._closing = False
         self._start_failures = 0
         self._broken = ""
-        self._init = pickle.dumps(("init", None))
+        self._init = pickle.dumps(("init", None, False))
+        self._logs: LogSink | None = None
 
     @property
     def capacity(self) -> Capacity:
@@ -128,9 +130,16 @@ class ProcessesExecutor(Executor):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
+    def open(
+        self,
+        report: Report,
+        artifacts: ArtifactStore | None = None,
+        logs: LogSink | None = None,
+    ) -> None:
         self._report = report
-        self._init = pickle.dumps(("init", artifacts), protocol=pickle.HIGHEST_PROTOCOL)
+        self._logs = logs
+        capture = logs is not None
+        self._init = pickle.dumps(("init", artifacts, capture), protocol=pickle.HIGHEST_PROTOCOL)
         self._closing = False
         self._start_failures = 0
         self._broken = ""
@@ -373,7 +382,11 @@ class ProcessesExecutor(Executor):
             worker.ready = True
             self._start_failures = 0
             return
-        outcome: TaskOutcome = pickle.loads(message)
+        outcome = pickle.loads(message)
+        if isinstance(outcome, list):  # captured output of a running task
+            if self._logs is not None:
+                self._logs.add(outcome)
+            return
         with self._lock:
             call, worker.call = worker.call, None
             self._feed(worker)

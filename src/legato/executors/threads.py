@@ -23,6 +23,7 @@ from legato.model.errors import ErrorKind
 from legato.model.specs import Capacity
 from legato.runtime.data import DataPlane, LiveData, in_process_data
 from legato.runtime.invoke import capture_error, failed_outcome, invoke
+from legato.runtime.logs import LogSink
 from legato.store.base import ArtifactStore
 
 __all__ = ["ThreadsExecutor"]
@@ -54,7 +55,12 @@ class ThreadsExecutor(Executor):
     def capacity(self) -> Capacity:
         return self._capacity
 
-    def open(self, report: Report, artifacts: ArtifactStore | None = None) -> None:
+    def open(
+        self,
+        report: Report,
+        artifacts: ArtifactStore | None = None,
+        logs: LogSink | None = None,
+    ) -> None:
         self._report = report
         self._data = in_process_data(artifacts)
         for _ in range(self._capacity.slots):

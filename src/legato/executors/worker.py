@@ -7,18 +7,25 @@ signalling its process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
 import sys
+import threading
+import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.runs import LogEntry
 from legato.model.specs import Resources
+from legato.runtime.context import TaskContext
 from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.runtime.invoke import capture_error, invoke
+from legato.runtime.logs import ANY_RUN, capture_in_process
 
 __all__ = ["main"]
 
@@ -117,9 +124,17 @@ def main(argv: list[str]) -> int:
     outcomes = Connection(write_fd, readable=False)
     outcomes.send_bytes(READY)
     try:
-        tag, artifacts = pickle.loads(calls.recv_bytes())
+        tag, artifacts, capture = pickle.loads(calls.recv_bytes())
     except (EOFError, OSError):
         return 0
+    send_lock = threading.Lock()
+
+    def send(message: bytes) -> None:
+        with send_lock:  # a task's own threads may print while its outcome is sent
+            outcomes.send_bytes(message)
+
+    if capture:
+        _capture_output(send)
     assert tag == "init", tag
     plane: DataPlane = (
         StoredData(artifacts, keep_live=False) if artifacts is not None else PickledData()
@@ -158,7 +173,44 @@ def main(argv: list[str]) -> int:
                     error=ErrorInfo.of(ErrorKind.OUTPUT, f"outcome could not be sent: {exc}"),
                 )
             )
-        outcomes.send_bytes(message)
+        flush_output()
+        send(message)
+
+
+_pending: list[LogEntry] = []
+_send: Callable[[bytes], None] | None = None
+
+
+def _capture_output(send: Callable[[bytes], None]) -> None:
+    """Route what tasks print and log to the orchestrator, line by line as it comes."""
+    global _send
+    _send = send
+
+    def route(ctx: TaskContext, stream: str, text: str) -> None:
+        _pending.append(
+            LogEntry(
+                run_id=ctx.run_id,
+                key=ctx.key,
+                attempt=ctx.attempt,
+                stream=stream,
+                text=text,
+                at=time.time(),
+            )
+        )
+        if "\n" in text or len(_pending) > 64:
+            flush_output()
+
+    capture_in_process(ANY_RUN, route, echo=False)
+
+
+def flush_output() -> None:
+    """Send captured output not sent yet."""
+    if _send is None or not _pending:
+        return
+    entries = list(_pending)
+    del _pending[:]
+    with contextlib.suppress(OSError):
+        _send(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 if __name__ == "__main__":

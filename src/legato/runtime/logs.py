@@ -1,0 +1,169 @@
+"""Capturing what each attempt writes: ``print`` (stdout, stderr) and ``logging`` records.
+
+Output is told apart by the task context of the thread that writes it, so tasks running side
+by side on threads each get their own lines. Captured text goes to a :class:`LogSink`, which
+the loop drains into the run store every turn (and on a short timer while tasks run), so logs
+stream while a task is still running. Output written outside any task passes through as
+usual; with ``echo`` a task's output is also written through to the real stream.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TextIO
+
+from legato.model.runs import LogEntry
+from legato.runtime.context import TaskContext, current_context
+
+__all__ = ["ANY_RUN", "LogSink", "capture_in_process", "release_in_process"]
+
+ANY_RUN = "*"
+"""Route name that captures tasks of every run (a worker process serves many)."""
+
+_FORMAT = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+
+
+class LogSink:
+    """A thread-safe buffer of captured output, drained by the loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LogEntry] = []
+
+    def write(self, ctx: TaskContext, stream: str, text: str) -> None:
+        if not text:
+            return
+        entry = LogEntry(
+            run_id=ctx.run_id,
+            key=ctx.key,
+            attempt=ctx.attempt,
+            stream=stream,
+            text=text,
+            at=time.time(),
+        )
+        with self._lock:
+            self._entries.append(entry)
+
+    def add(self, entries: list[LogEntry]) -> None:
+        """Entries captured elsewhere (a worker process)."""
+        with self._lock:
+            self._entries.extend(entries)
+
+    def drain(self) -> list[LogEntry]:
+        """What was captured since the last drain, consecutive writes of one attempt to one
+        stream joined (``print`` writes its text and its newline separately)."""
+        with self._lock:
+            entries, self._entries = self._entries, []
+        joined: list[LogEntry] = []
+        for entry in entries:
+            last = joined[-1] if joined else None
+            if (
+                last is not None
+                and last.run_id == entry.run_id
+                and last.key == entry.key
+                and last.attempt == entry.attempt
+                and last.stream == entry.stream
+                and not last.text.endswith("\n")
+            ):
+                joined[-1] = replace(last, text=last.text + entry.text)
+            else:
+                joined.append(entry)
+        return joined
+
+
+Route = Callable[[TaskContext, str, str], None]
+
+
+class _Router(io.TextIOBase):
+    """Stands in for ``sys.stdout``/``sys.stderr``: text written under a task context goes to
+    that run's route, the rest to the original stream."""
+
+    def __init__(self, original: TextIO, stream: str) -> None:
+        self.original = original
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        ctx = current_context()
+        route = _route(ctx)
+        if ctx is None or route is None:
+            return self.original.write(text)
+        write, echo = route
+        write(ctx, self.stream, text)
+        if echo:
+            self.original.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def isatty(self) -> bool:
+        return self.original.isatty()
+
+    def fileno(self) -> int:
+        return self.original.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.original, "encoding", "utf-8")
+
+
+class _Handler(logging.Handler):
+    """Routes log records made under a task context (their level follows the user's logging
+    configuration)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        ctx = current_context()
+        route = _route(ctx)
+        if ctx is None or route is None:
+            return
+        try:
+            route[0](ctx, "log", _FORMAT.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+_lock = threading.Lock()
+_routes: dict[str, tuple[Route, bool]] = {}
+
+
+def _route(ctx: TaskContext | None) -> tuple[Route, bool] | None:
+    if ctx is None:
+        return None
+    return _routes.get(ctx.run_id) or _routes.get(ANY_RUN)
+
+
+_installed: dict[str, Any] = {}
+
+
+def capture_in_process(run_id: str, write: Route, *, echo: bool) -> None:
+    """Capture the output of tasks of ``run_id`` running in this process."""
+    with _lock:
+        _routes[run_id] = (write, echo)
+        if not _installed:
+            _installed["stdout"] = sys.stdout
+            _installed["stderr"] = sys.stderr
+            sys.stdout = _Router(sys.stdout, "stdout")
+            sys.stderr = _Router(sys.stderr, "stderr")
+            handler = _Handler()
+            logging.getLogger().addHandler(handler)
+            _installed["handler"] = handler
+
+
+def release_in_process(run_id: str) -> None:
+    """Stop capturing for ``run_id``; the last run out restores the real streams."""
+    with _lock:
+        _routes.pop(run_id, None)
+        if _routes or not _installed:
+            return
+        if isinstance(sys.stdout, _Router):
+            sys.stdout = _installed["stdout"]
+        if isinstance(sys.stderr, _Router):
+            sys.stderr = _installed["stderr"]
+        logging.getLogger().removeHandler(_installed["handler"])
+        _installed.clear()
