@@ -425,19 +425,22 @@ class RunStoreContract:
         w.append(w.task("a", S.RUNNING), w.task("a", S.SUCCEEDED, output=inline_ref("dd")))
         final = records(store, "r")["a"]
         w.append(w.task("a", S.FAILED, error=ERROR))  # same attempt
-        w.append(w.task("a", S.RUNNING, attempt=2))  # even a newer attempt
+        w.append(w.task("a", S.RUNNING, attempt=2))  # a success is final for good
         assert records(store, "r")["a"] == final
-        # Within one batch too: what follows the terminal event is ignored.
+        # Within one batch too: what follows the terminal event in its attempt is ignored,
+        # and a newer attempt (a resume reopening a cancelled task) replaces it.
         w.append(
             w.task("b", S.RUNNING, at=50.0),
             w.task("b", S.CANCELLED, at=51.0, reason="stop"),
             w.task("b", S.RUNNING, at=52.0),
-            w.task("b", S.SUCCEEDED, attempt=2, at=53.0),
         )
         b = records(store, "r")["b"]
         assert (b.state, b.attempt, b.ended_at, b.reason) == (S.CANCELLED, 1, 51.0, "stop")
+        w.append(w.task("b", S.PENDING, attempt=2, at=53.0, reason="resumed"))
+        b = records(store, "r")["b"]
+        assert (b.state, b.attempt, b.reason) == (S.PENDING, 2, "resumed")
         # The event log keeps everything all the same.
-        assert len(store.read_events("r")) == 2 + 2 + 1 + 1 + 4
+        assert len(store.read_events("r")) == 2 + 2 + 1 + 1 + 3 + 1
 
     def test_a_stale_attempt_is_ignored(self, store: RunStore) -> None:
         w = self.started(store, "r", "a", "b")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import pickle
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -21,7 +23,18 @@ import xxhash
 
 from legato.model.values import Arg, Dict, Gathered, Given, Lit, Seq, Stored, StoredItems, Value
 
-__all__ = ["KeyParts", "UncacheableError", "explain_miss", "key_of", "value_digest"]
+__all__ = [
+    "KeyParts",
+    "UncacheableError",
+    "explain_miss",
+    "is_path_annotation",
+    "key_of",
+    "literal_digest",
+    "value_digest",
+]
+
+_MAX_DEPTH = 32
+"""How deep annotations and literal containers are searched for paths."""
 
 
 class UncacheableError(Exception):
@@ -59,6 +72,12 @@ def explain_miss(previous: Mapping[str, str] | None, current: KeyParts) -> str:
     """Why ``current`` found no entry, comparing with the parts of the task's last entry."""
     if previous is None:
         return "cache: miss, no earlier result"
+    if (
+        current.code == "custom"  # a key function's string is all there is to compare
+        and previous.get("code") == "custom"
+        and previous.get("params") != current.params
+    ):
+        return "cache: miss, custom key changed"
     changed = [
         label
         for field, label in (
@@ -76,15 +95,32 @@ def explain_miss(previous: Mapping[str, str] | None, current: KeyParts) -> str:
     return f"cache: miss, {', '.join(changed[:-1])} and {changed[-1]} changed"
 
 
-def _is_path_annotation(annotation: Any) -> bool:
-    if annotation is inspect.Parameter.empty:
+def is_path_annotation(annotation: Any, depth: int = 0) -> bool:
+    """Whether a parameter annotated ``annotation`` takes files or folders: ``Path`` (or any
+    ``PurePath``, ``os.PathLike``), also inside ``X | None``, unions, ``Annotated`` and
+    containers (``list[Path]``, ``dict[str, Path]``); a postponed (string) annotation when it
+    mentions ``Path``."""
+    if annotation is inspect.Parameter.empty or depth > _MAX_DEPTH:
         return False
+    if isinstance(annotation, typing.ForwardRef):
+        annotation = annotation.__forward_arg__
     if isinstance(annotation, str):
         return "Path" in annotation
-    try:
-        return isinstance(annotation, type) and issubclass(annotation, PurePath)
-    except TypeError:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
         return False
+    if origin is typing.Annotated:
+        return is_path_annotation(typing.get_args(annotation)[0], depth + 1)
+    if origin is not None:
+        if is_path_annotation(origin, depth + 1):  # os.PathLike[str]
+            return True
+        return any(is_path_annotation(arg, depth + 1) for arg in typing.get_args(annotation))
+    if isinstance(annotation, type):
+        try:
+            return issubclass(annotation, PurePath | os.PathLike)
+        except TypeError:
+            return False
+    return False
 
 
 def value_digest(value: Value) -> str:
@@ -107,10 +143,26 @@ def _combine(parts: Any) -> str:
 
 
 def literal_digest(value: Any, *, as_path: bool, hash_path: Callable[[Any], str]) -> str:
-    """Digest of a literal argument; paths (or strings passed to Path parameters) hash the
-    content of the file or folder they name."""
+    """Digest of a literal argument. Paths (and strings given to parameters annotated as
+    paths), also inside lists, tuples and dicts, count by the content of the file or folder
+    they name; a digest of such an input starts with ``path:``."""
     if isinstance(value, PurePath) or (as_path and isinstance(value, str)):
-        return "path:" + hash_path(value)
+        return "path:" + _path_digest(value, hash_path)
+    if isinstance(value, list | tuple | dict) and _names_files(value, as_path, 0):
+        pairs: Any = (
+            sorted(value.items(), key=lambda kv: repr(kv[0]))
+            if isinstance(value, dict)
+            else enumerate(value)
+        )
+        return "path:" + _combine(
+            [
+                type(value).__name__,
+                *(
+                    f"{k!r}={literal_digest(v, as_path=as_path, hash_path=hash_path)}"
+                    for k, v in pairs
+                ),
+            ]
+        )
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
         return "json:" + xxhash.xxh3_128_hexdigest((type(value).__name__ + text).encode())
@@ -124,6 +176,30 @@ def literal_digest(value: Any, *, as_path: bool, hash_path: Callable[[Any], str]
         except Exception as exc:
             raise UncacheableError(f"{type(value).__qualname__} cannot be hashed: {exc}") from None
     return "pickle:" + xxhash.xxh3_128_hexdigest(data)
+
+
+def _path_digest(path: str | PurePath, hash_path: Callable[[Any], str]) -> str:
+    try:
+        return hash_path(path)
+    except (FileNotFoundError, NotADirectoryError):
+        # Nothing there (yet): an optional input, or a file the task writes. Its name is all
+        # there is to tell it from another missing path.
+        return "missing:" + xxhash.xxh3_128_hexdigest(os.fsencode(path))
+    except (OSError, ValueError) as exc:  # unreadable, a FIFO or device...
+        raise UncacheableError(f"input path {str(path)!r} cannot be hashed: {exc}") from None
+
+
+def _names_files(value: Any, as_path: bool, depth: int) -> bool:
+    """Whether a literal container holds a path (or, under a path annotation, a string)."""
+    if depth > _MAX_DEPTH:
+        return False
+    items = value.values() if isinstance(value, dict) else value
+    for item in items:
+        if isinstance(item, PurePath) or (as_path and isinstance(item, str)):
+            return True
+        if isinstance(item, list | tuple | dict) and _names_files(item, as_path, depth + 1):
+            return True
+    return False
 
 
 def key_of(
@@ -153,21 +229,21 @@ def key_of(
         elif isinstance(arg, Seq):
             literals.update(f"{where}=seq{len(arg.items)}{arg.as_tuple}\0".encode())
             for i, item in enumerate(arg.items):
-                walk(item, f"{where}[{i}]", False)
+                walk(item, f"{where}[{i}]", as_path)
         elif isinstance(arg, Dict):
             literals.update(f"{where}=dict{len(arg.items)}\0".encode())
             for key, item in arg.items:
-                walk(item, f"{where}[{key!r}]", False)
+                walk(item, f"{where}[{key!r}]", as_path)
         else:
             raise UncacheableError(f"unbound argument {arg!r}")
 
     for i, arg in enumerate(args):
         name = names[i] if i < len(names) else f"*{i}"
         annotation = params[name].annotation if name in params else inspect.Parameter.empty
-        walk(arg, name, _is_path_annotation(annotation))
+        walk(arg, name, is_path_annotation(annotation))
     for name, arg in kwargs:
         annotation = params[name].annotation if name in params else inspect.Parameter.empty
-        walk(arg, name, _is_path_annotation(annotation))
+        walk(arg, name, is_path_annotation(annotation))
     return KeyParts(
         code=code, inputs=inputs.hexdigest(), params=literals.hexdigest(), version=version
     )

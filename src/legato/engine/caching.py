@@ -11,11 +11,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from legato.engine.cache import KeyParts, UncacheableError, explain_miss, key_of, value_digest
+import xxhash
+
+from legato.engine.cache import (
+    KeyParts,
+    UncacheableError,
+    explain_miss,
+    is_path_annotation,
+    key_of,
+    literal_digest,
+    value_digest,
+)
 from legato.engine.plan import Plan, PlanNode
 from legato.model.runs import CacheHit
 from legato.model.specs import CacheKeyContext
-from legato.model.values import Arg, Given, Lit
+from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.store.base import RunStore
 
 __all__ = ["Caching", "Verdict"]
@@ -80,22 +90,34 @@ class Caching:
         except UncacheableError as exc:
             return None, None, f"cache: off, {exc}"
         if policy.key is not None:
-            custom: object = policy.key(self._context(node, bound, parts))
+            try:
+                custom: object = policy.key(self._context(node, bound, parts))
+            except Exception as exc:  # the user's function: its error must not stop the run
+                return None, None, f"cache: off, the task's cache key function raised {exc!r}"
             if not isinstance(custom, str):
                 return None, None, "cache: off, the task's cache key function did not return a str"
             parts = KeyParts(code="custom", inputs="", params=custom, version=policy.version)
         return parts.key(node.spec.name), parts, ""
 
     def _context(self, node: PlanNode, bound: BoundArgs, parts: KeyParts) -> CacheKeyContext:
-        names = list(node.spec.signature.parameters)
+        params = node.spec.signature.parameters
+        names = list(params)
         args, kwargs = bound
         inputs: dict[str, str] = {}
         literals: dict[str, Any] = {}
         for name, arg in [*zip(names, args, strict=False), *kwargs]:
-            if isinstance(arg, Given):
-                inputs[name] = value_digest(arg.value)
-            elif isinstance(arg, Lit):
-                literals[name] = arg.value
+            annotation = params[name].annotation if name in params else None
+            as_path = annotation is not None and is_path_annotation(annotation)
+            if isinstance(arg, Lit):
+                digest = literal_digest(arg.value, as_path=as_path, hash_path=self.hash_path)
+                if digest.startswith("path:"):  # a file or folder: by its content
+                    inputs[name] = digest
+                else:
+                    literals[name] = arg.value
+            elif _has_given(arg):
+                inputs[name] = _arg_digest(arg, as_path, self.hash_path)
+            else:  # a list or dict of literals around a run parameter
+                literals[name] = _literal_value(arg)
         return CacheKeyContext(
             task=node.spec.name, code=parts.code, inputs=inputs, literals=literals
         )
@@ -144,15 +166,50 @@ class Caching:
         return [v for v in verdicts if v is not None]
 
 
+def _has_given(arg: Arg) -> bool:
+    if isinstance(arg, Given):
+        return True
+    if isinstance(arg, Seq):
+        return any(_has_given(item) for item in arg.items)
+    if isinstance(arg, Dict):
+        return any(_has_given(item) for _, item in arg.items)
+    return False
+
+
+def _arg_digest(arg: Arg, as_path: bool, hash_path: Callable[[Any], str]) -> str:
+    """Digest of an argument that holds outputs of other tasks (``[a, b]``, ``{"x": a}``)."""
+    if isinstance(arg, Given):
+        return f"{value_digest(arg.value)}{arg.path!r}"
+    if isinstance(arg, Lit):
+        return literal_digest(arg.value, as_path=as_path, hash_path=hash_path)
+    if isinstance(arg, Seq):
+        parts = [f"seq{len(arg.items)}{arg.as_tuple}"]
+        parts.extend(_arg_digest(item, as_path, hash_path) for item in arg.items)
+    elif isinstance(arg, Dict):
+        parts = [f"dict{len(arg.items)}"]
+        parts.extend(f"{k!r}={_arg_digest(item, as_path, hash_path)}" for k, item in arg.items)
+    else:
+        raise UncacheableError(f"unbound argument {arg!r}")
+    return xxhash.xxh3_128_hexdigest("\0".join(parts).encode())
+
+
+def _literal_value(arg: Arg) -> Any:
+    """The value of a list or dict whose items are all literals."""
+    if isinstance(arg, Lit):
+        return arg.value
+    if isinstance(arg, Seq):
+        items = [_literal_value(item) for item in arg.items]
+        return tuple(items) if arg.as_tuple else items
+    if isinstance(arg, Dict):
+        return {k: _literal_value(item) for k, item in arg.items}
+    raise UncacheableError(f"unbound argument {arg!r}")
+
+
 def previous_parts(store: RunStore, pipeline: str, run_ids: Iterable[str]) -> dict[str, Any]:
     """Cache parts per task key of the most recent earlier run of ``pipeline`` that has
     them, to explain misses."""
     for run_id in run_ids:
-        parts = {
-            record.key: record.cache_parts
-            for record in store.task_records(run_id)
-            if record.cache_parts
-        }
+        parts = store.cache_parts(run_id)
         if parts:
             return parts
     return {}

@@ -50,10 +50,9 @@ class Journal:
         if self.store is not None:
             self.store.append(self.run_id, self.owner, batch)
             self.last_commit = now
-            if any(
-                isinstance(e, TaskTransitioned) and e.state is TaskState.SUCCEEDED for e in batch
-            ):
-                crash_point("state_committed")
+            for event in batch:  # one crash point per committed success
+                if isinstance(event, TaskTransitioned) and event.state is TaskState.SUCCEEDED:
+                    crash_point("state_committed")
             if any(isinstance(e, RunTransitioned) and e.state.is_terminal for e in batch):
                 crash_point("run_finalised")
         for listener in list(self.listeners):  # a copy: a failing one is removed below

@@ -55,6 +55,9 @@ _WAKE: Any = object()
 _RETRY = 0
 _DEADLINE = 1
 _HEARTBEAT = 2
+_BATCH_EVENTS = 1000
+_BATCH_AGE_S = 0.02
+"""A turn's events are committed at the latest when this many wait, or this old."""
 _PULSE_S = 0.5
 """How often a durable run wakes to stream captured output and check its heartbeat."""
 _FAILED_STATES = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
@@ -160,6 +163,7 @@ class Loop:
         self._call_ids = itertools.count(1)
         self._seq = 0
         self._buffer: list[Event] = []
+        self._buffered_since = 0.0
         self._cancel_requested = False
         self._cancel_reason = ""
         self._stopped_everything = False
@@ -195,23 +199,39 @@ class Loop:
     def _execute(self) -> RunRecord:
         self._start()
         clock = self.clock
+        inbox = self.inbox
         while True:
             if self._cancel_requested and not self._stopped_everything:
                 self._begin_cancel()
             self._dispatch()
-            self._flush()
+            if self.executor.synchronous and self._to_submit:
+                self._flush()
             self._submit()
             if not self._open and not self._in_flight:
                 break
-            timeout = self._next_timeout()
             if self._live_timers == 0 and not self._in_flight and not self._cancel_requested:
                 stuck = ", ".join(f"{k} ({self.run.tasks[k].state})" for k in list(self._open)[:5])
                 raise RuntimeError(f"legato bug: run {self.run_id} cannot progress: {stuck}")
-            item = clock.wait(self.inbox, timeout)
+            # Group commit: events wait in the buffer while more outcomes keep coming, and
+            # are committed (then shown to listeners) before the loop would block, or when
+            # the batch is large or old enough.
+            if self._buffer and (
+                len(self._buffer) >= _BATCH_EVENTS
+                or clock.monotonic() - self._buffered_since >= _BATCH_AGE_S
+            ):
+                self._flush()
+            item = None
+            if self._buffer and self._in_flight:
+                # More outcomes are on their way: let them join this batch for a moment.
+                young = _BATCH_AGE_S - (clock.monotonic() - self._buffered_since)
+                item = clock.wait(inbox, _min_timeout(young, self._next_timeout()))
+            if item is None:
+                self._flush()
+                item = clock.wait(inbox, self._next_timeout())
             items = [] if item is None else [item]
             while True:
                 try:
-                    items.append(self.inbox.get_nowait())
+                    items.append(inbox.get_nowait())
                 except queue.Empty:
                     break
             for item in items:
@@ -236,6 +256,8 @@ class Loop:
 
     def _emit(self, event: Event) -> None:
         reducer.apply(self.run, event)
+        if not self._buffer:
+            self._buffered_since = self.clock.monotonic()
         self._buffer.append(event)
 
     def _next_seq(self) -> int:
@@ -875,6 +897,7 @@ class Loop:
 
     def _heartbeat(self, now: float) -> None:
         # Also the pulse that streams captured output of long tasks to the store.
+        self._flush_logs()
         if self.journal.last_commit <= now - self.heartbeat_every:
             self.journal.heartbeat(self.clock.time())
         if self._open or self._in_flight:
@@ -923,3 +946,7 @@ def _shape(value: Value) -> tuple[int | None, tuple[int | None, ...] | None]:
     if isinstance(value, Stored):
         return shape_of_ref(value.ref)
     return None, None
+
+
+def _min_timeout(a: float, b: float | None) -> float:
+    return max(0.0, a if b is None else min(a, b))

@@ -29,6 +29,9 @@ class Executor(ABC):
 
     name: str = "executor"
     """Short name used in run records and the CLI."""
+    synchronous: bool = False
+    """Whether :meth:`submit` runs the call before returning (the loop then commits and
+    shows what it decided before each call, as it cannot do so while the call runs)."""
     hard_timeouts: bool = False
     """Whether :meth:`cancel` stops code stuck anywhere (killing a process) rather than only
     discarding its result."""

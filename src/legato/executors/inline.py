@@ -22,6 +22,7 @@ class InlineExecutor(Executor):
     """Runs each call synchronously inside :meth:`submit`."""
 
     name = "inline"
+    synchronous = True
 
     def __init__(self, capacity: Capacity | None = None) -> None:
         self._capacity = capacity or machine_capacity(1)

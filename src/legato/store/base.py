@@ -30,9 +30,9 @@ class RunStore(Protocol):
         """Commit ``events`` (one turn of the loop) in one transaction: the event log, the
         task projection, artifacts and cache entries the events carry, the run's state and
         heartbeat. Raises ``FencedError`` if ``owner`` no longer owns the run; event
-        sequence numbers must continue the run's log. A projection row in a terminal state
-        is never changed again, and a change naming an older attempt than the row's is
-        ignored."""
+        sequence numbers must continue the run's log. A change naming an older attempt than
+        the projection row's is ignored; a row in a terminal state changes only for a newer
+        attempt (a resume), and a succeeded row never."""
         ...
 
     def heartbeat(self, run_id: str, owner: str, at: float) -> None:
@@ -62,6 +62,10 @@ class RunStore(Protocol):
 
     def task_records(self, run_id: str) -> list[TaskRecord]:
         """The task projection of a run."""
+        ...
+
+    def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
+        """What the cache keys of a run's tasks covered, by task key (to explain misses)."""
         ...
 
     def lookup_cache(self, keys: Sequence[str]) -> dict[str, CacheHit]:

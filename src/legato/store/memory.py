@@ -152,6 +152,14 @@ class MemoryRunStore:
                 return []
             return [e for e in run.events if e.seq > after_seq]
 
+    def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
+        """What the cache keys of a run's tasks covered, by task key."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return {}
+            return {k: dict(t.cache_parts) for k, t in run.tasks.items() if t.cache_parts}
+
     def task_records(self, run_id: str) -> list[TaskRecord]:
         """The task projection: planned tasks in plan order, then map items as they appeared."""
         with self._lock:
@@ -162,8 +170,11 @@ class MemoryRunStore:
         old = run.tasks.get(event.key)
         if old is None:
             run.tasks[event.key] = _next_record(TaskRecord(key=event.key, name=event.key), event)
-        elif old.state not in TASK_TERMINAL and event.attempt >= old.attempt:
-            # Terminal rows are final; a report about an older attempt changes nothing.
+        elif (event.attempt > old.attempt and old.state is not TaskState.SUCCEEDED) or (
+            event.attempt == old.attempt and old.state not in TASK_TERMINAL
+        ):
+            # A report about an older attempt changes nothing; a terminal row is final for
+            # its attempt (a resume's newer attempt replaces it), and a success for good.
             run.tasks[event.key] = _next_record(old, event)
         if event.output is not None:
             self._artifacts.setdefault(event.output.checksum, event.output)

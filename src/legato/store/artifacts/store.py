@@ -24,11 +24,11 @@ DEFAULT_URL = ".legato/artifacts"
 _LOCATION = re.compile(r"objects/([0-9a-f]{2})/([0-9a-f]{32})\.[a-z0-9]{1,16}")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _DETAILS = frozenset({"dtype", "shape", "type", "kind", "rows", "columns"})
-_REWRITE = (
-    "It cannot be trusted, so it was not loaded and the task that needs it was not started. "
-    "Run the task that produced it again (clear its cache entry so it is not reused) to "
-    "write it anew."
+_UNTRUSTED = (
+    "It cannot be trusted, so it was not loaded and the task that needs it was not started."
 )
+_TASK_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,199}")
+_ITEM_SUFFIX = re.compile(r"(\[\d+\])+$")
 
 
 def location_for(checksum: str, extension: str) -> str:
@@ -47,13 +47,13 @@ def check_location(ref: ArtifactRef) -> None:
         raise IntegrityError(
             f"artifact reference written for {producer} has a malformed checksum "
             f"{ref.checksum!r} (expected xxh3_128:<32 hex digits>): the reference was "
-            "altered, so nothing was read."
+            f"altered, so nothing was read. {_rerun(ref)}"
         )
     if (ref.inline is None) == (ref.location is None):
         raise IntegrityError(
             f"artifact reference {ref.checksum} of {producer} must have either inline bytes "
             "or a location, not both nor neither: the reference was altered, so nothing "
-            "was read."
+            f"was read. {_rerun(ref)}"
         )
     if ref.location is None:
         return
@@ -63,7 +63,7 @@ def check_location(ref: ArtifactRef) -> None:
             f"artifact reference {ref.checksum} of {producer} points at {ref.location!r}, "
             f"a location legato never assigns (it would be "
             f"{location_for(ref.checksum, '<ext>')!r}): the reference was altered, so "
-            "nothing was read."
+            f"nothing was read. {_rerun(ref)}"
         )
 
 
@@ -266,20 +266,22 @@ class FsspecArtifactStore:
             raise IntegrityError(
                 f"artifact {self._describe(ref)} (produced by "
                 f"{_by(ref)}) is {size:,} bytes long instead of "
-                f"{ref.size:,}: it was truncated or altered after it was written. {_REWRITE}"
+                f"{ref.size:,}: it was truncated or altered after it was written. "
+                f"{_UNTRUSTED} {_rewrite(ref)}"
             )
         if checksum != ref.checksum:
             raise IntegrityError(
                 f"artifact {self._describe(ref)} (produced by "
                 f"{_by(ref)}) does not match its checksum (expected "
                 f"{ref.checksum}, found {checksum}): it was altered after it was written. "
-                f"{_REWRITE}"
+                f"{_UNTRUSTED} {_rewrite(ref)}"
             )
 
     def _missing(self, ref: ArtifactRef) -> IntegrityError:
         return IntegrityError(
             f"artifact {self._describe(ref)} (produced by {_by(ref)})"
-            f" is missing: it was deleted after it was written. {_REWRITE}"
+            f" is missing: it was deleted after it was written. {_UNTRUSTED} "
+            f"{_rewrite(ref)}"
         )
 
     def _read_error(self, ref: ArtifactRef, e: Exception) -> StoreError:
@@ -302,6 +304,33 @@ class FsspecArtifactStore:
 
 def _by(ref: ArtifactRef) -> str:
     return ref.producer or "an unknown task"
+
+
+def _task_of(producer: str) -> str | None:
+    """The task key ``refresh=`` takes, from a producer ``run_id/task_key#attempt`` (the
+    item of a map is ``key[i]``, an item of a split output ``#attempt[i]``: both give the
+    node's key); None when ``producer`` is not of that form."""
+    head, sep, _ = producer.rpartition("#")
+    key = _ITEM_SUFFIX.sub("", head.rpartition("/")[2])
+    return key if sep and _TASK_KEY.fullmatch(key) else None
+
+
+def _rerun(ref: ArtifactRef) -> str:
+    """How to get a sound copy of the output ``ref`` names: run its task again in a new run
+    that does not reuse its cached result."""
+    task = _task_of(ref.producer)
+    refresh = f"refresh=[{task!r}]" if task else "refresh=['<the task>']"
+    return (
+        "Run the task that produced it again without reusing its stored result: start a new "
+        f"run with legato.run(pipeline, {refresh})."
+    )
+
+
+def _rewrite(ref: ArtifactRef) -> str:
+    return (
+        f"{_rerun(ref)} A task that returns the same value writes the same artifact anew, "
+        "after which this run can be resumed too."
+    )
 
 
 def _versions(meta: Mapping[str, str]) -> str:

@@ -4,7 +4,7 @@ The task projection is updated with one conditional upsert per *segment*: the co
 events of one task key that name the same attempt, merged into the change they make
 together. A key's segments are upserted in order (round 1 holds every key's first segment,
 round 2 the second ones...), and the upsert's ``WHERE`` applies the two rules — a terminal row
-never changes; a change naming an older attempt than the row's is ignored — against the row
+changes only for a newer attempt; a change naming an older attempt is ignored — against the row
 as the previous segment left it. Within a segment every event names the same attempt, so none
 is stale against another, and events after a terminal one are dropped here: the result is
 exactly that of applying the events one by one, as the in-memory store does.

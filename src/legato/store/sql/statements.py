@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from legato.model.states import TASK_TERMINAL
+from legato.model.states import TASK_TERMINAL, TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
 from legato.store.sql.schema import artifacts, cache_entries, events, runs, task_runs
 
@@ -266,9 +266,14 @@ class AppendStatements:
         terminal: list[sa.ColumnElement[Any]] = [
             sa.literal_column(f"'{s.value}'") for s in sorted(TASK_TERMINAL)
         ]
+        succeeded: sa.ColumnElement[Any] = sa.literal_column(f"'{TaskState.SUCCEEDED.value}'")
         return upsert.on_conflict_do_update(  # type: ignore[no-any-return]
             index_elements=["run_id", "key"],
             set_=set_,
-            # The projection's two rules: terminal rows are final, older attempts are stale.
-            where=sa.and_(t.state.not_in(terminal), t.attempt <= new.attempt),
+            # The projection's rules: an older attempt is stale; a terminal row is final for
+            # its attempt (a resume's newer attempt replaces it), and a success for good.
+            where=sa.or_(
+                sa.and_(t.attempt < new.attempt, t.state != succeeded),
+                sa.and_(t.attempt == new.attempt, t.state.not_in(terminal)),
+            ),
         )

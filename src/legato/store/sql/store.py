@@ -254,6 +254,17 @@ class SqlRunStore:
             lambda c: [event_from_dict(loads(p)) for p in c.execute(query).scalars()],
         )
 
+    def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
+        """What the cache keys of a run's tasks covered, by task key (one light query)."""
+        query = sa.select(task_runs.c.key, task_runs.c.cache_parts).where(
+            task_runs.c.run_id == run_id, task_runs.c.cache_parts.is_not(None)
+        )
+        loads = json.loads
+        return self._read(
+            f"reading the cache keys of run {run_id!r}",
+            lambda c: {key: loads(parts) for key, parts in c.execute(query)},
+        )
+
     def task_records(self, run_id: str) -> list[TaskRecord]:
         """The task projection: planned tasks in plan order, then map items as they appeared."""
         query = (
