@@ -21,7 +21,9 @@ from typing import Any
 import cloudpickle
 import xxhash
 
+from legato.model.artifacts import ArtifactRef
 from legato.model.values import Arg, Dict, Gathered, Given, Lit, Seq, Stored, StoredItems, Value
+from legato.runtime.data import paths_of_ref
 
 __all__ = [
     "KeyParts",
@@ -123,15 +125,23 @@ def is_path_annotation(annotation: Any, depth: int = 0) -> bool:
     return False
 
 
-def value_digest(value: Value) -> str:
-    """Content digest of an output: its artifact checksum(s)."""
+def value_digest(value: Value, hash_path: Callable[[Any], str] | None = None) -> str:
+    """Content digest of an output: its artifact checksum(s), and the content of the files
+    and folders it names (a task that returns a ``Path``), read now."""
     if isinstance(value, Stored):
-        return value.ref.checksum
+        return _ref_digest(value.ref, hash_path)
     if isinstance(value, StoredItems):
-        return _combine(ref.checksum for ref in value.items)
+        return _combine(_ref_digest(ref, hash_path) for ref in value.items)
     if isinstance(value, Gathered):
-        return _combine(value_digest(v) for v in value.items)
+        return _combine(value_digest(v, hash_path) for v in value.items)
     raise UncacheableError(f"a {type(value).__name__} output has no stored checksum")
+
+
+def _ref_digest(ref: ArtifactRef, hash_path: Callable[[Any], str] | None) -> str:
+    paths = paths_of_ref(ref)
+    if not paths or hash_path is None:
+        return ref.checksum
+    return _combine([ref.checksum, *(_path_digest(p, hash_path) for p in paths)])
 
 
 def _combine(parts: Any) -> str:
@@ -221,7 +231,8 @@ def key_of(
 
     def walk(arg: Arg, where: str, as_path: bool) -> None:
         if isinstance(arg, Given):
-            inputs.update(f"{where}={value_digest(arg.value)}{arg.path!r}\0".encode())
+            digest = value_digest(arg.value, hash_path)
+            inputs.update(f"{where}={digest}{arg.path!r}\0".encode())
         elif isinstance(arg, Lit):
             digest = literal_digest(arg.value, as_path=as_path, hash_path=hash_path)
             target = inputs if digest.startswith("path:") else literals

@@ -128,6 +128,10 @@ class Caching:
         verdicts: list[Verdict | None] = []
         for node, task_key, bound in calls:
             key, parts, reason = self.parts(node, bound)
+            if key is not None and node.split_output and task_key == node.key:
+                # Stored item by item (a map consumes it): filed apart from the same call
+                # stored whole, so neither form is ever mistaken for the other.
+                key += ":items"
             if key is None or parts is None:
                 verdicts.append(Verdict(None, None, None, reason))
                 continue
@@ -179,7 +183,7 @@ def _has_given(arg: Arg) -> bool:
 def _arg_digest(arg: Arg, as_path: bool, hash_path: Callable[[Any], str]) -> str:
     """Digest of an argument that holds outputs of other tasks (``[a, b]``, ``{"x": a}``)."""
     if isinstance(arg, Given):
-        return f"{value_digest(arg.value)}{arg.path!r}"
+        return value_digest(arg.value, hash_path) + (repr(arg.path) if arg.path else "")
     if isinstance(arg, Lit):
         return literal_digest(arg.value, as_path=as_path, hash_path=hash_path)
     if isinstance(arg, Seq):

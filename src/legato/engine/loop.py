@@ -732,6 +732,7 @@ class Loop:
                 task,
                 TaskState.SUCCEEDED,
                 call.attempt,
+                reason=task.cache_reason,
                 ran_for=ran_for,
                 output=_output_ref(outcome.output),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import threading
@@ -20,10 +21,10 @@ from legato.engine.clock import Clock, SystemClock
 from legato.engine.environment import environment_snapshot
 from legato.engine.journal import Journal
 from legato.engine.loop import Listener, Loop
-from legato.engine.plan import build_plan, check_capacity
+from legato.engine.plan import Plan, build_plan, check_capacity
 from legato.engine.result import RunResult
 from legato.engine.storage import StoreOption, resolve_storage
-from legato.errors import DefinitionError, RunInterrupted
+from legato.errors import DefinitionError, ParameterError, RunInterrupted
 from legato.executors.base import Executor
 from legato.executors.inline import InlineExecutor
 from legato.executors.processes import ProcessesExecutor
@@ -83,7 +84,7 @@ def prepare(
     seed: int | None = None,
     store: StoreOption = None,
     cache: bool = True,
-    refresh: bool | Iterable[str] = False,
+    refresh: bool | str | Iterable[str] = False,
 ) -> Loop:
     """Validate everything a run needs, record the new run and build its loop; nothing runs
     yet. A broken pipeline, bad parameters or impossible resources raise here, before any
@@ -107,7 +108,12 @@ def prepare(
     chosen = make_executor(executor)
     plan = build_plan(graph, bound, policy)
     check_capacity(plan, chosen.capacity, chosen.name)
+    refreshed = _refresh_option(refresh, plan)
     clock = clock or SystemClock()
+    if run_id is not None and not _RUN_ID.match(run_id):
+        raise ParameterError(
+            f"run id {run_id!r} is not allowed: use 1 to 64 letters, digits, '-' and '_'"
+        )
     run_id = run_id or new_run_id()
     storage = resolve_storage(store)
     if storage is None:
@@ -144,7 +150,7 @@ def prepare(
         plan=plan,
         fingerprints=fingerprints,
         lookups=cache,
-        refresh=refresh if isinstance(refresh, bool) else frozenset(refresh),
+        refresh=refreshed,
         previous=previous_parts(storage.runs, plan.pipeline, earlier),
         hash_path=fingerprint_path,
         now=clock.time,
@@ -159,6 +165,27 @@ def prepare(
         artifacts=storage.artifacts,
         caching=caching,
     )
+
+
+def _refresh_option(refresh: bool | str | Iterable[str], plan: Plan) -> bool | frozenset[str]:
+    """``refresh`` as the caching layer takes it: a bool, or the task names and keys to run
+    again (one name may be given as a str). A name that is no task of the pipeline is a
+    mistake (a typo would silently reuse everything), refused before the run exists."""
+    if isinstance(refresh, bool):
+        return refresh
+    names = frozenset((refresh,) if isinstance(refresh, str) else refresh)
+    known = {node.spec.name for node in plan.nodes.values()} | set(plan.nodes)
+    unknown = sorted(names - known)
+    if unknown:
+        raise DefinitionError(
+            f"refresh names {', '.join(map(repr, unknown))}: no such task in pipeline "
+            f"{plan.pipeline!r}",
+            fix=f"name tasks of the pipeline ({', '.join(sorted(known))}), or pass True",
+        )
+    return names
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 def new_owner() -> str:
@@ -194,7 +221,7 @@ def run(
     seed: int | None = None,
     store: StoreOption = None,
     cache: bool = True,
-    refresh: bool | Iterable[str] = False,
+    refresh: bool | str | Iterable[str] = False,
 ) -> RunResult:
     """Run ``pipeline`` to the end and return its :class:`RunResult`.
 

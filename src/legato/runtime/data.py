@@ -12,8 +12,10 @@ Three data planes, one per situation:
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from dataclasses import replace
+from pathlib import PurePath
 from typing import Any, Protocol
 
 from legato._crash import crash_point
@@ -108,14 +110,15 @@ class StoredData:
         producer = f"{call.run_id}/{call.key}#{call.attempt}"
         if call.split_output and isinstance(obj, list):
             items = tuple(
-                self.artifacts.put(item, producer=f"{producer}[{i}]") for i, item in enumerate(obj)
+                with_paths(self.artifacts.put(item, producer=f"{producer}[{i}]"), item)
+                for i, item in enumerate(obj)
             )
             manifest = self.artifacts.put([artifact_to_dict(r) for r in items], producer=producer)
             crash_point("output_written")
             if self.keep_live:
                 return StoredItems(items, manifest, obj)
             return StoredItems(items, manifest)
-        ref = with_shape(self.artifacts.put(obj, producer=producer), obj)
+        ref = with_paths(with_shape(self.artifacts.put(obj, producer=producer), obj), obj)
         crash_point("output_written")
         return Stored(ref, obj) if self.keep_live else Stored(ref)
 
@@ -132,6 +135,36 @@ def with_shape(ref: ArtifactRef, obj: Any) -> ArtifactRef:
     meta = dict(ref.meta)
     meta[SHAPE] = json.dumps([length, list(items) if items is not None else None])
     return replace(ref, meta=meta)
+
+
+PATHS = "legato.paths"
+"""Key in ``ArtifactRef.meta`` of the files and folders an output names (a ``Path``, or a list,
+tuple or dict holding paths), as absolute paths: the cache keys of the tasks that read the
+output cover the content of those files, which the output's own bytes do not."""
+
+_MAX_PATHS = 1024
+
+
+def with_paths(ref: ArtifactRef, obj: Any) -> ArtifactRef:
+    """``ref`` noting the paths ``obj`` names (see :data:`PATHS`)."""
+    if isinstance(obj, PurePath):
+        found = [obj]
+    elif isinstance(obj, list | tuple | dict) and len(obj) <= _MAX_PATHS:
+        items = obj.values() if isinstance(obj, dict) else obj
+        found = [x for x in items if isinstance(x, PurePath)]
+    else:
+        return ref
+    if not found:
+        return ref
+    meta = dict(ref.meta)
+    meta[PATHS] = json.dumps([os.path.abspath(p) for p in found])
+    return replace(ref, meta=meta)
+
+
+def paths_of_ref(ref: ArtifactRef) -> list[str]:
+    """What :func:`with_paths` noted."""
+    text = ref.meta.get(PATHS)
+    return list(json.loads(text)) if text else []
 
 
 def shape_of_ref(ref: ArtifactRef) -> tuple[int | None, tuple[int | None, ...] | None]:
