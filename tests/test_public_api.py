@@ -10,6 +10,8 @@ import pytest
 import legato
 
 PUBLIC = {
+    "CacheKeyContext",
+    "CachePolicy",
     "Cancelled",
     "Capacity",
     "DefinitionError",

@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from legato.executors.inline import InlineExecutor
     from legato.executors.processes import ProcessesExecutor
     from legato.executors.threads import ThreadsExecutor
-    from legato.model.specs import Capacity, FailurePolicy, Resources, RetryPolicy
+    from legato.model.specs import (
+        CacheKeyContext,
+        CachePolicy,
+        Capacity,
+        FailurePolicy,
+        Resources,
+        RetryPolicy,
+    )
     from legato.model.states import RunState, TaskState
     from legato.runtime.context import TaskContext
     from legato.runtime.context import current_context as context
@@ -55,6 +62,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ThreadsExecutor": ("legato.executors.threads", "ThreadsExecutor"),
     "ProcessesExecutor": ("legato.executors.processes", "ProcessesExecutor"),
     "Capacity": ("legato.model.specs", "Capacity"),
+    "CacheKeyContext": ("legato.model.specs", "CacheKeyContext"),
+    "CachePolicy": ("legato.model.specs", "CachePolicy"),
     "FailurePolicy": ("legato.model.specs", "FailurePolicy"),
     "Resources": ("legato.model.specs", "Resources"),
     "RetryPolicy": ("legato.model.specs", "RetryPolicy"),
@@ -80,6 +89,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CacheKeyContext",
+    "CachePolicy",
     "Cancelled",
     "Capacity",
     "context",
