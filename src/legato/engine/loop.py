@@ -13,6 +13,7 @@ import itertools
 import logging
 import queue
 import random
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -164,6 +165,9 @@ class Loop:
         self._seq = 0
         self._buffer: list[Event] = []
         self._buffered_since = 0.0
+        self.idle = 0.0
+        self._began = time.perf_counter()
+        self._ended: float | None = None
         self._cancel_requested = False
         self._cancel_reason = ""
         self._stopped_everything = False
@@ -197,6 +201,7 @@ class Loop:
             self._flush_logs()
 
     def _execute(self) -> RunRecord:
+        self._began = time.perf_counter()
         self._start()
         clock = self.clock
         inbox = self.inbox
@@ -224,10 +229,10 @@ class Loop:
             if self._buffer and self._in_flight:
                 # More outcomes are on their way: let them join this batch for a moment.
                 young = _BATCH_AGE_S - (clock.monotonic() - self._buffered_since)
-                item = clock.wait(inbox, _min_timeout(young, self._next_timeout()))
+                item = self._wait(_min_timeout(young, self._next_timeout()))
             if item is None:
                 self._flush()
-                item = clock.wait(inbox, self._next_timeout())
+                item = self._wait(self._next_timeout())
             items = [] if item is None else [item]
             while True:
                 try:
@@ -240,7 +245,22 @@ class Loop:
             self._fire_timers()
         self._finish()
         self._flush()
+        self._ended = time.perf_counter()
         return self.run
+
+    def _wait(self, timeout: float | None) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.clock.wait(self.inbox, timeout)
+        finally:
+            self.idle += time.perf_counter() - started
+
+    @property
+    def busy(self) -> float:
+        """Seconds the orchestrator itself worked on this run (bookkeeping, commits, cache,
+        dispatch), not counting waits nor the calls a synchronous executor ran."""
+        end = self._ended if self._ended is not None else time.perf_counter()
+        return max(0.0, end - self._began - self.idle)
 
     def force_stop(self) -> None:
         """End the run at once (second Ctrl-C): everything open is cancelled without waiting
@@ -679,6 +699,7 @@ class Loop:
             crash_point("task_claimed")
         for i, call in enumerate(calls):
             self.in_submit = True
+            started = time.perf_counter()
             try:
                 self.executor.submit(call)
             except KeyboardInterrupt:
@@ -704,6 +725,8 @@ class Loop:
                 )
             finally:
                 self.in_submit = False
+                if self.executor.synchronous:  # the call ran here: that is not overhead
+                    self.idle += time.perf_counter() - started
 
     def _abandon(self, call: TaskCall) -> None:
         self.report(

@@ -28,8 +28,11 @@ class RunResult:
         outputs: Mapping[str, Value],
         params: Mapping[str, Any],
         data: DataPlane | None = None,
+        busy: float | None = None,
     ) -> None:
         self.record = record
+        self.busy = busy
+        """Seconds the orchestrator itself worked on the run (None when unknown)."""
         self._data = data or LiveData()
         self._output_arg = output
         self._outputs = outputs
@@ -65,6 +68,15 @@ class RunResult:
         if self.record.started_at is None or self.record.ended_at is None:
             return None
         return self.record.ended_at - self.record.started_at
+
+    @property
+    def overhead_per_task(self) -> float | None:
+        """Orchestration cost per task in seconds: the orchestrator's own working time
+        (scheduling, bookkeeping, commits, cache lookups) divided by the number of tasks."""
+        tasks = sum(1 for t in self.record.tasks.values() if not t.mapped)
+        if self.busy is None or not tasks:
+            return None
+        return self.busy / tasks
 
     def failures(self) -> list[TaskFailedError]:
         """The tasks that failed or timed out, as errors carrying their recorded cause."""

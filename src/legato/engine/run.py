@@ -206,6 +206,7 @@ def _result(loop: Loop) -> RunResult:
         outputs=loop.inputs.outputs,
         params=loop.plan.params,
         data=StoredData(artifacts, keep_live=True) if artifacts is not None else LiveData(),
+        busy=loop.busy,
     )
 
 
