@@ -408,12 +408,15 @@ class Loop:
             )
         )
         self._run_state(RunState.RUNNING)
-        self.executor.open(self.report, self.artifacts, self.logs)
-        if self.journal.store is not None:
-            self._add_timer(self.clock.monotonic() + _PULSE_S, _HEARTBEAT, None, 0)
+        self._open_executor()
         for task in list(self._tasks.values()):
             if task.waiting == 0 and task.index is None:
                 self._inputs_ready(task)
+
+    def _open_executor(self) -> None:
+        self.executor.open(self.report, self.artifacts, self.logs)
+        if self.journal.store is not None:
+            self._add_timer(self.clock.monotonic() + _PULSE_S, _HEARTBEAT, None, 0)
 
     def _restore(self, record: RunRecord) -> None:
         """Continue a recorded run: succeeded tasks keep their stored outputs and are not run
@@ -424,9 +427,7 @@ class Loop:
         finished = record.state is RunState.SUCCEEDED  # only its outputs are wanted
         if not finished:
             self._run_state(RunState.RUNNING, "resumed")
-        self.executor.open(self.report, self.artifacts, self.logs)
-        if self.journal.store is not None:
-            self._add_timer(self.clock.monotonic() + _PULSE_S, _HEARTBEAT, None, 0)
+        self._open_executor()
         tasks = record.tasks
         done: set[str] = set()
         for key in self.plan.nodes:  # in order: inputs before their users
