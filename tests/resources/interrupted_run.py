@@ -3,6 +3,7 @@ Ctrl-C ended it. The test sends SIGINT once the task has started."""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from outcome_tasks import echo, slow
@@ -17,6 +18,9 @@ def long_run() -> object:
 
 
 def main() -> int:
+    # Started from a background job (CI, `pytest &`) a process inherits SIGINT ignored; a
+    # terminal user's process has Python's own handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         result = legato.run(long_run, executor=make_executor(sys.argv[1]))
     except legato.RunInterrupted as exc:

@@ -151,27 +151,29 @@ def _kind_of_path(path: str) -> str:
 
 
 def _library(top: str) -> tuple[str, ...]:
-    """``("lib", name, version)`` of an installed top-level package: the version of the loaded
-    code (the files on disk may have been upgraded since), else its distribution's."""
+    """``("lib", name, version)`` of an installed top-level package, named by its import name
+    whether or not it is imported yet (a lazy import inside a task must not change the
+    fingerprint once it has run); the version is that of the loaded code when it is loaded
+    (the files on disk may have been upgraded since), else its distribution's."""
     if top == "legato":
         return ("lib", "legato", __version__)
     version = getattr(sys.modules.get(top), "__version__", None)
-    return ("lib", top, version) if isinstance(version, str) else _distribution(top)
+    return ("lib", top, version if isinstance(version, str) else _distribution_version(top))
 
 
 @functools.cache
-def _distribution(top: str) -> tuple[str, ...]:
+def _distribution_version(top: str) -> str:
     try:
-        return ("lib", top, importlib.metadata.version(top))
+        return importlib.metadata.version(top)
     except (importlib.metadata.PackageNotFoundError, ValueError):
         pass
     # Slow (reads every installed distribution's metadata): only for names that need it.
     for dist in importlib.metadata.packages_distributions().get(top, ()):
         try:
-            return ("lib", dist, importlib.metadata.version(dist))
+            return importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             continue
-    return ("lib", top, "unknown")
+    return "unknown"
 
 
 def _as_origin(kind: str, top: str) -> Origin:
@@ -471,7 +473,13 @@ class Fingerprinter:
             return [("import", written, ("unresolved",))]
         module = sys.modules.get(absolute if has_fromlist else absolute.partition(".")[0])
         if module is None or absolute not in sys.modules:
-            return [("import", written, _unloaded(absolute))]
+            token = _unloaded(absolute)
+            if isinstance(token, tuple) and len(token) == 2 and token[0] == "import":
+                # A library or the standard library: the same token as once it is loaded,
+                # so running the task (which imports it) does not change its fingerprint.
+                lib_origin = token[1]
+                return [] if lib_origin == _STD else [("import", written, *lib_origin)]
+            return [("import", written, token)]
         origin = _origin(absolute)
         if origin is not None:  # the standard library says nothing, a library its version
             return [] if origin == _STD else [("import", written, *origin)]

@@ -8,30 +8,37 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
+
 from legato.define.pipeline import Pipeline
 from legato.errors import DefinitionError
 
-__all__ = ["load_pipeline", "target_of"]
+__all__ = ["SYNTHETIC_PREFIX", "load_pipeline", "target_of"]
+
+SYNTHETIC_PREFIX = "legato_user_"
+"""Module names given to pipeline files loaded by path."""
 
 
 def _import_file(path: Path) -> Any:
     path = path.resolve()
     folder = str(path.parent)
     if folder not in sys.path:
-        # Siblings of the file import as they do when it runs as a script, and worker
-        # processes (which inherit sys.path) can import the module by name.
+        # Siblings of the file import as they do when it runs as a script (in worker
+        # processes too, which inherit sys.path).
         sys.path.insert(0, folder)
-    name = path.stem
+    # A name made from the whole path: two files called pipeline.py never meet, and worker
+    # processes, which could import the wrong one by its short name, get the file's
+    # functions by value instead.
+    name = SYNTHETIC_PREFIX + "".join(c if c.isalnum() else "_" for c in str(path))
     existing = sys.modules.get(name)
-    if existing is not None and getattr(existing, "__file__", None) == str(path):
+    if existing is not None:
         return existing
-    if not name.isidentifier() or existing is not None:
-        name = "legato_user_" + "".join(c if c.isalnum() else "_" for c in str(path))
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise DefinitionError(f"cannot import {path}", fix="give the path of a Python file (.py)")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    cloudpickle.register_pickle_by_value(module)
     try:
         spec.loader.exec_module(module)
     except BaseException:

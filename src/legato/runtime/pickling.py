@@ -30,8 +30,8 @@ def load_task_function(module: str, qualname: str) -> Any:
 
 def _task_reference(fn: types.FunctionType) -> tuple[str, str] | None:
     module_name = getattr(fn, "__module__", None)
-    if not module_name or module_name == "__main__":
-        return None
+    if not module_name or module_name == "__main__" or module_name.startswith("legato_user_"):
+        return None  # not importable by name in a worker: by value (see define.loader)
     module = sys.modules.get(module_name)
     if module is None or "<locals>" in fn.__qualname__:
         return None
