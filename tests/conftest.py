@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from legato.config import ENVIRONMENT
+
 RESOURCES = Path(__file__).parent / "resources"
 sys.path.insert(0, str(RESOURCES))  # fixture pipelines import like any user module
 
@@ -21,8 +23,9 @@ def legato_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     see another's runs or cache entries."""
     home = tmp_path_factory.mktemp("legato-home")
     monkeypatch.setenv("LEGATO_HOME", str(home))
-    monkeypatch.delenv("LEGATO_STATE_URL", raising=False)
-    monkeypatch.delenv("LEGATO_ARTIFACTS_URL", raising=False)
+    for variable in ENVIRONMENT:  # settings of whoever runs the tests do not apply
+        if variable != "LEGATO_HOME":
+            monkeypatch.delenv(variable, raising=False)
     return home
 
 

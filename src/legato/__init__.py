@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from legato.engine.run import RunHandle, run, start
     from legato.errors import (
         Cancelled,
+        ConfigError,
         DefinitionError,
         ExecutorError,
         LegatoError,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from legato.model.states import RunState, TaskState
     from legato.runtime.context import TaskContext
     from legato.runtime.context import current_context as context
+    from legato.runtime.secrets import secret
 
 _EXPORTS: dict[str, tuple[str, str]] = {
     "task": ("legato.define.task", "task"),
@@ -71,10 +73,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TaskState": ("legato.model.states", "TaskState"),
     "TaskContext": ("legato.runtime.context", "TaskContext"),
     "context": ("legato.runtime.context", "current_context"),
+    "secret": ("legato.runtime.secrets", "secret"),
     **{
         name: ("legato.errors", name)
         for name in (
             "Cancelled",
+            "ConfigError",
             "DefinitionError",
             "ExecutorError",
             "LegatoError",
@@ -93,6 +97,7 @@ __all__ = [
     "CachePolicy",
     "Cancelled",
     "Capacity",
+    "ConfigError",
     "context",
     "DefinitionError",
     "Executor",
@@ -114,6 +119,7 @@ __all__ = [
     "RunInterrupted",
     "RunResult",
     "RunState",
+    "secret",
     "start",
     "Task",
     "task",

@@ -6,6 +6,8 @@
     ├── DefinitionError           a task or pipeline is written wrong: fix the code
     │   └── PlanError             it cannot run on this executor (resources)
     ├── ParameterError            run parameters are wrong: fix the call or CLI flags
+    ├── ConfigError               legato.toml, a LEGATO_* variable or a secret reference is
+    │                             wrong: fix the configuration (names file, key, expected)
     ├── ExecutorError             an executor could not start or lost its workers
     ├── StoreError                run or artifact storage failed
     │   ├── IntegrityError        an artifact is missing, truncated or altered
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Cancelled",
+    "ConfigError",
     "DefinitionError",
     "ExecutorError",
     "FencedError",
@@ -94,6 +97,37 @@ class PlanError(DefinitionError):
 
 class ParameterError(LegatoError):
     """Run parameters do not match the pipeline's signature or cannot be stored."""
+
+
+class ConfigError(LegatoError):
+    """The configuration is wrong: a ``legato.toml`` (or ``[tool.legato]``) entry, a
+    ``LEGATO_*`` environment variable, the chosen profile or a secret reference.
+
+    ``source`` is the file (or ``"environment"``), ``key`` the dotted key as written there,
+    ``expected`` what would be accepted; ``str()`` shows all three. The message never
+    contains the value of a secret.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str,
+        key: str | None = None,
+        expected: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.problem = problem
+        self.source = source
+        self.key = key
+        self.expected = expected
+        self.line = line
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = self.source if self.line is None else f"{self.source}, line {self.line}"
+        head = f"{where}: {self.key}: {self.problem}" if self.key else f"{where}: {self.problem}"
+        return head if self.expected is None else f"{head}\n  expected: {self.expected}"
 
 
 class ExecutorError(LegatoError):

@@ -34,7 +34,7 @@ import pytest
 from ledger_notes import notes
 
 import legato
-from legato.config import settings_from_env
+from legato.config import load_settings
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
 from legato.engine.storage import open_storage
@@ -58,7 +58,7 @@ EXPECTED_TOTAL = float(np.arange(dt.BIG).sum() + 2.0 * dt.BIG) + len("small")
 
 def storage() -> Storage:
     """The storage runs use by default here (``$LEGATO_HOME``, ``LEGATO_*_URL``)."""
-    return open_storage(settings_from_env())
+    return open_storage(load_settings())
 
 
 def artifact_root(home: Path) -> Path:

@@ -9,12 +9,12 @@ import pytest
 from chatty_tasks import chorus, streaming
 
 import legato
-from legato.config import settings_from_env
+from legato.config import load_settings
 from legato.store.open import open_run_store
 
 
 def stored_logs(run_id: str) -> list[tuple[str, str, str]]:
-    store = open_run_store(settings_from_env().state_url)
+    store = open_run_store(load_settings().state_url)
     try:
         return [(e.key, e.stream, e.text) for e in store.read_logs(run_id)]
     finally:

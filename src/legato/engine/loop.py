@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from legato._crash import crash_point
+from legato.config import SecretRefs
 from legato.engine import reducer
 from legato.engine.binding import Inputs, MapError
 from legato.engine.caching import Caching, Verdict
@@ -135,6 +136,7 @@ class Loop:
         heartbeat_every: float = 5.0,
         resume_from: RunRecord | None = None,
         echo_logs: bool = True,
+        secrets: SecretRefs | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -146,6 +148,7 @@ class Loop:
         self.heartbeat_every = heartbeat_every
         self._resume_from = resume_from
         self.echo_logs = echo_logs
+        self.secrets = secrets
         self.logs = LogSink() if self.journal.store is not None else None
         self.run = RunRecord(run_id=run_id)
         self.inputs = Inputs(plan.params)
@@ -687,6 +690,7 @@ class Loop:
                 timeout=spec.options.timeout,
                 split_output=node.split_output and task.index is None,
                 gpu_ids=gpu_ids,
+                secrets=self.secrets,
             )
         )
         self._in_flight[call_id] = _Call(task, attempt, gpu_ids)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+from collections.abc import Container, Mapping
 from typing import Any
 
 from legato.errors import RunFailedError, TaskFailedError
@@ -128,5 +129,115 @@ class RunResult:
             return {k: self._load(a) for k, a in arg.items}
         raise TypeError(f"cannot load {arg!r}")
 
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """Jupyter's display: the run's state and a table of its tasks (HTML, and text for
+        terminals)."""
+        bundle = {"text/plain": self._repr_text(), "text/html": self._repr_html_()}
+        return {
+            kind: value
+            for kind, value in bundle.items()
+            if (include is None or kind in include) and (exclude is None or kind not in exclude)
+        }
+
+    def _repr_html_(self) -> str:
+        """The run as an HTML table; every value is escaped."""
+        cells = "".join(f"<th>{name}</th>" for name in _COLUMNS)
+        rows = []
+        for record in _in_display_order(self.record):
+            values = _task_cells(record)
+            color = _STATE_COLORS.get(record.state, "inherit")
+            tds = [f"<td><code>{html.escape(values[0])}</code></td>"]
+            tds.append(f'<td style="color: {color}">{html.escape(values[1])}</td>')
+            tds.extend(f"<td>{html.escape(value)}</td>" for value in values[2:])
+            rows.append(f"<tr>{''.join(tds)}</tr>")
+        return (
+            '<div class="legato-run">'
+            f"<p>{html.escape(self._headline())}</p>"
+            f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "</div>"
+        )
+
+    def _repr_text(self) -> str:
+        """The run as text: a headline and one line per task."""
+        table = [_COLUMNS, *(_task_cells(t) for t in _in_display_order(self.record))]
+        widths = [max(len(row[i]) for row in table) for i in range(len(_COLUMNS) - 1)]
+        lines = [self._headline()]
+        for row in table:
+            cells = [value.ljust(width) for value, width in zip(row, widths, strict=False)]
+            lines.append("  " + "  ".join([*cells, row[-1]]).rstrip())
+        return "\n".join(lines)
+
+    def _headline(self) -> str:
+        tasks = [t for t in self.record.tasks.values() if not t.mapped]
+        reused = sum(1 for t in tasks if t.cache_hit is not None)
+        took = f" in {_seconds(self.duration)}" if self.duration is not None else ""
+        line = (
+            f"run {self.run_id} of pipeline {self.pipeline}: {self.state.value}{took}; "
+            f"{len(tasks)} tasks, {reused} reused from earlier runs"
+        )
+        return f"{line}; {self.record.reason}" if self.record.reason else line
+
     def __repr__(self) -> str:
         return f"<RunResult {self.run_id} {self.pipeline} {self.state.value}>"
+
+
+_MAX_DETAIL = 500
+"""Characters of an error message shown in a table cell (the record keeps all of it)."""
+
+_COLUMNS = ("task", "state", "attempts", "duration", "cache", "detail")
+
+_STATE_COLORS = {
+    TaskState.SUCCEEDED: "#2e7d32",
+    TaskState.FAILED: "#c62828",
+    TaskState.TIMED_OUT: "#c62828",
+    TaskState.UPSTREAM_FAILED: "#ef6c00",
+    TaskState.CANCELLED: "#757575",
+    TaskState.RUNNING: "#1565c0",
+    TaskState.RETRY_WAIT: "#ef6c00",
+}
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}s" if value < 10 else f"{value:.1f}s"
+
+
+def _in_display_order(record: RunRecord) -> list[TaskRecord]:
+    """Tasks in run order, each mapped task followed by its items."""
+    items: dict[str, list[TaskRecord]] = {}
+    for task in record.tasks.values():
+        if task.parent is not None:
+            items.setdefault(task.parent, []).append(task)
+    ordered = []
+    for task in record.tasks.values():
+        if task.parent is None:
+            ordered.append(task)
+            ordered.extend(items.pop(task.key, []))
+    for rest in items.values():  # items whose group record is missing: still shown
+        ordered.extend(rest)
+    return ordered
+
+
+def _task_cells(task: TaskRecord) -> tuple[str, str, str, str, str, str]:
+    """key, state, attempts, duration, cache, detail."""
+    cache = ""
+    detail = ""
+    if task.cache_hit is not None:
+        cache = f"hit from run {task.cache_hit}"
+    elif task.reason.startswith("cache: "):
+        cache = task.reason.removeprefix("cache: ")
+    elif task.reason:
+        detail = task.reason
+    if task.error is not None:
+        message = " ".join(task.error.message.split())  # one line, for the text table
+        if len(message) > _MAX_DETAIL:
+            message = message[: _MAX_DETAIL - 1] + "…"
+        kind = task.error.type_name.removeprefix("builtins.")
+        detail = message if task.mapped else f"{kind}: {message}"
+    elif task.mapped and task.items is not None:
+        detail = f"{task.items} items"
+    duration = task.duration if task.duration is not None else task.ran_for
+    ran = not task.mapped and task.first_started_at is not None
+    attempts = str(task.attempt) if ran else ""
+    return (task.key, task.state.value, attempts, _seconds(duration), cache, detail)

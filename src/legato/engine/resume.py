@@ -12,7 +12,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from legato.config import settings_from_env
+from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
@@ -23,13 +23,14 @@ from legato.engine.loop import Loop
 from legato.engine.plan import build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
-from legato.engine.run import drive, make_executor, new_owner
+from legato.engine.run import drive, executor_for, new_owner
 from legato.engine.storage import StoreOption, resolve_storage
 from legato.errors import DefinitionError, ParameterError
 from legato.executors.base import Executor
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
+from legato.runtime.secrets import watch
 from legato.store.hashing import fingerprint_path
 
 __all__ = ["prepare_resume", "resume"]
@@ -67,10 +68,14 @@ def prepare_resume(
     clock: Clock | None = None,
     stale_after: float | None = None,
     seed: int | None = None,
+    profile: str | None = None,
+    echo_logs: bool = True,
 ) -> Loop:
     """Take over run ``run_id`` (an id or a unique prefix) and build the loop that continues
     it. Raises ``RunBusyError`` while its orchestrator is alive."""
-    storage = resolve_storage(store)
+    settings = load_settings(profile)
+    watch(settings.secret_refs)
+    storage = resolve_storage(store, settings)
     if storage is None:
         raise DefinitionError(
             "resume needs the run store that recorded the run",
@@ -98,7 +103,8 @@ def prepare_resume(
             f"run {info.run_id} is {record.state.value}; only failed, cancelled or "
             "interrupted runs can be resumed"
         )
-    chosen = make_executor(executor or info.executor or None)
+    # The executor the run used before the profile's: a resumed run carries on as it ran.
+    chosen = executor_for(executor or info.executor or None, settings)
     graph = pipeline.graph
     planned = {k for k, t in record.tasks.items() if t.parent is None} if record else set()
     if record is not None and planned != set(graph.nodes):
@@ -119,7 +125,7 @@ def prepare_resume(
     clock = clock or SystemClock()
     owner = new_owner()
     if stale_after is None:
-        stale_after = 0.0 if _owner_is_gone(info) else settings_from_env().stale_after
+        stale_after = 0.0 if _owner_is_gone(info) else settings.stale_after
     if record is None or record.state is not RunState.SUCCEEDED:
         storage.runs.take_over(info.run_id, owner, now=clock.time(), stale_after=stale_after)
     fingerprinter = Fingerprinter()
@@ -143,6 +149,8 @@ def prepare_resume(
         artifacts=storage.artifacts,
         caching=caching,
         resume_from=record,
+        secrets=settings.secret_refs,
+        echo_logs=echo_logs,
     )
 
 
@@ -155,6 +163,8 @@ def resume(
     store: StoreOption = None,
     clock: Clock | None = None,
     stale_after: float | None = None,
+    profile: str | None = None,
+    echo_logs: bool = True,
 ) -> RunResult:
     """Continue a failed, cancelled or crashed run where it stopped.
 
@@ -164,6 +174,11 @@ def resume(
     A run whose orchestrator is still alive raises ``RunBusyError``; one whose orchestrator
     died is taken over once its heartbeat is older than ``stale_after`` seconds (at once
     when that process is known to be gone).
+
+    ``profile`` selects the ``legato.toml`` profile whose store holds the run (default:
+    ``LEGATO_PROFILE``, else the file's ``default_profile``); its secrets, concurrency and
+    ``stale_after`` apply. The run keeps the executor it ran with unless ``executor`` says
+    otherwise. ``echo_logs`` as for :func:`legato.run`.
     """
     loop = prepare_resume(
         run_id,
@@ -173,5 +188,7 @@ def resume(
         store=store,
         clock=clock,
         stale_after=stale_after,
+        profile=profile,
+        echo_logs=echo_logs,
     )
     return drive(loop)

@@ -8,11 +8,12 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
 from legato._crash import crash_point
+from legato.config import Settings, load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
@@ -33,12 +34,14 @@ from legato.model.ids import new_run_id
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.runtime.data import LiveData, StoredData
+from legato.runtime.secrets import check_params, mask_values, watch
 from legato.store.hashing import fingerprint_path
 
 __all__ = [
     "DEFAULT_EXECUTOR",
     "RunHandle",
     "drive",
+    "executor_for",
     "make_executor",
     "new_owner",
     "prepare",
@@ -51,15 +54,16 @@ DEFAULT_EXECUTOR = "threads"
 so threads run them in parallel with no serialisation and shared memory. Choose
 ``"processes"`` for GIL-bound Python, hard timeouts and isolation from crashing workers."""
 
-_EXECUTORS: dict[str, type[Executor]] = {
-    "inline": InlineExecutor,
-    "threads": ThreadsExecutor,
-    "processes": ProcessesExecutor,
+_EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
+    "inline": lambda max_workers: InlineExecutor(),  # one call at a time, always
+    "threads": lambda max_workers: ThreadsExecutor(max_workers=max_workers),
+    "processes": lambda max_workers: ProcessesExecutor(max_workers=max_workers),
 }
 
 
-def make_executor(executor: str | Executor | None) -> Executor:
-    """An executor from a name (``inline``, ``threads``, ``processes``) or as given."""
+def make_executor(executor: str | Executor | None, *, max_workers: int | None = None) -> Executor:
+    """An executor from a name (``inline``, ``threads``, ``processes``; None: the default)
+    with ``max_workers`` workers (None: the usable CPU cores), or an instance as given."""
     if isinstance(executor, Executor):
         return executor
     name = executor or DEFAULT_EXECUTOR
@@ -69,7 +73,16 @@ def make_executor(executor: str | Executor | None) -> Executor:
             f"unknown executor {name!r}",
             fix=f"use one of {', '.join(_EXECUTORS)} or pass an Executor instance",
         )
-    return factory()
+    return factory(max_workers)
+
+
+def executor_for(executor: str | Executor | None, settings: Settings) -> Executor:
+    """The executor a run uses: ``executor`` if given, else the profile's; a named one gets
+    the profile's ``concurrency``."""
+    return make_executor(
+        executor if executor is not None else settings.executor,
+        max_workers=settings.concurrency,
+    )
 
 
 def prepare(
@@ -85,6 +98,8 @@ def prepare(
     store: StoreOption = None,
     cache: bool = True,
     refresh: bool | str | Iterable[str] = False,
+    profile: str | None = None,
+    echo_logs: bool = True,
 ) -> Loop:
     """Validate everything a run needs, record the new run and build its loop; nothing runs
     yet. A broken pipeline, bad parameters or impossible resources raise here, before any
@@ -94,8 +109,15 @@ def prepare(
             f"legato.run() takes a @pipeline, not {pipeline!r}",
             fix="decorate the function with @pipeline (a single task can be wrapped in one)",
         )
+    settings = load_settings(profile)
+    secrets = settings.secret_refs
+    watch(secrets)  # before the parameters are checked: none may hold a secret
     graph = pipeline.graph
+    check_params(params)  # before binding too: its errors quote the values
     bound = pipeline.bind_params(params)
+    check_params(bound)
+    if failure_policy is None:
+        failure_policy = settings.failure_policy
     policy = None
     if failure_policy is not None:
         try:
@@ -105,7 +127,7 @@ def prepare(
                 f"unknown failure policy {failure_policy!r}",
                 fix="use 'keep_going' or 'fail_fast'",
             ) from None
-    chosen = make_executor(executor)
+    chosen = executor_for(executor, settings)
     plan = build_plan(graph, bound, policy)
     check_capacity(plan, chosen.capacity, chosen.name)
     refreshed = _refresh_option(refresh, plan)
@@ -115,7 +137,7 @@ def prepare(
             f"run id {run_id!r} is not allowed: use 1 to 64 letters, digits, '-' and '_'"
         )
     run_id = run_id or new_run_id()
-    storage = resolve_storage(store)
+    storage = resolve_storage(store, settings)
     if storage is None:
         return Loop(
             run_id=run_id,
@@ -124,6 +146,8 @@ def prepare(
             clock=clock,
             listeners=listeners,
             seed=seed,
+            secrets=secrets,
+            echo_logs=echo_logs,
         )
     fingerprinter = Fingerprinter()
     fingerprints = {key: fingerprinter.code(node.spec.fn) for key, node in plan.nodes.items()}
@@ -141,7 +165,11 @@ def prepare(
             created_at=now,
             heartbeat_at=now,
             owner=owner,
-            environment=environment_snapshot(_source_file(pipeline)),
+            environment={
+                **mask_values(environment_snapshot(_source_file(pipeline))),  # argv, say
+                "profile": settings.profile,
+                "config": settings.source,
+            },
         )
     )
     crash_point("run_created")
@@ -164,6 +192,8 @@ def prepare(
         journal=Journal(run_id, store=storage.runs, owner=owner, listeners=listeners),
         artifacts=storage.artifacts,
         caching=caching,
+        secrets=secrets,
+        echo_logs=echo_logs,
     )
 
 
@@ -223,13 +253,24 @@ def run(
     store: StoreOption = None,
     cache: bool = True,
     refresh: bool | str | Iterable[str] = False,
+    profile: str | None = None,
+    echo_logs: bool = True,
 ) -> RunResult:
     """Run ``pipeline`` to the end and return its :class:`RunResult`.
 
-    Every state change and output is recorded in the run store (``store``: the local
-    ``.legato/`` by default; ``False`` records nothing). Tasks whose code and inputs are
-    unchanged reuse their stored results unless ``cache=False``; ``refresh`` forces all
-    tasks (``True``) or the named ones to run again.
+    Every state change and output is recorded in the run store (``store``: the one the
+    settings name, the local ``.legato/`` by default; ``False`` records nothing). Tasks whose
+    code and inputs are unchanged reuse their stored results unless ``cache=False``;
+    ``refresh`` forces all tasks (``True``) or the named ones to run again.
+
+    ``profile`` selects a profile of ``legato.toml`` (default: ``LEGATO_PROFILE``, else the
+    file's ``default_profile``): its store, executor and concurrency, failure policy and
+    secrets apply; ``executor`` and ``failure_policy`` given here win over it. A parameter
+    containing the value of a secret is refused (``ParameterError``): read secrets inside
+    tasks with :func:`legato.secret`.
+
+    What tasks print is captured and stored with the run; ``echo_logs=False`` keeps it off
+    this process's own output (the CLI shows it from the store, prefixed by task).
 
     A failed run returns normally (check ``result.ok`` or call ``raise_for_status()``).
     Ctrl-C (or SIGTERM) stops the running tasks, records the run as cancelled and raises
@@ -248,6 +289,8 @@ def run(
         store=store,
         cache=cache,
         refresh=refresh,
+        profile=profile,
+        echo_logs=echo_logs,
     )
     return drive(loop)
 
@@ -342,6 +385,6 @@ def start(
     params: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> RunHandle:
-    """Start a run in a background thread; same options as :func:`run`. Validation errors
-    raise here, before the run exists."""
+    """Start a run in a background thread; same options as :func:`run` (``profile``
+    included). Validation errors raise here, before the run exists."""
     return RunHandle(prepare(pipeline, params, **options))

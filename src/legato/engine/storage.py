@@ -6,7 +6,7 @@ import threading
 import uuid
 from typing import Any
 
-from legato.config import Settings, settings_from_env
+from legato.config import Settings, load_settings
 from legato.errors import DefinitionError
 from legato.store.artifacts import FsspecArtifactStore
 from legato.store.base import Storage
@@ -16,7 +16,8 @@ from legato.store.open import open_run_store
 __all__ = ["StoreOption", "open_storage", "resolve_storage"]
 
 StoreOption = Storage | str | bool | None
-"""``None``/``True``: the local default (``.legato/``, or ``LEGATO_*`` settings); ``False``:
+"""``None``/``True``: the store the settings name (``.legato/`` by default; ``legato.toml``
+profiles and ``LEGATO_*`` variables move it); ``False``:
 nothing is stored (no caching, no resume); ``"memory"``: an in-memory store for this process;
 a :class:`Storage`: as given."""
 
@@ -39,10 +40,11 @@ def open_storage(settings: Settings) -> Storage:
         return storage
 
 
-def resolve_storage(store: Any) -> Storage | None:
-    """What ``legato.run(..., store=...)`` means."""
+def resolve_storage(store: Any, settings: Settings | None = None) -> Storage | None:
+    """What ``legato.run(..., store=...)`` means; the default store is the one ``settings``
+    name (loaded for the current profile when not given)."""
     if store is None or store is True:
-        return open_storage(settings_from_env())
+        return open_storage(settings if settings is not None else load_settings())
     if store is False:
         return None
     if isinstance(store, Storage):

@@ -23,6 +23,7 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from legato.config import SecretRefs
 from legato.errors import ExecutorError
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
@@ -59,6 +60,12 @@ def describe_exit(returncode: int | None) -> str:
             return "the worker process crashed with a segmentation fault (SIGSEGV)"
         return f"the worker process was killed by {name}"
     return f"the worker process exited with code {returncode} while running the task"
+
+
+def _plain(refs: SecretRefs | None) -> tuple[str, str, tuple[tuple[str, str], ...]] | None:
+    """A call's secret references as a plain tuple: it pickles in a third of the time of the
+    frozen dataclass, on every call (the worker builds it again, see ``worker._refs``)."""
+    return None if refs is None else (refs.profile, refs.source, refs.variables)
 
 
 class _Worker:
@@ -293,6 +300,7 @@ class ProcessesExecutor(Executor):
             call.gpu_ids,
             call.timeout,
             call.fn_id,
+            _plain(call.secrets),
         )
         worker.call = call
         if call.gpu_ids and worker.gpus is None:

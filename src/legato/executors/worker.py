@@ -18,6 +18,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from legato.config import SecretRefs
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.runs import LogEntry
@@ -25,7 +26,8 @@ from legato.model.specs import Resources
 from legato.runtime.context import TaskContext
 from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.runtime.invoke import capture_error, invoke
-from legato.runtime.logs import ANY_RUN, capture_in_process
+from legato.runtime.logs import ANY_RUN, capture_in_process, join_entries
+from legato.runtime.secrets import mask
 
 __all__ = ["main"]
 
@@ -69,6 +71,20 @@ def _show_gpus(gpu_ids: tuple[int, ...]) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = _STARTED_WITH_GPUS
 
 
+_known_refs: dict[tuple[str, str, tuple[tuple[str, str], ...]], SecretRefs] = {}
+
+
+def _refs(plain: tuple[str, str, tuple[tuple[str, str], ...]] | None) -> SecretRefs | None:
+    """The call's secret references (sent as a plain tuple), one object per distinct value."""
+    if plain is None:
+        return None
+    refs = _known_refs.get(plain)
+    if refs is None:
+        profile, source, variables = plain
+        refs = _known_refs[plain] = SecretRefs(profile=profile, source=source, variables=variables)
+    return refs
+
+
 def _run(
     data: DataPlane,
     header: tuple[Any, ...],
@@ -76,7 +92,7 @@ def _run(
     args_data: bytes,
     functions: dict[str, Any],
 ) -> TaskOutcome:
-    call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout, fn_id = header
+    call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout, fn_id, refs = header
     fn = functions.get(fn_id)
     if fn is None:
         try:
@@ -111,6 +127,7 @@ def _run(
         timeout=timeout,
         split_output=split,
         gpu_ids=gpu_ids,
+        secrets=_refs(refs),
     )
     return invoke(call, fn, data)
 
@@ -170,7 +187,7 @@ def main(argv: list[str]) -> int:
                     key=outcome.key,
                     attempt=outcome.attempt,
                     kind=OutcomeKind.FAILED,
-                    error=ErrorInfo.of(ErrorKind.OUTPUT, f"outcome could not be sent: {exc}"),
+                    error=ErrorInfo.of(ErrorKind.OUTPUT, mask(f"outcome could not be sent: {exc}")),
                 )
             )
         flush_output()
@@ -204,10 +221,11 @@ def _capture_output(send: Callable[[bytes], None]) -> None:
 
 
 def flush_output() -> None:
-    """Send captured output not sent yet."""
+    """Send captured output not sent yet, secret values masked (the orchestrator may not
+    know a value a task read here)."""
     if _send is None or not _pending:
         return
-    entries = list(_pending)
+    entries = join_entries(list(_pending))
     del _pending[:]
     with contextlib.suppress(OSError):
         _send(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))

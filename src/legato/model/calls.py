@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from legato.config import SecretRefs
 from legato.model.errors import ErrorInfo
 from legato.model.specs import Resources
 from legato.model.values import Arg, Value
@@ -39,6 +40,9 @@ class TaskCall:
     """Return a list/tuple output item by item, because a map consumes it."""
     gpu_ids: tuple[int, ...] = ()
     """GPUs given to this attempt (``CUDA_VISIBLE_DEVICES`` is set from them)."""
+    secrets: SecretRefs | None = None
+    """Which secrets the task may read (``legato.secret``): names and the environment
+    variables holding them, resolved where the call runs; None outside a configured run."""
 
 
 class OutcomeKind(StrEnum):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 
+from legato.config import SecretRefs
+
 __all__ = ["TaskContext", "current_context", "leave_context", "using_context"]
 
 
@@ -20,6 +22,9 @@ class TaskContext:
     attempt: int
     map_index: int | None = None
     gpu_ids: tuple[int, ...] = ()
+    secrets: SecretRefs | None = None
+    """The secrets of the run's profile that ``legato.secret`` may read (names and
+    environment variables, never values)."""
 
 
 _current: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar(

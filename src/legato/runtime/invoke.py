@@ -15,6 +15,7 @@ from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.runtime.context import TaskContext, leave_context, using_context
 from legato.runtime.data import DataPlane, shape_of
+from legato.runtime.secrets import mask, mask_error, watch
 
 __all__ = [
     "InputError",
@@ -71,6 +72,8 @@ def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutco
     except Exception as exc:  # unpickling an input failed
         return failed_outcome(call, capture_error(exc, ErrorKind.INPUT), started)
 
+    if call.secrets is not None:
+        watch(call.secrets)  # masked here even if the task reads os.environ itself
     token = using_context(
         TaskContext(
             run_id=call.run_id,
@@ -79,6 +82,7 @@ def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutco
             attempt=call.attempt,
             map_index=call.map_index,
             gpu_ids=call.gpu_ids,
+            secrets=call.secrets,
         )
     )
     crash_point("task_started")
@@ -143,11 +147,12 @@ def _user_error(exc: BaseException) -> ErrorInfo:
 
 
 def capture_error(exc: BaseException, kind: ErrorKind) -> ErrorInfo:
-    """``ErrorInfo.from_exception`` that never raises: user exceptions whose ``__str__``
-    fails must still end their attempt as a recorded failure, not escape the boundary (which
-    would leave a worker thread dead with no outcome, and hang the run)."""
+    """``ErrorInfo.from_exception`` that never raises, with secret values masked: user
+    exceptions whose ``__str__`` fails must still end their attempt as a recorded failure, not
+    escape the boundary (which would leave a worker thread dead with no outcome, and hang the
+    run)."""
     try:
-        return ErrorInfo.from_exception(exc, kind)
+        return mask_error(ErrorInfo.from_exception(exc, kind))
     except Exception as failure:
         mro = tuple(
             f"{k.__module__}.{k.__qualname__}"
@@ -162,19 +167,20 @@ def capture_error(exc: BaseException, kind: ErrorKind) -> ErrorInfo:
             kind=kind,
             type_name=mro[0],
             message=f"<exception str() failed: {type(failure).__name__}>",
-            traceback=trace,
+            traceback=mask(trace),
             mro=mro,
         )
 
 
 def failed_outcome(call: TaskCall, error: ErrorInfo, started: float) -> TaskOutcome:
-    """The outcome of an attempt of ``call`` that failed with ``error``."""
+    """The outcome of an attempt of ``call`` that failed with ``error`` (secret values
+    masked: messages legato writes quote exceptions too)."""
     return TaskOutcome(
         call_id=call.call_id,
         key=call.key,
         attempt=call.attempt,
         kind=OutcomeKind.FAILED,
-        error=error,
+        error=mask_error(error),
         started_at=started,
         ended_at=time.time(),
     )

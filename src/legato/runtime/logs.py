@@ -5,6 +5,11 @@ by side on threads each get their own lines. Captured text goes to a :class:`Log
 the loop drains into the run store every turn (and on a short timer while tasks run), so logs
 stream while a task is still running. Output written outside any task passes through as
 usual; with ``echo`` a task's output is also written through to the real stream.
+
+Secret values (``legato.runtime.secrets``) are masked before anything is stored or echoed:
+in the sink when it is drained, after the pieces of a line are joined (``print`` writes a
+line in several pieces, a secret could straddle two), in worker processes before entries are
+sent, and in each echoed piece.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from typing import Any, TextIO
 
 from legato.model.runs import LogEntry
 from legato.runtime.context import TaskContext, current_context
+from legato.runtime.secrets import mask
 
-__all__ = ["ANY_RUN", "LogSink", "capture_in_process", "release_in_process"]
+__all__ = ["ANY_RUN", "LogSink", "capture_in_process", "join_entries", "release_in_process"]
 
 ANY_RUN = "*"
 """Route name that captures tasks of every run (a worker process serves many)."""
@@ -56,25 +62,34 @@ class LogSink:
             self._entries.extend(entries)
 
     def drain(self) -> list[LogEntry]:
-        """What was captured since the last drain, consecutive writes of one attempt to one
-        stream joined (``print`` writes its text and its newline separately)."""
+        """What was captured since the last drain, joined and masked (:func:`join_entries`)."""
         with self._lock:
             entries, self._entries = self._entries, []
-        joined: list[LogEntry] = []
-        for entry in entries:
-            last = joined[-1] if joined else None
-            if (
-                last is not None
-                and last.run_id == entry.run_id
-                and last.key == entry.key
-                and last.attempt == entry.attempt
-                and last.stream == entry.stream
-                and not last.text.endswith("\n")
-            ):
-                joined[-1] = replace(last, text=last.text + entry.text)
-            else:
-                joined.append(entry)
-        return joined
+        return join_entries(entries)
+
+
+def join_entries(entries: list[LogEntry]) -> list[LogEntry]:
+    """``entries`` with consecutive writes of one attempt to one stream joined (``print``
+    writes its text and its newline separately), and secret values masked in the result."""
+    joined: list[LogEntry] = []
+    for entry in entries:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and last.run_id == entry.run_id
+            and last.key == entry.key
+            and last.attempt == entry.attempt
+            and last.stream == entry.stream
+            and not last.text.endswith("\n")
+        ):
+            joined[-1] = replace(last, text=last.text + entry.text)
+        else:
+            joined.append(entry)
+    for i, entry in enumerate(joined):
+        text = mask(entry.text)
+        if text is not entry.text:
+            joined[i] = replace(entry, text=text)
+    return joined
 
 
 Route = Callable[[TaskContext, str, str], None]
@@ -96,7 +111,7 @@ class _Router(io.TextIOBase):
         write, echo = route
         write(ctx, self.stream, text)
         if echo:
-            self.original.write(text)
+            self.original.write(mask(text))
         return len(text)
 
     def flush(self) -> None:
