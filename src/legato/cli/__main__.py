@@ -1,0 +1,5 @@
+"""``python -m legato.cli``: the ``legato`` command."""
+
+from legato.cli.app import main
+
+main()

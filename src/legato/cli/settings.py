@@ -1,0 +1,55 @@
+"""The settings a command works with, and masking of secrets in what it prints.
+
+Settings are ``legato.config.load_settings(profile)``: ``legato.toml`` (or ``[tool.legato]``
+of ``pyproject.toml``) with its profiles, ``LEGATO_*`` variables over them. Loading them also
+registers the values of the profile's secrets, so :func:`mask` hides them in anything a
+command prints (task output, errors, settings).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from legato.cli.exits import USAGE, CommandError
+from legato.config import Settings, load_settings
+from legato.engine.storage import open_storage as open_settings_storage
+from legato.errors import ConfigError
+from legato.runtime.secrets import mask as mask_secrets
+from legato.runtime.secrets import watch
+
+if TYPE_CHECKING:
+    from legato.store.base import Storage
+
+__all__ = ["load", "mask", "open_storage", "without_password"]
+
+
+def load(profile: str | None = None) -> Settings:
+    """The settings in effect for ``profile`` (``None``: ``LEGATO_PROFILE``, else the
+    file's default). A broken ``legato.toml`` or an unknown profile is a
+    :class:`CommandError` with exit status 2."""
+    try:
+        settings = load_settings(profile)
+    except ConfigError as exc:
+        raise CommandError(mask(str(exc)), USAGE) from None
+    watch(settings.secret_refs)
+    return settings
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The run store and artifact store ``settings`` name (opened once per process: the
+    same objects the runs this process starts use)."""
+    return open_settings_storage(settings)
+
+
+def mask(text: str) -> str:
+    """``text`` as it may be shown: secret values and passwords in URLs replaced."""
+    return mask_secrets(without_password(text))
+
+
+_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*):[^@/\s]+@")
+
+
+def without_password(text: str) -> str:
+    """``text`` with passwords in URLs (``scheme://user:password@host``) hidden."""
+    return _PASSWORD.sub(r"\g<head>:***@", text)

@@ -1,0 +1,3 @@
+"""A pipeline module that fails while it is imported."""
+
+raise RuntimeError("cannot import me")
