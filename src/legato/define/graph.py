@@ -4,7 +4,7 @@ binding of the pipeline's own output. Frozen once built."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -138,3 +138,10 @@ class Graph:
     def to_dot(self) -> str:
         """The graph in Graphviz's DOT language."""
         return render.render_dot(self)
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """Jupyter's display: the graph drawn (Mermaid, or SVG when Graphviz is installed),
+        with the text drawing as the fallback."""
+        return render.mimebundle(self, include=include, exclude=exclude)

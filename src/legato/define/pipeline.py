@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from legato.define import render
 from legato.define.graph import Graph
 from legato.define.graph import ParamSpec as RunParam
 from legato.define.params import check_params
@@ -96,6 +98,22 @@ class Pipeline(Generic[P, R]):
             ) from None
         bound.apply_defaults()
         return tracer.inline(self.name, self.fn, bound.arguments)  # type: ignore[no-any-return]
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        """Jupyter's display: the pipeline's name and summary above its graph. A pipeline
+        that does not trace shows its error instead of raising inside the notebook's display
+        machinery."""
+        try:
+            graph = self.graph
+        except DefinitionError as exc:
+            return {"text/plain": f"{self!r} cannot be traced: {exc}"}
+        summary = self.description.split("\n\n", 1)[0].replace("\n", " ")
+        title = f"pipeline **{html.escape(self.name)}**"
+        if summary:
+            title += f": {html.escape(summary)}"
+        return render.mimebundle(graph, title=title, include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"

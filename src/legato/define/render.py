@@ -1,14 +1,18 @@
 # ruff: noqa: RUF001, RUF002 - the multiplication sign in labels is on purpose
-"""Drawings of a pipeline graph: plain text for terminals, Mermaid and Graphviz DOT."""
+"""Drawings of a pipeline graph: plain text for terminals, Mermaid and Graphviz DOT, and
+the bundle a notebook displays."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from collections.abc import Container
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from legato.define.graph import Graph, Node
 
-__all__ = ["render_dot", "render_mermaid", "render_text"]
+__all__ = ["mimebundle", "render_dot", "render_mermaid", "render_svg", "render_text"]
 
 
 def _label(node: Node) -> str:
@@ -79,3 +83,63 @@ def render_dot(graph: Graph) -> str:
             lines.append(f'  "{_dot_text(up)}" -> "{_dot_text(key)}";')
     lines.append("}")
     return "\n".join(lines)
+
+
+def render_svg(graph: Graph, *, timeout: float = 10.0) -> str | None:
+    """The graph as an SVG drawn by Graphviz, or None when ``dot`` is not on ``PATH`` (or
+    fails): Graphviz is used when present, never required."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    try:
+        done = subprocess.run(
+            [dot, "-Tsvg"],
+            input=render_dot(graph),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    start = done.stdout.find("<svg")
+    if done.returncode != 0 or start < 0:
+        return None
+    return done.stdout[start:].rstrip()  # no XML declaration or DOCTYPE: it goes into HTML
+
+
+def mimebundle(
+    graph: Graph,
+    *,
+    title: str = "",
+    include: Container[str] | None = None,
+    exclude: Container[str] | None = None,
+) -> dict[str, str]:
+    """What a notebook shows for a graph: a Mermaid drawing (JupyterLab and Notebook 7 draw
+    ``text/markdown`` fences and ``text/vnd.mermaid``), an SVG when Graphviz is installed,
+    and the text drawing everywhere else. ``title`` is Markdown put above the drawing.
+
+    There is no HTML form without Graphviz: frontends prefer ``text/html`` to Markdown, and
+    an HTML page of Mermaid source shows as text unless the page loads mermaid.js itself.
+    """
+    mermaid = render_mermaid(graph)
+    fence = f"```mermaid\n{mermaid}\n```"
+    bundle = {
+        "text/plain": render_text(graph),
+        "text/markdown": f"{title}\n\n{fence}" if title else fence,
+        "text/vnd.mermaid": mermaid,
+    }
+    wanted = [
+        kind
+        for kind in ("image/svg+xml", "text/html")
+        if (include is None or kind in include) and (exclude is None or kind not in exclude)
+    ]
+    svg = render_svg(graph) if wanted else None
+    if svg is not None:
+        bundle["image/svg+xml"] = svg
+        bundle["text/html"] = f'<div class="legato-graph">{svg}</div>'
+    return {
+        kind: value
+        for kind, value in bundle.items()
+        if (include is None or kind in include) and (exclude is None or kind not in exclude)
+    }

@@ -1,0 +1,75 @@
+"""The digits example (what ``make demo`` runs): it trains four models, keeps a good one, and
+a second run reuses every task."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from example_runs import REPO, example, run_script
+
+import legato
+from legato import TaskState
+
+digits = example("digits")
+
+
+def test_trains_then_reuses_every_task_and_saves_a_deleted_model_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default out_dir, build/digits, is relative
+    result = legato.run(digits.digits).raise_for_status()
+
+    scores = result.output["scores"]
+    assert [s["model"] for s in scores] == digits.MODELS
+    best = max(scores, key=lambda s: s["accuracy"])
+    assert best["accuracy"] > 0.9
+    saved = Path(result.output["model_path"])
+    assert saved == Path("build/digits") / f"digits-{best['model']}.joblib"
+    assert saved.is_file()
+    assert result.tasks["ingest"].attempt == 2  # the simulated outage was retried
+    assert {t.state for t in result.tasks.values()} == {TaskState.SUCCEEDED}
+
+    # `make demo` a second time: the same parameters, a new process, nothing runs again.
+    done = run_script("digits", cwd=tmp_path)
+    assert "reused 15 of 15 tasks from earlier runs" in done.stdout, done.stdout
+    assert done.stdout.count(f"cache: hit from run {result.run_id}") == 15
+    assert f"best model saved to {saved}" in done.stdout
+
+    # Saving is a side effect a cache hit does not redo: the script notices the missing file
+    # and runs that one task again.
+    saved.unlink()
+    again = run_script("digits", cwd=tmp_path)
+    assert "the saved model file is gone: saving it again" in again.stdout
+    assert "reused 14 of 15 tasks from earlier runs" in again.stdout, again.stdout
+    assert saved.is_file()
+
+
+SAME_PROCESS = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import legato
+from examples.digits.pipeline import digits
+
+params = {"simulate_outage": False}
+first = legato.run(digits, params=params).raise_for_status()
+second = legato.run(digits, params=params).raise_for_status()
+for key, task in second.tasks.items():
+    if not task.mapped and task.cache_hit is None:
+        print(f"{key}: {task.reason}")
+"""
+
+
+def test_a_second_run_in_the_same_fresh_process_reuses_every_task(tmp_path: Path) -> None:
+    # A fresh interpreter: in this one an earlier test may have imported scikit-learn.
+    done = subprocess.run(
+        [sys.executable, "-c", SAME_PROCESS, str(REPO)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout == "", f"tasks that ran again:\n{done.stdout}"
