@@ -1,13 +1,18 @@
 """Where a turn's events go: first the run store (one transaction), then the listeners.
 
-A listener never sees an event that is not committed, and the loop submits the calls a turn
-claimed only after the claim is committed.
+A listener never sees an event that is not committed. With a store, the commits can run on a
+writer thread (:meth:`Journal.start_writer`) so that the loop keeps scheduling while the
+store writes: the loop hands over one batch at a time, keeps buffering the next while the
+writer is busy (so batches grow with the store's latency: group commit), and waits for the
+writer before it ends the run. Heartbeats and log writes share the writer's lock, so the
+store sees one writer per run at a time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from legato._crash import crash_point
@@ -43,12 +48,47 @@ class Journal:
         self.owner = owner
         self.listeners = list(listeners)
         self.last_commit = 0.0
+        self._writer: _Writer | None = None
+        self._lock = threading.Lock()  # one store write of this run at a time
+
+    @property
+    def background(self) -> bool:
+        """Whether commits run on the writer thread (see :meth:`hand_off`)."""
+        return self._writer is not None
+
+    def start_writer(self, wake: Callable[[], None]) -> None:
+        """Commit on a writer thread from now on; ``wake()`` is called (on that thread) each
+        time it finishes a batch, so the loop can hand over the next."""
+        if self.store is not None and self._writer is None:
+            self._writer = _Writer(self, wake)
+
+    def hand_off(self, batch: list[Event], now: float) -> bool:
+        """Give ``batch`` to the writer thread; ``False`` (the batch stays the caller's) while
+        it is still committing the previous one. Raises what the last commit raised."""
+        assert self._writer is not None
+        return self._writer.offer(batch, now)
+
+    def wait(self) -> None:
+        """Wait until everything handed off is committed; raises what a commit raised."""
+        if self._writer is not None:
+            self._writer.wait()
+
+    def close(self) -> None:
+        """Stop the writer thread (after its current batch); commits are synchronous again."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
 
     def commit(self, batch: Sequence[Event], now: float) -> None:
-        """Make ``batch`` durable (raises ``FencedError`` if another orchestrator took the
-        run over), then tell the listeners."""
+        """Make ``batch`` durable now, on this thread (raises ``FencedError`` if another
+        orchestrator took the run over), then tell the listeners."""
+        self.wait()
+        self._commit(batch, now)
+
+    def _commit(self, batch: Sequence[Event], now: float) -> None:
         if self.store is not None:
-            self.store.append(self.run_id, self.owner, batch)
+            with self._lock:
+                self.store.append(self.run_id, self.owner, batch)
             self.last_commit = now
             for event in batch:  # one crash point per committed success
                 if isinstance(event, TaskTransitioned) and event.state is TaskState.SUCCEEDED:
@@ -67,12 +107,79 @@ class Journal:
         if self.store is None:
             return
         try:
-            self.store.append_logs(entries)
+            with self._lock:
+                self.store.append_logs(entries)
         except Exception:
             log.exception("could not store %d log entries of run %s", len(entries), self.run_id)
 
     def heartbeat(self, now: float) -> None:
         """Tell the store this run's orchestrator is alive."""
         if self.store is not None:
-            self.store.heartbeat(self.run_id, self.owner, now)
+            with self._lock:
+                self.store.heartbeat(self.run_id, self.owner, now)
             self.last_commit = now
+
+
+class _Writer:
+    """The thread that commits a journal's batches, one at a time, in the order given."""
+
+    def __init__(self, journal: Journal, wake: Callable[[], None]) -> None:
+        self._journal = journal
+        self._wake = wake
+        self._cond = threading.Condition()
+        self._batch: list[Event] | None = None
+        self._now = 0.0
+        self._busy = False
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"legato-journal-{journal.run_id}", daemon=True
+        )
+        self._thread.start()
+
+    def offer(self, batch: list[Event], now: float) -> bool:
+        with self._cond:
+            self._raise()
+            if self._busy:
+                return False
+            self._batch, self._now, self._busy = batch, now, True
+            self._cond.notify_all()
+            return True
+
+    def wait(self) -> None:
+        with self._cond:
+            while self._busy:
+                self._cond.wait()
+            self._raise()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._batch is None and not self._stopping:
+                    self._cond.wait()
+                if self._batch is None:
+                    return
+                batch, now = self._batch, self._now
+            try:
+                self._journal._commit(batch, now)
+            except BaseException as exc:  # handed to the loop, which raises it
+                error: BaseException | None = exc
+            else:
+                error = None
+            with self._cond:
+                self._batch, self._busy = None, False
+                if error is not None:
+                    self._error = error
+                self._cond.notify_all()
+            self._wake()

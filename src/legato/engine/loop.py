@@ -20,7 +20,7 @@ from typing import Any
 
 from legato._crash import crash_point
 from legato.config import SecretRefs
-from legato.engine import reducer
+from legato.engine import reducer, saga
 from legato.engine.binding import Inputs, MapError
 from legato.engine.caching import Caching, Verdict
 from legato.engine.clock import Clock
@@ -37,11 +37,14 @@ from legato.model.events import (
     Event,
     MapExpanded,
     PlannedTask,
+    RollbackPlanned,
+    RollbackTransitioned,
     RunStarted,
     RunTransitioned,
     TaskTransitioned,
 )
 from legato.model.records import RunRecord, TaskRecord
+from legato.model.rollback import RollbackState
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_TRANSITIONS, RunState, TaskState
 from legato.model.values import Arg, Gathered, Stored, StoredItems, Value
@@ -188,6 +191,9 @@ class Loop:
         self._cancel_requested = True
         self.inbox.put(_WAKE)
 
+    def _wake(self) -> None:
+        self.inbox.put(_WAKE)
+
     def report(self, outcome: TaskOutcome) -> None:
         """Where the executor delivers outcomes (any thread)."""
         self.inbox.put(outcome)
@@ -200,6 +206,7 @@ class Loop:
         try:
             return self._execute()
         finally:
+            self.journal.close()
             release_in_process(self.run_id)
             self._flush_logs()
 
@@ -247,7 +254,7 @@ class Loop:
                     self._on_outcome(item)
             self._fire_timers()
         self._finish()
-        self._flush()
+        self._flush(final=True)
         self._ended = time.perf_counter()
         return self.run
 
@@ -269,11 +276,11 @@ class Loop:
         """End the run at once (second Ctrl-C): everything open is cancelled without waiting
         for running calls to confirm they stopped."""
         self._cancel_requested = True
-        if not self._stopped_everything:
+        if not self._stopped_everything and self.run.state is not RunState.ROLLING_BACK:
             self._begin_cancel()
         self._in_flight.clear()
         self._finish()
-        self._flush()
+        self._flush(final=True)
 
     # ------------------------------------------------------------------ events
 
@@ -287,10 +294,20 @@ class Loop:
         self._seq += 1
         return self._seq
 
-    def _flush(self) -> None:
+    def _flush(self, *, final: bool = False) -> None:
+        """Commit the buffered events: handed to the journal's writer thread when it has one
+        and is free (else they stay buffered and join the next batch: the writer wakes the
+        loop when it is done), synchronously when ``final`` or without a writer."""
+        journal = self.journal
         if self._buffer:
-            batch, self._buffer = self._buffer, []
-            self.journal.commit(batch, self.clock.monotonic())
+            if journal.background and not final:
+                if journal.hand_off(self._buffer, self.clock.monotonic()):
+                    self._buffer = []
+            else:
+                batch, self._buffer = self._buffer, []
+                journal.commit(batch, self.clock.monotonic())
+        elif final:
+            journal.wait()
         self._flush_logs()
 
     def _flush_logs(self) -> None:
@@ -418,6 +435,10 @@ class Loop:
 
     def _open_executor(self) -> None:
         self.executor.open(self.report, self.artifacts, self.logs)
+        if not self.executor.synchronous:
+            # The store writes while the loop schedules (a synchronous executor runs calls on
+            # this thread, and commits before each: nothing to overlap).
+            self.journal.start_writer(self._wake)
         if self.journal.store is not None:
             self._add_timer(self.clock.monotonic() + _PULSE_S, _HEARTBEAT, None, 0)
 
@@ -426,6 +447,12 @@ class Loop:
         again; every other task starts a new attempt."""
         self.run = record
         self._seq = record.last_seq
+        if saga.unfinished(record):
+            # It failed and its rollback did not finish: finish that, and nothing else.
+            self._run_state(RunState.ROLLING_BACK, "resumed")
+            self._open_executor()
+            self._open.clear()
+            return
         self.ctx.resuming = True
         finished = record.state is RunState.SUCCEEDED  # only its outputs are wanted
         if not finished:
@@ -510,7 +537,10 @@ class Loop:
         if self.run.state.is_terminal:
             return
         if self._cancel_requested:
-            self._run_state(RunState.CANCELLED, self._cancel_reason)
+            reason = self._cancel_reason
+            if self.run.state is RunState.ROLLING_BACK:
+                reason = f"{reason or 'cancelled'} during rollback; {saga.summary(self.run)}"
+            self._run_state(RunState.CANCELLED, reason)
             return
         tasks = self.run.tasks
         bad = [k for k, t in self._tasks.items() if tasks[k].state is not TaskState.SUCCEEDED]
@@ -520,7 +550,137 @@ class Loop:
         failed = [k for k in bad if tasks[k].state in _FAILED_STATES]
         named = failed or bad
         shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
-        self._run_state(RunState.FAILED, f"failed: {shown}")
+        if not self._roll_back(f"failed: {shown}"):
+            self._run_state(RunState.FAILED, f"failed: {shown}")
+
+    # ------------------------------------------------------------------ rollback (saga)
+
+    def _roll_back(self, reason: str) -> bool:
+        """Undo what the failed run did: the ``on_rollback`` handlers of the tasks that
+        succeeded in it, one at a time, in reverse order of completion (see
+        :mod:`legato.engine.saga`). False when there is nothing to undo."""
+        run = self.run
+        if run.state is RunState.ROLLING_BACK:  # resumed: finish the recorded rollback
+            reason = run.rollback_reason or reason
+        else:
+            keys = saga.to_compensate(run, self.plan)
+            if not keys:
+                return False
+            self._run_state(RunState.ROLLING_BACK, reason)
+            self._emit(
+                RollbackPlanned(
+                    run_id=self.run_id,
+                    seq=self._next_seq(),
+                    at=self.clock.time(),
+                    keys=keys,
+                    reason=reason,
+                )
+            )
+        for key in saga.unfinished(run):
+            if self._cancel_requested:
+                break
+            self._compensate(key)
+        if self._cancel_requested:
+            return False  # _finish ends it cancelled, naming what is left
+        self._run_state(RunState.FAILED, f"{reason}; {saga.summary(run)}")
+        return True
+
+    def _compensate(self, key: str) -> None:
+        record = self.run.tasks[key]
+        node = self.plan.nodes[record.parent or key]
+        attempt = self.run.rollbacks[key].attempt + 1
+        self._rollback_event(key, RollbackState.STARTED, attempt)
+        # Durable before the handler may run: a resume after a crash from here on runs it
+        # again (at most once more), never skips it.
+        self._flush(final=True)
+        crash_point("rollback_started")
+        value = self.inputs.outputs.get(key)
+        if value is None and record.output is not None:
+            value = (
+                Stored(record.output)
+                if record.parent is not None
+                else self._stored_value(self._tasks[key], record.output)
+            )
+        if value is None:
+            missing = ErrorInfo.of(ErrorKind.INPUT, "its output was not stored: nothing to undo")
+            self._rollback_event(key, RollbackState.FAILED, attempt, error=missing)
+            self._flush(final=True)
+            return
+        call = saga.handler_call(
+            call_id=next(self._call_ids),
+            run=self.run,
+            key=key,
+            node=node,
+            value=value,
+            attempt=attempt,
+            secrets=self.secrets,
+        )
+        error, ran_for = self._await_handler(call)
+        state = RollbackState.SUCCEEDED if error is None else RollbackState.FAILED
+        self._rollback_event(key, state, attempt, error=error, ran_for=ran_for)
+        self._flush(final=True)
+        crash_point("rollback_committed")
+
+    def _await_handler(self, call: TaskCall) -> tuple[ErrorInfo | None, float | None]:
+        """Run one handler on the executor; its error (None: it succeeded) and run time.
+        Heartbeats continue while it runs; its timeout and a cancel stop it."""
+        self.in_submit = True
+        try:
+            self.executor.submit(call)
+        except KeyboardInterrupt:
+            self.request_cancel("interrupted")
+            self.executor.cancel(call.call_id)
+            return ErrorInfo.of(ErrorKind.CANCELLED, "interrupted"), None
+        except Exception as exc:
+            message = f"the {self.executor.name} executor could not start it: {exc}"
+            return ErrorInfo.of(ErrorKind.INTERNAL, message), None
+        finally:
+            self.in_submit = False
+        deadline = None if call.timeout is None else self.clock.monotonic() + call.timeout
+        while True:
+            timeout = _PULSE_S if self.journal.store is not None else None
+            if deadline is not None:
+                timeout = _min_timeout(deadline - self.clock.monotonic(), timeout)
+            item = self._wait(timeout)
+            if isinstance(item, TaskOutcome) and item.call_id == call.call_id:
+                ran_for = item.ended_at - item.started_at if item.ended_at else None
+                if item.kind is OutcomeKind.SUCCEEDED:
+                    return None, ran_for
+                error = item.error or ErrorInfo.of(ErrorKind.CRASH, f"it ended {item.kind}")
+                return error, ran_for
+            if self._cancel_requested:
+                self.executor.cancel(call.call_id)
+                reason = self._cancel_reason or "cancelled"
+                return ErrorInfo.of(ErrorKind.CANCELLED, reason), None
+            now = self.clock.monotonic()
+            if deadline is not None and now >= deadline:
+                self.executor.cancel(call.call_id)
+                message = f"ran past its timeout of {call.timeout:g}s and was stopped"
+                return ErrorInfo.of(ErrorKind.TIMEOUT, message, "legato.TimeoutExpired"), None
+            self._heartbeat(now)
+
+    def _rollback_event(
+        self,
+        key: str,
+        state: RollbackState,
+        attempt: int,
+        *,
+        error: ErrorInfo | None = None,
+        ran_for: float | None = None,
+    ) -> None:
+        self._emit(
+            RollbackTransitioned(
+                run_id=self.run_id,
+                seq=self._next_seq(),
+                at=self.clock.time(),
+                key=key,
+                state=state,
+                attempt=attempt,
+                reason=error.summary() if error else "",
+                error=error,
+                ran_for=ran_for,
+            )
+        )
 
     # ------------------------------------------------------------------ readiness
 
