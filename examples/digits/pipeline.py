@@ -1,7 +1,12 @@
 """The digits example: a real ML pipeline on scikit-learn's bundled digits data.
 
 ingest -> validate -> split -> scale -> features -> train four models in parallel (.map)
--> evaluate each -> pick the best -> save it.
+-> evaluate each -> pick the best -> save it and register it in the model registry
+-> deploy it: gates (accuracy), promotion to ``production``, a smoke test.
+
+Tasks record what they did with ``legato.log_param`` / ``legato.log_metric``
+(``legato runs compare RUN RUN`` puts runs side by side); the best model becomes the next
+version of the registered model ``digits`` (``legato models show digits``).
 
 Run it with ``make demo`` or ``python examples/digits/pipeline.py``; run it again and every
 task is a cache hit. See README.md beside this file.
@@ -16,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import legato
-from legato import Resources, RetryPolicy, pipeline, task, unmapped
+from legato import ModelVersion, Resources, RetryPolicy, pipeline, task, unmapped
 
 MODELS = ["logreg", "random_forest", "svc", "knn"]
 
@@ -107,6 +112,7 @@ def _make_model(kind: str, seed: int) -> Any:
 def train(kind: str, data: Split, seed: int) -> Any:
     """Fit one model kind on the training set."""
     X_train, _, y_train, _ = data
+    legato.log_params({"kind": kind, "seed": seed, "train_rows": len(X_train)})
     return _make_model(kind, seed).fit(X_train, y_train)
 
 
@@ -117,31 +123,58 @@ def evaluate(kind: str, model: Any, data: Split) -> dict[str, Any]:
 
     _, X_test, _, y_test = data
     predicted = model.predict(X_test)
-    return {
+    scores = {
         "model": kind,
         "accuracy": float(accuracy_score(y_test, predicted)),
         "f1_macro": float(f1_score(y_test, predicted, average="macro")),
         "confusion": confusion_matrix(y_test, predicted).tolist(),
     }
+    legato.log_metrics({"accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"]})
+    return scores
 
 
 @task
 def pick_best(scores: list[dict[str, Any]], models: list[Any]) -> tuple[dict[str, Any], Any]:
     """The model with the best accuracy (ties go to the earlier kind)."""
     best = max(range(len(scores)), key=lambda i: (scores[i]["accuracy"], -i))
+    legato.log_param("best_model", scores[best]["model"])
+    legato.log_metric("best_accuracy", scores[best]["accuracy"])
     return scores[best], models[best]
 
 
 @task
-def save(best: tuple[dict[str, Any], Any], out_dir: str) -> str:
-    """Write the chosen model with joblib; returns its path."""
+def save(best: tuple[dict[str, Any], Any], out_dir: str) -> tuple[str, ModelVersion | None]:
+    """Write the chosen model with joblib and register it as the next version of the model
+    ``digits`` (with its metrics and input signature); returns the file's path and the
+    registered version."""
     import joblib
 
     score, model = best
     path = Path(out_dir) / f"digits-{score['model']}.joblib"
     path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, path)
-    return str(path)
+    registered = legato.register_model(
+        "digits",
+        model,
+        metrics={"accuracy": score["accuracy"], "f1_macro": score["f1_macro"]},
+        signature=legato.infer_signature(np.zeros((1, model.n_features_in_))),
+        tags={"kind": score["model"]},
+    )
+    return str(path), registered
+
+
+@task
+def smoke_test(data: Split) -> legato.SmokeTest:
+    """Five held-out rows the deployed model must answer with digits (in-process: give
+    ``url=`` to test a running ``legato serve digits@production`` instead)."""
+    rows = np.asarray(data[1][:5], dtype=float).tolist()
+    return legato.SmokeTest(rows=rows, allowed=tuple(range(10)))
+
+
+GATES = [
+    legato.gates.metric_at_least("accuracy", 0.9),
+    legato.gates.not_worse_than_current("accuracy", margin=0.01),
+]
 
 
 @pipeline
@@ -158,7 +191,11 @@ def digits(
     models = train.map(MODELS, unmapped(data), seed)
     scores = evaluate.map(MODELS, models, unmapped(data))
     best = pick_best(scores, models)
-    return {"scores": scores, "model_path": save(best, out_dir)}
+    model_path, version = save(best, out_dir)
+    # Promoted to `production` only if it passes the gates and answers the smoke test; a
+    # failed smoke test moves `production` back to the version it named before.
+    deployment = legato.deploy(version, alias="production", gates=GATES, smoke=smoke_test(data))
+    return {"scores": scores, "model_path": model_path, "deployment": deployment}
 
 
 def main() -> None:
@@ -182,6 +219,15 @@ def main() -> None:
     for score in sorted(result.output["scores"], key=lambda s: -s["accuracy"]):
         print(f"  {score['model']:<14} accuracy={score['accuracy']:.4f} f1={score['f1_macro']:.4f}")
     print(f"best model saved to {result.output['model_path']}")
+    with legato.open_registry() as registry:
+        latest = registry.latest("digits")
+        print(f"registered as {latest.ref} (legato models promote digits {latest.version})")
+    deployed = result.output["deployment"]
+    print(
+        f"production: {deployed.name}:{deployed.version}"
+        + (" (promoted by this run)" if deployed.changed else " (already)")
+        + "; serve it with: legato serve digits@production"
+    )
     tasks = [t for t in result.tasks.values() if not t.mapped]
     reused = sum(1 for t in tasks if t.cache_hit is not None)
     print(f"reused {reused} of {len(tasks)} tasks from earlier runs; took {elapsed:.2f}s")

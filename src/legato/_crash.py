@@ -3,8 +3,10 @@
 ``LEGATO_CRASH_AT=<point>`` (optionally ``<point>@<n>``: the n-th time it is reached, default
 the first) makes the process kill itself with ``LEGATO_CRASH_SIGNAL`` (``KILL`` by default,
 or ``TERM``) when it reaches that point. Points: ``run_created``, ``task_claimed``,
-``task_started``, ``output_written``, ``state_committed``, ``run_finalised``. Unset, a crash
-point costs one dict lookup.
+``task_started``, ``output_written``, ``state_committed``, ``run_finalised``; while a failed
+run rolls back (``ROLLBACK_POINTS``): ``rollback_started`` (a compensation's start is
+committed, its handler not yet handed over) and ``rollback_committed`` (its outcome is
+committed). Unset, a crash point costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import signal
 import threading
 
-__all__ = ["POINTS", "crash_point"]
+__all__ = ["POINTS", "ROLLBACK_POINTS", "crash_point"]
 
 POINTS = (
     "run_created",
@@ -23,6 +25,8 @@ POINTS = (
     "state_committed",
     "run_finalised",
 )
+ROLLBACK_POINTS = ("rollback_started", "rollback_committed")
+"""Reached only by runs that roll back, so kept apart from the points every run reaches."""
 
 _spec = os.environ.get("LEGATO_CRASH_AT", "")
 _point, _, _nth = _spec.partition("@")

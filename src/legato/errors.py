@@ -16,6 +16,13 @@
     │   ├── RunBusyError          the run's orchestrator is alive: it cannot be taken over
     │   ├── RunExistsError        a run with that id exists already
     │   └── UnknownRunError       no run has that id (or the prefix is ambiguous)
+    ├── RegistryError             the model registry refused a request
+    │   ├── InvalidNameError      a model name, alias, version or reference is malformed
+    │   │                         (also a ValueError)
+    │   ├── UnknownModelError     no such model, version or alias (also a KeyError)
+    │   └── AliasInUseError       a version an alias points at cannot be deleted
+    ├── DeploymentError           a deployment was refused by its gates, or failed its
+    │                             smoke test and was rolled back
     ├── RunFailedError            a run failed; ``.result`` tells which tasks and why
     └── TaskFailedError           one task's failure, with its recorded error
 
@@ -45,9 +52,14 @@ __all__ = [
     "LegatoError",
     "ParameterError",
     "PlanError",
+    "RegistryError",
+    "InvalidNameError",
+    "UnknownModelError",
+    "AliasInUseError",
     "RunBusyError",
     "RunExistsError",
     "RunFailedError",
+    "DeploymentError",
     "RunInterrupted",
     "SerializationError",
     "StoreError",
@@ -162,6 +174,26 @@ class UnknownRunError(StoreError):
     """No run has this id, or several runs start with this prefix."""
 
 
+class RegistryError(LegatoError):
+    """The model registry refused a request; nothing in it changed."""
+
+
+class InvalidNameError(RegistryError, ValueError):
+    """A model name, alias, version number or model reference is malformed (names are
+    checked before anything is stored or looked up, so none can act as a path)."""
+
+
+class UnknownModelError(RegistryError, KeyError):
+    """No model has that name, no version that number, or no version holds that alias."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class AliasInUseError(RegistryError):
+    """A version that an alias points at cannot be deleted: move the alias first."""
+
+
 class TaskFailedError(LegatoError):
     """A task failed; carries the recorded error of its last attempt."""
 
@@ -171,6 +203,11 @@ class TaskFailedError(LegatoError):
         self.state = state
         detail = f"{error.type_name}: {error.message}" if error is not None else state
         super().__init__(f"task {task!r} {state}: {detail}")
+
+
+class DeploymentError(LegatoError):
+    """A deployment did not happen: a gate refused the model version (nothing changed), or
+    the smoke test failed after the promotion and the alias was rolled back."""
 
 
 class RunFailedError(LegatoError):

@@ -32,10 +32,30 @@ def test_trains_then_reuses_every_task_and_saves_a_deleted_model_again(
     assert result.tasks["ingest"].attempt == 2  # the simulated outage was retried
     assert {t.state for t in result.tasks.values()} == {TaskState.SUCCEEDED}
 
-    # `make demo` a second time: the same parameters, a new process, nothing runs again.
+    # The best model is registered with its lineage, and the tasks' metrics are tracked.
+    with legato.open_registry() as registry:
+        mv = registry.resolve("digits")
+        assert (mv.version, mv.run_id, mv.task) == (1, result.run_id, "save")
+        assert mv.metrics["accuracy"] == best["accuracy"]
+        assert mv.signature is not None
+        assert mv.signature["shape"] == [None, 80]
+        assert registry.load(mv).predict([[0.0] * 80]).shape == (1,)
+    row = legato.runs_compare([result.run_id]).iloc[0]
+    assert row["metric.best_accuracy"] == best["accuracy"]
+    assert row["param.best_model"] == best["model"]
+
+    # It passed the gates and the smoke test: it is in production.
+    deployment = result.output["deployment"]
+    assert (deployment.version, deployment.alias, deployment.changed) == (1, "production", True)
+    with legato.open_registry() as registry:
+        assert registry.resolve("digits@production").version == 1
+
+    # `make demo` a second time: the same parameters, a new process, nothing runs again but
+    # the deployment, an act that is never reused (here it finds production set already).
     done = run_script("digits", cwd=tmp_path)
-    assert "reused 15 of 15 tasks from earlier runs" in done.stdout, done.stdout
-    assert done.stdout.count(f"cache: hit from run {result.run_id}") == 15
+    assert "reused 16 of 17 tasks from earlier runs" in done.stdout, done.stdout
+    assert done.stdout.count(f"cache: hit from run {result.run_id}") == 16
+    assert "production: digits:1 (already)" in done.stdout
     assert f"best model saved to {saved}" in done.stdout
 
     # Saving is a side effect a cache hit does not redo: the script notices the missing file
@@ -43,7 +63,7 @@ def test_trains_then_reuses_every_task_and_saves_a_deleted_model_again(
     saved.unlink()
     again = run_script("digits", cwd=tmp_path)
     assert "the saved model file is gone: saving it again" in again.stdout
-    assert "reused 14 of 15 tasks from earlier runs" in again.stdout, again.stdout
+    assert "reused 15 of 17 tasks from earlier runs" in again.stdout, again.stdout
     assert saved.is_file()
 
 
@@ -57,7 +77,7 @@ params = {"simulate_outage": False}
 first = legato.run(digits, params=params).raise_for_status()
 second = legato.run(digits, params=params).raise_for_status()
 for key, task in second.tasks.items():
-    if not task.mapped and task.cache_hit is None:
+    if not task.mapped and task.cache_hit is None and key != "deploy":  # an act, always run
         print(f"{key}: {task.reason}")
 """
 

@@ -13,15 +13,16 @@ from legato.store.sql import SqlRunStore
 from legato.store.sql.schema import metadata
 
 from .conformance import RunStoreContract
+from .registry_conformance import TrackingAndRegistryContract
 
 
-class TestMemoryRunStore(RunStoreContract):
+class TestMemoryRunStore(RunStoreContract, TrackingAndRegistryContract):
     @pytest.fixture
     def store(self) -> RunStore:
         return MemoryRunStore()
 
 
-class TestSqliteRunStore(RunStoreContract):
+class TestSqliteRunStore(RunStoreContract, TrackingAndRegistryContract):
     @pytest.fixture
     def store(self, sqlite_url: str) -> Iterator[RunStore]:
         store = SqlRunStore(sqlite_url)
@@ -29,7 +30,7 @@ class TestSqliteRunStore(RunStoreContract):
         store.close()
 
 
-class TestPostgresRunStore(RunStoreContract):
+class TestPostgresRunStore(RunStoreContract, TrackingAndRegistryContract):
     @pytest.fixture
     def store(self, postgres_run_store: SqlRunStore) -> RunStore:
         with postgres_run_store.engine.begin() as c:

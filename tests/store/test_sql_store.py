@@ -34,7 +34,7 @@ from legato.store.sql.connect import (
 )
 from legato.store.sql.schema import HEAD, VERSION_TABLE, metadata
 
-TABLES = {
+TABLES_0001 = {
     "pipelines",
     "pipeline_versions",
     "runs",
@@ -43,6 +43,14 @@ TABLES = {
     "artifacts",
     "cache_entries",
     "logs",
+}
+TABLES = TABLES_0001 | {
+    "tracked_metrics",
+    "tracked_values",
+    "models",
+    "model_versions",
+    "model_aliases",
+    "alias_changes",
 }
 
 
@@ -71,7 +79,7 @@ def test_first_revision_then_head_then_down_again(tmp_path: Path) -> None:
     upgrade(engine, "0001")
     with engine.connect() as c:
         assert current_revision(c) == "0001"
-    assert tables(engine) == TABLES
+    assert tables(engine) == TABLES_0001
     upgrade(engine)
     with engine.connect() as c:
         assert current_revision(c) == HEAD
@@ -111,6 +119,8 @@ def test_migrations_on_postgres(postgres_server: str) -> None:
     engine = make_engine(with_schema(postgres_server, schema))
     try:
         upgrade(engine, "0001")
+        assert tables(engine) == TABLES_0001
+        upgrade(engine)
         assert tables(engine) == TABLES
         with engine.connect() as c:
             context = MigrationContext.configure(c, opts={"version_table": VERSION_TABLE})
@@ -134,6 +144,49 @@ def test_opening_brings_an_old_schema_up_to_date(tmp_path: Path) -> None:
     store = SqlRunStore(url)
     with store.engine.connect() as c:
         assert current_revision(c) == HEAD
+    store.close()
+
+
+def test_a_file_written_at_0001_keeps_its_data_through_the_upgrade(tmp_path: Path) -> None:
+    from legato.model.events import PlannedTask, RunStarted, TaskTransitioned
+    from legato.model.runs import LogEntry, RunInfo
+    from legato.model.states import TaskState
+    from legato.model.tracking import Tracked, TrackKind
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0001")
+    engine.dispose()
+    old = SqlRunStore(url, upgrade_schema=False)  # writes only what 0001 has
+    info = RunInfo(run_id="r1", pipeline="p", owner="o", params={"n": 3}, created_at=5.0)
+    old.create_run(info)
+    events = [
+        RunStarted(
+            run_id="r1", seq=1, at=6.0, pipeline="p", tasks=(PlannedTask(key="t", name="t"),)
+        ),
+        TaskTransitioned(run_id="r1", seq=2, at=7.0, key="t", state=TaskState.RUNNING, attempt=1),
+    ]
+    old.append("r1", "o", events)
+    old.append_logs(
+        [LogEntry(run_id="r1", key="t", attempt=1, stream="stdout", text="hi\n", at=7.5)]
+    )
+    before = (old.get_run("r1"), old.read_events("r1"), old.task_records("r1"), old.read_logs("r1"))
+    old.close()
+
+    store = SqlRunStore(url)
+    with store.engine.connect() as c:
+        assert current_revision(c) == HEAD
+    after = (
+        store.get_run("r1"),
+        store.read_events("r1"),
+        store.task_records("r1"),
+        store.read_logs("r1"),
+    )
+    assert after == before
+    # and the new tables work on the upgraded file
+    metric = Tracked(run_id="r1", key="t", attempt=1, kind=TrackKind.METRIC, name="m", value=1.0)
+    store.append("r1", "o", [], [metric])
+    assert store.read_tracked("r1") == [metric]
     store.close()
 
 

@@ -58,7 +58,13 @@ artifacts_app = typer.Typer(
     context_settings=_SETTINGS,
 )
 cache_app = typer.Typer(help="Manage the cache of task results.", context_settings=_SETTINGS)
+models_app = typer.Typer(
+    cls=_DefaultGroup,
+    help="The model registry: list models, show one, promote, roll back, delete versions.",
+    context_settings=_SETTINGS,
+)
 app.add_typer(runs_app, name="runs")
+app.add_typer(models_app, name="models")
 app.add_typer(artifacts_app, name="artifacts")
 app.add_typer(cache_app, name="cache")
 
@@ -159,12 +165,22 @@ def _error_status(exc: Exception) -> int:
     from legato.errors import (
         ConfigError,
         DefinitionError,
+        InvalidNameError,
         LegatoError,
         ParameterError,
+        UnknownModelError,
         UnknownRunError,
     )
 
-    if isinstance(exc, DefinitionError | ParameterError | ConfigError | UnknownRunError):
+    if isinstance(
+        exc,
+        DefinitionError
+        | ParameterError
+        | ConfigError
+        | UnknownRunError
+        | InvalidNameError
+        | UnknownModelError,
+    ):
         _complain(mask(str(exc)))
         return USAGE
     if isinstance(exc, LegatoError):
@@ -292,6 +308,114 @@ def runs_show(run_id: RunRef, profile: Profile = None) -> None:
     _call(lambda: show_command(run_id, profile=profile))
 
 
+@runs_app.command(
+    "compare",
+    help="Parameters and final metrics of runs side by side (a task that was a cache hit "
+    "shows the values of the run that produced its output).",
+)
+def runs_compare(
+    run_ids: Annotated[
+        list[str], typer.Argument(metavar="RUN...", help="Run ids, or unique prefixes of them.")
+    ],
+    profile: Profile = None,
+) -> None:
+    from legato.cli.compare import compare_command
+
+    _call(lambda: compare_command(run_ids, profile=profile))
+
+
+ModelName = Annotated[str, typer.Argument(metavar="NAME", help="The model's name.")]
+Version = Annotated[str, typer.Argument(metavar="VERSION", help="A version number.")]
+Reason = Annotated[
+    str, typer.Option("--reason", metavar="TEXT", help="Why, recorded with the change.")
+]
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        metavar="WHO",
+        help="Who, recorded with the change (default: user@host).",
+        show_default=False,
+    ),
+]
+
+
+@models_app.command("list", help="Every model with its number of versions and its aliases.")
+def models_list(profile: Profile = None) -> None:
+    from legato.cli.models import list_command
+
+    _call(lambda: list_command(profile=profile))
+
+
+@models_app.command(
+    "show",
+    help="NAME: its versions, aliases and alias history. NAME@ALIAS or NAME:VERSION: that "
+    "version with its lineage (run, task, code, inputs, parameters, metrics, environment).",
+)
+def models_show(
+    ref: Annotated[str, typer.Argument(metavar="MODEL", help="NAME, NAME@ALIAS or NAME:VERSION.")],
+    profile: Profile = None,
+) -> None:
+    from legato.cli.models import show_command
+
+    _call(lambda: show_command(ref, profile=profile))
+
+
+@models_app.command("promote", help="Point an alias (production by default) at a version.")
+def models_promote(
+    name: ModelName,
+    version: Version,
+    *,
+    alias: Annotated[
+        str, typer.Option("--alias", metavar="ALIAS", help="The alias to move.")
+    ] = "production",
+    reason: Reason = "",
+    actor: Actor = None,
+    profile: Profile = None,
+) -> None:
+    from legato.cli.models import promote_command
+
+    _call(
+        lambda: promote_command(
+            name, version, alias=alias, reason=reason, actor=actor, profile=profile
+        )
+    )
+
+
+@models_app.command(
+    "rollback",
+    help="Move an alias back to the version it named before (one step), or to --to VERSION.",
+)
+def models_rollback(
+    name: ModelName,
+    *,
+    alias: Annotated[
+        str, typer.Option("--alias", metavar="ALIAS", help="The alias to move back.")
+    ] = "production",
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="VERSION", help="The version to go back to."),
+    ] = None,
+    reason: Reason = "",
+    actor: Actor = None,
+    profile: Profile = None,
+) -> None:
+    from legato.cli.models import rollback_command
+
+    _call(
+        lambda: rollback_command(
+            name, alias=alias, to=to, reason=reason, actor=actor, profile=profile
+        )
+    )
+
+
+@models_app.command("delete", help="Delete a version no alias points at.")
+def models_delete(name: ModelName, version: Version, profile: Profile = None) -> None:
+    from legato.cli.models import delete_command
+
+    _call(lambda: delete_command(name, version, profile=profile))
+
+
 @app.command(help="Print what a run's tasks wrote (stdout, stderr, logging), or one task's.")
 def logs(
     run_id: RunRef,
@@ -402,6 +526,57 @@ def doctor(profile: Profile = None) -> None:
     from legato.cli.doctor import doctor_command
 
     _call(lambda: doctor_command(profile=profile))
+
+
+@app.command(
+    short_help="Serve a registered model over HTTP (POST /predict).",
+    help="Serve a model of the registry: POST /predict takes JSON rows or columns, GET "
+    "/health and GET /metadata describe it. NAME@ALIAS (or NAME, the latest version) is "
+    "followed: when the alias moves, the new version is loaded in the background and "
+    "switched in without failing requests. Binds 127.0.0.1; any other address needs a token.",
+)
+def serve(
+    model: Annotated[
+        str,
+        typer.Argument(metavar="MODEL", help="NAME (latest version), NAME@ALIAS or NAME:VERSION."),
+    ],
+    *,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="TOKEN",
+            help="Require 'Authorization: Bearer TOKEN' (default: LEGATO_SERVE_TOKEN); "
+            "required off loopback.",
+            show_default=False,
+        ),
+    ] = None,
+    poll: Annotated[
+        float,
+        typer.Option("--poll", metavar="SECONDS", help="How often to check the alias (0: never)."),
+    ] = 1.0,
+    max_body: Annotated[
+        int, typer.Option("--max-body", metavar="BYTES", help="Largest request body accepted.")
+    ] = 16 * 1024 * 1024,
+    profile: Profile = None,
+) -> None:
+    from legato.cli.serving import serve_command
+
+    _call(
+        lambda: serve_command(
+            model,
+            host=host,
+            port=port,
+            token=token,
+            poll=poll,
+            max_body=max_body,
+            profile=profile,
+        )
+    )
 
 
 def main() -> None:

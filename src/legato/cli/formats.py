@@ -30,6 +30,7 @@ STATE_STYLES = {
     "upstream_failed": "yellow",
     "cancelled": "yellow",
     "cancelling": "yellow",
+    "rolling_back": "yellow",
     "crashed": "red",
     "running": "cyan",
     "retry_wait": "magenta",

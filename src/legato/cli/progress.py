@@ -30,7 +30,14 @@ from rich.text import Text
 from legato.cli.formats import duration
 from legato.cli.settings import mask
 from legato.engine import reducer
-from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
+from legato.model.events import (
+    Event,
+    MapExpanded,
+    RollbackTransitioned,
+    RunStarted,
+    RunTransitioned,
+    TaskTransitioned,
+)
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.states import RunState, TaskState
 from legato.store.base import RunStore
@@ -124,6 +131,8 @@ class RunView:
             self.run_started(record)
         else:
             reducer.apply(record, event)
+            if isinstance(event, RollbackTransitioned):
+                self._rollback_changed(event)
             if isinstance(event, RunTransitioned):
                 if event.state is RunState.RUNNING and event.reason == "resumed":
                     self.began = event.at
@@ -142,6 +151,12 @@ class RunView:
 
     def run_changed(self, event: RunTransitioned) -> None:
         """The run itself changed state."""
+
+    def _rollback_changed(self, event: RollbackTransitioned) -> None:
+        # Every view prints rollback steps: a failed run undoing its work is rare and matters.
+        verb = {"started": "undoing", "succeeded": "undone"}.get(event.state.value, "undo failed")
+        detail = f"  {mask(event.reason)}" if event.reason else ""
+        self.notes.append(Text(f"{verb:<10} {event.key}{detail}"))
 
 
 def task_line(record: TaskRecord, expanded: int | None = None) -> tuple[str, str] | None:

@@ -14,6 +14,8 @@ from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
 from legato.cli.formats import STATE_STYLES, console, duration, timestamp
 from legato.cli.settings import load, mask, open_storage
 from legato.cli.summary import task_table
+from legato.engine.reducer import fold
+from legato.model.rollback import CompensationRecord
 from legato.model.runs import LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.store.base import RunStore
@@ -24,6 +26,7 @@ CRASHED = "crashed"
 """How a run that has not ended but whose orchestrator stopped beating is shown."""
 
 _FOLLOW_EVERY = 0.5
+_LIVE = (RunState.PENDING, RunState.RUNNING, RunState.CANCELLING, RunState.ROLLING_BACK)
 
 
 def shown_state(info: RunInfo, stale_after: float, now: float | None = None) -> str:
@@ -52,13 +55,9 @@ def list_command(
     now = time.time()
     if state is None:
         runs = store.list_runs(pipeline=pipeline, limit=limit)
-    elif state in (CRASHED, RunState.RUNNING.value, RunState.CANCELLING.value, "pending"):
+    elif state in (CRASHED, *(s.value for s in _LIVE)):
         # Live and crashed runs differ only by their heartbeat: filter here.
-        wanted = (
-            [RunState.PENDING, RunState.RUNNING, RunState.CANCELLING]
-            if state == CRASHED
-            else [RunState(state)]
-        )
+        wanted = list(_LIVE) if state == CRASHED else [RunState(state)]
         found: list[RunInfo] = []
         for run_state in wanted:
             found += store.list_runs(pipeline=pipeline, state=run_state, limit=10_000)
@@ -129,10 +128,42 @@ def show_command(run_ref: str, *, profile: str | None) -> int:
         if record.error is not None:
             text = record.error.traceback or record.error.summary()
         out.print(Text(mask(text).rstrip()), soft_wrap=True)
+    rollback = fold(store.read_events(info.run_id)).rollbacks if records else {}
+    if rollback:
+        out.print()
+        out.print(rollback_table(rollback))
     if shown in (RunState.FAILED.value, RunState.CANCELLED.value, CRASHED):
         out.print()
-        out.print(f"resume it with: legato resume {info.run_id}", markup=False)
+        if rollback and not unfinished_rollback(rollback):
+            out.print("its work was rolled back: start a new run to try again", markup=False)
+        else:
+            out.print(f"resume it with: legato resume {info.run_id}", markup=False)
     return OK
+
+
+def unfinished_rollback(rollback: Mapping[str, CompensationRecord]) -> list[str]:
+    """The compensations a resume would still run."""
+    return [key for key, c in rollback.items() if not c.done]
+
+
+def rollback_table(rollback: Mapping[str, CompensationRecord]) -> Table:
+    """The rollback of a failed run: each compensation in the order it ran, and how."""
+    table = Table(
+        title="rollback", title_justify="left", box=None, header_style="bold", show_edge=False
+    )
+    for name in ("task", "rollback", "tries", "took", "error"):
+        table.add_column(name)
+    for key, c in rollback.items():
+        took = duration(c.ended_at - c.started_at) if c.started_at and c.ended_at else "-"
+        shown = c.state.value
+        table.add_row(
+            key,
+            Text(shown, style=STATE_STYLES.get(shown, "")),
+            str(c.attempt),
+            took,
+            Text(mask(c.error.summary() if c.error else "")),
+        )
+    return table
 
 
 def _params(params: Mapping[str, Any]) -> str:

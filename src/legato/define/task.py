@@ -22,7 +22,7 @@ from legato.model.specs import (
     user_location,
 )
 
-__all__ = ["Task", "task"]
+__all__ = ["Task", "check_handler", "handler_arity", "task"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,6 +84,7 @@ class Task(Generic[P, R]):
         resources: Resources | None = None,
         tags: Iterable[str] | None = None,
         cache: bool | CachePolicy | None = None,
+        on_rollback: Callable[..., Any] | None = None,
     ) -> Task[P, R]:
         """A copy of this task with some options changed."""
         changes: dict[str, Any] = {}
@@ -103,6 +104,11 @@ class Task(Generic[P, R]):
             changes["cache"] = (
                 cache if isinstance(cache, CachePolicy) else CachePolicy(enabled=cache)
             )
+        if on_rollback is not None:
+            check_handler(on_rollback, self.spec.name, user_location())
+            changes["on_rollback"] = on_rollback
+            if cache is None and self.spec.options.cache == CachePolicy():
+                changes["cache"] = CachePolicy(enabled=False)
         return Task(replace(self.spec, options=replace(self.spec.options, **changes)))
 
     def __repr__(self) -> str:
@@ -161,6 +167,57 @@ def _retry_policy(
     return default
 
 
+def _cache_policy(cache: bool | CachePolicy, on_rollback: Callable[..., Any] | None) -> CachePolicy:
+    if isinstance(cache, CachePolicy):
+        return cache  # explicit: a cache hit of a task with a handler is not compensated
+    # A task that can be undone acts outside its output: reusing the output would skip the
+    # act (and a rollback may have undone it), so only an explicit CachePolicy opts in.
+    return CachePolicy(enabled=cache and on_rollback is None)
+
+
+def check_handler(handler: Any, task: str, location: SourceLocation | None) -> None:
+    """Refuse an ``on_rollback`` that cannot be called as ``handler(output, ctx)`` or
+    ``handler(output)``."""
+    fix = "def undo(output, ctx): ... then @task(on_rollback=undo)"
+    if not callable(handler) or inspect.isclass(handler):
+        raise DefinitionError(
+            f"on_rollback of task {task!r} must be a function, not {handler!r}",
+            fix=fix,
+            task=task,
+            location=location,
+        )
+    if inspect.iscoroutinefunction(handler) or inspect.isgeneratorfunction(handler):
+        raise DefinitionError(
+            f"on_rollback of task {task!r} is an async or generator function",
+            fix="write the handler as a plain def",
+            task=task,
+            location=location,
+        )
+    if handler_arity(handler) == 0:
+        raise DefinitionError(
+            f"on_rollback of task {task!r} ({getattr(handler, '__qualname__', handler)}) "
+            "cannot be called with the task's output",
+            fix=fix,
+            task=task,
+            location=location,
+        )
+
+
+def handler_arity(handler: Any) -> int:
+    """2 if ``handler`` takes ``(output, ctx)``, 1 if it takes ``(output)``, else 0."""
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return 2  # a builtin or C callable: let the call decide
+    for arity in (2, 1):
+        try:
+            signature.bind(*([None] * arity))
+        except TypeError:
+            continue
+        return arity
+    return 0
+
+
 def _fixed_outputs(fn: Callable[..., Any]) -> int | None:
     """How many values ``fn`` returns, from a ``-> tuple[A, B]`` annotation."""
     try:
@@ -201,6 +258,7 @@ def task(
     tags: Iterable[str] = (),
     outputs: int | None = None,
     cache: bool | CachePolicy = True,
+    on_rollback: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
@@ -216,6 +274,7 @@ def task(
     tags: Iterable[str] = (),
     outputs: int | None = None,
     cache: bool | CachePolicy = True,
+    on_rollback: Callable[..., Any] | None = None,
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Make a function a task.
 
@@ -231,6 +290,14 @@ def task(
             ``-> tuple[A, B]``; lets a pipeline body unpack them.
         cache: ``False`` to never reuse stored results, or a ``CachePolicy`` (version,
             expiry, custom key).
+        on_rollback: compensation, called as ``on_rollback(output, ctx)`` (``ctx`` a
+            :class:`~legato.RollbackContext`; a one-parameter handler gets the output only)
+            when the run fails after this task succeeded in it: handlers of the succeeded
+            tasks run in reverse order of completion, on the run's executor. Handlers must be
+            idempotent: one in flight when the orchestrator dies runs again on resume. A task
+            with a handler acts outside its output, so its result is not reused from the
+            cache unless ``cache`` is a ``CachePolicy`` (a cache hit did nothing in the run
+            and is not compensated).
     """
 
     def decorate(f: Callable[P, R]) -> Task[P, R]:
@@ -290,13 +357,16 @@ def task(
                 task=label,
                 location=location,
             ) from None
+        if on_rollback is not None:
+            check_handler(on_rollback, label, location)
         options = TaskOptions(
             name=label,
             retry=_retry_policy(retries, retry, RetryPolicy(), label, location),
             timeout=timeout,
             resources=resources if resources is not None else Resources(),
             tags=check_tags(tags, label),
-            cache=cache if isinstance(cache, CachePolicy) else CachePolicy(enabled=cache),
+            cache=_cache_policy(cache, on_rollback),
+            on_rollback=on_rollback,
         )
         spec = TaskSpec(
             fn=f,

@@ -19,6 +19,7 @@ from legato._crash import crash_point
 from legato.model.events import Event, RunTransitioned, TaskTransitioned
 from legato.model.runs import LogEntry
 from legato.model.states import TaskState
+from legato.model.tracking import Tracked
 from legato.store.base import RunStore
 
 __all__ = ["Journal", "Listener"]
@@ -111,6 +112,17 @@ class Journal:
                 self.store.append_logs(entries)
         except Exception:
             log.exception("could not store %d log entries of run %s", len(entries), self.run_id)
+
+    def track(self, tracked: Sequence[Tracked]) -> None:
+        """Store values tasks tracked, in one transaction fenced by this orchestrator's
+        ownership of the run (best effort like logs: it never fails a run)."""
+        if self.store is None or not tracked:
+            return
+        try:
+            with self._lock:
+                self.store.append(self.run_id, self.owner, [], tracked)
+        except Exception:
+            log.exception("could not store %d tracked values of run %s", len(tracked), self.run_id)
 
     def heartbeat(self, now: float) -> None:
         """Tell the store this run's orchestrator is alive."""

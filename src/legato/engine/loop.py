@@ -47,9 +47,11 @@ from legato.model.records import RunRecord, TaskRecord
 from legato.model.rollback import RollbackState
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_TRANSITIONS, RunState, TaskState
+from legato.model.tracking import Tracked
 from legato.model.values import Arg, Gathered, Stored, StoredItems, Value
 from legato.runtime.data import items_of_manifest, shape_of_ref
 from legato.runtime.logs import LogSink, capture_in_process, release_in_process
+from legato.runtime.tracking import Destination, release_tracking, track_in_process
 from legato.store.base import ArtifactStore
 
 __all__ = ["Listener", "Loop"]
@@ -66,6 +68,7 @@ _BATCH_AGE_S = 0.02
 _PULSE_S = 0.5
 """How often a durable run wakes to stream captured output and check its heartbeat."""
 _FAILED_STATES = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
+_WRITTEN_OFF = frozenset({TaskState.TIMED_OUT, TaskState.CANCELLED})
 
 
 class _Task:
@@ -153,6 +156,9 @@ class Loop:
         self.echo_logs = echo_logs
         self.secrets = secrets
         self.logs = LogSink() if self.journal.store is not None else None
+        store_url = getattr(self.journal.store, "url", None)
+        # Worker processes open the run's store by URL for legato.register_model.
+        self._store_url = None if store_url in (None, "memory://") else store_url
         self.run = RunRecord(run_id=run_id)
         self.inputs = Inputs(plan.params)
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -203,11 +209,17 @@ class Loop:
         if self.logs is None:
             return self._execute()
         capture_in_process(self.run_id, self.logs.write, echo=self.echo_logs)
+        store = self.journal.store
+        track_in_process(
+            self.run_id,
+            Destination(write=self.logs.track, artifacts=self.artifacts, runs=lambda _: store),
+        )
         try:
             return self._execute()
         finally:
             self.journal.close()
             release_in_process(self.run_id)
+            release_tracking(self.run_id)
             self._flush_logs()
 
     def _execute(self) -> RunRecord:
@@ -315,6 +327,23 @@ class Loop:
             entries = self.logs.drain()
             if entries:
                 self.journal.logs(entries)
+            tracked = self.logs.drain_tracked()
+            if tracked:
+                self.journal.track([t for t in tracked if self._may_track(t)])
+
+    def _may_track(self, record: Tracked) -> bool:
+        """Whether ``record`` comes from its task's current attempt, one not written off
+        (timed out or cancelled): a stale attempt's values are fenced like its states."""
+        task = self.run.tasks.get(record.key)
+        if task is None or task.attempt != record.attempt:
+            return False
+        if task.state in _WRITTEN_OFF:
+            return False
+        return not (
+            task.state is TaskState.RETRY_WAIT
+            and task.error is not None
+            and task.error.kind in (ErrorKind.TIMEOUT, ErrorKind.CANCELLED)
+        )
 
     def _transition(
         self,
@@ -447,7 +476,7 @@ class Loop:
         again; every other task starts a new attempt."""
         self.run = record
         self._seq = record.last_seq
-        if saga.unfinished(record):
+        if record.state is RunState.ROLLING_BACK or saga.unfinished(record):
             # It failed and its rollback did not finish: finish that, and nothing else.
             self._run_state(RunState.ROLLING_BACK, "resumed")
             self._open_executor()
@@ -580,9 +609,11 @@ class Loop:
             if self._cancel_requested:
                 break
             self._compensate(key)
-        if self._cancel_requested:
-            return False  # _finish ends it cancelled, naming what is left
-        self._run_state(RunState.FAILED, f"{reason}; {saga.summary(run)}")
+        if self._cancel_requested:  # interrupted: a resume finishes what is left
+            cancelled = self._cancel_reason or "cancelled"
+            self._run_state(RunState.CANCELLED, f"{cancelled} during rollback; {saga.summary(run)}")
+        else:
+            self._run_state(RunState.FAILED, f"{reason}; {saga.summary(run)}")
         return True
 
     def _compensate(self, key: str) -> None:
@@ -851,6 +882,7 @@ class Loop:
                 split_output=node.split_output and task.index is None,
                 gpu_ids=gpu_ids,
                 secrets=self.secrets,
+                store_url=self._store_url,
             )
         )
         self._in_flight[call_id] = _Call(task, attempt, gpu_ids)

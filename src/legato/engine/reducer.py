@@ -12,9 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
+from legato.model.events import (
+    Event,
+    MapExpanded,
+    RollbackPlanned,
+    RollbackTransitioned,
+    RunStarted,
+    RunTransitioned,
+    TaskTransitioned,
+)
 from legato.model.records import RunRecord, TaskRecord
-from legato.model.states import TASK_TERMINAL, TaskState
+from legato.model.rollback import CompensationRecord, RollbackState
+from legato.model.states import TASK_TERMINAL, RunState, TaskState
 
 __all__ = ["apply", "fold"]
 
@@ -48,6 +57,15 @@ def apply(run: RunRecord, event: Event) -> None:
             run.reason = event.reason
         if event.state.is_terminal:
             run.ended_at = event.at
+        elif event.state is RunState.RUNNING and run.rollbacks:
+            # A resume runs the work again: the finished rollback belongs to the past.
+            run.rollbacks = {}
+            run.rollback_reason = ""
+    elif isinstance(event, RollbackTransitioned):
+        _compensation(run, event)
+    elif isinstance(event, RollbackPlanned):
+        run.rollback_reason = event.reason
+        run.rollbacks = {key: CompensationRecord(key=key) for key in event.keys}
     elif isinstance(event, RunStarted):
         run.pipeline = event.pipeline
         run.params = dict(event.params)
@@ -100,6 +118,22 @@ def _task(run: RunRecord, event: TaskTransitioned) -> None:
         cache_key=event.cache_key if event.cache_key is not None else old.cache_key,
         cache_hit=event.cache_hit,
         cache_parts=event.cache_parts if event.cache_parts is not None else old.cache_parts,
+    )
+
+
+def _compensation(run: RunRecord, event: RollbackTransitioned) -> None:
+    old = run.rollbacks.get(event.key)
+    if old is None:
+        raise ValueError(f"event {event.seq}: {event.key!r} is not part of the run's rollback")
+    started = event.state is RollbackState.STARTED
+    run.rollbacks[event.key] = replace(
+        old,
+        state=event.state,
+        attempt=event.attempt,
+        reason=event.reason,
+        error=event.error,
+        started_at=event.at if started else old.started_at,
+        ended_at=None if started else event.at,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from legato.errors import RunFailedError, TaskFailedError
 from legato.model.records import RunRecord, TaskRecord
+from legato.model.rollback import CompensationRecord
 from legato.model.states import RunState, TaskState
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq, Value
 from legato.runtime.data import DataPlane, LiveData
@@ -62,6 +63,12 @@ class RunResult:
     def tasks(self) -> Mapping[str, TaskRecord]:
         """Every task's record by key (items of maps as ``key[i]``)."""
         return self.record.tasks
+
+    @property
+    def rollbacks(self) -> Mapping[str, CompensationRecord]:
+        """The compensations of a run that failed and rolled back, by task key, in the order
+        they ran (empty when nothing was rolled back)."""
+        return self.record.rollbacks
 
     @property
     def duration(self) -> float | None:

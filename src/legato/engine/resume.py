@@ -24,6 +24,7 @@ from legato.engine.plan import build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
 from legato.engine.run import drive, executor_for, new_owner
+from legato.engine.saga import summary, unfinished
 from legato.engine.storage import StoreOption, resolve_storage
 from legato.errors import DefinitionError, ParameterError
 from legato.executors.base import Executor
@@ -103,6 +104,17 @@ def prepare_resume(
             f"run {info.run_id} is {record.state.value}; only failed, cancelled or "
             "interrupted runs can be resumed"
         )
+    if (
+        record is not None
+        and record.rollbacks
+        and record.state is not RunState.ROLLING_BACK
+        and not unfinished(record)
+    ):
+        raise ParameterError(
+            f"run {info.run_id} failed and was rolled back ({summary(record)}): what its "
+            "tasks did is undone, so there is nothing to continue; start a new run (tasks "
+            "without rollback handlers whose code and inputs are unchanged are cache hits)"
+        )
     # The executor the run used before the profile's: a resumed run carries on as it ran.
     chosen = executor_for(executor or info.executor or None, settings)
     graph = pipeline.graph
@@ -169,8 +181,12 @@ def resume(
     """Continue a failed, cancelled or crashed run where it stopped.
 
     Succeeded tasks are not executed again (their stored outputs are used); the others run
-    as new attempts. Resuming a run that already succeeded runs nothing and returns it. The
-    pipeline is imported again from where the run recorded it, or given as ``pipeline``.
+    as new attempts. A run that failed while rolling back (see ``@task(on_rollback=...)``)
+    only finishes its rollback: handlers that completed are not run again, one in flight
+    when its orchestrator died runs once more; a run that was rolled back completely cannot
+    be resumed (its work was undone: start a new run). Resuming a run that already
+    succeeded runs nothing and returns it. The pipeline is imported again from where the
+    run recorded it, or given as ``pipeline``.
     A run whose orchestrator is still alive raises ``RunBusyError``; one whose orchestrator
     died is taken over once its heartbeat is older than ``stale_after`` seconds (at once
     when that process is known to be gone).

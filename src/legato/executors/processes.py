@@ -301,6 +301,7 @@ class ProcessesExecutor(Executor):
             call.timeout,
             call.fn_id,
             _plain(call.secrets),
+            call.store_url,
         )
         worker.call = call
         if call.gpu_ids and worker.gpus is None:

@@ -23,11 +23,15 @@ from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.runs import LogEntry
 from legato.model.specs import Resources
+from legato.model.tracking import Tracked
 from legato.runtime.context import TaskContext
 from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.runtime.invoke import capture_error, invoke
 from legato.runtime.logs import ANY_RUN, capture_in_process, join_entries
 from legato.runtime.secrets import mask
+from legato.runtime.tracking import Destination, track_in_process
+from legato.store.base import ArtifactStore, RunStore
+from legato.store.open import open_run_store
 
 __all__ = ["main"]
 
@@ -92,7 +96,8 @@ def _run(
     args_data: bytes,
     functions: dict[str, Any],
 ) -> TaskOutcome:
-    call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout, fn_id, refs = header
+    call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout = header[:9]
+    fn_id, refs, store_url = header[9:12]
     fn = functions.get(fn_id)
     if fn is None:
         try:
@@ -128,6 +133,7 @@ def _run(
         split_output=split,
         gpu_ids=gpu_ids,
         secrets=_refs(refs),
+        store_url=store_url,
     )
     return invoke(call, fn, data)
 
@@ -152,6 +158,7 @@ def main(argv: list[str]) -> int:
 
     if capture:
         _capture_output(send)
+        _route_tracking(artifacts)
     assert tag == "init", tag
     plane: DataPlane = (
         StoredData(artifacts, keep_live=False) if artifacts is not None else PickledData()
@@ -194,7 +201,7 @@ def main(argv: list[str]) -> int:
         send(message)
 
 
-_pending: list[LogEntry] = []
+_pending: list[LogEntry | Tracked] = []
 _send: Callable[[bytes], None] | None = None
 
 
@@ -220,12 +227,42 @@ def _capture_output(send: Callable[[bytes], None]) -> None:
     capture_in_process(ANY_RUN, route, echo=False)
 
 
+def _route_tracking(artifacts: ArtifactStore | None) -> None:
+    """Send what tasks track to the orchestrator with their output; ``register_model``
+    opens the run's store here (by the URL its call carries) the first time it needs it."""
+    stores: dict[str, RunStore] = {}
+
+    last = [time.monotonic()]
+
+    def write(record: Tracked) -> None:
+        # Sent in small batches, and at least twice a second: a long training loop's
+        # metrics stream to the orchestrator while it runs.
+        _pending.append(record)
+        now = time.monotonic()
+        if len(_pending) > 64 or now - last[0] > 0.5:
+            last[0] = now
+            flush_output()
+
+    def runs(ctx: TaskContext) -> RunStore | None:
+        url = ctx.call.store_url if ctx.call is not None else None
+        if url is None:
+            return None
+        store = stores.get(url)
+        if store is None:
+            store = stores[url] = open_run_store(url)
+        return store
+
+    track_in_process(ANY_RUN, Destination(write=write, artifacts=artifacts, runs=runs))
+
+
 def flush_output() -> None:
-    """Send captured output not sent yet, secret values masked (the orchestrator may not
-    know a value a task read here)."""
+    """Send captured output and tracked values not sent yet, secret values masked in the
+    output (the orchestrator may not know a value a task read here)."""
     if _send is None or not _pending:
         return
-    entries = join_entries(list(_pending))
+    logged = [e for e in _pending if isinstance(e, LogEntry)]
+    tracked: list[LogEntry | Tracked] = [e for e in _pending if isinstance(e, Tracked)]
+    entries: list[LogEntry | Tracked] = [*join_entries(logged), *tracked]
     del _pending[:]
     with contextlib.suppress(OSError):
         _send(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))

@@ -43,6 +43,9 @@ class TaskCall:
     secrets: SecretRefs | None = None
     """Which secrets the task may read (``legato.secret``): names and the environment
     variables holding them, resolved where the call runs; None outside a configured run."""
+    store_url: str | None = None
+    """URL of the run's store, for ``legato.register_model`` in a worker process (None: no
+    store, or one a worker process cannot open, such as ``memory://``)."""
 
 
 class OutcomeKind(StrEnum):

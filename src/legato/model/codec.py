@@ -12,11 +12,14 @@ from legato.model.events import (
     Event,
     MapExpanded,
     PlannedTask,
+    RollbackPlanned,
+    RollbackTransitioned,
     RunStarted,
     RunTransitioned,
     TaskTransitioned,
 )
 from legato.model.jsonable import from_jsonable, to_jsonable
+from legato.model.rollback import RollbackState
 from legato.model.states import RunState, TaskState
 
 __all__ = [
@@ -115,6 +118,20 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         base.update(type="map", key=event.key, count=event.count)
     elif isinstance(event, RunTransitioned):
         base.update(type="run", state=event.state.value, reason=event.reason)
+    elif isinstance(event, RollbackTransitioned):
+        base.update(
+            type="rollback",
+            key=event.key,
+            state=event.state.value,
+            attempt=event.attempt,
+            reason=event.reason,
+        )
+        if event.error is not None:
+            base["error"] = error_to_dict(event.error)
+        if event.ran_for is not None:
+            base["ran_for"] = event.ran_for
+    elif isinstance(event, RollbackPlanned):
+        base.update(type="rollback_plan", keys=list(event.keys), reason=event.reason)
     elif isinstance(event, RunStarted):
         base.update(
             type="start",
@@ -159,6 +176,19 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
         return MapExpanded(**common, key=d["key"], count=d["count"])
     if kind == "run":
         return RunTransitioned(**common, state=RunState(d["state"]), reason=d.get("reason", ""))
+    if kind == "rollback":
+        error = d.get("error")
+        return RollbackTransitioned(
+            **common,
+            key=d["key"],
+            state=RollbackState(d["state"]),
+            attempt=d["attempt"],
+            reason=d.get("reason", ""),
+            error=error_from_dict(error) if error else None,
+            ran_for=d.get("ran_for"),
+        )
+    if kind == "rollback_plan":
+        return RollbackPlanned(**common, keys=tuple(d["keys"]), reason=d.get("reason", ""))
     if kind == "start":
         return RunStarted(
             **common,

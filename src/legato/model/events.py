@@ -9,12 +9,15 @@ from typing import Any
 
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
+from legato.model.rollback import RollbackState
 from legato.model.states import RunState, TaskState
 
 __all__ = [
     "Event",
     "MapExpanded",
     "PlannedTask",
+    "RollbackPlanned",
+    "RollbackTransitioned",
     "RunStarted",
     "RunTransitioned",
     "TaskTransitioned",
@@ -89,3 +92,28 @@ class TaskTransitioned(Event):
     cache_parts: Mapping[str, str] | None = None
     """For SUCCEEDED: digests of what the cache key covers (code, inputs, params, version),
     kept to explain later misses."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollbackPlanned(Event):
+    """The run failed and rolls back: the tasks whose ``on_rollback`` handlers run, in the
+    order they run (reverse order of completion). Recorded once, so a resume finishes the
+    same rollback."""
+
+    keys: tuple[str, ...]
+    reason: str = ""
+    """Why the run rolls back (the failure)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollbackTransitioned(Event):
+    """A task's compensation moved to ``state`` (``started`` is committed before the handler
+    is handed to the executor)."""
+
+    key: str
+    state: RollbackState
+    attempt: int
+    """The handler's start this is about (1 for the first)."""
+    reason: str = ""
+    error: ErrorInfo | None = None
+    ran_for: float | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
+from legato.model.rollback import CompensationRecord
 from legato.model.states import RunState, TaskState
 
 __all__ = ["RunRecord", "TaskRecord"]
@@ -66,3 +67,8 @@ class RunRecord:
     reason: str = ""
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     last_seq: int = 0
+    rollbacks: dict[str, CompensationRecord] = field(default_factory=dict)
+    """The compensations of the run's latest rollback, in the order they run (empty when it
+    never rolled back, and again once a resume runs the work again)."""
+    rollback_reason: str = ""
+    """Why the latest rollback began."""

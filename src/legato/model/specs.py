@@ -411,9 +411,18 @@ class TaskOptions:
     """Free-form labels, shown in the UI and usable in filters."""
     cache: CachePolicy = CachePolicy()
     """Result caching; ``@task(cache=False)`` switches lookups off."""
+    on_rollback: Callable[..., Any] | None = None
+    """Compensation: called as ``handler(output, RollbackContext)`` (or ``handler(output)``)
+    when the run fails after this task succeeded in it, to undo what the task did."""
 
     def __post_init__(self) -> None:
         check_name(self.name, "task")
+        if self.on_rollback is not None and not callable(self.on_rollback):
+            raise _invalid(
+                f"on_rollback of task {self.name!r} must be a function, not {self.on_rollback!r}",
+                task=self.name,
+                fix="pass on_rollback=undo, where def undo(output, ctx): ... undoes the task",
+            )
         if not isinstance(self.cache, CachePolicy):
             raise _invalid(
                 f"cache of task {self.name!r} must be True, False or a CachePolicy, "

@@ -101,6 +101,9 @@ class RunState(StrEnum):
     RUNNING = "running"
     CANCELLING = "cancelling"
     """Cancel was asked for; running tasks are being stopped."""
+    ROLLING_BACK = "rolling_back"
+    """A task failed; the ``on_rollback`` handlers of the tasks that succeeded are running
+    (in reverse order of completion). Ends ``failed`` (or ``cancelled`` if interrupted)."""
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -117,9 +120,16 @@ REOPEN_TARGETS = frozenset({TaskState.PENDING, TaskState.READY, TaskState.RUNNIN
 attempt's terminal state stays in the history; the new attempt number fences it off)."""
 
 RUN_RESUMABLE = frozenset(
-    {RunState.RUNNING, RunState.CANCELLING, RunState.FAILED, RunState.CANCELLED}
+    {
+        RunState.RUNNING,
+        RunState.CANCELLING,
+        RunState.ROLLING_BACK,
+        RunState.FAILED,
+        RunState.CANCELLED,
+    }
 )
-"""States a run can be resumed from (RUNNING and CANCELLING: its orchestrator died)."""
+"""States a run can be resumed from (RUNNING, CANCELLING and ROLLING_BACK: its orchestrator
+died)."""
 
 RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELLED, RunState.FAILED}),
@@ -128,13 +138,17 @@ RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
         {
             RunState.RUNNING,
             RunState.CANCELLING,
+            RunState.ROLLING_BACK,
             RunState.SUCCEEDED,
             RunState.FAILED,
             RunState.CANCELLED,
         }
     ),
     RunState.CANCELLING: frozenset({RunState.CANCELLED, RunState.RUNNING}),
+    # ROLLING_BACK -> ROLLING_BACK, and FAILED/CANCELLED -> ROLLING_BACK: a resume that
+    # finishes an unfinished rollback.
+    RunState.ROLLING_BACK: frozenset({RunState.ROLLING_BACK, RunState.FAILED, RunState.CANCELLED}),
     RunState.SUCCEEDED: frozenset(),
-    RunState.FAILED: frozenset({RunState.RUNNING}),
-    RunState.CANCELLED: frozenset({RunState.RUNNING}),
+    RunState.FAILED: frozenset({RunState.RUNNING, RunState.ROLLING_BACK}),
+    RunState.CANCELLED: frozenset({RunState.RUNNING, RunState.ROLLING_BACK}),
 }

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from legato.config import SecretRefs
+
+if TYPE_CHECKING:
+    from legato.model.calls import TaskCall
 
 __all__ = ["TaskContext", "current_context", "leave_context", "using_context"]
 
@@ -25,6 +29,10 @@ class TaskContext:
     secrets: SecretRefs | None = None
     """The secrets of the run's profile that ``legato.secret`` may read (names and
     environment variables, never values)."""
+    call: TaskCall | None = field(default=None, repr=False, compare=False)
+    """The call being run (its inputs give a registered model's lineage)."""
+    scratch: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Per-attempt state of ``legato.log_*`` (metric step counters, logged parameters)."""
 
 
 _current: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar(

@@ -83,6 +83,7 @@ def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutco
             map_index=call.map_index,
             gpu_ids=call.gpu_ids,
             secrets=call.secrets,
+            call=call,
         )
     )
     crash_point("task_started")

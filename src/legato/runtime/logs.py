@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from legato.model.runs import LogEntry
+from legato.model.tracking import Tracked
 from legato.runtime.context import TaskContext, current_context
 from legato.runtime.secrets import mask
 
@@ -36,11 +37,13 @@ _FORMAT = logging.Formatter("%(levelname)s %(name)s: %(message)s")
 
 
 class LogSink:
-    """A thread-safe buffer of captured output, drained by the loop."""
+    """A thread-safe buffer of captured output, drained by the loop; it also carries the
+    values tasks track (``legato.log_metric``...) along the same paths."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[LogEntry] = []
+        self._tracked: list[Tracked] = []
 
     def write(self, ctx: TaskContext, stream: str, text: str) -> None:
         if not text:
@@ -56,10 +59,27 @@ class LogSink:
         with self._lock:
             self._entries.append(entry)
 
-    def add(self, entries: list[LogEntry]) -> None:
-        """Entries captured elsewhere (a worker process)."""
+    def add(self, entries: list[LogEntry | Tracked]) -> None:
+        """Entries captured, and values tracked, elsewhere (a worker process)."""
         with self._lock:
-            self._entries.extend(entries)
+            for entry in entries:
+                if isinstance(entry, Tracked):
+                    self._tracked.append(entry)
+                else:
+                    self._entries.append(entry)
+
+    def track(self, record: Tracked) -> None:
+        """A value a task tracked in this process."""
+        with self._lock:
+            self._tracked.append(record)
+
+    def drain_tracked(self) -> list[Tracked]:
+        """The values tracked since the last drain, in order."""
+        if not self._tracked:  # the common case, without the lock
+            return []
+        with self._lock:
+            tracked, self._tracked = self._tracked, []
+        return tracked
 
     def drain(self) -> list[LogEntry]:
         """What was captured since the last drain, joined and masked (:func:`join_entries`)."""

@@ -9,10 +9,74 @@ from typing import Any, Protocol
 from legato.model.artifacts import ArtifactRef
 from legato.model.events import Event
 from legato.model.records import TaskRecord
+from legato.model.registry import AliasChange, ModelVersion
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState
+from legato.model.tracking import Tracked
 
-__all__ = ["ArtifactStore", "RunStore", "Storage"]
+__all__ = ["ANY_VERSION", "ArtifactStore", "ModelStore", "RunStore", "Storage"]
+
+ANY_VERSION = -1
+"""``expect`` for :meth:`ModelStore.move_alias`: whatever version the alias names now."""
+
+
+class ModelStore(Protocol):
+    """The model registry's tables (in the run store's database). Every implementation
+    passes ``tests/store/registry_conformance.py``. Names are validated by the caller
+    (:mod:`legato.model.registry`); methods raise ``UnknownModelError`` for a model or
+    version that does not exist."""
+
+    def add_version(self, version: ModelVersion) -> tuple[ModelVersion, bool]:
+        """Store ``version`` as the next version of its model (its ``version`` field is
+        ignored), creating the model on first use, atomically however many writers
+        register at once. A version from the same run and task (``run_id``, ``task``) as an
+        existing one is not added again: that one is returned, with ``False``. Raises
+        ``FencedError`` when the run's task has moved on to a newer attempt than
+        ``version.attempt`` (a stale attempt may not register)."""
+        ...
+
+    def get_version(self, name: str, version: int) -> ModelVersion:
+        """One version."""
+        ...
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        """A model's versions, oldest first."""
+        ...
+
+    def list_models(self) -> list[str]:
+        """Names of the models that exist, sorted."""
+        ...
+
+    def get_aliases(self, name: str) -> dict[str, int]:
+        """Each alias of the model and the version it names."""
+        ...
+
+    def move_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int | None,
+        *,
+        action: str,
+        reason: str,
+        actor: str,
+        at: float,
+        expect: int | None = ANY_VERSION,
+    ) -> AliasChange:
+        """Point ``alias`` at ``version`` (None: remove it) and record the change with the
+        previous holder, in one transaction. With ``expect`` other than ``ANY_VERSION``
+        the alias must name that version (None: no version) now, else ``RegistryError``
+        (someone else moved it meanwhile) and nothing changes."""
+        ...
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasChange]:
+        """Changes of the model's aliases (or one alias), oldest first."""
+        ...
+
+    def delete_version(self, name: str, version: int) -> None:
+        """Delete a version (its number is never reused); ``AliasInUseError`` while an
+        alias names it."""
+        ...
 
 
 class RunStore(Protocol):
@@ -21,18 +85,31 @@ class RunStore(Protocol):
     url: str
     """Where it keeps its data (for ``legato doctor`` and error messages)."""
 
+    @property
+    def models(self) -> ModelStore:
+        """The model registry kept in the same database."""
+        ...
+
     def create_run(self, run: RunInfo) -> None:
         """Record a new run (and its pipeline version). Raises ``RunExistsError`` if the id is
         taken."""
         ...
 
-    def append(self, run_id: str, owner: str, events: Sequence[Event]) -> None:
+    def append(
+        self,
+        run_id: str,
+        owner: str,
+        events: Sequence[Event],
+        tracked: Sequence[Tracked] = (),
+    ) -> None:
         """Commit ``events`` (one turn of the loop) in one transaction: the event log, the
         task projection, artifacts and cache entries the events carry, the run's state and
-        heartbeat. Raises ``FencedError`` if ``owner`` no longer owns the run; event
-        sequence numbers must continue the run's log. A change naming an older attempt than
-        the projection row's is ignored; a row in a terminal state changes only for a newer
-        attempt (a resume), and a succeeded row never."""
+        heartbeat, and the ``tracked`` values of its attempts (a value logged again under
+        the same attempt, kind, name and step replaces the earlier one; ``events`` may be
+        empty when only ``tracked`` is written). Raises ``FencedError`` if ``owner`` no
+        longer owns the run; event sequence numbers must continue the run's log. A change
+        naming an older attempt than the projection row's is ignored; a row in a terminal
+        state changes only for a newer attempt (a resume), and a succeeded row never."""
         ...
 
     def heartbeat(self, run_id: str, owner: str, at: float) -> None:
@@ -75,6 +152,11 @@ class RunStore(Protocol):
 
     def clear_cache(self, *, task: str | None = None) -> int:
         """Forget cache entries (all, or of one task name); returns how many."""
+        ...
+
+    def read_tracked(self, run_id: str) -> list[Tracked]:
+        """The tracked values of a run's attempts: by task key, attempt, kind, name and
+        step."""
         ...
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:

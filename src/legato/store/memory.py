@@ -22,6 +22,8 @@ from legato.model.jsonable import to_jsonable
 from legato.model.records import TaskRecord
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import TASK_TERMINAL, RunState, TaskState
+from legato.model.tracking import Tracked
+from legato.store.memory_models import MemoryModelStore
 
 __all__ = ["MemoryRunStore"]
 
@@ -32,6 +34,7 @@ class _Run:
     last_seq: int = 0
     events: list[Event] = field(default_factory=list)
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    tracked: dict[tuple[str, int, str, str, int], Tracked] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,18 @@ class MemoryRunStore:
         self._cache: list[_CacheEntry] = []
         self._logs: list[LogEntry] = []
         self._counter = 0
+        self._models = MemoryModelStore(self._attempt_of)
+
+    @property
+    def models(self) -> MemoryModelStore:
+        """The model registry, kept in this process too."""
+        return self._models
+
+    def _attempt_of(self, run_id: str, key: str) -> int | None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            task = run.tasks.get(key) if run is not None else None
+            return task.attempt if task is not None else None
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -114,13 +129,30 @@ class MemoryRunStore:
 
     # -- events ----------------------------------------------------------------------------
 
-    def append(self, run_id: str, owner: str, events: Sequence[Event]) -> None:
-        """Commit ``events`` with their projection, artifacts, cache entries and heartbeat."""
+    def append(
+        self,
+        run_id: str,
+        owner: str,
+        events: Sequence[Event],
+        tracked: Sequence[Tracked] = (),
+    ) -> None:
+        """Commit ``events`` with their projection, artifacts, cache entries, heartbeat and
+        the ``tracked`` values of attempts."""
         with self._lock:
             run = self._owned(run_id, owner)
+            if events:
+                check_batch(run_id, run.last_seq, events)
+            for record in tracked:
+                if record.run_id != run_id:
+                    raise StoreError(
+                        f"a tracked value of run {record.run_id!r} cannot be appended to "
+                        f"run {run_id!r}"
+                    )
+            for record in tracked:
+                ident = (record.key, record.attempt, record.kind.value, record.name, record.step)
+                run.tracked[ident] = record
             if not events:
                 return
-            check_batch(run_id, run.last_seq, events)
             info = run.info
             for event in events:
                 if isinstance(event, TaskTransitioned):
@@ -151,6 +183,14 @@ class MemoryRunStore:
             if run is None:
                 return []
             return [e for e in run.events if e.seq > after_seq]
+
+    def read_tracked(self, run_id: str) -> list[Tracked]:
+        """The tracked values of a run: by task key, attempt, kind, name and step."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return []
+            return [run.tracked[k] for k in sorted(run.tracked)]
 
     def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
         """What the cache keys of a run's tasks covered, by task key."""

@@ -18,8 +18,17 @@ from pathlib import Path
 from legato.define.graph import Graph
 from legato.engine.reducer import fold
 from legato.model.codec import event_from_dict, event_to_dict
-from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
+from legato.model.events import (
+    Event,
+    MapExpanded,
+    RollbackPlanned,
+    RollbackTransitioned,
+    RunStarted,
+    RunTransitioned,
+    TaskTransitioned,
+)
 from legato.model.records import RunRecord
+from legato.model.rollback import RollbackState
 from legato.model.states import (
     RUN_TRANSITIONS,
     TASK_TERMINAL,
@@ -78,6 +87,9 @@ def check_history(
     ``graph``, a task (or map item) may become ready or start only after every task it reads
     has succeeded, and a task ends ``upstream_failed`` only when one of them failed, timed
     out or was itself ``upstream_failed`` (a cancelled input cancels its dependents).
+    A rollback is planned once, while the run rolls back, over tasks that succeeded; each
+    compensation moves only then, starts before it ends and is final once it succeeded; a
+    complete run that failed ran every compensation it planned.
 
     Raises :class:`InvalidHistoryError` naming the first event at fault.
     """
@@ -90,6 +102,7 @@ def check_history(
     attempts: dict[str, int] = {}
     mapped: set[str] = set()
     expanded: dict[str, list[str]] = {}  # group -> its items
+    compensations: dict[str, RollbackState] = {}  # the rollback's keys -> where they stand
     run_state = RunState.PENDING
     upstream: dict[str, tuple[str, ...]] = (
         {key: node.upstream for key, node in graph.nodes.items()} if graph is not None else {}
@@ -160,10 +173,24 @@ def check_history(
                 _check_dependencies(event, states, upstream.get(_node_of(key), ()), fail)
             states[key] = new
             attempts[key] = event.attempt
+        elif isinstance(event, RollbackPlanned):
+            if run_state is not RunState.ROLLING_BACK or compensations:
+                raise fail(event, f"a rollback planned while the run was {run_state}")
+            for key in event.keys:
+                if states.get(key) is not TaskState.SUCCEEDED:
+                    raise fail(event, f"rolls back {key!r}, which did not succeed")
+                compensations[key] = RollbackState.PLANNED
+        elif isinstance(event, RollbackTransitioned):
+            _check_compensation(event, run_state, compensations, fail)
         else:
             raise fail(event, "unknown event type")
 
     if complete:
+        if run_state is RunState.FAILED:
+            ended = (RollbackState.SUCCEEDED, RollbackState.FAILED)
+            left = [k for k, c in compensations.items() if c not in ended]
+            if left:
+                raise InvalidHistoryError(f"the run failed without running compensations {left}")
         if not run_state.is_terminal:
             raise InvalidHistoryError(f"the run ended {run_state}, not in a terminal state")
         open_tasks = {k: str(s) for k, s in states.items() if s not in TASK_TERMINAL}
@@ -180,6 +207,32 @@ def check_history(
     if folded != states or record.state is not run_state:
         raise InvalidHistoryError("folding the events disagrees with the transitions they make")
     return record
+
+
+def _check_compensation(
+    event: RollbackTransitioned,
+    run_state: RunState,
+    compensations: dict[str, RollbackState],
+    fail: Callable[[Event, str], InvalidHistoryError],
+) -> None:
+    # A compensation starts from planned (or, on resume, from failed or started) and ends
+    # succeeded or failed; it moves only while the run rolls back; a completed one is final.
+    key = event.key
+    old = compensations.get(key)
+    if old is None:
+        raise fail(event, f"{key!r} is not part of the run's rollback")
+    if run_state is not RunState.ROLLING_BACK:
+        raise fail(event, f"compensation of {key!r} moved while the run was {run_state}")
+    if old is RollbackState.SUCCEEDED:
+        raise fail(event, f"compensation of {key!r} moved after it succeeded")
+    if event.state is RollbackState.STARTED:
+        pass
+    elif event.state in (RollbackState.SUCCEEDED, RollbackState.FAILED):
+        if old is not RollbackState.STARTED and event.error is None:
+            raise fail(event, f"compensation of {key!r} ended {event.state} before it started")
+    else:
+        raise fail(event, f"compensation of {key!r} moved back to {event.state}")
+    compensations[key] = event.state
 
 
 def _check_dependencies(

@@ -58,6 +58,19 @@ class Appender:
         what = f"appending events {batch.first_seq}-{batch.last_seq} to run {batch.run_id!r}"
         self._transaction(what, lambda cursor: self._write(cursor, batch, owner))
 
+    def append_tracked(self, batch: Batch, owner: str) -> None:
+        """Write the tracked values of a batch without events, fenced by ``owner``."""
+
+        def work(cursor: Any) -> None:
+            self._sql.touch.execute(
+                cursor, {"b_at": batch.last_at, "b_run_id": batch.run_id, "b_owner": owner}
+            )
+            if cursor.rowcount != 1:
+                self._refuse(cursor, batch.run_id, owner, None)
+            self._tracked(cursor, batch)
+
+        self._transaction(f"storing tracked values of run {batch.run_id!r}", work)
+
     def close(self) -> None:
         """Give the kept connections back to the pool (threads then take new ones)."""
         with self._lock:
@@ -169,6 +182,7 @@ class Appender:
             sql.artifacts.executemany(cursor, batch.artifacts)
         if batch.cache:
             sql.cache.executemany(cursor, batch.cache)
+        self._tracked(cursor, batch)
         state = batch.run_state
         if state is not None:
             sql.run_state.execute(
@@ -180,6 +194,12 @@ class Appender:
                     "b_ended_at": state["ended_at"],
                 },
             )
+
+    def _tracked(self, cursor: Any, batch: Batch) -> None:
+        if batch.metrics:
+            self._sql.metrics.executemany(cursor, batch.metrics)
+        if batch.values:
+            self._sql.values.executemany(cursor, batch.values)
 
     def _items(self, cursor: Any, run_id: str, expanded: MapExpanded) -> list[dict[str, Any]]:
         """Mark a mapped task expanded; the rows of its items."""

@@ -31,10 +31,18 @@ import orjson
 from legato.model.artifacts import ArtifactRef
 from legato.model.codec import artifact_to_dict, event_to_dict
 from legato.model.errors import ErrorInfo
-from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
+from legato.model.events import (
+    Event,
+    MapExpanded,
+    RollbackTransitioned,
+    RunStarted,
+    RunTransitioned,
+    TaskTransitioned,
+)
 from legato.model.states import TASK_TERMINAL, TaskState
+from legato.model.tracking import Tracked, TrackKind
 
-__all__ = ["Batch", "ChangeShape", "dumps", "output_json", "plan_batch"]
+__all__ = ["Batch", "ChangeShape", "dumps", "output_json", "plan_batch", "tracked_rows"]
 
 
 def _json_encoder() -> Callable[[Any], str]:
@@ -93,6 +101,9 @@ class Batch:
     cache: list[dict[str, Any]] = field(default_factory=list)
     run_state: dict[str, Any] | None = None
     """The run's new state, reason and end, when the batch transitions the run."""
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    values: list[dict[str, Any]] = field(default_factory=list)
+    """Tracked values of attempts (:func:`tracked_rows`)."""
 
 
 def output_json(ref: ArtifactRef) -> str:
@@ -142,6 +153,8 @@ def plan_batch(run_id: str, events: Sequence[Event]) -> Batch:
         elif isinstance(event, RunStarted):
             _flush(batch, segments, outputs)
             batch.steps.append(("tasks", _planned(run_id, event)))
+        elif isinstance(event, RollbackTransitioned):  # rollback state lives in events only
+            key, state = event.key, event.state.value
         rows.append(
             {
                 "run_id": run_id,
@@ -156,6 +169,40 @@ def plan_batch(run_id: str, events: Sequence[Event]) -> Batch:
         )
     _flush(batch, segments, outputs)
     return batch
+
+
+def tracked_rows(
+    run_id: str, tracked: Sequence[Tracked]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of ``tracked_metrics`` and ``tracked_values``, one per primary key (the last
+    value logged wins: PostgreSQL refuses to upsert one row twice in a statement)."""
+    metrics: dict[tuple[Any, ...], dict[str, Any]] = {}
+    values: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for t in tracked:
+        if t.kind is TrackKind.METRIC:
+            value = t.value if t.value == t.value else None  # NaN is stored as NULL
+            metrics[(t.key, t.attempt, t.name, t.step)] = {
+                "run_id": run_id,
+                "key": t.key,
+                "attempt": t.attempt,
+                "name": t.name,
+                "step": t.step,
+                "map_index": t.map_index,
+                "value": value,
+                "at": t.at,
+            }
+        else:
+            values[(t.key, t.attempt, t.kind.value, t.name)] = {
+                "run_id": run_id,
+                "key": t.key,
+                "attempt": t.attempt,
+                "kind": t.kind.value,
+                "name": t.name,
+                "map_index": t.map_index,
+                "value": dumps(t.value),
+                "at": t.at,
+            }
+    return list(metrics.values()), list(values.values())
 
 
 def _planned(run_id: str, event: RunStarted) -> list[dict[str, Any]]:

@@ -18,16 +18,22 @@ __all__ = [
     "VERSION_TABLE",
     "artifacts",
     "cache_entries",
+    "alias_changes",
     "events",
     "logs",
     "metadata",
+    "model_aliases",
+    "model_versions",
+    "models",
     "pipeline_versions",
     "pipelines",
     "runs",
     "task_runs",
+    "tracked_metrics",
+    "tracked_values",
 ]
 
-HEAD = "0001"
+HEAD = "0002"
 """The newest migration; a store whose schema is at it needs no upgrade."""
 
 VERSION_TABLE = "legato_alembic_version"
@@ -170,4 +176,95 @@ logs = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("at", sa.Float, nullable=False),
     sa.Index("ix_logs_run_id_seq", "run_id", "seq"),
+)
+
+# -- 0002: experiment tracking and the model registry -----------------------------------------
+
+tracked_metrics = sa.Table(
+    "tracked_metrics",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("map_index", sa.Integer),
+    sa.Column("value", sa.Float),  # NULL: NaN (SQLite cannot store NaN)
+    sa.Column("at", sa.Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+tracked_values = sa.Table(
+    "tracked_values",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),  # param, tag or artifact
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("map_index", sa.Integer),
+    sa.Column("value", sa.Text, nullable=False),  # JSON
+    sa.Column("at", sa.Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    # The last version number handed out: bumped in the registering transaction (a row
+    # lock on PostgreSQL, the write lock on SQLite), never reused after a delete.
+    sa.Column("last_version", sa.Integer, nullable=False),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("name", sa.Text, sa.ForeignKey("models.name"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("artifact", sa.Text, nullable=False),  # JSON reference without inline bytes
+    sa.Column("artifact_inline", sa.LargeBinary),
+    sa.Column("run_id", sa.Text),
+    sa.Column("task_key", sa.Text),
+    sa.Column("attempt", sa.Integer),
+    sa.Column("fingerprint", sa.Text),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("signature", sa.Text),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("environment", sa.Text, nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    # One version per (model, run, task): a retried attempt registers the same version.
+    sa.UniqueConstraint("name", "run_id", "task_key", name="uq_model_versions_origin"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("alias", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        name="fk_model_aliases_version",
+    ),
+)
+
+alias_changes = sa.Table(
+    "alias_changes",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer),
+    sa.Column("previous", sa.Integer),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_alias_changes_name_alias", "name", "alias", "id"),
 )

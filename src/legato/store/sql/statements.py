@@ -27,7 +27,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from legato.model.states import TASK_TERMINAL, TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
-from legato.store.sql.schema import artifacts, cache_entries, events, runs, task_runs
+from legato.store.sql.schema import (
+    artifacts,
+    cache_entries,
+    events,
+    runs,
+    task_runs,
+    tracked_metrics,
+    tracked_values,
+)
 
 __all__ = ["AppendStatements", "Prepared"]
 
@@ -114,6 +122,13 @@ class AppendStatements:
         )
         """Heartbeat and ``last_seq`` moved on if the caller owns the run and continues its
         log (one row changed); otherwise nothing changes."""
+        self.touch = self._one(
+            sa.update(runs)
+            .where(runs.c.run_id == run_id, runs.c.owner == sa.bindparam("b_owner", type_=sa.Text))
+            .values(heartbeat_at=sa.bindparam("b_at", type_=sa.Float))
+        )
+        """The heartbeat, if the caller owns the run (one row changed; on PostgreSQL the row
+        stays locked to the end of the transaction, so no take-over slips in)."""
         self.owner = self._one(
             sa.select(runs.c.owner, runs.c.epoch, runs.c.last_seq).where(runs.c.run_id == run_id)
         )
@@ -156,6 +171,8 @@ class AppendStatements:
             )
         )
         self.cache = self._many(self._cache_entries)
+        self.metrics = self._many(lambda arrays: self._tracked(tracked_metrics, arrays))
+        self.values = self._many(lambda arrays: self._tracked(tracked_values, arrays))
         self.run_state = self._one(
             sa.update(runs)
             .where(runs.c.run_id == run_id)
@@ -190,6 +207,16 @@ class AppendStatements:
         source = self._source(table, bound)
         columns = [source.c[n] if n in bound else v for n, v in values.items()]
         return self._insert(table).from_select(list(values), sa.select(*columns))
+
+    def _tracked(self, table: sa.Table, arrays: bool) -> Any:
+        """Upsert tracked values: logging again under the same key replaces the value."""
+        names = [c.name for c in table.columns]
+        upsert = self._rows(table, _binds(table, names), arrays)
+        keys = [c.name for c in table.primary_key.columns]
+        return upsert.on_conflict_do_update(
+            index_elements=keys,
+            set_={n: upsert.excluded[n] for n in names if n not in keys},
+        )
 
     def _cache_entries(self, arrays: bool) -> Any:
         # The entry carries the task's name (for clear_cache(task=...)), read from the

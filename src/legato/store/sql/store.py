@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.records import TaskRecord
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
+from legato.model.tracking import Tracked, TrackKind
 from legato.store.memory import (
     busy_message,
     check_batch,
@@ -28,8 +30,9 @@ from legato.store.memory import (
     unknown_run_message,
 )
 from legato.store.sql.append import Appender
-from legato.store.sql.batch import dumps, plan_batch
+from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
 from legato.store.sql.connect import WRITE, make_engine, upgrade
+from legato.store.sql.models import SqlModelStore
 from legato.store.sql.schema import (
     artifacts,
     cache_entries,
@@ -39,6 +42,8 @@ from legato.store.sql.schema import (
     pipelines,
     runs,
     task_runs,
+    tracked_metrics,
+    tracked_values,
 )
 
 __all__ = ["SqlRunStore"]
@@ -66,6 +71,7 @@ class SqlRunStore:
         self._appender = Appender(self._engine, self._where)
         dbapi = self._engine.dialect.loaded_dbapi
         self._db_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa.exc.SQLAlchemyError)
+        self._models = SqlModelStore(self._engine, self._where, self._db_errors)
         if upgrade_schema:
             try:
                 upgrade(self._engine)
@@ -79,6 +85,11 @@ class SqlRunStore:
     @property
     def _where(self) -> str:
         return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def models(self) -> SqlModelStore:
+        """The model registry, in the same database."""
+        return self._models
 
     @property
     def engine(self) -> sa.Engine:
@@ -222,14 +233,74 @@ class SqlRunStore:
 
     # -- events ----------------------------------------------------------------------------
 
-    def append(self, run_id: str, owner: str, events: Sequence[Event]) -> None:
-        """Commit ``events`` with their projection, artifacts, cache entries and heartbeat, in
-        one transaction (see :class:`~legato.store.base.RunStore`)."""
+    def append(
+        self,
+        run_id: str,
+        owner: str,
+        events: Sequence[Event],
+        tracked: Sequence[Tracked] = (),
+    ) -> None:
+        """Commit ``events`` with their projection, artifacts, cache entries, heartbeat and
+        tracked values, in one transaction (see :class:`~legato.store.base.RunStore`)."""
+        for record in tracked:
+            if record.run_id != run_id:
+                raise StoreError(
+                    f"a tracked value of run {record.run_id!r} cannot be appended to run {run_id!r}"
+                )
         if not events:
-            self._appender.check_owner(run_id, owner)
+            if not tracked:
+                self._appender.check_owner(run_id, owner)
+                return
+            batch = Batch(run_id=run_id, first_seq=0, last_seq=0, last_at=tracked[-1].at)
+            batch.metrics, batch.values = tracked_rows(run_id, tracked)
+            self._appender.append_tracked(batch, owner)
             return
         check_batch(run_id, events[0].seq - 1, events)
-        self._appender.append(plan_batch(run_id, events), owner)
+        batch = plan_batch(run_id, events)
+        if tracked:
+            batch.metrics, batch.values = tracked_rows(run_id, tracked)
+        self._appender.append(batch, owner)
+
+    def read_tracked(self, run_id: str) -> list[Tracked]:
+        """The tracked values of a run: by task key, attempt, kind, name and step."""
+        m, v = tracked_metrics.c, tracked_values.c
+        metrics_query = sa.select(tracked_metrics).where(m.run_id == run_id)
+        values_query = sa.select(tracked_values).where(v.run_id == run_id)
+
+        def work(c: sa.Connection) -> list[Tracked]:
+            found = [
+                Tracked(
+                    run_id=run_id,
+                    key=row.key,
+                    attempt=row.attempt,
+                    kind=TrackKind.METRIC,
+                    name=row.name,
+                    value=math.nan if row.value is None else row.value,
+                    map_index=row.map_index,
+                    step=row.step,
+                    at=row.at,
+                )
+                for row in c.execute(metrics_query)
+            ]
+            found += [
+                Tracked(
+                    run_id=run_id,
+                    key=row.key,
+                    attempt=row.attempt,
+                    kind=TrackKind(row.kind),
+                    name=row.name,
+                    value=json.loads(row.value),
+                    map_index=row.map_index,
+                    at=row.at,
+                )
+                for row in c.execute(values_query)
+            ]
+            # Sorted here, not in SQL: the same order as the in-memory store whatever the
+            # database's collation.
+            found.sort(key=lambda t: (t.key, t.attempt, t.kind.value, t.name, t.step))
+            return found
+
+        return self._read(f"reading the tracked values of run {run_id!r}", work)
 
     def _not_owner(self, c: sa.Connection, run_id: str) -> None:
         """Raise why a write fenced by the run's owner changed nothing."""

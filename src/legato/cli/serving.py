@@ -1,0 +1,52 @@
+"""``legato serve NAME[@ALIAS|:VERSION]``: serve a registered model over HTTP."""
+
+from __future__ import annotations
+
+from legato.cli.exits import OK, USAGE, CommandError
+from legato.cli.settings import load, mask
+from legato.errors import InvalidNameError, ParameterError
+from legato.model.registry import parse_model_ref
+from legato.registry.registry import open_registry
+from legato.serve.server import serve, token_for
+
+__all__ = ["serve_command"]
+
+
+def serve_command(
+    ref: str,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    poll: float,
+    max_body: int,
+    profile: str | None,
+) -> int:
+    """Serve ``ref`` from the profile's registry until interrupted."""
+    try:
+        parse_model_ref(ref)  # before opening anything: a path-like name never gets further
+        token_for(host, token)
+    except (InvalidNameError, ParameterError) as exc:
+        raise CommandError(mask(str(exc)), USAGE) from None
+    if poll < 0 or not 1 <= port <= 65535 or max_body < 1:
+        raise CommandError("--poll must be >= 0, --port 1 to 65535, --max-body >= 1", USAGE)
+    settings = load(profile)
+    registry = open_registry(settings.profile)
+
+    def ready(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        serve(
+            registry,
+            ref,
+            host=host,
+            port=port,
+            token=token,
+            poll=poll,
+            max_body=max_body,
+            ready=ready,
+        )
+    finally:
+        registry.close()
+    return OK

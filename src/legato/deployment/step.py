@@ -1,0 +1,179 @@
+"""``legato.deploy``: promote a model version as a pipeline step, with gates, a smoke test
+and automatic rollback.
+
+``deploy(model_version, alias="production", gates=[...], smoke=SmokeTest(...))`` is a
+built-in task. In order, it:
+
+1. checks every gate against the version the alias names now (a failure: nothing changes,
+   the task fails with ``DeploymentError`` listing the gates that refused);
+2. points the alias at the version (``Registry.set_alias``, the reason naming the run);
+3. runs the smoke test; if it fails, moves the alias back (``Registry.rollback`` to the
+   version it named before, with the failure as the reason; or removes it when it named
+   none) and fails the task with the reason.
+
+Its ``on_rollback`` handler un-promotes when a later task of the run fails: the alias goes
+back to the previous version, unless it has moved on since (someone else's change is never
+undone). A retried or resumed attempt finds its own earlier promotion in the alias's
+history and carries on from there, so the previous version is never lost.
+
+The registry is the one of the run's profile (as ``legato serve`` opens it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from legato.define.task import task
+from legato.deployment.gates import Gate, GateResult
+from legato.deployment.smoke import SmokeTest
+from legato.errors import DeploymentError, ParameterError
+from legato.model.registry import ModelVersion, check_alias
+from legato.model.rollback import RollbackContext
+from legato.registry.registry import Registry, open_registry
+from legato.runtime.context import current_context
+
+__all__ = ["Deployment", "deploy", "run_deployment", "undeploy"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deployment:
+    """What a deploy did: ``alias`` of ``name`` now names ``version`` (before: ``previous``,
+    None when unset); ``changed`` is False when it named the version already."""
+
+    name: str
+    version: int
+    alias: str
+    previous: int | None
+    changed: bool
+    actor: str
+    gates: tuple[GateResult, ...] = ()
+
+
+def _actor() -> str:
+    ctx = current_context()
+    return f"legato run {ctx.run_id} task {ctx.key}" if ctx is not None else "legato deploy"
+
+
+def _registry() -> Registry:
+    ctx = current_context()
+    profile = ctx.secrets.profile if ctx is not None and ctx.secrets is not None else None
+    return open_registry(profile or None)
+
+
+def run_deployment(
+    registry: Registry,
+    model_version: ModelVersion | str,
+    *,
+    alias: str = "production",
+    gates: Sequence[Gate] = (),
+    smoke: SmokeTest | None = None,
+    actor: str | None = None,
+) -> Deployment:
+    """The deploy steps against ``registry`` (what the task runs; usable on its own)."""
+    check_alias(alias)
+    actor = actor or _actor()
+    mv = (
+        registry.resolve(model_version)
+        if isinstance(model_version, str)
+        else registry.get(model_version.name, model_version.version)  # as stored, not as told
+    )
+    current = registry.alias(mv.name, alias)
+    if current is not None and current.version == mv.version:
+        # Already there: by an earlier attempt of this task (carry on from its promotion), or
+        # by someone else (nothing of ours to undo).
+        mine = [c for c in registry.history(mv.name, alias) if c.version == mv.version]
+        ours = bool(mine) and mine[-1].actor == actor
+        previous = mine[-1].previous if ours else None
+        deployment = Deployment(
+            name=mv.name,
+            version=mv.version,
+            alias=alias,
+            previous=previous,
+            changed=ours,
+            actor=actor,
+        )
+    else:
+        results = tuple(gate.check(mv, current) for gate in gates)
+        refused = [r for r in results if not r.passed]
+        if refused:
+            raise DeploymentError(
+                f"{mv.ref} was not promoted to {alias!r}: "
+                + "; ".join(f"gate {r.gate}: {r.message}" for r in refused)
+            )
+        passed = ", ".join(r.gate for r in results) or "no gates"
+        change = registry.set_alias(
+            mv.name, alias, mv.version, reason=f"deployed ({passed})", actor=actor
+        )
+        deployment = Deployment(
+            name=mv.name,
+            version=mv.version,
+            alias=alias,
+            previous=change.previous,
+            changed=True,
+            actor=actor,
+            gates=results,
+        )
+    if smoke is not None:
+        problem = smoke.run(registry, mv)
+        if problem:
+            _move_back(registry, deployment, f"smoke test of {mv.ref} failed: {problem}")
+            raise DeploymentError(
+                f"{mv.ref} failed its smoke test and {alias!r} was rolled back"
+                + (f" to version {deployment.previous}" if deployment.previous else "")
+                + f": {problem}"
+            )
+    return deployment
+
+
+def _move_back(registry: Registry, deployment: Deployment, reason: str) -> bool:
+    """Point the alias back at the previous version if it still names the deployed one."""
+    if not deployment.changed:
+        return False
+    current = registry.aliases(deployment.name).get(deployment.alias)
+    if current != deployment.version:
+        return False  # moved on since: not ours to undo
+    if deployment.previous is None:
+        registry.remove_alias(
+            deployment.name, deployment.alias, reason=reason, actor=deployment.actor
+        )
+    else:
+        registry.rollback(
+            deployment.name,
+            deployment.alias,
+            to=deployment.previous,
+            reason=reason,
+            actor=deployment.actor,
+        )
+    return True
+
+
+def undeploy(deployment: Deployment, ctx: RollbackContext) -> None:
+    """The deploy task's compensation: a later task of the run failed, so the alias goes
+    back to where it was (idempotent: once moved back, or moved on by anyone, nothing
+    happens)."""
+    registry = _registry()
+    try:
+        _move_back(registry, deployment, f"run {ctx.run_id} failed after the deploy ({ctx.reason})")
+    finally:
+        registry.close()
+
+
+@task(name="deploy", on_rollback=undeploy)
+def deploy(
+    model_version: ModelVersion | str,
+    alias: str = "production",
+    gates: Sequence[Gate] = (),
+    smoke: SmokeTest | None = None,
+) -> Deployment:
+    """Promote ``model_version`` (a :class:`ModelVersion` from ``register_model``, or a
+    reference such as ``"digits:4"``) to ``alias`` if it passes ``gates``, then run
+    ``smoke``; a failed smoke test rolls the alias back and fails the task. A later failure
+    in the run rolls it back too (saga). See :mod:`legato.deployment.step`."""
+    if model_version is None:
+        raise ParameterError("deploy got no model version (register_model returned None?)")
+    registry = _registry()
+    try:
+        return run_deployment(registry, model_version, alias=alias, gates=tuple(gates), smoke=smoke)
+    finally:
+        registry.close()

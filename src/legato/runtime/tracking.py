@@ -1,0 +1,333 @@
+"""Experiment tracking inside a task: ``legato.log_param``, ``log_metric``, ``log_artifact``,
+``set_tags`` and ``register_model``.
+
+Each call is bound to the task attempt running in the calling thread (its
+:class:`~legato.runtime.context.TaskContext`). Values go where the run's *destination* says:
+in the orchestrator's process (inline and threads executors) straight into the loop's
+:class:`~legato.runtime.logs.LogSink`; in a worker process into the same buffer as captured
+output, sent over the worker's pipe before the attempt's outcome. Either way the loop commits
+them in its group commit with the run's events, and drops those of an attempt it has written
+off (timed out, cancelled, superseded by a retry): a stale attempt cannot write.
+
+Outside a run (a task function called directly, in a unit test) every call warns once and
+does nothing, so task functions stay testable; in a run that stores nothing (``store=False``)
+likewise.
+
+``register_model`` is the exception to "through the loop": it must return the version's
+number at once, so it writes to the registry (the run store's database) directly, from the
+worker; the store refuses a registration from an attempt older than the task's current one,
+and a retried attempt gets back the version its task registered first.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from legato.model.artifacts import ArtifactRef
+from legato.model.codec import artifact_to_dict
+from legato.model.jsonable import to_jsonable
+from legato.model.registry import ModelVersion
+from legato.model.tracking import Tracked, TrackKind, check_tracked_name, metric_value
+from legato.model.values import Arg, Dict, Gathered, Given, Seq, Stored, StoredItems, Value
+from legato.registry.registry import Lineage, Registry
+from legato.runtime.context import TaskContext, current_context
+from legato.store.base import ArtifactStore, RunStore
+
+__all__ = [
+    "ANY_RUN",
+    "Destination",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "register_model",
+    "release_tracking",
+    "set_tags",
+    "track_in_process",
+]
+
+ANY_RUN = "*"
+"""Route name for every run (a worker process serves many)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where the tracked values of a run's attempts go, in this process."""
+
+    write: Callable[[Tracked], None]
+    artifacts: ArtifactStore | None = None
+    """Where ``log_artifact`` and ``register_model`` store objects."""
+    runs: Callable[[TaskContext], RunStore | None] | None = None
+    """The run store ``register_model`` writes to (None: registering is not possible)."""
+
+
+_lock = threading.Lock()
+_routes: dict[str, Destination] = {}
+_warned: set[str] = set()
+_environments: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {}
+
+
+def track_in_process(run_id: str, destination: Destination) -> None:
+    """Send the tracked values of ``run_id``'s attempts running in this process to
+    ``destination`` (``ANY_RUN``: every run's)."""
+    with _lock:
+        _routes[run_id] = destination
+
+
+def release_tracking(run_id: str) -> None:
+    """Stop routing ``run_id``'s tracked values."""
+    with _lock:
+        _routes.pop(run_id, None)
+        _environments.pop(run_id, None)
+
+
+def _bound(what: str) -> tuple[TaskContext, Destination] | None:
+    ctx = current_context()
+    if ctx is None:
+        _warn_once(
+            what,
+            f"legato.{what}() was called outside a legato run: nothing is recorded (this is "
+            "expected when a task function is called directly, as in a unit test)",
+        )
+        return None
+    destination = _routes.get(ctx.run_id) or _routes.get(ANY_RUN)
+    if destination is None:
+        _warn_once(
+            what,
+            f"legato.{what}() in task {ctx.key!r}: this run stores nothing (store=False), so "
+            "nothing is recorded",
+        )
+        return None
+    return ctx, destination
+
+
+def _warn_once(what: str, message: str) -> None:
+    with _lock:
+        if what in _warned:
+            return
+        _warned.add(what)
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def _record(ctx: TaskContext, kind: TrackKind, name: str, value: Any, step: int = 0) -> Tracked:
+    return Tracked(
+        run_id=ctx.run_id,
+        key=ctx.key,
+        attempt=ctx.attempt,
+        kind=kind,
+        name=name,
+        value=value,
+        map_index=ctx.map_index,
+        step=step,
+        at=time.time(),
+    )
+
+
+def _json_value(value: Any) -> Any:
+    """A parameter value in its stored JSON form: NumPy scalars become Python numbers,
+    anything else that JSON cannot hold its ``repr``."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        value = item()
+    try:
+        return to_jsonable(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+# -- the public calls ---------------------------------------------------------------------------
+
+
+def log_param(name: str, value: Any) -> None:
+    """Record a parameter of this attempt (a JSON-like value; NumPy scalars are converted,
+    other objects recorded as their ``repr``). Logging a name again replaces its value."""
+    check_tracked_name(name, "parameter")
+    bound = _bound("log_param")
+    if bound is None:
+        return
+    ctx, destination = bound
+    stored = _json_value(value)
+    ctx.scratch.setdefault("params", {})[name] = stored
+    destination.write(_record(ctx, TrackKind.PARAM, name, stored))
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """:func:`log_param` for each item of ``params``."""
+    for name, value in params.items():
+        log_param(name, value)
+
+
+def log_metric(name: str, value: float, step: int | None = None) -> None:
+    """Record a metric. Values logged under one name form a series: ``step`` is the
+    position (default: one after the last step logged for this name in this attempt)."""
+    check_tracked_name(name, "metric")
+    number = metric_value(value, name)
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        raise ValueError(f"metric {name!r}: step must be a whole number >= 0, not {step!r}")
+    bound = _bound("log_metric")
+    if bound is None:
+        return
+    ctx, destination = bound
+    steps: dict[str, int] = ctx.scratch.setdefault("steps", {})
+    if step is None:
+        step = steps.get(name, -1) + 1
+    steps[name] = max(step, steps.get(name, -1))
+    ctx.scratch.setdefault("metrics", {})[name] = number
+    destination.write(_record(ctx, TrackKind.METRIC, name, number, step))
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """:func:`log_metric` for each item of ``metrics``."""
+    for name, value in metrics.items():
+        log_metric(name, value, step)
+
+
+def set_tags(tags: Mapping[str, Any] | None = None, /, **more: Any) -> None:
+    """Tag this attempt: ``set_tags({"stage": "dev"})`` or ``set_tags(stage="dev")``;
+    values are recorded as strings."""
+    items = {**(tags or {}), **more}
+    for name in items:
+        check_tracked_name(name, "tag")
+    bound = _bound("set_tags")
+    if bound is None:
+        return
+    ctx, destination = bound
+    for name, value in items.items():
+        destination.write(_record(ctx, TrackKind.TAG, name, str(value)))
+
+
+def log_artifact(obj_or_path: Any, name: str) -> ArtifactRef | None:
+    """Store an object (or the contents of a file: a ``pathlib.Path``, or a string naming
+    an existing file) in the artifact store, checksummed, and record it under ``name``.
+    Returns its reference (None outside a run)."""
+    check_tracked_name(name, "artifact")
+    bound = _bound("log_artifact")
+    if bound is None:
+        return None
+    ctx, destination = bound
+    if destination.artifacts is None:
+        return None
+    obj = obj_or_path
+    filename = None
+    if isinstance(obj, Path) or (isinstance(obj, str) and os.path.isfile(obj)):
+        path = Path(obj)
+        if not path.is_file():
+            raise FileNotFoundError(f"log_artifact({name!r}): {path} is not a file")
+        obj, filename = path.read_bytes(), path.name
+    producer = f"{ctx.run_id}/{ctx.key}#{ctx.attempt}"
+    ref = destination.artifacts.put(obj, producer=producer)
+    value = artifact_to_dict(ref)
+    if filename is not None:
+        value["filename"] = filename
+    destination.write(_record(ctx, TrackKind.ARTIFACT, name, value))
+    return ref
+
+
+def register_model(
+    name: str,
+    model: Any,
+    *,
+    metrics: Mapping[str, float] | None = None,
+    signature: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> ModelVersion | None:
+    """Register ``model`` as the next version of model ``name``, with its lineage: this
+    run and task, the task's code fingerprint, its input artifacts, the run's parameters
+    and those this attempt logged, ``metrics`` (default: the last value of each metric
+    this attempt logged) and the run's environment. Returns the :class:`ModelVersion`
+    (None outside a run). A retried attempt of the same task in the same run gets back
+    the version registered first."""
+    bound = _bound("register_model")
+    if bound is None:
+        return None
+    ctx, destination = bound
+    runs = destination.runs(ctx) if destination.runs is not None else None
+    if runs is None or destination.artifacts is None:
+        _warn_once(
+            "register_model:store",
+            f"legato.register_model() in task {ctx.key!r}: this run's store cannot be reached "
+            "from this worker (an in-memory store and the processes executor), so nothing "
+            "is registered",
+        )
+        return None
+    run_params, environment, pipeline_fp = _run_facts(runs, ctx.run_id)
+    logged = dict(ctx.scratch.get("params", {}))
+    if metrics is None:
+        metrics = {k: v for k, v in ctx.scratch.get("metrics", {}).items() if math.isfinite(v)}
+    lineage = Lineage(
+        run_id=ctx.run_id,
+        task=ctx.key,
+        attempt=ctx.attempt,
+        fingerprint=_code_fingerprint(ctx) or pipeline_fp,
+        params={**run_params, **logged},
+        environment=environment,
+        inputs=_inputs(ctx),
+    )
+    registry = Registry(runs.models, destination.artifacts)
+    return registry.register(
+        name, model, metrics=metrics, signature=signature, tags=tags, lineage=lineage
+    )
+
+
+def _run_facts(runs: RunStore, run_id: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The run's parameters, environment and pipeline fingerprint (read once per run)."""
+    found = _environments.get(run_id)
+    if found is None:
+        info = runs.get_run(run_id)
+        found = (dict(info.params), dict(info.environment), info.fingerprint)
+        _environments[run_id] = found
+    return found
+
+
+def _code_fingerprint(ctx: TaskContext) -> str | None:
+    call = ctx.call
+    if call is None:
+        return None
+    try:
+        from legato.define.fingerprint import code_fingerprint  # noqa: PLC0415 (only here)
+
+        return code_fingerprint(call.fn)
+    except Exception:  # a function whose source cannot be read: the run's fingerprint
+        return None
+
+
+def _inputs(ctx: TaskContext) -> dict[str, str]:
+    """Upstream task key → checksum of each stored input of the call."""
+    call = ctx.call
+    found: dict[str, str] = {}
+    if call is None:
+        return found
+
+    def stored(source: str, value: Value) -> None:
+        if isinstance(value, Stored):
+            found[source or value.ref.producer] = value.ref.checksum
+        elif isinstance(value, StoredItems):
+            found[source or value.manifest.producer] = value.manifest.checksum
+        elif isinstance(value, Gathered):
+            for i, item in enumerate(value.items):
+                stored(f"{source}[{i}]", item)
+
+    def visit(arg: Arg) -> None:
+        if isinstance(arg, Given):
+            stored(arg.source, arg.value)
+        elif isinstance(arg, Seq):
+            for item in arg.items:
+                visit(item)
+        elif isinstance(arg, Dict):
+            for _, item in arg.items:
+                visit(item)
+
+    for arg in call.args:
+        visit(arg)
+    for _, arg in call.kwargs:
+        visit(arg)
+    return found

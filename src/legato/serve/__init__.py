@@ -1,0 +1,18 @@
+"""Serving a registered model over HTTP: ``legato serve digits@production``.
+
+- :mod:`~legato.serve.inputs` reads a prediction request (rows or columns of JSON) and
+  checks it against the version's recorded signature (pure: no web framework).
+- :mod:`~legato.serve.holder` holds the model being served and swaps it atomically; its
+  :class:`~legato.serve.holder.Follower` polls the registry and loads a new version of the
+  alias in the background.
+- :mod:`~legato.serve.app`: ``create_app(registry, ref, ...)``, the FastAPI app
+  (``POST /predict``, ``GET /health``, ``GET /metadata``).
+- :mod:`~legato.serve.server`: ``serve(...)`` runs it with uvicorn, bound to 127.0.0.1
+  unless told otherwise, and refuses a non-loopback address without a token.
+
+FastAPI and uvicorn (``legato[serve]``) are imported by ``app`` and ``server`` only.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,135 @@
+"""``legato.deploy`` in a pipeline: gates, promotion, a smoke test against a live server or
+in-process, automatic rollback, and undoing the deployment when a later task fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import deploy_pipelines as dp
+import httpx
+import pytest
+
+import legato
+from legato import RollbackState, RunState
+from legato.registry import Registry
+
+from .conftest import publish, start_server
+
+
+def _error(result: legato.RunResult, key: str) -> str:
+    error = result.tasks[key].error
+    assert error is not None
+    return f"{error.type_name}: {error.message}"
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "refusal"),
+    [
+        (0.5, "gate accuracy >= 0.9: accuracy 0.5 is not >= 0.9"),
+        (0.93, "worse by 0.02, more than the margin 0.01"),
+    ],
+)
+def test_the_gates_refuse_a_bad_model_and_nothing_changes(
+    registry: Registry, accuracy: float, refusal: str
+) -> None:
+    publish(registry, 1.0, accuracy=0.95)
+
+    result = legato.run(dp.ship, {"accuracy": accuracy}, executor="inline")
+
+    assert result.state is RunState.FAILED
+    assert "legato.errors.DeploymentError" in _error(result, "deploy")
+    assert refusal in _error(result, "deploy")
+    assert registry.alias("rowsum", "production").version == 1  # type: ignore[union-attr]
+    assert [c.version for c in registry.history("rowsum", "production")] == [1]
+    assert result.rollbacks == {}  # deploy did not succeed: nothing of it to undo
+
+
+def test_a_good_model_is_promoted_after_its_smoke_test(registry: Registry) -> None:
+    publish(registry, 1.0)
+
+    result = legato.run(dp.ship, {"accuracy": 0.97}, executor="threads")
+
+    assert result.ok, result.record.reason
+    assert result.output == "rowsum:2"
+    assert registry.alias("rowsum", "production").version == 2  # type: ignore[union-attr]
+    (_, second) = registry.history("rowsum", "production")
+    assert (second.version, second.previous) == (2, 1)
+    assert second.actor.startswith(f"legato run {result.run_id} task deploy")
+
+
+def test_a_failing_smoke_test_rolls_production_back_while_the_server_keeps_answering(
+    registry: Registry,
+) -> None:
+    publish(registry, 1.0)
+    server = start_server("rowsum@production", "--poll", "0.1")
+    answers: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            while not stop.is_set():
+                r = client.post("/predict", json={"inputs": [[1.0, 2.0, 3.0]]})
+                answers.append((r.status_code, r.json().get("version", 0)))
+                time.sleep(0.005)
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        # Version 2 predicts negative sums: its gates pass, its smoke test cannot.
+        result = legato.run(
+            dp.ship, {"factor": -1.0, "accuracy": 0.97, "url": server.url}, executor="threads"
+        )
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{server.url}/health").json()["version"] != 1:
+            assert time.monotonic() < deadline, "the server did not follow the rollback"
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join()
+        server.stop()
+
+    assert result.state is RunState.FAILED
+    message = _error(result, "deploy")
+    assert "rowsum:2 failed its smoke test and 'production' was rolled back to version 1" in message
+    assert "the predictions failed the check" in message
+    assert registry.alias("rowsum", "production").version == 1  # type: ignore[union-attr]
+    last = registry.history("rowsum", "production")[-1]
+    assert (last.action, last.version, last.previous) == ("rollback", 1, 2)
+    assert "smoke test of rowsum:2 failed" in last.reason
+    assert answers
+    assert {status for status, _ in answers} == {200}  # it kept answering, all along
+    assert {version for _, version in answers} == {1, 2}
+    assert answers[-1][1] == 1
+
+
+def test_a_later_failure_in_the_run_undoes_the_deployment(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(registry, 1.0)
+    monkeypatch.setenv("LEGATO_TEST_FAIL_AFTER_DEPLOY", "1")
+
+    result = legato.run(dp.ship, {"accuracy": 0.97}, executor="threads")
+
+    assert result.state is RunState.FAILED
+    assert result.record.reason == "failed: monitor; rolled back 1 task"
+    assert result.rollbacks["deploy"].state is RollbackState.SUCCEEDED
+    assert registry.alias("rowsum", "production").version == 1  # type: ignore[union-attr]
+    last = registry.history("rowsum", "production")[-1]
+    assert (last.action, last.version, last.previous) == ("rollback", 1, 2)
+    assert f"run {result.run_id} failed after the deploy (failed: monitor)" in last.reason
+
+
+def test_gates_compare_with_the_current_version(registry: Registry) -> None:
+    current = publish(registry, 1.0, accuracy=0.9)
+    better = registry.register("rowsum", {"v": 2}, metrics={"accuracy": 0.95})
+    bare = registry.register("rowsum", {}, metrics={})
+    gate = legato.gates.not_worse_than_current("accuracy", margin=0.01)
+    assert gate.check(better, current).passed
+    assert gate.check(better, None).passed
+    assert not gate.check(bare, current).passed
+    assert not gate.check(current, better).passed
+    lower = legato.gates.not_worse_than_current("loss", higher_is_better=False)
+    assert lower.check(bare, current).message == "rowsum:3 has no metric 'loss'"
+    assert legato.gates.metric_at_most("accuracy", 0.92).check(current, None).passed
