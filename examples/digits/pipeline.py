@@ -72,25 +72,36 @@ def split(
 
 
 @task
-def scale(data: Split) -> Split:
-    """Standardise features with statistics of the training set only."""
+def scale(data: Split) -> tuple[Split, Any]:
+    """Standardise features with statistics of the training set only; also returns the
+    fitted scaler, which becomes part of the deployed model."""
     from sklearn.preprocessing import StandardScaler
 
     X_train, X_test, y_train, y_test = data
     scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+    return (scaler.transform(X_train), scaler.transform(X_test), y_train, y_test), scaler
+
+
+def ink_features() -> Any:
+    """The pixels plus the mean ink of each row and each column of the 8x8 image, as a
+    scikit-learn transformer (a fixed linear map), so the deployed model computes them too."""
+    from sklearn.pipeline import FeatureUnion
+    from sklearn.preprocessing import FunctionTransformer
+
+    means = np.zeros((64, 16))
+    for pixel in range(64):
+        row, column = divmod(pixel, 8)
+        means[pixel, row] = means[pixel, 8 + column] = 1 / 8
+    ink = FunctionTransformer(np.dot, kw_args={"b": means})
+    return FeatureUnion([("pixels", "passthrough"), ("ink", ink)])
 
 
 @task
-def features(data: Split) -> Split:
+def features(scaled: tuple[Split, Any]) -> Split:
     """Add row-wise summary features (ink per row and column of the 8x8 image)."""
-    X_train, X_test, y_train, y_test = data
-
-    def extra(X: np.ndarray) -> np.ndarray:
-        images = X.reshape(-1, 8, 8)
-        return np.hstack([X, images.mean(axis=2), images.mean(axis=1)])
-
-    return extra(X_train), extra(X_test), y_train, y_test
+    (X_train, X_test, y_train, y_test), _ = scaled
+    extra = ink_features()
+    return extra.fit_transform(X_train), extra.transform(X_test), y_train, y_test
 
 
 def _make_model(kind: str, seed: int) -> Any:
@@ -143,21 +154,27 @@ def pick_best(scores: list[dict[str, Any]], models: list[Any]) -> tuple[dict[str
 
 
 @task
-def save(best: tuple[dict[str, Any], Any], out_dir: str) -> tuple[str, ModelVersion | None]:
-    """Write the chosen model with joblib and register it as the next version of the model
-    ``digits`` (with its metrics and input signature); returns the file's path and the
+def save(
+    best: tuple[dict[str, Any], Any], scaled: tuple[Split, Any], out_dir: str
+) -> tuple[str, ModelVersion | None]:
+    """Write the chosen model, with the scaler and the feature step in front of it, with
+    joblib, and register it as the next version of the model ``digits`` (with its metrics and
+    input signature: rows of 64 raw pixel values); returns the file's path and the
     registered version."""
     import joblib
+    from sklearn.pipeline import make_pipeline
 
     score, model = best
+    _, scaler = scaled
+    deployable = make_pipeline(scaler, ink_features(), model)
     path = Path(out_dir) / f"digits-{score['model']}.joblib"
     path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path)
+    joblib.dump(deployable, path)
     registered = legato.register_model(
         "digits",
-        model,
+        deployable,
         metrics={"accuracy": score["accuracy"], "f1_macro": score["f1_macro"]},
-        signature=legato.infer_signature(np.zeros((1, model.n_features_in_))),
+        signature=legato.infer_signature(np.zeros((1, 64))),
         tags={"kind": score["model"]},
     )
     return str(path), registered
@@ -165,8 +182,9 @@ def save(best: tuple[dict[str, Any], Any], out_dir: str) -> tuple[str, ModelVers
 
 @task
 def smoke_test(data: Split) -> legato.SmokeTest:
-    """Five held-out rows the deployed model must answer with digits (in-process: give
-    ``url=`` to test a running ``legato serve digits@production`` instead)."""
+    """Five held-out images (raw pixels) the deployed model must answer with digits
+    (in-process: give ``url=`` to test a running ``legato serve digits@production``
+    instead)."""
     rows = np.asarray(data[1][:5], dtype=float).tolist()
     return legato.SmokeTest(rows=rows, allowed=tuple(range(10)))
 
@@ -187,14 +205,16 @@ def digits(
     """Train four classifiers on the digits data and keep the best one."""
     dataset = ingest(simulate_outage)
     report = validate(dataset)
-    data = features(scale(split(dataset, report, test_size, seed)))
+    raw = split(dataset, report, test_size, seed)
+    scaled = scale(raw)
+    data = features(scaled)
     models = train.map(MODELS, unmapped(data), seed)
     scores = evaluate.map(MODELS, models, unmapped(data))
     best = pick_best(scores, models)
-    model_path, version = save(best, out_dir)
+    model_path, version = save(best, scaled, out_dir)
     # Promoted to `production` only if it passes the gates and answers the smoke test; a
     # failed smoke test moves `production` back to the version it named before.
-    deployment = legato.deploy(version, alias="production", gates=GATES, smoke=smoke_test(data))
+    deployment = legato.deploy(version, alias="production", gates=GATES, smoke=smoke_test(raw))
     return {"scores": scores, "model_path": model_path, "deployment": deployment}
 
 
@@ -221,7 +241,7 @@ def main() -> None:
     print(f"best model saved to {result.output['model_path']}")
     with legato.open_registry() as registry:
         latest = registry.latest("digits")
-        print(f"registered as {latest.ref} (legato models promote digits {latest.version})")
+        print(f"registered as {latest.ref} (legato models show {latest.ref})")
     deployed = result.output["deployment"]
     print(
         f"production: {deployed.name}:{deployed.version}"
