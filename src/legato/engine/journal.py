@@ -63,11 +63,12 @@ class Journal:
         if self.store is not None and self._writer is None:
             self._writer = _Writer(self, wake)
 
-    def hand_off(self, batch: list[Event], now: float) -> bool:
-        """Give ``batch`` to the writer thread; ``False`` (the batch stays the caller's) while
-        it is still committing the previous one. Raises what the last commit raised."""
+    def hand_off(self, batch: list[Event], now: float, tracked: Sequence[Tracked] = ()) -> bool:
+        """Give ``batch`` (and ``tracked`` values, committed with it) to the writer thread;
+        ``False`` (both stay the caller's) while it is still committing the previous batch.
+        Raises what the last commit raised."""
         assert self._writer is not None
-        return self._writer.offer(batch, now)
+        return self._writer.offer(batch, now, tracked)
 
     def wait(self) -> None:
         """Wait until everything handed off is committed; raises what a commit raised."""
@@ -80,22 +81,25 @@ class Journal:
         if writer is not None:
             writer.stop()
 
-    def commit(self, batch: Sequence[Event], now: float) -> None:
-        """Make ``batch`` durable now, on this thread (raises ``FencedError`` if another
-        orchestrator took the run over), then tell the listeners."""
+    def commit(self, batch: Sequence[Event], now: float, tracked: Sequence[Tracked] = ()) -> None:
+        """Make ``batch`` and ``tracked`` values durable now, on this thread, in one
+        transaction (raises ``FencedError`` if another orchestrator took the run over), then
+        tell the listeners."""
         self.wait()
-        self._commit(batch, now)
+        self._commit(batch, now, tracked)
 
-    def _commit(self, batch: Sequence[Event], now: float) -> None:
+    def _commit(self, batch: Sequence[Event], now: float, tracked: Sequence[Tracked] = ()) -> None:
         if self.store is not None:
             with self._lock:
-                self.store.append(self.run_id, self.owner, batch)
+                self.store.append(self.run_id, self.owner, batch, tracked)
             self.last_commit = now
             for event in batch:  # one crash point per committed success
                 if isinstance(event, TaskTransitioned) and event.state is TaskState.SUCCEEDED:
                     crash_point("state_committed")
             if any(isinstance(e, RunTransitioned) and e.state.is_terminal for e in batch):
                 crash_point("run_finalised")
+        if not batch:
+            return
         for listener in list(self.listeners):  # a copy: a failing one is removed below
             try:
                 listener.on_events(batch)
@@ -113,17 +117,6 @@ class Journal:
         except Exception:
             log.exception("could not store %d log entries of run %s", len(entries), self.run_id)
 
-    def track(self, tracked: Sequence[Tracked]) -> None:
-        """Store values tasks tracked, in one transaction fenced by this orchestrator's
-        ownership of the run (best effort like logs: it never fails a run)."""
-        if self.store is None or not tracked:
-            return
-        try:
-            with self._lock:
-                self.store.append(self.run_id, self.owner, [], tracked)
-        except Exception:
-            log.exception("could not store %d tracked values of run %s", len(tracked), self.run_id)
-
     def heartbeat(self, now: float) -> None:
         """Tell the store this run's orchestrator is alive."""
         if self.store is not None:
@@ -140,6 +133,7 @@ class _Writer:
         self._wake = wake
         self._cond = threading.Condition()
         self._batch: list[Event] | None = None
+        self._tracked: Sequence[Tracked] = ()
         self._now = 0.0
         self._busy = False
         self._error: BaseException | None = None
@@ -149,12 +143,12 @@ class _Writer:
         )
         self._thread.start()
 
-    def offer(self, batch: list[Event], now: float) -> bool:
+    def offer(self, batch: list[Event], now: float, tracked: Sequence[Tracked]) -> bool:
         with self._cond:
             self._raise()
             if self._busy:
                 return False
-            self._batch, self._now, self._busy = batch, now, True
+            self._batch, self._tracked, self._now, self._busy = batch, tracked, now, True
             self._cond.notify_all()
             return True
 
@@ -182,15 +176,15 @@ class _Writer:
                     self._cond.wait()
                 if self._batch is None:
                     return
-                batch, now = self._batch, self._now
+                batch, tracked, now = self._batch, self._tracked, self._now
             try:
-                self._journal._commit(batch, now)
+                self._journal._commit(batch, now, tracked)
             except BaseException as exc:  # handed to the loop, which raises it
                 error: BaseException | None = exc
             else:
                 error = None
             with self._cond:
-                self._batch, self._busy = None, False
+                self._batch, self._tracked, self._busy = None, (), False
                 if error is not None:
                     self._error = error
                 self._cond.notify_all()

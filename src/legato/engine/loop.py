@@ -156,6 +156,8 @@ class Loop:
         self.echo_logs = echo_logs
         self.secrets = secrets
         self.logs = LogSink() if self.journal.store is not None else None
+        self._tracked: list[Tracked] = []
+        """Values tasks tracked, drained from ``logs``, waiting for the next commit."""
         store_url = getattr(self.journal.store, "url", None)
         # Worker processes open the run's store by URL for legato.register_model.
         self._store_url = None if store_url in (None, "memory://") else store_url
@@ -307,17 +309,23 @@ class Loop:
         return self._seq
 
     def _flush(self, *, final: bool = False) -> None:
-        """Commit the buffered events: handed to the journal's writer thread when it has one
-        and is free (else they stay buffered and join the next batch: the writer wakes the
-        loop when it is done), synchronously when ``final`` or without a writer."""
+        """Commit the buffered events, with the values tasks tracked since the last commit
+        (in the same transaction: a task's success is never durable without its metrics):
+        handed to the journal's writer thread when it has one and is free (else they stay
+        buffered and join the next batch: the writer wakes the loop when it is done),
+        synchronously when ``final`` or without a writer."""
         journal = self.journal
-        if self._buffer:
+        if self.logs is not None:
+            self._tracked.extend(t for t in self.logs.drain_tracked() if self._may_track(t))
+        if self._buffer or self._tracked:
+            now = self.clock.monotonic()
             if journal.background and not final:
-                if journal.hand_off(self._buffer, self.clock.monotonic()):
-                    self._buffer = []
+                if journal.hand_off(self._buffer, now, self._tracked):
+                    self._buffer, self._tracked = [], []
             else:
-                batch, self._buffer = self._buffer, []
-                journal.commit(batch, self.clock.monotonic())
+                batch, tracked = self._buffer, self._tracked
+                self._buffer, self._tracked = [], []
+                journal.commit(batch, now, tracked)
         elif final:
             journal.wait()
         self._flush_logs()
@@ -327,9 +335,6 @@ class Loop:
             entries = self.logs.drain()
             if entries:
                 self.journal.logs(entries)
-            tracked = self.logs.drain_tracked()
-            if tracked:
-                self.journal.track([t for t in tracked if self._may_track(t)])
 
     def _may_track(self, record: Tracked) -> bool:
         """Whether ``record`` comes from its task's current attempt, one not written off
@@ -1117,8 +1122,9 @@ class Loop:
                 self._heartbeat(now)
 
     def _heartbeat(self, now: float) -> None:
-        # Also the pulse that streams captured output of long tasks to the store.
-        self._flush_logs()
+        # Also the pulse that streams captured output and tracked values of long tasks to
+        # the store.
+        self._flush()
         if self.journal.last_commit <= now - self.heartbeat_every:
             self.journal.heartbeat(self.clock.time())
         if self._open or self._in_flight:
