@@ -143,6 +143,7 @@ def main(argv: list[str]) -> int:
     for fd in (read_fd, write_fd):
         os.set_inheritable(fd, False)  # processes a task starts must not hold our pipes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the orchestrator's to handle
+    _die_with_parent(os.getppid())
     calls = Connection(read_fd, writable=False)
     outcomes = Connection(write_fd, readable=False)
     outcomes.send_bytes(READY)
@@ -199,6 +200,22 @@ def main(argv: list[str]) -> int:
             )
         flush_output()
         send(message)
+
+
+def _die_with_parent(parent: int, every: float = 0.2) -> None:
+    """Kill this worker's process group (the worker and whatever its task started) once the
+    orchestrator that started it is gone: a killed orchestrator must not leave tasks running
+    that a resumed run would start again beside them."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:  # re-parented: the orchestrator died
+                with contextlib.suppress(OSError):
+                    os.killpg(os.getpgrp(), signal.SIGKILL)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="legato-orphan-watch", daemon=True).start()
 
 
 _pending: list[LogEntry | Tracked] = []
