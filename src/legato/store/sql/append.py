@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ class Appender:
         self._where = where
         self._sql = AppendStatements(engine.dialect)
         self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
+        self._read_begin = "BEGIN" if engine.dialect.name == "sqlite" else None
         self._errors: tuple[type[Exception], ...] = (engine.dialect.loaded_dbapi.Error,)
         self._local = threading.local()
         self._kept: list[Any] = []
@@ -102,14 +103,30 @@ class Appender:
         self._local.key = None
         connection.invalidate()
 
-    def _transaction(self, what: str, work: Callable[[Any], None]) -> None:
+    def lookup_cache(self, keys: Sequence[str], chunk: int) -> list[tuple[Any, ...]]:
+        """Rows ``(key, output, run_id, task_key, created_at, inline)`` of the cache entries
+        of ``keys``, newest first within each key: a statement prepared once per list length,
+        on this thread's connection (the loop asks for every few tasks that become ready)."""
+        rows: list[tuple[Any, ...]] = []
+
+        def work(cursor: Any) -> None:
+            for start in range(0, len(keys), chunk):
+                part = keys[start : start + chunk]
+                cursor.execute(self._sql.cache_lookup(len(part)), part)
+                rows.extend(cursor.fetchall())
+
+        self._transaction("looking up the cache", work, read=True)
+        return rows
+
+    def _transaction(self, what: str, work: Callable[[Any], None], *, read: bool = False) -> None:
+        opening = self._read_begin if read else self._begin
         for attempt in (1, 2):
             connection = self._connection()
             try:
                 cursor = connection.cursor()
                 try:
-                    if self._begin is not None:
-                        cursor.execute(self._begin)
+                    if opening is not None:
+                        cursor.execute(opening)
                     work(cursor)
                 finally:
                     cursor.close()

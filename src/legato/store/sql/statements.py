@@ -104,6 +104,7 @@ class AppendStatements:
         )
         self._insert = postgresql.insert if self._postgres else sqlite.insert
         self._changes: dict[ChangeShape, Prepared] = {}
+        self._lookups: dict[int, str] = {}
         self._lock = threading.Lock()
         t = task_runs.c
         run_id = sa.bindparam("b_run_id", type_=sa.Text)
@@ -233,6 +234,21 @@ class AppendStatements:
             run_id, task_key = binds["run_id"], binds["task_key"]
         select = sa.select(*values, t.name).where(t.run_id == run_id, t.key == task_key)
         return sa.insert(cache_entries).from_select([*names, "task_name"], select)
+
+    def cache_lookup(self, count: int) -> str:
+        """The query of the cache entries of ``count`` keys (positional parameters), newest
+        first within each key, with the inline bytes of their artifacts."""
+        sql = self._lookups.get(count)
+        if sql is None:
+            marks = ", ".join(["%s" if self._postgres else "?"] * count)
+            sql = (
+                "SELECT c.key, c.output, c.run_id, c.task_key, c.created_at, a.inline "
+                "FROM cache_entries AS c JOIN artifacts AS a ON a.checksum = c.checksum "
+                f"WHERE c.key IN ({marks}) "
+                "ORDER BY c.key, c.created_at DESC, c.id DESC"
+            )
+            self._lookups[count] = sql
+        return sql
 
     def change(self, shape: ChangeShape) -> Prepared:
         """The conditional upsert of projection changes of this shape (compiled on first

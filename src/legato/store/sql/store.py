@@ -358,34 +358,19 @@ class SqlRunStore:
         unique = list(dict.fromkeys(keys))
         if not unique:
             return {}
-        base = (
-            sa.select(cache_entries, artifacts.c.inline)
-            .select_from(
-                cache_entries.join(artifacts, artifacts.c.checksum == cache_entries.c.checksum)
-            )
-            .order_by(
-                cache_entries.c.key,
-                cache_entries.c.created_at.desc(),
-                cache_entries.c.id.desc(),
-            )
-        )
-
-        def work(c: sa.Connection) -> dict[str, CacheHit]:
-            found: dict[str, CacheHit] = {}
-            for start in range(0, len(unique), _CHUNK):
-                chunk = unique[start : start + _CHUNK]
-                for row in c.execute(base.where(cache_entries.c.key.in_(chunk))):
-                    if row.key not in found:
-                        found[row.key] = CacheHit(
-                            key=row.key,
-                            output=_output(row.output, row.inline),
-                            run_id=row.run_id,
-                            task=row.task_key,
-                            created_at=row.created_at,
-                        )
-            return found
-
-        return self._read("looking up the cache", work)
+        found: dict[str, CacheHit] = {}
+        for key, output, run_id, task_key, created_at, inline in self._appender.lookup_cache(
+            unique, _CHUNK
+        ):
+            if key not in found:  # the newest entry comes first
+                found[key] = CacheHit(
+                    key=key,
+                    output=_output(output, inline),
+                    run_id=run_id,
+                    task=task_key,
+                    created_at=created_at,
+                )
+        return found
 
     def clear_cache(self, *, task: str | None = None) -> int:
         """Forget all entries, or those of one task (its name, or its key in a run)."""
