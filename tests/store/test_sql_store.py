@@ -95,6 +95,7 @@ def test_first_revision_then_head_then_down_again(tmp_path: Path) -> None:
 
 def test_migrations_create_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0001")  # a new database is created at head directly: migrate instead
     upgrade(engine)
     with engine.connect() as c:
         context = MigrationContext.configure(c, opts={"version_table": VERSION_TABLE})
@@ -106,6 +107,28 @@ def test_migrations_create_exactly_the_tables_the_code_uses(tmp_path: Path) -> N
             t.name for t in metadata.tables.values() if t.kwargs.get("sqlite_with_rowid") is False
         }
     engine.dispose()
+
+
+def schema_of(engine: sa.Engine) -> set[tuple[str, str, str]]:
+    """Every table and index of a SQLite database, with its DDL in one spacing."""
+    with engine.connect() as c:
+        rows = c.exec_driver_sql("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+        return {(kind, name, " ".join(sql.replace("(", " ( ").split())) for kind, name, sql in rows}
+
+
+def test_a_new_database_is_created_at_head_as_the_migrations_would_leave_it(
+    tmp_path: Path,
+) -> None:
+    migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    upgrade(migrated, "0001")
+    upgrade(migrated)
+    created = make_engine(f"sqlite:///{tmp_path / 'created.db'}")
+    upgrade(created)
+    with created.connect() as c:
+        assert current_revision(c) == HEAD
+    assert schema_of(created) == schema_of(migrated)
+    created.dispose()
+    migrated.dispose()
 
 
 def test_migrations_on_postgres(postgres_server: str) -> None:
