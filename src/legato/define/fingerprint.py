@@ -318,6 +318,9 @@ class Fingerprinter:
 
     def __init__(self) -> None:
         self._nodes: dict[int, _Node] = {}
+        self._functions: dict[int, tuple[object, str]] = {}
+        """Digests of functions already fingerprinted (the tasks of a 100,000-node graph
+        share a few functions), with the function held so its id() stays unique."""
 
     def code(self, fn: object) -> str:
         """Hex digest (xxh3-128) of ``fn``'s code and of all user code it depends on.
@@ -326,6 +329,15 @@ class Fingerprinter:
         callable: a partial, a bound method, a class.
         """
         spec = _task_spec(fn)
+        target = fn if spec is None else spec.fn
+        if not isinstance(target, types.FunctionType):
+            return self._code(fn, spec)
+        known = self._functions.get(id(target))
+        if known is None:
+            known = self._functions[id(target)] = (target, self._code(fn, spec))
+        return known[1]
+
+    def _code(self, fn: object, spec: TaskSpec | None) -> str:
         edges: list[object] = []
         token = self._encode(fn if spec is None else spec.fn, edges)
         digests: dict[int, str] = {}
