@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import deploy_pipelines as dp
 import httpx
@@ -12,7 +13,10 @@ import pytest
 
 import legato
 from legato import RollbackState, RunState
-from legato.registry import Registry
+from legato.registry import Registry, open_registry
+from legato.store.artifacts import FsspecArtifactStore
+from legato.store.base import Storage
+from legato.store.open import open_run_store
 
 from .conftest import publish, start_server
 
@@ -133,3 +137,22 @@ def test_gates_compare_with_the_current_version(registry: Registry) -> None:
     lower = legato.gates.not_worse_than_current("loss", higher_is_better=False)
     assert lower.check(bare, current).message == "rowsum:3 has no metric 'loss'"
     assert legato.gates.metric_at_most("accuracy", 0.92).check(current, None).passed
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_deploy_uses_the_registry_of_the_runs_own_store(tmp_path: Path, executor: str) -> None:
+    """A run given its own store (not the profile's) registers there, and deploys there."""
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    artifacts = str(tmp_path / "elsewhere-artifacts")
+    storage = Storage(runs=open_run_store(url), artifacts=FsspecArtifactStore(artifacts))
+    try:
+        result = legato.run(dp.ship, {"accuracy": 0.97}, executor=executor, store=storage)
+    finally:
+        storage.close()
+
+    assert result.ok, result.record.reason
+    assert result.output == "rowsum:1"
+    with open_registry(store=url, artifacts=artifacts) as own:
+        assert own.alias("rowsum", "production").version == 1  # type: ignore[union-attr]
+    with open_registry() as profiles:
+        assert profiles.models() == []  # nothing went to the profile's registry

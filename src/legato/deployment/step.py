@@ -16,7 +16,8 @@ back to the previous version, unless it has moved on since (someone else's chang
 undone). A retried or resumed attempt finds its own earlier promotion in the alias's
 history and carries on from there, so the previous version is never lost.
 
-The registry is the one of the run's profile (as ``legato serve`` opens it).
+The registry is the run's own (its run store and artifact store, where ``register_model``
+wrote), or the profile's outside a run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from legato.model.registry import ModelVersion, check_alias
 from legato.model.rollback import RollbackContext
 from legato.registry.registry import Registry, open_registry
 from legato.runtime.context import current_context
+from legato.runtime.tracking import current_registry
 
 __all__ = ["Deployment", "deploy", "run_deployment", "undeploy"]
 
@@ -56,6 +58,11 @@ def _actor() -> str:
 
 
 def _registry() -> Registry:
+    """The registry the run's own ``register_model`` writes to; outside a run (or where the
+    run's store cannot be reached), the one of the profile."""
+    found = current_registry()
+    if found is not None:
+        return found
     ctx = current_context()
     profile = ctx.secrets.profile if ctx is not None and ctx.secrets is not None else None
     return open_registry(profile or None)

@@ -44,6 +44,7 @@ from legato.store.base import ArtifactStore, RunStore
 __all__ = [
     "ANY_RUN",
     "Destination",
+    "current_registry",
     "log_artifact",
     "log_metric",
     "log_metrics",
@@ -276,6 +277,20 @@ def register_model(
     return registry.register(
         name, model, metrics=metrics, signature=signature, tags=tags, lineage=lineage
     )
+
+
+def current_registry() -> Registry | None:
+    """The registry of the run the calling task belongs to, over that run's own run store and
+    artifact store (where :func:`register_model` writes), or None outside a run or where the
+    run's store cannot be reached from here. The caller need not close it."""
+    ctx = current_context()
+    if ctx is None:
+        return None
+    destination = _routes.get(ctx.run_id) or _routes.get(ANY_RUN)
+    if destination is None or destination.runs is None or destination.artifacts is None:
+        return None
+    runs = destination.runs(ctx)
+    return None if runs is None else Registry(runs.models, destination.artifacts)
 
 
 def _run_facts(runs: RunStore, run_id: str) -> tuple[dict[str, Any], dict[str, Any], str]:
