@@ -16,6 +16,25 @@ from .conformance import RunStoreContract
 from .registry_conformance import TrackingAndRegistryContract
 
 
+# One store (and one append process) per module for the offloaded classes; every test
+# starts from emptied tables.
+@pytest.fixture(scope="module")
+def offloaded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlRunStore]:
+    path = tmp_path_factory.mktemp("offloaded") / "legato.db"
+    store = SqlRunStore(f"sqlite:///{path}", offload_from=0)
+    assert store.start_offload(wait=True)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def offloaded_postgres(postgres_url: str) -> Iterator[SqlRunStore]:
+    store = SqlRunStore(postgres_url, offload_from=0)
+    assert store.start_offload(wait=True)
+    yield store
+    store.close()
+
+
 class TestMemoryRunStore(RunStoreContract, TrackingAndRegistryContract):
     @pytest.fixture
     def store(self) -> RunStore:
@@ -30,6 +49,14 @@ class TestSqliteRunStore(RunStoreContract, TrackingAndRegistryContract):
         store.close()
 
 
+class TestSqliteOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract):
+    """Every append made by the store's append process (``legato.store.sql.offload``)."""
+
+    @pytest.fixture
+    def store(self, offloaded_sqlite: SqlRunStore) -> RunStore:
+        return _emptied(offloaded_sqlite)
+
+
 class TestPostgresRunStore(RunStoreContract, TrackingAndRegistryContract):
     @pytest.fixture
     def store(self, postgres_run_store: SqlRunStore) -> RunStore:
@@ -38,3 +65,18 @@ class TestPostgresRunStore(RunStoreContract, TrackingAndRegistryContract):
             for table in reversed(metadata.sorted_tables):
                 c.execute(sa.delete(table))
         return postgres_run_store
+
+
+class TestPostgresOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract):
+    """Every append made by the append process, on PostgreSQL."""
+
+    @pytest.fixture
+    def store(self, offloaded_postgres: SqlRunStore) -> RunStore:
+        return _emptied(offloaded_postgres)
+
+
+def _emptied(store: SqlRunStore) -> SqlRunStore:
+    with store.engine.begin() as c:
+        for table in reversed(metadata.sorted_tables):
+            c.execute(sa.delete(table))
+    return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from legato.model.events import (
 from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.rollback import RollbackState
 from legato.model.states import RunState, TaskState
+from legato.model.tracking import Tracked, TrackKind
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -30,6 +32,8 @@ __all__ = [
     "error_to_dict",
     "event_from_dict",
     "event_to_dict",
+    "tracked_from_dict",
+    "tracked_to_dict",
 ]
 
 SCHEMA_VERSION = 1
@@ -81,6 +85,42 @@ def artifact_from_dict(d: Mapping[str, Any]) -> ArtifactRef:
         inline=base64.b64decode(inline) if inline is not None else None,
         producer=d.get("producer", ""),
         meta=dict(d.get("meta", {})),
+    )
+
+
+def tracked_to_dict(t: Tracked) -> dict[str, Any]:
+    """A tracked value as JSON-safe data; a metric that is not finite keeps its value in
+    ``"float"`` (JSON has no infinity or NaN)."""
+    out: dict[str, Any] = {
+        "run_id": t.run_id,
+        "key": t.key,
+        "attempt": t.attempt,
+        "kind": t.kind.value,
+        "name": t.name,
+        "value": t.value,
+        "map_index": t.map_index,
+        "step": t.step,
+        "at": t.at,
+    }
+    if t.kind is TrackKind.METRIC and not math.isfinite(t.value):
+        out["value"] = None
+        out["float"] = repr(float(t.value))
+    return out
+
+
+def tracked_from_dict(d: Mapping[str, Any]) -> Tracked:
+    """The inverse of :func:`tracked_to_dict`."""
+    special = d.get("float")
+    return Tracked(
+        run_id=d["run_id"],
+        key=d["key"],
+        attempt=d["attempt"],
+        kind=TrackKind(d["kind"]),
+        name=d["name"],
+        value=float(special) if special is not None else d["value"],
+        map_index=d.get("map_index"),
+        step=d.get("step", 0),
+        at=d.get("at", 0.0),
     )
 
 

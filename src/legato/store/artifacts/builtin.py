@@ -44,6 +44,8 @@ def _versions(*modules: str) -> dict[str, str]:
 
 # -- json --------------------------------------------------------------------------------------
 
+_encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+
 
 def is_exact_json(obj: Any) -> bool:
     """Whether ``obj`` comes back from JSON equal and of the same types: ``None``, ``bool``,
@@ -97,6 +99,25 @@ class JsonSerializer:
         text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         file.write(text.encode("utf-8", "surrogatepass"))
         return {}
+
+    def dump_small(self, obj: Any) -> bytes | None:
+        """The bytes :meth:`dump` writes for a scalar (``None``, ``bool``, ``int``, ``float``,
+        ``str``), made without a file: what most tasks of a fan-out return. ``None`` for
+        anything else."""
+        kind = type(obj)
+        if kind is int:
+            text = int.__repr__(obj)
+        elif kind is str:
+            text = _encode_str(obj)
+        elif kind is bool:
+            text = "true" if obj else "false"
+        elif obj is None:
+            text = "null"
+        elif kind is float:
+            text = float.__repr__(obj)
+        else:
+            return None
+        return text.encode("utf-8", "surrogatepass")
 
     def load(self, source: bytes | Path, meta: Mapping[str, str]) -> Any:
         """Parse it back."""

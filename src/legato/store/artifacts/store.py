@@ -23,6 +23,7 @@ DEFAULT_URL = ".legato/artifacts"
 
 _LOCATION = re.compile(r"objects/([0-9a-f]{2})/([0-9a-f]{32})\.[a-z0-9]{1,16}")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 _DETAILS = frozenset({"dtype", "shape", "type", "kind", "rows", "columns"})
 _UNTRUSTED = (
     "It cannot be trusted, so it was not loaded and the task that needs it was not started."
@@ -116,6 +117,10 @@ class FsspecArtifactStore:
         starts with ``no space left`` when the disk or quota is full); nothing partial is
         left behind and a retry can succeed.
         """
+        if type(obj) in _SCALARS:
+            ref = self._put_scalar(obj, producer)
+            if ref is not None:
+                return ref
         spool = self._backend.new_spool(self.inline_limit)
         try:
             serializer, details = self._serialize(obj, spool, producer)
@@ -147,6 +152,28 @@ class FsspecArtifactStore:
             )
         finally:
             spool.discard()
+
+    def _put_scalar(self, obj: Any, producer: str) -> ArtifactRef | None:
+        """A scalar's reference made in one piece, when its serialiser can (``dump_small``)
+        and the bytes stay inline: the same reference the general path makes, without a
+        spool."""
+        try:
+            serializer = self.registry.choose(obj)
+            dump_small = getattr(serializer, "dump_small", None)
+            data = dump_small(obj) if dump_small is not None else None
+        except Exception:  # the general path reports it, naming the producer
+            return None
+        if data is None or len(data) > self.inline_limit:
+            return None
+        versions = {str(k): str(v) for k, v in serializer.versions().items()}
+        return ArtifactRef(
+            checksum=checksum_bytes(data),
+            size=len(data),
+            serializer=serializer.name,
+            inline=data,
+            producer=producer,
+            meta={"serializer_version": str(serializer.version), **versions},
+        )
 
     def _serialize(
         self, obj: Any, spool: Spool, producer: str

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -16,7 +18,7 @@ from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError,
 from legato.model.artifacts import ArtifactRef
 from legato.model.codec import artifact_from_dict, event_from_dict
 from legato.model.errors import ErrorInfo, ErrorKind
-from legato.model.events import Event
+from legato.model.events import Event, MapExpanded, RunStarted
 from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.records import TaskRecord
 from legato.model.runs import CacheHit, LogEntry, RunInfo
@@ -33,6 +35,7 @@ from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
 from legato.store.sql.connect import WRITE, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
+from legato.store.sql.offload import AppendProcess, OffloadLostError
 from legato.store.sql.schema import (
     artifacts,
     cache_entries,
@@ -46,9 +49,15 @@ from legato.store.sql.schema import (
     tracked_values,
 )
 
-__all__ = ["SqlRunStore"]
+__all__ = ["OFFLOAD_FROM", "SqlRunStore"]
+
+log = logging.getLogger("legato.store")
 
 _T = TypeVar("_T")
+OFFLOAD_FROM = 1_000
+"""Tasks (planned, or items of expanded maps) a store sees in its appends before it starts
+its append process (:mod:`legato.store.sql.offload`): a small run ends before the process
+would be ready, a big one moves the store's Python work off the orchestrator's GIL."""
 _CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
@@ -61,10 +70,22 @@ class SqlRunStore:
     transaction, on a pooled connection (a thread that appends keeps one for its appends).
     Several processes may share one database. Do not carry a store across ``fork``: open a
     new one in the child.
+
+    Once its appends have planned ``offload_from`` tasks (:data:`OFFLOAD_FROM`), the store
+    starts a child process that makes its appends from then on
+    (:mod:`legato.store.sql.offload`; same transactions, same errors; :meth:`start_offload`
+    starts it at once); ``offload_from=None`` keeps every append in this process.
     """
 
-    def __init__(self, url: str, *, upgrade_schema: bool = True) -> None:
+    def __init__(
+        self, url: str, *, upgrade_schema: bool = True, offload_from: int | None = OFFLOAD_FROM
+    ) -> None:
         self.url = url
+        self._offload_from = offload_from
+        self._offload_enabled = offload_from is not None
+        self._offload: AppendProcess | None = None
+        self._offload_lock = threading.Lock()
+        self._tasks_seen = 0
         self._engine = make_engine(url)
         self._writes = self._engine.execution_options(**{WRITE: True})
         self._dialect = self._engine.dialect.name
@@ -256,10 +277,81 @@ class SqlRunStore:
             self._appender.append_tracked(batch, owner)
             return
         check_batch(run_id, events[0].seq - 1, events)
+        offload = self._offload_for(events)
+        if offload is not None and self._offloaded(offload, run_id, owner, events, tracked):
+            return
         batch = plan_batch(run_id, events)
         if tracked:
             batch.metrics, batch.values = tracked_rows(run_id, tracked)
         self._appender.append(batch, owner)
+
+    def _offload_for(self, events: Sequence[Event]) -> AppendProcess | None:
+        """The append process, once it is ready; started when the store has seen enough
+        tasks."""
+        offload = self._offload
+        if offload is None:
+            if not self._offload_enabled:
+                return None
+            self._tasks_seen += sum(
+                len(e.tasks) if isinstance(e, RunStarted) else e.count
+                for e in events
+                if isinstance(e, RunStarted | MapExpanded)
+            )
+            if self._tasks_seen < (self._offload_from or 0):
+                return None
+            offload = self._start_offload()
+        return offload if offload is not None and offload.ready else None
+
+    def start_offload(self, *, wait: bool = False) -> bool:
+        """Start the append process now (for a long-lived process that will run big
+        pipelines); with ``wait``, return once it is ready. Whether it is ready."""
+        offload = self._start_offload()
+        if offload is None:
+            return False
+        return offload.wait_ready() if wait else offload.ready
+
+    def _start_offload(self) -> AppendProcess | None:
+        with self._offload_lock:
+            if self._offload is None and self._offload_enabled:
+                try:
+                    self._offload = AppendProcess.start(self.url, self._where)
+                except OSError as exc:
+                    log.warning(
+                        "the run store at %s writes in this process: cannot start its "
+                        "append process (%s)",
+                        self._where,
+                        exc,
+                    )
+                    self._offload_enabled = False
+            return self._offload
+
+    def _offloaded(
+        self,
+        offload: AppendProcess,
+        run_id: str,
+        owner: str,
+        events: Sequence[Event],
+        tracked: Sequence[Tracked],
+    ) -> bool:
+        """Append through ``offload``; ``False`` if it is gone without having committed
+        (the caller then appends itself)."""
+        try:
+            offload.append(run_id, owner, events, tracked)
+        except OffloadLostError as exc:
+            log.warning(
+                "the append process of the run store at %s is gone (%s); this process "
+                "writes from now on",
+                self._where,
+                exc,
+            )
+            return self._committed(run_id, owner, events[-1].seq)
+        return True
+
+    def _committed(self, run_id: str, owner: str, seq: int) -> bool:
+        """Whether ``owner``'s log of ``run_id`` already reaches ``seq``."""
+        query = sa.select(runs.c.owner, runs.c.last_seq).where(runs.c.run_id == run_id)
+        row = self._read(f"checking the log of run {run_id!r}", lambda c: c.execute(query).first())
+        return row is not None and row.owner == owner and row.last_seq >= seq
 
     def read_tracked(self, run_id: str) -> list[Tracked]:
         """The tracked values of a run: by task key, attempt, kind, name and step."""
@@ -437,7 +529,13 @@ class SqlRunStore:
         return self._read(f"reading the logs of run {run_id!r}", work)
 
     def close(self) -> None:
-        """Close the pooled connections (a later call opens new ones)."""
+        """Close the pooled connections and stop the append process (a later call opens new
+        ones)."""
+        with self._offload_lock:
+            offload, self._offload = self._offload, None
+            self._tasks_seen = 0
+        if offload is not None:
+            offload.close()
         self._appender.close()
         self._engine.dispose()
 

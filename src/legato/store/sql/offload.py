@@ -1,0 +1,198 @@
+"""Appends written by a helper process, so that the run store's work leaves the GIL.
+
+An append turns events into rows (:func:`~legato.store.sql.batch.plan_batch`) and binds
+them into statements: tens of microseconds of Python per task, on the same interpreter lock
+as the loop and the worker threads. Big runs hand that work to a child process of their own
+(``python -m legato.store.sql.offload_child``), one per store object, which opens the same database
+and commits each batch with the store's own code; the orchestrator's part is encoding the
+events (about 2 µs each) and waiting for the answer with the lock released.
+
+The semantics do not change: :meth:`AppendProcess.append` returns only once the child has
+committed, and raises the error the store would have raised (``FencedError``,
+``UnknownRunError``, ``StoreError``). The child is started in the background
+(:meth:`AppendProcess.start`); appends stay in the orchestrator until it reports ready, so a
+small run never waits for it. If the child dies, the append in flight is reported as
+:class:`OffloadLostError` and the store finishes it itself (it first checks whether the child
+committed it).
+
+The child reads requests on its stdin and answers on its stdout: frames of a 4-byte
+big-endian length and a JSON body. It runs in its own session (a Ctrl-C meant for the
+orchestrator does not reach it), and exits when its stdin closes: when the store is closed
+or the orchestrator dies, after finishing the transaction it is in, never one it has only
+partly received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from typing import IO, Any
+
+import orjson
+
+from legato.errors import FencedError, RunBusyError, StoreError, UnknownRunError
+from legato.model.codec import event_to_dict, tracked_to_dict
+from legato.model.events import Event
+from legato.model.tracking import Tracked
+
+__all__ = ["AppendProcess", "OffloadLostError", "encode", "receive", "send"]
+
+log = logging.getLogger("legato.store")
+
+_HEADER = struct.Struct(">I")
+_ERRORS: dict[str, type[StoreError]] = {
+    cls.__name__: cls for cls in (FencedError, UnknownRunError, RunBusyError, StoreError)
+}
+_STOP_TIMEOUT = 10.0
+
+
+class OffloadLostError(Exception):
+    """The child process is gone; whether it committed the append in flight is unknown."""
+
+
+def encode(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # ints beyond 64 bits, unpaired surrogates: the standard library's JSON
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def send(stream: IO[bytes], body: bytes) -> None:
+    stream.write(_HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def receive(stream: IO[bytes]) -> Any | None:
+    """The next frame's value; ``None`` at the end of the stream (or in a cut frame)."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    body = stream.read(size)
+    if len(body) < size:
+        return None
+    return orjson.loads(body)
+
+
+class AppendProcess:
+    """The child process appending for one store (see the module's documentation)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], where: str) -> None:
+        self._proc = proc
+        self._where = where
+        self._lock = threading.Lock()  # one request in flight: the child answers in order
+        self._ready = threading.Event()
+        self._lost = ""
+        self._next_id = 0
+
+    @classmethod
+    def start(cls, url: str, where: str) -> AppendProcess:
+        """Start the child for the store at ``url``; it is not :attr:`ready` yet."""
+        env = dict(os.environ)
+        env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
+        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "legato.store.sql.offload_child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+            env=env,
+        )
+        child = cls(proc, where)
+        assert proc.stdin is not None
+        # The URL travels on the pipe, not on the command line, where `ps` would show it.
+        send(proc.stdin, encode({"url": url}))
+        threading.Thread(
+            target=child._await_ready, name="legato-offload-start", daemon=True
+        ).start()
+        return child
+
+    @property
+    def ready(self) -> bool:
+        """Whether the child has opened the store and takes appends."""
+        return self._ready.is_set() and not self._lost
+
+    @property
+    def lost(self) -> str:
+        """Why the child is gone (empty while it lives)."""
+        return self._lost
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the child is ready (or gone); whether it is ready."""
+        self._ready.wait(timeout)
+        return self.ready
+
+    def _await_ready(self) -> None:
+        assert self._proc.stdout is not None
+        try:
+            hello = receive(self._proc.stdout)
+        except (OSError, ValueError) as exc:
+            hello = {"failed": f"{type(exc).__name__}: {exc}"}
+        if not isinstance(hello, dict) or hello.get("ready") is not True:
+            failed = hello.get("failed") if isinstance(hello, dict) else None
+            self._lost = failed or f"it exited with status {self._proc.wait()}"
+            log.warning(
+                "the run store at %s writes in this process: its append process did not start (%s)",
+                self._where,
+                self._lost,
+            )
+        self._ready.set()
+
+    def append(
+        self, run_id: str, owner: str, events: Sequence[Event], tracked: Sequence[Tracked]
+    ) -> None:
+        """Have the child commit ``events`` and ``tracked`` values in one transaction; raise
+        what the store raised, or :class:`OffloadLostError` if the child is gone."""
+        request: dict[str, Any] = {
+            "run_id": run_id,
+            "owner": owner,
+            "events": [event_to_dict(e) for e in events],
+            "tracked": [tracked_to_dict(t) for t in tracked],
+        }
+        with self._lock:
+            if self._lost:
+                raise OffloadLostError(self._lost)
+            self._next_id += 1
+            request["id"] = self._next_id
+            assert self._proc.stdin is not None
+            assert self._proc.stdout is not None
+            try:
+                send(self._proc.stdin, encode(request))
+                answer = receive(self._proc.stdout)
+            except (OSError, ValueError) as exc:
+                answer = None
+                self._lost = f"{type(exc).__name__}: {exc}"
+            if not isinstance(answer, dict) or answer.get("id") != self._next_id:
+                self._lost = self._lost or f"it exited with status {self._proc.poll()}"
+                self._kill()
+                raise OffloadLostError(self._lost)
+        error = answer.get("error")
+        if error is not None:
+            raise _ERRORS.get(error, StoreError)(answer.get("message", ""))
+
+    def close(self) -> None:
+        """Let the child finish and exit (it is killed if it does not within seconds)."""
+        with self._lock:
+            self._lost = self._lost or "closed"
+            if self._proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._proc.stdin.close()
+            try:
+                self._proc.wait(_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._kill()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+
+    def _kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self._proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(_STOP_TIMEOUT)
