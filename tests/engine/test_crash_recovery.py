@@ -73,10 +73,21 @@ def ledger_name(task_key: str) -> str:
     return task_key
 
 
-@pytest.mark.parametrize("signal_name", ["KILL", "TERM"])
-@pytest.mark.parametrize("point", POINTS)
-def test_crash_at_each_point_then_resume(tmp_path: Path, point: str, signal_name: str) -> None:
+CELLS = [
+    *[(point, signal_name, False) for signal_name in ("KILL", "TERM") for point in POINTS],
+    # Every append made by the store's append process, which outlives the orchestrator by
+    # the transaction it is in.
+    *[(point, "KILL", True) for point in POINTS],
+]
+
+
+@pytest.mark.parametrize(("point", "signal_name", "offload"), CELLS)
+def test_crash_at_each_point_then_resume(
+    tmp_path: Path, point: str, signal_name: str, offload: bool
+) -> None:
     env = base_env(tmp_path)
+    if offload:
+        env["LEGATO_TEST_OFFLOAD"] = "1"
     hit = 1 if point in ("run_created", "run_finalised") else 3
     crashed = run_script(
         {**env, "LEGATO_CRASH_AT": f"{point}@{hit}", "LEGATO_CRASH_SIGNAL": signal_name}, "run"
@@ -104,8 +115,15 @@ def test_crash_at_each_point_then_resume(tmp_path: Path, point: str, signal_name
         assert count - before[name] <= 1
 
 
-def test_kill_after_task_37_of_a_100_task_chain(tmp_path: Path) -> None:
-    env = {**base_env(tmp_path), "LEGATO_TEST_LONG": "1", "LEGATO_TEST_EXECUTOR": "inline"}
+@pytest.mark.parametrize(
+    ("executor", "offload"), [("inline", False), ("threads", True)], ids=["inline", "offloaded"]
+)
+def test_kill_after_task_37_of_a_100_task_chain(
+    tmp_path: Path, executor: str, offload: bool
+) -> None:
+    env = {**base_env(tmp_path), "LEGATO_TEST_LONG": "1", "LEGATO_TEST_EXECUTOR": executor}
+    if offload:
+        env["LEGATO_TEST_OFFLOAD"] = "1"
     crashed = run_script({**env, "LEGATO_CRASH_AT": "state_committed@37"}, "run")
     assert crashed.returncode == -9
     run_id, done = committed_keys(Path(env["LEGATO_HOME"]))

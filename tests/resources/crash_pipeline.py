@@ -58,8 +58,19 @@ def long_chain() -> int:
     return x
 
 
+def _offload() -> None:
+    """With ``LEGATO_TEST_OFFLOAD``, every append goes through the store's append process."""
+    from legato.engine.storage import resolve_storage
+
+    storage = resolve_storage(None)
+    assert storage is not None
+    assert storage.runs.start_offload(wait=True)  # type: ignore[attr-defined]
+
+
 def main(argv: list[str]) -> int:
     target = long_chain if os.environ.get("LEGATO_TEST_LONG") else crashy
+    if os.environ.get("LEGATO_TEST_OFFLOAD"):
+        _offload()
     if argv[1] == "run":
         try:
             result = legato.run(target, executor=os.environ.get("LEGATO_TEST_EXECUTOR"))
