@@ -28,7 +28,15 @@ from legato.store.sql.schema import HEAD, VERSION_TABLE, metadata
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["BUSY_TIMEOUT", "WRITE", "alembic_config", "make_engine", "upgrade"]
+__all__ = [
+    "BUSY_TIMEOUT",
+    "WRITE",
+    "alembic_config",
+    "dialect_insert",
+    "make_engine",
+    "postgresql_array",
+    "upgrade",
+]
 
 BUSY_TIMEOUT = 60.0
 """Seconds a SQLite connection waits for another process's write lock before failing."""
@@ -178,3 +186,22 @@ def _create_at_head(connection: sa.Connection) -> None:
     )
     version.create(connection, checkfirst=True)
     connection.execute(version.insert().values(version_num=HEAD))
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The ``insert`` of ``dialect`` (``on_conflict_do_...`` included), imported on first use:
+    SQLAlchemy's PostgreSQL dialect costs a SQLite store (and every CLI command) ~20 ms."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def postgresql_array(item_type: Any) -> Any:
+    """A PostgreSQL ``ARRAY`` of ``item_type`` (the dialect imported on first use)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return ARRAY(item_type)

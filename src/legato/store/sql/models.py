@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from legato.errors import StoreError
 from legato.model.codec import artifact_from_dict
@@ -32,7 +31,7 @@ from legato.store.memory_models import (
     unknown_version,
 )
 from legato.store.sql.batch import dumps, output_json
-from legato.store.sql.connect import WRITE
+from legato.store.sql.connect import WRITE, dialect_insert
 from legato.store.sql.schema import (
     alias_changes,
     model_aliases,
@@ -55,7 +54,7 @@ class SqlModelStore:
     ) -> None:
         self._engine = engine
         self._writes = engine.execution_options(**{WRITE: True})
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine.dialect.name)
         self._errors = errors
         self.url = where
 

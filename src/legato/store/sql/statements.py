@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from legato.model.states import TASK_TERMINAL, TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
+from legato.store.sql.connect import dialect_insert, postgresql_array
 from legato.store.sql.schema import (
     artifacts,
     cache_entries,
@@ -102,7 +102,7 @@ class AppendStatements:
         self._dialect: sa.Dialect = dialect_class(
             paramstyle="format" if self._postgres else "qmark"
         )
-        self._insert = postgresql.insert if self._postgres else sqlite.insert
+        self._insert = dialect_insert(dialect.name)
         self._changes: dict[ChangeShape, Prepared] = {}
         self._lookups: dict[int, str] = {}
         self._lock = threading.Lock()
@@ -196,7 +196,7 @@ class AppendStatements:
 
     def _source(self, table: sa.Table, names: Sequence[str]) -> Any:
         """The rows' values on PostgreSQL: a derived table over one array per column."""
-        arrays = [sa.bindparam(n, type_=postgresql.ARRAY(table.c[n].type)) for n in names]
+        arrays = [sa.bindparam(n, type_=postgresql_array(table.c[n].type)) for n in names]
         return sa.func.unnest(*arrays).table_valued(*names).render_derived(name="u")
 
     def _rows(self, table: sa.Table, values: dict[str, Any], arrays: bool) -> Any:

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
 from legato.model.artifacts import ArtifactRef
@@ -33,7 +32,7 @@ from legato.store.memory import (
 )
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
-from legato.store.sql.connect import WRITE, make_engine, upgrade
+from legato.store.sql.connect import WRITE, dialect_insert, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offload import AppendProcess, OffloadLostError
 from legato.store.sql.schema import (
@@ -139,7 +138,7 @@ class SqlRunStore:
     def create_run(self, run: RunInfo) -> None:
         """Record a new run and its pipeline version; ``RunExistsError`` if the id is taken."""
         params, environment = storable(run)
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        insert = dialect_insert(self._dialect)
         with self._write(f"creating run {run.run_id!r}") as c:
             c.execute(
                 insert(pipelines)
