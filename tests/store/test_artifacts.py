@@ -787,3 +787,61 @@ def test_a_worker_process_started_elsewhere_reads_the_same_store(
         timeout=60,
     )
     assert int(out.stdout) == int(np.arange(20_000).sum())
+
+
+class _JsonWithoutShortcut:
+    """The built-in JSON serialiser without ``dump_small``: what the general path writes."""
+
+    def __init__(self) -> None:
+        (self._json,) = [s for s in builtin_serializers() if s.name == "json"]
+        self.name, self.extension, self.version = "json", "json", self._json.version
+
+    def accepts(self, obj: Any) -> bool:
+        return self._json.accepts(obj)
+
+    def dump(self, obj: Any, file: WritableFile) -> Mapping[str, str]:
+        return self._json.dump(obj, file)
+
+    def load(self, source: bytes | Path, meta: Mapping[str, str]) -> Any:
+        return self._json.load(source, meta)
+
+    def versions(self) -> Mapping[str, str]:
+        return self._json.versions()
+
+
+SCALARS = [0, -7, 2**70, True, False, None, 1.5, 1e16, -0.0, 5e-324, 0.1]
+SCALARS += ["", "héllo", 'a"b\\c\n\t\x00\x7f', "\u2028", "\ud800 lone", "😀"]
+
+
+@pytest.mark.parametrize("value", SCALARS, ids=repr)
+def test_a_scalar_stored_in_one_piece_gets_the_reference_of_the_general_path(
+    local: FsspecArtifactStore, value: Any
+) -> None:
+    general = FsspecArtifactStore(local.url, registry=SerializerRegistry([_JsonWithoutShortcut()]))
+    fast = local.put(value, producer="r/t#1")
+    assert fast == general.put(value, producer="r/t#1")
+    assert fast.serializer == "json"
+    assert fast.inline is not None
+    assert same(local.get(fast), value)
+
+
+def test_the_one_piece_path_follows_the_registry(tmp_path: Path) -> None:
+    class Ints(_JsonWithoutShortcut):
+        def __init__(self) -> None:
+            super().__init__()
+            self.name = "ints"
+
+        def accepts(self, obj: Any) -> bool:
+            return type(obj) is int
+
+    registry = SerializerRegistry(builtin_serializers())
+    registry.register(Ints())
+    store = FsspecArtifactStore(tmp_path, registry=registry)
+    assert store.put(5, producer="r/t#1").serializer == "ints"
+    assert store.put("five", producer="r/t#1").serializer == "json"
+    # Too big to stay inline: written to a file by the general path.
+    small = FsspecArtifactStore(tmp_path, inline_limit=4)
+    ref = small.put("a longer string", producer="r/t#1")
+    assert ref.inline is None
+    assert ref.location is not None
+    assert small.get(ref) == "a longer string"

@@ -52,6 +52,13 @@ def is_exact_json(obj: Any) -> bool:
     ``int``, finite ``float``, ``str``, and ``list`` / ``dict`` with ``str`` keys of those
     (exact types, so a tuple, an int key, a ``float`` subclass such as ``numpy.float64`` or
     a list appearing twice are not)."""
+    kind = type(obj)
+    if kind is not list and kind is not dict:  # a scalar (most outputs of a fan-out)
+        if obj is None or kind is bool or kind is str:
+            return True
+        if kind is int:
+            return bool(obj.bit_length() <= _MAX_INT_BITS)
+        return kind is float and math.isfinite(obj)
     stack = [obj]
     seen: set[int] = set()
     while stack:
