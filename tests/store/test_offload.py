@@ -183,6 +183,22 @@ def test_the_child_exits_when_its_orchestrator_is_killed(tmp_path: Path) -> None
         parent.kill()
 
 
+def test_a_script_that_ends_while_the_child_starts_leaves_no_noise(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        from legato.store.sql import SqlRunStore
+        store = SqlRunStore("sqlite:///{tmp_path / "legato.db"}", offload_from=0)
+        store.start_offload()
+        """
+    )
+    # The child keeps the inherited stderr open: this returns once it has exited too.
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert done.stderr == ""
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

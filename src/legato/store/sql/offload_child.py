@@ -57,7 +57,13 @@ def main() -> int:
     # library's warning) goes to stderr and cannot break a frame.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    return _serve(sys.stdin.buffer, answers)
+    try:
+        return _serve(sys.stdin.buffer, answers)
+    except (BrokenPipeError, ConnectionResetError):
+        # The orchestrator is gone (a short script that ended while this process started,
+        # or a kill): nobody to answer, and no transaction open. Leave without flushing
+        # into the broken pipe again at shutdown.
+        os._exit(0)
 
 
 if __name__ == "__main__":

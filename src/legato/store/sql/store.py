@@ -53,10 +53,12 @@ __all__ = ["OFFLOAD_FROM", "SqlRunStore"]
 log = logging.getLogger("legato.store")
 
 _T = TypeVar("_T")
-OFFLOAD_FROM = 1_000
-"""Tasks (planned, or items of expanded maps) a store sees in its appends before it starts
-its append process (:mod:`legato.store.sql.offload`): a small run ends before the process
-would be ready, a big one moves the store's Python work off the orchestrator's GIL."""
+OFFLOAD_FROM = 5_000
+"""Tasks (planned, or items of expanded maps; counted over every run the store object
+appends) before the store starts its append process (:mod:`legato.store.sql.offload`). The
+process takes about half a second to be ready on a busy machine: a run of a few thousand
+tasks is over by then, a bigger one moves the store's Python work off the orchestrator's
+GIL for the rest of it."""
 _CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
