@@ -61,6 +61,9 @@ def long_chain() -> int:
 def _offload() -> None:
     """With ``LEGATO_TEST_OFFLOAD``, every append goes through the store's append process."""
     from legato.engine.storage import resolve_storage
+    from legato.store.sql import store as sql_store
+
+    sql_store.OFFLOAD_MIN_EVENTS = 1  # even the inline executor's commits of 2 events
 
     storage = resolve_storage(None)
     assert storage is not None

@@ -27,7 +27,14 @@ from legato.model.tracking import Tracked, TrackKind
 from legato.store.artifacts import FsspecArtifactStore
 from legato.store.base import Storage
 from legato.store.sql import SqlRunStore
+from legato.store.sql import store as sql_store
 from legato.store.sql.offload import AppendProcess, OffloadLostError
+
+
+@pytest.fixture(autouse=True)
+def every_append_offloaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Appends of any size go to a ready append process (not only those of 16+ events)."""
+    monkeypatch.setattr(sql_store, "OFFLOAD_MIN_EVENTS", 1)
 
 
 @pytest.fixture
@@ -77,6 +84,28 @@ def test_appends_are_made_by_the_child_process(store: SqlRunStore) -> None:
     assert len(calls) == 2
     assert [t.state for t in store.task_records("r1")] == [TaskState.RUNNING] * 3
     assert [e.seq for e in store.read_events("r1")] == [1, 2, 3, 4]
+
+
+def test_small_appends_stay_in_this_process(
+    store: SqlRunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A synchronous commit of a few events (the inline executor) would only wait for the
+    # round trip.
+    monkeypatch.setattr(sql_store, "OFFLOAD_MIN_EVENTS", 3)
+    child = _child(store)
+    calls: list[int] = []
+    original = child.append
+
+    def counted(*args: object, **kwargs: object) -> None:
+        calls.append(len(args[2]))  # type: ignore[arg-type]
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    child.append = counted  # type: ignore[method-assign]
+    _run(store, "r1", 5)
+    store.append("r1", "me", _running("r1", 2, ["t0", "t1"]))
+    store.append("r1", "me", _running("r1", 4, ["t2", "t3", "t4"]))
+    assert calls == [3]
+    assert [e.seq for e in store.read_events("r1")] == [1, 2, 3, 4, 5, 6]
 
 
 def test_the_child_raises_the_stores_errors(store: SqlRunStore) -> None:

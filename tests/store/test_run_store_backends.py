@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from legato.store.base import RunStore
 from legato.store.memory import MemoryRunStore
 from legato.store.sql import SqlRunStore
+from legato.store.sql import store as sql_store
 from legato.store.sql.schema import metadata
 
 from .conformance import RunStoreContract
@@ -19,7 +20,17 @@ from .registry_conformance import TrackingAndRegistryContract
 # One store (and one append process) per module for the offloaded classes; every test
 # starts from emptied tables.
 @pytest.fixture(scope="module")
-def offloaded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlRunStore]:
+def every_append_offloaded() -> Iterator[None]:
+    """Appends of any size go to a ready append process (not only those of 16+ events)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sql_store, "OFFLOAD_MIN_EVENTS", 1)
+        yield
+
+
+@pytest.fixture(scope="module")
+def offloaded_sqlite(
+    tmp_path_factory: pytest.TempPathFactory, every_append_offloaded: None
+) -> Iterator[SqlRunStore]:
     path = tmp_path_factory.mktemp("offloaded") / "legato.db"
     store = SqlRunStore(f"sqlite:///{path}", offload_from=0)
     assert store.start_offload(wait=True)
@@ -28,7 +39,7 @@ def offloaded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlRu
 
 
 @pytest.fixture(scope="module")
-def offloaded_postgres(postgres_url: str) -> Iterator[SqlRunStore]:
+def offloaded_postgres(postgres_url: str, every_append_offloaded: None) -> Iterator[SqlRunStore]:
     store = SqlRunStore(postgres_url, offload_from=0)
     assert store.start_offload(wait=True)
     yield store

@@ -48,7 +48,7 @@ from legato.store.sql.schema import (
     tracked_values,
 )
 
-__all__ = ["OFFLOAD_FROM", "SqlRunStore"]
+__all__ = ["OFFLOAD_FROM", "OFFLOAD_MIN_EVENTS", "SqlRunStore"]
 
 log = logging.getLogger("legato.store")
 
@@ -59,6 +59,10 @@ appends) before the store starts its append process (:mod:`legato.store.sql.offl
 process takes about half a second to be ready on a busy machine: a run of a few thousand
 tasks is over by then, a bigger one moves the store's Python work off the orchestrator's
 GIL for the rest of it."""
+OFFLOAD_MIN_EVENTS = 16
+"""Smaller appends are written in-process even when the append process is ready: a
+synchronous commit (the inline executor commits before each call) would wait for the round
+trip, and a few events cost less to write than to ship."""
 _CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
@@ -279,7 +283,11 @@ class SqlRunStore:
             return
         check_batch(run_id, events[0].seq - 1, events)
         offload = self._offload_for(events)
-        if offload is not None and self._offloaded(offload, run_id, owner, events, tracked):
+        if (
+            offload is not None
+            and len(events) >= OFFLOAD_MIN_EVENTS
+            and self._offloaded(offload, run_id, owner, events, tracked)
+        ):
             return
         batch = plan_batch(run_id, events)
         if tracked:
