@@ -65,8 +65,12 @@ def test_a_canary_secret_appears_nowhere(
     assert canary not in result.tasks["careless"].reason
     # The captured output: every stream, also what the task read from os.environ itself.
     storage = open_storage(load_settings())
-    logs = storage.runs.read_logs(result.run_id)
-    text = "".join(entry.text for entry in logs)
+    # Joined per task and stream: with threads the two tasks write at the same time, so
+    # their chunks interleave in the run's log.
+    streams: dict[tuple[str, str], str] = {}
+    for entry in storage.runs.read_logs(result.run_id):
+        streams[entry.key, entry.stream] = streams.get((entry.key, entry.stream), "") + entry.text
+    text = "\n".join(streams.values())
     assert "connecting with ***" in text
     assert "logged the password ***" in text
     assert "straight from the environment: ***" in text
