@@ -48,4 +48,18 @@ def ledger_lines(path: Path) -> list[str]:
     return path.read_text().splitlines()
 
 
-__all__ = ["EXECUTORS", "RESOURCES", "ledger_lines", "os"]
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie waiting for its parent to reap it is
+    dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+__all__ = ["EXECUTORS", "RESOURCES", "alive", "ledger_lines", "os"]

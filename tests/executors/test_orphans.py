@@ -10,20 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import alive
+
 SCRIPT = Path(__file__).resolve().parents[1] / "resources" / "orphan_run.py"
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie waiting for its (re)parent to reap it counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_workers_and_their_children_die_with_a_killed_orchestrator(tmp_path: Path) -> None:

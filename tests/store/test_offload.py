@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import legato
+from conftest import alive
 from legato import pipeline, task
 from legato.errors import FencedError
 from legato.model.events import Event, MapExpanded, PlannedTask, RunStarted, TaskTransitioned
@@ -205,9 +206,9 @@ def test_the_child_exits_when_its_orchestrator_is_killed(tmp_path: Path) -> None
         parent.kill()
         parent.wait(10)
         deadline = time.monotonic() + 20
-        while _alive(child) and time.monotonic() < deadline:
+        while alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(child), "the append process outlived its orchestrator"
+        assert not alive(child), "the append process outlived its orchestrator"
     finally:
         parent.kill()
 
@@ -226,18 +227,6 @@ def test_a_script_that_ends_while_the_child_starts_leaves_no_noise(tmp_path: Pat
     )
     assert done.returncode == 0
     assert done.stderr == ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead: only its parent (gone) could reap it.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @task

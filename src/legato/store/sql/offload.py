@@ -58,6 +58,8 @@ class OffloadLostError(Exception):
 
 
 def encode(value: Any) -> bytes:
+    """A frame's JSON. Unlike the store's column encoding (``batch.dumps``), the fallback
+    escapes to ASCII: the other side parses with orjson, which refuses unpaired surrogates."""
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # ints beyond 64 bits, unpaired surrogates: the standard library's JSON
