@@ -56,7 +56,7 @@ EXPECTED: dict[str, tuple[RunState, dict[str, tuple[TaskState, int]]]] = {
     "cancelled": (
         RunState.CANCELLED,
         {
-            "flaky_load": (S.CANCELLED, 2),  # cancelled while waiting to retry attempt 2
+            "flaky_load": (S.CANCELLED, 2),  # attempt 2 claimed, cancelled before it began
             "square": (S.CANCELLED, 1),
             "total": (S.CANCELLED, 1),
         },

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from legato._crash import crash_point
-from legato.model.events import Event, RunTransitioned, TaskTransitioned
+from legato.model.events import Event, RollbackTransitioned, RunTransitioned, TaskTransitioned
+from legato.model.rollback import RollbackState
 from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked
@@ -49,6 +50,9 @@ class Journal:
         self.owner = owner
         self.listeners = list(listeners)
         self.last_commit = 0.0
+        self.committed = 0
+        """Sequence number of the last event committed (and shown to listeners): a call
+        whose claim has a number up to it may be handed to the executor."""
         self._writer: _Writer | None = None
         self._lock = threading.Lock()  # one store write of this run at a time
 
@@ -93,13 +97,10 @@ class Journal:
             with self._lock:
                 self.store.append(self.run_id, self.owner, batch, tracked)
             self.last_commit = now
-            for event in batch:  # one crash point per committed success
-                if isinstance(event, TaskTransitioned) and event.state is TaskState.SUCCEEDED:
-                    crash_point("state_committed")
-            if any(isinstance(e, RunTransitioned) and e.state.is_terminal for e in batch):
-                crash_point("run_finalised")
+            _crash_points(batch)
         if not batch:
             return
+        self.committed = batch[-1].seq
         for listener in list(self.listeners):  # a copy: a failing one is removed below
             try:
                 listener.on_events(batch)
@@ -123,6 +124,25 @@ class Journal:
             with self._lock:
                 self.store.heartbeat(self.run_id, self.owner, now)
             self.last_commit = now
+
+
+def _crash_points(batch: Sequence[Event]) -> None:
+    """The crash points a committed batch reaches: one per success, per claim batch, per
+    compensation's start and end, and the run's end."""
+    claimed = False
+    for event in batch:
+        if isinstance(event, TaskTransitioned):
+            if event.state is TaskState.SUCCEEDED:
+                crash_point("state_committed")
+            elif event.state is TaskState.RUNNING:
+                claimed = True
+        elif isinstance(event, RollbackTransitioned):
+            started = event.state is RollbackState.STARTED
+            crash_point("rollback_started" if started else "rollback_committed")
+    if claimed:  # durable claims whose calls are not handed over yet
+        crash_point("claim_committed")
+    if any(isinstance(e, RunTransitioned) and e.state.is_terminal for e in batch):
+        crash_point("run_finalised")
 
 
 class _Writer:

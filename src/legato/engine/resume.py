@@ -18,8 +18,8 @@ from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching
 from legato.engine.clock import Clock, SystemClock
+from legato.engine.driver import Driver
 from legato.engine.journal import Journal, Listener
-from legato.engine.loop import Loop
 from legato.engine.plan import build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
@@ -71,7 +71,7 @@ def prepare_resume(
     seed: int | None = None,
     profile: str | None = None,
     echo_logs: bool = True,
-) -> Loop:
+) -> Driver:
     """Take over run ``run_id`` (an id or a unique prefix) and build the loop that continues
     it. Raises ``RunBusyError`` while its orchestrator is alive."""
     settings = load_settings(profile)
@@ -151,7 +151,7 @@ def prepare_resume(
         hash_path=fingerprint_path,
         now=clock.time,
     )
-    return Loop(
+    return Driver(
         run_id=info.run_id,
         plan=plan,
         executor=chosen,

@@ -19,9 +19,9 @@ from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching, previous_parts
 from legato.engine.clock import Clock, SystemClock
+from legato.engine.driver import Driver, Listener
 from legato.engine.environment import environment_snapshot
 from legato.engine.journal import Journal
-from legato.engine.loop import Listener, Loop
 from legato.engine.plan import Plan, build_plan, check_capacity
 from legato.engine.result import RunResult
 from legato.engine.storage import StoreOption, resolve_storage
@@ -100,7 +100,7 @@ def prepare(
     refresh: bool | str | Iterable[str] = False,
     profile: str | None = None,
     echo_logs: bool = True,
-) -> Loop:
+) -> Driver:
     """Validate everything a run needs, record the new run and build its loop; nothing runs
     yet. A broken pipeline, bad parameters or impossible resources raise here, before any
     run exists."""
@@ -139,7 +139,7 @@ def prepare(
     run_id = run_id or new_run_id()
     storage = resolve_storage(store, settings)
     if storage is None:
-        return Loop(
+        return Driver(
             run_id=run_id,
             plan=plan,
             executor=chosen,
@@ -183,7 +183,7 @@ def prepare(
         hash_path=fingerprint_path,
         now=clock.time,
     )
-    return Loop(
+    return Driver(
         run_id=run_id,
         plan=plan,
         executor=chosen,
@@ -228,7 +228,7 @@ def _source_file(pipeline: Pipeline[..., Any]) -> str | None:
     return code.co_filename if code is not None else None
 
 
-def _result(loop: Loop) -> RunResult:
+def _result(loop: Driver) -> RunResult:
     artifacts = loop.artifacts
     return RunResult(
         record=loop.run,
@@ -295,7 +295,7 @@ def run(
     return drive(loop)
 
 
-def drive(loop: Loop) -> RunResult:
+def drive(loop: Driver) -> RunResult:
     """Execute a prepared loop in this thread, turning Ctrl-C and SIGTERM into a clean
     cancel (a second one forces)."""
     interrupted = False
@@ -340,7 +340,7 @@ def drive(loop: Loop) -> RunResult:
 class RunHandle:
     """A run going on in a background thread."""
 
-    def __init__(self, loop: Loop) -> None:
+    def __init__(self, loop: Driver) -> None:
         self._loop = loop
         self._result: RunResult | None = None
         self._error: BaseException | None = None

@@ -1,0 +1,441 @@
+"""The driver: carries out what the scheduler decides, and feeds it what happens.
+
+It owns everything with effects: the executor (calls out, outcomes back through an inbox
+that any thread may fill), the journal (commits, then listeners), the clock and the timers,
+captured output and tracked values. Each turn it hands the scheduler its inputs (outcomes,
+due timers, a cancel request), takes the events and commands they caused, commits the
+events and carries out the commands.
+
+**Write-ahead dispatch.** With a store, a call is handed to the executor only once the batch
+holding its claim (and so every event before it: the successes of the tasks whose outputs
+it binds, a cache hit it reads, the ``started`` of a compensation) is committed. Calls wait
+in ``_held`` meanwhile; a turn with held calls commits at once instead of waiting for more
+outcomes to join the batch, so a chain pays one commit per hop while independent tasks
+still share commits. Without a store nothing can be lost, and calls go out at once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from legato._crash import crash_point
+from legato.config import SecretRefs
+from legato.engine.binding import Inputs
+from legato.engine.caching import Caching
+from legato.engine.clock import Clock
+from legato.engine.journal import Journal, Listener
+from legato.engine.plan import Plan
+from legato.engine.scheduler import Cancel, Deadline, LookUp, RetryDue, Scheduler, SetTimer, Submit
+from legato.engine.stored import answer, recorded_values
+from legato.executors.base import Executor
+from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.events import Event
+from legato.model.records import RunRecord
+from legato.model.tracking import Tracked
+from legato.runtime.logs import LogSink, capture_in_process, release_in_process
+from legato.runtime.tracking import Destination, release_tracking, track_in_process
+from legato.store.base import ArtifactStore
+
+__all__ = ["Driver", "Listener"]
+
+log = logging.getLogger("legato.engine")
+
+_WAKE: Any = object()
+_BATCH_EVENTS = 1000
+_BATCH_AGE_S = 0.02
+"""Events wait for more to join their commit at most this many, or this long (only while
+no call waits for them)."""
+_PULSE_S = 0.5
+"""How often a durable run wakes to stream captured output and check its heartbeat."""
+
+_Timer = RetryDue | Deadline | None  # None: the pulse
+
+
+class Driver:
+    """Runs one plan on one executor to the end."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        plan: Plan,
+        executor: Executor,
+        clock: Clock,
+        listeners: Sequence[Listener] = (),
+        seed: int | None = None,
+        journal: Journal | None = None,
+        artifacts: ArtifactStore | None = None,
+        caching: Caching | None = None,
+        heartbeat_every: float = 5.0,
+        resume_from: RunRecord | None = None,
+        echo_logs: bool = True,
+        secrets: SecretRefs | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.plan = plan
+        self.executor = executor
+        self.clock = clock
+        self.journal = journal or Journal(run_id, store=None, owner="", listeners=listeners)
+        self.artifacts = artifacts
+        self.caching = caching
+        self.heartbeat_every = heartbeat_every
+        self.echo_logs = echo_logs
+        self._resume_from = resume_from
+        store = self.journal.store
+        self._durable = store is not None
+        self.logs = LogSink() if store is not None else None
+        store_url = getattr(store, "url", None)
+        self.scheduler = Scheduler(
+            run_id=run_id,
+            plan=plan,
+            capacity=executor.capacity,
+            executor=executor.name,
+            hard_timeouts=executor.hard_timeouts,
+            seed=seed,
+            caching=caching is not None,
+            secrets=secrets,
+            # Worker processes open the run's store by URL for legato.register_model.
+            store_url=None if store_url in (None, "memory://") else store_url,
+        )
+        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._buffer: list[Event] = []
+        self._buffered_since = 0.0
+        self._tracked: list[Tracked] = []
+        """Values tasks tracked, drained from ``logs``, waiting for the next commit."""
+        self._held: dict[int, tuple[int, TaskCall]] = {}
+        """Calls waiting for their claims to be committed: call id -> (seq to commit, call)."""
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._timer_seq = itertools.count()
+        self._live_timers = 0  # retry and deadline timers: progress still possible
+        self._cancel_requested = False
+        self._cancel_reason = ""
+        self._cancel_told = False
+        self.idle = 0.0
+        self._began = time.perf_counter()
+        self._ended: float | None = None
+        self.in_submit = False
+        """Whether the executor is running a call on this thread (a synchronous executor):
+        a signal then interrupts the call rather than asking for a cancel."""
+
+    @property
+    def run(self) -> RunRecord:
+        """The run's record as decided so far."""
+        return self.scheduler.run
+
+    @property
+    def inputs(self) -> Inputs:
+        """The outputs known so far."""
+        return self.scheduler.inputs
+
+    @property
+    def busy(self) -> float:
+        """Seconds the orchestrator itself worked on this run (bookkeeping, commits, cache,
+        dispatch), not counting waits nor the calls a synchronous executor ran."""
+        end = self._ended if self._ended is not None else time.perf_counter()
+        return max(0.0, end - self._began - self.idle)
+
+    # ------------------------------------------------------------------ any thread
+
+    def request_cancel(self, reason: str = "cancelled") -> None:
+        """Ask for the run to be cancelled; safe from any thread or a signal handler."""
+        if not self._cancel_requested:
+            self._cancel_reason = reason
+        self._cancel_requested = True
+        self.inbox.put(_WAKE)
+
+    def report(self, outcome: TaskOutcome) -> None:
+        """Where the executor delivers outcomes (any thread)."""
+        self.inbox.put(outcome)
+
+    def _wake(self) -> None:
+        self.inbox.put(_WAKE)
+
+    # ------------------------------------------------------------------ the run
+
+    def execute(self) -> RunRecord:
+        """Run to the end; returns the final run record."""
+        if self.logs is None:
+            return self._execute()
+        capture_in_process(self.run_id, self.logs.write, echo=self.echo_logs)
+        store = self.journal.store
+        track_in_process(
+            self.run_id,
+            Destination(write=self.logs.track, artifacts=self.artifacts, runs=lambda _: store),
+        )
+        try:
+            return self._execute()
+        finally:
+            self.journal.close()
+            release_in_process(self.run_id)
+            release_tracking(self.run_id)
+            self._flush_logs()
+
+    def _execute(self) -> RunRecord:
+        self._began = time.perf_counter()
+        scheduler = self.scheduler
+        clock = self.clock
+        self._open_executor()
+        record = self._resume_from
+        if record is None:
+            scheduler.start(clock.time())
+        else:
+            scheduler.resume(
+                record, recorded_values(record, self.plan, self.artifacts), clock.time()
+            )
+        self._take()
+        inbox = self.inbox
+        while True:
+            self._tell_cancel()
+            scheduler.step(clock.time())
+            self._take()
+            self._release()
+            if scheduler.done:
+                break
+            if self._live_timers == 0 and not scheduler.in_flight and not self._cancel_requested:
+                open_ = scheduler.table.open
+                stuck = ", ".join(f"{k} ({self.run.tasks[k].state})" for k in list(open_)[:5])
+                raise RuntimeError(f"legato bug: run {self.run_id} cannot progress: {stuck}")
+            # Group commit: events wait in the buffer while more outcomes keep coming, and
+            # are committed (then shown to listeners) before the driver would block, when
+            # the batch is large or old enough, or at once when calls wait for them.
+            if self._buffer and (
+                len(self._buffer) >= _BATCH_EVENTS
+                or clock.monotonic() - self._buffered_since >= _BATCH_AGE_S
+            ):
+                self._flush()
+            item = None
+            if self._buffer and scheduler.in_flight and not self._held:
+                # More outcomes are on their way: let them join this batch for a moment.
+                young = _BATCH_AGE_S - (clock.monotonic() - self._buffered_since)
+                item = self._wait(_min_timeout(young, self._next_timeout()))
+            if item is None:
+                self._flush()
+                item = self._wait(self._next_timeout())
+            items = [] if item is None else [item]
+            while True:
+                try:
+                    items.append(inbox.get_nowait())
+                except queue.Empty:
+                    break
+            self._tell_cancel()  # before outcomes: a call stopped by it was cancelled
+            for item in items:
+                if item is not _WAKE:
+                    scheduler.on_outcome(item, clock.time())
+            self._take()
+            self._fire_timers()
+        self._flush(final=True)
+        self._ended = time.perf_counter()
+        return self.run
+
+    def force_stop(self) -> None:
+        """End the run at once (second Ctrl-C): everything open is cancelled without waiting
+        for running calls to confirm they stopped."""
+        self._cancel_requested = True
+        self.scheduler.force_stop(self._cancel_reason, self.clock.time())
+        self._take()
+        self._held.clear()
+        self._flush(final=True)
+
+    def _tell_cancel(self) -> None:
+        if self._cancel_requested and not self._cancel_told:
+            self._cancel_told = True
+            self.scheduler.cancel(self._cancel_reason, self.clock.time())
+            self._take()
+
+    def _open_executor(self) -> None:
+        self.executor.open(self.report, self.artifacts, self.logs)
+        if not self.executor.synchronous:
+            # The store writes while the driver schedules (a synchronous executor runs calls
+            # on this thread, and commits before each: nothing to overlap).
+            self.journal.start_writer(self._wake)
+        if self._durable:
+            self._add_timer(self.clock.monotonic() + _PULSE_S, None)
+
+    def _wait(self, timeout: float | None) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.clock.wait(self.inbox, timeout)
+        finally:
+            self.idle += time.perf_counter() - started
+
+    # ------------------------------------------------------------------ commands
+
+    def _take(self) -> None:
+        """Take what the scheduler decided: events into the buffer, commands carried out
+        (a cache lookup is answered at once, and may start more)."""
+        scheduler = self.scheduler
+        clock = self.clock
+        while True:
+            events, commands = scheduler.take()
+            if events:
+                if not self._buffer:
+                    self._buffered_since = clock.monotonic()
+                self._buffer.extend(events)
+            lookup: LookUp | None = None
+            for command in commands:
+                if isinstance(command, Submit):
+                    call = command.call
+                    self._held[call.call_id] = (scheduler.ledger.seq, call)
+                elif isinstance(command, Cancel):
+                    self._cancel_call(command.call_id)
+                elif isinstance(command, SetTimer):
+                    self._add_timer(clock.monotonic() + command.delay, command.timer)
+                else:
+                    lookup = command
+            if lookup is None:
+                return
+            assert self.caching is not None
+            scheduler.on_verdicts(answer(lookup, self.caching, self.artifacts), clock.time())
+            scheduler.step(clock.time())
+
+    def _cancel_call(self, call_id: int) -> None:
+        held = self._held.pop(call_id, None)
+        if held is None:
+            self.executor.cancel(call_id)
+        else:  # never handed over: it stopped before it began
+            self._abandon(held[1])
+
+    def _release(self) -> None:
+        """Hand over the held calls whose claims are committed; commit first when some wait."""
+        held = self._held
+        if not held:
+            return
+        if self.executor.synchronous or (self._durable and not self.journal.background):
+            # A synchronous executor runs the call inside submit: its claim is committed and
+            # shown first, store or no store, as nothing can be shown while it runs.
+            self._flush(final=True)
+        elif self._durable and next(iter(held.values()))[0] > self.journal.committed:
+            self._flush(final=True)
+        # A cancel asked for meanwhile (a listener, a signal) stops what has not started.
+        self._tell_cancel()
+        if self._durable:
+            committed = self.journal.committed
+            calls = []
+            for call_id, (seq, call) in list(held.items()):
+                if seq > committed:
+                    break
+                del held[call_id]
+                calls.append(call)
+        else:
+            calls = [call for _, call in held.values()]
+            held.clear()
+        if calls:
+            self._submit(calls)
+
+    def _submit(self, calls: list[TaskCall]) -> None:
+        crash_point("task_claimed")
+        executor = self.executor
+        for i, call in enumerate(calls):
+            self.in_submit = True
+            started = time.perf_counter()
+            try:
+                executor.submit(call)
+            except KeyboardInterrupt:
+                # Ctrl-C inside an inline task: that task is stopped, the run cancelled.
+                self.request_cancel("interrupted")
+                executor.cancel(call.call_id)
+                for rest in calls[i + 1 :]:
+                    self._abandon(rest)
+                return
+            except Exception as exc:
+                log.exception("executor failed to submit %s", call.key)
+                message = f"the {executor.name} executor could not start it: {exc}"
+                self.report(
+                    TaskOutcome(
+                        call_id=call.call_id,
+                        key=call.key,
+                        attempt=call.attempt,
+                        kind=OutcomeKind.FAILED,
+                        error=ErrorInfo.of(ErrorKind.INTERNAL, message),
+                    )
+                )
+            else:
+                if call.timeout is not None:
+                    due = self.clock.monotonic() + call.timeout
+                    self._add_timer(due, Deadline(call.call_id, call.attempt))
+            finally:
+                self.in_submit = False
+                if executor.synchronous:  # the call ran here: that is not overhead
+                    self.idle += time.perf_counter() - started
+
+    def _abandon(self, call: TaskCall) -> None:
+        self.report(
+            TaskOutcome(
+                call_id=call.call_id, key=call.key, attempt=call.attempt, kind=OutcomeKind.STOPPED
+            )
+        )
+
+    # ------------------------------------------------------------------ commits
+
+    def _flush(self, *, final: bool = False) -> None:
+        """Commit the buffered events, with the values tasks tracked since the last commit
+        (in the same transaction: a task's success is never durable without its metrics):
+        handed to the journal's writer thread when it has one and is free (else they stay
+        buffered and join the next batch: the writer wakes the driver when it is done),
+        synchronously when ``final`` or without a writer."""
+        journal = self.journal
+        if self.logs is not None:
+            may_track = self.scheduler.may_track
+            self._tracked.extend(t for t in self.logs.drain_tracked() if may_track(t))
+        if self._buffer or self._tracked:
+            now = self.clock.monotonic()
+            if journal.background and not final:
+                if journal.hand_off(self._buffer, now, self._tracked):
+                    self._buffer, self._tracked = [], []
+            else:
+                batch, tracked = self._buffer, self._tracked
+                self._buffer, self._tracked = [], []
+                journal.commit(batch, now, tracked)
+        elif final:
+            journal.wait()
+        self._flush_logs()
+
+    def _flush_logs(self) -> None:
+        if self.logs is not None:
+            entries = self.logs.drain()
+            if entries:
+                self.journal.logs(entries)
+
+    # ------------------------------------------------------------------ timers
+
+    def _add_timer(self, due: float, timer: _Timer) -> None:
+        if timer is not None:
+            self._live_timers += 1
+        heapq.heappush(self._timers, (due, next(self._timer_seq), timer))
+
+    def _next_timeout(self) -> float | None:
+        if not self._timers:
+            return None
+        return max(0.0, self._timers[0][0] - self.clock.monotonic())
+
+    def _fire_timers(self) -> None:
+        timers = self._timers
+        now = self.clock.monotonic()
+        while timers and timers[0][0] <= now:
+            _, _, timer = heapq.heappop(timers)
+            if timer is None:
+                self._heartbeat(now)
+                continue
+            self._live_timers -= 1
+            self.scheduler.on_timer(timer, self.clock.time())
+            self._take()
+
+    def _heartbeat(self, now: float) -> None:
+        # Also the pulse that streams captured output and tracked values of long tasks to
+        # the store.
+        self._flush()
+        if self.journal.last_commit <= now - self.heartbeat_every:
+            self.journal.heartbeat(self.clock.time())
+        if not self.scheduler.done:
+            self._add_timer(now + _PULSE_S, None)
+
+
+def _min_timeout(a: float, b: float | None) -> float:
+    return max(0.0, a if b is None else min(a, b))

@@ -1,0 +1,116 @@
+"""Continuing a recorded run: what a resume keeps and what it runs again.
+
+Succeeded tasks keep their stored outputs and are not run again; every other task starts a
+new attempt (the rules allow a reopen only while ``ctx.resuming``). The stored outputs come
+in already resolved (:func:`legato.engine.stored.recorded_values`): reading a manifest is
+I/O, which the scheduler leaves to its driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from legato.engine.binding import MapError
+from legato.engine.scheduler.flow import Flow
+from legato.engine.scheduler.tasks import TaskEntry
+from legato.model.records import RunRecord, TaskRecord
+from legato.model.states import RunState, TaskState
+from legato.model.values import Gathered, Stored, StoredItems, Value
+from legato.runtime.data import shape_of_ref
+
+__all__ = ["restore", "shape"]
+
+
+def shape(value: Value) -> tuple[int | None, tuple[int | None, ...] | None]:
+    """What maps need to know of a stored output without loading it."""
+    if isinstance(value, StoredItems):
+        return len(value.items), None
+    if isinstance(value, Stored):
+        return shape_of_ref(value.ref)
+    return None, None
+
+
+def restore(flow: Flow, record: RunRecord, values: Mapping[str, Value]) -> None:
+    """Make ``record`` the run's state and reopen what did not succeed. ``values`` holds
+    the readable stored outputs of succeeded planned tasks, by key."""
+    ledger = flow.ledger
+    table = flow.table
+    ledger.run = record
+    ledger.seq = record.last_seq
+    finished = record.state is RunState.SUCCEEDED  # only its outputs are wanted
+    if not finished:
+        ledger.run_state(RunState.RUNNING, "resumed")
+    ledger.ctx.resuming = True
+    tasks = record.tasks
+    nodes = flow.plan.nodes
+    done: set[str] = set()
+    for key in nodes:  # in order: inputs before their users
+        recorded = tasks[key]
+        if recorded.state is not TaskState.SUCCEEDED:
+            continue
+        value = _recorded_value(record, table[key], recorded, values)
+        if value is None:
+            continue
+        flow.inputs.keep(key, value, *shape(value))
+        del table.open[key]
+        done.add(key)
+    ready: list[TaskEntry] = []
+    for key, node in nodes.items():
+        if key in done or finished:
+            continue
+        entry = table[key]
+        entry.waiting = sum(1 for up in node.upstream if up not in done)
+        recorded = tasks[key]
+        if node.mapped is not None and recorded.items is not None and entry.waiting == 0:
+            _restore_group(flow, entry, recorded)
+            continue
+        flow.transition(
+            entry, TaskState.PENDING, recorded.attempt + 1, reason="resumed", reopen=True
+        )
+        if entry.waiting == 0:
+            ready.append(entry)
+    ledger.ctx.resuming = False
+    for entry in ready:
+        flow.inputs_ready(entry)
+
+
+def _recorded_value(
+    record: RunRecord, entry: TaskEntry, recorded: TaskRecord, values: Mapping[str, Value]
+) -> Value | None:
+    """The stored output of a task that succeeded before, or None (run it again)."""
+    if entry.node.mapped is None:
+        return values.get(entry.key)
+    items: list[Value] = []
+    for i in range(recorded.items or 0):
+        child = record.tasks.get(f"{entry.key}[{i}]")
+        if child is None or child.output is None:
+            return None
+        items.append(Stored(child.output))
+    return Gathered(tuple(items))
+
+
+def _restore_group(flow: Flow, group: TaskEntry, recorded: TaskRecord) -> None:
+    """A map that expanded before: its items that succeeded stay, the others run again."""
+    count, group.map_positions, group.map_names = flow.inputs.map_length(group.node)
+    if count != recorded.items:
+        raise MapError(
+            f"{group.key} had {recorded.items} items when the run started but its inputs "
+            f"now give {count}; start a new run"
+        )
+    if recorded.state is not TaskState.RUNNING:
+        flow.transition(
+            group, TaskState.RUNNING, recorded.attempt + 1, reason="resumed", reopen=True
+        )
+    tasks = flow.ledger.run.tasks
+    for i in range(count):
+        before = tasks[f"{group.key}[{i}]"]
+        done = before.state is TaskState.SUCCEEDED and before.output is not None
+        item = flow.table.add_item(group, i, open_=not done)
+        if done:
+            assert before.output is not None
+            flow.inputs.keep(item.key, Stored(before.output), *shape_of_ref(before.output))
+            continue
+        flow.transition(item, TaskState.READY, before.attempt + 1, reason="resumed", reopen=True)
+        flow.became_ready(item)
+    if group.remaining == 0:
+        flow.finish_group(group)

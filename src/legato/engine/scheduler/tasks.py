@@ -1,0 +1,128 @@
+"""The task instances of one run and how they wait for each other.
+
+A plan node is one instance (``train``); a mapped node is a *group* instance whose items
+(``train[0]``, ``train[1]``...) are added when its list is known. The table counts, for each
+instance, the inputs it still waits for and, for each group, the items still open, and says
+what a terminal state sets free or blocks. It decides nothing about states: the flow
+(:mod:`legato.engine.scheduler.flow`) does, through the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from legato.engine.caching import BoundArgs
+from legato.engine.plan import Plan, PlanNode
+from legato.model.states import TaskState
+
+__all__ = ["Closed", "TaskEntry", "TaskTable"]
+
+_FAILED = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
+
+
+class TaskEntry:
+    """Scheduler-private bookkeeping of one task instance (a node, or one item of a map)."""
+
+    __slots__ = (
+        "bound",
+        "cache_key",
+        "cache_parts",
+        "cache_reason",
+        "cancelled",
+        "children",
+        "failed",
+        "group",
+        "index",
+        "key",
+        "map_names",
+        "map_positions",
+        "node",
+        "remaining",
+        "waiting",
+    )
+
+    def __init__(self, key: str, node: PlanNode, index: int | None = None) -> None:
+        self.key = key
+        self.node = node
+        self.index = index
+        self.waiting = len(node.upstream) if index is None else 0
+        self.group: TaskEntry | None = None
+        # For the group instance of a mapped node:
+        self.children: list[str] = []
+        self.remaining = 0
+        self.failed = 0
+        self.cancelled = 0
+        self.map_positions: frozenset[int] = frozenset()
+        self.map_names: frozenset[str] = frozenset()
+        # Set when the cache was consulted (or the task first started):
+        self.bound: BoundArgs | None = None
+        self.cache_key: str | None = None
+        self.cache_parts: dict[str, str] | None = None
+        self.cache_reason = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """What an instance reaching a terminal state sets in motion."""
+
+    ready: tuple[TaskEntry, ...] = ()
+    """Dependents whose last input just succeeded."""
+    blocked: tuple[TaskEntry, ...] = ()
+    """Dependents that can never run (their input failed or was cancelled)."""
+    group: TaskEntry | None = None
+    """The group whose last open item this was."""
+
+
+_NOTHING = Closed()
+
+
+class TaskTable:
+    """Every instance of a run by key, and those not yet terminal (``open``)."""
+
+    __slots__ = ("entries", "open")
+
+    def __init__(self, plan: Plan) -> None:
+        self.entries: dict[str, TaskEntry] = {k: TaskEntry(k, n) for k, n in plan.nodes.items()}
+        self.open: dict[str, TaskEntry] = dict(self.entries)
+
+    def __getitem__(self, key: str) -> TaskEntry:
+        return self.entries[key]
+
+    def roots(self) -> Iterator[TaskEntry]:
+        """Planned instances that wait for nothing, in plan order."""
+        return (e for e in list(self.entries.values()) if e.waiting == 0 and e.index is None)
+
+    def add_item(self, group: TaskEntry, index: int, *, open_: bool = True) -> TaskEntry:
+        """Add item ``index`` of ``group`` (open unless it succeeded before a resume)."""
+        key = f"{group.key}[{index}]"
+        item = TaskEntry(key, group.node, index)
+        item.group = group
+        group.children.append(key)
+        self.entries[key] = item
+        if open_:
+            group.remaining += 1
+            self.open[key] = item
+        return item
+
+    def close(self, entry: TaskEntry, state: TaskState) -> Closed:
+        """Record that ``entry`` reached terminal ``state``."""
+        self.open.pop(entry.key, None)
+        entry.bound = None
+        group = entry.group
+        if group is not None:
+            group.remaining -= 1
+            if state in _FAILED:
+                group.failed += 1
+            elif state is not TaskState.SUCCEEDED:
+                group.cancelled += 1
+            return Closed(group=group) if group.remaining == 0 else _NOTHING
+        downstream = [self.entries[k] for k in entry.node.downstream]
+        if state is not TaskState.SUCCEEDED:
+            return Closed(blocked=tuple(downstream)) if downstream else _NOTHING
+        ready = []
+        for down in downstream:
+            down.waiting -= 1
+            if down.waiting == 0:
+                ready.append(down)
+        return Closed(ready=tuple(ready)) if ready else _NOTHING
