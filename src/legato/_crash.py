@@ -2,10 +2,12 @@
 
 ``LEGATO_CRASH_AT=<point>`` (optionally ``<point>@<n>``: the n-th time it is reached, default
 the first) makes the process kill itself with ``LEGATO_CRASH_SIGNAL`` (``KILL`` by default,
-or ``TERM``) when it reaches that point. Points: ``run_created``, ``task_claimed``,
-``task_started``, ``output_written``, ``state_committed``, ``run_finalised``; while a failed
-run rolls back (``ROLLBACK_POINTS``): ``rollback_started`` (a compensation's start is
-committed, its handler not yet handed over) and ``rollback_committed`` (its outcome is
+or ``TERM``) when it reaches that point. Points: ``run_created``, ``claim_committed`` (a
+batch holding claims is committed, their calls not yet handed over), ``task_claimed`` (calls
+whose claims are committed are about to be handed over), ``task_started``,
+``output_written``, ``state_committed``, ``run_finalised``; while a failed run rolls back
+(``ROLLBACK_POINTS``): ``rollback_started`` (a compensation's start is committed, its
+handler not yet handed over) and ``rollback_committed`` (its outcome is
 committed). Unset, a crash point costs one dict lookup.
 """
 
@@ -19,6 +21,7 @@ __all__ = ["POINTS", "ROLLBACK_POINTS", "crash_point"]
 
 POINTS = (
     "run_created",
+    "claim_committed",
     "task_claimed",
     "task_started",
     "output_written",

@@ -103,6 +103,7 @@ class Driver:
             secrets=secrets,
             # Worker processes open the run's store by URL for legato.register_model.
             store_url=None if store_url in (None, "memory://") else store_url,
+            runahead=store is not None,
         )
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._buffer: list[Event] = []
@@ -208,6 +209,7 @@ class Driver:
             if self._buffer and (
                 len(self._buffer) >= _BATCH_EVENTS
                 or clock.monotonic() - self._buffered_since >= _BATCH_AGE_S
+                or scheduler.dispatcher.claimed  # commit claims while the workers work
             ):
                 self._flush()
             item = None
@@ -281,8 +283,7 @@ class Driver:
             lookup: LookUp | None = None
             for command in commands:
                 if isinstance(command, Submit):
-                    call = command.call
-                    self._held[call.call_id] = (scheduler.ledger.seq, call)
+                    self._held[command.call.call_id] = (command.after, command.call)
                 elif isinstance(command, Cancel):
                     self._cancel_call(command.call_id)
                 elif isinstance(command, SetTimer):
@@ -311,18 +312,17 @@ class Driver:
             # A synchronous executor runs the call inside submit: its claim is committed and
             # shown first, store or no store, as nothing can be shown while it runs.
             self._flush(final=True)
-        elif self._durable and next(iter(held.values()))[0] > self.journal.committed:
+        elif self._durable and min(after for after, _ in held.values()) > self.journal.committed:
+            # Nothing to do but wait for the commit: do it here (a hand-off to the writer
+            # thread would only add two thread switches to every hop of a chain).
             self._flush(final=True)
         # A cancel asked for meanwhile (a listener, a signal) stops what has not started.
         self._tell_cancel()
         if self._durable:
             committed = self.journal.committed
-            calls = []
-            for call_id, (seq, call) in list(held.items()):
-                if seq > committed:
-                    break
-                del held[call_id]
-                calls.append(call)
+            calls = [call for after, call in held.values() if after <= committed]
+            for call in calls:
+                del held[call.call_id]
         else:
             calls = [call for _, call in held.values()]
             held.clear()

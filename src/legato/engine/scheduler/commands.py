@@ -29,11 +29,13 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Submit:
-    """Hand ``call`` to the executor, once every event decided before it is committed: its
-    claim (``running``, or a compensation's ``started``) and the successes of the tasks
-    whose outputs it binds. ``timeout`` starts when the call is handed over."""
+    """Hand ``call`` to the executor once the events up to sequence number ``after`` are
+    committed: its claim (``running``, or a compensation's ``started``), and with it every
+    event before, such as the successes of the tasks whose outputs it binds. Its timeout
+    starts when it is handed over."""
 
     call: TaskCall
+    after: int
 
 
 @dataclass(frozen=True, slots=True)

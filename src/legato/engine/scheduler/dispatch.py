@@ -1,10 +1,19 @@
-"""Which ready instances start, and the calls in flight.
+"""Which ready instances start, which are claimed ahead, and the calls in flight.
 
-Ready instances wait in two queues: ``unchecked`` until the cache has been asked about them
-(in one lookup per turn), then ``ready`` until the resources they need are free. Admission
-takes the ready queue in order (:class:`~legato.engine.resources.Admission`). A started
-instance holds a slot and its resources until its call's outcome comes back, or until the
-scheduler writes the call off (timeout, cancel) and the executor confirms it stopped.
+Ready instances wait in ``unchecked`` until the cache has been asked about them (one lookup
+per turn), then in ``ready`` until the resources they need are free. Starting one claims it
+(its ``running`` event) and takes its resources and a slot; the driver hands the call over
+once the claim is committed.
+
+**Claims run ahead of the workers, for short tasks.** With a store, every claim must be
+committed before its call starts (write-ahead dispatch), so a fan-out of tiny tasks would
+wait for one commit per free slot. Instead, while a task's kind has been short so far, the
+next ready instances are claimed before a slot is free (``claimed``: their ``running``
+events join the commit that runs while the workers work) and start without waiting for a
+commit when one frees. How far ahead is bounded by expected work, not by count: about
+:data:`RUNAHEAD_BUDGET_S` of it (the mean run time of the task's attempts so far, per
+slot), so a claimed instance shows ``running`` at most a few milliseconds before it runs,
+and a task whose attempts take longer than that is never claimed ahead.
 """
 
 from __future__ import annotations
@@ -19,7 +28,13 @@ from legato.engine.scheduler.tasks import TaskEntry
 from legato.model.calls import TaskCall
 from legato.model.specs import Capacity
 
-__all__ = ["Call", "Dispatcher"]
+__all__ = ["RUNAHEAD_BUDGET_S", "RUNAHEAD_MAX", "Call", "Dispatcher"]
+
+RUNAHEAD_BUDGET_S = 0.005
+"""Expected work, in seconds per slot, that claims may run ahead of free workers."""
+RUNAHEAD_MAX = 256
+"""The most instances claimed ahead at once, however short their tasks."""
+_WEIGHT = 0.2  # of the newest attempt in a task's mean run time
 
 
 class Call:
@@ -38,38 +53,65 @@ class Call:
 class Dispatcher:
     """The ready queues, the resource pool and the calls in flight of one run."""
 
-    __slots__ = ("_ids", "calls", "pool", "ready", "unchecked")
+    __slots__ = ("_ids", "_means", "calls", "claimed", "pool", "ready", "runahead", "unchecked")
 
-    def __init__(self, capacity: Capacity) -> None:
+    def __init__(self, capacity: Capacity, *, runahead: bool = False) -> None:
         self.pool = ResourcePool(capacity)
-        self.ready: deque[TaskEntry] = deque()
         self.unchecked: deque[TaskEntry] = deque()
+        self.ready: deque[TaskEntry] = deque()
+        self.claimed: deque[TaskEntry] = deque()
+        """Claimed ahead (``running`` on record) and waiting for resources, oldest first."""
         self.calls: dict[int, Call] = {}
+        self.runahead = runahead
+        """Whether claims may run ahead (only worth it when claims must be committed)."""
         self._ids = itertools.count(1)
+        self._means: dict[str, float] = {}  # node key -> mean run time of its attempts
 
     def new_call_id(self) -> int:
         """A call id unique within the run's executor."""
         return next(self._ids)
 
     def admit(self) -> Iterator[TaskEntry]:
-        """The ready instances that fit now, in queue order; the others stay queued."""
-        ready = self.ready
-        if not ready:
+        """The instances that may start now, claimed ones first, each queue in order; the
+        others stay queued."""
+        if not self.claimed and not self.ready:
             return
         admission = Admission(self.pool)
-        skipped: list[TaskEntry] = []
-        try:
-            while ready and not admission.exhausted:
-                entry = ready.popleft()
-                if admission.admit(entry.node.amounts):
-                    yield entry
-                else:
-                    skipped.append(entry)
-        finally:
-            if skipped:
-                ready.extendleft(reversed(skipped))
+        for queue in (self.claimed, self.ready):
+            skipped: list[TaskEntry] = []
+            try:
+                while queue and not admission.exhausted:
+                    entry = queue.popleft()
+                    if admission.admit(entry.node.amounts):
+                        yield entry
+                    else:
+                        skipped.append(entry)
+            finally:
+                if skipped:
+                    queue.extendleft(reversed(skipped))
 
-    def claim(
+    def to_claim_ahead(self) -> Iterator[TaskEntry]:
+        """Ready instances to claim now, before a slot is free (see the module's doc)."""
+        if not self.runahead:
+            return
+        ready, claimed = self.ready, self.claimed
+        slots = self.pool.total["slots"]
+        while ready:
+            mean = self._means.get(ready[0].node.key)
+            if mean is None:
+                return
+            allowed = RUNAHEAD_MAX if mean <= 0 else int(slots * RUNAHEAD_BUDGET_S / mean)
+            if len(claimed) >= min(allowed, RUNAHEAD_MAX):
+                return
+            yield ready.popleft()
+
+    def ran(self, entry: TaskEntry, seconds: float) -> None:
+        """Note how long an attempt of ``entry``'s task ran."""
+        key = entry.node.key
+        mean = self._means.get(key)
+        self._means[key] = seconds if mean is None else mean + _WEIGHT * (seconds - mean)
+
+    def start(
         self,
         entry: TaskEntry,
         attempt: int,
@@ -119,5 +161,6 @@ class Dispatcher:
 
     def clear_queues(self) -> None:
         """Forget every instance waiting to start (the run is stopping)."""
-        self.ready.clear()
         self.unchecked.clear()
+        self.ready.clear()
+        self.claimed.clear()

@@ -159,7 +159,7 @@ class Rollback:
                 attempt=attempt,
                 secrets=self.secrets,
             )
-            ledger.commands.append(Submit(self.call))
+            ledger.commands.append(Submit(self.call, ledger.seq))
             return
         self.active = False
         ledger.run_state(RunState.FAILED, f"{self._reason}; {saga.summary(run)}")

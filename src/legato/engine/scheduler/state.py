@@ -73,6 +73,7 @@ class Scheduler:
         caching: bool = False,
         secrets: SecretRefs | None = None,
         store_url: str | None = None,
+        runahead: bool = False,
     ) -> None:
         self.plan = plan
         self.executor = executor
@@ -81,7 +82,7 @@ class Scheduler:
         self.store_url = store_url
         self.ledger = Ledger(run_id, seed)
         self.table = TaskTable(plan)
-        self.dispatcher = Dispatcher(capacity)
+        self.dispatcher = Dispatcher(capacity, runahead=runahead)
         self.inputs = Inputs(plan.params)
         self.flow = Flow(
             plan=plan,
@@ -177,6 +178,9 @@ class Scheduler:
                 return
             for entry in dispatcher.admit():
                 self._start(entry)
+            for entry in dispatcher.to_claim_ahead():
+                if self._claim(entry):
+                    dispatcher.claimed.append(entry)
         if not self.table.open and not dispatcher.calls and not self.rollback.active:
             self._finish()
 
@@ -205,6 +209,8 @@ class Scheduler:
         entry = call.entry
         flow = self.flow
         ran_for = outcome.ended_at - outcome.started_at if outcome.ended_at else None
+        if ran_for is not None:
+            self.dispatcher.ran(entry, ran_for)
         kind = outcome.kind
         if kind is OutcomeKind.SUCCEEDED:
             # Kept before the transition so that dependents it makes ready can bind it.
@@ -342,21 +348,31 @@ class Scheduler:
         assert group is not None
         return self.inputs.bind_item(node, group.map_positions, group.map_names, entry.index)
 
-    def _start(self, entry: TaskEntry) -> None:
+    def _claim(self, entry: TaskEntry) -> bool:
+        """Record that ``entry``'s current attempt is taken (its ``running`` event)."""
         attempt = self.flow.attempt(entry)
         decided = self.flow.transition(entry, TaskState.RUNNING, attempt, reason=entry.cache_reason)
         if decided is None or decided.to is not TaskState.RUNNING:
-            return
+            return False
+        entry.claim_seq = self.ledger.seq
         if entry.bound is None:
             entry.bound = self._bind(entry)
-        call = self.dispatcher.claim(
+        return True
+
+    def _start(self, entry: TaskEntry) -> None:
+        if entry.claim_seq is None and not self._claim(entry):
+            return
+        after = entry.claim_seq
+        assert after is not None
+        entry.claim_seq = None
+        call = self.dispatcher.start(
             entry,
-            attempt,
+            self.flow.attempt(entry),
             run_id=self.ledger.run_id,
             secrets=self.secrets,
             store_url=self.store_url,
         )
-        self.ledger.commands.append(Submit(call))
+        self.ledger.commands.append(Submit(call, after))
 
     def _retry_later(self, entry: TaskEntry, decided: Proposal | None) -> None:
         if decided is not None and decided.to is TaskState.RETRY_WAIT:

@@ -31,6 +31,7 @@ class TaskEntry:
         "cache_reason",
         "cancelled",
         "children",
+        "claim_seq",
         "failed",
         "group",
         "index",
@@ -60,6 +61,8 @@ class TaskEntry:
         self.cache_key: str | None = None
         self.cache_parts: dict[str, str] | None = None
         self.cache_reason = ""
+        self.claim_seq: int | None = None
+        """Sequence number of the current attempt's claim, while it waits to start."""
 
 
 @dataclass(frozen=True, slots=True)
