@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from legato._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from legato.choices import FailurePolicy as FailurePolicy
     from legato.define.pipeline import Pipeline as Pipeline
     from legato.define.pipeline import pipeline as pipeline
     from legato.define.task import Task as Task
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
     from legato.model.specs import CacheKeyContext as CacheKeyContext
     from legato.model.specs import CachePolicy as CachePolicy
     from legato.model.specs import Capacity as Capacity
-    from legato.model.specs import FailurePolicy as FailurePolicy
     from legato.model.specs import Resources as Resources
     from legato.model.specs import RetryPolicy as RetryPolicy
     from legato.model.states import RunState as RunState
@@ -85,6 +85,7 @@ if TYPE_CHECKING:
 
 _EXPORTS: dict[str, tuple[str, str]] = {
     # public name: (module, attribute)
+    "FailurePolicy": ("legato.choices", "FailurePolicy"),
     "Pipeline": ("legato.define.pipeline", "Pipeline"),
     "pipeline": ("legato.define.pipeline", "pipeline"),
     "Task": ("legato.define.task", "Task"),
@@ -128,7 +129,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "CacheKeyContext": ("legato.model.specs", "CacheKeyContext"),
     "CachePolicy": ("legato.model.specs", "CachePolicy"),
     "Capacity": ("legato.model.specs", "Capacity"),
-    "FailurePolicy": ("legato.model.specs", "FailurePolicy"),
     "Resources": ("legato.model.specs", "Resources"),
     "RetryPolicy": ("legato.model.specs", "RetryPolicy"),
     "RunState": ("legato.model.states", "RunState"),

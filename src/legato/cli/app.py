@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from legato._version import __version__
-from legato.cli.choices import RUN_STATES
+from legato.cli.choices import EXECUTORS, RUN_STATES
 from legato.cli.exits import CANCELLED, FAILED, USAGE, CommandError
 
 __all__ = ["app", "main"]
@@ -116,8 +116,7 @@ Executor = Annotated[
         "--executor",
         "-e",
         metavar="NAME",
-        help="Where tasks run: threads, processes or inline (default: the profile's, else "
-        "threads).",
+        help=f"Where tasks run: {', '.join(EXECUTORS)} (default: the profile's, else threads).",
         show_default=False,
     ),
 ]
