@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from legato.choices import ExecutorName
 from legato.config import ENVIRONMENT
 
 RESOURCES = Path(__file__).parent / "resources"
 sys.path.insert(0, str(RESOURCES))  # fixture pipelines import like any user module
 
-EXECUTORS = ("inline", "threads", "processes")
+EXECUTORS = tuple(name.value for name in ExecutorName)
+"""Every executor a run can name: a new one runs every per-executor test."""
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import legato
 from legato import pipeline, task
+from legato.choices import ExecutorName, FailurePolicy
+from legato.cli.app import app as cli_app
+from legato.cli.exits import OK, USAGE
 from legato.config import (
     ENVIRONMENT,
     EXECUTOR_NAMES,
@@ -18,8 +22,7 @@ from legato.config import (
     load_settings,
 )
 from legato.engine import run as run_module
-from legato.errors import ConfigError, UnknownRunError
-from legato.model.specs import FailurePolicy
+from legato.errors import ConfigError, DefinitionError, UnknownRunError
 from legato.store.open import open_run_store
 
 FULL = """\
@@ -262,9 +265,73 @@ def test_every_documented_variable_is_read() -> None:
         assert f"`{variable}`" in docs
 
 
-def test_the_names_config_accepts_are_the_engines() -> None:
-    assert set(EXECUTOR_NAMES) == set(run_module._EXECUTORS)
-    assert set(FAILURE_POLICIES) == {policy.value for policy in FailurePolicy}
+# Each name list is defined once (legato.choices); these hold every user to it, by what each
+# accepts rather than by comparing lists, with near misses that none may accept.
+NEAR_MISSES = ("thread", "Threads", "process", "ray", "keep-going", "fail-fast", "stop", "x")
+
+
+def _config_accepts(folder: Path, key: str, value: str) -> bool:
+    write(folder, "legato.toml", f'{key} = "{value}"\n')
+    try:
+        load(folder)
+    except ConfigError:
+        return False
+    return True
+
+
+def _engine_builds(name: str) -> bool:
+    try:
+        executor = run_module.make_executor(name, max_workers=1)
+    except DefinitionError:
+        return False
+    executor.close()  # never opened: nothing started
+    return True
+
+
+def _cli_accepts_executor(name: str) -> bool:
+    greet = f"{Path(__file__).parent / 'resources' / 'cli_pipelines.py'}:greet"
+    result = CliRunner().invoke(cli_app, ["run", greet, "--executor", name, "--no-logs"])
+    assert result.exit_code in (OK, USAGE), result.output
+    return result.exit_code == OK
+
+
+def _pipeline_accepts(policy: str) -> bool:
+    def flow() -> None:
+        pass
+
+    try:
+        pipeline(failure_policy=policy)(flow)
+    except DefinitionError:
+        return False
+    return True
+
+
+def test_config_engine_and_cli_accept_exactly_the_same_executor_names(tmp_path: Path) -> None:
+    names = {name.value for name in ExecutorName}
+    assert names == {"inline", "threads", "processes"}  # a new one is a deliberate change
+    for name in (*names, *NEAR_MISSES):
+        accepted = {
+            "config": _config_accepts(tmp_path, "executor", name),
+            "engine": _engine_builds(name),
+            "cli": _cli_accepts_executor(name),
+        }
+        assert set(accepted.values()) == {name in names}, (name, accepted)
+    assert set(EXECUTOR_NAMES) == names
+
+
+def test_config_pipelines_and_cli_accept_exactly_the_same_failure_policies(
+    tmp_path: Path,
+) -> None:
+    policies = {policy.value for policy in FailurePolicy}
+    for policy in (*policies, *NEAR_MISSES):
+        accepted = {
+            "config": _config_accepts(tmp_path, "failure_policy", policy),
+            "pipeline": _pipeline_accepts(policy),
+        }
+        assert set(accepted.values()) == {policy in policies}, (policy, accepted)
+    assert set(FAILURE_POLICIES) == policies
+    # legato run --fail-fast/--keep-going: one flag per policy, no policy left out.
+    assert {FailurePolicy.FAIL_FAST, FailurePolicy.KEEP_GOING} == set(FailurePolicy)
 
 
 # --------------------------------------------------------------------------- errors

@@ -1,7 +1,12 @@
 """legato: machine-learning pipelines as plain Python functions.
 
 ``import legato`` is cheap and has no side effects: every public name below is loaded on
-first use.
+first use (PEP 562 ``__getattr__``).
+
+``_EXPORTS`` is the one list of public names at run time: ``__all__`` and ``dir(legato)``
+are derived from it. The ``TYPE_CHECKING`` block says the same to type checkers, which
+cannot read a computed ``__all__``: each name is imported as itself (``X as X``, an explicit
+re-export), and a test parses that block and holds it to ``_EXPORTS``.
 """
 
 from __future__ import annotations
@@ -9,202 +14,141 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from legato._version import __version__
+from legato._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from legato.define.pipeline import Pipeline, pipeline
-    from legato.define.task import Task, task
-    from legato.define.tracing import unmapped
-    from legato.deployment import Deployment, SmokeTest, deploy, gates
-    from legato.engine.compare import runs_compare
-    from legato.engine.result import RunResult
-    from legato.engine.resume import resume
-    from legato.engine.run import RunHandle, run, start
-    from legato.errors import (
-        AliasInUseError,
-        Cancelled,
-        ConfigError,
-        DefinitionError,
-        DeploymentError,
-        ExecutorError,
-        InvalidNameError,
-        LegatoError,
-        ParameterError,
-        PlanError,
-        RegistryError,
-        RunFailedError,
-        RunInterrupted,
-        TaskCancelled,
-        TaskFailedError,
-        UnknownModelError,
-    )
-    from legato.executors.base import Executor
-    from legato.executors.inline import InlineExecutor
-    from legato.executors.processes import ProcessesExecutor
-    from legato.executors.threads import ThreadsExecutor
-    from legato.model.registry import AliasChange, ModelVersion
-    from legato.model.rollback import CompensationRecord, RollbackContext, RollbackState
-    from legato.model.specs import (
-        CacheKeyContext,
-        CachePolicy,
-        Capacity,
-        FailurePolicy,
-        Resources,
-        RetryPolicy,
-    )
-    from legato.model.states import RunState, TaskState
-    from legato.registry import Registry, infer_signature, open_registry
-    from legato.runtime.context import TaskContext
-    from legato.runtime.context import current_context as context
-    from legato.runtime.secrets import secret
-    from legato.runtime.tracking import (
-        log_artifact,
-        log_metric,
-        log_metrics,
-        log_param,
-        log_params,
-        register_model,
-        set_tags,
-    )
+    from legato.choices import FailurePolicy as FailurePolicy
+    from legato.define.pipeline import Pipeline as Pipeline
+    from legato.define.pipeline import pipeline as pipeline
+    from legato.define.task import Task as Task
+    from legato.define.task import task as task
+    from legato.define.tracing import unmapped as unmapped
+    from legato.deployment import Deployment as Deployment
+    from legato.deployment import SmokeTest as SmokeTest
+    from legato.deployment import deploy as deploy
+    from legato.deployment import gates as gates
+    from legato.engine.compare import runs_compare as runs_compare
+    from legato.engine.result import RunResult as RunResult
+    from legato.engine.resume import resume as resume
+    from legato.engine.run import RunHandle as RunHandle
+    from legato.engine.run import run as run
+    from legato.engine.run import start as start
+    from legato.errors import AliasInUseError as AliasInUseError
+    from legato.errors import Cancelled as Cancelled
+    from legato.errors import ConfigError as ConfigError
+    from legato.errors import DefinitionError as DefinitionError
+    from legato.errors import DeploymentError as DeploymentError
+    from legato.errors import ExecutorError as ExecutorError
+    from legato.errors import InvalidNameError as InvalidNameError
+    from legato.errors import LegatoError as LegatoError
+    from legato.errors import ParameterError as ParameterError
+    from legato.errors import PlanError as PlanError
+    from legato.errors import RegistryError as RegistryError
+    from legato.errors import RunFailedError as RunFailedError
+    from legato.errors import RunInterrupted as RunInterrupted
+    from legato.errors import TaskCancelled as TaskCancelled
+    from legato.errors import TaskFailedError as TaskFailedError
+    from legato.errors import UnknownModelError as UnknownModelError
+    from legato.executors.base import Executor as Executor
+    from legato.executors.inline import InlineExecutor as InlineExecutor
+    from legato.executors.processes import ProcessesExecutor as ProcessesExecutor
+    from legato.executors.threads import ThreadsExecutor as ThreadsExecutor
+    from legato.model.registry import AliasChange as AliasChange
+    from legato.model.registry import ModelVersion as ModelVersion
+    from legato.model.rollback import CompensationRecord as CompensationRecord
+    from legato.model.rollback import RollbackContext as RollbackContext
+    from legato.model.rollback import RollbackState as RollbackState
+    from legato.model.specs import CacheKeyContext as CacheKeyContext
+    from legato.model.specs import CachePolicy as CachePolicy
+    from legato.model.specs import Capacity as Capacity
+    from legato.model.specs import Resources as Resources
+    from legato.model.specs import RetryPolicy as RetryPolicy
+    from legato.model.states import RunState as RunState
+    from legato.model.states import TaskState as TaskState
+    from legato.registry.registry import Registry as Registry
+    from legato.registry.registry import open_registry as open_registry
+    from legato.registry.signature import infer_signature as infer_signature
+    from legato.runtime.context import TaskContext as TaskContext
+    from legato.runtime.context import current_context as _current_context
+    from legato.runtime.secrets import secret as secret
+    from legato.runtime.tracking import log_artifact as log_artifact
+    from legato.runtime.tracking import log_metric as log_metric
+    from legato.runtime.tracking import log_metrics as log_metrics
+    from legato.runtime.tracking import log_param as log_param
+    from legato.runtime.tracking import log_params as log_params
+    from legato.runtime.tracking import register_model as register_model
+    from legato.runtime.tracking import set_tags as set_tags
+
+    # Exported under another name: ``from m import f as g`` is not a re-export to a type
+    # checker, an assignment is.
+    context = _current_context
 
 _EXPORTS: dict[str, tuple[str, str]] = {
-    "task": ("legato.define.task", "task"),
-    "Task": ("legato.define.task", "Task"),
-    "pipeline": ("legato.define.pipeline", "pipeline"),
+    # public name: (module, attribute)
+    "FailurePolicy": ("legato.choices", "FailurePolicy"),
     "Pipeline": ("legato.define.pipeline", "Pipeline"),
+    "pipeline": ("legato.define.pipeline", "pipeline"),
+    "Task": ("legato.define.task", "Task"),
+    "task": ("legato.define.task", "task"),
     "unmapped": ("legato.define.tracing", "unmapped"),
-    "run": ("legato.engine.run", "run"),
-    "start": ("legato.engine.run", "start"),
+    "Deployment": ("legato.deployment", "Deployment"),
+    "SmokeTest": ("legato.deployment", "SmokeTest"),
+    "deploy": ("legato.deployment", "deploy"),
+    "gates": ("legato.deployment", "gates"),
+    "runs_compare": ("legato.engine.compare", "runs_compare"),
+    "RunResult": ("legato.engine.result", "RunResult"),
     "resume": ("legato.engine.resume", "resume"),
     "RunHandle": ("legato.engine.run", "RunHandle"),
-    "RunResult": ("legato.engine.result", "RunResult"),
+    "run": ("legato.engine.run", "run"),
+    "start": ("legato.engine.run", "start"),
+    "AliasInUseError": ("legato.errors", "AliasInUseError"),
+    "Cancelled": ("legato.errors", "Cancelled"),
+    "ConfigError": ("legato.errors", "ConfigError"),
+    "DefinitionError": ("legato.errors", "DefinitionError"),
+    "DeploymentError": ("legato.errors", "DeploymentError"),
+    "ExecutorError": ("legato.errors", "ExecutorError"),
+    "InvalidNameError": ("legato.errors", "InvalidNameError"),
+    "LegatoError": ("legato.errors", "LegatoError"),
+    "ParameterError": ("legato.errors", "ParameterError"),
+    "PlanError": ("legato.errors", "PlanError"),
+    "RegistryError": ("legato.errors", "RegistryError"),
+    "RunFailedError": ("legato.errors", "RunFailedError"),
+    "RunInterrupted": ("legato.errors", "RunInterrupted"),
+    "TaskCancelled": ("legato.errors", "TaskCancelled"),
+    "TaskFailedError": ("legato.errors", "TaskFailedError"),
+    "UnknownModelError": ("legato.errors", "UnknownModelError"),
     "Executor": ("legato.executors.base", "Executor"),
     "InlineExecutor": ("legato.executors.inline", "InlineExecutor"),
-    "ThreadsExecutor": ("legato.executors.threads", "ThreadsExecutor"),
     "ProcessesExecutor": ("legato.executors.processes", "ProcessesExecutor"),
-    "Capacity": ("legato.model.specs", "Capacity"),
-    "CacheKeyContext": ("legato.model.specs", "CacheKeyContext"),
-    "CachePolicy": ("legato.model.specs", "CachePolicy"),
-    "FailurePolicy": ("legato.model.specs", "FailurePolicy"),
-    "Resources": ("legato.model.specs", "Resources"),
-    "RetryPolicy": ("legato.model.specs", "RetryPolicy"),
-    "RunState": ("legato.model.states", "RunState"),
+    "ThreadsExecutor": ("legato.executors.threads", "ThreadsExecutor"),
+    "AliasChange": ("legato.model.registry", "AliasChange"),
+    "ModelVersion": ("legato.model.registry", "ModelVersion"),
     "CompensationRecord": ("legato.model.rollback", "CompensationRecord"),
     "RollbackContext": ("legato.model.rollback", "RollbackContext"),
     "RollbackState": ("legato.model.rollback", "RollbackState"),
-    "deploy": ("legato.deployment", "deploy"),
-    "Deployment": ("legato.deployment", "Deployment"),
-    "gates": ("legato.deployment", "gates"),
-    "SmokeTest": ("legato.deployment", "SmokeTest"),
+    "CacheKeyContext": ("legato.model.specs", "CacheKeyContext"),
+    "CachePolicy": ("legato.model.specs", "CachePolicy"),
+    "Capacity": ("legato.model.specs", "Capacity"),
+    "Resources": ("legato.model.specs", "Resources"),
+    "RetryPolicy": ("legato.model.specs", "RetryPolicy"),
+    "RunState": ("legato.model.states", "RunState"),
     "TaskState": ("legato.model.states", "TaskState"),
+    "Registry": ("legato.registry.registry", "Registry"),
+    "open_registry": ("legato.registry.registry", "open_registry"),
+    "infer_signature": ("legato.registry.signature", "infer_signature"),
     "TaskContext": ("legato.runtime.context", "TaskContext"),
     "context": ("legato.runtime.context", "current_context"),
     "secret": ("legato.runtime.secrets", "secret"),
-    **{
-        name: ("legato.runtime.tracking", name)
-        for name in (
-            "log_artifact",
-            "log_metric",
-            "log_metrics",
-            "log_param",
-            "log_params",
-            "register_model",
-            "set_tags",
-        )
-    },
-    "runs_compare": ("legato.engine.compare", "runs_compare"),
-    "AliasChange": ("legato.model.registry", "AliasChange"),
-    "ModelVersion": ("legato.model.registry", "ModelVersion"),
-    "Registry": ("legato.registry.registry", "Registry"),
-    "infer_signature": ("legato.registry.signature", "infer_signature"),
-    "open_registry": ("legato.registry.registry", "open_registry"),
-    **{
-        name: ("legato.errors", name)
-        for name in (
-            "Cancelled",
-            "ConfigError",
-            "DefinitionError",
-            "ExecutorError",
-            "LegatoError",
-            "ParameterError",
-            "PlanError",
-            "RunFailedError",
-            "RunInterrupted",
-            "TaskCancelled",
-            "TaskFailedError",
-            "RegistryError",
-            "InvalidNameError",
-            "UnknownModelError",
-            "AliasInUseError",
-            "DeploymentError",
-        )
-    },
+    "log_artifact": ("legato.runtime.tracking", "log_artifact"),
+    "log_metric": ("legato.runtime.tracking", "log_metric"),
+    "log_metrics": ("legato.runtime.tracking", "log_metrics"),
+    "log_param": ("legato.runtime.tracking", "log_param"),
+    "log_params": ("legato.runtime.tracking", "log_params"),
+    "register_model": ("legato.runtime.tracking", "register_model"),
+    "set_tags": ("legato.runtime.tracking", "set_tags"),
 }
 
-__all__ = [
-    "AliasChange",
-    "infer_signature",
-    "log_artifact",
-    "log_metric",
-    "log_metrics",
-    "log_param",
-    "log_params",
-    "ModelVersion",
-    "open_registry",
-    "register_model",
-    "Registry",
-    "RegistryError",
-    "InvalidNameError",
-    "UnknownModelError",
-    "AliasInUseError",
-    "runs_compare",
-    "set_tags",
-    "CacheKeyContext",
-    "CachePolicy",
-    "Cancelled",
-    "Capacity",
-    "CompensationRecord",
-    "ConfigError",
-    "context",
-    "DefinitionError",
-    "deploy",
-    "Deployment",
-    "DeploymentError",
-    "Executor",
-    "ExecutorError",
-    "FailurePolicy",
-    "gates",
-    "InlineExecutor",
-    "LegatoError",
-    "ParameterError",
-    "Pipeline",
-    "pipeline",
-    "PlanError",
-    "ProcessesExecutor",
-    "Resources",
-    "RetryPolicy",
-    "resume",
-    "RollbackContext",
-    "RollbackState",
-    "run",
-    "RunFailedError",
-    "RunHandle",
-    "RunInterrupted",
-    "RunResult",
-    "RunState",
-    "secret",
-    "SmokeTest",
-    "start",
-    "Task",
-    "task",
-    "TaskCancelled",
-    "TaskContext",
-    "TaskFailedError",
-    "TaskState",
-    "ThreadsExecutor",
-    "unmapped",
-    "__version__",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])  # noqa: PLE0605 (derived from _EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
@@ -218,4 +162,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return list(__all__)

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from legato.choices import ExecutorName, FailurePolicy
 from legato.errors import ConfigError
 
 __all__ = [
@@ -50,11 +51,10 @@ __all__ = [
 CONFIG_FILE = "legato.toml"
 DEFAULT_PROFILE = "default"
 """The profile in effect when none is selected: the file's top-level keys only."""
-EXECUTOR_NAMES = ("inline", "threads", "processes")
-"""Executors a profile may name (``legato.engine.run`` builds them; a test keeps both
-lists equal)."""
-FAILURE_POLICIES = ("keep_going", "fail_fast")
-"""Values of :class:`legato.FailurePolicy` (a test keeps both equal)."""
+EXECUTOR_NAMES = tuple(name.value for name in ExecutorName)
+"""Executors a profile may name: those of :class:`~legato.choices.ExecutorName`."""
+FAILURE_POLICIES = tuple(policy.value for policy in FailurePolicy)
+"""Failure policies a profile may name: those of :class:`~legato.choices.FailurePolicy`."""
 
 ENVIRONMENT: Mapping[str, str] = MappingProxyType(
     {

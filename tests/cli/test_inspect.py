@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from legato.cli.choices import CRASHED
 from legato.cli.exits import FAILED, OK, USAGE
 from legato.config import load_settings
 from legato.engine.storage import open_storage
 from legato.model.artifacts import ArtifactRef
+from legato.model.states import RunState
 from legato.store.base import Storage
 
 from .conftest import Invoke, run_id_of, target
@@ -52,6 +54,14 @@ def test_runs_lists_newest_first_and_filters(cli: Invoke) -> None:
     assert [r[0] for r in _rows(cli("runs", "list", "-n", "1").stdout)] == [broken_id]
     assert cli("runs", "--state", "cancelled").stdout.strip() == "no runs match"
     assert cli("runs", "--state", "bogus").exit_code == USAGE
+
+
+@pytest.mark.parametrize("state", [*(state.value for state in RunState), CRASHED])
+def test_runs_state_accepts_every_run_state(cli: Invoke, state: str) -> None:
+    # The choices derive from RunState: a state the engine records can be filtered on.
+    result = cli("runs", "--state", state)
+    assert result.exit_code == OK, result.stderr
+    assert result.stdout.strip() == "no runs match"
 
 
 def test_runs_show_takes_a_prefix_and_shows_params_environment_tasks_and_errors(

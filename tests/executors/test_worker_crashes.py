@@ -13,6 +13,8 @@ from runchecks import assert_all_terminal, describe, states
 
 import legato
 from legato import ProcessesExecutor, RetryPolicy, RunState, TaskState, pipeline
+from legato.executors.processes import describe_exit
+from legato.model import wire
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -71,3 +73,25 @@ def test_a_crashed_attempt_is_retried(kind: str, ledger: Path) -> None:
     assert result.tasks["crash"].attempt == 2
     (_, _, _, first_pid), (_, _, _, second_pid) = notes(ledger, "crash")
     assert first_pid != second_pid
+
+
+@pipeline
+def just_one() -> int:
+    return plus_one(1)
+
+
+def test_a_worker_sent_a_call_version_it_does_not_read_says_so_and_crashes_the_attempt(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], ledger: Path
+) -> None:
+    # The orchestrator speaks a newer wire version than its worker processes, as when
+    # legato is upgraded under a running orchestrator that then starts a worker.
+    monkeypatch.setattr(wire, "VERSION", wire.VERSION + 1)
+    result = legato.run(just_one, executor=ProcessesExecutor(max_workers=1))
+
+    assert result.state is RunState.FAILED, describe(result)
+    record = result.tasks["plus_one"]
+    assert record.error is not None
+    assert record.error.kind == "crash"
+    assert "another install of legato" in record.error.message
+    assert f"was sent version {wire.VERSION}" in capfd.readouterr().err
+    assert describe_exit(wire.WIRE_VERSION_EXIT) in record.error.message

@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from legato._version import __version__
+from legato.cli.choices import EXECUTORS, RUN_STATES
 from legato.cli.exits import CANCELLED, FAILED, USAGE, CommandError
 
 __all__ = ["app", "main"]
@@ -69,16 +70,16 @@ app.add_typer(artifacts_app, name="artifacts")
 app.add_typer(cache_app, name="cache")
 
 
-class StateChoice(StrEnum):
-    """Run states ``legato runs --state`` filters on."""
+def _one_of(choices: tuple[str, ...]) -> Callable[[str | None], str | None]:
+    """An option's check that its value is one of ``choices``: for choices derived from the
+    model at run time (:mod:`legato.cli.choices`), which an enum written here would repeat."""
 
-    pending = "pending"
-    running = "running"
-    cancelling = "cancelling"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-    crashed = "crashed"
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
 
 
 class GraphFormat(StrEnum):
@@ -115,8 +116,7 @@ Executor = Annotated[
         "--executor",
         "-e",
         metavar="NAME",
-        help="Where tasks run: threads, processes or inline (default: the profile's, else "
-        "threads).",
+        help=f"Where tasks run: {', '.join(EXECUTORS)} (default: the profile's, else threads).",
         show_default=False,
     ),
 ]
@@ -282,7 +282,14 @@ def runs_list(
         typer.Option("--pipeline", metavar="NAME", help="Only runs of this pipeline."),
     ] = None,
     state: Annotated[
-        StateChoice | None, typer.Option("--state", help="Only runs in this state.")
+        str | None,
+        typer.Option(
+            "--state",
+            metavar="STATE",
+            callback=_one_of(RUN_STATES),
+            help=f"Only runs in this state: {', '.join(RUN_STATES)}.",
+            show_default=False,
+        ),
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", help="At most this many runs.", min=1)
@@ -294,7 +301,7 @@ def runs_list(
     _call(
         lambda: list_command(
             pipeline=pipeline,
-            state=state.value if state is not None else None,
+            state=state,
             limit=limit,
             profile=profile,
         )

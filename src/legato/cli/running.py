@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from legato.choices import FailurePolicy
 from legato.cli.exits import CANCELLED, FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console as make_console
 from legato.cli.params import parse_params
@@ -69,7 +70,11 @@ def run_command(
     """Run ``target`` with parameters ``pairs`` (``name=value``); the exit status."""
     pipeline = load_target(target)
     params = parse_params(pipeline, pairs)
-    policy = None if fail_fast is None else ("fail_fast" if fail_fast else "keep_going")
+    policy = (
+        None
+        if fail_fast is None
+        else (FailurePolicy.FAIL_FAST if fail_fast else FailurePolicy.KEEP_GOING)
+    )
     storage = open_storage(load(profile))
     console = make_console()
     progress = make_progress(console)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from legato.cli.choices import CRASHED
 from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
 from legato.cli.formats import STATE_STYLES, console, duration, timestamp
 from legato.cli.settings import load, mask, open_storage
@@ -20,13 +21,11 @@ from legato.model.runs import LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.store.base import RunStore
 
-__all__ = ["CRASHED", "list_command", "logs_command", "shown_state", "show_command"]
-
-CRASHED = "crashed"
-"""How a run that has not ended but whose orchestrator stopped beating is shown."""
+__all__ = ["list_command", "logs_command", "shown_state", "show_command"]
 
 _FOLLOW_EVERY = 0.5
-_LIVE = (RunState.PENDING, RunState.RUNNING, RunState.CANCELLING, RunState.ROLLING_BACK)
+_LIVE = tuple(state for state in RunState if not state.is_terminal)
+"""States a run may show as ``crashed`` in (it has not ended)."""
 
 
 def shown_state(info: RunInfo, stale_after: float, now: float | None = None) -> str:

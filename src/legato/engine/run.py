@@ -8,11 +8,12 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, assert_never
 
 from legato._crash import crash_point
+from legato.choices import ExecutorName
 from legato.config import Settings, load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import target_of
@@ -54,26 +55,34 @@ DEFAULT_EXECUTOR = "threads"
 so threads run them in parallel with no serialisation and shared memory. Choose
 ``"processes"`` for GIL-bound Python, hard timeouts and isolation from crashing workers."""
 
-_EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
-    "inline": lambda max_workers: InlineExecutor(),  # one call at a time, always
-    "threads": lambda max_workers: ThreadsExecutor(max_workers=max_workers),
-    "processes": lambda max_workers: ProcessesExecutor(max_workers=max_workers),
-}
+
+def _build_executor(name: ExecutorName, max_workers: int | None) -> Executor:
+    # A match, not a table: mypy checks it handles every ExecutorName.
+    match name:
+        case ExecutorName.INLINE:
+            return InlineExecutor()  # one call at a time, always
+        case ExecutorName.THREADS:
+            return ThreadsExecutor(max_workers=max_workers)
+        case ExecutorName.PROCESSES:
+            return ProcessesExecutor(max_workers=max_workers)
+    assert_never(name)
 
 
 def make_executor(executor: str | Executor | None, *, max_workers: int | None = None) -> Executor:
-    """An executor from a name (``inline``, ``threads``, ``processes``; None: the default)
-    with ``max_workers`` workers (None: the usable CPU cores), or an instance as given."""
+    """An executor from a name (an :class:`~legato.choices.ExecutorName`; None: the
+    default) with ``max_workers`` workers (None: the usable CPU cores), or an instance as
+    given."""
     if isinstance(executor, Executor):
         return executor
     name = executor or DEFAULT_EXECUTOR
-    factory = _EXECUTORS.get(name)
-    if factory is None:
+    try:
+        known = ExecutorName(name)
+    except ValueError:
         raise DefinitionError(
             f"unknown executor {name!r}",
-            fix=f"use one of {', '.join(_EXECUTORS)} or pass an Executor instance",
-        )
-    return factory(max_workers)
+            fix=f"use one of {', '.join(ExecutorName)} or pass an Executor instance",
+        ) from None
+    return _build_executor(known, max_workers)
 
 
 def executor_for(executor: str | Executor | None, settings: Settings) -> Executor:

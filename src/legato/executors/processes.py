@@ -23,11 +23,11 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from legato.config import SecretRefs
 from legato.errors import ExecutorError
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
 from legato.executors.worker import READY
+from legato.model import wire
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity
@@ -59,13 +59,12 @@ def describe_exit(returncode: int | None) -> str:
         if sig == signal.SIGSEGV:
             return "the worker process crashed with a segmentation fault (SIGSEGV)"
         return f"the worker process was killed by {name}"
+    if returncode == wire.WIRE_VERSION_EXIT:
+        return (
+            "the worker process could not read the call: it runs another install of legato "
+            "than this orchestrator (its error is on standard error)"
+        )
     return f"the worker process exited with code {returncode} while running the task"
-
-
-def _plain(refs: SecretRefs | None) -> tuple[str, str, tuple[tuple[str, str], ...]] | None:
-    """A call's secret references as a plain tuple: it pickles in a third of the time of the
-    frozen dataclass, on every call (the worker builds it again, see ``worker._refs``)."""
-    return None if refs is None else (refs.profile, refs.source, refs.variables)
 
 
 class _Worker:
@@ -289,25 +288,12 @@ class ProcessesExecutor(Executor):
                 )
             )
             return
-        header = (
-            call.call_id,
-            call.run_id,
-            call.key,
-            call.task,
-            call.attempt,
-            call.map_index,
-            call.split_output,
-            call.gpu_ids,
-            call.timeout,
-            call.fn_id,
-            _plain(call.secrets),
-            call.store_url,
-        )
+        message = wire.encode(call, fn_data=fn_data, args_data=args_data)
         worker.call = call
         if call.gpu_ids and worker.gpus is None:
             worker.gpus = call.gpu_ids
         try:
-            worker.calls.send_bytes(pickle.dumps((header, fn_data, args_data), protocol=5))
+            worker.calls.send_bytes(pickle.dumps(message, protocol=5))
         except OSError:
             return  # the worker is dead; the monitor reports the call as crashed
         worker.functions.add(call.fn_id)

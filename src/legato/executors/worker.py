@@ -18,12 +18,11 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from legato.config import SecretRefs
-from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.runs import LogEntry
-from legato.model.specs import Resources
 from legato.model.tracking import Tracked
+from legato.model.wire import WIRE_VERSION_EXIT, Received, WireVersionError, decode
 from legato.runtime.context import TaskContext
 from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.runtime.invoke import capture_error, invoke
@@ -38,13 +37,12 @@ __all__ = ["main"]
 READY = b"ready"
 
 
-def _failed(header: tuple[Any, ...], message: str, exc: BaseException) -> TaskOutcome:
-    call_id, _, key, _, attempt = header[:5]
+def _failed(received: Received, message: str, exc: BaseException) -> TaskOutcome:
     error = capture_error(exc, ErrorKind.INPUT)
     return TaskOutcome(
-        call_id=call_id,
-        key=key,
-        attempt=attempt,
+        call_id=received.fields["call_id"],
+        key=received.fields["key"],
+        attempt=received.fields["attempt"],
         kind=OutcomeKind.FAILED,
         error=ErrorInfo(
             kind=ErrorKind.INPUT,
@@ -75,66 +73,28 @@ def _show_gpus(gpu_ids: tuple[int, ...]) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = _STARTED_WITH_GPUS
 
 
-_known_refs: dict[tuple[str, str, tuple[tuple[str, str], ...]], SecretRefs] = {}
-
-
-def _refs(plain: tuple[str, str, tuple[tuple[str, str], ...]] | None) -> SecretRefs | None:
-    """The call's secret references (sent as a plain tuple), one object per distinct value."""
-    if plain is None:
-        return None
-    refs = _known_refs.get(plain)
-    if refs is None:
-        profile, source, variables = plain
-        refs = _known_refs[plain] = SecretRefs(profile=profile, source=source, variables=variables)
-    return refs
-
-
-def _run(
-    data: DataPlane,
-    header: tuple[Any, ...],
-    fn_data: bytes | None,
-    args_data: bytes,
-    functions: dict[str, Any],
-) -> TaskOutcome:
-    call_id, run_id, key, task, attempt, map_index, split, gpu_ids, timeout = header[:9]
-    fn_id, refs, store_url = header[9:12]
+def _run(data: DataPlane, received: Received, functions: dict[str, Any]) -> TaskOutcome:
+    fn_id, task = received.fields["fn_id"], received.fields["task"]
     fn = functions.get(fn_id)
     if fn is None:
         try:
-            fn = pickle.loads(fn_data) if fn_data is not None else None
+            fn = pickle.loads(received.fn_data) if received.fn_data is not None else None
         except Exception as exc:
             return _failed(
-                header,
+                received,
                 f"the function of task {task!r} cannot be loaded in a worker process; define "
                 "tasks in an importable module or in the script that runs the pipeline",
                 exc,
             )
         if fn is None:
-            return _failed(header, "the worker was not sent the task's function", KeyError(fn_id))
+            return _failed(received, "the worker was not sent the task's function", KeyError(fn_id))
         functions[fn_id] = fn
     try:
-        args, kwargs = pickle.loads(args_data)
+        args, kwargs = pickle.loads(received.args_data)
     except Exception as exc:
-        return _failed(header, f"the inputs of task {task!r} cannot be loaded in a worker", exc)
-    _show_gpus(gpu_ids)
-    call = TaskCall(
-        call_id=call_id,
-        run_id=run_id,
-        key=key,
-        task=task,
-        fn=fn,
-        fn_id=fn_id,
-        attempt=attempt,
-        map_index=map_index,
-        args=args,
-        kwargs=kwargs,
-        resources=Resources(cpus=0),
-        timeout=timeout,
-        split_output=split,
-        gpu_ids=gpu_ids,
-        secrets=_refs(refs),
-        store_url=store_url,
-    )
+        return _failed(received, f"the inputs of task {task!r} cannot be loaded in a worker", exc)
+    call = received.call(fn, args, kwargs)
+    _show_gpus(call.gpu_ids)
     return invoke(call, fn, data)
 
 
@@ -172,17 +132,22 @@ def main(argv: list[str]) -> int:
             return 0
         if not data:
             return 0
-        header, fn_data, args_data = pickle.loads(data)  # plain tuples, bytes and str
         try:
-            outcome = _run(plane, header, fn_data, args_data, functions)
+            received = decode(pickle.loads(data))  # plain tuples, bytes and str
+        except WireVersionError as exc:
+            # Its layout is unknown, so not even the attempt it names can be answered: say
+            # why on standard error and exit, and the executor reports the call as crashed.
+            os.write(2, f"legato worker: {exc}\n".encode())
+            return WIRE_VERSION_EXIT
+        try:
+            outcome = _run(plane, received, functions)
         except BaseException as exc:
             # SIGINT is ignored here, so this is a task raising KeyboardInterrupt itself: a
             # failed attempt, not a dead worker.
-            call_id, _, key, _, attempt = header[:5]
             outcome = TaskOutcome(
-                call_id=call_id,
-                key=key,
-                attempt=attempt,
+                call_id=received.fields["call_id"],
+                key=received.fields["key"],
+                attempt=received.fields["attempt"],
                 kind=OutcomeKind.FAILED,
                 error=capture_error(exc, ErrorKind.RAISED),
             )

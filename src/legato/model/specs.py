@@ -10,10 +10,10 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import FrameType
 from typing import Any
 
+from legato.choices import FailurePolicy  # defined below config, which validates it
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 
@@ -293,16 +293,6 @@ def _check_amounts(spec: Resources | Capacity, fix: str) -> None:
     if isinstance(spec.gpus, bool) or not isinstance(spec.gpus, int) or spec.gpus < 0:
         raise _invalid(f"gpus must be a whole number >= 0, not {spec.gpus!r}", fix)
     object.__setattr__(spec, "custom", _amounts(spec.custom, fix))
-
-
-class FailurePolicy(StrEnum):
-    """What a run does when a task fails for good."""
-
-    KEEP_GOING = "keep_going"
-    """Let independent branches finish; only the failed task's dependents are skipped
-    (as ``upstream_failed``). A later resume has the least left to do."""
-    FAIL_FAST = "fail_fast"
-    """Cancel what is pending and stop what is running as soon as one task fails."""
 
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")

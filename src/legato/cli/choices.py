@@ -1,0 +1,25 @@
+"""The values the command's options accept, derived from the model and the settings' names,
+so an option cannot fall behind what the engine records or accepts (a new run state is a new
+``--state`` choice, a new executor a new ``--executor`` one).
+
+Light on purpose: :mod:`legato.cli.app` imports it for every command, ``--help`` included.
+"""
+
+from __future__ import annotations
+
+from legato.choices import ExecutorName
+from legato.model.states import RunState
+
+__all__ = ["CRASHED", "EXECUTORS", "RUN_STATES"]
+
+CRASHED = "crashed"
+"""How a run that has not ended but whose orchestrator stopped beating is shown. The store
+records no such state: the CLI derives it from the heartbeat (``runs.shown_state``)."""
+
+RUN_STATES = (*(state.value for state in RunState), CRASHED)
+"""What ``legato runs --state`` filters on: every :class:`RunState`, and ``crashed``."""
+
+EXECUTORS = tuple(name.value for name in ExecutorName)
+"""The names ``--executor`` takes, as its help lists them. The command checks none itself:
+it passes the name to ``legato.run``, whose error (``unknown executor``, with the names)
+it prints like any other usage error."""
