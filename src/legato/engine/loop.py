@@ -459,6 +459,7 @@ class Loop:
                 ),
                 executor=self.executor.name,
                 failure_policy=plan.failure_policy.value,
+                caching=plan.caching,
             )
         )
         self._run_state(RunState.RUNNING)
