@@ -55,6 +55,7 @@ PUBLIC = {
     "RunFailedError",
     "RunHandle",
     "RunInterrupted",
+    "RunOptions",
     "RunResult",
     "RunState",
     "Task",

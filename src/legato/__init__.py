@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from legato.define.tracing import unmapped
     from legato.deployment import Deployment, SmokeTest, deploy, gates
     from legato.engine.compare import runs_compare
+    from legato.engine.options import RunOptions
     from legato.engine.result import RunResult
     from legato.engine.resume import resume
     from legato.engine.run import RunHandle, run, start
@@ -77,6 +78,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "start": ("legato.engine.run", "start"),
     "resume": ("legato.engine.resume", "resume"),
     "RunHandle": ("legato.engine.run", "RunHandle"),
+    "RunOptions": ("legato.engine.options", "RunOptions"),
     "RunResult": ("legato.engine.result", "RunResult"),
     "Executor": ("legato.executors.base", "Executor"),
     "InlineExecutor": ("legato.executors.inline", "InlineExecutor"),
@@ -190,6 +192,7 @@ __all__ = [
     "RunFailedError",
     "RunHandle",
     "RunInterrupted",
+    "RunOptions",
     "RunResult",
     "RunState",
     "secret",
