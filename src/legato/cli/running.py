@@ -1,6 +1,7 @@
 """``legato run`` and ``legato resume``: a run in this process, shown while it goes, then
 summed up; the exit status says how it ended. The flags become a ``RunOptions`` or
-``ResumeOptions`` (validated there, like the library's own keywords)."""
+``ResumeOptions`` (validated there, like the library's own keywords); what the run recorded
+(parameters, failure policy, ``--no-cache``, ``--refresh``) a resume takes from the run."""
 
 from __future__ import annotations
 

@@ -120,18 +120,18 @@ class RunOptions(CommonOptions):
     or digit. None: a new time-ordered id."""
     cache: bool = True
     """Whether tasks whose code and inputs are unchanged reuse stored results (False: every
-    task runs; results are stored all the same)."""
+    task runs; results are stored all the same). Recorded with the run: a resume keeps it."""
     refresh: bool | str | Iterable[str] = False
     """Tasks that run again even when a stored result would do: True for all, or task names
     or keys (one name may be a str). A name that is no task of the pipeline is refused
-    before the run exists."""
+    before the run exists. Recorded with the run: a resume keeps it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResumeOptions(CommonOptions):
     """How to continue a recorded run: :func:`legato.resume` and ``legato resume`` take
-    these. What the run was started with (parameters, failure policy) is recorded with it
-    and not chosen again."""
+    these. What the run was started with (parameters, failure policy, cache options) is
+    recorded with it and not chosen again."""
 
     pipeline: Pipeline[..., Any] | None = None
     """The run's pipeline. None: imported again from where the run recorded it (a run

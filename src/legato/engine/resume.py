@@ -59,7 +59,7 @@ def _owner_is_gone(info: RunInfo) -> bool:
 @takes_resume_options(ResumeOptions)
 def prepare_resume(run_id: str, options: ResumeOptions) -> Loop:
     """Take over run ``run_id`` (an id or a unique prefix) and build the loop that continues
-    it, with the failure policy it started with. Raises
+    it, with the options it started with (failure policy, cache options). Raises
     ``RunBusyError`` while its orchestrator is alive."""
     settings = load_settings(options.profile)
     watch(settings.secret_refs)
@@ -120,6 +120,9 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Loop:
         graph,
         pipeline.bind_params(record.params if record is not None else info.params),
         FailurePolicy(policy) if policy else None,
+        # As the run started: a resume must not reuse what the run refused to (cache=False,
+        # refresh=...). A run without events never started: its choices are unknown.
+        record.caching if record is not None else None,
     )
     check_capacity(plan, chosen.capacity, chosen.name)
     clock = options.clock or SystemClock()
@@ -134,8 +137,8 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Loop:
         store=storage.runs,
         plan=plan,
         fingerprints={k: fingerprinter.code(n.spec.fn) for k, n in plan.nodes.items()},
-        lookups=True,
-        refresh=False,
+        lookups=plan.caching.lookups,
+        refresh=plan.caching.refresh,
         previous={},
         hash_path=fingerprint_path,
         now=clock.time,
@@ -174,7 +177,8 @@ def resume(run_id: str, options: ResumeOptions) -> RunResult:
     one ``ResumeOptions`` object, or both. ``profile`` selects the ``legato.toml`` profile
     whose store holds the run (default: ``LEGATO_PROFILE``, else the file's
     ``default_profile``); its secrets, concurrency and ``stale_after`` apply. The run keeps
-    the executor it ran with unless ``executor`` says otherwise, and always its parameters
-    and failure policy.
+    the executor it ran with unless ``executor`` says otherwise, and always its parameters,
+    failure policy and cache options (a run started with ``cache=False`` or ``refresh=...``
+    reuses no more when resumed than it would have).
     """
     return drive(prepare_resume(run_id, options))

@@ -229,7 +229,8 @@ def run(
     Every state change and output is recorded in the run store (``store``: the one the
     settings name, the local ``.legato/`` by default; ``False`` records nothing). Tasks whose
     code and inputs are unchanged reuse their stored results unless ``cache=False``;
-    ``refresh`` forces all tasks (``True``) or the named ones to run again.
+    ``refresh`` forces all tasks (``True``) or the named ones to run again. Both are
+    recorded with the run and apply again when it is resumed.
 
     ``profile`` selects a profile of ``legato.toml`` (default: ``LEGATO_PROFILE``, else the
     file's ``default_profile``): its store, executor and concurrency, failure policy and
