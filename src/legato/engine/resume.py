@@ -179,6 +179,7 @@ def resume(run_id: str, options: ResumeOptions) -> RunResult:
     ``default_profile``); its secrets, concurrency and ``stale_after`` apply. The run keeps
     the executor it ran with unless ``executor`` says otherwise, and always its parameters,
     failure policy and cache options (a run started with ``cache=False`` or ``refresh=...``
-    reuses no more when resumed than it would have).
+    reuses no more when resumed than it would have). A resumed run that fails again returns
+    its failed result, as :func:`legato.run` does.
     """
     return drive(prepare_resume(run_id, options))

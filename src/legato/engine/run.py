@@ -241,10 +241,15 @@ def run(
     What tasks print is captured and stored with the run; ``echo_logs=False`` keeps it off
     this process's own output (the CLI shows it from the store, prefixed by task).
 
-    A failed run returns normally (check ``result.ok`` or call ``raise_for_status()``).
-    Ctrl-C (or SIGTERM) stops the running tasks, records the run as cancelled and raises
-    :class:`~legato.errors.RunInterrupted` (a ``KeyboardInterrupt``) carrying the result;
-    a second Ctrl-C stops at once without waiting for tasks to confirm.
+    A run that fails returns normally, whatever its store (durable, ``"memory"`` or
+    ``False``): ``result.ok`` is False, ``result.failures()`` says which tasks failed and
+    why, and ``result.raise_for_status()`` (or reading ``result.output``) raises
+    :class:`~legato.errors.RunFailedError`. What raises here is what stops a run from
+    existing or going on: a broken pipeline, bad parameters or options (before the run is
+    created), a storage failure. Ctrl-C (or SIGTERM) stops the running tasks, records the
+    run as cancelled and raises :class:`~legato.errors.RunInterrupted` (a
+    ``KeyboardInterrupt``) carrying the result; a second Ctrl-C stops at once without
+    waiting for tasks to confirm.
     """
     return drive(prepare(pipeline, params, options))
 
@@ -339,5 +344,7 @@ def start(
     pipeline: Pipeline[..., Any], params: Mapping[str, Any] | None, options: RunOptions
 ) -> RunHandle:
     """Start a run in a background thread and return its :class:`RunHandle`; the options
-    are :func:`run`'s. Validation errors raise here, before the run exists."""
+    are :func:`run`'s. Validation errors raise here, before the run exists; a run that
+    fails ends normally (``handle.wait()`` returns its failed result, as :func:`run`
+    does)."""
     return RunHandle(prepare(pipeline, params, options))
