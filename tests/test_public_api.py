@@ -58,6 +58,7 @@ PUBLIC = {
     "RunFailedError",
     "RunHandle",
     "RunInterrupted",
+    "RunOptions",
     "RunResult",
     "RunState",
     "Task",

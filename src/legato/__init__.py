@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from legato.deployment import deploy as deploy
     from legato.deployment import gates as gates
     from legato.engine.compare import runs_compare as runs_compare
+    from legato.engine.options import RunOptions as RunOptions
     from legato.engine.result import RunResult as RunResult
     from legato.engine.resume import resume as resume
     from legato.engine.run import RunHandle as RunHandle
@@ -96,6 +97,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "deploy": ("legato.deployment", "deploy"),
     "gates": ("legato.deployment", "gates"),
     "runs_compare": ("legato.engine.compare", "runs_compare"),
+    "RunOptions": ("legato.engine.options", "RunOptions"),
     "RunResult": ("legato.engine.result", "RunResult"),
     "resume": ("legato.engine.resume", "resume"),
     "RunHandle": ("legato.engine.run", "RunHandle"),

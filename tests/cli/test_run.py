@@ -226,3 +226,32 @@ def test_help_documents_the_exit_statuses(cli: Invoke) -> None:
     text = " ".join(result.stdout.split())
     for fragment in ("0 the run succeeded", "1 it failed", "2 nothing ran", "130 it was cancelled"):
         assert fragment in text
+
+
+GATED = RESOURCES / "gated_pipelines.py"
+
+
+@pytest.mark.parametrize("flag", ["--no-cache", "--refresh=gate"])
+def test_resume_keeps_the_runs_cache_flags(
+    cli: Invoke, tmp_path: Path, ledger: Path, flag: str
+) -> None:
+    """``legato resume`` of a run started with ``--no-cache`` or ``--refresh`` reuses
+    nothing the run refused: here, the result an earlier run stored for the failed task."""
+    fail_flag = tmp_path / "flag"
+    param = f"flag={fail_flag}"
+    first = cli("run", target("gated", GATED), "-p", param)
+    assert first.exit_code == OK, first.output
+    fail_flag.touch()
+    failed = cli("run", target("gated", GATED), "-p", param, flag)
+    assert failed.exit_code == FAILED, failed.output
+    fail_flag.unlink()
+    ledger.write_text("")
+    resumed = cli("resume", run_id_of(failed.stdout))
+    assert resumed.exit_code == OK, resumed.output
+    assert "cached     gate" not in resumed.stdout
+    assert "started    gate  attempt 2" in resumed.stdout
+    table = resumed.stdout.split("task ", 1)[1].splitlines()
+    row = next(line for line in table if line.split()[:1] == ["gate"])
+    assert row.split()[1:3] == ["succeeded", "2"]
+    assert "hit from run" not in row
+    assert ledger.read_text().split() == ["gate"]

@@ -1,5 +1,7 @@
 """``legato run`` and ``legato resume``: a run in this process, shown while it goes, then
-summed up; the exit status says how it ended."""
+summed up; the exit status says how it ended. The flags become a ``RunOptions`` or
+``ResumeOptions`` (validated there, like the library's own keywords); what the run recorded
+(parameters, failure policy, ``--no-cache``, ``--refresh``) a resume takes from the run."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from legato.cli.settings import load, mask, open_storage
 from legato.cli.summary import print_outcome
 from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
+from legato.engine.options import ResumeOptions, RunOptions
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
 from legato.engine.resume import resume
@@ -75,22 +78,20 @@ def run_command(
         if fail_fast is None
         else (FailurePolicy.FAIL_FAST if fail_fast else FailurePolicy.KEEP_GOING)
     )
+    options = RunOptions(
+        executor=executor,
+        failure_policy=policy,
+        cache=cache,
+        refresh=list(refresh) or False,
+        profile=profile,
+        echo_logs=False,  # shown from the store, prefixed by task
+    )
     storage = open_storage(load(profile))
     console = make_console()
     progress = make_progress(console)
     try:
         with progress, _tail(storage.runs, progress, logs, after_seq=0):
-            result = run(
-                pipeline,
-                params,
-                executor=executor,
-                failure_policy=policy,
-                listeners=[progress],
-                cache=cache,
-                refresh=list(refresh) or False,
-                profile=profile,
-                echo_logs=False,
-            )
+            result = run(pipeline, params, options, listeners=[progress])
     except RunInterrupted as exc:
         result = exc.result
     except (DefinitionError, ParameterError) as exc:
@@ -103,6 +104,7 @@ def resume_command(run_ref: str, *, executor: str | None, profile: str | None, l
     here = os.getcwd()
     if here not in sys.path:
         sys.path.insert(0, here)
+    options = ResumeOptions(executor=executor, profile=profile, echo_logs=False)
     storage = open_storage(load(profile))
     info = storage.runs.get_run(run_ref)
     events = storage.runs.read_events(info.run_id)
@@ -117,13 +119,7 @@ def resume_command(run_ref: str, *, executor: str | None, profile: str | None, l
                 storage.runs, progress, logs, after_seq=max((e.seq for e in existing), default=0)
             ),
         ):
-            result = resume(
-                info.run_id,
-                executor=executor,
-                listeners=[progress],
-                profile=profile,
-                echo_logs=False,
-            )
+            result = resume(info.run_id, options, listeners=[progress])
     except RunInterrupted as exc:
         result = exc.result
     except (DefinitionError, ParameterError) as exc:

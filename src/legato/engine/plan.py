@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from legato.define.graph import Graph, MapSpec, Node
 from legato.engine.resources import exceeds
 from legato.errors import PlanError
 from legato.model.ids import SourceLocation
+from legato.model.runs import CacheOptions
 from legato.model.specs import Capacity, FailurePolicy, TaskOptions, TaskSpec
 from legato.model.values import Arg, Ref
 
@@ -46,6 +47,9 @@ class Plan:
     output: Arg
     params: Mapping[str, Any]
     failure_policy: FailurePolicy
+    caching: CacheOptions = field(default_factory=CacheOptions)
+    """The run's cache options: the caching layer applies them and the run's ``RunStarted``
+    event records them."""
 
 
 def _mapped_args(node: Node) -> list[Arg]:
@@ -57,7 +61,10 @@ def _mapped_args(node: Node) -> list[Arg]:
 
 
 def build_plan(
-    graph: Graph, params: Mapping[str, Any], failure_policy: FailurePolicy | None = None
+    graph: Graph,
+    params: Mapping[str, Any],
+    failure_policy: FailurePolicy | None = None,
+    caching: CacheOptions | None = None,
 ) -> Plan:
     """The plan of one run of ``graph`` with bound ``params``."""
     downstream = graph.downstream()
@@ -88,6 +95,7 @@ def build_plan(
         output=graph.output,
         params=dict(params),
         failure_policy=failure_policy or graph.failure_policy,
+        caching=caching or CacheOptions(),
     )
 
 

@@ -71,6 +71,7 @@ def apply(run: RunRecord, event: Event) -> None:
         run.params = dict(event.params)
         run.executor = event.executor
         run.failure_policy = event.failure_policy
+        run.caching = event.caching
         run.started_at = event.at
         for planned in event.tasks:
             run.tasks[planned.key] = TaskRecord(

@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
-from typing import Any
 
 from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import load_pipeline
-from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching
-from legato.engine.clock import Clock, SystemClock
+from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
-from legato.engine.journal import Journal, Listener
+from legato.engine.journal import Journal
+from legato.engine.options import ResumeOptions, takes_resume_options
 from legato.engine.plan import build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
 from legato.engine.run import drive, executor_for, new_owner
 from legato.engine.saga import summary, unfinished
-from legato.engine.storage import StoreOption, resolve_storage
+from legato.engine.storage import resolve_storage
 from legato.errors import DefinitionError, ParameterError
-from legato.executors.base import Executor
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
@@ -59,30 +56,21 @@ def _owner_is_gone(info: RunInfo) -> bool:
         return False
 
 
-def prepare_resume(
-    run_id: str,
-    *,
-    pipeline: Pipeline[..., Any] | None = None,
-    executor: str | Executor | None = None,
-    listeners: Sequence[Listener] = (),
-    store: StoreOption = None,
-    clock: Clock | None = None,
-    stale_after: float | None = None,
-    seed: int | None = None,
-    profile: str | None = None,
-    echo_logs: bool = True,
-) -> Driver:
+@takes_resume_options(ResumeOptions)
+def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
     """Take over run ``run_id`` (an id or a unique prefix) and build the loop that continues
-    it. Raises ``RunBusyError`` while its orchestrator is alive."""
-    settings = load_settings(profile)
+    it, with the options it started with (failure policy, cache options). Raises
+    ``RunBusyError`` while its orchestrator is alive."""
+    settings = load_settings(options.profile)
     watch(settings.secret_refs)
-    storage = resolve_storage(store, settings)
+    storage = resolve_storage(options.store, settings)
     if storage is None:
         raise DefinitionError(
             "resume needs the run store that recorded the run",
             fix="leave store= out (the local default) or pass the store the run used",
         )
     info = storage.runs.get_run(run_id)
+    pipeline = options.pipeline
     if pipeline is None:
         if not info.target:
             raise DefinitionError(
@@ -116,7 +104,7 @@ def prepare_resume(
             "without rollback handlers whose code and inputs are unchanged are cache hits)"
         )
     # The executor the run used before the profile's: a resumed run carries on as it ran.
-    chosen = executor_for(executor or info.executor or None, settings)
+    chosen = executor_for(options.executor or info.executor or None, settings)
     graph = pipeline.graph
     planned = {k for k, t in record.tasks.items() if t.parent is None} if record else set()
     if record is not None and planned != set(graph.nodes):
@@ -132,10 +120,14 @@ def prepare_resume(
         graph,
         pipeline.bind_params(record.params if record is not None else info.params),
         FailurePolicy(policy) if policy else None,
+        # As the run started: a resume must not reuse what the run refused to (cache=False,
+        # refresh=...). A run without events never started: its choices are unknown.
+        record.caching if record is not None else None,
     )
     check_capacity(plan, chosen.capacity, chosen.name)
-    clock = clock or SystemClock()
+    clock = options.clock or SystemClock()
     owner = new_owner()
+    stale_after = options.stale_after
     if stale_after is None:
         stale_after = 0.0 if _owner_is_gone(info) else settings.stale_after
     if record is None or record.state is not RunState.SUCCEEDED:
@@ -145,8 +137,8 @@ def prepare_resume(
         store=storage.runs,
         plan=plan,
         fingerprints={k: fingerprinter.code(n.spec.fn) for k, n in plan.nodes.items()},
-        lookups=True,
-        refresh=False,
+        lookups=plan.caching.lookups,
+        refresh=plan.caching.refresh,
         previous={},
         hash_path=fingerprint_path,
         now=clock.time,
@@ -156,28 +148,18 @@ def prepare_resume(
         plan=plan,
         executor=chosen,
         clock=clock,
-        seed=seed,
-        journal=Journal(info.run_id, store=storage.runs, owner=owner, listeners=listeners),
+        seed=options.seed,
+        journal=Journal(info.run_id, store=storage.runs, owner=owner, listeners=options.listeners),
         artifacts=storage.artifacts,
         caching=caching,
         resume_from=record,
         secrets=settings.secret_refs,
-        echo_logs=echo_logs,
+        echo_logs=options.echo_logs,
     )
 
 
-def resume(
-    run_id: str,
-    *,
-    pipeline: Pipeline[..., Any] | None = None,
-    executor: str | Executor | None = None,
-    listeners: Sequence[Listener] = (),
-    store: StoreOption = None,
-    clock: Clock | None = None,
-    stale_after: float | None = None,
-    profile: str | None = None,
-    echo_logs: bool = True,
-) -> RunResult:
+@takes_resume_options(ResumeOptions)
+def resume(run_id: str, options: ResumeOptions) -> RunResult:
     """Continue a failed, cancelled or crashed run where it stopped.
 
     Succeeded tasks are not executed again (their stored outputs are used); the others run
@@ -191,20 +173,13 @@ def resume(
     died is taken over once its heartbeat is older than ``stale_after`` seconds (at once
     when that process is known to be gone).
 
-    ``profile`` selects the ``legato.toml`` profile whose store holds the run (default:
-    ``LEGATO_PROFILE``, else the file's ``default_profile``); its secrets, concurrency and
-    ``stale_after`` apply. The run keeps the executor it ran with unless ``executor`` says
-    otherwise. ``echo_logs`` as for :func:`legato.run`.
+    The options (:class:`~legato.engine.options.ResumeOptions`) are given as keywords, as
+    one ``ResumeOptions`` object, or both. ``profile`` selects the ``legato.toml`` profile
+    whose store holds the run (default: ``LEGATO_PROFILE``, else the file's
+    ``default_profile``); its secrets, concurrency and ``stale_after`` apply. The run keeps
+    the executor it ran with unless ``executor`` says otherwise, and always its parameters,
+    failure policy and cache options (a run started with ``cache=False`` or ``refresh=...``
+    reuses no more when resumed than it would have). A resumed run that fails again returns
+    its failed result, as :func:`legato.run` does.
     """
-    loop = prepare_resume(
-        run_id,
-        pipeline=pipeline,
-        executor=executor,
-        listeners=listeners,
-        store=store,
-        clock=clock,
-        stale_after=stale_after,
-        profile=profile,
-        echo_logs=echo_logs,
-    )
-    return drive(loop)
+    return drive(prepare_resume(run_id, options))

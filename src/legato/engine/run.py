@@ -1,14 +1,14 @@
-"""Starting runs: ``run`` (blocking, Ctrl-C aware) and ``start`` (in the background)."""
+"""Starting runs: ``run`` (blocking, Ctrl-C aware) and ``start`` (in the background), both
+taking :class:`~legato.engine.options.RunOptions` as keywords or as one object."""
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from types import FrameType
 from typing import Any, assert_never
 
@@ -16,23 +16,25 @@ from legato._crash import crash_point
 from legato.choices import ExecutorName
 from legato.config import Settings, load_settings
 from legato.define.fingerprint import Fingerprinter
+from legato.define.graph import Graph
 from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching, previous_parts
-from legato.engine.clock import Clock, SystemClock
-from legato.engine.driver import Driver, Listener
+from legato.engine.clock import SystemClock
+from legato.engine.driver import Driver
 from legato.engine.environment import environment_snapshot
 from legato.engine.journal import Journal
-from legato.engine.plan import Plan, build_plan, check_capacity
+from legato.engine.options import RunOptions, takes_run_options
+from legato.engine.plan import build_plan, check_capacity
 from legato.engine.result import RunResult
-from legato.engine.storage import StoreOption, resolve_storage
-from legato.errors import DefinitionError, ParameterError, RunInterrupted
+from legato.engine.storage import resolve_storage
+from legato.errors import DefinitionError, RunInterrupted
 from legato.executors.base import Executor
 from legato.executors.inline import InlineExecutor
 from legato.executors.processes import ProcessesExecutor
 from legato.executors.threads import ThreadsExecutor
 from legato.model.ids import new_run_id
-from legato.model.runs import RunInfo
+from legato.model.runs import CacheOptions, RunInfo
 from legato.model.specs import FailurePolicy
 from legato.runtime.data import LiveData, StoredData
 from legato.runtime.secrets import check_params, mask_values, watch
@@ -94,21 +96,9 @@ def executor_for(executor: str | Executor | None, settings: Settings) -> Executo
     )
 
 
+@takes_run_options(RunOptions)
 def prepare(
-    pipeline: Pipeline[..., Any],
-    params: Mapping[str, Any] | None = None,
-    *,
-    executor: str | Executor | None = None,
-    failure_policy: FailurePolicy | str | None = None,
-    listeners: Sequence[Listener] = (),
-    run_id: str | None = None,
-    clock: Clock | None = None,
-    seed: int | None = None,
-    store: StoreOption = None,
-    cache: bool = True,
-    refresh: bool | str | Iterable[str] = False,
-    profile: str | None = None,
-    echo_logs: bool = True,
+    pipeline: Pipeline[..., Any], params: Mapping[str, Any] | None, options: RunOptions
 ) -> Driver:
     """Validate everything a run needs, record the new run and build its loop; nothing runs
     yet. A broken pipeline, bad parameters or impossible resources raise here, before any
@@ -118,45 +108,33 @@ def prepare(
             f"legato.run() takes a @pipeline, not {pipeline!r}",
             fix="decorate the function with @pipeline (a single task can be wrapped in one)",
         )
-    settings = load_settings(profile)
+    settings = load_settings(options.profile)
     secrets = settings.secret_refs
     watch(secrets)  # before the parameters are checked: none may hold a secret
     graph = pipeline.graph
     check_params(params)  # before binding too: its errors quote the values
     bound = pipeline.bind_params(params)
     check_params(bound)
-    if failure_policy is None:
-        failure_policy = settings.failure_policy
-    policy = None
-    if failure_policy is not None:
-        try:
-            policy = FailurePolicy(failure_policy)
-        except ValueError:
-            raise DefinitionError(
-                f"unknown failure policy {failure_policy!r}",
-                fix="use 'keep_going' or 'fail_fast'",
-            ) from None
-    chosen = executor_for(executor, settings)
-    plan = build_plan(graph, bound, policy)
+    failure_policy = options.failure_policy or settings.failure_policy
+    chosen = executor_for(options.executor, settings)
+    caching = CacheOptions(lookups=options.cache, refresh=_refresh_option(options.refresh, graph))
+    plan = build_plan(
+        graph, bound, FailurePolicy(failure_policy) if failure_policy else None, caching
+    )
     check_capacity(plan, chosen.capacity, chosen.name)
-    refreshed = _refresh_option(refresh, plan)
-    clock = clock or SystemClock()
-    if run_id is not None and not _RUN_ID.match(run_id):
-        raise ParameterError(
-            f"run id {run_id!r} is not allowed: use 1 to 64 letters, digits, '-' and '_'"
-        )
-    run_id = run_id or new_run_id()
-    storage = resolve_storage(store, settings)
+    clock = options.clock or SystemClock()
+    run_id = options.run_id or new_run_id()
+    storage = resolve_storage(options.store, settings)
     if storage is None:
         return Driver(
             run_id=run_id,
             plan=plan,
             executor=chosen,
             clock=clock,
-            listeners=listeners,
-            seed=seed,
+            listeners=options.listeners,
+            seed=options.seed,
             secrets=secrets,
-            echo_logs=echo_logs,
+            echo_logs=options.echo_logs,
         )
     fingerprinter = Fingerprinter()
     fingerprints = {key: fingerprinter.code(node.spec.fn) for key, node in plan.nodes.items()}
@@ -182,49 +160,45 @@ def prepare(
         )
     )
     crash_point("run_created")
-    caching = Caching(
-        store=storage.runs,
-        plan=plan,
-        fingerprints=fingerprints,
-        lookups=cache,
-        refresh=refreshed,
-        previous=previous_parts(storage.runs, plan.pipeline, earlier),
-        hash_path=fingerprint_path,
-        now=clock.time,
-    )
     return Driver(
         run_id=run_id,
         plan=plan,
         executor=chosen,
         clock=clock,
-        seed=seed,
-        journal=Journal(run_id, store=storage.runs, owner=owner, listeners=listeners),
+        seed=options.seed,
+        journal=Journal(run_id, store=storage.runs, owner=owner, listeners=options.listeners),
         artifacts=storage.artifacts,
-        caching=caching,
+        caching=Caching(
+            store=storage.runs,
+            plan=plan,
+            fingerprints=fingerprints,
+            lookups=caching.lookups,
+            refresh=caching.refresh,
+            previous=previous_parts(storage.runs, plan.pipeline, earlier),
+            hash_path=fingerprint_path,
+            now=clock.time,
+        ),
         secrets=secrets,
-        echo_logs=echo_logs,
+        echo_logs=options.echo_logs,
     )
 
 
-def _refresh_option(refresh: bool | str | Iterable[str], plan: Plan) -> bool | frozenset[str]:
+def _refresh_option(refresh: bool | str | Iterable[str], graph: Graph) -> bool | frozenset[str]:
     """``refresh`` as the caching layer takes it: a bool, or the task names and keys to run
-    again (one name may be given as a str). A name that is no task of the pipeline is a
-    mistake (a typo would silently reuse everything), refused before the run exists."""
+    again. A name that is no task of the pipeline is a mistake (a typo would silently reuse
+    everything), refused before the run exists."""
     if isinstance(refresh, bool):
         return refresh
     names = frozenset((refresh,) if isinstance(refresh, str) else refresh)
-    known = {node.spec.name for node in plan.nodes.values()} | set(plan.nodes)
+    known = {node.spec.name for node in graph.nodes.values()} | set(graph.nodes)
     unknown = sorted(names - known)
     if unknown:
         raise DefinitionError(
             f"refresh names {', '.join(map(repr, unknown))}: no such task in pipeline "
-            f"{plan.pipeline!r}",
+            f"{graph.pipeline!r}",
             fix=f"name tasks of the pipeline ({', '.join(sorted(known))}), or pass True",
         )
     return names
-
-
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 def new_owner() -> str:
@@ -249,59 +223,44 @@ def _result(loop: Driver) -> RunResult:
     )
 
 
+@takes_run_options(RunOptions)
 def run(
-    pipeline: Pipeline[..., Any],
-    params: Mapping[str, Any] | None = None,
-    *,
-    executor: str | Executor | None = None,
-    failure_policy: FailurePolicy | str | None = None,
-    listeners: Sequence[Listener] = (),
-    run_id: str | None = None,
-    clock: Clock | None = None,
-    seed: int | None = None,
-    store: StoreOption = None,
-    cache: bool = True,
-    refresh: bool | str | Iterable[str] = False,
-    profile: str | None = None,
-    echo_logs: bool = True,
+    pipeline: Pipeline[..., Any], params: Mapping[str, Any] | None, options: RunOptions
 ) -> RunResult:
-    """Run ``pipeline`` to the end and return its :class:`RunResult`.
+    """Run ``pipeline`` with ``params`` to the end and return its :class:`RunResult`.
+
+    The options (:class:`~legato.RunOptions`, each documented there) are given as keywords,
+    as one ``RunOptions`` object, or both (keywords win)::
+
+        legato.run(p, {"n": 3}, executor="processes", cache=False)
+        legato.run(p, {"n": 3}, legato.RunOptions(executor="processes"), cache=False)
 
     Every state change and output is recorded in the run store (``store``: the one the
     settings name, the local ``.legato/`` by default; ``False`` records nothing). Tasks whose
     code and inputs are unchanged reuse their stored results unless ``cache=False``;
-    ``refresh`` forces all tasks (``True``) or the named ones to run again.
+    ``refresh`` forces all tasks (``True``) or the named ones to run again. Both are
+    recorded with the run and apply again when it is resumed.
 
     ``profile`` selects a profile of ``legato.toml`` (default: ``LEGATO_PROFILE``, else the
     file's ``default_profile``): its store, executor and concurrency, failure policy and
     secrets apply; ``executor`` and ``failure_policy`` given here win over it. A parameter
     containing the value of a secret is refused (``ParameterError``): read secrets inside
-    tasks with :func:`legato.secret`.
+    tasks with :func:`legato.secret`. A bad option raises ``ParameterError`` naming it.
 
     What tasks print is captured and stored with the run; ``echo_logs=False`` keeps it off
     this process's own output (the CLI shows it from the store, prefixed by task).
 
-    A failed run returns normally (check ``result.ok`` or call ``raise_for_status()``).
-    Ctrl-C (or SIGTERM) stops the running tasks, records the run as cancelled and raises
-    :class:`~legato.errors.RunInterrupted` (a ``KeyboardInterrupt``) carrying the result;
-    a second Ctrl-C stops at once without waiting for tasks to confirm.
+    A run that fails returns normally, whatever its store (durable, ``"memory"`` or
+    ``False``): ``result.ok`` is False, ``result.failures()`` says which tasks failed and
+    why, and ``result.raise_for_status()`` (or reading ``result.output``) raises
+    :class:`~legato.errors.RunFailedError`. What raises here is what stops a run from
+    existing or going on: a broken pipeline, bad parameters or options (before the run is
+    created), a storage failure. Ctrl-C (or SIGTERM) stops the running tasks, records the
+    run as cancelled and raises :class:`~legato.errors.RunInterrupted` (a
+    ``KeyboardInterrupt``) carrying the result; a second Ctrl-C stops at once without
+    waiting for tasks to confirm.
     """
-    loop = prepare(
-        pipeline,
-        params,
-        executor=executor,
-        failure_policy=failure_policy,
-        listeners=listeners,
-        run_id=run_id,
-        clock=clock,
-        seed=seed,
-        store=store,
-        cache=cache,
-        refresh=refresh,
-        profile=profile,
-        echo_logs=echo_logs,
-    )
-    return drive(loop)
+    return drive(prepare(pipeline, params, options))
 
 
 def drive(loop: Driver) -> RunResult:
@@ -389,11 +348,12 @@ class RunHandle:
         return self._result
 
 
+@takes_run_options(RunOptions)
 def start(
-    pipeline: Pipeline[..., Any],
-    params: Mapping[str, Any] | None = None,
-    **options: Any,
+    pipeline: Pipeline[..., Any], params: Mapping[str, Any] | None, options: RunOptions
 ) -> RunHandle:
-    """Start a run in a background thread; same options as :func:`run` (``profile``
-    included). Validation errors raise here, before the run exists."""
-    return RunHandle(prepare(pipeline, params, **options))
+    """Start a run in a background thread and return its :class:`RunHandle`; the options
+    are :func:`run`'s. Validation errors raise here, before the run exists; a run that
+    fails ends normally (``handle.wait()`` returns its failed result, as :func:`run`
+    does)."""
+    return RunHandle(prepare(pipeline, params, options))

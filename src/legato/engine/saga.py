@@ -1,9 +1,9 @@
 """Compensation (saga rollback), the pure part: which tasks a failed run undoes, in which
 order, the call that runs one handler, and how the outcome reads.
 
-The loop (:meth:`legato.engine.loop.Loop._roll_back`) does the I/O: it records the plan
-(``RollbackPlanned``), and for each key commits ``started`` *before* it hands the handler to
-the executor, then ``succeeded`` or ``failed``. A resume finishes every compensation that did
+The scheduler (:mod:`legato.engine.scheduler.rollback`) drives it: it records the plan
+(``RollbackPlanned``), and for each key ``started``, which the driver commits *before* it
+hands the handler to the executor, then ``succeeded`` or ``failed``. A resume finishes every compensation that did
 not succeed, so a handler that completed is never run again and one in flight when the
 orchestrator died runs at most once more (handlers must be idempotent).
 """

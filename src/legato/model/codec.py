@@ -21,6 +21,7 @@ from legato.model.events import (
 )
 from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.rollback import RollbackState
+from legato.model.runs import CacheOptions
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 
@@ -181,9 +182,24 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             executor=event.executor,
             failure_policy=event.failure_policy,
         )
+        # Written only when they differ from the defaults, which is how events from before
+        # they were recorded read: such payloads stay as they were.
+        if not event.caching.lookups:
+            base["cache"] = False
+        refresh = event.caching.refresh
+        if refresh is not False:
+            base["refresh"] = True if refresh is True else sorted(refresh)
     else:
         raise TypeError(f"cannot encode {type(event).__name__}")
     return base
+
+
+def _caching(d: Mapping[str, Any]) -> CacheOptions:
+    refresh = d.get("refresh", False)
+    return CacheOptions(
+        lookups=d.get("cache", True),
+        refresh=refresh if isinstance(refresh, bool) else frozenset(refresh),
+    )
 
 
 def event_from_dict(d: Mapping[str, Any]) -> Event:
@@ -237,5 +253,6 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
             tasks=tuple(PlannedTask(key=k, name=n, mapped=m) for k, n, m in d.get("tasks", ())),
             executor=d.get("executor", ""),
             failure_policy=d.get("failure_policy", ""),
+            caching=_caching(d),
         )
     raise ValueError(f"unknown event type {kind!r}")

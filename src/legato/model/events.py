@@ -10,6 +10,7 @@ from typing import Any
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.rollback import RollbackState
+from legato.model.runs import CacheOptions
 from legato.model.states import RunState, TaskState
 
 __all__ = [
@@ -52,6 +53,9 @@ class RunStarted(Event):
     tasks: tuple[PlannedTask, ...] = ()
     executor: str = ""
     failure_policy: str = ""
+    caching: CacheOptions = field(default_factory=CacheOptions)
+    """The run's cache options; a resume applies them again. Events written before they
+    were recorded read as the defaults (look up, refresh nothing)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from typing import Any
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.rollback import CompensationRecord
+from legato.model.runs import CacheOptions
 from legato.model.states import RunState, TaskState
 
 __all__ = ["RunRecord", "TaskRecord"]
@@ -62,6 +63,8 @@ class RunRecord:
     params: Mapping[str, Any] = field(default_factory=dict)
     executor: str = ""
     failure_policy: str = ""
+    caching: CacheOptions = field(default_factory=CacheOptions)
+    """The cache options the run started with (a resume applies them again)."""
     started_at: float | None = None
     ended_at: float | None = None
     reason: str = ""

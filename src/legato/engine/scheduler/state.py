@@ -142,6 +142,7 @@ class Scheduler:
                 ),
                 executor=self.executor,
                 failure_policy=plan.failure_policy.value,
+                caching=plan.caching,
             )
         )
         ledger.run_state(RunState.RUNNING)
