@@ -16,8 +16,6 @@ still share commits. Without a store nothing can be lost, and calls go out at on
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import queue
 import time
@@ -31,12 +29,12 @@ from legato.engine.caching import Caching
 from legato.engine.clock import Clock
 from legato.engine.journal import Journal, Listener
 from legato.engine.plan import Plan
-from legato.engine.scheduler import Cancel, Deadline, LookUp, RetryDue, Scheduler, SetTimer, Submit
+from legato.engine.scheduler import Cancel, Deadline, LookUp, Scheduler, SetTimer, Submit
 from legato.engine.stored import answer, recorded_values
+from legato.engine.timers import Timers
 from legato.executors.base import Executor
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
-from legato.model.events import Event
 from legato.model.records import RunRecord
 from legato.model.tracking import Tracked
 from legato.runtime.logs import LogSink, capture_in_process, release_in_process
@@ -54,8 +52,6 @@ _BATCH_AGE_S = 0.02
 no call waits for them)."""
 _PULSE_S = 0.5
 """How often a durable run wakes to stream captured output and check its heartbeat."""
-
-_Timer = RetryDue | Deadline | None  # None: the pulse
 
 
 class Driver:
@@ -106,15 +102,9 @@ class Driver:
             runahead=store is not None,
         )
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._buffer: list[Event] = []
-        self._buffered_since = 0.0
-        self._tracked: list[Tracked] = []
-        """Values tasks tracked, drained from ``logs``, waiting for the next commit."""
         self._held: dict[int, tuple[int, TaskCall]] = {}
         """Calls waiting for their claims to be committed: call id -> (seq to commit, call)."""
-        self._timers: list[tuple[float, int, _Timer]] = []
-        self._timer_seq = itertools.count()
-        self._live_timers = 0  # retry and deadline timers: progress still possible
+        self._timers = Timers()
         self._cancel_requested = False
         self._cancel_reason = ""
         self._cancel_told = False
@@ -199,23 +189,24 @@ class Driver:
             self._release()
             if scheduler.done:
                 break
-            if self._live_timers == 0 and not scheduler.in_flight and not self._cancel_requested:
+            if not self._timers.live and not scheduler.in_flight and not self._cancel_requested:
                 open_ = scheduler.table.open
                 stuck = ", ".join(f"{k} ({self.run.tasks[k].state})" for k in list(open_)[:5])
                 raise RuntimeError(f"legato bug: run {self.run_id} cannot progress: {stuck}")
             # Group commit: events wait in the buffer while more outcomes keep coming, and
             # are committed (then shown to listeners) before the driver would block, when
             # the batch is large or old enough, or at once when calls wait for them.
-            if self._buffer and (
-                len(self._buffer) >= _BATCH_EVENTS
-                or clock.monotonic() - self._buffered_since >= _BATCH_AGE_S
+            journal = self.journal
+            if journal.pending and (
+                journal.pending >= _BATCH_EVENTS
+                or journal.waited(clock.monotonic()) >= _BATCH_AGE_S
                 or scheduler.dispatcher.claimed  # commit claims while the workers work
             ):
                 self._flush()
             item = None
-            if self._buffer and scheduler.in_flight and not self._held:
+            if journal.pending and scheduler.in_flight and not self._held:
                 # More outcomes are on their way: let them join this batch for a moment.
-                young = _BATCH_AGE_S - (clock.monotonic() - self._buffered_since)
+                young = _BATCH_AGE_S - journal.waited(clock.monotonic())
                 item = self._wait(_min_timeout(young, self._next_timeout()))
             if item is None:
                 self._flush()
@@ -258,7 +249,7 @@ class Driver:
             # on this thread, and commits before each: nothing to overlap).
             self.journal.start_writer(self._wake)
         if self._durable:
-            self._add_timer(self.clock.monotonic() + _PULSE_S, None)
+            self._timers.add(self.clock.monotonic() + _PULSE_S, None)
 
     def _wait(self, timeout: float | None) -> Any:
         started = time.perf_counter()
@@ -277,9 +268,7 @@ class Driver:
         while True:
             events, commands = scheduler.take()
             if events:
-                if not self._buffer:
-                    self._buffered_since = clock.monotonic()
-                self._buffer.extend(events)
+                self.journal.add(events, clock.monotonic())
             lookup: LookUp | None = None
             for command in commands:
                 if isinstance(command, Submit):
@@ -287,7 +276,7 @@ class Driver:
                 elif isinstance(command, Cancel):
                     self._cancel_call(command.call_id)
                 elif isinstance(command, SetTimer):
-                    self._add_timer(clock.monotonic() + command.delay, command.timer)
+                    self._timers.add(clock.monotonic() + command.delay, command.timer)
                 else:
                     lookup = command
             if lookup is None:
@@ -359,7 +348,7 @@ class Driver:
             else:
                 if call.timeout is not None:
                     due = self.clock.monotonic() + call.timeout
-                    self._add_timer(due, Deadline(call.call_id, call.attempt))
+                    self._timers.add(due, Deadline(call.call_id, call.attempt))
             finally:
                 self.in_submit = False
                 if executor.synchronous:  # the call ran here: that is not overhead
@@ -375,26 +364,13 @@ class Driver:
     # ------------------------------------------------------------------ commits
 
     def _flush(self, *, final: bool = False) -> None:
-        """Commit the buffered events, with the values tasks tracked since the last commit
-        (in the same transaction: a task's success is never durable without its metrics):
-        handed to the journal's writer thread when it has one and is free (else they stay
-        buffered and join the next batch: the writer wakes the driver when it is done),
-        synchronously when ``final`` or without a writer."""
-        journal = self.journal
+        """Commit what waits (see :meth:`Journal.flush`), with the values tasks tracked
+        meanwhile, but for those of attempts written off; store captured output."""
+        tracked: list[Tracked] = []
         if self.logs is not None:
             may_track = self.scheduler.may_track
-            self._tracked.extend(t for t in self.logs.drain_tracked() if may_track(t))
-        if self._buffer or self._tracked:
-            now = self.clock.monotonic()
-            if journal.background and not final:
-                if journal.hand_off(self._buffer, now, self._tracked):
-                    self._buffer, self._tracked = [], []
-            else:
-                batch, tracked = self._buffer, self._tracked
-                self._buffer, self._tracked = [], []
-                journal.commit(batch, now, tracked)
-        elif final:
-            journal.wait()
+            tracked = [t for t in self.logs.drain_tracked() if may_track(t)]
+        self.journal.flush(self.clock.monotonic(), tracked, final=final)
         self._flush_logs()
 
     def _flush_logs(self) -> None:
@@ -405,27 +381,17 @@ class Driver:
 
     # ------------------------------------------------------------------ timers
 
-    def _add_timer(self, due: float, timer: _Timer) -> None:
-        if timer is not None:
-            self._live_timers += 1
-        heapq.heappush(self._timers, (due, next(self._timer_seq), timer))
-
     def _next_timeout(self) -> float | None:
-        if not self._timers:
-            return None
-        return max(0.0, self._timers[0][0] - self.clock.monotonic())
+        return self._timers.timeout(self.clock.monotonic())
 
     def _fire_timers(self) -> None:
-        timers = self._timers
         now = self.clock.monotonic()
-        while timers and timers[0][0] <= now:
-            _, _, timer = heapq.heappop(timers)
+        for timer in self._timers.due(now):
             if timer is None:
                 self._heartbeat(now)
-                continue
-            self._live_timers -= 1
-            self.scheduler.on_timer(timer, self.clock.time())
-            self._take()
+            else:
+                self.scheduler.on_timer(timer, self.clock.time())
+                self._take()
 
     def _heartbeat(self, now: float) -> None:
         # Also the pulse that streams captured output and tracked values of long tasks to
@@ -434,7 +400,7 @@ class Driver:
         if self.journal.last_commit <= now - self.heartbeat_every:
             self.journal.heartbeat(self.clock.time())
         if not self.scheduler.done:
-            self._add_timer(now + _PULSE_S, None)
+            self._timers.add(now + _PULSE_S, None)
 
 
 def _min_timeout(a: float, b: float | None) -> float:

@@ -53,12 +53,50 @@ class Journal:
         self.committed = 0
         """Sequence number of the last event committed (and shown to listeners): a call
         whose claim has a number up to it may be handed to the executor."""
+        self._pending: list[Event] = []
+        self._pending_tracked: list[Tracked] = []
+        self._pending_since = 0.0
         self._writer: _Writer | None = None
         self._lock = threading.Lock()  # one store write of this run at a time
 
+    def add(self, events: Sequence[Event], now: float) -> None:
+        """Keep ``events`` for the next commit (group commit: :meth:`flush` commits all that
+        wait, in one transaction)."""
+        if not self._pending:
+            self._pending_since = now
+        self._pending.extend(events)
+
+    @property
+    def pending(self) -> int:
+        """How many events wait for a commit."""
+        return len(self._pending)
+
+    def waited(self, now: float) -> float:
+        """How long the oldest waiting event has waited (0 when none waits)."""
+        return now - self._pending_since if self._pending else 0.0
+
+    def flush(self, now: float, tracked: Sequence[Tracked] = (), *, final: bool = False) -> None:
+        """Commit the waiting events with ``tracked`` values (in the same transaction: a
+        task's success is never durable without its metrics): handed to the writer thread
+        when there is one and it is free (else they keep waiting and join the next batch:
+        the writer wakes the driver when it is done), on this thread when ``final`` or
+        without a writer. With ``final``, everything is committed on return."""
+        self._pending_tracked.extend(tracked)
+        if not self._pending and not self._pending_tracked:
+            if final:
+                self.wait()
+            return
+        if self._writer is not None and not final:
+            if not self._writer.offer(self._pending, now, self._pending_tracked):
+                return
+        else:
+            self.wait()
+            self._commit(self._pending, now, self._pending_tracked)
+        self._pending, self._pending_tracked = [], []
+
     @property
     def background(self) -> bool:
-        """Whether commits run on the writer thread (see :meth:`hand_off`)."""
+        """Whether commits run on the writer thread (see :meth:`flush`)."""
         return self._writer is not None
 
     def start_writer(self, wake: Callable[[], None]) -> None:
@@ -66,13 +104,6 @@ class Journal:
         time it finishes a batch, so the loop can hand over the next."""
         if self.store is not None and self._writer is None:
             self._writer = _Writer(self, wake)
-
-    def hand_off(self, batch: list[Event], now: float, tracked: Sequence[Tracked] = ()) -> bool:
-        """Give ``batch`` (and ``tracked`` values, committed with it) to the writer thread;
-        ``False`` (both stay the caller's) while it is still committing the previous batch.
-        Raises what the last commit raised."""
-        assert self._writer is not None
-        return self._writer.offer(batch, now, tracked)
 
     def wait(self) -> None:
         """Wait until everything handed off is committed; raises what a commit raised."""
@@ -84,13 +115,6 @@ class Journal:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.stop()
-
-    def commit(self, batch: Sequence[Event], now: float, tracked: Sequence[Tracked] = ()) -> None:
-        """Make ``batch`` and ``tracked`` values durable now, on this thread, in one
-        transaction (raises ``FencedError`` if another orchestrator took the run over), then
-        tell the listeners."""
-        self.wait()
-        self._commit(batch, now, tracked)
 
     def _commit(self, batch: Sequence[Event], now: float, tracked: Sequence[Tracked] = ()) -> None:
         if self.store is not None:

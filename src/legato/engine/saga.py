@@ -3,9 +3,9 @@ order, the call that runs one handler, and how the outcome reads.
 
 The scheduler (:mod:`legato.engine.scheduler.rollback`) drives it: it records the plan
 (``RollbackPlanned``), and for each key ``started``, which the driver commits *before* it
-hands the handler to the executor, then ``succeeded`` or ``failed``. A resume finishes every compensation that did
-not succeed, so a handler that completed is never run again and one in flight when the
-orchestrator died runs at most once more (handlers must be idempotent).
+hands the handler to the executor, then ``succeeded`` or ``failed``. A resume finishes every
+compensation that did not succeed, so a handler that completed is never run again and one in
+flight when the orchestrator died runs at most once more (handlers must be idempotent).
 """
 
 from __future__ import annotations
