@@ -24,9 +24,11 @@ SCRIPT = Path(__file__).parents[1] / "resources" / "crash_pipeline.py"
 EXPECTED = 0 + 1 + 4 + 6  # squares of 0, 1, 2 plus a chain of 6 increments
 
 
-def run_script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run_script(
+    env: dict[str, str], *args: str, script: Path = SCRIPT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+        [sys.executable, str(script), *args],
         env=env,
         capture_output=True,
         text=True,
