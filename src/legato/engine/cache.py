@@ -21,9 +21,8 @@ from typing import Any
 import cloudpickle
 import xxhash
 
-from legato.model.artifacts import ArtifactRef
+from legato.model.artifacts import ArtifactRef, paths_of_ref
 from legato.model.values import Arg, Dict, Gathered, Given, Lit, Seq, Stored, StoredItems, Value
-from legato.runtime.data import paths_of_ref
 
 __all__ = [
     "KeyParts",

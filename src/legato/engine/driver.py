@@ -368,7 +368,7 @@ class Driver:
         meanwhile, but for those of attempts written off; store captured output."""
         tracked: list[Tracked] = []
         if self.logs is not None:
-            may_track = self.scheduler.may_track
+            may_track = self.scheduler.ledger.may_track
             tracked = [t for t in self.logs.drain_tracked() if may_track(t)]
         self.journal.flush(self.clock.monotonic(), tracked, final=final)
         self._flush_logs()

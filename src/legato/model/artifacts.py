@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+from typing import Any
 
-__all__ = ["INLINE_LIMIT", "ArtifactRef"]
+__all__ = [
+    "INLINE_LIMIT",
+    "PATHS",
+    "SHAPE",
+    "ArtifactRef",
+    "paths_of_ref",
+    "shape_of",
+    "shape_of_ref",
+    "with_paths",
+    "with_shape",
+]
 
 INLINE_LIMIT = 64 * 1024
 """Serialised outputs up to this many bytes are kept inside the run store (committed with the
@@ -39,3 +53,70 @@ class ArtifactRef:
     def digest(self) -> str:
         """The hex part of the checksum."""
         return self.checksum.split(":", 1)[-1]
+
+
+# -- notes in an artifact's meta: what maps and cache keys need without loading it ------
+
+
+SHAPE = "legato.shape"
+"""Key in ``ArtifactRef.meta`` of what maps need to know of an output without loading it."""
+
+
+def with_shape(ref: ArtifactRef, obj: Any) -> ArtifactRef:
+    """``ref`` noting the length of a list output and of its list items."""
+    length, items = shape_of(obj)
+    if length is None and items is None:
+        return ref
+    meta = dict(ref.meta)
+    meta[SHAPE] = json.dumps([length, list(items) if items is not None else None])
+    return replace(ref, meta=meta)
+
+
+PATHS = "legato.paths"
+"""Key in ``ArtifactRef.meta`` of the files and folders an output names (a ``Path``, or a list,
+tuple or dict holding paths), as absolute paths: the cache keys of the tasks that read the
+output cover the content of those files, which the output's own bytes do not."""
+
+_MAX_PATHS = 1024
+
+
+def with_paths(ref: ArtifactRef, obj: Any) -> ArtifactRef:
+    """``ref`` noting the paths ``obj`` names (see :data:`PATHS`)."""
+    if isinstance(obj, PurePath):
+        found = [obj]
+    elif isinstance(obj, list | tuple | dict) and len(obj) <= _MAX_PATHS:
+        items = obj.values() if isinstance(obj, dict) else obj
+        found = [x for x in items if isinstance(x, PurePath)]
+    else:
+        return ref
+    if not found:
+        return ref
+    meta = dict(ref.meta)
+    meta[PATHS] = json.dumps([os.path.abspath(p) for p in found])
+    return replace(ref, meta=meta)
+
+
+def paths_of_ref(ref: ArtifactRef) -> list[str]:
+    """What :func:`with_paths` noted."""
+    text = ref.meta.get(PATHS)
+    return list(json.loads(text)) if text else []
+
+
+def shape_of_ref(ref: ArtifactRef) -> tuple[int | None, tuple[int | None, ...] | None]:
+    """What :func:`with_shape` noted."""
+    text = ref.meta.get(SHAPE)
+    if not text:
+        return None, None
+    length, items = json.loads(text)
+    return length, tuple(items) if items is not None else None
+
+
+def shape_of(obj: Any) -> tuple[int | None, tuple[int | None, ...] | None]:
+    """What a map needs to know of an output without loading it: ``len(obj)`` when it is a
+    list, and for a list or tuple of up to 64 items, the length of each item that is a list."""
+    if not isinstance(obj, list | tuple):
+        return None, None
+    length = len(obj) if isinstance(obj, list) else None
+    if len(obj) > 64:
+        return length, None
+    return length, tuple(len(x) if isinstance(x, list) else None for x in obj)

@@ -11,15 +11,11 @@ Three data planes, one per situation:
 
 from __future__ import annotations
 
-import json
-import os
 import pickle
-from dataclasses import replace
-from pathlib import PurePath
 from typing import Any, Protocol
 
 from legato._crash import crash_point
-from legato.model.artifacts import ArtifactRef
+from legato.model.artifacts import ArtifactRef, with_paths, with_shape
 from legato.model.calls import TaskCall
 from legato.model.codec import artifact_from_dict, artifact_to_dict
 from legato.model.values import (
@@ -41,9 +37,6 @@ __all__ = [
     "StoredData",
     "in_process_data",
     "items_of_manifest",
-    "shape_of",
-    "shape_of_ref",
-    "with_shape",
 ]
 
 
@@ -121,70 +114,6 @@ class StoredData:
         ref = with_paths(with_shape(self.artifacts.put(obj, producer=producer), obj), obj)
         crash_point("output_written")
         return Stored(ref, obj) if self.keep_live else Stored(ref)
-
-
-SHAPE = "legato.shape"
-"""Key in ``ArtifactRef.meta`` of what maps need to know of an output without loading it."""
-
-
-def with_shape(ref: ArtifactRef, obj: Any) -> ArtifactRef:
-    """``ref`` noting the length of a list output and of its list items."""
-    length, items = shape_of(obj)
-    if length is None and items is None:
-        return ref
-    meta = dict(ref.meta)
-    meta[SHAPE] = json.dumps([length, list(items) if items is not None else None])
-    return replace(ref, meta=meta)
-
-
-PATHS = "legato.paths"
-"""Key in ``ArtifactRef.meta`` of the files and folders an output names (a ``Path``, or a list,
-tuple or dict holding paths), as absolute paths: the cache keys of the tasks that read the
-output cover the content of those files, which the output's own bytes do not."""
-
-_MAX_PATHS = 1024
-
-
-def with_paths(ref: ArtifactRef, obj: Any) -> ArtifactRef:
-    """``ref`` noting the paths ``obj`` names (see :data:`PATHS`)."""
-    if isinstance(obj, PurePath):
-        found = [obj]
-    elif isinstance(obj, list | tuple | dict) and len(obj) <= _MAX_PATHS:
-        items = obj.values() if isinstance(obj, dict) else obj
-        found = [x for x in items if isinstance(x, PurePath)]
-    else:
-        return ref
-    if not found:
-        return ref
-    meta = dict(ref.meta)
-    meta[PATHS] = json.dumps([os.path.abspath(p) for p in found])
-    return replace(ref, meta=meta)
-
-
-def paths_of_ref(ref: ArtifactRef) -> list[str]:
-    """What :func:`with_paths` noted."""
-    text = ref.meta.get(PATHS)
-    return list(json.loads(text)) if text else []
-
-
-def shape_of_ref(ref: ArtifactRef) -> tuple[int | None, tuple[int | None, ...] | None]:
-    """What :func:`with_shape` noted."""
-    text = ref.meta.get(SHAPE)
-    if not text:
-        return None, None
-    length, items = json.loads(text)
-    return length, tuple(items) if items is not None else None
-
-
-def shape_of(obj: Any) -> tuple[int | None, tuple[int | None, ...] | None]:
-    """What a map needs to know of an output without loading it: ``len(obj)`` when it is a
-    list, and for a list or tuple of up to 64 items, the length of each item that is a list."""
-    if not isinstance(obj, list | tuple):
-        return None, None
-    length = len(obj) if isinstance(obj, list) else None
-    if len(obj) > 64:
-        return length, None
-    return length, tuple(len(x) if isinstance(x, list) else None for x in obj)
 
 
 def items_of_manifest(artifacts: ArtifactStore, manifest: ArtifactRef) -> tuple[ArtifactRef, ...]:

@@ -10,11 +10,12 @@ from typing import Any
 
 from legato._crash import crash_point
 from legato.errors import SerializationError, StoreError, TaskCancelled
+from legato.model.artifacts import shape_of
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.runtime.context import TaskContext, leave_context, using_context
-from legato.runtime.data import DataPlane, shape_of
+from legato.runtime.data import DataPlane
 from legato.runtime.secrets import mask, mask_error, watch
 
 __all__ = [

@@ -10,7 +10,8 @@ from legato.engine.scheduler.commands import (
     Submit,
     Timer,
 )
-from legato.engine.scheduler.state import CacheAnswer, Scheduler
+from legato.engine.scheduler.lookups import CacheAnswer
+from legato.engine.scheduler.state import Scheduler
 
 __all__ = [
     "CacheAnswer",

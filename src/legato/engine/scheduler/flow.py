@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from legato.engine.binding import Inputs, MapError
+from legato.engine.caching import BoundArgs
 from legato.engine.plan import Plan
 from legato.engine.rules import Proposal
 from legato.engine.scheduler.commands import Cancel
@@ -69,6 +70,15 @@ class Flow:
         self.stopped_everything = False
         self._terminal: deque[TaskEntry] = deque()
         self._draining = False
+
+    def bind(self, entry: TaskEntry) -> BoundArgs:
+        """The arguments of ``entry``'s call, from the outputs known so far."""
+        node = entry.node
+        if entry.index is None:
+            return self.inputs.bind_call(node)
+        group = entry.group
+        assert group is not None
+        return self.inputs.bind_item(node, group.map_positions, group.map_names, entry.index)
 
     def attempt(self, entry: TaskEntry) -> int:
         """The attempt on record for ``entry``."""

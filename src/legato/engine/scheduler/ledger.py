@@ -14,13 +14,16 @@ from legato.engine import reducer
 from legato.engine.rules import Context, InvalidTransitionError, Proposal, decide
 from legato.engine.scheduler.commands import Command
 from legato.model.artifacts import ArtifactRef
-from legato.model.errors import ErrorInfo
+from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import Event, RunTransitioned, TaskTransitioned
 from legato.model.records import RunRecord
 from legato.model.specs import TaskOptions
 from legato.model.states import RUN_TRANSITIONS, RunState, TaskState
+from legato.model.tracking import Tracked
 
 __all__ = ["Ledger"]
+
+_WRITTEN_OFF = frozenset({TaskState.TIMED_OUT, TaskState.CANCELLED})
 
 
 class Ledger:
@@ -119,6 +122,20 @@ class Ledger:
                 state=state,
                 reason=reason,
             )
+        )
+
+    def may_track(self, record: Tracked) -> bool:
+        """Whether ``record`` comes from its task's current attempt, one not written off
+        (timed out or cancelled): a stale attempt's values are fenced like its states."""
+        task = self.run.tasks.get(record.key)
+        if task is None or task.attempt != record.attempt:
+            return False
+        if task.state in _WRITTEN_OFF:
+            return False
+        return not (
+            task.state is TaskState.RETRY_WAIT
+            and task.error is not None
+            and task.error.kind in (ErrorKind.TIMEOUT, ErrorKind.CANCELLED)
         )
 
     def take(self) -> tuple[list[Event], list[Command]]:

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from legato.engine.binding import MapError
 from legato.engine.scheduler.flow import Flow
 from legato.engine.scheduler.tasks import TaskEntry
+from legato.model.artifacts import shape_of_ref
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.states import RunState, TaskState
 from legato.model.values import Gathered, Stored, StoredItems, Value
-from legato.runtime.data import shape_of_ref
 
 __all__ = ["restore", "shape"]
 

@@ -20,14 +20,12 @@ from collections.abc import Mapping, Sequence
 from legato.config import SecretRefs
 from legato.engine import saga
 from legato.engine.binding import Inputs
-from legato.engine.caching import BoundArgs, Verdict
 from legato.engine.plan import Plan
 from legato.engine.rules import Proposal
 from legato.engine.scheduler.commands import (
     Cancel,
     Command,
     Deadline,
-    LookUp,
     RetryDue,
     SetTimer,
     Submit,
@@ -35,7 +33,8 @@ from legato.engine.scheduler.commands import (
 from legato.engine.scheduler.dispatch import Dispatcher
 from legato.engine.scheduler.flow import Flow
 from legato.engine.scheduler.ledger import Ledger
-from legato.engine.scheduler.restore import restore, shape
+from legato.engine.scheduler.lookups import CacheAnswer, Lookups
+from legato.engine.scheduler.restore import restore
 from legato.engine.scheduler.rollback import Rollback
 from legato.engine.scheduler.tasks import TaskEntry, TaskTable
 from legato.model.artifacts import ArtifactRef
@@ -45,17 +44,11 @@ from legato.model.events import Event, PlannedTask, RunStarted
 from legato.model.records import RunRecord
 from legato.model.specs import Capacity
 from legato.model.states import RunState, TaskState
-from legato.model.tracking import Tracked
 from legato.model.values import Stored, StoredItems, Value
 
 __all__ = ["CacheAnswer", "Scheduler"]
 
 _FAILED = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
-_WRITTEN_OFF = frozenset({TaskState.TIMED_OUT, TaskState.CANCELLED})
-
-CacheAnswer = tuple[Verdict, Value | None]
-"""A cache verdict and, for a hit, its stored output as the run binds it (None: the stored
-result cannot be read, so the task runs)."""
 
 
 class Scheduler:
@@ -101,7 +94,7 @@ class Scheduler:
         )
         self.cancel_requested = False
         self.cancel_reason = ""
-        self._looking: list[TaskEntry] = []
+        self.lookups = Lookups(self.flow)
 
     @property
     def run(self) -> RunRecord:
@@ -172,10 +165,10 @@ class Scheduler:
         ledger.at = at
         dispatcher = self.dispatcher
         if not self.cancel_requested:
-            if self._looking:
+            if self.lookups.waiting:
                 return  # the driver has not answered yet
             if dispatcher.unchecked:
-                self._look_up()
+                self.lookups.ask()
                 return
             for entry in dispatcher.admit():
                 self._start(entry)
@@ -189,14 +182,7 @@ class Scheduler:
         """The cache's answers to the last :class:`LookUp`, in its order: hits settle
         without running, misses wait for resources."""
         self.ledger.at = at
-        looking, self._looking = self._looking, []
-        ready = self.dispatcher.ready
-        for entry, (verdict, value) in zip(looking, answers, strict=True):
-            entry.cache_key = verdict.key
-            entry.cache_parts = verdict.parts.as_dict() if verdict.parts is not None else None
-            entry.cache_reason = verdict.reason
-            if verdict.hit is None or value is None or not self._reuse(entry, verdict, value):
-                ready.append(entry)
+        self.lookups.answer(answers)
 
     def on_outcome(self, outcome: TaskOutcome, at: float) -> None:
         """A call ended (or stopped)."""
@@ -298,56 +284,7 @@ class Scheduler:
         self.dispatcher.calls.clear()
         self._finish()
 
-    def may_track(self, record: Tracked) -> bool:
-        """Whether ``record`` comes from its task's current attempt, one not written off
-        (timed out or cancelled): a stale attempt's values are fenced like its states."""
-        task = self.run.tasks.get(record.key)
-        if task is None or task.attempt != record.attempt:
-            return False
-        if task.state in _WRITTEN_OFF:
-            return False
-        return not (
-            task.state is TaskState.RETRY_WAIT
-            and task.error is not None
-            and task.error.kind in (ErrorKind.TIMEOUT, ErrorKind.CANCELLED)
-        )
-
     # ------------------------------------------------------------------ internals
-
-    def _look_up(self) -> None:
-        looking = list(self.dispatcher.unchecked)
-        self.dispatcher.unchecked.clear()
-        requests = []
-        for entry in looking:
-            entry.bound = self._bind(entry)
-            requests.append((entry.node, entry.key, entry.bound))
-        self._looking = looking
-        self.ledger.commands.append(LookUp(tuple(requests)))
-
-    def _reuse(self, entry: TaskEntry, verdict: Verdict, value: Value) -> bool:
-        hit = verdict.hit
-        assert hit is not None
-        self.inputs.keep(entry.key, value, *shape(value))
-        decided = self.flow.transition(
-            entry,
-            TaskState.SUCCEEDED,
-            self.flow.attempt(entry),
-            reason=verdict.reason,
-            output=hit.output,
-            cache_hit=hit.run_id,
-        )
-        if decided is None:
-            self.inputs.drop(entry.key)
-            return False
-        return True
-
-    def _bind(self, entry: TaskEntry) -> BoundArgs:
-        node = entry.node
-        if entry.index is None:
-            return self.inputs.bind_call(node)
-        group = entry.group
-        assert group is not None
-        return self.inputs.bind_item(node, group.map_positions, group.map_names, entry.index)
 
     def _claim(self, entry: TaskEntry) -> bool:
         """Record that ``entry``'s current attempt is taken (its ``running`` event)."""
@@ -357,7 +294,7 @@ class Scheduler:
             return False
         entry.claim_seq = self.ledger.seq
         if entry.bound is None:
-            entry.bound = self._bind(entry)
+            entry.bound = self.flow.bind(entry)
         return True
 
     def _start(self, entry: TaskEntry) -> None:

@@ -1,0 +1,78 @@
+"""Ready instances waiting for the cache's verdict.
+
+The instances that became ready since the last turn are bound and asked about in one
+:class:`~legato.engine.scheduler.commands.LookUp` (one store query, whatever their number).
+A hit settles its instance without running it (which may make dependents ready: they are
+asked about in the next lookup); a miss carries its key and reason into the attempt's
+record and waits for resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from legato.engine.caching import Verdict
+from legato.engine.scheduler.commands import LookUp
+from legato.engine.scheduler.flow import Flow
+from legato.engine.scheduler.restore import shape
+from legato.engine.scheduler.tasks import TaskEntry
+from legato.model.states import TaskState
+from legato.model.values import Value
+
+__all__ = ["CacheAnswer", "Lookups"]
+
+CacheAnswer = tuple[Verdict, Value | None]
+"""A cache verdict and, for a hit, its stored output as the run binds it (None: the stored
+result cannot be read, so the task runs)."""
+
+
+class Lookups:
+    """The cache lookup in flight, if any."""
+
+    __slots__ = ("flow", "waiting")
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.waiting: list[TaskEntry] = []
+        """Instances asked about, in the order of the lookup's requests."""
+
+    def ask(self) -> None:
+        """Ask about every instance waiting for the cache."""
+        flow = self.flow
+        unchecked = flow.dispatcher.unchecked
+        self.waiting = list(unchecked)
+        unchecked.clear()
+        requests = []
+        for entry in self.waiting:
+            entry.bound = flow.bind(entry)
+            requests.append((entry.node, entry.key, entry.bound))
+        flow.ledger.commands.append(LookUp(tuple(requests)))
+
+    def answer(self, answers: Sequence[CacheAnswer]) -> None:
+        """The answers to the lookup, in its order."""
+        waiting, self.waiting = self.waiting, []
+        ready = self.flow.dispatcher.ready
+        for entry, (verdict, value) in zip(waiting, answers, strict=True):
+            entry.cache_key = verdict.key
+            entry.cache_parts = verdict.parts.as_dict() if verdict.parts is not None else None
+            entry.cache_reason = verdict.reason
+            if verdict.hit is None or value is None or not self._reuse(entry, verdict, value):
+                ready.append(entry)
+
+    def _reuse(self, entry: TaskEntry, verdict: Verdict, value: Value) -> bool:
+        hit = verdict.hit
+        assert hit is not None
+        flow = self.flow
+        flow.inputs.keep(entry.key, value, *shape(value))
+        decided = flow.transition(
+            entry,
+            TaskState.SUCCEEDED,
+            flow.attempt(entry),
+            reason=verdict.reason,
+            output=hit.output,
+            cache_hit=hit.run_id,
+        )
+        if decided is None:
+            flow.inputs.drop(entry.key)
+            return False
+        return True
