@@ -181,7 +181,6 @@ class Driver:
                 record, recorded_values(record, self.plan, self.artifacts), clock.time()
             )
         self._take()
-        inbox = self.inbox
         while True:
             self._tell_cancel()
             scheduler.step(clock.time())
@@ -193,30 +192,7 @@ class Driver:
                 open_ = scheduler.table.open
                 stuck = ", ".join(f"{k} ({self.run.tasks[k].state})" for k in list(open_)[:5])
                 raise RuntimeError(f"legato bug: run {self.run_id} cannot progress: {stuck}")
-            # Group commit: events wait in the buffer while more outcomes keep coming, and
-            # are committed (then shown to listeners) before the driver would block, when
-            # the batch is large or old enough, or at once when calls wait for them.
-            journal = self.journal
-            if journal.pending and (
-                journal.pending >= _BATCH_EVENTS
-                or journal.waited(clock.monotonic()) >= _BATCH_AGE_S
-                or scheduler.dispatcher.claimed  # commit claims while the workers work
-            ):
-                self._flush()
-            item = None
-            if journal.pending and scheduler.in_flight and not self._held:
-                # More outcomes are on their way: let them join this batch for a moment.
-                young = _BATCH_AGE_S - journal.waited(clock.monotonic())
-                item = self._wait(_min_timeout(young, self._next_timeout()))
-            if item is None:
-                self._flush()
-                item = self._wait(self._next_timeout())
-            items = [] if item is None else [item]
-            while True:
-                try:
-                    items.append(inbox.get_nowait())
-                except queue.Empty:
-                    break
+            items = self._commit_and_wait()
             self._tell_cancel()  # before outcomes: a call stopped by it was cancelled
             for item in items:
                 if item is not _WAKE:
@@ -226,6 +202,33 @@ class Driver:
         self._flush(final=True)
         self._ended = time.perf_counter()
         return self.run
+
+    def _commit_and_wait(self) -> list[Any]:
+        """Group commit, then what arrived in the inbox. Events wait in the journal while
+        more outcomes keep coming, and are committed (then shown to listeners) before the
+        driver would block, when many or old enough, or while claims ran ahead (so that
+        they are durable before a worker frees)."""
+        journal, clock, scheduler = self.journal, self.clock, self.scheduler
+        if journal.pending and (
+            journal.pending >= _BATCH_EVENTS
+            or journal.waited(clock.monotonic()) >= _BATCH_AGE_S
+            or scheduler.dispatcher.claimed
+        ):
+            self._flush()
+        item = None
+        if journal.pending and scheduler.in_flight and not self._held:
+            # More outcomes are on their way: let them join this batch for a moment.
+            young = _BATCH_AGE_S - journal.waited(clock.monotonic())
+            item = self._wait(_min_timeout(young, self._next_timeout()))
+        if item is None:
+            self._flush()
+            item = self._wait(self._next_timeout())
+        items = [] if item is None else [item]
+        while True:
+            try:
+                items.append(self.inbox.get_nowait())
+            except queue.Empty:
+                return items
 
     def force_stop(self) -> None:
         """End the run at once (second Ctrl-C): everything open is cancelled without waiting
