@@ -52,7 +52,8 @@ def apply(run: RunRecord, event: Event) -> None:
     if event.seq <= run.last_seq:
         raise ValueError(f"event {event.seq} of run {run.run_id} is out of order")
     if isinstance(event, TaskTransitioned):
-        _task(run, event)
+        tasks = run.tasks
+        tasks[event.key] = apply_change(tasks[event.key], change_of(event))
     elif isinstance(event, MapExpanded):
         expand(run.tasks, event)
     elif isinstance(event, RunTransitioned):
@@ -80,11 +81,6 @@ def apply(run: RunRecord, event: Event) -> None:
     else:
         raise TypeError(f"unknown event type {type(event).__name__}")
     run.last_seq = event.seq
-
-
-def _task(run: RunRecord, event: TaskTransitioned) -> None:
-    tasks = run.tasks
-    tasks[event.key] = apply_change(tasks[event.key], change_of(event))
 
 
 def _compensation(run: RunRecord, event: RollbackTransitioned) -> None:

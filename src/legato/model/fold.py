@@ -104,6 +104,7 @@ class Change(NamedTuple):
     ended_at: float | Keep | None
     """Set when an attempt ends, cleared when one starts; kept or set with ``ran_for``."""
     ran_for: float | Keep | None
+    """Seconds the attempt's function ran: kept, set or cleared with ``ended_at``."""
     first_started_at: float | None
     """Set only where the record has none (``None``: nothing to set)."""
     error: ErrorInfo | Keep | None
