@@ -2,9 +2,11 @@
 
 ``fold(events)`` rebuilds a :class:`~legato.model.records.RunRecord` from nothing; ``apply``
 adds one event to a record the caller owns. Both are deterministic and do no I/O, so a run can
-be rebuilt after a crash and tested from recorded histories. Task records are frozen and
-replaced on each change; the run record's task table is updated in place so that applying an
-event costs O(1) however large the run.
+be rebuilt after a crash and tested from recorded histories. What an event does to a task's
+record is :mod:`legato.model.fold`, shared with the run stores' projections; this module adds
+the run's own fields and rollback. Task records are frozen and replaced on each change; the run
+record's task table is updated in place so that applying an event costs O(1) however large the
+run.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from legato.model.events import (
     RunTransitioned,
     TaskTransitioned,
 )
-from legato.model.records import RunRecord, TaskRecord
+from legato.model.fold import add_planned, change_of, expand
+from legato.model.fold import apply as apply_change
+from legato.model.records import RunRecord
 from legato.model.rollback import CompensationRecord, RollbackState
-from legato.model.states import TASK_TERMINAL, RunState, TaskState
+from legato.model.states import RunState
 
 __all__ = ["apply", "fold"]
 
@@ -48,9 +52,10 @@ def apply(run: RunRecord, event: Event) -> None:
     if event.seq <= run.last_seq:
         raise ValueError(f"event {event.seq} of run {run.run_id} is out of order")
     if isinstance(event, TaskTransitioned):
-        _task(run, event)
+        tasks = run.tasks
+        tasks[event.key] = apply_change(tasks[event.key], change_of(event))
     elif isinstance(event, MapExpanded):
-        _expand(run, event)
+        expand(run.tasks, event)
     elif isinstance(event, RunTransitioned):
         run.state = event.state
         if event.reason:
@@ -73,53 +78,10 @@ def apply(run: RunRecord, event: Event) -> None:
         run.failure_policy = event.failure_policy
         run.caching = event.caching
         run.started_at = event.at
-        for planned in event.tasks:
-            run.tasks[planned.key] = TaskRecord(
-                key=planned.key, name=planned.name, mapped=planned.mapped
-            )
+        add_planned(run.tasks, event)
     else:
         raise TypeError(f"unknown event type {type(event).__name__}")
     run.last_seq = event.seq
-
-
-def _task(run: RunRecord, event: TaskTransitioned) -> None:
-    old = run.tasks[event.key]
-    state = event.state
-    started_at = old.started_at
-    first = old.first_started_at
-    ended_at = old.ended_at
-    ran_for = old.ran_for
-    if state is TaskState.RUNNING:
-        started_at = event.at
-        ended_at = None
-        ran_for = None
-        if first is None:
-            first = event.at
-    elif state in TASK_TERMINAL or state is TaskState.RETRY_WAIT:
-        ended_at = event.at
-        ran_for = event.ran_for
-    run.tasks[event.key] = TaskRecord(
-        key=old.key,
-        name=old.name,
-        state=state,
-        attempt=event.attempt,
-        map_index=old.map_index,
-        parent=old.parent,
-        mapped=old.mapped,
-        items=old.items,
-        started_at=started_at,
-        ended_at=ended_at,
-        first_started_at=first,
-        ran_for=ran_for,
-        reason=event.reason,
-        error=event.error
-        if event.error is not None
-        else (old.error if state is TaskState.RETRY_WAIT else None),
-        output=event.output,
-        cache_key=event.cache_key if event.cache_key is not None else old.cache_key,
-        cache_hit=event.cache_hit,
-        cache_parts=event.cache_parts if event.cache_parts is not None else old.cache_parts,
-    )
 
 
 def _compensation(run: RunRecord, event: RollbackTransitioned) -> None:
@@ -136,22 +98,3 @@ def _compensation(run: RunRecord, event: RollbackTransitioned) -> None:
         started_at=event.at if started else old.started_at,
         ended_at=None if started else event.at,
     )
-
-
-def _expand(run: RunRecord, event: MapExpanded) -> None:
-    # The group itself moved to RUNNING by a TaskTransitioned just before; this adds its items.
-    tasks = run.tasks
-    group = tasks[event.key]
-    tasks[event.key] = _with_items(group, event.count)
-    name = group.name
-    key = event.key
-    for i in range(event.count):
-        child = f"{key}[{i}]"
-        tasks[child] = TaskRecord(
-            key=child, name=name, state=TaskState.READY, map_index=i, parent=key
-        )
-
-
-def _with_items(group: TaskRecord, count: int) -> TaskRecord:
-    # replace(), not a field-by-field copy, so that no field a later change adds is lost.
-    return replace(group, mapped=True, items=count)

@@ -1,8 +1,9 @@
 """The in-memory run store: the reference implementation of :class:`~legato.store.base.RunStore`.
 
 Nothing touches the disk, so it suits tests and notebooks that want no files. It applies each
-event on its own, in order, with the projection rules written out plainly; the SQL store gets
-the same results by merging a batch per task and upserting in SQL, and the conformance suite
+event on its own, in order, with the task fold of :mod:`legato.model.fold` (the engine's
+reducer's too), fenced by its ``admits``; the SQL store gets the same results by composing a
+batch's changes per task and upserting them in SQL, and the conformance suite
 (``tests/store/conformance.py``) holds both to the same answers. One lock guards everything, so
 one store may be shared by threads.
 """
@@ -16,12 +17,12 @@ from dataclasses import dataclass, field
 
 from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
 from legato.model.artifacts import ArtifactRef
-from legato.model.errors import ErrorInfo
 from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
+from legato.model.fold import add_planned, admits, apply, change_of, expand
 from legato.model.jsonable import to_jsonable
 from legato.model.records import TaskRecord
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import TASK_TERMINAL, RunState, TaskState
+from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store.memory_models import MemoryModelStore
 
@@ -158,7 +159,7 @@ class MemoryRunStore:
                 if isinstance(event, TaskTransitioned):
                     self._task(run, event)
                 elif isinstance(event, MapExpanded):
-                    _expand(run.tasks, event)
+                    expand(run.tasks, event)
                 elif isinstance(event, RunTransitioned):
                     info = dataclasses.replace(
                         info,
@@ -167,11 +168,7 @@ class MemoryRunStore:
                         ended_at=event.at if event.state.is_terminal else None,
                     )
                 elif isinstance(event, RunStarted):
-                    for planned in event.tasks:
-                        if planned.key not in run.tasks:
-                            run.tasks[planned.key] = TaskRecord(
-                                key=planned.key, name=planned.name, mapped=planned.mapped
-                            )
+                    add_planned(run.tasks, event)
             run.info = dataclasses.replace(info, heartbeat_at=events[-1].at)
             run.events.extend(events)
             run.last_seq = events[-1].seq
@@ -208,14 +205,12 @@ class MemoryRunStore:
 
     def _task(self, run: _Run, event: TaskTransitioned) -> None:
         old = run.tasks.get(event.key)
-        if old is None:
-            run.tasks[event.key] = _next_record(TaskRecord(key=event.key, name=event.key), event)
-        elif (event.attempt > old.attempt and old.state is not TaskState.SUCCEEDED) or (
-            event.attempt == old.attempt and old.state not in TASK_TERMINAL
-        ):
-            # A report about an older attempt changes nothing; a terminal row is final for
-            # its attempt (a resume's newer attempt replaces it), and a success for good.
-            run.tasks[event.key] = _next_record(old, event)
+        if old is None:  # a key no plan named: kept all the same, named after itself
+            run.tasks[event.key] = apply(
+                TaskRecord(key=event.key, name=event.key), change_of(event)
+            )
+        elif admits(old.state, old.attempt, event.attempt):
+            run.tasks[event.key] = apply(old, change_of(event))
         if event.output is not None:
             self._artifacts.setdefault(event.output.checksum, event.output)
         if (
@@ -303,55 +298,6 @@ class MemoryRunStore:
         if run.info.owner != owner:
             raise FencedError(fenced_message(run_id, run.info))
         return run
-
-
-def _next_record(old: TaskRecord, event: TaskTransitioned) -> TaskRecord:
-    # The same fold as legato.engine.reducer, which this layer may not import.
-    state = event.state
-    started_at, first, ended_at, ran_for = (
-        old.started_at,
-        old.first_started_at,
-        old.ended_at,
-        old.ran_for,
-    )
-    if state is TaskState.RUNNING:
-        started_at, ended_at, ran_for = event.at, None, None
-        if first is None:
-            first = event.at
-    elif state in TASK_TERMINAL or state is TaskState.RETRY_WAIT:
-        ended_at, ran_for = event.at, event.ran_for
-    error: ErrorInfo | None = event.error
-    if error is None and state is TaskState.RETRY_WAIT:
-        error = old.error
-    return dataclasses.replace(
-        old,
-        state=state,
-        attempt=event.attempt,
-        started_at=started_at,
-        ended_at=ended_at,
-        first_started_at=first,
-        ran_for=ran_for,
-        reason=event.reason,
-        error=error,
-        output=event.output,
-        cache_key=event.cache_key if event.cache_key is not None else old.cache_key,
-        cache_hit=event.cache_hit,
-        cache_parts=event.cache_parts if event.cache_parts is not None else old.cache_parts,
-    )
-
-
-def _expand(tasks: dict[str, TaskRecord], event: MapExpanded) -> None:
-    group = tasks.get(event.key)
-    name = event.key
-    if group is not None:
-        name = group.name
-        tasks[event.key] = dataclasses.replace(group, mapped=True, items=event.count)
-    for i in range(event.count):
-        child = f"{event.key}[{i}]"
-        if child not in tasks:
-            tasks[child] = TaskRecord(
-                key=child, name=name, state=TaskState.READY, map_index=i, parent=event.key
-            )
 
 
 def _copy_info(run: RunInfo) -> RunInfo:

@@ -14,6 +14,7 @@ from legato.engine.binding import MapError
 from legato.engine.scheduler.flow import Flow
 from legato.engine.scheduler.tasks import TaskEntry
 from legato.model.artifacts import shape_of_ref
+from legato.model.fold import item_key
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.states import RunState, TaskState
 from legato.model.values import Gathered, Stored, StoredItems, Value
@@ -82,7 +83,7 @@ def _recorded_value(
         return values.get(entry.key)
     items: list[Value] = []
     for i in range(recorded.items or 0):
-        child = record.tasks.get(f"{entry.key}[{i}]")
+        child = record.tasks.get(item_key(entry.key, i))
         if child is None or child.output is None:
             return None
         items.append(Stored(child.output))
@@ -103,7 +104,7 @@ def _restore_group(flow: Flow, group: TaskEntry, recorded: TaskRecord) -> None:
         )
     tasks = flow.ledger.run.tasks
     for i in range(count):
-        before = tasks[f"{group.key}[{i}]"]
+        before = tasks[item_key(group.key, i)]
         done = before.state is TaskState.SUCCEEDED and before.output is not None
         item = flow.table.add_item(group, i, open_=not done)
         if done:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from legato.engine.caching import BoundArgs
 from legato.engine.plan import Plan, PlanNode
+from legato.model.fold import item_key
 from legato.model.states import TaskState
 
 __all__ = ["Closed", "TaskEntry", "TaskTable"]
@@ -98,7 +99,7 @@ class TaskTable:
 
     def add_item(self, group: TaskEntry, index: int, *, open_: bool = True) -> TaskEntry:
         """Add item ``index`` of ``group`` (open unless it succeeded before a resume)."""
-        key = f"{group.key}[{index}]"
+        key = item_key(group.key, index)
         item = TaskEntry(key, group.node, index)
         item.group = group
         group.children.append(key)

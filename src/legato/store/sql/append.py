@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from legato.errors import FencedError, StoreError, UnknownRunError
 from legato.model.events import MapExpanded
+from legato.model.fold import item_key
 from legato.model.runs import RunInfo
 from legato.model.states import TaskState
 from legato.store.memory import fenced_message, unknown_run_message
@@ -230,7 +231,7 @@ class Appender:
         return [
             {
                 "run_id": run_id,
-                "key": f"{expanded.key}[{i}]",
+                "key": item_key(expanded.key, i),
                 "name": name,
                 "state": TaskState.READY.value,
                 "attempt": 1,

@@ -1,19 +1,22 @@
 """One append turned into table rows, in plain Python (no SQL here).
 
 The task projection is updated with one conditional upsert per *segment*: the consecutive
-events of one task key that name the same attempt, merged into the change they make
-together. A key's segments are upserted in order (round 1 holds every key's first segment,
-round 2 the second ones...), and the upsert's ``WHERE`` applies the two rules — a terminal row
-changes only for a newer attempt; a change naming an older attempt is ignored — against the row
-as the previous segment left it. Within a segment every event names the same attempt, so none
-is stale against another, and events after a terminal one are dropped here: the result is
+events of one task key that name the same attempt, their changes
+(:func:`legato.model.fold.change_of`) composed into the one change they make together
+(:meth:`~legato.model.fold.Change.then`). A key's segments are upserted in order (round 1 holds
+every key's first segment, round 2 the second ones...), and the upsert's ``WHERE`` applies the
+fence (:func:`legato.model.fold.admits`: a terminal row changes only for a newer attempt, a
+success never; a change naming an older attempt is ignored) against the row as the previous
+segment left it. Within a segment every event names the same attempt, so none is stale against
+another, and events after a terminal one are dropped here by the same fence: the result is
 exactly that of applying the events one by one, as the in-memory store does.
 
 Planned tasks (``RunStarted``) and map items (``MapExpanded``) create rows; such an event
 closes the changes gathered before it, so the projection sees creations and changes in the
 order of the events (``Batch.steps``).
 
-A segment has a *shape*: which fields it sets, leaves alone or clears. Each shape gets its own
+A segment has a *shape*, read off its composed change: which fields it sets, leaves alone or
+clears. Each shape gets its own
 statement (:meth:`~legato.store.sql.statements.AppendStatements.change`) that binds only
 what the shape sets and writes NULLs as constants: a typical change binds 9 to 12 values
 instead of 27, which halves SQLite's cost per row.
@@ -22,7 +25,7 @@ instead of 27, which halves SQLite's cost per row.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +33,6 @@ import orjson
 
 from legato.model.artifacts import ArtifactRef
 from legato.model.codec import artifact_to_dict, event_to_dict
-from legato.model.errors import ErrorInfo
 from legato.model.events import (
     Event,
     MapExpanded,
@@ -39,7 +41,8 @@ from legato.model.events import (
     RunTransitioned,
     TaskTransitioned,
 )
-from legato.model.states import TASK_TERMINAL, TaskState
+from legato.model.fold import KEEP, Change, admits, change_of
+from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
 
 __all__ = ["Batch", "ChangeShape", "dumps", "output_json", "plan_batch", "tracked_rows"]
@@ -67,9 +70,10 @@ dumps = _json_encoder()
 """Compact JSON, the one encoding of every JSON column."""
 
 ChangeShape = tuple[bool, bool, bool, int, bool, bool, bool, bool]
-"""What a segment does to a projection row: sets ``started_at``; sets ``ended_at`` and
-``ran_for``; has a ``first_started_at``; error 0 kept, 1 cleared, 2 set; has an output; sets
-``cache_key``; has a ``cache_hit``; sets ``cache_parts``."""
+"""What a segment's composed :class:`~legato.model.fold.Change` does to a projection row:
+sets ``started_at``; sets ``ended_at`` and ``ran_for`` (always together); has a
+``first_started_at`` to set if the row has none; error 0 kept, 1 cleared, 2 set; has an
+output; sets ``cache_key``; has a ``cache_hit``; sets ``cache_parts``."""
 
 Rounds = list[dict[ChangeShape, list[dict[str, Any]]]]
 """Projection changes: rounds in order (round *n* holds each key's *n*-th segment); in each,
@@ -77,11 +81,9 @@ the rows of each shape."""
 
 ERROR_KEPT, ERROR_CLEARED, ERROR_SET = 0, 1, 2
 
-_RUNNING = TaskState.RUNNING
-_RETRY_WAIT = TaskState.RETRY_WAIT
 _SUCCEEDED = TaskState.SUCCEEDED
-_TERMINAL = TASK_TERMINAL
-_ENDS_ATTEMPT = TASK_TERMINAL | {TaskState.RETRY_WAIT}
+_TAKES_SAME_ATTEMPT = {s: admits(s, 1, 1) for s in TaskState}
+"""The fence within a segment, by the state the segment has reached (one lookup per event)."""
 _TEXT = {s: s.value for s in TaskState}  # a dict lookup; Enum.value is a slow descriptor
 
 
@@ -229,11 +231,11 @@ def _flush(batch: Batch, segments: dict[str, list[_Segment]], outputs: dict[int,
     if not segments:
         return
     rounds: Rounds = []
-    for key_segments in segments.values():
+    for key, key_segments in segments.items():
         for i, segment in enumerate(key_segments):
             if i == len(rounds):
                 rounds.append({})
-            shape, row = segment.row(batch.run_id, outputs)
+            shape, row = _row(batch.run_id, key, segment, outputs)
             same = rounds[i].get(shape)
             if same is None:
                 rounds[i][shape] = [row]
@@ -287,126 +289,87 @@ def _output(
 
 
 class _Segment:
-    """The net change of consecutive events of one key and one attempt."""
+    """The changes of consecutive events of one key and one attempt, composed."""
 
-    __slots__ = (
-        "attempt",
-        "cache_hit",
-        "cache_key",
-        "cache_parts",
-        "ended_at",
-        "ended_set",
-        "error",
-        "error_mode",
-        "first_started_at",
-        "key",
-        "ord_seq",
-        "output",
-        "ran_for",
-        "reason",
-        "started_at",
-        "state",
-        "terminal",
-    )
+    __slots__ = ("change", "ord_seq")
 
-    def __init__(self, event: TaskTransitioned) -> None:
-        self.key = event.key
-        self.attempt = event.attempt
-        self.ord_seq = event.seq
-        self.terminal = False
-        self.ended_set = False
-        self.error_mode = ERROR_KEPT
-        self.started_at: float | None = None
-        self.first_started_at: float | None = None
-        self.ended_at: float | None = None
-        self.ran_for: float | None = None
-        self.error: ErrorInfo | None = None
-        self.cache_key: str | None = None
-        self.cache_parts: Mapping[str, str] | None = None
-        self.state = event.state
-        self.reason = event.reason
-        self.output = event.output
-        self.cache_hit = event.cache_hit
-
-    def add(self, event: TaskTransitioned) -> None:
-        # The reducer's fold (legato.engine.reducer._task), recording what it touches.
-        state = event.state
-        self.state = state
-        self.reason = event.reason
-        self.output = event.output
-        self.cache_hit = event.cache_hit
-        if state is _RUNNING:
-            self.ended_set = True
-            self.started_at = event.at
-            self.ended_at = self.ran_for = None
-            if self.first_started_at is None:
-                self.first_started_at = event.at
-        elif state in _ENDS_ATTEMPT:
-            self.ended_set = True
-            self.ended_at = event.at
-            self.ran_for = event.ran_for
-        if event.error is not None:
-            self.error, self.error_mode = event.error, ERROR_SET
-        elif state is not _RETRY_WAIT:
-            self.error, self.error_mode = None, ERROR_CLEARED
-        if event.cache_key is not None:
-            self.cache_key = event.cache_key
-        if event.cache_parts is not None:
-            self.cache_parts = event.cache_parts
-        if state in _TERMINAL:
-            self.terminal = True
-
-    def row(self, run_id: str, outputs: dict[int, str]) -> tuple[ChangeShape, dict[str, Any]]:
-        row: dict[str, Any] = {
-            "run_id": run_id,
-            "key": self.key,
-            "name": self.key,
-            "state": _TEXT[self.state],
-            "attempt": self.attempt,
-            "reason": self.reason,
-            "ord_seq": self.ord_seq,
-            "started_at": self.started_at,
-            "first_started_at": self.first_started_at,
-            "ended_at": self.ended_at,
-            "ran_for": self.ran_for,
-            "cache_key": self.cache_key,
-            "cache_hit": self.cache_hit,
-            "cache_parts": dumps(dict(self.cache_parts)) if self.cache_parts is not None else None,
-        }
-        error = self.error
-        if error is not None:
-            row["error_type"] = error.type_name
-            row["error_message"] = error.message
-            row["error_traceback"] = error.traceback
-            row["error_detail"] = dumps({"kind": error.kind.value, "mro": list(error.mro)})
-        output = self.output
-        if output is not None:
-            text = outputs.get(id(output))
-            row["output"] = text if text is not None else output_json(output)
-            row["output_checksum"] = output.checksum
-        shape = (
-            self.started_at is not None,
-            self.ended_set,
-            self.first_started_at is not None,
-            self.error_mode,
-            output is not None,
-            self.cache_key is not None,
-            self.cache_hit is not None,
-            self.cache_parts is not None,
-        )
-        return shape, row
+    def __init__(self, ord_seq: int, change: Change) -> None:
+        self.ord_seq = ord_seq
+        self.change = change
 
 
 def _fold(segments: dict[str, list[_Segment]], event: TaskTransitioned) -> None:
     key_segments = segments.get(event.key)
     if key_segments is None:
-        segment = _Segment(event)
-        segments[event.key] = [segment]
+        segments[event.key] = [_Segment(event.seq, change_of(event))]
+        return
+    segment = key_segments[-1]
+    change = segment.change
+    if change.attempt != event.attempt:
+        # Fenced (or not) by the upsert's WHERE, against the row the segment before leaves.
+        key_segments.append(_Segment(event.seq, change_of(event)))
+    elif _TAKES_SAME_ATTEMPT[change.state]:
+        segment.change = change.then(change_of(event))
+    # else: a terminal state is final, in a batch as in the table
+
+
+def _row(
+    run_id: str, key: str, segment: _Segment, outputs: dict[int, str]
+) -> tuple[ChangeShape, dict[str, Any]]:
+    (
+        state,
+        attempt,
+        reason,
+        output,
+        hit,
+        started_at,
+        ended_at,
+        ran_for,
+        first,
+        error,
+        cache_key,
+        cache_parts,
+    ) = segment.change
+    # A field the change keeps is not bound (the shape's statement leaves its column alone):
+    # its value in the row is None, never KEEP.
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "key": key,
+        "name": key,
+        "state": _TEXT[state],
+        "attempt": attempt,
+        "reason": reason,
+        "ord_seq": segment.ord_seq,
+        "started_at": None if started_at is KEEP else started_at,
+        "first_started_at": first,
+        "ended_at": None if ended_at is KEEP else ended_at,
+        "ran_for": None if ran_for is KEEP else ran_for,
+        "cache_key": None if cache_key is KEEP else cache_key,
+        "cache_hit": hit,
+        "cache_parts": dumps(dict(cache_parts)) if cache_parts is not KEEP else None,
+    }
+    if error is KEEP:
+        error_mode = ERROR_KEPT
+    elif error is None:
+        error_mode = ERROR_CLEARED
     else:
-        segment = key_segments[-1]
-        if segment.attempt != event.attempt:
-            segment = _Segment(event)
-            key_segments.append(segment)
-        elif segment.terminal:
-            return  # a terminal state is final, in a batch as in the table
-    segment.add(event)
+        error_mode = ERROR_SET
+        row["error_type"] = error.type_name
+        row["error_message"] = error.message
+        row["error_traceback"] = error.traceback
+        row["error_detail"] = dumps({"kind": error.kind.value, "mro": list(error.mro)})
+    if output is not None:
+        text = outputs.get(id(output))
+        row["output"] = text if text is not None else output_json(output)
+        row["output_checksum"] = output.checksum
+    shape = (
+        started_at is not KEEP,
+        ended_at is not KEEP,
+        first is not None,
+        error_mode,
+        output is not None,
+        cache_key is not KEEP,
+        hit is not None,
+        cache_parts is not KEEP,
+    )
+    return shape, row

@@ -24,7 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from legato.model.states import TASK_TERMINAL, TaskState
+from legato.model.fold import FINAL_FOR_ATTEMPT, FINAL_FOR_GOOD
+from legato.model.states import TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
 from legato.store.sql.connect import dialect_insert, postgresql_array
 from legato.store.sql.schema import (
@@ -306,17 +307,19 @@ class AppendStatements:
         set_: dict[str, Any] = {name: new[name] for name in changed}
         if first:
             set_["first_started_at"] = sa.func.coalesce(t.first_started_at, new.first_started_at)
-        terminal: list[sa.ColumnElement[Any]] = [
-            sa.literal_column(f"'{s.value}'") for s in sorted(TASK_TERMINAL)
-        ]
-        succeeded: sa.ColumnElement[Any] = sa.literal_column(f"'{TaskState.SUCCEEDED.value}'")
         return upsert.on_conflict_do_update(  # type: ignore[no-any-return]
             index_elements=["run_id", "key"],
             set_=set_,
-            # The projection's rules: an older attempt is stale; a terminal row is final for
-            # its attempt (a resume's newer attempt replaces it), and a success for good.
+            # legato.model.fold.admits, in SQL: an older attempt is stale; a terminal row is
+            # final for its attempt (a resume's newer attempt replaces it), and a success for
+            # good.
             where=sa.or_(
-                sa.and_(t.attempt < new.attempt, t.state != succeeded),
-                sa.and_(t.attempt == new.attempt, t.state.not_in(terminal)),
+                sa.and_(t.attempt < new.attempt, t.state.not_in(_texts(FINAL_FOR_GOOD))),
+                sa.and_(t.attempt == new.attempt, t.state.not_in(_texts(FINAL_FOR_ATTEMPT))),
             ),
         )
+
+
+def _texts(states: frozenset[TaskState]) -> list[sa.ColumnElement[Any]]:
+    """States as SQL constants (not bound: the statement is compiled once per shape)."""
+    return [sa.literal_column(f"'{s.value}'") for s in sorted(states)]
