@@ -30,6 +30,7 @@ from legato.engine.clock import Clock
 from legato.engine.journal import Journal, Listener
 from legato.engine.plan import Plan
 from legato.engine.scheduler import Cancel, Deadline, LookUp, Scheduler, SetTimer, Submit
+from legato.engine.scheduler.tasks import TaskEntry
 from legato.engine.stored import answer, recorded_values
 from legato.engine.timers import Timers
 from legato.executors.base import Executor
@@ -206,13 +207,14 @@ class Driver:
     def _commit_and_wait(self) -> list[Any]:
         """Group commit, then what arrived in the inbox. Events wait in the journal while
         more outcomes keep coming, and are committed (then shown to listeners) before the
-        driver would block, when many or old enough, or while claims ran ahead (so that
-        they are durable before a worker frees)."""
+        driver would block, when many or old enough, or when less than half of the claims
+        that ran ahead are committed (so that a freed worker finds one durable)."""
         journal, clock, scheduler = self.journal, self.clock, self.scheduler
+        claimed = scheduler.dispatcher.claimed
         if journal.pending and (
             journal.pending >= _BATCH_EVENTS
             or journal.waited(clock.monotonic()) >= _BATCH_AGE_S
-            or scheduler.dispatcher.claimed
+            or (claimed and _seq(claimed[len(claimed) // 2]) > journal.committed)
         ):
             self._flush()
         item = None
@@ -304,10 +306,10 @@ class Driver:
             # A synchronous executor runs the call inside submit: its claim is committed and
             # shown first, store or no store, as nothing can be shown while it runs.
             self._flush(final=True)
-        elif self._durable and min(after for after, _ in held.values()) > self.journal.committed:
+        elif self._durable:
             # Nothing to do but wait for the commit: do it here (a hand-off to the writer
             # thread would only add two thread switches to every hop of a chain).
-            self._flush(final=True)
+            self._flush(through=min(after for after, _ in held.values()))
         # A cancel asked for meanwhile (a listener, a signal) stops what has not started.
         self._tell_cancel()
         if self._durable:
@@ -366,14 +368,14 @@ class Driver:
 
     # ------------------------------------------------------------------ commits
 
-    def _flush(self, *, final: bool = False) -> None:
+    def _flush(self, *, final: bool = False, through: int | None = None) -> None:
         """Commit what waits (see :meth:`Journal.flush`), with the values tasks tracked
         meanwhile, but for those of attempts written off; store captured output."""
         tracked: list[Tracked] = []
         if self.logs is not None:
             may_track = self.scheduler.ledger.may_track
             tracked = [t for t in self.logs.drain_tracked() if may_track(t)]
-        self.journal.flush(self.clock.monotonic(), tracked, final=final)
+        self.journal.flush(self.clock.monotonic(), tracked, final=final, through=through)
         self._flush_logs()
 
     def _flush_logs(self) -> None:
@@ -404,6 +406,11 @@ class Driver:
             self.journal.heartbeat(self.clock.time())
         if not self.scheduler.done:
             self._timers.add(now + _PULSE_S, None)
+
+
+def _seq(entry: TaskEntry) -> int:
+    assert entry.claim_seq is not None
+    return entry.claim_seq
 
 
 def _min_timeout(a: float, b: float | None) -> float:

@@ -75,13 +75,35 @@ class Journal:
         """How long the oldest waiting event has waited (0 when none waits)."""
         return now - self._pending_since if self._pending else 0.0
 
-    def flush(self, now: float, tracked: Sequence[Tracked] = (), *, final: bool = False) -> None:
+    def flush(
+        self,
+        now: float,
+        tracked: Sequence[Tracked] = (),
+        *,
+        final: bool = False,
+        through: int | None = None,
+    ) -> None:
         """Commit the waiting events with ``tracked`` values (in the same transaction: a
         task's success is never durable without its metrics): handed to the writer thread
         when there is one and it is free (else they keep waiting and join the next batch:
         the writer wakes the driver when it is done), on this thread when ``final`` or
-        without a writer. With ``final``, everything is committed on return."""
+        without a writer. With ``final``, everything is committed on return; with
+        ``through``, at least the events up to that sequence number (what the writer had in
+        hand may be enough: the rest then keeps waiting)."""
         self._pending_tracked.extend(tracked)
+        if through is not None:
+            if self.committed >= through:
+                return
+            self.wait()
+            if self.committed >= through:
+                return
+            pending = self._pending
+            cut = through - pending[0].seq + 1 if pending else 0
+            if 0 < cut < len(pending):  # what comes after can go to the writer thread
+                self._commit(pending[:cut], now, self._pending_tracked)
+                self._pending, self._pending_tracked = pending[cut:], []
+                return
+            final = True
         if not self._pending and not self._pending_tracked:
             if final:
                 self.wait()
