@@ -60,6 +60,16 @@ def the_run(home: Path) -> tuple[str, RunState, dict[str, RollbackState]]:
         store.close()
 
 
+EACH_ONCE = {
+    "do create": 1,
+    "do publish": 1,
+    "do plain": 1,
+    "do explode": 1,
+    "undo publish": 1,
+    "undo create": 1,
+}
+"""The ledger of a run that did every task and undid publish and create, each once."""
+
 # Each point, at the first compensation and at the last; both executors that run handlers
 # in the orchestrator's process.
 CASES = [
@@ -85,14 +95,7 @@ def test_kill_during_rollback_then_resume_runs_each_handler_once(
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert resumed.stdout.split() == [run_id, "failed"]
     after = ledger(tmp_path)
-    assert after == {
-        "do create": 1,
-        "do publish": 1,
-        "do plain": 1,
-        "do explode": 1,
-        "undo publish": 1,
-        "undo create": 1,
-    }
+    assert after == EACH_ONCE
     _, state, rollbacks = the_run(Path(env["LEGATO_HOME"]))
     assert state is RunState.FAILED
     assert set(rollbacks.values()) == {RollbackState.SUCCEEDED}
@@ -111,14 +114,7 @@ def test_kill_after_the_last_compensation_commit_finds_the_run_ended(
     run_id, state, rollbacks = the_run(Path(env["LEGATO_HOME"]))
     assert state is RunState.FAILED
     assert rollbacks == {"publish": RollbackState.SUCCEEDED, "create": RollbackState.SUCCEEDED}
-    assert ledger(tmp_path) == {
-        "do create": 1,
-        "do publish": 1,
-        "do plain": 1,
-        "do explode": 1,
-        "undo publish": 1,
-        "undo create": 1,
-    }
+    assert ledger(tmp_path) == EACH_ONCE
 
     resumed = run_script(env, "resume", run_id)
 
