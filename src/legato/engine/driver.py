@@ -51,6 +51,8 @@ _BATCH_EVENTS = 1000
 _BATCH_AGE_S = 0.02
 """Events wait for more to join their commit at most this many, or this long (only while
 no call waits for them)."""
+_BIG_LOOKUP = 64
+"""A cache lookup of this many tasks takes long enough to commit meanwhile."""
 _PULSE_S = 0.5
 """How often a durable run wakes to stream captured output and check its heartbeat."""
 
@@ -286,6 +288,8 @@ class Driver:
                     lookup = command
             if lookup is None:
                 return
+            if len(lookup.requests) >= _BIG_LOOKUP:
+                self._flush()  # a map's expansion commits while its items are looked up
             assert self.caching is not None
             scheduler.on_verdicts(answer(lookup, self.caching, self.artifacts), clock.time())
             scheduler.step(clock.time())

@@ -99,9 +99,13 @@ class Journal:
                 return
             pending = self._pending
             cut = through - pending[0].seq + 1 if pending else 0
-            if 0 < cut < len(pending):  # what comes after can go to the writer thread
+            if 0 < cut < len(pending):
+                # What the caller waits for now; what comes after to the writer thread, which
+                # commits it while the caller goes on.
                 self._commit(pending[:cut], now, self._pending_tracked)
                 self._pending, self._pending_tracked = pending[cut:], []
+                if self._writer is not None and self._writer.offer(self._pending, now, ()):
+                    self._pending = []
                 return
             final = True
         if not self._pending and not self._pending_tracked:

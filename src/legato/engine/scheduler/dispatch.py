@@ -32,7 +32,7 @@ __all__ = ["RUNAHEAD_BUDGET_S", "RUNAHEAD_MAX", "Call", "Dispatcher"]
 
 RUNAHEAD_BUDGET_S = 0.01
 """Expected work, in seconds per slot, that claims may run ahead of free workers."""
-RUNAHEAD_MAX = 1024
+RUNAHEAD_MAX = 4096
 """The most instances claimed ahead at once, however short their tasks."""
 _WEIGHT = 0.2  # of the newest attempt in a task's mean run time
 
