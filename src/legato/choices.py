@@ -19,7 +19,7 @@ class ExecutorName(StrEnum):
     each."""
 
     INLINE = "inline"
-    """Every call in the loop's own thread, one at a time (debugging, notebooks)."""
+    """Every call in the engine's own thread, one at a time (debugging, notebooks)."""
     THREADS = "threads"
     """Worker threads: the default, since ML steps spend their time in native code that
     releases the GIL."""

@@ -1,1 +1,1 @@
-"""The engine: plan, rules, reducer (pure) and the loop (the only I/O)."""
+"""The engine: plan, rules, reducer and scheduler (pure), and the driver (the only I/O)."""

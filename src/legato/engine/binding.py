@@ -1,6 +1,6 @@
 """Outputs known so far, and how calls bind them: inputs of a task, items of a map.
 
-Pure bookkeeping over values the loop already holds: no I/O, nothing unpickled.
+Pure bookkeeping over values the scheduler already holds: no I/O, nothing unpickled.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Cache lookups for a run: which tasks may reuse a stored result, and why not.
 
-The loop asks :meth:`Caching.check` about tasks that just became ready, in batches (one store
+The driver asks :meth:`Caching.check` about tasks that just became ready, in batches (one store
 query per batch, however many tasks). A hit settles the task without running it; a miss
 carries its key and the reason ("cache: miss, code changed") into the task's record.
 """

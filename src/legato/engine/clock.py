@@ -1,4 +1,4 @@
-"""Time as the loop sees it, so tests can replace it."""
+"""Time as the engine sees it, so tests can replace it."""
 
 from __future__ import annotations
 

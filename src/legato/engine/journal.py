@@ -1,11 +1,14 @@
-"""Where a turn's events go: first the run store (one transaction), then the listeners.
+"""Where a run's events go: first the run store (one transaction), then the listeners.
 
-A listener never sees an event that is not committed. With a store, the commits can run on a
-writer thread (:meth:`Journal.start_writer`) so that the loop keeps scheduling while the
-store writes: the loop hands over one batch at a time, keeps buffering the next while the
-writer is busy (so batches grow with the store's latency: group commit), and waits for the
-writer before it ends the run. Heartbeats and log writes share the writer's lock, so the
-store sees one writer per run at a time.
+Events wait in the journal (``add``) until a ``flush`` commits them, all together, with the
+values tasks tracked meanwhile (group commit); a listener never sees an event that is not
+committed, and ``committed`` says how far the commits have come, which is how far the
+driver may hand calls to the executor (write-ahead dispatch). With a store the commits can
+run on a writer thread (:meth:`Journal.start_writer`) so that the driver keeps scheduling
+while the store writes: it takes one batch at a time, and what is added meanwhile waits for
+the next (batches grow with the store's latency). A flush that must be durable on return
+(the run's end, a call waiting for its claim) waits for the writer first. Heartbeats and log
+writes share the writer's lock, so the store sees one writer per run at a time.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ class Journal:
 
     def start_writer(self, wake: Callable[[], None]) -> None:
         """Commit on a writer thread from now on; ``wake()`` is called (on that thread) each
-        time it finishes a batch, so the loop can hand over the next."""
+        time it finishes a batch, so the driver can hand over the next."""
         if self.store is not None and self._writer is None:
             self._writer = _Writer(self, wake)
 
@@ -249,7 +252,7 @@ class _Writer:
                 batch, tracked, now = self._batch, self._tracked, self._now
             try:
                 self._journal._commit(batch, now, tracked)
-            except BaseException as exc:  # handed to the loop, which raises it
+            except BaseException as exc:  # handed to the driver, which raises it
                 error: BaseException | None = exc
             else:
                 error = None

@@ -69,7 +69,7 @@ class CommonOptions:
     """Objects whose ``on_events(events)`` receives each batch of events once it is
     committed (progress displays, tests); one that raises is dropped and the run goes on."""
     clock: Clock | None = None
-    """The loop's time (monotonic, wall, waiting on its inbox); None: the real clock. Tests
+    """The engine's time (monotonic, wall, waiting on its inbox); None: the real clock. Tests
     pass ``legato.testing.FakeClock``, under which retry delays pass at once."""
     seed: int | None = None
     """Seed of the run's own random numbers (retry jitter), to make a run reproducible."""

@@ -1,4 +1,4 @@
-"""From a validated graph and bound parameters to what the loop executes. Pure."""
+"""From a validated graph and bound parameters to what the scheduler runs. Pure."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ __all__ = ["Plan", "PlanNode", "build_plan", "check_capacity"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanNode:
-    """A node with what the loop needs precomputed."""
+    """A node with what the scheduler needs precomputed."""
 
     key: str
     spec: TaskSpec

@@ -58,7 +58,7 @@ def _owner_is_gone(info: RunInfo) -> bool:
 
 @takes_resume_options(ResumeOptions)
 def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
-    """Take over run ``run_id`` (an id or a unique prefix) and build the loop that continues
+    """Take over run ``run_id`` (an id or a unique prefix) and build the driver that continues
     it, with the options it started with (failure policy, cache options). Raises
     ``RunBusyError`` while its orchestrator is alive."""
     settings = load_settings(options.profile)

@@ -1,6 +1,6 @@
 """The ordered rules every task transition passes through.
 
-The loop *proposes* a transition (``RUNNING -> FAILED`` because an attempt raised); the rules,
+The scheduler *proposes* a transition (``RUNNING -> FAILED`` because an attempt raised); the rules,
 in order, may reject it (a stale attempt), change it (``FAILED`` becomes ``RETRY_WAIT`` while
 attempts remain) or let it through. Each rule declares the from- and to-states it looks at.
 No transition bypasses them; the last rule checks the transition table and treats a violation
@@ -36,7 +36,7 @@ class InvalidTransitionError(RuntimeError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Proposal:
-    """A transition the loop asks for, possibly rewritten by rules."""
+    """A transition the scheduler asks for, possibly rewritten by rules."""
 
     to: TaskState
     attempt: int

@@ -100,7 +100,7 @@ def executor_for(executor: str | Executor | None, settings: Settings) -> Executo
 def prepare(
     pipeline: Pipeline[..., Any], params: Mapping[str, Any] | None, options: RunOptions
 ) -> Driver:
-    """Validate everything a run needs, record the new run and build its loop; nothing runs
+    """Validate everything a run needs, record the new run and build its driver; nothing runs
     yet. A broken pipeline, bad parameters or impossible resources raise here, before any
     run exists."""
     if not isinstance(pipeline, Pipeline):
@@ -211,15 +211,15 @@ def _source_file(pipeline: Pipeline[..., Any]) -> str | None:
     return code.co_filename if code is not None else None
 
 
-def _result(loop: Driver) -> RunResult:
-    artifacts = loop.artifacts
+def _result(driver: Driver) -> RunResult:
+    artifacts = driver.artifacts
     return RunResult(
-        record=loop.run,
-        output=loop.plan.output,
-        outputs=loop.inputs.outputs,
-        params=loop.plan.params,
+        record=driver.run,
+        output=driver.plan.output,
+        outputs=driver.inputs.outputs,
+        params=driver.plan.params,
         data=StoredData(artifacts, keep_live=True) if artifacts is not None else LiveData(),
-        busy=loop.busy,
+        busy=driver.busy,
     )
 
 
@@ -263,19 +263,19 @@ def run(
     return drive(prepare(pipeline, params, options))
 
 
-def drive(loop: Driver) -> RunResult:
-    """Execute a prepared loop in this thread, turning Ctrl-C and SIGTERM into a clean
+def drive(driver: Driver) -> RunResult:
+    """Execute a prepared run in this thread, turning Ctrl-C and SIGTERM into a clean
     cancel (a second one forces)."""
     interrupted = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal interrupted
-        if interrupted or loop.in_submit:
+        if interrupted or driver.in_submit:
             interrupted = True
             raise KeyboardInterrupt
         interrupted = True
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        loop.request_cancel(f"interrupted ({name})")
+        driver.request_cancel(f"interrupted ({name})")
 
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -288,18 +288,18 @@ def drive(loop: Driver) -> RunResult:
                 previous[signum] = signal.signal(signum, on_signal)
     forced = False
     try:
-        loop.execute()
+        driver.execute()
     except KeyboardInterrupt:
         forced = True
         interrupted = True
-        loop.executor.close(wait=False)
-        loop.force_stop()
+        driver.executor.close(wait=False)
+        driver.force_stop()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if not forced:
-            loop.executor.close()
-    result = _result(loop)
+            driver.executor.close()
+    result = _result(driver)
     if interrupted:
         raise RunInterrupted(result)
     return result
@@ -308,26 +308,26 @@ def drive(loop: Driver) -> RunResult:
 class RunHandle:
     """A run going on in a background thread."""
 
-    def __init__(self, loop: Driver) -> None:
-        self._loop = loop
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
         self._result: RunResult | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name=f"legato-run-{loop.run_id}")
+        self._thread = threading.Thread(target=self._main, name=f"legato-run-{driver.run_id}")
         self._thread.daemon = True
         self._thread.start()
 
     def _main(self) -> None:
         try:
-            self._loop.execute()
-            self._result = _result(self._loop)
+            self._driver.execute()
+            self._result = _result(self._driver)
         except BaseException as exc:  # handed to whoever waits
             self._error = exc
         finally:
-            self._loop.executor.close()
+            self._driver.executor.close()
 
     @property
     def run_id(self) -> str:
-        return self._loop.run_id
+        return self._driver.run_id
 
     @property
     def done(self) -> bool:
@@ -335,7 +335,7 @@ class RunHandle:
 
     def cancel(self, reason: str = "cancelled by request") -> None:
         """Stop running tasks and end the run as cancelled."""
-        self._loop.request_cancel(reason)
+        self._driver.request_cancel(reason)
 
     def wait(self, timeout: float | None = None) -> RunResult:
         """Block until the run ends; its result."""

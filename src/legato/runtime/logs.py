@@ -2,9 +2,9 @@
 
 Output is told apart by the task context of the thread that writes it, so tasks running side
 by side on threads each get their own lines. Captured text goes to a :class:`LogSink`, which
-the loop drains into the run store every turn (and on a short timer while tasks run), so logs
-stream while a task is still running. Output written outside any task passes through as
-usual; with ``echo`` a task's output is also written through to the real stream.
+the engine's driver drains into the run store every turn (and on a short timer while tasks
+run), so logs stream while a task is still running. Output written outside any task passes
+through as usual; with ``echo`` a task's output is also written through to the real stream.
 
 Secret values (``legato.runtime.secrets``) are masked before anything is stored or echoed:
 in the sink when it is drained, after the pieces of a line are joined (``print`` writes a
@@ -37,7 +37,7 @@ _FORMAT = logging.Formatter("%(levelname)s %(name)s: %(message)s")
 
 
 class LogSink:
-    """A thread-safe buffer of captured output, drained by the loop; it also carries the
+    """A thread-safe buffer of captured output, drained by the engine's driver; it also carries the
     values tasks track (``legato.log_metric``...) along the same paths."""
 
     def __init__(self) -> None:

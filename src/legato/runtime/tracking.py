@@ -3,9 +3,9 @@
 
 Each call is bound to the task attempt running in the calling thread (its
 :class:`~legato.runtime.context.TaskContext`). Values go where the run's *destination* says:
-in the orchestrator's process (inline and threads executors) straight into the loop's
+in the orchestrator's process (inline and threads executors) straight into the driver's
 :class:`~legato.runtime.logs.LogSink`; in a worker process into the same buffer as captured
-output, sent over the worker's pipe before the attempt's outcome. Either way the loop commits
+output, sent over the worker's pipe before the attempt's outcome. Either way the driver commits
 them in its group commit with the run's events, and drops those of an attempt it has written
 off (timed out, cancelled, superseded by a retry): a stale attempt cannot write.
 
@@ -13,7 +13,7 @@ Outside a run (a task function called directly, in a unit test) every call warns
 does nothing, so task functions stay testable; in a run that stores nothing (``store=False``)
 likewise.
 
-``register_model`` is the exception to "through the loop": it must return the version's
+``register_model`` is the exception to "through the driver": it must return the version's
 number at once, so it writes to the registry (the run store's database) directly, from the
 worker; the store refuses a registration from an attempt older than the task's current one,
 and a retried attempt gets back the version its task registered first.
