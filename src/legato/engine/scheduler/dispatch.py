@@ -65,7 +65,7 @@ class Dispatcher:
         self.runahead = runahead
         """Whether claims may run ahead (only worth it when claims must be committed)."""
         self._ids = itertools.count(1)
-        self._means: dict[str, float] = {}  # node key -> mean run time of its attempts
+        self._means: dict[str, float] = {}  # task name -> mean run time of its attempts
 
     def new_call_id(self) -> int:
         """A call id unique within the run's executor."""
@@ -97,7 +97,7 @@ class Dispatcher:
         ready, claimed = self.ready, self.claimed
         slots = self.pool.total["slots"]
         while ready:
-            mean = self._means.get(ready[0].node.key)
+            mean = self._means.get(ready[0].node.spec.name)
             if mean is None:
                 return
             allowed = RUNAHEAD_MAX if mean <= 0 else int(slots * RUNAHEAD_BUDGET_S / mean)
@@ -107,7 +107,7 @@ class Dispatcher:
 
     def ran(self, entry: TaskEntry, seconds: float) -> None:
         """Note how long an attempt of ``entry``'s task ran."""
-        key = entry.node.key
+        key = entry.node.spec.name  # the task, however many nodes and items use it
         mean = self._means.get(key)
         self._means[key] = seconds if mean is None else mean + _WEIGHT * (seconds - mean)
 
