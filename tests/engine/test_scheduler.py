@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import legato
 from legato import Capacity, FailurePolicy, RunState, TaskState
 from legato.define.graph import Graph
 from legato.engine.caching import Verdict
@@ -43,7 +44,7 @@ from legato.model.states import TASK_TERMINAL
 from legato.model.values import Inline
 from legato.testing import check_history
 
-from .dags import DagSpec, NodeSpec, Probe, build_pipeline, capacities, dag_specs, expect
+from .dags import DagSpec, Probe, build_pipeline, capacities, dag_specs, expect
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -270,53 +271,74 @@ def test_random_runs_keep_the_schedulers_promises(
     assert record.state is (RunState.SUCCEEDED if ok else RunState.FAILED)
 
 
-def test_claims_run_ahead_only_for_short_tasks() -> None:
-    """A fan-out of tasks that take microseconds is claimed ahead of free workers (its
-    claims join commits made while the workers work); one whose tasks take seconds is not,
-    so no task shows running long before it runs."""
+@legato.task
+def _spread(n: int) -> list[int]:
+    return list(range(n))
 
-    def claimed_ahead(seconds: float) -> int:
-        spec = DagSpec(
-            nodes=(
-                NodeSpec(index=0, deps=(), length=40),
-                NodeSpec(index=1, deps=(0,), map_over="upstream"),
-            )
-        )
-        plan = build_plan(build_pipeline(spec, Probe()).graph, {})
-        scheduler = Scheduler(
-            run_id="ahead",
-            plan=plan,
-            capacity=Capacity(cpus=2, memory=1024**3, slots=2),
-            executor="simulated",
-            runahead=True,
-        )
-        scheduler.start(0.0)
-        most = 0
-        calls: list[TaskCall] = []
-        for _ in range(200):
-            scheduler.step(0.0)
-            _, commands = scheduler.take()
-            calls += [c.call for c in commands if isinstance(c, Submit)]
-            most = max(most, len(scheduler.dispatcher.claimed))
-            if not calls:
-                break
-            call = calls.pop(0)
-            output = ["t0"] * 40 if call.key == "t0" else call.key
-            scheduler.on_outcome(
-                TaskOutcome(
-                    call_id=call.call_id,
-                    key=call.key,
-                    attempt=call.attempt,
-                    kind=OutcomeKind.SUCCEEDED,
-                    output=Inline(output),
-                    length=40 if call.key == "t0" else None,
-                    started_at=0.0,
-                    ended_at=seconds,
-                ),
-                0.0,
-            )
-        assert scheduler.done
-        return most
 
-    assert claimed_ahead(0.00001) > 2
-    assert claimed_ahead(5.0) == 0
+@legato.task
+def _step(x: int) -> int:
+    return x
+
+
+@legato.pipeline
+def _mapped() -> list[int]:
+    """One task's 40 items."""
+    return _step.map(_spread(40))
+
+
+@legato.pipeline
+def _layer() -> list[int]:
+    """One task used by 40 plan nodes, all ready at once (a layer of a DAG)."""
+    first = _step(0)
+    return [_step(first) for _ in range(40)]
+
+
+def claimed_ahead(pipeline: legato.Pipeline[[], Any], seconds: float) -> int:
+    """The most instances claimed ahead of free workers in a run whose every attempt
+    reports ``seconds`` of work."""
+    plan = build_plan(pipeline.graph, {})
+    scheduler = Scheduler(
+        run_id="ahead",
+        plan=plan,
+        capacity=Capacity(cpus=2, memory=1024**3, slots=2),
+        executor="simulated",
+        runahead=True,
+    )
+    scheduler.start(0.0)
+    most = 0
+    calls: list[TaskCall] = []
+    for _ in range(200):
+        scheduler.step(0.0)
+        _, commands = scheduler.take()
+        calls += [c.call for c in commands if isinstance(c, Submit)]
+        most = max(most, len(scheduler.dispatcher.claimed))
+        if not calls:
+            break
+        call = calls.pop(0)
+        listed = call.task == "_spread"
+        scheduler.on_outcome(
+            TaskOutcome(
+                call_id=call.call_id,
+                key=call.key,
+                attempt=call.attempt,
+                kind=OutcomeKind.SUCCEEDED,
+                output=Inline(list(range(40)) if listed else 1),
+                length=40 if listed else None,
+                started_at=0.0,
+                ended_at=seconds,
+            ),
+            0.0,
+        )
+    assert scheduler.done
+    return most
+
+
+@pytest.mark.parametrize("pipeline", [_mapped, _layer], ids=["map items", "plan nodes"])
+def test_claims_run_ahead_only_for_short_tasks(pipeline: legato.Pipeline[[], Any]) -> None:
+    """The instances of a task that takes microseconds are claimed ahead of free workers
+    (their claims join commits made while the workers work), whether they are items of a
+    map or plan nodes of one task; those of a task that takes seconds are not, so no task
+    shows running long before it runs."""
+    assert claimed_ahead(pipeline, 0.00001) > 2
+    assert claimed_ahead(pipeline, 5.0) == 0
