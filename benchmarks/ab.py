@@ -56,8 +56,8 @@ def worktree(ref: str) -> Iterator[Path]:
 
 
 def tasks_of(workload: str, size: int) -> int:
-    """Tasks in a run: W2 adds its source and its reduce to the items."""
-    return size + 2 if workload == "w2" else size
+    """Tasks in a run: W2 adds its source and its reduce to the items, the DAG its reduce."""
+    return {"w2": size + 2, "dag": size + 1}.get(workload, size)
 
 
 def measure(tree: Path, config: str, peers: Path, logs: Path, timeout: float) -> float | None:
