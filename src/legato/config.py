@@ -412,15 +412,20 @@ def _concurrency(raw: object, at: _At) -> int:
     return value
 
 
+MIN_LEASE = 2.0
+"""The shortest lease a run's owner may hold (``stale_after``): it renews the lease every
+quarter of it, and at most every 0.5 s, so a shorter one would leave it no slack."""
+
+
 def _stale_after(raw: object, at: _At) -> float:
-    expected = "a number of seconds above 0"
+    expected = f"a number of seconds of at least {MIN_LEASE:g} (the run owner's lease)"
     value = raw
     if at.env and isinstance(raw, str):
         try:
             value = float(raw.strip())
         except ValueError:
             raise at.error(f"got {_show(raw)}", expected) from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= MIN_LEASE:
         raise at.error(f"got {_show(raw)}", expected)
     return float(value)
 

@@ -81,7 +81,7 @@ def main(url: str, worker: int, start_at: float, runs: int, tasks: int) -> None:
                     store.read_events(run_id, after_seq=seq[run_id] - 3)
                     store.task_records(run_id)
                 if step % 11 == 0:
-                    store.heartbeat(run_id, owner, time.time())
+                    store.heartbeat(run_id, owner)
                     store.append_logs(
                         [
                             LogEntry(

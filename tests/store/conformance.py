@@ -8,6 +8,7 @@ store, SQLite and PostgreSQL (``test_run_store_backends.py``).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -534,56 +535,67 @@ class RunStoreContract:
         w = Writer(store, "r")
         w.append(w.start(*planned("a")), w.run(RunState.RUNNING, at=1001.0))
         info = store.get_run("r")
-        assert (info.state, info.ended_at, info.reason, info.heartbeat_at) == (
-            RunState.RUNNING,
-            None,
-            "",
-            1001.0,
-        )
+        assert (info.state, info.ended_at, info.reason) == (RunState.RUNNING, None, "")
         w.append(w.task("a", S.RUNNING, at=1002.0))
-        assert store.get_run("r").heartbeat_at == 1002.0
         w.append(
             w.run(RunState.CANCELLING, reason="user asked", at=1003.0),
             w.run(RunState.CANCELLED, at=1004.0),
         )
         info = store.get_run("r")
-        assert (info.state, info.ended_at, info.reason, info.heartbeat_at) == (
+        assert (info.state, info.ended_at, info.reason) == (
             RunState.CANCELLED,
             1004.0,
             "user asked",
-            1004.0,
         )
         assert store.list_runs(state=RunState.CANCELLED) == [info]
 
     def test_heartbeat(self, store: RunStore) -> None:
         store.create_run(run_info("r"))
-        store.heartbeat("r", "owner-1", 1500.0)
-        assert store.get_run("r").heartbeat_at == 1500.0
+        before = time.time()
+        store.heartbeat("r", "owner-1")
+        stamped = store.get_run("r").heartbeat_at
+        assert before - 1.0 <= stamped <= time.time() + 1.0  # the store's clock, not 1000.0
         with pytest.raises(FencedError, match="owner-1"):
-            store.heartbeat("r", "intruder", 1600.0)
+            store.heartbeat("r", "intruder")
         with pytest.raises(UnknownRunError):
-            store.heartbeat("ghost", "owner-1", 1600.0)
-        assert store.get_run("r").heartbeat_at == 1500.0
+            store.heartbeat("ghost", "owner-1")
+        assert store.get_run("r").heartbeat_at == stamped
 
-    # -- ownership -------------------------------------------------------------------------
+    def test_an_append_renews_the_owners_lease(self, store: RunStore) -> None:
+        w = self.started(store, "r", "a")
+        before = time.time()
+        w.append(w.task("a", S.RUNNING, at=5.0))  # the event's own time plays no part
+        assert store.get_run("r").heartbeat_at >= before - 1.0
+
+    # -- ownership: a lease judged on the store's clock, taken over by compare-and-set -------
 
     def test_a_live_run_cannot_be_taken_over(self, store: RunStore) -> None:
-        store.create_run(run_info("r", heartbeat_at=1000.0))
-        with pytest.raises(RunBusyError, match=r"owner-1.*5\.0 s ago"):
-            store.take_over("r", "owner-2", now=1005.0, stale_after=30.0)
+        store.create_run(run_info("r"))
+        store.heartbeat("r", "owner-1")
+        with pytest.raises(RunBusyError, match=r"owner-1.*s ago"):
+            store.take_over("r", "owner-2", lease=30.0)
         assert store.get_run("r").owner == "owner-1"
+
+    def test_a_lease_expires_on_the_stores_clock(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        store.heartbeat("r", "owner-1")
+        with pytest.raises(RunBusyError):
+            store.take_over("r", "owner-2", lease=0.2)
+        time.sleep(0.3)
+        assert store.take_over("r", "owner-2", lease=0.2).owner == "owner-2"
 
     def test_taking_over_a_stale_run_fences_the_old_owner(self, store: RunStore) -> None:
         w = self.started(store, "r", "a")
         w.append(w.task("a", S.RUNNING, at=1000.0))
-        info = store.take_over("r", "owner-2", now=1031.0, stale_after=30.0)
-        assert (info.owner, info.epoch, info.heartbeat_at) == ("owner-2", 2, 1031.0)
+        seen = store.get_run("r")
+        info = store.take_over("r", "owner-2", lease=0.0, seen=seen)
+        assert (info.owner, info.epoch) == ("owner-2", 2)
         assert store.get_run("r") == info
         before = (store.read_events("r"), store.task_records("r"))
         with pytest.raises(FencedError, match=r"owner-2.*epoch 2"):
             w.append(w.task("a", S.SUCCEEDED))
         with pytest.raises(FencedError):
-            store.heartbeat("r", "owner-1", 1032.0)
+            store.heartbeat("r", "owner-1")
         with pytest.raises(FencedError):
             store.append("r", "owner-1", [])
         assert (store.read_events("r"), store.task_records("r")) == before
@@ -592,24 +604,34 @@ class RunStoreContract:
         w.seq = 3
         w.append(w.task("a", S.SUCCEEDED, at=1040.0))
         assert records(store, "r")["a"].state is S.SUCCEEDED
-        assert store.get_run("r").heartbeat_at == 1040.0
-        again = store.take_over("r", "owner-3", now=2000.0, stale_after=30.0)
+        again = store.take_over("r", "owner-3", lease=0.0)
         assert again.epoch == 3
+
+    def test_of_two_takers_that_read_the_same_owner_only_one_wins(self, store: RunStore) -> None:
+        w = self.started(store, "r", "a")
+        w.append(w.task("a", S.RUNNING, at=1000.0))
+        seen = store.get_run("r")  # both read the dead owner-1
+        assert store.take_over("r", "taker-1", lease=0.0, seen=seen).owner == "taker-1"
+        with pytest.raises(RunBusyError, match="taker-1"):
+            store.take_over("r", "taker-2", lease=0.0, seen=seen)
+        assert (store.get_run("r").owner, store.get_run("r").epoch) == ("taker-1", 2)
 
     def test_an_ended_run_can_be_taken_over_at_once(self, store: RunStore) -> None:
         w = self.started(store, "r")
         w.append(w.run(RunState.FAILED, at=1000.0))
-        info = store.take_over("r", "owner-2", now=1000.5, stale_after=30.0)
-        assert (info.owner, info.epoch) == ("owner-2", 2)
+        info = store.take_over("r", "owner-2", lease=30.0)
+        assert (info.owner, info.epoch, info.state) == ("owner-2", 2, RunState.RUNNING)
+        with pytest.raises(RunBusyError, match="owner-2"):  # taken: owner-2's lease now
+            store.take_over("r", "owner-3", lease=30.0)
 
     def test_the_owner_taking_over_its_own_run_changes_nothing(self, store: RunStore) -> None:
         store.create_run(run_info("r"))
-        info = store.take_over("r", "owner-1", now=1001.0, stale_after=30.0)
+        info = store.take_over("r", "owner-1", lease=30.0)
         assert info == store.get_run("r") == run_info("r")
 
     def test_taking_over_an_unknown_run(self, store: RunStore) -> None:
         with pytest.raises(UnknownRunError):
-            store.take_over("ghost", "owner-2", now=1.0, stale_after=30.0)
+            store.take_over("ghost", "owner-2", lease=30.0)
 
     def test_an_empty_append_only_checks_the_owner(self, store: RunStore) -> None:
         store.create_run(run_info("r"))

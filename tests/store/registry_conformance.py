@@ -96,7 +96,7 @@ class TrackingAndRegistryContract:
     def test_tracked_values_without_events_are_fenced_by_the_owner(self, store: RunStore) -> None:
         self._started(store, "train")
         store.append("run-1", "owner-1", [], [tracked(TrackKind.METRIC, "loss", 1.0)])
-        store.take_over("run-1", "owner-2", now=99_999.0, stale_after=1.0)
+        store.take_over("run-1", "owner-2", lease=0.0)
         with pytest.raises(FencedError):
             store.append("run-1", "owner-1", [], [tracked(TrackKind.METRIC, "late", 1.0)])
         assert [t.name for t in store.read_tracked("run-1")] == ["loss"]

@@ -251,7 +251,7 @@ def test_writes_begin_immediate_and_reads_begin_deferred(store: SqlRunStore) -> 
     store.engine.dispose()
     store.create_run(RunInfo(run_id="r", pipeline="p", owner="o"))
     store.append("r", "o", [RunTransitioned(run_id="r", seq=1, at=1.0, state=RunState.RUNNING)])
-    store.heartbeat("r", "o", 2.0)
+    store.heartbeat("r", "o")
     store.get_run("r")
     begins = [s for s in statements if s.upper().startswith("BEGIN")]
     assert begins == ["BEGIN IMMEDIATE"] * 3 + ["BEGIN"], statements

@@ -72,7 +72,7 @@ class Driver:
         journal: Journal | None = None,
         artifacts: ArtifactStore | None = None,
         caching: Caching | None = None,
-        heartbeat_every: float = 5.0,
+        lease: float = 30.0,
         resume_from: RunRecord | None = None,
         echo_logs: bool = True,
         secrets: SecretRefs | None = None,
@@ -84,7 +84,10 @@ class Driver:
         self.journal = journal or Journal(run_id, store=None, owner="", listeners=listeners)
         self.artifacts = artifacts
         self.caching = caching
-        self.heartbeat_every = heartbeat_every
+        self.lease = lease
+        """Seconds this orchestrator's ownership of the run lasts without renewal: commits
+        and heartbeats renew it; calls are handed over only with half of it left."""
+        self._renew_every = max(_PULSE_S, lease / 4)
         self.echo_logs = echo_logs
         self._resume_from = resume_from
         store = self.journal.store
@@ -317,6 +320,7 @@ class Driver:
         # A cancel asked for meanwhile (a listener, a signal) stops what has not started.
         self._tell_cancel()
         if self._durable:
+            self._renew_if_late()
             committed = self.journal.committed
             calls = [call for after, call in held.values() if after <= committed]
             for call in calls:
@@ -326,6 +330,16 @@ class Driver:
             held.clear()
         if calls:
             self._submit(calls)
+
+    def _renew_if_late(self) -> None:
+        """Renew the lease before handing work over when less than half of it is sure to
+        be left: a call started late in a lease could still be running when another
+        orchestrator, judging the lease expired, takes the run over. A renewal refused
+        (``FencedError``: the run was taken over) ends this orchestrator's part; one that
+        blocks (the database is locked) starts nothing meanwhile."""
+        now = self.clock.monotonic()
+        if now - self.journal.last_commit > self.lease / 2:
+            self.journal.heartbeat(now)
 
     def _submit(self, calls: list[TaskCall]) -> None:
         crash_point("task_claimed")
@@ -406,8 +420,8 @@ class Driver:
         # Also the pulse that streams captured output and tracked values of long tasks to
         # the store.
         self._flush()
-        if self.journal.last_commit <= now - self.heartbeat_every:
-            self.journal.heartbeat(self.clock.time())
+        if self.journal.last_commit <= now - self._renew_every:
+            self.journal.heartbeat(now)
         if not self.scheduler.done:
             self._timers.add(now + _PULSE_S, None)
 

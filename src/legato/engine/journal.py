@@ -172,10 +172,11 @@ class Journal:
             log.exception("could not store %d log entries of run %s", len(entries), self.run_id)
 
     def heartbeat(self, now: float) -> None:
-        """Tell the store this run's orchestrator is alive."""
+        """Renew this orchestrator's lease on the run (``now``: the caller's monotonic time
+        before the renewal, so that ``last_commit`` never claims more than the store gave)."""
         if self.store is not None:
             with self._lock:
-                self.store.heartbeat(self.run_id, self.owner, now)
+                self.store.heartbeat(self.run_id, self.owner)
             self.last_commit = now
 
 

@@ -24,7 +24,7 @@ from legato.engine.result import RunResult
 from legato.engine.run import drive, executor_for, new_owner
 from legato.engine.saga import summary, unfinished
 from legato.engine.storage import resolve_storage
-from legato.errors import DefinitionError, ParameterError
+from legato.errors import DefinitionError, ParameterError, RunBusyError
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
@@ -34,26 +34,36 @@ from legato.store.hashing import fingerprint_path
 __all__ = ["prepare_resume", "resume"]
 
 
-def _owner_is_gone(info: RunInfo) -> bool:
-    """Whether the run's orchestrator was a process on this host that no longer exists."""
+def owner_process(info: RunInfo) -> bool | None:
+    """Whether the run's orchestrator is a live process on this host (True), a process of
+    this host that is gone (False, a zombie included), or cannot be told (None: another
+    host, or this very process)."""
     host, _, rest = info.owner.partition(":")
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
-        return False
+        return None
     pid = int(pid_text)
     if pid == os.getpid():
-        return False
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
+        return False
     except PermissionError:
-        return False
-    try:  # a zombie is gone too
+        return True
+    try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")", 1)[1].split()[0] == "Z"
+            return stat.read().split(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
-        return False
+        return True
+
+
+def _busy_here(info: RunInfo) -> RunBusyError:
+    pid = info.owner.partition(":")[2].partition(":")[0]
+    return RunBusyError(
+        f"run {info.run_id!r} is still driven by process {pid} on this host; stop it first "
+        f"(legato cancel {info.run_id}), or wait for it to end"
+    )
 
 
 @takes_resume_options(ResumeOptions)
@@ -127,11 +137,19 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
     check_capacity(plan, chosen.capacity, chosen.name)
     clock = options.clock or SystemClock()
     owner = new_owner()
-    stale_after = options.stale_after
-    if stale_after is None:
-        stale_after = 0.0 if _owner_is_gone(info) else settings.stale_after
     if record is None or record.state is not RunState.SUCCEEDED:
-        storage.runs.take_over(info.run_id, owner, now=clock.time(), stale_after=stale_after)
+        # Ownership is a lease (docs/durability.md): an orchestrator alive on this host keeps
+        # the run whatever its heartbeat says; one known gone releases it at once; any other
+        # is waited for until its lease expires on the store's clock. The take-over is a
+        # compare-and-set on the owner read here: of two resumes at once, one wins.
+        alive = owner_process(info)
+        if alive and not info.state.is_terminal:
+            raise _busy_here(info)
+        lease = options.stale_after if options.stale_after is not None else settings.stale_after
+        lease = max(lease, float(info.environment.get("lease", 0.0)))  # never shorter than promised
+        storage.runs.take_over(
+            info.run_id, owner, lease=0.0 if alive is False else lease, seen=info
+        )
     fingerprinter = Fingerprinter()
     caching = Caching(
         store=storage.runs,
@@ -155,6 +173,7 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         resume_from=record,
         secrets=settings.secret_refs,
         echo_logs=options.echo_logs,
+        lease=settings.stale_after,
     )
 
 

@@ -156,6 +156,7 @@ def prepare(
                 **mask_values(environment_snapshot(_source_file(pipeline))),  # argv, say
                 "profile": settings.profile,
                 "config": settings.source,
+                "lease": settings.stale_after,  # how long the owner's ownership lasts unrenewed
             },
         )
     )
@@ -180,6 +181,7 @@ def prepare(
         ),
         secrets=secrets,
         echo_logs=options.echo_logs,
+        lease=settings.stale_after,
     )
 
 

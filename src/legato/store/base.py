@@ -112,14 +112,21 @@ class RunStore(Protocol):
         state changes only for a newer attempt (a resume), and a succeeded row never."""
         ...
 
-    def heartbeat(self, run_id: str, owner: str, at: float) -> None:
-        """Show the run's orchestrator is alive (``FencedError`` if not the owner)."""
+    def heartbeat(self, run_id: str, owner: str) -> None:
+        """Renew the lease of the run's orchestrator: its heartbeat, stamped with the store's
+        own clock, as every append's is (``FencedError`` if ``owner`` no longer owns it)."""
         ...
 
-    def take_over(self, run_id: str, owner: str, *, now: float, stale_after: float) -> RunInfo:
-        """Make ``owner`` the run's orchestrator, bumping its epoch, if the current one is
-        gone (heartbeat older than ``stale_after`` seconds) or the run has ended. Raises
-        ``RunBusyError`` while another orchestrator is alive."""
+    def take_over(
+        self, run_id: str, owner: str, *, lease: float, seen: RunInfo | None = None
+    ) -> RunInfo:
+        """Make ``owner`` the run's orchestrator, bumping its epoch: a compare-and-set that
+        succeeds only if the run is still owned as ``seen`` (the owner and epoch the taker
+        read) says, and has ended or its owner's lease has expired — no heartbeat for more
+        than ``lease`` seconds on the store's clock (the taker's own clock plays no part).
+        Raises ``RunBusyError`` otherwise, before the taker has done anything. A run taken
+        over is ``running`` again (its new owner drives it), so an ended run is free to take
+        only until someone took it: a second taker then finds a live owner's lease."""
         ...
 
     def get_run(self, run_id: str) -> RunInfo:

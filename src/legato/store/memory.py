@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
@@ -50,7 +51,9 @@ class MemoryRunStore:
 
     url: str = "memory://"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        """The store's clock: it stamps heartbeats and judges leases, as a database's does."""
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
         self._artifacts: dict[str, ArtifactRef] = {}
@@ -107,24 +110,26 @@ class MemoryRunStore:
         infos.sort(key=lambda i: (i.created_at, i.run_id), reverse=True)
         return infos[: max(limit, 0)]
 
-    def heartbeat(self, run_id: str, owner: str, at: float) -> None:
-        """Record that ``owner`` is alive; ``FencedError`` if it no longer owns the run."""
+    def heartbeat(self, run_id: str, owner: str) -> None:
+        """Renew ``owner``'s lease (stamped with the store's clock); ``FencedError`` if it no
+        longer owns the run."""
         with self._lock:
             run = self._owned(run_id, owner)
-            run.info = dataclasses.replace(run.info, heartbeat_at=at)
+            run.info = dataclasses.replace(run.info, heartbeat_at=self._clock())
 
-    def take_over(self, run_id: str, owner: str, *, now: float, stale_after: float) -> RunInfo:
-        """Make ``owner`` the run's orchestrator if the current one is gone or the run ended."""
+    def take_over(
+        self, run_id: str, owner: str, *, lease: float, seen: RunInfo | None = None
+    ) -> RunInfo:
+        """Make ``owner`` the run's orchestrator (see :meth:`RunStore.take_over`)."""
         with self._lock:
             run = self._get(run_id)
             info = run.info
             if info.owner == owner:
                 return info
-            age = now - info.heartbeat_at
-            if not info.state.is_terminal and age <= stale_after:
-                raise RunBusyError(busy_message(info, age))
+            now = self._clock()
+            refuse_take_over(info, seen, lease, now)
             run.info = dataclasses.replace(
-                info, owner=owner, epoch=info.epoch + 1, heartbeat_at=now
+                info, owner=owner, epoch=info.epoch + 1, heartbeat_at=now, state=RunState.RUNNING
             )
             return run.info
 
@@ -169,7 +174,7 @@ class MemoryRunStore:
                     )
                 elif isinstance(event, RunStarted):
                     add_planned(run.tasks, event)
-            run.info = dataclasses.replace(info, heartbeat_at=events[-1].at)
+            run.info = dataclasses.replace(info, heartbeat_at=self._clock())
             run.events.extend(events)
             run.last_seq = events[-1].seq
 
@@ -352,6 +357,21 @@ def fenced_message(run_id: str, info: RunInfo) -> str:
         f"run {run_id!r} was taken over by another orchestrator (owner {info.owner!r}, "
         f"epoch {info.epoch}); this one must stop writing to it"
     )
+
+
+def refuse_take_over(info: RunInfo, seen: RunInfo | None, lease: float, now: float) -> None:
+    """Raise ``RunBusyError`` unless a taker that read ``seen`` may take the run ``info``
+    over at ``now`` (the store's clock): it must still be owned as the taker saw it (a
+    compare-and-set: of two takers, the second finds the first), and have ended or its
+    owner's lease (``lease`` seconds from its last heartbeat) have expired."""
+    if seen is not None and (info.owner, info.epoch) != (seen.owner, seen.epoch):
+        raise RunBusyError(
+            f"run {info.run_id!r} was taken over by orchestrator {info.owner!r} (epoch "
+            f"{info.epoch}) since it was read; it is that one's to continue"
+        )
+    age = now - info.heartbeat_at
+    if not info.state.is_terminal and age <= lease:
+        raise RunBusyError(busy_message(info, age))
 
 
 def busy_message(info: RunInfo, age: float) -> str:

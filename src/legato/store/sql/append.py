@@ -64,9 +64,7 @@ class Appender:
         """Write the tracked values of a batch without events, fenced by ``owner``."""
 
         def work(cursor: Any) -> None:
-            self._sql.touch.execute(
-                cursor, {"b_at": batch.last_at, "b_run_id": batch.run_id, "b_owner": owner}
-            )
+            self._sql.touch.execute(cursor, {"b_run_id": batch.run_id, "b_owner": owner})
             if cursor.rowcount != 1:
                 self._refuse(cursor, batch.run_id, owner, None)
             self._tracked(cursor, batch)
@@ -164,7 +162,6 @@ class Appender:
         sql.fence.execute(
             cursor,
             {
-                "b_at": batch.last_at,
                 "b_last": batch.last_seq,
                 "b_run_id": run_id,
                 "b_owner": owner,

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from legato.model.fold import FINAL_FOR_ATTEMPT, FINAL_FOR_GOOD
 from legato.model.states import TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
-from legato.store.sql.connect import dialect_insert, postgresql_array
+from legato.store.sql.connect import db_now, dialect_insert, postgresql_array
 from legato.store.sql.schema import (
     artifacts,
     cache_entries,
@@ -109,6 +109,7 @@ class AppendStatements:
         self._lock = threading.Lock()
         t = task_runs.c
         run_id = sa.bindparam("b_run_id", type_=sa.Text)
+        now = db_now(dialect.name)
 
         self.fence = self._one(
             sa.update(runs)
@@ -117,17 +118,15 @@ class AppendStatements:
                 runs.c.owner == sa.bindparam("b_owner", type_=sa.Text),
                 runs.c.last_seq == sa.bindparam("b_prev", type_=sa.Integer),
             )
-            .values(
-                heartbeat_at=sa.bindparam("b_at", type_=sa.Float),
-                last_seq=sa.bindparam("b_last", type_=sa.Integer),
-            )
+            .values(heartbeat_at=now, last_seq=sa.bindparam("b_last", type_=sa.Integer))
         )
-        """Heartbeat and ``last_seq`` moved on if the caller owns the run and continues its
-        log (one row changed); otherwise nothing changes."""
+        """Heartbeat (the database's clock: it renews the owner's lease) and ``last_seq``
+        moved on if the caller owns the run and continues its log (one row changed);
+        otherwise nothing changes."""
         self.touch = self._one(
             sa.update(runs)
             .where(runs.c.run_id == run_id, runs.c.owner == sa.bindparam("b_owner", type_=sa.Text))
-            .values(heartbeat_at=sa.bindparam("b_at", type_=sa.Float))
+            .values(heartbeat_at=now)
         )
         """The heartbeat, if the caller owns the run (one row changed; on PostgreSQL the row
         stays locked to the end of the transaction, so no take-over slips in)."""

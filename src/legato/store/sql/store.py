@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
+from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
 from legato.model.artifacts import ArtifactRef
 from legato.model.codec import artifact_from_dict, event_from_dict
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -24,15 +24,15 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store.memory import (
-    busy_message,
     check_batch,
     fenced_message,
     only_match,
+    refuse_take_over,
     unknown_run_message,
 )
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
-from legato.store.sql.connect import WRITE, dialect_insert, make_engine, upgrade
+from legato.store.sql.connect import WRITE, db_now, dialect_insert, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offload import AppendProcess, OffloadLostError
 from legato.store.sql.schema import (
@@ -224,35 +224,44 @@ class SqlRunStore:
         query = query.limit(max(limit, 0))
         return self._read("listing runs", lambda c: [_run_info(row) for row in c.execute(query)])
 
-    def heartbeat(self, run_id: str, owner: str, at: float) -> None:
-        """Record that ``owner`` is alive; ``FencedError`` if it no longer owns the run."""
+    def heartbeat(self, run_id: str, owner: str) -> None:
+        """Renew ``owner``'s lease on the run (stamped with the database's clock);
+        ``FencedError`` if it no longer owns the run."""
         with self._write(f"heartbeat of run {run_id!r}") as c:
             done = c.execute(
                 sa.update(runs)
                 .where(runs.c.run_id == run_id, runs.c.owner == owner)
-                .values(heartbeat_at=at)
+                .values(heartbeat_at=db_now(self._dialect))
             )
             if done.rowcount != 1:
                 self._not_owner(c, run_id)
 
-    def take_over(self, run_id: str, owner: str, *, now: float, stale_after: float) -> RunInfo:
-        """Make ``owner`` the run's orchestrator if the current one is gone or the run ended."""
+    def take_over(
+        self, run_id: str, owner: str, *, lease: float, seen: RunInfo | None = None
+    ) -> RunInfo:
+        """Make ``owner`` the run's orchestrator (see :meth:`RunStore.take_over`): read,
+        judged and changed in one write transaction, on the database's clock."""
         with self._write(f"taking over run {run_id!r}") as c:
             row = c.execute(
-                sa.select(runs).where(runs.c.run_id == run_id).with_for_update()
+                sa.select(runs, db_now(self._dialect).label("db_now"))
+                .where(runs.c.run_id == run_id)
+                .with_for_update(of=runs)
             ).first()
             if row is None:
                 raise UnknownRunError(unknown_run_message(run_id, self._where))
             info = _run_info(row)
             if info.owner == owner:
                 return info
-            age = now - info.heartbeat_at
-            if not info.state.is_terminal and age <= stale_after:
-                raise RunBusyError(busy_message(info, age))
+            refuse_take_over(info, seen, lease, row.db_now)
             c.execute(
                 sa.update(runs)
                 .where(runs.c.run_id == run_id)
-                .values(owner=owner, epoch=runs.c.epoch + 1, heartbeat_at=now)
+                .values(
+                    owner=owner,
+                    epoch=runs.c.epoch + 1,
+                    heartbeat_at=db_now(self._dialect),
+                    state=RunState.RUNNING.value,
+                )
             )
             row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).one()
             return _run_info(row)
