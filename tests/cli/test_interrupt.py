@@ -73,8 +73,8 @@ def test_a_run_whose_orchestrator_died_shows_as_crashed_and_cannot_be_cancelled(
     assert refused.returncode == FAILED
     assert f"its orchestrator (process {proc.pid}) is gone" in refused.stderr
     assert f"legato resume {run_id}" in refused.stderr
-    monkeypatch.setenv("LEGATO_STALE_AFTER", "0.1")
-    time.sleep(0.2)
+    monkeypatch.setenv("LEGATO_STALE_AFTER", "2")  # the shortest lease allowed
+    time.sleep(2.2)
     listed = legato("runs", "--state", "crashed")
     assert listed.returncode == OK
     assert [line.split()[:3] for line in listed.stdout.splitlines()[1:]] == [
