@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from legato.errors import ParameterError
+from legato.secret_values import mask
 
 __all__ = ["LOOPBACK_HOSTS", "HostCheck", "HostPolicy", "host_of"]
 
@@ -123,22 +124,23 @@ class HostPolicy:
         return host in self.names or host.endswith(self.domains)
 
     def refusal(self, header: str | None) -> str:
-        """Why a request naming ``header`` is refused, and how to allow it."""
+        """Why a request naming ``header`` is refused, and how to allow it (secret values
+        masked: the header is the client's, quoted back)."""
         allowed = ", ".join(
             sorted(self.names - set(LOOPBACK_HOSTS)) + [f"*{d}" for d in self.domains]
         )
         shown = "no Host header" if not header else f"Host {header[:100]!r}"
         named = host_of(header)
         how = (
-            f"start it with --allowed-host {named} (create_app(allowed_hosts=[{named!r}])) "
-            "to accept it"
+            f"to accept it, start the server with --allowed-host {named} "
+            f"(create_app: allowed_hosts=[{named!r}])"
             if named is not None
             else "send the host name the server is reached by"
         )
-        return (
-            f"{shown} is not allowed: this server answers requests addressed to "
-            f"{', '.join(LOOPBACK_HOSTS)}{f' or {allowed}' if allowed else ''} (any port), "
-            f"so that web pages of other sites cannot reach it by DNS rebinding; {how}"
+        return mask(
+            f"{shown} is not allowed: this server answers only requests addressed to "
+            f"{', '.join(LOOPBACK_HOSTS)}{f', {allowed}' if allowed else ''} (any port), so "
+            f"that web pages of other sites cannot reach it through DNS rebinding; {how}"
         )
 
 
