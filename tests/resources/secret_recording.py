@@ -102,3 +102,14 @@ def every_way() -> list[str]:
     version = clean()
     swallow(version)
     return leak.map(list(WAYS), legato.unmapped(version))
+
+
+@task(retries=2)
+def careless_with_retries() -> str:
+    legato.set_tags(owner=legato.secret("canary"))
+    return "tagged"
+
+
+@pipeline
+def retried() -> str:
+    return careless_with_retries()

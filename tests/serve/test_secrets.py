@@ -154,3 +154,13 @@ def test_a_secret_handed_to_any_recording_call_is_stored_and_served_nowhere(
     # What reached the terminal (worker processes write to the same descriptors).
     out, err = capfd.readouterr()
     assert canary not in out + err
+
+
+def test_a_refusal_is_not_retried_it_would_be_refused_again(canary: str) -> None:
+    result = legato.run(sr.retried, executor="inline")
+
+    record = result.tasks["careless_with_retries"]
+    assert record.state is TaskState.FAILED
+    assert record.attempt == 1  # although two retries were allowed
+    assert record.error is not None
+    assert record.error.type_name == "legato.errors.SecretValueError"
