@@ -61,6 +61,7 @@ PUBLIC = {
     "RunOptions",
     "RunResult",
     "RunState",
+    "SecretValueError",
     "Task",
     "TaskCancelled",
     "TaskContext",

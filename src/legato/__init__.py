@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from legato.errors import RegistryError as RegistryError
     from legato.errors import RunFailedError as RunFailedError
     from legato.errors import RunInterrupted as RunInterrupted
+    from legato.errors import SecretValueError as SecretValueError
     from legato.errors import TaskCancelled as TaskCancelled
     from legato.errors import TaskFailedError as TaskFailedError
     from legato.errors import UnknownModelError as UnknownModelError
@@ -116,6 +117,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RegistryError": ("legato.errors", "RegistryError"),
     "RunFailedError": ("legato.errors", "RunFailedError"),
     "RunInterrupted": ("legato.errors", "RunInterrupted"),
+    "SecretValueError": ("legato.errors", "SecretValueError"),
     "TaskCancelled": ("legato.errors", "TaskCancelled"),
     "TaskFailedError": ("legato.errors", "TaskFailedError"),
     "UnknownModelError": ("legato.errors", "UnknownModelError"),

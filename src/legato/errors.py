@@ -6,6 +6,8 @@
     ├── DefinitionError           a task or pipeline is written wrong: fix the code
     │   └── PlanError             it cannot run on this executor (resources)
     ├── ParameterError            run parameters are wrong: fix the call or CLI flags
+    │   └── SecretValueError      a secret's value was given to legato to record: read
+    │                             secrets inside tasks, never record them
     ├── ConfigError               legato.toml, a LEGATO_* variable or a secret reference is
     │                             wrong: fix the configuration (names file, key, expected)
     ├── ExecutorError             an executor could not start or lost its workers
@@ -61,6 +63,7 @@ __all__ = [
     "RunFailedError",
     "DeploymentError",
     "RunInterrupted",
+    "SecretValueError",
     "SerializationError",
     "StoreError",
     "TaskCancelled",
@@ -109,6 +112,22 @@ class PlanError(DefinitionError):
 
 class ParameterError(LegatoError):
     """Run parameters do not match the pipeline's signature or cannot be stored."""
+
+
+class SecretValueError(ParameterError):
+    """A value handed to legato to record (a run parameter, a tracked value, a tag, a
+    registry field) contains the value of a secret; nothing of it was stored.
+
+    ``api`` is the call that refused it (``legato.log_param``), ``field`` what held the
+    secret (``parameter 'token'``), ``secret`` which secret it is (its name and variable,
+    never its value). Raised inside a task, it fails the attempt even if the task catches it.
+    """
+
+    def __init__(self, message: str, *, api: str = "", field: str = "", secret: str = "") -> None:
+        super().__init__(message)
+        self.api = api
+        self.field = field
+        self.secret = secret
 
 
 class ConfigError(LegatoError):

@@ -540,7 +540,9 @@ def doctor(profile: Profile = None) -> None:
     help="Serve a model of the registry: POST /predict takes JSON rows or columns, GET "
     "/health and GET /metadata describe it. NAME@ALIAS (or NAME, the latest version) is "
     "followed: when the alias moves, the new version is loaded in the background and "
-    "switched in without failing requests. Binds 127.0.0.1; any other address needs a token.",
+    "switched in without failing requests. Binds 127.0.0.1; any other address needs a token. "
+    "Answers only requests addressed to localhost, 127.0.0.1 or [::1] unless more host names "
+    "are allowed with --allowed-host.",
 )
 def serve(
     model: Annotated[
@@ -569,6 +571,17 @@ def serve(
     max_body: Annotated[
         int, typer.Option("--max-body", metavar="BYTES", help="Largest request body accepted.")
     ] = 16 * 1024 * 1024,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            metavar="NAME",
+            help="Also answer requests whose Host is NAME (any port); repeatable. "
+            "'*.example.com' allows the names under a domain, '*' any (no DNS-rebinding "
+            "protection).",
+            show_default=False,
+        ),
+    ] = None,
     profile: Profile = None,
 ) -> None:
     from legato.cli.serving import serve_command
@@ -582,6 +595,7 @@ def serve(
             poll=poll,
             max_body=max_body,
             profile=profile,
+            allowed_hosts=tuple(allowed_host or ()),
         )
     )
 

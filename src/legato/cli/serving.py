@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from legato.cli.exits import OK, USAGE, CommandError
 from legato.cli.settings import load, mask
 from legato.errors import InvalidNameError, ParameterError
 from legato.model.registry import parse_model_ref
 from legato.registry.registry import open_registry
+from legato.serve.hosts import HostPolicy
 from legato.serve.server import serve, token_for
 
 __all__ = ["serve_command"]
@@ -21,11 +24,13 @@ def serve_command(
     poll: float,
     max_body: int,
     profile: str | None,
+    allowed_hosts: Sequence[str] = (),
 ) -> int:
     """Serve ``ref`` from the profile's registry until interrupted."""
     try:
         parse_model_ref(ref)  # before opening anything: a path-like name never gets further
         token_for(host, token)
+        HostPolicy.of(allowed_hosts)
     except (InvalidNameError, ParameterError) as exc:
         raise CommandError(mask(str(exc)), USAGE) from None
     if poll < 0 or not 1 <= port <= 65535 or max_body < 1:
@@ -46,6 +51,7 @@ def serve_command(
             poll=poll,
             max_body=max_body,
             ready=ready,
+            allowed_hosts=allowed_hosts,
         )
     finally:
         registry.close()

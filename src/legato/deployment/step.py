@@ -34,6 +34,7 @@ from legato.model.rollback import RollbackContext
 from legato.registry.registry import Registry, open_registry
 from legato.runtime.context import current_context
 from legato.runtime.tracking import current_registry
+from legato.secret_values import mask, refuse
 
 __all__ = ["Deployment", "deploy", "run_deployment", "undeploy"]
 
@@ -77,8 +78,16 @@ def run_deployment(
     smoke: SmokeTest | None = None,
     actor: str | None = None,
 ) -> Deployment:
-    """The deploy steps against ``registry`` (what the task runs; usable on its own)."""
+    """The deploy steps against ``registry`` (what the task runs; usable on its own).
+
+    An alias or gate holding a secret's value is refused (``SecretValueError``) before
+    anything changes: both are recorded (the alias, the reason naming the gates, the
+    :class:`Deployment` the task returns). Reasons it composes from what went wrong (a smoke
+    test's failure) are masked instead, so a rollback is never refused for its reason."""
     check_alias(alias)
+    refuse(alias, api="legato.deploy", field="the alias")
+    for gate in gates:
+        refuse(gate.name, api="legato.deploy", field="a gate")
     actor = actor or _actor()
     mv = (
         registry.resolve(model_version)
@@ -124,7 +133,7 @@ def run_deployment(
     if smoke is not None:
         problem = smoke.run(registry, mv)
         if problem:
-            _move_back(registry, deployment, f"smoke test of {mv.ref} failed: {problem}")
+            _move_back(registry, deployment, mask(f"smoke test of {mv.ref} failed: {problem}"))
             raise DeploymentError(
                 f"{mv.ref} failed its smoke test and {alias!r} was rolled back"
                 + (f" to version {deployment.previous}" if deployment.previous else "")
@@ -161,7 +170,9 @@ def undeploy(deployment: Deployment, ctx: RollbackContext) -> None:
     happens)."""
     registry = _registry()
     try:
-        _move_back(registry, deployment, f"run {ctx.run_id} failed after the deploy ({ctx.reason})")
+        _move_back(
+            registry, deployment, mask(f"run {ctx.run_id} failed after the deploy ({ctx.reason})")
+        )
     finally:
         registry.close()
 

@@ -220,13 +220,17 @@ class RetryFailedAttempt(Rule):
         )
 
 
+_NEVER_RETRIED = frozenset({"legato.errors.SecretValueError"})
+"""Errors the same code raises again on every attempt: legato refused to record a secret."""
+
+
 def _retryable(error: ErrorInfo, retry: RetryPolicy) -> bool:
     if error.kind is ErrorKind.TIMEOUT:
         return retry.retry_on_timeout
     if error.kind in (ErrorKind.CRASH, ErrorKind.STORAGE):
         return True
     if error.kind is ErrorKind.RAISED:
-        return error.is_instance(retry.retry_on_names)
+        return error.is_instance(retry.retry_on_names) and not error.is_instance(_NEVER_RETRIED)
     return False  # bad inputs, unpicklable outputs and cancellations fail the same way again
 
 

@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-import math
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from legato.config import load_settings
-from legato.errors import ParameterError, RegistryError, UnknownModelError
+from legato.errors import RegistryError, UnknownModelError
 from legato.model.artifacts import ArtifactRef
-from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.registry import (
     AliasChange,
     ModelVersion,
@@ -34,31 +31,23 @@ from legato.model.registry import (
     check_version,
     parse_model_ref,
 )
-from legato.model.tracking import check_tracked_name, metric_value
+from legato.registry.fields import (
+    Lineage,
+    check_actor,
+    check_reason,
+    json_like,
+    metrics_of,
+    refuse_registration,
+    tags_of,
+)
 from legato.registry.signature import check_signature
+from legato.secret_values import refuse, watch
 from legato.store.artifacts import FsspecArtifactStore, check_location
 from legato.store.base import ArtifactStore, ModelStore, RunStore
 from legato.store.memory_models import timestamp
 from legato.store.open import open_run_store
 
 __all__ = ["Lineage", "Registry", "default_actor", "open_registry"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lineage:
-    """Where a model version came from (filled in by ``legato.register_model`` inside a
-    task; empty for a registration made by hand)."""
-
-    run_id: str | None = None
-    task: str | None = None
-    """Task key in the run."""
-    attempt: int | None = None
-    fingerprint: str | None = None
-    """Fingerprint of the task's code."""
-    params: Mapping[str, Any] = field(default_factory=dict)
-    environment: Mapping[str, Any] = field(default_factory=dict)
-    inputs: Mapping[str, str] = field(default_factory=dict)
-    """Upstream task key → checksum of the artifact the task read."""
 
 
 def default_actor() -> str:
@@ -118,9 +107,18 @@ class Registry:
     ) -> ModelVersion:
         """Store ``model`` and make it the next version of ``name``. From a task in a run
         (``lineage`` naming the run and task), registering again from a retried attempt
-        returns the version registered first instead of adding one."""
-        check_model_name(name)
+        returns the version registered first instead of adding one. A field holding a
+        secret's value is refused (``SecretValueError``) before anything is stored."""
         lineage = lineage or Lineage()
+        refuse_registration(
+            name,
+            api="Registry.register",
+            metrics=metrics,
+            signature=signature,
+            tags=tags,
+            lineage=lineage,
+        )
+        check_model_name(name)
         version = ModelVersion(
             name=name,
             version=0,
@@ -129,11 +127,11 @@ class Registry:
             task=lineage.task,
             attempt=lineage.attempt,
             fingerprint=lineage.fingerprint,
-            params=_json_like(lineage.params, "params"),
-            metrics=_metrics(metrics),
+            params=json_like(lineage.params, "params"),
+            metrics=metrics_of(metrics),
             signature=None if signature is None else check_signature(signature),
-            tags=_tags(tags),
-            environment=_json_like(lineage.environment, "environment"),
+            tags=tags_of(tags),
+            environment=json_like(lineage.environment, "environment"),
             inputs={str(k): str(v) for k, v in lineage.inputs.items()},
             created_at=timestamp(self._clock()),
         )
@@ -212,14 +210,18 @@ class Registry:
     def set_alias(
         self, name: str, alias: str, version: int, *, reason: str, actor: str | None = None
     ) -> AliasChange:
-        """Point ``alias`` at ``version`` (a promotion); the previous holder is recorded."""
+        """Point ``alias`` at ``version`` (a promotion); the previous holder is recorded.
+        An alias, reason or actor holding a secret's value is refused
+        (``SecretValueError``)."""
+        api = "Registry.set_alias"
+        refuse(alias, api=api, field="the alias")
         return self.models_store.move_alias(
             check_model_name(name),
             check_alias(alias),
             check_version(version),
             action="set",
-            reason=_reason(reason),
-            actor=actor or default_actor(),
+            reason=check_reason(reason, api),
+            actor=check_actor(actor or default_actor(), api),
             at=self._clock(),
         )
 
@@ -228,6 +230,8 @@ class Registry:
     ) -> AliasChange:
         """Remove ``alias`` (the change is recorded like any other)."""
         check_alias(alias)
+        api = "Registry.remove_alias"
+        reason, actor = check_reason(reason, api), check_actor(actor or default_actor(), api)
         if alias not in self.aliases(name):
             raise UnknownModelError(f"model {name!r} has no alias {alias!r}")
         return self.models_store.move_alias(
@@ -235,8 +239,8 @@ class Registry:
             alias,
             None,
             action="remove",
-            reason=_reason(reason),
-            actor=actor or default_actor(),
+            reason=reason,
+            actor=actor,
             at=self._clock(),
         )
 
@@ -254,6 +258,8 @@ class Registry:
         go back to; atomic against a concurrent change of the alias."""
         check_model_name(name)
         check_alias(alias)
+        api = "Registry.rollback"
+        reason, actor = check_reason(reason, api), check_actor(actor or default_actor(), api)
         current = self.aliases(name).get(alias)
         if current is None:
             raise RegistryError(
@@ -270,8 +276,8 @@ class Registry:
             alias,
             target,
             action="rollback",
-            reason=_reason(reason),
-            actor=actor or default_actor(),
+            reason=reason,
+            actor=actor,
             at=self._clock(),
             expect=current,
         )
@@ -309,10 +315,12 @@ def open_registry(
 ) -> Registry:
     """The registry of a profile's stores, resolved like ``legato.run`` does (nearest
     ``legato.toml``, ``LEGATO_*`` variables); ``store`` (a run store, a model store or a
-    run-store URL) and ``artifacts`` (an artifact store or URL) override them."""
+    run-store URL) and ``artifacts`` (an artifact store or URL) override them. The values of
+    the profile's secrets are known from then on, so a field holding one is refused."""
     owned: RunStore | None = None
     if store is None or artifacts is None:
         settings = load_settings(profile)
+        watch(settings.secret_refs)  # the profile's secrets are refused here as in its runs
         if store is None:
             store = settings.state_url
         if artifacts is None:
@@ -327,41 +335,3 @@ def open_registry(
 
 def _with_artifact(version: ModelVersion, ref: ArtifactRef) -> ModelVersion:
     return dataclasses.replace(version, artifact=ref)
-
-
-def _reason(reason: object) -> str:
-    if not isinstance(reason, str):
-        raise ParameterError(f"reason must be a string, not {type(reason).__name__}")
-    return reason
-
-
-def _json_like(values: Mapping[str, Any], what: str) -> dict[str, Any]:
-    try:
-        return dict(from_jsonable(to_jsonable(dict(values))))
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"model {what} cannot be stored: {exc}") from None
-
-
-def _metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, value in (metrics or {}).items():
-        try:
-            check_tracked_name(name, "metric")
-            number = metric_value(value, name)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(str(exc)) from None
-        if not math.isfinite(number):
-            raise ParameterError(f"metric {name!r} of a model version must be finite, not {value}")
-        out[name] = number
-    return out
-
-
-def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in (tags or {}).items():
-        try:
-            check_tracked_name(name, "tag")
-        except ValueError as exc:
-            raise ParameterError(str(exc)) from None
-        out[name] = str(value)
-    return out

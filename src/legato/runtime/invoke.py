@@ -17,6 +17,7 @@ from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.runtime.context import TaskContext, leave_context, using_context
 from legato.runtime.data import DataPlane
 from legato.runtime.secrets import mask, mask_error, watch
+from legato.secret_values import noted, noting
 
 __all__ = [
     "InputError",
@@ -58,7 +59,8 @@ def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutco
     Inputs are loaded (and their checksums verified) before the function is called: an input
     that cannot be loaded fails the attempt without running the task. ``TaskCancelled`` (a
     stop asked by legato) ends the attempt as STOPPED; ``KeyboardInterrupt`` propagates so
-    Ctrl-C reaches the run.
+    Ctrl-C reaches the run. A value legato refused to record because it holds a secret
+    (:class:`~legato.errors.SecretValueError`) fails the attempt even if the task caught it.
     """
     started = time.time()
     try:
@@ -87,7 +89,10 @@ def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutco
             call=call,
         )
     )
+    refusals = noting()
     crash_point("task_started")
+    result: Any = None
+    raised: BaseException | None = None
     try:
         result = fn(*args, **kwargs)
     except TaskCancelled:
@@ -102,9 +107,16 @@ def invoke(call: TaskCall, fn: Callable[..., Any], data: DataPlane) -> TaskOutco
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # the user-code error boundary: SystemExit included
-        return failed_outcome(call, _user_error(exc), started)
+        raised = exc
     finally:
+        refused = noted(refusals)
         leave_context(token)
+    if refused is not None and refused is not raised:
+        # The task caught legato's refusal of a secret (or raised another error after it):
+        # the attempt fails with the refusal all the same, never succeeds without the value.
+        return failed_outcome(call, capture_error(refused, ErrorKind.RAISED), started)
+    if raised is not None:
+        return failed_outcome(call, _user_error(raised), started)
 
     ended = time.time()
     try:

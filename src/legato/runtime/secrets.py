@@ -13,28 +13,28 @@ legato masks: captured output (before it is stored, and when echoed to the termi
 recorded errors (message and traceback), and the environment a run records. It refuses run
 parameters containing a secret rather than masking them: a run's parameters are its inputs
 (cache keys, a resume re-binds them), so a masked parameter would silently change what a
-resumed run computes. Outputs are data and are stored as returned: do not return a secret.
+resumed run computes. Tracked values, tags and registry fields are refused for the same
+reason (:mod:`legato.secret_values`, where the table of known values lives). Outputs are
+data and are stored as returned: do not return a secret.
 
-This module is runtime (L4), not a sibling of ``config`` (L0): which secrets a task may read
-depends on the run it belongs to, known only from the task context, and everything that
-masks (output capture, the error boundary, workers, the engine, the CLI) sits at this layer
-or above.
+:func:`secret` is runtime (L4), not a sibling of ``config`` (L0): which secrets a task may
+read depends on the run it belongs to, known only from the task context. The values it
+registers live one layer above ``config``, in :mod:`legato.secret_values`, because the
+registry (below the runtime) refuses them too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
-import threading
 from collections.abc import Mapping
-from pathlib import PurePath
 from typing import Any
 
-from legato.config import SecretRefs, load_settings
-from legato.errors import ConfigError, ParameterError
+from legato.config import load_settings
+from legato.errors import ConfigError
 from legato.model.errors import ErrorInfo
 from legato.runtime.context import current_context
+from legato.secret_values import MASK, label_for, mask, masking, refuse, register, watch
 
 __all__ = [
     "MASK",
@@ -46,13 +46,6 @@ __all__ = [
     "secret",
     "watch",
 ]
-
-MASK = "***"
-"""What a secret's value is replaced by."""
-
-_lock = threading.Lock()
-_labels: dict[str, str] = {}  # a registered form of a value -> which secret it is, in words
-_pattern: re.Pattern[str] | None = None  # all registered forms, longest first
 
 
 def secret(name: str) -> str:
@@ -95,49 +88,13 @@ def secret(name: str) -> str:
             expected=f"{variable} set to the value of secret {name!r} where the run starts "
             f"(declared in {refs.source})",
         )
-    register(value, _label(name, variable))
+    register(value, label_for(name, variable))
     return value
-
-
-def _label(name: str, variable: str) -> str:
-    return f"secret {name!r} (environment variable {variable})"
-
-
-def register(value: str, label: str = "a secret") -> None:
-    """Mask ``value`` from now on in this process: as it is, and as ``repr`` writes it
-    inside quotes (tracebacks and logged reprs escape newlines, quotes and backslashes)."""
-    global _pattern
-    forms = {value, repr(value)[1:-1]} - {""}
-    with _lock:
-        new = forms - _labels.keys()
-        if not new:
-            return
-        for form in new:
-            _labels[form] = label
-        ordered = sorted(_labels, key=len, reverse=True)  # a longer value masks whole
-        _pattern = re.compile("|".join(map(re.escape, ordered)))
-
-
-def watch(refs: SecretRefs) -> None:
-    """Register the values of every secret ``refs`` declare whose variable is set here."""
-    for name, variable in refs.variables:
-        value = os.environ.get(variable)
-        if value:
-            register(value, _label(name, variable))
-
-
-def mask(text: str) -> str:
-    """``text`` with every registered secret value replaced by ``***``. Anything legato
-    shows a person (the CLI, the UI) passes through this."""
-    pattern = _pattern
-    if pattern is None or not text:
-        return text
-    return pattern.sub(MASK, text)
 
 
 def mask_error(error: ErrorInfo) -> ErrorInfo:
     """``error`` with secret values masked in its message and traceback."""
-    if _pattern is None:
+    if not masking():
         return error
     message, trace = mask(error.message), mask(error.traceback)
     if message == error.message and trace == error.traceback:
@@ -148,7 +105,7 @@ def mask_error(error: ErrorInfo) -> ErrorInfo:
 def mask_values(value: Any) -> Any:
     """A copy of a JSON-like structure (dicts, lists, tuples, strings) with secret values
     masked in every string."""
-    if _pattern is None:
+    if not masking():
         return value
     if isinstance(value, str):
         return mask(value)
@@ -162,35 +119,13 @@ def mask_values(value: Any) -> Any:
 def check_params(params: Mapping[str, Any] | None) -> None:
     """Refuse run parameters that contain a registered secret value (anywhere in a string,
     or equal to it for a number): they would be stored in the run record in clear."""
-    if _pattern is None or not isinstance(params, Mapping):
+    if not isinstance(params, Mapping):
         return
     for name, value in params.items():
-        label = _contained(value)
-        if label is not None:
-            raise ParameterError(
-                f"parameter {name!r} contains the value of {label}: run parameters are "
-                "stored in clear, so legato refuses it. Leave it out of the parameters and "
-                f"read it inside the task with legato.secret(...)"
-            )
-
-
-def _contained(value: Any) -> str | None:
-    pattern = _pattern
-    if pattern is None or value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str | PurePath):
-        found = pattern.search(str(value))
-        return _labels.get(found.group()) if found else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            label = _contained(key) or _contained(item)
-            if label is not None:
-                return label
-        return None
-    if isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            label = _contained(item)
-            if label is not None:
-                return label
-        return None
-    return _labels.get(str(value))  # a number equal to a secret, say
+        refuse(
+            value,
+            api="legato.run",
+            field=f"parameter {name!r}",
+            fix="Leave it out of the parameters and read it inside the task with "
+            "legato.secret(...).",
+        )

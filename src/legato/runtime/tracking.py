@@ -13,6 +13,14 @@ Outside a run (a task function called directly, in a unit test) every call warns
 does nothing, so task functions stay testable; in a run that stores nothing (``store=False``)
 likewise.
 
+A value holding a secret's value (a parameter's name or value, a metric's name, a tag, an
+artifact's name or path, a JSON-like artifact, any field of a registration) is refused with
+:class:`~legato.errors.SecretValueError`, in and outside a run, before anything of the call is
+recorded; in a run the refusal fails the attempt even if the task catches it. Refused, not
+masked: a tracked value is read back as data (runs compare, a version's lineage), and a
+``***`` standing in for it would silently be another value. See
+:mod:`legato.secret_values`.
+
 ``register_model`` is the exception to "through the driver": it must return the version's
 number at once, so it writes to the registry (the run store's database) directly, from the
 worker; the store refuses a registration from an attempt older than the task's current one,
@@ -37,8 +45,10 @@ from legato.model.jsonable import to_jsonable
 from legato.model.registry import ModelVersion
 from legato.model.tracking import Tracked, TrackKind, check_tracked_name, metric_value
 from legato.model.values import Arg, Dict, Gathered, Given, Seq, Stored, StoredItems, Value
+from legato.registry.fields import refuse_registration
 from legato.registry.registry import Lineage, Registry
 from legato.runtime.context import TaskContext, current_context
+from legato.secret_values import refuse
 from legato.store.base import ArtifactStore, RunStore
 
 __all__ = [
@@ -152,11 +162,13 @@ def log_param(name: str, value: Any) -> None:
     """Record a parameter of this attempt (a JSON-like value; NumPy scalars are converted,
     other objects recorded as their ``repr``). Logging a name again replaces its value."""
     check_tracked_name(name, "parameter")
+    refuse(name, api="legato.log_param", field="the parameter name")
+    stored = _json_value(value)
+    refuse(stored, api="legato.log_param", field=f"the value of parameter {name!r}")
     bound = _bound("log_param")
     if bound is None:
         return
     ctx, destination = bound
-    stored = _json_value(value)
     ctx.scratch.setdefault("params", {})[name] = stored
     destination.write(_record(ctx, TrackKind.PARAM, name, stored))
 
@@ -171,7 +183,9 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
     """Record a metric. Values logged under one name form a series: ``step`` is the
     position (default: one after the last step logged for this name in this attempt)."""
     check_tracked_name(name, "metric")
+    refuse(name, api="legato.log_metric", field="the metric name")
     number = metric_value(value, name)
+    refuse(number, api="legato.log_metric", field=f"the value of metric {name!r}")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
         raise ValueError(f"metric {name!r}: step must be a whole number >= 0, not {step!r}")
     bound = _bound("log_metric")
@@ -195,15 +209,17 @@ def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
 def set_tags(tags: Mapping[str, Any] | None = None, /, **more: Any) -> None:
     """Tag this attempt: ``set_tags({"stage": "dev"})`` or ``set_tags(stage="dev")``;
     values are recorded as strings."""
-    items = {**(tags or {}), **more}
-    for name in items:
+    items = {name: str(value) for name, value in {**(tags or {}), **more}.items()}
+    for name, value in items.items():  # all checked before any is written
         check_tracked_name(name, "tag")
+        refuse(name, api="legato.set_tags", field="a tag name")
+        refuse(value, api="legato.set_tags", field=f"tag {name!r}")
     bound = _bound("set_tags")
     if bound is None:
         return
     ctx, destination = bound
     for name, value in items.items():
-        destination.write(_record(ctx, TrackKind.TAG, name, str(value)))
+        destination.write(_record(ctx, TrackKind.TAG, name, value))
 
 
 def log_artifact(obj_or_path: Any, name: str) -> ArtifactRef | None:
@@ -211,6 +227,15 @@ def log_artifact(obj_or_path: Any, name: str) -> ArtifactRef | None:
     an existing file) in the artifact store, checksummed, and record it under ``name``.
     Returns its reference (None outside a run)."""
     check_tracked_name(name, "artifact")
+    api = "legato.log_artifact"
+    refuse(name, api=api, field="the artifact name")
+    is_path = isinstance(obj_or_path, Path) or (
+        isinstance(obj_or_path, str) and os.path.isfile(obj_or_path)
+    )
+    # A path's file name is recorded; other objects are data, looked into when JSON-like.
+    refuse(
+        obj_or_path, api=api, field=f"the {'path' if is_path else 'object'} of artifact {name!r}"
+    )
     bound = _bound("log_artifact")
     if bound is None:
         return None
@@ -219,7 +244,7 @@ def log_artifact(obj_or_path: Any, name: str) -> ArtifactRef | None:
         return None
     obj = obj_or_path
     filename = None
-    if isinstance(obj, Path) or (isinstance(obj, str) and os.path.isfile(obj)):
+    if is_path:
         path = Path(obj)
         if not path.is_file():
             raise FileNotFoundError(f"log_artifact({name!r}): {path} is not a file")
@@ -246,7 +271,16 @@ def register_model(
     and those this attempt logged, ``metrics`` (default: the last value of each metric
     this attempt logged) and the run's environment. Returns the :class:`ModelVersion`
     (None outside a run). A retried attempt of the same task in the same run gets back
-    the version registered first."""
+    the version registered first. A name, metric, signature or tag holding a secret's
+    value is refused (``SecretValueError``) before anything is stored."""
+    refuse_registration(
+        name,
+        api="legato.register_model",
+        metrics=metrics,
+        signature=signature,
+        tags=tags,
+        lineage=Lineage(),
+    )
     bound = _bound("register_model")
     if bound is None:
         return None

@@ -5,6 +5,9 @@
 - :mod:`~legato.serve.holder` holds the model being served and swaps it atomically; its
   :class:`~legato.serve.holder.Follower` polls the registry and loads a new version of the
   alias in the background.
+- :mod:`~legato.serve.hosts` decides which ``Host`` a request may name (loopback names and
+  the allowed hosts: no DNS rebinding) and refuses the others before any route runs (pure
+  ASGI: no web framework).
 - :mod:`~legato.serve.app`: ``create_app(registry, ref, ...)``, the FastAPI app
   (``POST /predict``, ``GET /health``, ``GET /metadata``).
 - :mod:`~legato.serve.server`: ``serve(...)`` runs it with uvicorn, bound to 127.0.0.1

@@ -4,13 +4,20 @@
 ``{"predictions": [...], "model": name, "version": n}``; ``GET /health`` says whether a
 model is loaded; ``GET /metadata`` gives the version, its signature and metrics. With a
 token, ``/predict`` and ``/metadata`` need ``Authorization: Bearer <token>``.
+
+Before any of that, every request must name an allowed host in its ``Host`` header
+(:mod:`legato.serve.hosts`: loopback names unless more are allowed), else it is answered 400:
+a page of another site cannot reach the server through DNS rebinding. What the server
+answers passes through the secret mask (:func:`legato.secret_values.mask`): values that
+hold a secret are refused when they are recorded, and this keeps anything recorded before
+out of the answers too.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,7 +26,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from legato.registry.registry import Registry
+from legato.runtime.secrets import mask_values
+from legato.secret_values import mask
 from legato.serve.holder import Follower, ModelHolder, load_version
+from legato.serve.hosts import HostCheck, HostPolicy
 from legato.serve.inputs import (
     RequestError,
     check_batch,
@@ -47,11 +57,18 @@ def create_app(
     poll: float = 1.0,
     max_body: int = MAX_BODY,
     max_rows: int = MAX_ROWS,
+    allowed_hosts: Sequence[str] = (),
 ) -> FastAPI:
     """An app serving ``ref`` (``name``, ``name@alias`` or ``name:version``) from
     ``registry``. The version it names is loaded now (its checksum verified: a failure
     raises here, before anything listens); an alias or a bare name is then followed: every
-    ``poll`` seconds the app resolves it again and swaps a new version in atomically."""
+    ``poll`` seconds the app resolves it again and swaps a new version in atomically.
+
+    Requests must be addressed to ``localhost``, ``127.0.0.1`` or ``[::1]`` (any port) or
+    to one of ``allowed_hosts`` (names, addresses, ``*.example.com``, or ``*`` for any);
+    others are answered 400 before any route runs (see :mod:`legato.serve.hosts`). A
+    malformed allowed host is a ``ParameterError``."""
+    hosts = HostPolicy.of(allowed_hosts)
     holder = ModelHolder(load_version(registry, registry.resolve(ref)))
     follower = Follower(registry, ref, holder, poll)
 
@@ -75,32 +92,38 @@ def create_app(
                 return _error(401, "a token is required: Authorization: Bearer <token>")
         return await call_next(request)
 
+    # Added last, so outermost: a request naming a foreign host reaches no route, and no
+    # token check either (its answer would tell a probing page whether one is needed).
+    app.add_middleware(HostCheck, policy=hosts)
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         current = holder.current.version
         out: dict[str, Any] = {"status": "ok", "model": current.name, "version": current.version}
         if holder.error:
-            out["warning"] = holder.error
+            out["warning"] = mask(holder.error)
         return out
 
     @app.get("/metadata")
     async def metadata() -> dict[str, Any]:
         loaded = holder.current
         mv = loaded.version
-        return {
-            "name": mv.name,
-            "version": mv.version,
-            "ref": ref,
-            "follows": follower.follows,
-            "signature": mv.signature,
-            "metrics": dict(mv.metrics),
-            "tags": dict(mv.tags),
-            "run_id": mv.run_id,
-            "task": mv.task,
-            "created_at": mv.created_at.isoformat(),
-            "loaded_at": loaded.loaded_at,
-            "checksum": mv.artifact.checksum,
-        }
+        return mask_values(  # type: ignore[no-any-return]
+            {
+                "name": mv.name,
+                "version": mv.version,
+                "ref": ref,
+                "follows": follower.follows,
+                "signature": mv.signature,
+                "metrics": dict(mv.metrics),
+                "tags": dict(mv.tags),
+                "run_id": mv.run_id,
+                "task": mv.task,
+                "created_at": mv.created_at.isoformat(),
+                "loaded_at": loaded.loaded_at,
+                "checksum": mv.artifact.checksum,
+            }
+        )
 
     @app.post("/predict")
     async def predict(request: Request) -> Any:
@@ -145,4 +168,4 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": mask(message)}, status_code=status)
