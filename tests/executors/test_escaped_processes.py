@@ -26,15 +26,15 @@ pytestmark = [
     pytest.mark.timeout(60),
 ]
 
-TIMEOUT = 2.0  # room for a cold worker to start its processes and note them
+TIMEOUT = 3.0  # room for a cold worker to start its processes and note them on a busy machine
 GRACE = 0.5
 
 escape_briefly = escape.with_options(timeout=TIMEOUT)
 
 
 @pipeline
-def escaping_with_timeout(how: str) -> int:
-    return escape_briefly(how)
+def escaping_with_timeout(how: str, then: str = "block") -> int:
+    return escape_briefly(how, then)
 
 
 @pipeline
@@ -68,6 +68,20 @@ def test_a_timeout_kills_what_left_the_process_group(how: str, ledger: Path) -> 
     record = result.tasks["escape"]
     assert record.state is TaskState.TIMED_OUT, describe(result)
     assert _escaped(ledger) == ESCAPES[how]
+    assert survivors(ledger) == []
+
+
+def test_a_timeout_asks_what_left_the_process_group_to_stop_first(ledger: Path) -> None:
+    # The task ignores SIGTERM, so its worker lives on for the grace period: time enough for
+    # the listener to answer the SIGTERM it must be sent too.
+    executor = ProcessesExecutor(max_workers=1, kill_grace=2.0)
+    result = legato.run(
+        escaping_with_timeout, {"how": "listening", "then": "ignore_sigterm"}, executor=executor
+    )
+
+    assert result.tasks["escape"].state is TaskState.TIMED_OUT, describe(result)
+    (_, listener, _) = notes(ledger, "escaped")[0]
+    assert notes(ledger, "terminated") == [["terminated", listener]]
     assert survivors(ledger) == []
 
 

@@ -3,11 +3,14 @@ daemons do: ``sleep 1000`` in a session of its own (``start_new_session=True``),
 ``sleep 1000`` double-forked with ``setsid`` between the forks, so that its parent has
 exited and it is an orphan in a session of its own. It notes ``worker <pid> <start>`` and
 ``escaped <pid> <start>`` for each such process (``start``: its start time, so that a test
-does not take a new process that got a reused pid for a survivor), then ``escaped-all``."""
+does not take a new process that got a reused pid for a survivor), then ``escaped-all``.
+
+A listener, in a session of its own too, notes ``terminated <pid>`` when SIGTERM reaches it."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +22,7 @@ from legato import task
 
 __all__ = ["ESCAPES", "escape", "noted_processes", "started_at", "survivors"]
 
-ESCAPES = {"new_session": 1, "double_fork": 1, "both": 2}
+ESCAPES = {"new_session": 1, "double_fork": 1, "both": 2, "listening": 1}
 """How :func:`escape` may start its processes, and how many it starts."""
 
 _DOUBLE_FORK = """
@@ -35,6 +38,17 @@ if os.fork() == 0:
     print(sleeper, flush=True)
     os._exit(0)
 os.wait()
+"""
+
+_LISTENER = """
+import os, signal, sys, time
+def stop(*_):
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+    os.write(fd, f"terminated {os.getpid()}\\n".encode())
+    os._exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+time.sleep(1000)
 """
 
 
@@ -60,6 +74,19 @@ def _new_session() -> int:
     return sleeper.pid
 
 
+def _listening(ledger: str) -> int:
+    listener = subprocess.Popen(
+        [sys.executable, "-c", _LISTENER, ledger],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert listener.stdout is not None
+    assert listener.stdout.readline() == "ready\n"
+    return listener.pid
+
+
 def _double_fork() -> int:
     launcher = subprocess.run(
         [sys.executable, "-c", _DOUBLE_FORK], capture_output=True, text=True, check=True
@@ -70,7 +97,8 @@ def _double_fork() -> int:
 @task
 def escape(how: str, then: str = "block") -> int:
     """Start processes that leave the worker's group in the way named ``how`` (a key of
-    :data:`ESCAPES`), note them, then block (``then="block"``) or return."""
+    :data:`ESCAPES`), note them, then block (``then="block"``), block ignoring SIGTERM
+    (``"ignore_sigterm"``) or return (``"return"``)."""
     path = ledger_path()
     note("worker", os.getpid(), started_at(os.getpid()), path=path)
     escaped = []
@@ -78,10 +106,14 @@ def escape(how: str, then: str = "block") -> int:
         escaped.append(_new_session())
     if how in ("double_fork", "both"):
         escaped.append(_double_fork())
+    if how == "listening":
+        escaped.append(_listening(path))
     for pid in escaped:
         note("escaped", pid, started_at(pid), path=path)
     note("escaped-all", path=path)
-    if then == "block":
+    if then == "ignore_sigterm":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if then != "return":
         time.sleep(1000)
     return len(escaped)
 
