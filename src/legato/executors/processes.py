@@ -1,13 +1,16 @@
 """The processes executor: a pool of worker processes that survives its workers.
 
 Each worker is a fresh interpreter (``python -m legato.executors.worker``) in a session of its
-own, talking to the orchestrator over two pipes. Timeouts and cancellation are *hard*: the
-worker's whole process group gets SIGTERM, then SIGKILL after a grace period, so a task stuck
-in C code, in ``time.sleep``, in a busy loop or swallowing every exception still stops, with
-any processes it started. A worker that dies under a task (segfault, ``os._exit``, the
-out-of-memory killer, SIGKILL) turns into a failed attempt with the reason, and a fresh worker
-takes its place. A worker that ran a call on some GPUs keeps to them (CUDA binds a process to
-the devices it first saw), so a call given other GPUs gets a fresh worker.
+own, talking to the orchestrator over two pipes; on Linux it runs under a reaper
+(``executors.reaper``), which keeps every process a task starts within its reach, however
+it leaves the worker's process group. Timeouts and cancellation are *hard*: SIGTERM to every
+process of the worker, then SIGKILL after a grace period, so a task stuck in C code, in
+``time.sleep``, in a busy loop or swallowing every exception still stops, with any
+processes it started. A worker that dies under a task (segfault, ``os._exit``, the
+out-of-memory killer, SIGKILL) turns into a failed attempt with the reason, what it started
+is killed, and a fresh worker takes its place. A worker that ran a call on some GPUs keeps to
+them (CUDA binds a process to the devices it first saw), so a call given other GPUs gets a
+fresh worker. ``executors.worker_handle`` holds one worker process.
 """
 
 from __future__ import annotations
@@ -15,18 +18,17 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import signal
-import subprocess
 import sys
 import threading
 import time
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from typing import Any
 
 from legato.errors import ExecutorError
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
 from legato.executors.worker import READY
+from legato.executors.worker_handle import WorkerHandle, describe_exit, start_worker
 from legato.model import wire
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -39,59 +41,6 @@ __all__ = ["ProcessesExecutor", "describe_exit"]
 
 _POLL_S = 0.5
 _MAX_START_FAILURES = 3
-
-
-def describe_exit(returncode: int | None) -> str:
-    """Why a worker process ended, in words."""
-    if returncode is None:
-        return "the worker process stopped answering"
-    if returncode < 0:
-        sig = -returncode
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = f"signal {sig}"
-        if sig == signal.SIGKILL:
-            return (
-                "the worker process was killed by SIGKILL (the kernel's out-of-memory killer "
-                "does this when memory runs out)"
-            )
-        if sig == signal.SIGSEGV:
-            return "the worker process crashed with a segmentation fault (SIGSEGV)"
-        return f"the worker process was killed by {name}"
-    if returncode == wire.WIRE_VERSION_EXIT:
-        return (
-            "the worker process could not read the call: it runs another install of legato "
-            "than this orchestrator (its error is on standard error)"
-        )
-    return f"the worker process exited with code {returncode} while running the task"
-
-
-class _Worker:
-    __slots__ = (
-        "call",
-        "calls",
-        "closing",
-        "functions",
-        "gpus",
-        "kill_at",
-        "outcomes",
-        "proc",
-        "ready",
-        "stopping",
-    )
-
-    def __init__(self, proc: subprocess.Popen[bytes], calls: Connection, outcomes: Connection):
-        self.proc = proc
-        self.calls = calls
-        self.outcomes = outcomes
-        self.call: TaskCall | None = None
-        self.functions: set[str] = set()
-        self.gpus: tuple[int, ...] | None = None  # the GPUs it first ran a call on
-        self.ready = False
-        self.stopping = False  # its call was cancelled: it is being killed
-        self.kill_at: float | None = None  # when SIGTERM turns into SIGKILL
-        self.closing = False
 
 
 class ProcessesExecutor(Executor):
@@ -119,7 +68,7 @@ class ProcessesExecutor(Executor):
         self._size = self._capacity.slots
         self._grace = kill_grace
         self._lock = threading.RLock()
-        self._workers: list[_Worker] = []
+        self._workers: list[WorkerHandle] = []
         self._pending: list[TaskCall] = []
         self._report: Report | None = None
         self._monitor: threading.Thread | None = None
@@ -158,33 +107,8 @@ class ProcessesExecutor(Executor):
         )
         self._monitor.start()
 
-    def _spawn(self) -> _Worker:
-        calls_r, calls_w = os.pipe()
-        out_r, out_w = os.pipe()
-        env = dict(os.environ)
-        env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
-        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        if visible is not None:
-            env["LEGATO_VISIBLE_GPUS"] = visible
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "legato.executors.worker", str(calls_r), str(out_w)],
-                pass_fds=(calls_r, out_w),
-                start_new_session=True,
-                env=env,
-            )
-        finally:
-            os.close(calls_r)
-            os.close(out_w)
-        worker = _Worker(
-            proc,
-            Connection(calls_w, readable=False),
-            Connection(out_r, writable=False),
-        )
-        with contextlib.suppress(OSError):  # a worker that died at once is seen by the monitor
-            worker.calls.send_bytes(self._init)
-        return worker
+    def _spawn(self) -> WorkerHandle:
+        return start_worker(self._init)
 
     def close(self, *, wait: bool = True) -> None:
         with self._lock:
@@ -196,16 +120,11 @@ class ProcessesExecutor(Executor):
                     with contextlib.suppress(OSError):
                         worker.calls.send_bytes(b"")  # asks it to exit
                 else:
-                    self._signal(worker, signal.SIGKILL)
+                    worker.kill()
         self._wake()
         deadline = time.monotonic() + (self._grace if wait else 0.5)
         for worker in workers:
-            try:
-                worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self._signal(worker, signal.SIGKILL)
-                worker.proc.wait()
-            self._signal(worker, signal.SIGKILL)  # anything it left in its group
+            worker.finish(max(0.0, deadline - time.monotonic()))
         if self._monitor is not None:
             self._monitor.join(timeout=5)
             self._monitor = None
@@ -237,7 +156,7 @@ class ProcessesExecutor(Executor):
                 return
             self._send(worker, call)
 
-    def _worker_for(self, call: TaskCall, candidates: list[_Worker]) -> _Worker | None:
+    def _worker_for(self, call: TaskCall, candidates: list[WorkerHandle]) -> WorkerHandle | None:
         """The idle worker among ``candidates`` to run ``call``, or None.
 
         CUDA binds a process to the devices ``CUDA_VISIBLE_DEVICES`` named when it first used
@@ -257,7 +176,7 @@ class ProcessesExecutor(Executor):
                     return worker
         return self._recycle(idle[0])
 
-    def _recycle(self, worker: _Worker) -> _Worker:
+    def _recycle(self, worker: WorkerHandle) -> WorkerHandle:
         """Retire an idle worker (it exits once asked; the monitor reaps it) and start a
         fresh one in its place."""
         worker.closing = True
@@ -267,7 +186,7 @@ class ProcessesExecutor(Executor):
         self._workers.append(replacement)
         return replacement
 
-    def _send(self, worker: _Worker, call: TaskCall) -> None:
+    def _send(self, worker: WorkerHandle, call: TaskCall) -> None:
         try:
             args_data = dumps((call.args, call.kwargs))
             fn_data = None if call.fn_id in worker.functions else dumps(call.fn)
@@ -317,7 +236,7 @@ class ProcessesExecutor(Executor):
                     if not worker.stopping:
                         worker.stopping = True
                         worker.kill_at = time.monotonic() + self._grace
-                        self._signal(worker, signal.SIGTERM)
+                        worker.terminate()
                     break
         self._wake()
 
@@ -335,11 +254,11 @@ class ProcessesExecutor(Executor):
             for worker in workers:
                 if worker.kill_at is not None:
                     if worker.kill_at <= now:
-                        self._signal(worker, signal.SIGKILL)
+                        worker.kill()
                         worker.kill_at = None
                     else:
                         timeout = min(timeout, worker.kill_at - now)
-            by_conn: dict[Any, _Worker] = {w.outcomes: w for w in workers}
+            by_conn: dict[Any, WorkerHandle] = {w.outcomes: w for w in workers}
             try:
                 ready = wait([*by_conn, wake_r], timeout=timeout)
             except OSError:
@@ -361,13 +280,13 @@ class ProcessesExecutor(Executor):
                     self._on_death(worker)
 
     @staticmethod
-    def _has_message(worker: _Worker) -> bool:
+    def _has_message(worker: WorkerHandle) -> bool:
         try:
             return worker.outcomes.poll(0)
         except (OSError, EOFError):
             return False
 
-    def _receive(self, worker: _Worker) -> None:
+    def _receive(self, worker: WorkerHandle) -> None:
         try:
             message = worker.outcomes.recv_bytes()
         except (EOFError, OSError):
@@ -390,24 +309,19 @@ class ProcessesExecutor(Executor):
             # for a stop and only frees the resources.
             self._deliver(outcome)
 
-    def _feed(self, worker: _Worker) -> None:
+    def _feed(self, worker: WorkerHandle) -> None:
         if not self._pending:
             return
         chosen = self._worker_for(self._pending[0], [worker])
         if chosen is not None:
             self._send(chosen, self._pending.pop(0))
 
-    def _on_death(self, worker: _Worker) -> None:
+    def _on_death(self, worker: WorkerHandle) -> None:
         with self._lock:
             if worker not in self._workers:
                 return
             self._workers.remove(worker)
-        try:
-            returncode = worker.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._signal(worker, signal.SIGKILL)
-            returncode = worker.proc.wait()
-        self._signal(worker, signal.SIGKILL)  # whatever the task started in its group
+        returncode = worker.finish()
         worker.calls.close()
         worker.outcomes.close()
         call = worker.call
@@ -475,8 +389,3 @@ class ProcessesExecutor(Executor):
         if self._wake_w >= 0:
             with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
-
-    @staticmethod
-    def _signal(worker: _Worker, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(worker.proc.pid, sig)

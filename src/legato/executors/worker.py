@@ -2,7 +2,8 @@
 
 Reads calls from file descriptor R, runs them one at a time, writes outcomes to W. It runs in
 a session of its own, so the executor can stop it together with anything it started by
-signalling its process group.
+signalling its process group; on Linux its parent is a reaper (``executors.reaper``), which
+also reaches what a task started outside that group.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from legato.executors.reaper import kill_descendants
 from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.runs import LogEntry
@@ -168,14 +170,17 @@ def main(argv: list[str]) -> int:
 
 
 def _die_with_parent(parent: int, every: float = 0.2) -> None:
-    """Kill this worker's process group (the worker and whatever its task started) once the
-    orchestrator that started it is gone: a killed orchestrator must not leave tasks running
-    that a resumed run would start again beside them."""
+    """Kill this worker, what it started and its process group once the process that
+    started it is gone: a killed orchestrator must not leave tasks running that a resumed
+    run would start again beside them. On Linux that parent is the reaper, which kills all
+    of it before it exits itself; this is for a reaper killed with SIGKILL, and for the
+    platforms without one."""
 
     def watch() -> None:
         while True:
             time.sleep(every)
-            if os.getppid() != parent:  # re-parented: the orchestrator died
+            if os.getppid() != parent:  # re-parented: the orchestrator (or the reaper) died
+                kill_descendants(os.getpid())
                 with contextlib.suppress(OSError):
                     os.killpg(os.getpgrp(), signal.SIGKILL)
                 os._exit(1)

@@ -1,0 +1,144 @@
+"""A worker process as the processes executor holds it: starting one (on Linux under a
+reaper, ``executors.reaper``), asking it to stop, killing it with all it started, waiting
+for it to end, and why it ended, in words."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+
+from legato.executors.reaper import KILL_TREE, REAPS, worker_command
+from legato.model import wire
+from legato.model.calls import TaskCall
+
+__all__ = ["WorkerHandle", "describe_exit", "start_worker"]
+
+_KILL_WAIT_S = 5.0  # for a worker told to die; then whatever is left of its group is killed
+
+
+def describe_exit(returncode: int | None) -> str:
+    """Why a worker process ended, in words."""
+    if returncode is None:
+        return "the worker process stopped answering"
+    if returncode < 0:
+        sig = -returncode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == signal.SIGKILL:
+            return (
+                "the worker process was killed by SIGKILL (the kernel's out-of-memory killer "
+                "does this when memory runs out)"
+            )
+        if sig == signal.SIGSEGV:
+            return "the worker process crashed with a segmentation fault (SIGSEGV)"
+        return f"the worker process was killed by {name}"
+    if returncode == wire.WIRE_VERSION_EXIT:
+        return (
+            "the worker process could not read the call: it runs another install of legato "
+            "than this orchestrator (its error is on standard error)"
+        )
+    return f"the worker process exited with code {returncode} while running the task"
+
+
+class WorkerHandle:
+    """One worker process, its two pipes and what the executor knows of it. ``proc`` is
+    the worker's reaper where it has one: a reaper ends as its worker did."""
+
+    __slots__ = (
+        "call",
+        "calls",
+        "closing",
+        "functions",
+        "gpus",
+        "kill_at",
+        "outcomes",
+        "proc",
+        "ready",
+        "stopping",
+    )
+
+    def __init__(self, proc: subprocess.Popen[bytes], calls: Connection, outcomes: Connection):
+        self.proc = proc
+        self.calls = calls
+        self.outcomes = outcomes
+        self.call: TaskCall | None = None
+        self.functions: set[str] = set()
+        self.gpus: tuple[int, ...] | None = None  # the GPUs it first ran a call on
+        self.ready = False
+        self.stopping = False  # its call was cancelled: it is being killed
+        self.kill_at: float | None = None  # when SIGTERM turns into SIGKILL
+        self.closing = False
+
+    def terminate(self) -> None:
+        """Ask the call's processes to stop: the reaper passes SIGTERM on to every process
+        under it, wherever its task put them; without a reaper, the worker's group gets it."""
+        if REAPS:
+            self.proc.send_signal(signal.SIGTERM)
+        else:
+            self._signal_group(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Kill the worker and all it started. The reaper does it, then exits: SIGKILL to
+        the group would kill the reaper with it, before the processes only it can reach."""
+        if REAPS:
+            self.proc.send_signal(KILL_TREE)
+        else:
+            self._signal_group(signal.SIGKILL)
+
+    def finish(self, timeout: float = _KILL_WAIT_S) -> int:
+        """Wait for the worker process to end, killing it after ``timeout`` seconds; its
+        exit status. A reaper ends only once nothing under it runs; SIGKILL to the group is
+        what the platforms without one have, and the last resort against a reaper that
+        cannot finish."""
+        try:
+            returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            try:
+                returncode = self.proc.wait(timeout=_KILL_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                returncode = self.proc.wait()
+        self._signal_group(signal.SIGKILL)  # whatever is left in its group
+        return returncode
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+
+def start_worker(init: bytes) -> WorkerHandle:
+    """Start a worker process in a session of its own and send it ``init`` (its artifact
+    store and whether to capture output)."""
+    calls_r, calls_w = os.pipe()
+    out_r, out_w = os.pipe()
+    env = dict(os.environ)
+    env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
+    env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        env["LEGATO_VISIBLE_GPUS"] = visible
+    try:
+        proc = subprocess.Popen(
+            worker_command(calls_r, out_w),
+            pass_fds=(calls_r, out_w),
+            start_new_session=True,
+            env=env,
+        )
+    finally:
+        os.close(calls_r)
+        os.close(out_w)
+    worker = WorkerHandle(
+        proc,
+        Connection(calls_w, readable=False),
+        Connection(out_r, writable=False),
+    )
+    with contextlib.suppress(OSError):  # a worker that died at once is seen by the monitor
+        worker.calls.send_bytes(init)
+    return worker
