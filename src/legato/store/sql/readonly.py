@@ -9,9 +9,11 @@ already be the one this legato reads, else a ``StoreError`` says what to run). A
 is read by coordinating through its ``-shm`` file, which SQLite creates beside it when it is
 missing; where it cannot (a read-only folder) the database is opened ``immutable`` instead,
 provided there is no write-ahead log to read (a writer that closed cleanly folded it into the
-database and removed it). A file that does not exist yet reads as an empty store: each
-connection is an empty database in memory with the schema, and nothing is made on disk.
-Connections are not pooled, so a store opened before the file existed sees it once it does.
+database and removed it; one that has the database open keeps its log, and its ``-shm``,
+beside it, so ``immutable`` is used only while nobody writes). A file that does not exist
+yet reads as an empty store: each connection is an empty database in memory with the
+schema, and nothing is made on disk. Connections are not pooled, so a store opened before
+the file existed sees it once it does.
 
 PostgreSQL sessions are made ``READ ONLY`` on connecting, and the schema is checked the same
 way.
