@@ -8,7 +8,9 @@ whose claims are committed are about to be handed over), ``task_started``,
 ``output_written``, ``state_committed``, ``run_finalised``; while a failed run rolls back
 (``ROLLBACK_POINTS``): ``rollback_started`` (a compensation's start is committed, its
 handler not yet handed over) and ``rollback_committed`` (its outcome is
-committed). Unset, a crash point costs one dict lookup.
+committed); while an output too large to stay inline is written (``ARTIFACT_POINTS``):
+``artifact_partial`` (a write of 1 MiB or more has reached its temporary file, which is
+neither complete nor renamed into place yet). Unset, a crash point costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import signal
 import threading
 
-__all__ = ["POINTS", "ROLLBACK_POINTS", "crash_point"]
+__all__ = ["ARTIFACT_POINTS", "POINTS", "ROLLBACK_POINTS", "crash_point"]
 
 POINTS = (
     "run_created",
@@ -30,6 +32,8 @@ POINTS = (
 )
 ROLLBACK_POINTS = ("rollback_started", "rollback_committed")
 """Reached only by runs that roll back, so kept apart from the points every run reaches."""
+ARTIFACT_POINTS = ("artifact_partial",)
+"""Reached only by writes of outputs too large to stay inline (64 KiB by default)."""
 
 _spec = os.environ.get("LEGATO_CRASH_AT", "")
 _point, _, _nth = _spec.partition("@")

@@ -1,5 +1,6 @@
 """Pipelines the ``legato`` command runs in tests/cli: every kind of parameter, a retry, a
-failure, a fan-out, a large output, output on stdout/stderr/logging, and a long chain."""
+failure, a fan-out, a large output (and a larger one), output on stdout/stderr/logging, and
+a long chain."""
 
 from __future__ import annotations
 
@@ -137,6 +138,16 @@ def small() -> dict[str, int]:
 @pipeline
 def outputs() -> tuple[str, dict[str, int]]:
     return big(), small()
+
+
+@task
+def huge() -> str:
+    return "x" * (4 << 20)  # written to the artifact store in one 4 MiB write
+
+
+@pipeline
+def large() -> str:
+    return huge()
 
 
 @task

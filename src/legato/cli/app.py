@@ -527,12 +527,25 @@ def cache_clear(
 @app.command(
     short_help="Show the settings in effect and check the stores and the executor.",
     help="Show the settings in effect and where they come from, and check that the run "
-    "store, the artifact store and the executor work. Exit status 1 if a check fails.",
+    "store, the artifact store and the executor work; count the temporary files that "
+    "interrupted writes left. It changes nothing (the run store is opened read-only) unless "
+    "--fix. Exit status 1 if a check fails.",
 )
-def doctor(profile: Profile = None) -> None:
+def doctor(
+    profile: Profile = None,
+    *,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Bring the run store's schema up to date and remove the temporary files "
+            "of interrupted writes.",
+        ),
+    ] = False,
+) -> None:
     from legato.cli.doctor import doctor_command
 
-    _call(lambda: doctor_command(profile=profile))
+    _call(lambda: doctor_command(profile=profile, fix=fix))
 
 
 @app.command(

@@ -30,7 +30,7 @@ _CHUNK = 8 * 1024 * 1024
 
 def list_command(run_ref: str, *, profile: str | None) -> int:
     """A table of the run's stored task outputs."""
-    storage = open_storage(load(profile))
+    storage = open_storage(load(profile), read_only=True)
     info = storage.runs.get_run(run_ref)
     records = [r for r in in_display_order(storage.runs.task_records(info.run_id)) if r.output]
     out = console()
@@ -58,7 +58,7 @@ def list_command(run_ref: str, *, profile: str | None) -> int:
 def get_command(run_ref: str, task: str, output: str, *, profile: str | None) -> int:
     """Write the stored bytes of ``task``'s output to ``output`` (``-``: standard output),
     checked against the checksum recorded with it; nothing is written when they differ."""
-    storage = open_storage(load(profile))
+    storage = open_storage(load(profile), read_only=True)
     info = storage.runs.get_run(run_ref)
     records = {r.key: r for r in storage.runs.task_records(info.run_id)}
     record = records.get(task)

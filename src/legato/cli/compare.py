@@ -25,7 +25,7 @@ def _cell(value: Any) -> str:
 
 def compare_command(run_refs: list[str], *, profile: str | None) -> int:
     """One column per run, one row per parameter and metric."""
-    storage = open_storage(load(profile))
+    storage = open_storage(load(profile), read_only=True)
     rows = compare_rows(storage.runs, run_refs)
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     table.add_column("")

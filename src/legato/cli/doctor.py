@@ -1,5 +1,11 @@
 """``legato doctor``: the settings in effect, where they come from, and whether the run
-store, the artifact store and the executor they name work here."""
+store, the artifact store and the executor they name work here.
+
+It changes nothing in the stores: the run store is opened read-only (no database created, no
+schema upgraded), and temporary files left by interrupted artifact writes are only counted.
+``--fix`` does both: it brings the run store's schema up to date and removes the orphaned
+temporary files. (The artifact store's check writes one probe file, and deletes it.)
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,10 @@ from legato.cli.settings import load, mask
 from legato.config import Settings
 from legato.engine.run import executor_for
 from legato.store.artifacts import FsspecArtifactStore
+from legato.store.artifacts.temps import Swept
+from legato.store.base import RunStore
 from legato.store.open import open_run_store
+from legato.store.sql import SqlRunStore
 
 __all__ = ["Check", "doctor_command"]
 
@@ -37,8 +46,9 @@ class Check:
     detail: str
 
 
-def doctor_command(*, profile: str | None) -> int:
-    """Print the settings and the checks; exit status 1 if any check fails."""
+def doctor_command(*, profile: str | None, fix: bool = False) -> int:
+    """Print the settings and the checks; exit status 1 if any check fails. ``fix``: upgrade
+    the run store's schema and remove orphaned temporary files first."""
     out = console()
     out.print(
         f"legato {__version__} · Python {platform.python_version()} "
@@ -53,8 +63,9 @@ def doctor_command(*, profile: str | None) -> int:
     out.print(_settings_table(settings))
     checks = [
         Check("settings", True, f"profile {settings.profile!r} from {settings.source}"),
-        _attempt("run store", settings.state_url, lambda: _check_run_store(settings)),
+        _attempt("run store", settings.state_url, lambda: _check_run_store(settings, fix)),
         _attempt("artifact store", settings.artifacts_url, lambda: _check_artifacts(settings)),
+        _attempt("temporary files", settings.artifacts_url, lambda: _check_temps(settings, fix)),
         _attempt("executor", settings.executor or "threads", lambda: _check_executor(settings)),
     ]
     _print_checks(checks)
@@ -94,22 +105,49 @@ def _attempt(name: str, subject: str, check: Callable[[], str]) -> Check:
         return Check(name, False, detail)
 
 
-def _check_run_store(settings: Settings) -> str:
-    store = open_run_store(settings.state_url)
+def _check_run_store(settings: Settings, fix: bool) -> str:
+    if fix:  # opening it to write creates or upgrades the schema
+        open_run_store(settings.state_url).close()
+    store = open_run_store(settings.state_url, read_only=True)
     try:
         latest = store.list_runs(limit=1)
+        missing = _missing_database(store)
     finally:
         store.close()
     where = mask(settings.state_url)
+    if missing is not None:
+        _check_creatable(missing)
+        return f"{where}: no database yet (the first run creates it)"
     if not latest:
         return f"{where}: opened, schema up to date, no runs yet"
     run = latest[0]
     return f"{where}: opened, latest run {run.run_id} ({timestamp(run.created_at)})"
 
 
+def _missing_database(store: RunStore) -> Path | None:
+    """The SQLite file of ``store`` when it does not exist yet (a read-only store reads it
+    as empty)."""
+    if not isinstance(store, SqlRunStore) or store.engine.url.get_backend_name() != "sqlite":
+        return None
+    path = Path(store.engine.url.database or "")
+    return None if path.exists() else path
+
+
+def _check_creatable(path: Path) -> None:
+    """Raise ``OSError`` when the first run could not create the file ``path``: its nearest
+    existing folder is a file, or cannot be written."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder: the database cannot be created")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"{folder} cannot be written: the database cannot be created")
+
+
 def _check_artifacts(settings: Settings) -> str:
     """Write a probe, read it back, delete it."""
-    store = FsspecArtifactStore(settings.artifacts_url)
+    store = FsspecArtifactStore(settings.artifacts_url, read_only=True)
     probe = f"doctor-{uuid.uuid4().hex}.probe"
     data = os.urandom(64)
     root = store.local_root
@@ -134,6 +172,42 @@ def _check_artifacts(settings: Settings) -> str:
     if back != data:
         raise OSError("a probe written to the artifact store read back different bytes")
     return f"{mask(store.url)}: writable (a probe was written, read back and deleted)"
+
+
+def _check_temps(settings: Settings, fix: bool) -> str:
+    """Count (``fix``: remove) the temporary files that interrupted writes left behind."""
+    store = FsspecArtifactStore(settings.artifacts_url, read_only=True)
+    if store.local_root is None:
+        return "not looked for in a remote store"
+    swept: Swept | None = store.sweep() if fix else None
+    if swept is not None and swept.failed:
+        temp, error = swept.failed[0]
+        raise OSError(
+            f"{_files(len(swept.failed))} left by interrupted writes could not be removed, "
+            f"such as {temp.path}: {error.strerror or error}"
+        )
+    found = store.temp_files()
+    orphans = [t for t in found if t.orphan]
+    kept = len(found) - len(orphans)
+    parts = []
+    if swept is not None:
+        removed = f"removed {_files(len(swept.removed))} left by interrupted writes"
+        parts.append(f"{removed} ({size(swept.size)})" if swept.removed else "none to remove")
+    if orphans:
+        parts.append(
+            f"{_files(len(orphans))} left by interrupted writes "
+            f"({size(sum(t.size for t in orphans))}): `legato doctor --fix` removes them"
+        )
+    if kept:
+        parts.append(
+            f"{_files(kept)} of writes in progress (or of writers on other machines, "
+            "removed once a day old)"
+        )
+    return "; ".join(parts) if parts else "none left by interrupted writes"
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'s' if count != 1 else ''}"
 
 
 def _check_executor(settings: Settings) -> str:

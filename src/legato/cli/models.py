@@ -22,8 +22,8 @@ __all__ = [
 ]
 
 
-def _registry(profile: str | None) -> Registry:
-    storage = open_storage(load(profile))
+def _registry(profile: str | None, *, read_only: bool = False) -> Registry:
+    storage = open_storage(load(profile), read_only=read_only)
     return Registry(storage.runs.models, storage.artifacts)
 
 
@@ -45,7 +45,7 @@ def _metrics(values: Any) -> str:
 
 def list_command(*, profile: str | None) -> int:
     """Every model: its latest version and its aliases."""
-    registry = _registry(profile)
+    registry = _registry(profile, read_only=True)
     out = console()
     names = registry.models()
     if not names:
@@ -70,7 +70,7 @@ def list_command(*, profile: str | None) -> int:
 def show_command(ref: str, *, profile: str | None) -> int:
     """``NAME``: its versions, aliases and alias history; ``NAME@ALIAS`` or ``NAME:VERSION``:
     that version with its lineage."""
-    registry = _registry(profile)
+    registry = _registry(profile, read_only=True)
     out = console()
     if "@" not in ref and ":" not in ref:
         versions = registry.versions(ref)

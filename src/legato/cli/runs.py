@@ -50,7 +50,7 @@ def list_command(
 ) -> int:
     """``legato runs``: a table of runs, newest first."""
     settings = load(profile)
-    store = open_storage(settings).runs
+    store = open_storage(settings, read_only=True).runs
     now = time.time()
     if state is None:
         runs = store.list_runs(pipeline=pipeline, limit=limit)
@@ -87,7 +87,7 @@ def list_command(
 def show_command(run_ref: str, *, profile: str | None) -> int:
     """``legato runs show RUN``: the run's parameters, where it ran, and every task."""
     settings = load(profile)
-    store = open_storage(settings).runs
+    store = open_storage(settings, read_only=True).runs
     info = store.get_run(run_ref)
     records = store.task_records(info.run_id)
     out = console()
@@ -192,7 +192,7 @@ def _environment(env: Mapping[str, Any]) -> list[tuple[str, str]]:
 def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str | None) -> int:
     """``legato logs RUN [TASK]``: the captured output; with ``follow``, until the run ends."""
     settings = load(profile)
-    store = open_storage(settings).runs
+    store = open_storage(settings, read_only=True).runs
     info = store.get_run(run_ref)
     keys = _task_keys(store, info.run_id, task)
     out = console()

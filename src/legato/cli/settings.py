@@ -36,10 +36,12 @@ def load(profile: str | None = None) -> Settings:
     return settings
 
 
-def open_storage(settings: Settings) -> Storage:
+def open_storage(settings: Settings, *, read_only: bool = False) -> Storage:
     """The run store and artifact store ``settings`` name (opened once per process: the
-    same objects the runs this process starts use)."""
-    return open_settings_storage(settings)
+    same objects the runs this process starts use). Commands that only read pass
+    ``read_only``: they then work on a store they may not write, and change nothing in it
+    (no database created, no schema upgraded, no temporary files swept)."""
+    return open_settings_storage(settings, read_only=read_only)
 
 
 def mask(text: str) -> str:

@@ -135,7 +135,7 @@ def runs_compare(
     a pandas ``DataFrame`` indexed by run id when pandas is installed, else a list of
     dicts. ``store`` defaults to the profile's run store, as ``legato.run`` uses."""
     if store is None:
-        store = open_storage(load_settings(profile)).runs
+        store = open_storage(load_settings(profile), read_only=True).runs
     rows = compare_rows(store, list(run_ids))
     try:
         import pandas as pd  # type: ignore[import-untyped]  # noqa: PLC0415 (optional)

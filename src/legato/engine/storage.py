@@ -21,20 +21,21 @@ profiles and ``LEGATO_*`` variables move it); ``False``:
 nothing is stored (no caching, no resume); ``"memory"``: an in-memory store for this process;
 a :class:`Storage`: as given."""
 
-_opened: dict[tuple[str, str], Storage] = {}
+_opened: dict[tuple[str, str, bool], Storage] = {}
 _lock = threading.Lock()
 
 
-def open_storage(settings: Settings) -> Storage:
+def open_storage(settings: Settings, *, read_only: bool = False) -> Storage:
     """The storage ``settings`` describe, opened once per process and reused by later runs
-    (opening checks the schema and costs a few milliseconds)."""
-    key = (settings.state_url, settings.artifacts_url)
+    (opening checks the schema and costs a few milliseconds). ``read_only``: stores that
+    create, upgrade and sweep nothing, and refuse writes (for commands that only read)."""
+    key = (settings.state_url, settings.artifacts_url, read_only)
     with _lock:
         storage = _opened.get(key)
         if storage is None:
             storage = Storage(
-                runs=open_run_store(settings.state_url),
-                artifacts=FsspecArtifactStore(settings.artifacts_url),
+                runs=open_run_store(settings.state_url, read_only=read_only),
+                artifacts=FsspecArtifactStore(settings.artifacts_url, read_only=read_only),
             )
             _opened[key] = storage
         return storage

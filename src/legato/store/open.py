@@ -10,11 +10,13 @@ if TYPE_CHECKING:
 __all__ = ["open_run_store"]
 
 
-def open_run_store(url: str) -> RunStore:
+def open_run_store(url: str, *, read_only: bool = False) -> RunStore:
     """The run store at ``url``: ``memory://`` for :class:`~legato.store.memory.MemoryRunStore`,
     a SQLAlchemy URL (``sqlite:///path/to/legato.db``, ``postgresql+psycopg://...``) or a plain
     file path (a SQLite file) for :class:`~legato.store.sql.SqlRunStore`, whose schema is
-    brought up to date on opening. SQLAlchemy is imported only for the SQL stores."""
+    brought up to date on opening, unless ``read_only``: then nothing is created or upgraded
+    and the database refuses writes (what commands that only read open). SQLAlchemy is
+    imported only for the SQL stores."""
     if url == "memory://":
         from legato.store.memory import MemoryRunStore  # noqa: PLC0415
 
@@ -23,4 +25,4 @@ def open_run_store(url: str) -> RunStore:
 
     if "://" not in url:
         url = f"sqlite:///{url}"
-    return SqlRunStore(url)
+    return SqlRunStore(url, read_only=read_only)

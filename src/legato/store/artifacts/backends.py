@@ -4,13 +4,18 @@ rename) or any fsspec filesystem (``s3://``, ``gs://``, ``memory://``...).
 Both take a finished :class:`~legato.store.artifacts.spool.Spool` and make its bytes appear
 at a location all at once, or not at all:
 
-- local: the spool's temporary file is ``<root>/tmp/<uuid>`` (same filesystem as
-  ``objects/``); it is flushed and fsynced, renamed over ``objects/<hh>/<digest>.<ext>``
-  (``os.replace`` is atomic), and the folder is fsynced so the rename survives a crash;
+- local: the spool's temporary file is ``<root>/tmp/<name>.tmp`` (same filesystem as
+  ``objects/``, named after the writing process: :mod:`~legato.store.artifacts.temps`, which
+  also removes those of writers that died); it is flushed and fsynced, renamed over
+  ``objects/<hh>/<digest>.<ext>`` (``os.replace`` is atomic), and the folder is fsynced so
+  the rename survives a crash;
 - object stores (S3, GCS, Azure): the bytes are uploaded straight to their final key; an
   object only becomes visible when its upload completes (multipart uploads are aborted on
   failure), so no temporary key is needed;
-- other fsspec filesystems: upload to ``<root>/tmp/<uuid>``, then ``mv`` to the final key.
+- other fsspec filesystems: upload to ``<root>/tmp/<name>.tmp`` (named the same way), then
+  ``mv`` to the final key. A writer killed between the two leaves its key behind: remote
+  stores are not swept (a listing costs a request, and a key's age is all that could be
+  judged there), so such keys stay until removed by hand.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ import contextlib
 import importlib
 import os
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from legato.store.artifacts.spool import Spool
+from legato.store.artifacts.temps import temp_name
 from legato.store.hashing import Hasher, checksum_bytes, checksum_mapped
 
 __all__ = ["Backend", "Fetched", "FsspecBackend", "LocalBackend", "open_backend"]
@@ -96,7 +101,8 @@ class LocalBackend:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.url = root.as_uri()
-        self._tmp = root / "tmp"
+        self.temp_folder = root / "tmp"
+        """Where writes go before they are renamed into ``objects/``."""
 
     @staticmethod
     def _ensure_dir(path: Path) -> None:
@@ -113,12 +119,12 @@ class LocalBackend:
         _fsync_dir(path.parent)
 
     def _make_temp(self) -> tuple[Path, BinaryIO]:
-        self._ensure_dir(self._tmp)
-        path = self._tmp / f"{uuid.uuid4().hex}.tmp"
+        self._ensure_dir(self.temp_folder)
+        path = self.temp_folder / temp_name()
         return path, open(path, "xb", buffering=_BUFFER)
 
     def new_spool(self, inline_limit: int) -> Spool:
-        """Bytes beyond ``inline_limit`` go to ``<root>/tmp/<uuid>.tmp``."""
+        """Bytes beyond ``inline_limit`` go to ``<root>/tmp/<name>.tmp``."""
         return Spool(inline_limit, self._make_temp, durable=True)
 
     def commit(self, spool: Spool, location: str) -> None:
@@ -198,7 +204,7 @@ class FsspecBackend:
                     return  # content-addressed: same key and size, same bytes
             except FileNotFoundError:
                 pass
-            target = key if self.object_store else self._key(f"tmp/{uuid.uuid4().hex}.tmp")
+            target = key if self.object_store else self._key(f"tmp/{temp_name()}")
             data = spool.data
             try:
                 if data is not None:

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+from legato._crash import crash_point
 from legato.store.hashing import Hasher
 
 __all__ = ["Spool"]
@@ -111,6 +112,7 @@ class Spool(io.RawIOBase):
             self._hasher.update(view)
         finally:
             writing.result()  # also when hashing failed: the buffer must be free on return
+        crash_point("artifact_partial")  # the file is neither complete nor renamed yet
         self._unflushed += view.nbytes
         if self._durable and self._unflushed >= _FLUSH_EVERY and self._flushing is None:
             self._unflushed = 0

@@ -14,6 +14,7 @@ from legato.store.artifacts.backends import Backend, Fetched, LocalBackend, open
 from legato.store.artifacts.registry import SerializerRegistry, default_registry
 from legato.store.artifacts.serializers import Serializer, UnsupportedValueError
 from legato.store.artifacts.spool import Spool
+from legato.store.artifacts.temps import Swept, TempFile, scan, sweep, sweep_once
 from legato.store.hashing import CHECKSUM_PATTERN, checksum_bytes
 
 __all__ = ["DEFAULT_URL", "FsspecArtifactStore", "check_location", "location_for"]
@@ -78,6 +79,11 @@ class FsspecArtifactStore:
       ``objects/<hh>/<digest>.<ext>``, atomically;
     - ``get`` verifies the checksum before deserialising; ``verify`` only checks.
 
+    Opening a local store removes the temporary files that writers killed mid-write left in
+    its ``tmp/`` folder (once per process and folder; see
+    :mod:`~legato.store.artifacts.temps` for how a live writer's files are told apart). A
+    ``read_only`` store does not, and refuses ``put``: what commands that only read open.
+
     Thread-safe (no mutable state). Pickles as its URL and options, so a worker process
     rebuilds it: ``FsspecArtifactStore(store.url, storage_options, inline_limit)`` is the
     same store.
@@ -89,6 +95,8 @@ class FsspecArtifactStore:
         storage_options: Mapping[str, Any] | None = None,
         inline_limit: int = INLINE_LIMIT,
         registry: SerializerRegistry | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         if inline_limit < 0:
             raise ValueError(f"inline_limit must be >= 0, not {inline_limit}")
@@ -99,13 +107,35 @@ class FsspecArtifactStore:
         self._backend: Backend = open_backend(url, self.storage_options)
         self.url = self._backend.url
         """Absolute ``file://`` URL of a local store; the URL as given otherwise."""
+        self.read_only = read_only
+        """Whether this store only reads (``put`` refused, nothing swept)."""
+        if not read_only and isinstance(self._backend, LocalBackend):
+            sweep_once(self._backend.temp_folder)
 
     def __repr__(self) -> str:
         return f"FsspecArtifactStore({self.url!r}, inline_limit={self.inline_limit})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         registry = None if self.registry is default_registry else self.registry
-        return (type(self), (self.url, self.storage_options, self.inline_limit, registry))
+        return (
+            _reopen,
+            (self.url, self.storage_options, self.inline_limit, registry, self.read_only),
+        )
+
+    # -- temporary files -----------------------------------------------------------------------
+
+    def temp_files(self) -> list[TempFile]:
+        """The temporary files of writes in a local store's ``tmp/`` folder, each saying
+        whether it is an orphan (its writer is gone); none for a remote store, which is not
+        looked at (see :mod:`~legato.store.artifacts.backends`)."""
+        backend = self._backend
+        return scan(backend.temp_folder) if isinstance(backend, LocalBackend) else []
+
+    def sweep(self) -> Swept:
+        """Remove the orphaned temporary files of a local store now (opening a writable store
+        does it once per process); nothing for a remote one."""
+        backend = self._backend
+        return sweep(backend.temp_folder) if isinstance(backend, LocalBackend) else Swept()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -117,6 +147,11 @@ class FsspecArtifactStore:
         starts with ``no space left`` when the disk or quota is full); nothing partial is
         left behind and a retry can succeed.
         """
+        if self.read_only:
+            raise StoreError(
+                f"the artifact store {self.url} was opened read-only: the output of "
+                f"{producer} was not stored"
+            )
         if type(obj) in _SCALARS:
             ref = self._put_scalar(obj, producer)
             if ref is not None:
@@ -327,6 +362,17 @@ class FsspecArtifactStore:
         """The folder of a local store (None for remote ones)."""
         backend = self._backend
         return str(backend.root) if isinstance(backend, LocalBackend) else None
+
+
+def _reopen(
+    url: str,
+    storage_options: Mapping[str, Any],
+    inline_limit: int,
+    registry: SerializerRegistry | None,
+    read_only: bool,
+) -> FsspecArtifactStore:
+    """The store a pickled :class:`FsspecArtifactStore` stands for."""
+    return FsspecArtifactStore(url, storage_options, inline_limit, registry, read_only=read_only)
 
 
 def _by(ref: ArtifactRef) -> str:

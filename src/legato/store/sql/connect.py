@@ -32,11 +32,16 @@ __all__ = [
     "BUSY_TIMEOUT",
     "WRITE",
     "alembic_config",
+    "begin",
+    "current_revision",
     "db_now",
     "dialect_insert",
     "make_engine",
     "postgresql_array",
+    "sqlite_path",
+    "unknown_revision",
     "upgrade",
+    "version_table",
 ]
 
 BUSY_TIMEOUT = 60.0
@@ -68,14 +73,27 @@ def make_engine(url: str) -> sa.Engine:
     )
 
 
-def _sqlite_engine(url: sa.URL) -> sa.Engine:
+def sqlite_path(url: sa.URL) -> Path:
+    """The file a ``sqlite:///`` URL names (``StoreError`` for an in-memory database or a
+    ``file:`` URI, which a store shared by processes cannot be)."""
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         raise StoreError(
             f"{url.render_as_string()!r} is not a file: give the run store a path "
             "(sqlite:///path/to/legato.db), or use memory:// for a store that keeps nothing"
         )
-    Path(database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
+    return Path(database).expanduser().absolute()
+
+
+def begin(connection: sa.Connection) -> None:
+    """Begin a SQLite transaction (the engine's ``begin`` event): ``BEGIN IMMEDIATE`` for
+    writes, a deferred ``BEGIN`` for reads (see the module docstring)."""
+    write = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT, "check_same_thread": False},
@@ -95,11 +113,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         finally:
             cursor.close()
 
-    @sa.event.listens_for(engine, "begin")
-    def _begin(connection: sa.Connection) -> None:
-        write = connection.get_execution_options().get(WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
+    sa.event.listen(engine, "begin", begin)
     return engine
 
 
@@ -161,30 +175,43 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
             _create_at_head(connection)
             return
         from alembic.command import upgrade as alembic_upgrade
-        from alembic.script import ScriptDirectory
 
         config = alembic_config(connection)
-        if found is not None:
-            try:
-                ScriptDirectory.from_config(config).get_revision(found)
-            except Exception:
-                raise StoreError(
-                    f"the run store's schema is at revision {found!r}, which this version of "
-                    "legato does not know: it was written by a newer legato; upgrade legato"
-                ) from None
+        if found is not None and unknown_revision(found):
+            raise StoreError(
+                f"the run store's schema is at revision {found!r}, which this version of "
+                "legato does not know: it was written by a newer legato; upgrade legato"
+            )
         alembic_upgrade(config, revision)
+
+
+def unknown_revision(found: str) -> bool:
+    """Whether schema revision ``found`` is none of this legato's migrations (a newer
+    legato wrote it). Loads Alembic."""
+    from alembic.script import ScriptDirectory
+
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(found)
+    except Exception:
+        return True
+    return False
+
+
+def version_table() -> sa.Table:
+    """Alembic's bookkeeping table, as its migrations create it."""
+    return sa.Table(
+        VERSION_TABLE,
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+    )
 
 
 def _create_at_head(connection: sa.Connection) -> None:
     """A new database gets the newest schema in one step, stamped with its revision, as the
     migrations would leave it (a test compares the two) but without loading Alembic."""
     metadata.create_all(connection)
-    version = sa.Table(
-        VERSION_TABLE,
-        sa.MetaData(),
-        sa.Column("version_num", sa.String(32), nullable=False),
-        sa.PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
-    )
+    version = version_table()
     version.create(connection, checkfirst=True)
     connection.execute(version.insert().values(version_num=HEAD))
 

@@ -35,6 +35,7 @@ from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
 from legato.store.sql.connect import WRITE, db_now, dialect_insert, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offload import AppendProcess, OffloadLostError
+from legato.store.sql.readonly import check_schema, read_only_engine
 from legato.store.sql.schema import (
     artifacts,
     cache_entries,
@@ -80,27 +81,41 @@ class SqlRunStore:
     starts a child process that makes its appends from then on
     (:mod:`legato.store.sql.offload`; same transactions, same errors; :meth:`start_offload`
     starts it at once); ``offload_from=None`` keeps every append in this process.
+
+    A ``read_only`` store (:mod:`legato.store.sql.readonly`) creates and upgrades nothing,
+    and the database refuses its writes: commands that only read open one, so that they
+    work on a store they may not write.
     """
 
     def __init__(
-        self, url: str, *, upgrade_schema: bool = True, offload_from: int | None = OFFLOAD_FROM
+        self,
+        url: str,
+        *,
+        upgrade_schema: bool = True,
+        offload_from: int | None = OFFLOAD_FROM,
+        read_only: bool = False,
     ) -> None:
         self.url = url
+        self.read_only = read_only
+        """Whether the store was opened only to read."""
         self._offload_from = offload_from
-        self._offload_enabled = offload_from is not None
+        self._offload_enabled = offload_from is not None and not read_only
         self._offload: AppendProcess | None = None
         self._offload_lock = threading.Lock()
         self._tasks_seen = 0
-        self._engine = make_engine(url)
+        self._engine = read_only_engine(url) if read_only else make_engine(url)
         self._writes = self._engine.execution_options(**{WRITE: True})
         self._dialect = self._engine.dialect.name
         self._appender = Appender(self._engine, self._where)
         dbapi = self._engine.dialect.loaded_dbapi
         self._db_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa.exc.SQLAlchemyError)
         self._models = SqlModelStore(self._engine, self._where, self._db_errors)
-        if upgrade_schema:
+        if upgrade_schema or read_only:
             try:
-                upgrade(self._engine)
+                if read_only:
+                    check_schema(self._engine, self._where)
+                else:
+                    upgrade(self._engine)
             except StoreError:
                 self._engine.dispose()
                 raise
