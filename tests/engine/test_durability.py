@@ -473,16 +473,15 @@ def test_a_cache_entry_edited_to_point_outside_the_store_is_refused(
             "UPDATE cache_entries SET output = ? WHERE id = ?", (json.dumps(forged), entry_id)
         )
     opened_paths.clear()
-    second = legato.run(dt.two_steps)  # a new run: produce is a cache hit
+    second = legato.run(dt.two_steps)  # a new run: produce's entry is checked, refused
 
     assert second.run_id != first.run_id
-    assert second.tasks["produce"].cache_hit == first.run_id
-    consume = second.tasks["consume"]
-    assert consume.state is TaskState.FAILED
-    assert consume.error is not None
-    assert consume.error.type_name == INTEGRITY
-    assert str(canary.path) in consume.error.message
-    assert counts(ledger)["consume"] == 1
+    produce = second.tasks["produce"]
+    assert produce.cache_hit is None  # never used: a miss that says why, and run again
+    assert produce.reason.startswith(f"cache: miss, the result stored by run {first.run_id}")
+    assert "damaged" in produce.reason
+    assert second.tasks["consume"].state is TaskState.SUCCEEDED
+    assert counts(ledger)["produce"] == 2
     assert not [p for p in opened_paths if canary.path.name in p]
     assert canary.untouched()
 

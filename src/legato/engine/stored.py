@@ -8,6 +8,7 @@ reference and is loaded, checksum verified, by whoever runs the task.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from legato.engine.caching import Caching
 from legato.engine.plan import Plan, PlanNode
@@ -41,10 +42,31 @@ def stored_value(
         return None
 
 
+def intact_value(
+    node: PlanNode, key: str, ref: ArtifactRef, artifacts: ArtifactStore | None
+) -> Value | str:
+    """The value of a stored output that is about to be used again (a cache hit, a resumed
+    task's input), after checking that every artifact of it exists and matches its checksum;
+    or, when one does not, why (the task then runs again rather than hand its consumers an
+    output that would fail them)."""
+    if artifacts is None:
+        return "no artifact store"
+    try:
+        value = stored_value(node, key, ref, artifacts)
+        if value is None:
+            return "its item list cannot be read"
+        for item in value.items if isinstance(value, StoredItems) else (ref,):
+            artifacts.verify(item)
+    except StoreError as exc:
+        return str(exc).split(". ", 1)[0]  # the first sentence names the artifact and fault
+    return value
+
+
 def recorded_values(
     record: RunRecord, plan: Plan, artifacts: ArtifactStore | None
 ) -> dict[str, Value]:
-    """The readable stored outputs of the planned tasks that succeeded in ``record``."""
+    """The stored outputs of the planned tasks that succeeded in ``record`` (a task that
+    reads one loads and checks it, and refuses to start on a damaged one)."""
     values: dict[str, Value] = {}
     for key, node in plan.nodes.items():
         task = record.tasks.get(key)
@@ -57,11 +79,20 @@ def recorded_values(
 
 
 def answer(lookup: LookUp, caching: Caching, artifacts: ArtifactStore | None) -> list[CacheAnswer]:
-    """The cache's verdicts on ``lookup``, each hit with its stored output."""
+    """The cache's verdicts on ``lookup``, each hit with its stored output, checked: a hit
+    whose artifact is damaged or gone is a miss that says so (the task runs again from its
+    intact inputs), never an output handed on."""
     verdicts = caching.check(lookup.requests)
     answers: list[CacheAnswer] = []
     for (node, key, _), verdict in zip(lookup.requests, verdicts, strict=True):
         hit = verdict.hit
-        value = None if hit is None else stored_value(node, key, hit.output, artifacts)
-        answers.append((verdict, value))
+        if hit is None:
+            answers.append((verdict, None))
+            continue
+        checked = intact_value(node, key, hit.output, artifacts)
+        if isinstance(checked, str):
+            reason = f"cache: miss, the result stored by run {hit.run_id} is damaged ({checked})"
+            answers.append((replace(verdict, hit=None, reason=reason), None))
+        else:
+            answers.append((verdict, checked))
     return answers
