@@ -1,21 +1,20 @@
-"""The append hot path: one transaction on a DBAPI connection the appending thread keeps.
+"""The append hot path: one transaction on a DBAPI connection the store keeps.
 
 Every statement is SQLAlchemy-compiled SQL (:mod:`legato.store.sql.statements`); only the
 execution skips ``Connection.execute``. On SQLite the transaction starts with ``BEGIN
 IMMEDIATE`` like every other write of the store; on PostgreSQL the driver opens it.
 
-Each thread that appends keeps one connection from the engine's pool for its appends: a
-checkout per append costs a pool round (and on PostgreSQL a ping and a rollback, two round
-trips to the server) for every turn of the loop. A connection found broken is dropped and the
-append tried once more on a fresh one; if the first try did commit after all, the retry is
-refused by the sequence check, so nothing is written twice.
+Each transaction borrows one of the few connections the store keeps for its appends
+(:mod:`legato.store.sql.kept`): a checkout from the engine's pool per append would cost a
+pool round (and on PostgreSQL a ping and a rollback, two round trips to the server) for every
+turn of the loop. A connection found broken is dropped and the append tried once more on a
+fresh one from the pool; if the first try did commit after all, the retry is refused by the
+sequence check, so nothing is written twice.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -28,6 +27,7 @@ from legato.model.runs import RunInfo
 from legato.model.states import TaskState
 from legato.store.memory import fenced_message, unknown_run_message
 from legato.store.sql.batch import Batch
+from legato.store.sql.kept import KeptConnections
 from legato.store.sql.statements import AppendStatements
 
 __all__ = ["Appender"]
@@ -43,10 +43,7 @@ class Appender:
         self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
         self._read_begin = "BEGIN" if engine.dialect.name == "sqlite" else None
         self._errors: tuple[type[Exception], ...] = (engine.dialect.loaded_dbapi.Error,)
-        self._local = threading.local()
-        self._kept: list[Any] = []
-        self._lock = threading.Lock()
-        self._generation = 0
+        self._kept = KeptConnections(engine, where)
 
     def check_owner(self, run_id: str, owner: str) -> None:
         """Raise unless ``owner`` owns the run (an append of no events)."""
@@ -71,36 +68,14 @@ class Appender:
 
         self._transaction(f"storing tracked values of run {batch.run_id!r}", work)
 
+    @property
+    def kept(self) -> KeptConnections:
+        """The connections kept for appends (how many: :data:`~legato.store.sql.kept.KEEP`)."""
+        return self._kept
+
     def close(self) -> None:
-        """Give the kept connections back to the pool (threads then take new ones)."""
-        with self._lock:
-            kept, self._kept = self._kept, []
-            self._generation += 1
-        for connection in kept:
-            with contextlib.suppress(*self._errors):
-                connection.close()
-
-    def _connection(self) -> Any:
-        local = self._local
-        key = (os.getpid(), self._generation)
-        if getattr(local, "key", None) != key:  # new thread, forked child or closed store
-            try:
-                connection = self._engine.raw_connection()
-            except sa.exc.SQLAlchemyError as exc:
-                raise StoreError(
-                    f"cannot connect to the run store at {self._where}: {exc}"
-                ) from exc
-            with self._lock:
-                self._kept.append(connection)
-            local.connection, local.key = connection, key
-        return local.connection
-
-    def _drop(self, connection: Any) -> None:
-        with self._lock:
-            if connection in self._kept:
-                self._kept.remove(connection)
-        self._local.key = None
-        connection.invalidate()
+        """Give the kept connections back to the pool (later appends take new ones)."""
+        self._kept.close()
 
     def lookup_cache(self, keys: Sequence[str], chunk: int) -> list[tuple[Any, ...]]:
         """Rows ``(key, output, run_id, task_key, created_at, inline)`` of the cache entries
@@ -120,7 +95,8 @@ class Appender:
     def _transaction(self, what: str, work: Callable[[Any], None], *, read: bool = False) -> None:
         opening = self._read_begin if read else self._begin
         for attempt in (1, 2):
-            connection = self._connection()
+            loan = self._kept.lend(fresh=attempt == 2)
+            connection = loan.connection
             try:
                 cursor = connection.cursor()
                 try:
@@ -130,7 +106,6 @@ class Appender:
                 finally:
                     cursor.close()
                 connection.commit()
-                return
             except BaseException as exc:
                 broken = isinstance(exc, self._errors) and self._engine.dialect.is_disconnect(
                     cast(Any, exc), connection.dbapi_connection, None
@@ -141,14 +116,18 @@ class Appender:
                     except self._errors:
                         broken = True
                 if broken:
-                    self._drop(connection)
+                    self._kept.drop(loan)
                     if attempt == 1:
                         continue
+                else:
+                    self._kept.give_back(loan)
                 if isinstance(exc, self._errors):
                     raise StoreError(
                         f"{what} failed in the run store at {self._where}: {exc}"
                     ) from exc
                 raise
+            self._kept.give_back(loan)
+            return
 
     def _check_owner(self, cursor: Any, run_id: str, owner: str) -> None:
         self._sql.owner.execute(cursor, {"b_run_id": run_id})

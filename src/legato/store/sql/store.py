@@ -73,7 +73,8 @@ class SqlRunStore:
     ``url`` is a SQLAlchemy URL: ``sqlite:///path/to/legato.db`` (the folder is created) or
     ``postgresql+psycopg://user@host/db``. Opening upgrades the schema to the newest
     migration. One store object may be used from many threads: each call runs in its own
-    transaction, on a pooled connection (a thread that appends keeps one for its appends).
+    transaction, on a pooled connection (appends share the few the store keeps for them:
+    :data:`~legato.store.sql.kept.KEEP`, however many threads append over its life).
     Several processes may share one database. Do not carry a store across ``fork``: open a
     new one in the child.
 
