@@ -370,7 +370,7 @@ def refuse_take_over(info: RunInfo, seen: RunInfo | None, lease: float, now: flo
             f"{info.epoch}) since it was read; it is that one's to continue"
         )
     age = now - info.heartbeat_at
-    if not info.state.is_terminal and age <= lease:
+    if lease > 0 and not info.state.is_terminal and age <= lease:  # 0: known gone, at once
         raise RunBusyError(busy_message(info, age))
 
 
