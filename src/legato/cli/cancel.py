@@ -17,6 +17,7 @@ import time
 from legato.cli.exits import FAILED, OK, CommandError
 from legato.cli.formats import console, duration
 from legato.cli.settings import load, open_storage
+from legato.liveness import alive as process_alive
 from legato.model.runs import RunInfo
 from legato.model.states import RunState
 
@@ -50,7 +51,7 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
     out.print(f"asked run {info.run_id} to cancel (SIGTERM to process {pid})", markup=False)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        alive = _alive(pid)  # before reading the state: it may record the cancel and exit
+        alive = process_alive(pid)  # before reading the state: it may record the cancel and exit
         current = store.get_run(info.run_id)
         if current.state.is_terminal:
             if current.state is RunState.CANCELLED:
@@ -117,20 +118,6 @@ def _orchestrator_pid(info: RunInfo, stale_after: float) -> int:
             FAILED,
         )
     return pid
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (ended, not yet reaped by its parent) is gone too
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _gone(info: RunInfo, pid: int) -> str:

@@ -25,6 +25,7 @@ from legato.engine.run import drive, executor_for, new_owner
 from legato.engine.saga import summary, unfinished
 from legato.engine.storage import resolve_storage
 from legato.errors import DefinitionError, ParameterError, RunBusyError
+from legato.liveness import alive
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
@@ -45,17 +46,7 @@ def owner_process(info: RunInfo) -> bool | None:
     pid = int(pid_text)
     if pid == os.getpid():
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    return alive(pid)
 
 
 def _busy_here(info: RunInfo) -> RunBusyError:

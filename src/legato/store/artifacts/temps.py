@@ -41,6 +41,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from legato.liveness import alive, started_ticks
+
 __all__ = [
     "FOREIGN_AFTER",
     "SUFFIX",
@@ -101,7 +103,7 @@ def current_writer() -> Writer:
     me = _me
     if me is None or me.pid != pid:
         with _me_lock:
-            me = _me = Writer(pid=pid, start=_start_of(pid) or 0, space=_space())
+            me = _me = Writer(pid=pid, start=started_ticks(pid) or 0, space=_space())
     return me
 
 
@@ -129,9 +131,9 @@ def is_orphan(writer: Writer | None, idle: float) -> bool:
         return idle > FOREIGN_AFTER
     if writer.pid == me.pid:
         return writer.start != me.start  # a process before this one had this pid
-    if not _alive(writer.pid):
+    if not alive(writer.pid):
         return True
-    start = _start_of(writer.pid)
+    start = started_ticks(writer.pid)
     if writer.start and start is not None:
         return start != writer.start  # the pid was given to a later process
     return idle > FOREIGN_AFTER  # alive, but whether it is the writer cannot be told
@@ -219,28 +221,3 @@ def _space() -> str:
     except OSError:
         return _HOST_UNSAFE.sub("-", socket.gethostname()) or "unknown"
     return f"{boot}-{''.join(c for c in namespace if c.isdigit())}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    try:  # a zombie has ended: it writes nothing any more
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _start_of(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot; None where ``/proc`` does
-    not tell (or the process is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            # Field 22 of /proc/<pid>/stat (the 20th after the command name).
-            return int(stat.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
