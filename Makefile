@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench bench-quick bench-ab clean
+.PHONY: demo test test-exhaustive lint typecheck unit bench bench-quick bench-ab clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+
+# Also the cases marked `exhaustive`: more of what the default run already proves (every
+# crash point of the write-ahead chain test, say); minutes more than `make test`.
+test-exhaustive: $(STAMP)
+	$(BIN)/pytest -q -m ''
 
 # Benchmarks beside the peers (../shared/bench/peers, installed under /tmp/peers): writes
 # benchmarks/results/*.csv, docs/benchmarks.md and docs/benchmarks-scale.png. Never run by `make test`.

@@ -54,7 +54,9 @@ KILL_SEED = 20261214
 KILL_POINTS = random.Random(KILL_SEED).sample(range(1, LENGTH), 20)
 """Ledger lengths at which the orchestrator is killed (fixed: a failure reproduces)."""
 EVERY_RUN = 3
-"""How many of them run unmarked, per executor; the others are marked ``slow``."""
+"""How many of them run in the default run, per executor; the others are marked
+``exhaustive`` (``make test-exhaustive``): more kill points of the same chain prove nothing
+the first ones do not, and all 40 cost a minute and a half of CI."""
 PACE = "0.02"
 """Seconds each task of the chain sleeps."""
 
@@ -64,7 +66,7 @@ def _kill_cases() -> list[object]:
         pytest.param(
             executor,
             lines,
-            marks=[] if i < EVERY_RUN else [pytest.mark.slow],
+            marks=[] if i < EVERY_RUN else [pytest.mark.slow, pytest.mark.exhaustive],
             id=f"{executor}-kill-at-{lines}",
         )
         for executor in ("threads", "processes")
@@ -152,7 +154,7 @@ def test_a_task_whose_successor_started_never_runs_again(
     line, when its predecessor's success may still wait for its commit, however long tasks
     take. A point still costs ~2.5 s (two interpreters, each opening the store, and the
     processes executor's worker), 40 points ~100 s on two cores: so 3 points per executor
-    are unmarked and the other 17 are marked ``slow`` (``-m "not slow"`` leaves them out).
+    run by default and the other 17 are marked ``exhaustive`` (``make test-exhaustive``).
     The 3 suffice to catch a dispatch ahead of the commit: on the loop that dispatched so,
     every point with N >= 2 caught it.
     """
