@@ -1,10 +1,11 @@
 """Durability end to end: real files in ``$LEGATO_HOME``, the real SQLite run store, real
 worker processes and, where mounting is permitted, a real full disk.
 
-- a damaged artifact (truncated, a byte flipped, deleted) is refused when a resumed run
-  needs it: the consuming task fails with an ``IntegrityError`` naming the artifact and the
-  task that produced it, and says how to fix it; its function never starts, whether the
-  input is loaded in the orchestrator's process (threads) or in a worker process;
+- a damaged artifact (truncated, a byte flipped, deleted) is refused when a task reads it:
+  the task fails with an ``IntegrityError`` naming the artifact and the task that produced
+  it, and says how to fix it; its function never starts, whether the input is loaded in the
+  orchestrator's process (threads) or in a worker process;
+- a resume that would read a damaged output runs the task that made it again first;
 - small outputs (up to ``INLINE_LIMIT``) live in the run store, larger ones are files and
   only their reference travels through the run store;
 - references edited in the run store to point outside the artifact store are refused
@@ -108,26 +109,7 @@ def failed_first_run(executor: str, ledger: Path) -> RunResult:
     return first
 
 
-def truncate(path: Path) -> None:
-    with open(path, "r+b") as f:
-        f.truncate(path.stat().st_size // 2)
-
-
-def flip_a_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01  # in the array's data: it would still load as an array
-    path.write_bytes(bytes(data))
-
-
-def delete(path: Path) -> None:
-    path.unlink()
-
-
-DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
-    "truncated": (truncate, "bytes long instead of"),
-    "byte flipped": (flip_a_byte, "does not match its checksum"),
-    "deleted": (delete, "is missing: it was deleted after it was written"),
-}
+DAMAGE = dt.DAMAGE
 
 
 # ------------------------------------------------------------ 1, 5: damaged artifacts
@@ -137,26 +119,29 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
 @pytest.mark.parametrize("damage", DAMAGE)
 @pytest.mark.parametrize("executor", ["threads", "processes"])
 def test_a_damaged_artifact_is_refused_and_its_consumer_does_not_start(
-    legato_home: Path, ledger: Path, executor: str, damage: str
+    legato_home: Path, ledger: Path, executor: str, damage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = failed_first_run(executor, ledger)
-    run_id = first.run_id
+    """``spoil`` fails, then, resumed, damages ``produce``'s file after the resume checked it:
+    ``consume``, which reads it next, fails with what is wrong and how to fix it, and never
+    starts; resumed again, the run makes ``produce``'s output anew and succeeds."""
+    first = legato.run(dt.spoiled, executor=executor)
+    assert first.tasks["spoil"].state is TaskState.FAILED
+    assert first.tasks["consume"].state is TaskState.UPSTREAM_FAILED
+    Path(os.environ[dt.FAIL_FLAG]).unlink()
     produced = output_of(first, "produce")
     assert produced.location is not None
     assert produced.inline is None
     path = artifact_root(legato_home) / produced.location
-    assert path.is_file()
     assert path.stat().st_size == produced.size
-    others = {key: output_of(first, key) for key in ("reference", "label")}
-    stored_before = files_under(artifact_root(legato_home))
+    monkeypatch.setenv(dt.SPOIL, f"{damage}:{path}")
 
-    damage_it, expected = DAMAGE[damage]
-    damage_it(path)
-    resumed = legato.resume(run_id)
+    spoiled = legato.resume(first.run_id)
 
-    assert resumed.run_id == run_id
-    assert resumed.state is RunState.FAILED
-    consume = resumed.tasks["consume"]
+    run_id = spoiled.run_id
+    assert spoiled.state is RunState.FAILED
+    assert spoiled.tasks["spoil"].state is TaskState.SUCCEEDED
+    assert output_of(spoiled, "produce") == produced
+    consume = spoiled.tasks["consume"]
     assert consume.state is TaskState.FAILED
     assert consume.attempt == 2, "an integrity error is not retried: it would fail the same"
     error = consume.error
@@ -166,61 +151,80 @@ def test_a_damaged_artifact_is_refused_and_its_consumer_does_not_start(
     message = error.message
     assert path.as_uri() in message  # the artifact, where it is
     assert f"{run_id}/produce#1" in message  # the task (and attempt) that produced it
-    assert expected in message  # what is wrong with it
+    assert DAMAGE[damage][1] in message  # what is wrong with it
     assert "the task that needs it was not started" in message
     assert "legato.run(pipeline, refresh=['produce'])" in message  # how to fix it
-    # The consuming task's function never started: no new ledger note, in any process.
-    assert counts(ledger) == {"produce": 1, "reference": 1, "label": 1, "consume": 1}
+    # The consuming task's function never started: no ledger note, in any process.
+    assert counts(ledger) == {"produce": 1, "reference": 1, "spoil": 2}
 
     # Nothing else stored is lost: the run, its records, the other outputs.
     store = storage()
-    assert run_id in [info.run_id for info in store.runs.list_runs()]
     records = fold(store.runs.read_events(run_id)).tasks  # the log, the run's truth
     assert records["produce"].state is TaskState.SUCCEEDED
     assert records["produce"].output == produced  # the reference was not rewritten
     recorded = records["consume"].error
     assert recorded is not None
-    assert recorded.type_name == INTEGRITY
     assert recorded.message == message
-    for ref in others.values():
-        store.artifacts.verify(ref)
-    assert np.array_equal(store.artifacts.get(others["reference"]), np.full(dt.BIG, 2.0))
-    assert store.artifacts.get(others["label"]) == "small"
-    assert files_under(artifact_root(legato_home)) == (
-        [p for p in stored_before if p != produced.location]
-        if damage == "deleted"
-        else stored_before
-    )
+    store.artifacts.verify(output_of(spoiled, "reference"))
     with pytest.raises(IntegrityError):
         store.artifacts.verify(produced)
 
-    # The fix the message gives works: a new run that does not reuse the damaged output
-    # writes it anew, at the same place; then the failed run can be resumed.
-    fixed = legato.run(dt.two_steps, executor=executor, refresh=["produce"])
-    assert fixed.ok
-    assert fixed.output == EXPECTED_TOTAL
-    assert output_of(fixed, "produce").location == produced.location
+    # Resumed, the run finds produce's output damaged and runs produce again first.
+    monkeypatch.delenv(dt.SPOIL)
+    resumed = legato.resume(run_id)
+    assert resumed.ok
+    assert resumed.output == EXPECTED_TOTAL
+    assert resumed.tasks["produce"].attempt == 2
+    assert resumed.tasks["consume"].attempt == 3
+    assert counts(ledger) == {"produce": 2, "reference": 1, "spoil": 2, "consume": 1}
     store.artifacts.verify(produced)
-    again = legato.resume(run_id)
-    assert again.ok
-    assert again.output == EXPECTED_TOTAL
 
 
 @pytest.mark.usefixtures("fail_flag")
-def test_a_damaged_artifact_is_refused_on_every_resume_until_it_is_rewritten(
-    legato_home: Path, ledger: Path
+@pytest.mark.parametrize("damage", DAMAGE)
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_a_resume_runs_again_the_task_whose_stored_output_is_damaged(
+    legato_home: Path, ledger: Path, executor: str, damage: str
 ) -> None:
-    first = failed_first_run("threads", ledger)
+    first = failed_first_run(executor, ledger)
+    run_id = first.run_id
     produced = output_of(first, "produce")
     assert produced.location is not None
-    flip_a_byte(artifact_root(legato_home) / produced.location)
-    for attempt in (2, 3):
-        resumed = legato.resume(first.run_id)
-        consume = resumed.tasks["consume"]
-        assert consume.attempt == attempt
-        assert consume.error is not None
-        assert consume.error.type_name == INTEGRITY
-    assert counts(ledger)["consume"] == 1
+    path = artifact_root(legato_home) / produced.location
+    others = {key: output_of(first, key) for key in ("reference", "label")}
+    stored_before = files_under(artifact_root(legato_home))
+    DAMAGE[damage][0](path)
+
+    resumed = legato.resume(run_id)
+
+    assert resumed.run_id == run_id
+    assert resumed.ok
+    assert resumed.output == EXPECTED_TOTAL
+    produce = resumed.tasks["produce"]
+    assert (produce.state, produce.attempt) == (TaskState.SUCCEEDED, 2)
+    remade = output_of(resumed, "produce")
+    assert remade.producer == f"{run_id}/produce#2"
+    assert (remade.location, remade.checksum) == (produced.location, produced.checksum)
+    # Only what was damaged ran again, and what failed.
+    assert counts(ledger) == {"produce": 2, "reference": 1, "label": 1, "consume": 2}
+    store = storage()
+    events = store.runs.read_events(run_id)
+    (reopened,) = [
+        e
+        for e in events
+        if isinstance(e, TaskTransitioned)
+        and e.key == "produce"
+        and e.state is TaskState.PENDING
+        and e.attempt == 2
+    ]
+    assert reopened.reason.startswith("resumed: its stored output is damaged")
+    assert path.as_uri() in reopened.reason
+    assert DAMAGE[damage][1] in reopened.reason
+    # Nothing else stored is lost; the damaged file is whole again.
+    store.artifacts.verify(produced)
+    for ref in others.values():
+        store.artifacts.verify(ref)
+    assert files_under(artifact_root(legato_home)) == stored_before
 
 
 @pytest.mark.parametrize("run_store", ["sqlite", "memory"])
@@ -427,18 +431,24 @@ def test_a_reference_edited_to_point_outside_the_store_is_refused(
     opened_paths.clear()
     resumed = legato.resume(first.run_id)
 
-    assert resumed.state is RunState.FAILED
-    consume = resumed.tasks["consume"]
-    assert consume.state is TaskState.FAILED
-    assert consume.attempt == 2
-    error = consume.error
-    assert error is not None
-    assert error.type_name == INTEGRITY, error
-    assert repr(location) in error.message
-    assert "a location legato never assigns" in error.message
-    assert f"{first.run_id}/produce#1" in error.message
-    assert "refresh=['produce']" in error.message
-    assert counts(ledger)["consume"] == 1  # it did not start
+    # The edited reference is never followed: the resume finds it unusable and starts produce
+    # again (saying why) rather than hand it to consume; its cache entry, not edited, still
+    # names the real artifact, which is intact: a hit.
+    assert resumed.ok
+    assert resumed.output == EXPECTED_TOTAL
+    events = storage().runs.read_events(first.run_id)
+    (reopened,) = [
+        e
+        for e in events
+        if isinstance(e, TaskTransitioned) and e.key == "produce" and e.attempt == 2
+    ][:1]
+    assert reopened.reason.startswith("resumed: its stored output is damaged")
+    assert repr(location) in reopened.reason
+    if tampered != "another artifact":
+        assert "a location legato never assigns" in reopened.reason
+    assert resumed.tasks["produce"].cache_hit == first.run_id
+    assert resumed.tasks["produce"].output == produced
+    assert counts(ledger) == {"produce": 1, "reference": 1, "label": 1, "consume": 2}
     # Nothing outside the store was opened, written or created, and nothing in it changed.
     reached = [p for p in opened_paths if canary.path.name in p or "passwd" in p]
     assert reached == []

@@ -130,7 +130,7 @@ def test_a_state_that_neither_starts_nor_ends_an_attempt_leaves_the_timings() ->
         (S.FAILED, 1, 2, True),  # ...but a resume's newer attempt replaces it
         (S.CANCELLED, 2, 3, True),
         (S.SUCCEEDED, 1, 1, False),
-        (S.SUCCEEDED, 1, 2, False),  # a success is final for good
+        (S.SUCCEEDED, 1, 2, True),  # a resume running again a task whose output is damaged
         (S.RUNNING, 2, 1, False),  # a report about an older attempt
         (S.PENDING, 3, 2, False),
     ],

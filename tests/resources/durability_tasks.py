@@ -5,12 +5,16 @@ task's function started at all, in the test's process or in a worker process.
 
 - ``FAIL_FLAG``: while the file named by this environment variable exists, ``consume``
   fails on purpose, so a run can be made to fail and then be resumed;
-- ``FILLER``: the file ``fill_disk`` writes to take up the space of a small disk.
+- ``FILLER``: the file ``fill_disk`` writes to take up the space of a small disk;
+- ``SPOIL``: ``damage:path``: ``spoil`` damages the file at ``path`` that way (one of
+  :data:`DAMAGE`) after reading its input, so the task after it reads a damaged artifact.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from ledger_notes import note
@@ -19,6 +23,7 @@ from legato import RetryPolicy, pipeline, task
 
 __all__ = [
     "BIG",
+    "DAMAGE",
     "FAIL_FLAG",
     "FILLER",
     "LEFT_FREE",
@@ -33,6 +38,8 @@ __all__ = [
     "produce",
     "reference",
     "sizes",
+    "spoil",
+    "spoiled",
     "two_steps",
 ]
 
@@ -40,6 +47,7 @@ BIG = 20_000
 """float64 items of a large output: 160,000 bytes, well over ``INLINE_LIMIT``."""
 FAIL_FLAG = "LEGATO_TEST_FAIL_FLAG"
 FILLER = "LEGATO_TEST_FILLER"
+SPOIL = "LEGATO_TEST_SPOIL"
 LEFT_FREE = 100 * 1024
 """Bytes ``fill_disk`` leaves free: less than ``grow``'s output."""
 
@@ -76,6 +84,50 @@ def consume(values: np.ndarray, ref: np.ndarray, tag: str) -> float:
 @pipeline
 def two_steps(n: int = BIG) -> float:
     return consume(produce(n), reference(n), label())
+
+
+def truncate(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+
+
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # in the array's data: it would still load as an array
+    path.write_bytes(bytes(data))
+
+
+def delete(path: Path) -> None:
+    path.unlink()
+
+
+DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+    "truncated": (truncate, "bytes long instead of"),
+    "byte flipped": (flip_a_byte, "does not match its checksum"),
+    "deleted": (delete, "is missing: it was deleted after it was written"),
+}
+"""Ways to damage an artifact's file, each with what legato's refusal says of it."""
+
+
+@task
+def spoil(values: np.ndarray) -> str:
+    """Fails while the ``FAIL_FLAG`` file exists; then damages a stored file as ``SPOIL``
+    says (after its own input was loaded)."""
+    note("spoil")
+    flag = os.environ.get(FAIL_FLAG)
+    if flag and os.path.exists(flag):
+        raise ValueError(f"failing on purpose while {flag} exists")
+    how, _, path = os.environ[SPOIL].partition(":")
+    DAMAGE[how][0](Path(path))
+    return "small"
+
+
+@pipeline
+def spoiled(n: int = BIG) -> float:
+    """Resumed, ``produce``'s stored output is damaged by ``spoil`` (once the resume has
+    checked it) before ``consume`` reads it."""
+    values = produce(n)
+    return consume(values, reference(n), spoil(values))
 
 
 @task

@@ -426,8 +426,11 @@ class RunStoreContract:
         w.append(w.task("a", S.RUNNING), w.task("a", S.SUCCEEDED, output=inline_ref("dd")))
         final = records(store, "r")["a"]
         w.append(w.task("a", S.FAILED, error=ERROR))  # same attempt
-        w.append(w.task("a", S.RUNNING, attempt=2))  # a success is final for good
         assert records(store, "r")["a"] == final
+        # A resume that finds its stored output damaged runs it again, as a newer attempt.
+        w.append(w.task("a", S.PENDING, attempt=2, reason="resumed: damaged"))
+        a = records(store, "r")["a"]
+        assert (a.state, a.attempt, a.reason) == (S.PENDING, 2, "resumed: damaged")
         # Within one batch too: what follows the terminal event in its attempt is ignored,
         # and a newer attempt (a resume reopening a cancelled task) replaces it.
         w.append(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from legato._crash import crash_point
@@ -74,6 +74,7 @@ class Driver:
         caching: Caching | None = None,
         lease: float = 30.0,
         resume_from: RunRecord | None = None,
+        damaged: Mapping[str, str] | None = None,
         echo_logs: bool = True,
         secrets: SecretRefs | None = None,
     ) -> None:
@@ -90,6 +91,7 @@ class Driver:
         self._renew_every = max(_PULSE_S, lease / 4)
         self.echo_logs = echo_logs
         self._resume_from = resume_from
+        self._damaged = damaged or {}
         store = self.journal.store
         self._durable = store is not None
         self.logs = LogSink() if store is not None else None
@@ -183,9 +185,8 @@ class Driver:
         if record is None:
             scheduler.start(clock.time())
         else:
-            scheduler.resume(
-                record, recorded_values(record, self.plan, self.artifacts), clock.time()
-            )
+            values = recorded_values(record, self.plan, self.artifacts)
+            scheduler.resume(record, values, clock.time(), self._damaged)
         self._take()
         while True:
             self._tell_cancel()

@@ -24,6 +24,7 @@ from legato.engine.result import RunResult
 from legato.engine.run import drive, executor_for, new_owner
 from legato.engine.saga import summary, unfinished
 from legato.engine.storage import resolve_storage
+from legato.engine.stored import damaged_outputs
 from legato.errors import DefinitionError, ParameterError, RunBusyError
 from legato.liveness import alive
 from legato.model.runs import RunInfo
@@ -126,6 +127,15 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         record.caching if record is not None else None,
     )
     check_capacity(plan, chosen.capacity, chosen.name)
+    # Succeeded tasks whose output the resume would read but is damaged run again (checked
+    # before the take-over: it only reads, and a run that cannot be repaired is left alone).
+    damaged = (
+        damaged_outputs(record, plan, storage.artifacts)
+        if record is not None
+        and record.state not in (RunState.SUCCEEDED, RunState.ROLLING_BACK)
+        and not unfinished(record)
+        else {}
+    )
     clock = options.clock or SystemClock()
     owner = new_owner()
     if record is None or record.state is not RunState.SUCCEEDED:
@@ -162,6 +172,7 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         artifacts=storage.artifacts,
         caching=caching,
         resume_from=record,
+        damaged=damaged,
         secrets=settings.secret_refs,
         echo_logs=options.echo_logs,
         lease=settings.stale_after,

@@ -47,7 +47,8 @@ class Proposal:
     cache_hit: str | None = None
     """The run whose stored result a READY task reuses instead of running."""
     reopen: bool = False
-    """A resume starting a new attempt of a task that did not succeed."""
+    """A resume starting a new attempt of a task that did not succeed (or whose stored
+    output it found damaged)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -56,9 +57,11 @@ class Context:
 
     rng: random.Random
     cancelling: bool = False
+    """The run is being cancelled: nothing new starts or retries."""
     resuming: bool = False
     """The run is being resumed: tasks that did not succeed may be reopened."""
-    """The run is being cancelled: nothing new starts or retries."""
+    damaged: frozenset[str] = frozenset()
+    """While resuming: succeeded tasks whose stored output is damaged, to be run again."""
 
 
 class Rule:
@@ -74,8 +77,8 @@ class Rule:
 
 
 class ReopenOnlyOnResume(Rule):
-    """A resume may start a new attempt (the next number) of a task that did not succeed;
-    nothing else reopens a task."""
+    """A resume may start a new attempt (the next number) of a task that did not succeed, or
+    that succeeded but whose stored output it found damaged; nothing else reopens a task."""
 
     to_states = REOPEN_TARGETS
 
@@ -86,7 +89,7 @@ class ReopenOnlyOnResume(Rule):
             return proposal
         if (
             not ctx.resuming
-            or record.state is TaskState.SUCCEEDED
+            or (record.state is TaskState.SUCCEEDED and record.key not in ctx.damaged)
             or proposal.attempt != record.attempt + 1
         ):
             return None

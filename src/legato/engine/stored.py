@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from legato.define.graph import iter_refs
 from legato.engine.caching import Caching
 from legato.engine.plan import Plan, PlanNode
 from legato.engine.scheduler import CacheAnswer, LookUp
-from legato.errors import StoreError
+from legato.errors import ParameterError, StoreError
 from legato.model.artifacts import ArtifactRef
+from legato.model.fold import item_key
 from legato.model.records import RunRecord
 from legato.model.states import TaskState
 from legato.model.values import Stored, StoredItems, Value
 from legato.runtime.data import items_of_manifest
 from legato.store.base import ArtifactStore
 
-__all__ = ["answer", "recorded_values", "stored_value"]
+__all__ = ["answer", "damaged_outputs", "recorded_values", "stored_value"]
 
 log = logging.getLogger("legato.engine")
 
@@ -76,6 +78,84 @@ def recorded_values(
         if value is not None:
             values[key] = value
     return values
+
+
+def damaged_outputs(
+    record: RunRecord, plan: Plan, artifacts: ArtifactStore | None
+) -> dict[str, str]:
+    """The succeeded tasks of ``record`` whose stored output a resume would read but is
+    damaged, missing or unreadable, each with why: the resume runs them again (as a new
+    attempt) rather than fail the task that reads them.
+
+    Only what will be read is checked (verifying means reading every byte): the outputs of
+    succeeded tasks that a task to run reads, or that the pipeline returns, and, for each one
+    found damaged, the outputs it reads in turn. A map whose items are damaged runs those
+    items again; when the map's own inputs are damaged too, its other items would have to
+    run again on recomputed inputs, which a resume does not do (``ParameterError``).
+    """
+    tasks = record.tasks
+    nodes = plan.nodes
+    kept = {k for k in nodes if tasks[k].state is TaskState.SUCCEEDED}
+    damaged: dict[str, str] = {}
+    readers = [k for k in nodes if k not in kept] + [r.node for r in iter_refs(plan.output)]
+    checked: set[str] = set()
+    while readers:
+        key = readers.pop()
+        node = nodes[key]
+        if key in kept:  # the pipeline returns it
+            targets: tuple[str, ...] = (key,)
+        elif node.mapped is not None and tasks[key].items is not None:
+            targets = (*node.upstream, key)  # its items that succeeded stay: check them too
+        else:
+            targets = node.upstream
+        for up in targets:
+            if up in checked or (up not in kept and up != key):
+                continue
+            checked.add(up)
+            why = _damage(record, nodes[up], artifacts, damaged)
+            if why is not None and up in kept:
+                damaged[up] = why
+                kept.discard(up)
+                readers.append(up)
+    for key, node in nodes.items():
+        bad = [up for up in node.upstream if up in damaged]
+        if node.mapped is not None and tasks[key].items is not None and key not in kept and bad:
+            raise ParameterError(
+                f"run {record.run_id} cannot be resumed as it is: the map {key} must run "
+                f"again on inputs that must be recomputed first "
+                f"({'; '.join(f'{up}: {damaged[up]}' for up in bad)}), and its items that "
+                "succeeded were made from the old ones; start a new run (tasks whose stored "
+                "outputs are intact are cache hits)"
+            )
+    return damaged
+
+
+def _damage(
+    record: RunRecord, node: PlanNode, artifacts: ArtifactStore | None, damaged: dict[str, str]
+) -> str | None:
+    """Why the stored output of task ``node`` cannot be used, or None. A map's succeeded
+    items are checked one by one; each damaged one is added to ``damaged`` itself."""
+    key = node.key
+    task = record.tasks[key]
+    if node.mapped is None:
+        if task.output is None:
+            return "it has no stored output"
+        checked = intact_value(node, key, task.output, artifacts)
+        return f"its stored output is damaged ({checked})" if isinstance(checked, str) else None
+    bad = 0
+    for i in range(task.items or 0):
+        child = record.tasks[item_key(key, i)]
+        if child.state is not TaskState.SUCCEEDED:
+            continue
+        why = (
+            "it has no stored output"
+            if child.output is None
+            else intact_value(node, child.key, child.output, artifacts)
+        )
+        if isinstance(why, str):
+            damaged[child.key] = f"its stored output is damaged ({why})"
+            bad += 1
+    return f"{bad} of its {task.items} items' stored outputs are damaged" if bad else None
 
 
 def answer(lookup: LookUp, caching: Caching, artifacts: ArtifactStore | None) -> list[CacheAnswer]:

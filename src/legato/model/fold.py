@@ -19,11 +19,13 @@ law that makes this safe is ``apply(apply(r, a), b) == apply(r, a.then(b))`` for
 and changes (property-tested in ``tests/model/test_fold.py``).
 
 Which changes a stored record takes is :func:`admits` (a report about an older attempt changes
-nothing; a terminal record is final for its attempt, a success for good). The reducer does not
-fence: it folds what the engine decided, which already obeys the engine's rules. Both stores
-fence, because a store also takes writes from an orchestrator that lost the run; the SQL store's
-upsert states the same rule in its ``WHERE`` clause, from :data:`FINAL_FOR_ATTEMPT` and
-:data:`FINAL_FOR_GOOD`.
+nothing; a terminal record is final for its attempt, and only a newer attempt replaces it).
+Which tasks get a newer attempt after they ended is the engine's rule, not the fence's: a resume
+reopens what did not succeed, and a success only when its stored output is damaged
+(``engine/rules.py``). The reducer does not fence: it folds what the engine decided, which
+already obeys the engine's rules. Both stores fence, because a store also takes writes from an
+orchestrator that lost the run; the SQL store's upsert states the same rule in its ``WHERE``
+clause, from :data:`FINAL_FOR_ATTEMPT`.
 
 How records come to exist is here too: :func:`add_planned` (a ``RunStarted``) and
 :func:`expand` (a ``MapExpanded``), which create the records that do not exist yet.
@@ -49,7 +51,6 @@ from legato.model.states import TASK_TERMINAL, TaskState
 
 __all__ = [
     "FINAL_FOR_ATTEMPT",
-    "FINAL_FOR_GOOD",
     "KEEP",
     "UNCHANGED_FIELDS",
     "Change",
@@ -79,9 +80,6 @@ field is one of :class:`Change`'s."""
 
 FINAL_FOR_ATTEMPT: Final = TASK_TERMINAL
 """States after which a record takes no change for the same attempt."""
-
-FINAL_FOR_GOOD: Final = frozenset({TaskState.SUCCEEDED})
-"""States after which a record takes no change at all (a resume keeps what succeeded)."""
 
 _RUNNING = TaskState.RUNNING
 _RETRY_WAIT = TaskState.RETRY_WAIT
@@ -226,10 +224,10 @@ def apply(record: TaskRecord, change: Change) -> TaskRecord:
 def admits(state: TaskState, attempt: int, change_attempt: int) -> bool:
     """Whether a stored record in ``state`` at ``attempt`` takes a change about
     ``change_attempt``: a report about an older attempt changes nothing; a terminal record is
-    final for its attempt (a resume's newer attempt replaces it), and a success for good."""
+    final for its attempt; a resume's newer attempt replaces it."""
     if change_attempt == attempt:
         return state not in FINAL_FOR_ATTEMPT
-    return change_attempt > attempt and state not in FINAL_FOR_GOOD
+    return change_attempt > attempt
 
 
 def item_key(key: str, index: int) -> str:

@@ -1,9 +1,10 @@
 """Continuing a recorded run: what a resume keeps and what it runs again.
 
-Succeeded tasks keep their stored outputs and are not run again; every other task starts a
-new attempt (the rules allow a reopen only while ``ctx.resuming``). The stored outputs come
-in already resolved (:func:`legato.engine.stored.recorded_values`): reading a manifest is
-I/O, which the scheduler leaves to its driver.
+Succeeded tasks keep their stored outputs and are not run again, unless their output is
+damaged; every other task starts a new attempt (the rules allow a reopen only while
+``ctx.resuming``, of a succeeded task only if it is in ``ctx.damaged``). The stored outputs
+and the damaged ones come in already resolved (:mod:`legato.engine.stored`): reading a
+manifest or checking an artifact is I/O, which the scheduler leaves to its driver.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ def shape(value: Value) -> tuple[int | None, tuple[int | None, ...] | None]:
     return None, None
 
 
-def restore(flow: Flow, record: RunRecord, values: Mapping[str, Value]) -> None:
+def restore(
+    flow: Flow,
+    record: RunRecord,
+    values: Mapping[str, Value],
+    damaged: Mapping[str, str],
+) -> None:
     """Make ``record`` the run's state and reopen what did not succeed. ``values`` holds
-    the readable stored outputs of succeeded planned tasks, by key."""
+    the readable stored outputs of succeeded planned tasks, by key; ``damaged`` the tasks
+    and map items that succeeded but whose stored output cannot be used, with why (they run
+    again)."""
     ledger = flow.ledger
     table = flow.table
     ledger.run = record
@@ -42,12 +50,13 @@ def restore(flow: Flow, record: RunRecord, values: Mapping[str, Value]) -> None:
     if not finished:
         ledger.run_state(RunState.RUNNING, "resumed")
     ledger.ctx.resuming = True
+    ledger.ctx.damaged = frozenset(damaged)
     tasks = record.tasks
     nodes = flow.plan.nodes
     done: set[str] = set()
     for key in nodes:  # in order: inputs before their users
         recorded = tasks[key]
-        if recorded.state is not TaskState.SUCCEEDED:
+        if recorded.state is not TaskState.SUCCEEDED or key in damaged:
             continue
         value = _recorded_value(record, table[key], recorded, values)
         if value is None:
@@ -63,14 +72,15 @@ def restore(flow: Flow, record: RunRecord, values: Mapping[str, Value]) -> None:
         entry.waiting = sum(1 for up in node.upstream if up not in done)
         recorded = tasks[key]
         if node.mapped is not None and recorded.items is not None and entry.waiting == 0:
-            _restore_group(flow, entry, recorded)
+            _restore_group(flow, entry, recorded, damaged)
             continue
         flow.transition(
-            entry, TaskState.PENDING, recorded.attempt + 1, reason="resumed", reopen=True
+            entry, TaskState.PENDING, recorded.attempt + 1, reason=_why(key, damaged), reopen=True
         )
         if entry.waiting == 0:
             ready.append(entry)
     ledger.ctx.resuming = False
+    ledger.ctx.damaged = frozenset()
     for entry in ready:
         flow.inputs_ready(entry)
 
@@ -90,7 +100,15 @@ def _recorded_value(
     return Gathered(tuple(items))
 
 
-def _restore_group(flow: Flow, group: TaskEntry, recorded: TaskRecord) -> None:
+def _why(key: str, damaged: Mapping[str, str]) -> str:
+    """The reason a reopened task records."""
+    why = damaged.get(key)
+    return "resumed" if why is None else f"resumed: {why}; running it again"
+
+
+def _restore_group(
+    flow: Flow, group: TaskEntry, recorded: TaskRecord, damaged: Mapping[str, str]
+) -> None:
     """A map that expanded before: its items that succeeded stay, the others run again."""
     count, group.map_positions, group.map_names = flow.inputs.map_length(group.node)
     if count != recorded.items:
@@ -100,18 +118,28 @@ def _restore_group(flow: Flow, group: TaskEntry, recorded: TaskRecord) -> None:
         )
     if recorded.state is not TaskState.RUNNING:
         flow.transition(
-            group, TaskState.RUNNING, recorded.attempt + 1, reason="resumed", reopen=True
+            group,
+            TaskState.RUNNING,
+            recorded.attempt + 1,
+            reason=_why(group.key, damaged),
+            reopen=True,
         )
     tasks = flow.ledger.run.tasks
     for i in range(count):
         before = tasks[item_key(group.key, i)]
-        done = before.state is TaskState.SUCCEEDED and before.output is not None
+        done = (
+            before.state is TaskState.SUCCEEDED
+            and before.output is not None
+            and before.key not in damaged
+        )
         item = flow.table.add_item(group, i, open_=not done)
         if done:
             assert before.output is not None
             flow.inputs.keep(item.key, Stored(before.output), *shape_of_ref(before.output))
             continue
-        flow.transition(item, TaskState.READY, before.attempt + 1, reason="resumed", reopen=True)
+        flow.transition(
+            item, TaskState.READY, before.attempt + 1, reason=_why(item.key, damaged), reopen=True
+        )
         flow.became_ready(item)
     if group.remaining == 0:
         flow.finish_group(group)

@@ -142,9 +142,17 @@ class Scheduler:
         for entry in self.table.roots():
             self.flow.inputs_ready(entry)
 
-    def resume(self, record: RunRecord, values: Mapping[str, Value], at: float) -> None:
+    def resume(
+        self,
+        record: RunRecord,
+        values: Mapping[str, Value],
+        at: float,
+        damaged: Mapping[str, str] | None = None,
+    ) -> None:
         """Continue ``record``: ``values`` are the readable stored outputs of its succeeded
-        planned tasks (see :func:`legato.engine.stored.recorded_values`)."""
+        planned tasks (see :func:`legato.engine.stored.recorded_values`), ``damaged`` those
+        of them (and of map items) whose stored output cannot be used, with why: they run
+        again (:func:`legato.engine.stored.damaged_outputs`)."""
         ledger = self.ledger
         ledger.at = at
         if record.state is RunState.ROLLING_BACK or saga.unfinished(record):
@@ -155,7 +163,7 @@ class Scheduler:
             self.rollback.recorded = values
             self.table.open.clear()
             return
-        restore(self.flow, record, values)
+        restore(self.flow, record, values, damaged or {})
 
     def step(self, at: float) -> None:
         """Start what may start: ask the cache about newly ready tasks first (a

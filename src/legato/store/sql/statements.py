@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from legato.model.fold import FINAL_FOR_ATTEMPT, FINAL_FOR_GOOD
+from legato.model.fold import FINAL_FOR_ATTEMPT
 from legato.model.states import TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
 from legato.store.sql.connect import db_now, dialect_insert, postgresql_array
@@ -310,10 +310,9 @@ class AppendStatements:
             index_elements=["run_id", "key"],
             set_=set_,
             # legato.model.fold.admits, in SQL: an older attempt is stale; a terminal row is
-            # final for its attempt (a resume's newer attempt replaces it), and a success for
-            # good.
+            # final for its attempt (a resume's newer attempt replaces it).
             where=sa.or_(
-                sa.and_(t.attempt < new.attempt, t.state.not_in(_texts(FINAL_FOR_GOOD))),
+                t.attempt < new.attempt,
                 sa.and_(t.attempt == new.attempt, t.state.not_in(_texts(FINAL_FOR_ATTEMPT))),
             ),
         )
