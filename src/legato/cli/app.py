@@ -340,9 +340,7 @@ def runs_compare(
 ) -> None:
     from legato.cli.compare import compare_command
 
-    _call(
-        lambda: compare_command(run_ids or [], last=last, pipeline=pipeline, profile=profile)
-    )
+    _call(lambda: compare_command(run_ids or [], last=last, pipeline=pipeline, profile=profile))
 
 
 ModelName = Annotated[str, typer.Argument(metavar="NAME", help="The model's name.")]
@@ -454,6 +452,28 @@ def logs(
     from legato.cli.runs import logs_command
 
     _call(lambda: logs_command(run_id, task, follow=follow, profile=profile))
+
+
+@app.command(
+    help="The series of the metrics a run's tasks logged: step, value and time, with a "
+    "sparkline per metric on a terminal.",
+)
+def metrics(
+    run_id: RunRef,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            metavar="NAME",
+            help="Only this metric: its name, or TASK/NAME for one task's; repeat for more.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Profile = None,
+) -> None:
+    from legato.cli.metrics import metrics_command
+
+    _call(lambda: metrics_command(run_id, keys=key or [], profile=profile))
 
 
 @app.command(
