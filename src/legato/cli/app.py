@@ -449,7 +449,7 @@ def logs(
     ] = False,
     profile: Profile = None,
 ) -> None:
-    from legato.cli.runs import logs_command
+    from legato.cli.logs import logs_command
 
     _call(lambda: logs_command(run_id, task, follow=follow, profile=profile))
 
