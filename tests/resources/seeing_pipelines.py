@@ -98,3 +98,19 @@ def silent() -> int:
 @pipeline
 def mute() -> int:
     return silent()
+
+
+@task
+def shards() -> list[int]:
+    return [10, 20, 30]
+
+
+@task
+def double(shard: int) -> int:
+    return shard * 2
+
+
+@pipeline
+def sharded() -> dict[str, object]:
+    parts = shards()
+    return {"shards": parts, "doubled": double.map(parts), "first": parts[0]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import sys
 import tempfile
@@ -15,11 +14,12 @@ from rich.text import Text
 
 from legato.cli.exits import FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console, error_console, size
+from legato.cli.preview import open_stored
 from legato.cli.settings import load, mask, open_storage
 from legato.cli.summary import in_display_order
 from legato.model.artifacts import ArtifactRef
 from legato.model.records import TaskRecord
-from legato.store.artifacts import FsspecArtifactStore, check_location
+from legato.store.artifacts import check_location
 from legato.store.base import ArtifactStore
 from legato.store.hashing import Hasher
 
@@ -113,7 +113,7 @@ def _copy(artifacts: ArtifactStore, ref: ArtifactRef, sink: BinaryIO) -> None:
     else:
         check_location(ref)  # a location legato assigned, not a path someone wrote in
         assert ref.location is not None
-        with _open(artifacts, ref.location) as source:
+        with open_stored(artifacts, ref.location) as source:
             while chunk := source.read(_CHUNK):
                 hasher.update(chunk)
                 sink.write(chunk)
@@ -126,17 +126,6 @@ def _copy(artifacts: ArtifactStore, ref: ArtifactRef, sink: BinaryIO) -> None:
             "nothing was written",
             FAILED,
         )
-
-
-def _open(artifacts: ArtifactStore, location: str) -> BinaryIO:
-    """The stored file at ``location`` inside the artifact store, opened for reading."""
-    root = artifacts.local_root if isinstance(artifacts, FsspecArtifactStore) else None
-    if root is not None:
-        return open(Path(root) / location, "rb")
-    fsspec = importlib.import_module("fsspec")  # remote stores only
-    options = artifacts.storage_options if isinstance(artifacts, FsspecArtifactStore) else {}
-    opened = fsspec.open(f"{artifacts.url.rstrip('/')}/{location}", "rb", **options)
-    return opened.open()  # type: ignore[no-any-return]
 
 
 def clear_cache_command(task: str | None, *, profile: str | None) -> int:
