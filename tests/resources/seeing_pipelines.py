@@ -114,3 +114,29 @@ def double(shard: int) -> int:
 def sharded() -> dict[str, object]:
     parts = shards()
     return {"shards": parts, "doubled": double.map(parts), "first": parts[0]}
+
+
+def _tripped(path: str) -> None:
+    """What loading a :class:`Tripwire` does: it says so in the ledger."""
+    with open(path, "a") as ledger:
+        ledger.write("unpickled\n")
+
+
+class Tripwire:
+    """A pickle that leaves a mark when something loads it."""
+
+    def __init__(self, ledger: str) -> None:
+        self.ledger = ledger
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (_tripped, (self.ledger,))
+
+
+@task
+def trap(ledger: str) -> Tripwire:
+    return Tripwire(ledger)
+
+
+@pipeline
+def trapped(ledger: str) -> Tripwire:
+    return trap(ledger)
