@@ -140,3 +140,13 @@ def trap(ledger: str) -> Tripwire:
 @pipeline
 def trapped(ledger: str) -> Tripwire:
     return trap(ledger)
+
+
+@task
+def invert(x: int) -> float:
+    return 1 / x
+
+
+@pipeline(failure_policy="keep_going")
+def partly() -> list[float]:
+    return invert.map([1, 0, 2])
