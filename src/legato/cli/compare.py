@@ -3,13 +3,12 @@ the latest ones of a pipeline."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rich.table import Table
 
 from legato.cli.exits import OK, USAGE, CommandError
-from legato.cli.formats import console
+from legato.cli.formats import console, number
 from legato.cli.settings import load, mask, open_storage
 from legato.engine.compare import compare_rows
 from legato.store.base import RunStore
@@ -21,7 +20,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.6g}"
+        return number(value)
     return str(value)
 
 

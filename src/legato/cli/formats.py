@@ -22,6 +22,7 @@ __all__ = [
     "error_console",
     "instant",
     "milliseconds",
+    "number",
     "size",
     "sparkline",
     "timestamp",
@@ -91,6 +92,11 @@ def timestamp(at: float | None) -> str:
     if at is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def number(value: float) -> str:
+    """A metric's value as the commands print it: six significant digits, ``nan``."""
+    return "nan" if math.isnan(value) else f"{value:.6g}"
 
 
 def instant(at: float) -> str:

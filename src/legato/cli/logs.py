@@ -84,7 +84,7 @@ def _task_keys(store: RunStore, run_id: str, task: str | None) -> set[str] | Non
 class _Printer:
     """Writes entries under the header of their attempt; remembers where it is."""
 
-    def __init__(self, out: Console, store: RunStore, run_id: str, keys: set[str] | None):
+    def __init__(self, out: Console, store: RunStore, run_id: str, keys: set[str] | None) -> None:
         self.out = out
         self.store = store
         self.run_id = run_id

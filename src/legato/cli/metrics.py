@@ -9,7 +9,6 @@ that stays one word per cell, for ``grep`` and ``awk``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 from rich.console import Console
@@ -17,16 +16,11 @@ from rich.table import Table
 from rich.text import Text
 
 from legato.cli.exits import OK, USAGE, CommandError
-from legato.cli.formats import console, instant, sparkline
+from legato.cli.formats import console, instant, number, sparkline
 from legato.cli.settings import load, mask, open_storage
 from legato.engine.tracked import Series, by_name, summarize
 
-__all__ = ["chosen_series", "metrics_command", "number"]
-
-
-def number(value: float) -> str:
-    """A metric's value as the commands print it: six significant digits."""
-    return "nan" if math.isnan(value) else f"{value:.6g}"
+__all__ = ["chosen_series", "metrics_command"]
 
 
 def chosen_series(
@@ -38,16 +32,12 @@ def chosen_series(
     named = by_name(series)
     if not keys:
         return named
-    chosen = {
-        label: s
-        for label, s in named.items()
-        if any(key in (label, s.name, f"{s.task}/{s.name}") for key in keys)
-    }
-    missing = [
-        key
-        for key in keys
-        if not any(key in (label, s.name, f"{s.task}/{s.name}") for label, s in named.items())
-    ]
+
+    def names(label: str, s: Series) -> tuple[str, ...]:
+        return label, s.name, f"{s.task}/{s.name}"
+
+    chosen = {label: s for label, s in named.items() if set(keys) & set(names(label, s))}
+    missing = [k for k in keys if not any(k in names(label, s) for label, s in named.items())]
     if missing:
         known = ", ".join(named) or "none"
         raise CommandError(

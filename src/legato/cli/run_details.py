@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from legato.cli.attempts import Attempt
-from legato.cli.metrics import number
+from legato.cli.formats import number
 from legato.cli.preview import Described, Loaded, look, short_repr
 from legato.cli.settings import mask
 from legato.cli.summary import ROW_LIMIT, in_display_order
