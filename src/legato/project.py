@@ -87,7 +87,8 @@ class Project:
         if self.marker == _REPOSITORY:
             return f"{self.root}, the repository root (no {files} and no {HOME_FOLDER} {range_})"
         return (
-            f"{self.root}, the working folder (no {files}, {HOME_FOLDER} or {_REPOSITORY} "
+            f"{self.root}, the working folder (no {CONFIG_FILE}, [tool.legato], {HOME_FOLDER} "
+            f"or {_REPOSITORY} "
             f"in it or any folder above it)"
         )
 

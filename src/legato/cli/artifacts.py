@@ -15,7 +15,8 @@ from rich.text import Text
 
 from legato.cli.exits import FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console, error_console, size
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import in_display_order
 from legato.model.artifacts import ArtifactRef
 from legato.model.records import TaskRecord
@@ -30,12 +31,12 @@ _CHUNK = 8 * 1024 * 1024
 
 def list_command(run_ref: str, *, profile: str | None) -> int:
     """A table of the run's stored task outputs."""
-    storage = open_storage(load(profile), read_only=True)
+    storage = open_existing(load(profile), f"run {run_ref!r}")
     info = storage.runs.get_run(run_ref)
     records = [r for r in in_display_order(storage.runs.task_records(info.run_id)) if r.output]
     out = console()
     if not records:
-        out.print(f"run {info.run_id} has no stored outputs", markup=False)
+        out.print(f"run {info.run_id} has no stored outputs", markup=False, soft_wrap=True)
         return OK
     out.print(f"artifact store: {mask(storage.artifacts.url)}", markup=False, soft_wrap=True)
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
@@ -58,7 +59,7 @@ def list_command(run_ref: str, *, profile: str | None) -> int:
 def get_command(run_ref: str, task: str, output: str, *, profile: str | None) -> int:
     """Write the stored bytes of ``task``'s output to ``output`` (``-``: standard output),
     checked against the checksum recorded with it; nothing is written when they differ."""
-    storage = open_storage(load(profile), read_only=True)
+    storage = open_existing(load(profile), f"run {run_ref!r}")
     info = storage.runs.get_run(run_ref)
     records = {r.key: r for r in storage.runs.task_records(info.run_id)}
     record = records.get(task)
@@ -141,10 +142,17 @@ def _open(artifacts: ArtifactStore, location: str) -> BinaryIO:
 
 def clear_cache_command(task: str | None, *, profile: str | None) -> int:
     """Forget cache entries: all of them, or those of one task name."""
-    storage = open_storage(load(profile))
-    count = storage.runs.clear_cache(task=task)
+    settings = load(profile)
+    missing = missing_store(settings)
+    if missing is not None:  # nothing to clear, and no store to make for it
+        console().print(missing, markup=False, soft_wrap=True)
+        return OK
+    count = open_existing(settings, "a cache", read_only=False).runs.clear_cache(task=task)
     which = f" of task {task!r}" if task else ""
     console().print(
-        f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which}", markup=False
+        f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which} in "
+        f"{store_name(settings)}",
+        markup=False,
+        soft_wrap=True,
     )
     return OK

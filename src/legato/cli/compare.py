@@ -9,7 +9,8 @@ from rich.table import Table
 
 from legato.cli.exits import OK
 from legato.cli.formats import console
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import open_existing
 from legato.engine.compare import compare_rows
 
 __all__ = ["compare_command"]
@@ -25,7 +26,7 @@ def _cell(value: Any) -> str:
 
 def compare_command(run_refs: list[str], *, profile: str | None) -> int:
     """One column per run, one row per parameter and metric."""
-    storage = open_storage(load(profile), read_only=True)
+    storage = open_existing(load(profile), "runs " + ", ".join(map(repr, run_refs)))
     rows = compare_rows(storage.runs, run_refs)
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     table.add_column("")

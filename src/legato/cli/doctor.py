@@ -76,17 +76,23 @@ def _settings_table(settings: Settings) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
+
+    def row(key: str, value: str) -> None:
+        origin = settings.origins.get(key)
+        table.add_row(key, Text(mask(value if origin is None else f"{value}  ({origin})")))
+
     table.add_row("profile", f"{settings.profile}  (from {settings.source})")
-    table.add_row("home", str(settings.home))
-    table.add_row("state_url", Text(mask(settings.state_url)))
-    table.add_row("artifacts_url", Text(mask(settings.artifacts_url)))
-    table.add_row("executor", settings.executor or "threads (the default)")
-    table.add_row(
+    table.add_row("project", Text(settings.project.describe()))
+    row("home", str(settings.home))
+    row("state_url", settings.state_url)
+    row("artifacts_url", settings.artifacts_url)
+    row("executor", settings.executor or "threads (the default)")
+    row(
         "concurrency",
         f"{settings.concurrency} workers" if settings.concurrency else "one worker per CPU core",
     )
-    table.add_row("failure_policy", settings.failure_policy or "each pipeline's own")
-    table.add_row("stale_after", f"{settings.stale_after:g}s")
+    row("failure_policy", settings.failure_policy or "each pipeline's own")
+    row("stale_after", f"{settings.stale_after:g}s")
     secrets = [
         f"{name} ({variable}: {'set' if os.environ.get(variable) else 'NOT SET'})"
         for name, variable in sorted(settings.secrets.items())

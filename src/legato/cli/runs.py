@@ -14,6 +14,7 @@ from legato.cli.choices import CRASHED
 from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
 from legato.cli.formats import STATE_STYLES, console, duration, timestamp
 from legato.cli.settings import load, mask, open_storage
+from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import task_table
 from legato.engine.reducer import fold
 from legato.model.rollback import CompensationRecord
@@ -50,6 +51,11 @@ def list_command(
 ) -> int:
     """``legato runs``: a table of runs, newest first."""
     settings = load(profile)
+    out = console()
+    missing = missing_store(settings)
+    if missing is not None:
+        out.print(missing, markup=False, soft_wrap=True)
+        return OK
     store = open_storage(settings, read_only=True).runs
     now = time.time()
     if state is None:
@@ -64,9 +70,10 @@ def list_command(
         runs = sorted(runs, key=lambda r: (r.created_at, r.run_id), reverse=True)[:limit]
     else:
         runs = store.list_runs(pipeline=pipeline, state=RunState(state), limit=limit)
-    out = console()
     if not runs:
-        out.print("no runs" + (" match" if pipeline or state else " yet"), markup=False)
+        where = store_name(settings)
+        said = f"no runs in {where} match" if pipeline or state else f"no runs yet in {where}"
+        out.print(said, markup=False, soft_wrap=True)
         return OK
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     for name in ("run", "pipeline", "state", "started", "duration"):
@@ -87,7 +94,7 @@ def list_command(
 def show_command(run_ref: str, *, profile: str | None) -> int:
     """``legato runs show RUN``: the run's parameters, where it ran, and every task."""
     settings = load(profile)
-    store = open_storage(settings, read_only=True).runs
+    store = open_existing(settings, f"run {run_ref!r}").runs
     info = store.get_run(run_ref)
     records = store.task_records(info.run_id)
     out = console()
@@ -192,7 +199,7 @@ def _environment(env: Mapping[str, Any]) -> list[tuple[str, str]]:
 def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str | None) -> int:
     """``legato logs RUN [TASK]``: the captured output; with ``follow``, until the run ends."""
     settings = load(profile)
-    store = open_storage(settings, read_only=True).runs
+    store = open_existing(settings, f"run {run_ref!r}").runs
     info = store.get_run(run_ref)
     keys = _task_keys(store, info.run_id, task)
     out = console()
