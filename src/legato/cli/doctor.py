@@ -4,7 +4,8 @@ store, the artifact store and the executor they name work here.
 It changes nothing in the stores: the run store is opened read-only (no database created, no
 schema upgraded), and temporary files left by interrupted artifact writes are only counted.
 ``--fix`` does both: it brings the run store's schema up to date and removes the orphaned
-temporary files. (The artifact store's check writes one probe file, and deletes it.)
+temporary files. (The artifact store's check writes one probe file, and deletes it, in a
+folder that exists: one not made yet is only checked to be creatable.)
 """
 
 from __future__ import annotations
@@ -152,11 +153,15 @@ def _check_creatable(path: Path) -> None:
 
 
 def _check_artifacts(settings: Settings) -> str:
-    """Write a probe, read it back, delete it."""
+    """Write a probe, read it back, delete it; a local folder not made yet is not made (a
+    ``.legato`` folder marks a project), only checked to be creatable."""
     store = FsspecArtifactStore(settings.artifacts_url, read_only=True)
     probe = f"doctor-{uuid.uuid4().hex}.probe"
     data = os.urandom(64)
     root = store.local_root
+    if root is not None and not Path(root).exists():
+        _check_creatable(Path(root) / "tmp")
+        return f"{mask(store.url)}: no folder yet (the first run creates it)"
     if root is not None:
         path = Path(root) / "tmp" / probe
         path.parent.mkdir(parents=True, exist_ok=True)
