@@ -127,6 +127,14 @@ def test_nothing_found_in_a_store_that_exists_names_it(
     model = cli("models", "show", "digits")
     assert model.exit_code == USAGE
     assert str(repo / ".legato" / "legato.db") in model.stderr.replace("\n", "")
+    (repo / "failing.py").write_text(
+        "from legato import pipeline, task\n\n\n@task\ndef fail() -> int:\n"
+        "    raise ValueError('no')\n\n\n@pipeline\ndef failing() -> int:\n"
+        "    return fail()\n"
+    )
+    failed = run_id_of(cli("run", str(repo / "failing.py:failing")).stdout)
+    outputs = cli("artifacts", failed).stdout.strip()
+    assert outputs == f"run {failed} has no stored outputs in {store}"
 
 
 def test_legato_home_naming_a_file_is_a_usage_error_that_says_how_to_fix_it(

@@ -31,12 +31,17 @@ _CHUNK = 8 * 1024 * 1024
 
 def list_command(run_ref: str, *, profile: str | None) -> int:
     """A table of the run's stored task outputs."""
-    storage = open_existing(load(profile), f"run {run_ref!r}")
+    settings = load(profile)
+    storage = open_existing(settings, f"run {run_ref!r}")
     info = storage.runs.get_run(run_ref)
     records = [r for r in in_display_order(storage.runs.task_records(info.run_id)) if r.output]
     out = console()
     if not records:
-        out.print(f"run {info.run_id} has no stored outputs", markup=False, soft_wrap=True)
+        out.print(
+            f"run {info.run_id} has no stored outputs in {store_name(settings)}",
+            markup=False,
+            soft_wrap=True,
+        )
         return OK
     out.print(f"artifact store: {mask(storage.artifacts.url)}", markup=False, soft_wrap=True)
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
