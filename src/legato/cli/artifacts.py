@@ -22,7 +22,8 @@ from rich.text import Text
 from legato.cli.exits import FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console, error_console, size
 from legato.cli.preview import open_stored
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import in_display_order
 from legato.engine.tracked import summarize
 from legato.model.artifacts import ArtifactRef, items_of_ref
@@ -59,13 +60,19 @@ def _cells(ref: ArtifactRef) -> tuple[str, str, str | Text, str]:
 def list_command(run_ref: str, *, profile: str | None) -> int:
     """A table of the run's stored task outputs, then one of the artifacts its tasks
     logged."""
-    storage = open_storage(load(profile), read_only=True)
+    settings = load(profile)
+    storage = open_existing(settings, f"run {run_ref!r}")
     info = storage.runs.get_run(run_ref)
     records = [r for r in in_display_order(storage.runs.task_records(info.run_id)) if r.output]
     logged = summarize(storage.runs, info.run_id).artifacts
     out = console()
     if not records and not logged:
-        out.print(f"run {info.run_id} has no stored outputs or logged artifacts", markup=False)
+        out.print(
+            f"run {info.run_id} has no stored outputs or logged artifacts in "
+            f"{store_name(settings)}",
+            markup=False,
+            soft_wrap=True,
+        )
         return OK
     out.print(f"artifact store: {mask(storage.artifacts.url)}", markup=False, soft_wrap=True)
     if records:
@@ -93,7 +100,7 @@ def get_command(
     ``name``) to ``output`` (``-``: standard output), checked against the checksum recorded
     with it; nothing is written when they differ. A mapped task's items, and those of an
     output stored item by item, go into the folder ``output``, one file each."""
-    storage = open_storage(load(profile), read_only=True)
+    storage = open_existing(load(profile), f"run {run_ref!r}")
     info = storage.runs.get_run(run_ref)
     records = {r.key: r for r in storage.runs.task_records(info.run_id)}
     if name is not None:
@@ -231,10 +238,17 @@ def _copy(artifacts: ArtifactStore, ref: ArtifactRef, sink: BinaryIO) -> None:
 
 def clear_cache_command(task: str | None, *, profile: str | None) -> int:
     """Forget cache entries: all of them, or those of one task name."""
-    storage = open_storage(load(profile))
-    count = storage.runs.clear_cache(task=task)
+    settings = load(profile)
+    missing = missing_store(settings)
+    if missing is not None:  # nothing to clear, and no store to make for it
+        console().print(missing, markup=False, soft_wrap=True)
+        return OK
+    count = open_existing(settings, "a cache", read_only=False).runs.clear_cache(task=task)
     which = f" of task {task!r}" if task else ""
     console().print(
-        f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which}", markup=False
+        f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which} in "
+        f"{store_name(settings)}",
+        markup=False,
+        soft_wrap=True,
     )
     return OK
