@@ -668,6 +668,12 @@ def serve(
     )
 
 
+# `legato ui` is declared in its own module (light: typer only until it runs).
+from legato.cli import ui as _ui  # noqa: E402
+
+_ui.register(app, _call)
+
+
 def main() -> None:
     """Entry point of the ``legato`` command."""
     app(prog_name="legato")

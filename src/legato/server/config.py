@@ -1,0 +1,34 @@
+"""What one API server works with: its stores, its tokens and its checks, fixed when the app
+is made (``create_app(config)``) and read by the routes through the request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from legato.server.auth import Tokens
+from legato.store.base import RunStore
+
+__all__ = ["ServerConfig", "config_of"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """An API server's settings."""
+
+    store: RunStore
+    """The run store it reads (opened read-only by ``legato ui``: reading changes
+    nothing)."""
+    tokens: Tokens
+    stale_after: float = 30.0
+    """Seconds without a heartbeat after which a run that has not ended shows as
+    ``crashed`` (the profile's ``stale_after``)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names besides the loopback ones that requests may be addressed to."""
+
+
+def config_of(request: Request) -> ServerConfig:
+    """The config of the app serving ``request`` (a route's dependency)."""
+    config: ServerConfig = request.app.state.config
+    return config
