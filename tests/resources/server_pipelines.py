@@ -4,9 +4,10 @@ a map, tracked metrics and tags, printed output, and a slow chain to watch live.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import legato
-from legato import pipeline, task
+from legato import RetryPolicy, pipeline, task
 
 
 @task
@@ -43,10 +44,39 @@ def tick(previous: int, pause: float) -> int:
     return previous + 1
 
 
+@task
+def gate(value: int, marker: str) -> int:
+    """Waits until the file ``marker`` exists (60 s at most): a run stays live until the
+    test lets it end ("" : no wait)."""
+    deadline = time.monotonic() + 60
+    while marker and not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return value
+
+
 @pipeline
-def slow(pause: float = 0.05) -> int:
-    """A chain of 30 ticks, ``pause`` seconds each: a run long enough to watch."""
+def slow(pause: float = 0.05, marker: str = "") -> int:
+    """A chain of 30 ticks, ``pause`` seconds each, then a gate that holds the run until
+    ``marker`` exists: a run to watch live."""
     value = tick(0, pause)
     for _ in range(29):
         value = tick(value, pause)
-    return value
+    return gate(value, marker)
+
+
+@task(retry=RetryPolicy(attempts=2, delay=0.0, jitter=0.0))
+def wobbly(lines: int) -> str:
+    """Prints ``lines`` lines (with characters of several bytes) per attempt; the first
+    attempt fails."""
+    ctx = legato.context()
+    assert ctx is not None
+    for i in range(lines):
+        print(f"attempt {ctx.attempt} line {i} naïve ✓")
+    if ctx.attempt == 1:
+        raise ConnectionError("first attempt fails")
+    return "ok"
+
+
+@pipeline
+def retried(lines: int = 3) -> str:
+    return wobbly(lines)

@@ -3,9 +3,12 @@ its path parameters filled in and the role it was declared to need."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
+import anyio
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
@@ -55,3 +58,60 @@ def endpoints(app: SecuredApp) -> list[Endpoint]:
             if method != "HEAD":
                 found.append(Endpoint(method, route.path, path, role))
     return found
+
+
+def status_of(app: Any, method: str, path: str, headers: dict[str, str], body: Any = None) -> int:
+    """The status ``app`` answers a request with, read from its first message: the app is
+    stopped there, so an event stream is judged without being followed."""
+    data = b"" if body is None else json.dumps(body).encode()
+    raw = {k.lower(): v for k, v in headers.items()}
+    raw.setdefault("host", "127.0.0.1:8080")
+    if body is not None:
+        raw.setdefault("content-type", "application/json")
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in raw.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8080),
+        "state": {},
+    }
+    found: list[int] = []
+
+    async def call() -> None:
+        started = anyio.Event()
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            await anyio.sleep_forever()
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                found.append(message["status"])
+                started.set()
+
+        async def serve() -> None:
+            await app(scope, receive, send)
+            started.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(serve)
+            await started.wait()
+            group.cancel_scope.cancel()
+
+    anyio.run(call)
+    assert found, f"{method} {path} sent no answer"
+    return found[0]

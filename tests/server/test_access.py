@@ -12,12 +12,12 @@ from legato.server.app import SecuredApp
 from legato.server.auth import Role, Tokens
 
 from .conftest import BASE, CREDENTIALS, headers_for
-from .routes import Endpoint, endpoints
+from .routes import Endpoint, endpoints, status_of
 
 
-def _call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> int:
+def _call(app: SecuredApp, endpoint: Endpoint, headers: dict[str, str]) -> int:
     body = {} if endpoint.changes_state else None
-    return client.request(endpoint.method, endpoint.path, headers=headers, json=body).status_code
+    return status_of(app, endpoint.method, endpoint.path, headers, body)
 
 
 def _expected(endpoint: Endpoint, who: str) -> str:
@@ -46,12 +46,10 @@ def test_the_route_table_declares_every_role_by_what_a_route_does(app: SecuredAp
 
 
 @pytest.mark.parametrize("who", CREDENTIALS)
-def test_every_route_with_every_credential(
-    client: TestClient, app: SecuredApp, tokens: Tokens, who: str
-) -> None:
+def test_every_route_with_every_credential(app: SecuredApp, tokens: Tokens, who: str) -> None:
     wrong = []
     for endpoint in endpoints(app):
-        got = _outcome(_call(client, endpoint, headers_for(who, tokens)))
+        got = _outcome(_call(app, endpoint, headers_for(who, tokens)))
         if got != _expected(endpoint, who):
             wrong.append(
                 f"{endpoint.method} {endpoint.path}: {got}, not {_expected(endpoint, who)}"
@@ -66,18 +64,16 @@ def test_an_unauthenticated_answer_says_how_to_authenticate(client: TestClient) 
     assert "ui-tokens.json" in answer.json()["error"]
 
 
-def test_a_rebinding_host_is_refused_on_every_route(
-    client: TestClient, app: SecuredApp, tokens: Tokens
-) -> None:
+def test_a_rebinding_host_is_refused_on_every_route(app: SecuredApp, tokens: Tokens) -> None:
     admin = headers_for("admin", tokens)
     for endpoint in endpoints(app):
         for host in ("evil.example", "evil.example:8080", "127.0.0.1.evil.example"):
-            status = _call(client, endpoint, {**admin, "Host": host})
+            status = _call(app, endpoint, {**admin, "Host": host})
             assert status == 400, (endpoint, host, status)
 
 
 def test_a_foreign_origin_cannot_change_state_or_open_a_stream(
-    client: TestClient, app: SecuredApp, tokens: Tokens
+    app: SecuredApp, tokens: Tokens
 ) -> None:
     admin = headers_for("admin", tokens)
     guarded = [e for e in endpoints(app) if e.changes_state or e.streams]
@@ -88,9 +84,9 @@ def test_a_foreign_origin_cannot_change_state_or_open_a_stream(
             "null",
             "https://127.0.0.1:8080",
         ):
-            status = _call(client, endpoint, {**admin, "Origin": origin})
+            status = _call(app, endpoint, {**admin, "Origin": origin})
             assert status == 403, (endpoint, origin, status)
-        same = _call(client, endpoint, {**admin, "Origin": BASE})
+        same = _call(app, endpoint, {**admin, "Origin": BASE})
         assert same != 403, endpoint
 
 

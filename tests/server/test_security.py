@@ -126,7 +126,8 @@ def test_the_login_url_names_an_address_a_browser_can_open() -> None:
     ("origin", "host", "same"),
     [
         ("http://127.0.0.1:8080", "127.0.0.1:8080", True),
-        ("https://localhost:8080", "LOCALHOST:8080", True),
+        ("http://localhost:8080", "LOCALHOST:8080", True),
+        ("https://127.0.0.1:8080", "127.0.0.1:8080", False),
         ("http://127.0.0.1:8080", "127.0.0.1:8081", False),
         ("http://evil.example", "127.0.0.1:8080", False),
         ("null", "127.0.0.1:8080", False),

@@ -33,7 +33,7 @@ from legato.runtime.secrets import mask_values
 from legato.secret_values import mask
 from legato.server.auth import Role
 from legato.server.config import ServerConfig
-from legato.server.routes import runs
+from legato.server.routes import live, runs
 from legato.server.routing import API_PREFIX, check_routes, needs
 from legato.server.security import COOKIE, wrap
 
@@ -116,6 +116,7 @@ def create_app(config: ServerConfig) -> SecuredApp:
         """Where the API is (the web UI is served here once installed)."""
         return {"api": API_PREFIX, "openapi": f"{API_PREFIX}/openapi.json"}
 
+    live.add_routes(api)  # first: /runs/stream before /runs/{run_id}
     runs.add_routes(api)
     check_routes(api)
     return SecuredApp(api, wrap(api, tokens=config.tokens, allowed_hosts=config.allowed_hosts))

@@ -8,7 +8,8 @@ framework imported. Outermost first (``wrap``):
    default-src 'self'; frame-ancestors 'none'`` (no script, style or frame from elsewhere,
    and no page may frame this one), no MIME sniffing, no referrer, and no caching.
 3. **Origin**: a request that changes state (any method but GET, HEAD and OPTIONS) or opens
-   an event stream is refused (403) when its ``Origin`` is another site's. Browsers send
+   an event stream is refused (403) when its ``Origin`` is another than the server's (its
+   scheme, host and port). Browsers send
    ``Origin`` on every such cross-site request; clients that are not browsers send none and
    are judged by their token alone.
 4. **Authentication**: every path but the public ones (``/healthz``, ``/login``) needs a
@@ -119,11 +120,11 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def same_origin(origin: str, host: str | None) -> bool:
-    """Whether ``origin`` (an ``Origin`` header) names the server the request was sent to
-    (its ``Host`` header): the same host and port, over http or https."""
-    scheme, sep, rest = origin.partition("://")
-    if not sep or scheme not in ("http", "https") or not host or "/" in rest:
+def same_origin(origin: str, host: str | None, scheme: str = "http") -> bool:
+    """Whether ``origin`` (an ``Origin`` header) names the server the request was sent to:
+    its scheme, and the host and port of its ``Host`` header."""
+    given, sep, rest = origin.partition("://")
+    if not sep or given != scheme or not host or "/" in rest:
         return False
     return host_of(rest) is not None and rest.lower() == host.strip().lower()
 
@@ -140,7 +141,8 @@ class OriginCheck:
             scope["method"] not in _SAFE_METHODS or scope["path"].endswith(_STREAM_SUFFIX)
         ):
             origin = _header(scope, b"origin")
-            if origin is not None and not same_origin(origin, _header(scope, b"host")):
+            host = _header(scope, b"host")
+            if origin is not None and not same_origin(origin, host, scope.get("scheme", "http")):
                 await _refuse(
                     send,
                     403,

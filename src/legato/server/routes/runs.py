@@ -1,12 +1,18 @@
-"""``/api/v1/runs``: the runs list (filters, sort, keyset pages)."""
+"""``/api/v1/runs`` and one run's resources: the runs list (filters, sort, keyset pages), a
+run's detail, tasks, events, logs and metrics. Each reads through :mod:`legato.query`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, Path, Query
 
+from legato.query.detail import RunDetail, run_detail
+from legato.query.events import MAX_EVENTS, EventPage, event_page
+from legato.query.logs import MAX_CHUNK, LogChunk, log_chunk
+from legato.query.metrics import MAX_POINTS, MetricSeries, metric_series
 from legato.query.runs import RUN_STATES, RunFilter, list_runs
+from legato.query.tasks import TaskList, task_list
 from legato.query.views import RunList
 from legato.server.auth import Role
 from legato.server.config import ServerConfig, config_of
@@ -18,9 +24,16 @@ Config = Annotated[ServerConfig, Depends(config_of)]
 
 
 def add_routes(api: FastAPI) -> None:
-    """Add the runs list to ``api``."""
-    api.get(f"{API_PREFIX}/runs", response_model=RunList, tags=["runs"], **needs(Role.VIEWER))(
-        runs_list
+    """Add the runs list and a run's read routes to ``api``."""
+    read = needs(Role.VIEWER)
+    runs = f"{API_PREFIX}/runs"
+    api.get(runs, response_model=RunList, tags=["runs"], **read)(runs_list)
+    api.get(f"{runs}/{{run_id}}", response_model=RunDetail, tags=["runs"], **read)(run)
+    api.get(f"{runs}/{{run_id}}/tasks", response_model=TaskList, tags=["runs"], **read)(tasks)
+    api.get(f"{runs}/{{run_id}}/events", response_model=EventPage, tags=["runs"], **read)(events)
+    api.get(f"{runs}/{{run_id}}/logs", response_model=LogChunk, tags=["runs"], **read)(logs)
+    api.get(f"{runs}/{{run_id}}/metrics", response_model=MetricSeries, tags=["runs"], **read)(
+        metrics
     )
 
 
@@ -73,3 +86,59 @@ def runs_list(
         limit=limit,
     )
     return list_runs(config.store, wanted, stale_after=config.stale_after)
+
+
+RunId = Annotated[str, Path(description="A run id, or a unique prefix of one.", max_length=100)]
+
+
+def run(config: Config, run_id: RunId) -> RunDetail:
+    """A run: parameters, state, timings, where it ran, tags, tasks per state."""
+    return run_detail(config.store, run_id, stale_after=config.stale_after)
+
+
+def tasks(config: Config, run_id: RunId) -> TaskList:
+    """A run's tasks: state, attempts with their errors and timings, what the cache said,
+    outputs as artifact metadata."""
+    return task_list(config.store, run_id)
+
+
+def events(
+    config: Config,
+    run_id: RunId,
+    *,
+    after_seq: Annotated[int, Query(ge=0, description="Only events after this one.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS)] = MAX_EVENTS,
+) -> EventPage:
+    """A run's committed events after ``after_seq``, in order."""
+    return event_page(config.store, run_id, after_seq=after_seq, limit=limit)
+
+
+def logs(
+    config: Config,
+    run_id: RunId,
+    *,
+    task: Annotated[
+        str | None, Query(description="A task key (default: every task's output).")
+    ] = None,
+    attempt: Annotated[
+        int | None, Query(ge=1, description="The attempt (default: the task's latest).")
+    ] = None,
+    start: Annotated[int | None, Query(ge=0, description="First byte.")] = None,
+    end: Annotated[int | None, Query(ge=0, description="Byte after the last.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_CHUNK)] = MAX_CHUNK,
+) -> LogChunk:
+    """A window of what an attempt (or the run) wrote, the end first."""
+    return log_chunk(
+        config.store, run_id, task=task, attempt=attempt, start=start, end=end, limit=limit
+    )
+
+
+def metrics(
+    config: Config,
+    run_id: RunId,
+    *,
+    name: Annotated[str | None, Query(description="Only this metric.")] = None,
+    points: Annotated[int, Query(ge=4, le=MAX_POINTS)] = MAX_POINTS,
+) -> MetricSeries:
+    """A run's metric series, per task and name, downsampled to ``points`` each."""
+    return metric_series(config.store, run_id, name=name, limit=points)
