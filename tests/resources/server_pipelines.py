@@ -80,3 +80,18 @@ def wobbly(lines: int) -> str:
 @pipeline
 def retried(lines: int = 3) -> str:
     return wobbly(lines)
+
+
+@task
+def fails_once(marker: str) -> str:
+    """Fails while the file ``marker`` does not exist, making it: the run fails, and its
+    resume succeeds."""
+    if not Path(marker).exists():
+        Path(marker).write_text("failed once")
+        raise RuntimeError("the first run fails")
+    return "ok"
+
+
+@pipeline
+def once(marker: str) -> str:
+    return fails_once(marker)

@@ -18,6 +18,7 @@ from legato.engine.storage import open_storage
 from legato.server.app import SecuredApp, create_app
 from legato.server.auth import TOKEN_FILE, Role, Tokens, create_tokens
 from legato.server.config import ServerConfig
+from legato.server.launch import Launcher
 
 with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx is what we use
     warnings.simplefilter("ignore")
@@ -39,15 +40,22 @@ def storage() -> Any:
     return open_storage(load_settings())
 
 
-@pytest.fixture
-def config(tokens: Tokens) -> ServerConfig:
-    """What ``legato ui`` serves: the profile's run store, opened read-only."""
+def server_config(tokens: Tokens) -> ServerConfig:
+    """What ``legato ui`` serves: the profile's run store, opened read-only; cancels written
+    to it opened to write, runs started in child processes."""
     settings = load_settings()
     return ServerConfig(
         store=open_storage(settings, read_only=True).runs,
         tokens=tokens,
         stale_after=settings.stale_after,
+        writer=lambda: open_storage(settings).runs,
+        launcher=Launcher(home=settings.home),
     )
+
+
+@pytest.fixture
+def config(tokens: Tokens) -> ServerConfig:
+    return server_config(tokens)
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ def ui_command(*, host: str, port: int, allowed_hosts: tuple[str, ...], profile:
     from legato.errors import ParameterError
     from legato.serve.hosts import HostPolicy
     from legato.server.config import ServerConfig
+    from legato.server.launch import Launcher
     from legato.server.serving import serve, server_tokens
 
     settings = load(profile)
@@ -86,6 +87,8 @@ def ui_command(*, host: str, port: int, allowed_hosts: tuple[str, ...], profile:
         tokens=tokens,
         stale_after=settings.stale_after,
         allowed_hosts=allowed_hosts,
+        writer=lambda: open_storage(settings).runs,
+        launcher=Launcher(home=settings.home, profile=profile),
     )
     serve(config, host=host, port=port, ready=lambda line: print(line, flush=True))
     return OK

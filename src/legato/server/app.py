@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from legato._version import __version__
@@ -31,9 +32,10 @@ from legato.errors import (
 )
 from legato.runtime.secrets import mask_values
 from legato.secret_values import mask
+from legato.server.actions import OpenOnce
 from legato.server.auth import Role
 from legato.server.config import ServerConfig
-from legato.server.routes import live, runs
+from legato.server.routes import actions, live, runs
 from legato.server.routing import API_PREFIX, check_routes, needs
 from legato.server.security import COOKIE, wrap
 
@@ -79,6 +81,21 @@ def create_app(config: ServerConfig) -> SecuredApp:
         default_response_class=MaskedJSON,
     )
     api.state.config = config
+    api.state.writer = OpenOnce(config.writer) if config.writer is not None else None
+
+    @api.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        answer = error(exc.status_code, str(exc.detail))
+        answer.headers.update(exc.headers or {})
+        return answer
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in exc.errors()
+        )
+        return error(422, f"the request is malformed: {problems}")
 
     @api.exception_handler(LegatoError)
     async def legato_error(request: Request, exc: LegatoError) -> Response:
@@ -118,6 +135,7 @@ def create_app(config: ServerConfig) -> SecuredApp:
 
     live.add_routes(api)  # first: /runs/stream before /runs/{run_id}
     runs.add_routes(api)
+    actions.add_routes(api)
     check_routes(api)
     return SecuredApp(api, wrap(api, tokens=config.tokens, allowed_hosts=config.allowed_hosts))
 

@@ -3,11 +3,13 @@ is made (``create_app(config)``) and read by the routes through the request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
 
 from legato.server.auth import Tokens
+from legato.server.launch import Launcher
 from legato.store.base import RunStore
 
 __all__ = ["ServerConfig", "config_of"]
@@ -26,6 +28,12 @@ class ServerConfig:
     ``crashed`` (the profile's ``stale_after``)."""
     allowed_hosts: tuple[str, ...] = ()
     """Host names besides the loopback ones that requests may be addressed to."""
+    writer: Callable[[], RunStore] | None = None
+    """Opens the store cancel requests are written to (once, at the first cancel: a server
+    nobody asks to act writes nothing); None: the server only reads, and refuses to
+    cancel."""
+    launcher: Launcher | None = None
+    """Starts the runs and resumes the server is asked for; None: it refuses to."""
 
 
 def config_of(request: Request) -> ServerConfig:

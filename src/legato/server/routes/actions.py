@@ -1,0 +1,67 @@
+"""The routes that act on runs: cancel and resume (operator). They change state only as
+the engine's own commands do (:mod:`legato.server.actions`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+
+from legato.query.views import RunSummary
+from legato.server.actions import Accepted, OpenOnce, cancel_run, resume_run
+from legato.server.auth import Role
+from legato.server.config import ServerConfig, config_of
+from legato.server.launch import Launcher
+from legato.server.routing import API_PREFIX, needs
+from legato.server.security import ROLE_STATE
+from legato.store.base import RunStore
+
+__all__ = ["add_routes"]
+
+Config = Annotated[ServerConfig, Depends(config_of)]
+RunId = Annotated[str, Path(description="A run id, or a unique prefix of one.", max_length=100)]
+
+
+def add_routes(api: FastAPI) -> None:
+    """Add cancel and resume to ``api``."""
+    act = needs(Role.OPERATOR)
+    runs = f"{API_PREFIX}/runs"
+    api.post(f"{runs}/{{run_id}}/cancel", response_model=RunSummary, tags=["actions"], **act)(
+        cancel
+    )
+    api.post(
+        f"{runs}/{{run_id}}/resume",
+        response_model=Accepted,
+        status_code=202,
+        tags=["actions"],
+        **act,
+    )(resume)
+
+
+def _writer(request: Request) -> RunStore:
+    opener: OpenOnce | None = request.app.state.writer
+    if opener is None:
+        raise HTTPException(503, "this server only reads: it was started without a store to write")
+    return opener()
+
+
+def _launcher(config: ServerConfig) -> Launcher:
+    if config.launcher is None:
+        raise HTTPException(503, "this server starts no runs: it was started without a launcher")
+    return config.launcher
+
+
+def cancel(request: Request, config: Config, run_id: RunId) -> RunSummary:
+    """Ask the run's orchestrator, wherever it runs, to cancel it (it does within a
+    second, as a Ctrl-C would: resumable); the run as it now stands."""
+    role = getattr(request.state, ROLE_STATE, None)
+    client = request.client.host if request.client else "?"
+    reason = f"cancelled through the API by {role.value if role else '?'} from {client}"
+    return cancel_run(
+        config.store, _writer(request), run_id, reason=reason, stale_after=config.stale_after
+    )
+
+
+def resume(config: Config, run_id: RunId) -> Accepted:
+    """Resume a failed, cancelled or crashed run in a new process."""
+    return resume_run(config.store, _launcher(config), run_id, stale_after=config.stale_after)
