@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from legato.engine.compare import summarize
+from legato.engine.tracked import by_name, summarize
 from legato.query.runs import shown_state
 from legato.query.views import RunSummary, json_value, run_summary
 from legato.store.base import RunStore
@@ -57,6 +57,6 @@ def run_detail(
         epoch=info.epoch,
         cancel_reason=info.cancel_reason,
         environment=json_value(dict(info.environment)),
-        tags={k: str(v) for k, v in summarize(store, info.run_id).flat("tags").items()},
+        tags={k: str(v) for k, v in by_name(summarize(store, info.run_id).tags).items()},
         task_counts=dict(sorted(counts.items())),
     )

@@ -3,8 +3,10 @@ chart as at most :data:`MAX_POINTS` points.
 
 :func:`downsample` keeps the first and the last point, and of the points between, split into
 equal runs of steps, each run's lowest and highest value (in step order): a spike or a dip
-anywhere survives, which evenly spaced sampling would miss. The series shown are those of
-each task's latest attempt (an earlier attempt's values were written off with it).
+anywhere survives, which evenly spaced sampling would miss. The series shown are those the
+engine counts as the run's (:func:`legato.engine.tracked.summarize`, as ``legato metrics``
+shows them): each task's latest attempt that logged any, and for a task that was a cache
+hit, those of the run that produced its output (``from_run``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from legato.model.tracking import TrackKind
+from legato.engine.tracked import summarize
 from legato.store.base import RunStore
 
 __all__ = ["MAX_POINTS", "MetricSeries", "Series", "downsample", "metric_series"]
@@ -32,6 +34,8 @@ class Series:
     task: str
     name: str
     attempt: int
+    from_run: str | None
+    """For a task that was a cache hit: the run whose values these are."""
     count: int
     """How many points the series has (``points`` holds fewer when it was downsampled)."""
     points: tuple[tuple[int, float | None], ...]
@@ -73,26 +77,22 @@ def metric_series(
     """Every metric series of run ``run_id`` (or those named ``name``), downsampled to
     ``limit`` points each."""
     info = store.get_run(run_id)
-    tracked = [t for t in store.read_tracked(info.run_id) if t.kind is TrackKind.METRIC]
-    latest: dict[str, int] = {}
-    for t in tracked:
-        latest[t.key] = max(latest.get(t.key, 0), t.attempt)
-    grouped: dict[tuple[str, str], list[Point]] = {}
-    for t in tracked:  # by key, attempt, kind, name, step
-        if t.attempt == latest[t.key] and (name is None or t.name == name):
-            grouped.setdefault((t.key, t.name), []).append((t.step, float(t.value)))
+    summary = summarize(store, info.run_id)
     return MetricSeries(
         run_id=info.run_id,
         series=tuple(
             Series(
                 task=key,
                 name=metric,
-                attempt=latest[key],
-                count=len(points),
+                attempt=series.attempt,
+                from_run=summary.borrowed.get(key),
+                count=len(series.points),
                 points=tuple(
-                    (step, None if math.isnan(v) else v) for step, v in downsample(points, limit)
+                    (step, None if math.isnan(v) else v)
+                    for step, v in downsample([(p.step, p.value) for p in series.points], limit)
                 ),
             )
-            for (key, metric), points in grouped.items()
+            for (key, metric), series in sorted(summary.series.items())
+            if name is None or metric == name
         ),
     )
