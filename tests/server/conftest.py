@@ -15,6 +15,7 @@ import server_pipelines as sp
 import legato
 from legato.config import load_settings
 from legato.engine.storage import open_storage
+from legato.server.actions import pipeline_names
 from legato.server.app import SecuredApp, create_app
 from legato.server.auth import TOKEN_FILE, Role, Tokens, create_tokens
 from legato.server.config import ServerConfig
@@ -25,6 +26,7 @@ with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx is 
     from starlette.testclient import TestClient
 
 BASE = "http://127.0.0.1:8080"
+PIPELINES = Path(__file__).parents[1] / "resources" / "server_pipelines.py"
 CREDENTIALS = ("none", "wrong", *(role.value for role in Role))
 """Who calls: no token, a wrong one, and each role's."""
 
@@ -50,6 +52,7 @@ def server_config(tokens: Tokens) -> ServerConfig:
         stale_after=settings.stale_after,
         writer=lambda: open_storage(settings).runs,
         launcher=Launcher(home=settings.home),
+        pipelines=pipeline_names([f"{PIPELINES}:scored", f"{PIPELINES}:slow"]),
     )
 
 

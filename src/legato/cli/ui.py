@@ -48,6 +48,16 @@ def register(app: typer.Typer, call: Callable[[Callable[[], int]], None]) -> Non
                 show_default=False,
             ),
         ] = None,
+        pipeline: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--pipeline",
+                metavar="TARGET",
+                help="A pipeline the API may start runs of (path/to/file.py:name or "
+                "package.module:name); repeatable.",
+                show_default=False,
+            ),
+        ] = None,
         profile: Annotated[
             str | None,
             typer.Option(
@@ -60,17 +70,29 @@ def register(app: typer.Typer, call: Callable[[Callable[[], int]], None]) -> Non
     ) -> None:
         call(
             lambda: ui_command(
-                host=host, port=port, allowed_hosts=tuple(allowed_host or ()), profile=profile
+                host=host,
+                port=port,
+                allowed_hosts=tuple(allowed_host or ()),
+                pipelines=tuple(pipeline or ()),
+                profile=profile,
             )
         )
 
 
-def ui_command(*, host: str, port: int, allowed_hosts: tuple[str, ...], profile: str | None) -> int:
+def ui_command(
+    *,
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    pipelines: tuple[str, ...] = (),
+    profile: str | None,
+) -> int:
     """Serve the API for ``profile``'s stores until interrupted."""
     from legato.cli.exits import OK, USAGE, CommandError
     from legato.cli.settings import load, mask, open_storage
     from legato.errors import ParameterError
     from legato.serve.hosts import HostPolicy
+    from legato.server.actions import pipeline_names
     from legato.server.config import ServerConfig
     from legato.server.launch import Launcher
     from legato.server.serving import serve, server_tokens
@@ -78,6 +100,7 @@ def ui_command(*, host: str, port: int, allowed_hosts: tuple[str, ...], profile:
     settings = load(profile)
     try:
         HostPolicy.of(allowed_hosts)
+        known = pipeline_names(pipelines)
         tokens = server_tokens(settings.home, host)
     except ParameterError as exc:
         raise CommandError(mask(str(exc)), USAGE) from None
@@ -89,6 +112,7 @@ def ui_command(*, host: str, port: int, allowed_hosts: tuple[str, ...], profile:
         allowed_hosts=allowed_hosts,
         writer=lambda: open_storage(settings).runs,
         launcher=Launcher(home=settings.home, profile=profile),
+        pipelines=known,
     )
     serve(config, host=host, port=port, ready=lambda line: print(line, flush=True))
     return OK

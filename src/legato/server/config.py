@@ -3,8 +3,8 @@ is made (``create_app(config)``) and read by the routes through the request."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -34,6 +34,9 @@ class ServerConfig:
     cancel."""
     launcher: Launcher | None = None
     """Starts the runs and resumes the server is asked for; None: it refuses to."""
+    pipelines: Mapping[str, str] = field(default_factory=dict)
+    """The pipelines it may start, by name: their targets (``file.py:name`` or
+    ``module:name``), loaded only by the child process that runs them."""
 
 
 def config_of(request: Request) -> ServerConfig:

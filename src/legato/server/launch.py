@@ -29,6 +29,16 @@ class Launched:
     pid: int
     log: str
     """The log file's name in the legato home's ``ui-runs/`` folder."""
+    process: subprocess.Popen[bytes]
+    path: Path
+    """The log file."""
+
+    def output(self) -> str:
+        """What the command wrote so far."""
+        try:
+            return self.path.read_text(errors="replace")
+        except OSError:
+            return ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,4 +74,4 @@ class Launcher:
                 close_fds=True,
             )
         threading.Thread(target=child.wait, name=f"legato-ui-{what}", daemon=True).start()
-        return Launched(pid=child.pid, log=name)
+        return Launched(pid=child.pid, log=name, process=child, path=folder / name)

@@ -1,5 +1,6 @@
-"""The routes that act on runs: cancel and resume (operator). They change state only as
-the engine's own commands do (:mod:`legato.server.actions`)."""
+"""The routes that act on runs: cancel, resume and start (operator), and the pipelines the
+server can start (viewer). They change state only as the engine's own commands do
+(:mod:`legato.server.actions`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
 
 from legato.query.views import RunSummary
-from legato.server.actions import Accepted, OpenOnce, cancel_run, resume_run
+from legato.server.actions import (
+    Accepted,
+    OpenOnce,
+    PipelineList,
+    PipelineView,
+    StartRequest,
+    cancel_run,
+    resume_run,
+    start_run,
+)
 from legato.server.auth import Role
 from legato.server.config import ServerConfig, config_of
 from legato.server.launch import Launcher
@@ -23,7 +33,7 @@ RunId = Annotated[str, Path(description="A run id, or a unique prefix of one.", 
 
 
 def add_routes(api: FastAPI) -> None:
-    """Add cancel and resume to ``api``."""
+    """Add cancel, resume, start and the pipelines list to ``api``."""
     act = needs(Role.OPERATOR)
     runs = f"{API_PREFIX}/runs"
     api.post(f"{runs}/{{run_id}}/cancel", response_model=RunSummary, tags=["actions"], **act)(
@@ -36,6 +46,19 @@ def add_routes(api: FastAPI) -> None:
         tags=["actions"],
         **act,
     )(resume)
+    api.get(
+        f"{API_PREFIX}/pipelines",
+        response_model=PipelineList,
+        tags=["actions"],
+        **needs(Role.VIEWER),
+    )(pipelines)
+    api.post(
+        f"{API_PREFIX}/pipelines/{{name}}/runs",
+        response_model=Accepted,
+        status_code=202,
+        tags=["actions"],
+        **act,
+    )(start)
 
 
 def _writer(request: Request) -> RunStore:
@@ -65,3 +88,28 @@ def cancel(request: Request, config: Config, run_id: RunId) -> RunSummary:
 def resume(config: Config, run_id: RunId) -> Accepted:
     """Resume a failed, cancelled or crashed run in a new process."""
     return resume_run(config.store, _launcher(config), run_id, stale_after=config.stale_after)
+
+
+def pipelines(config: Config) -> PipelineList:
+    """The pipelines this server can start (``legato ui --pipeline TARGET``)."""
+    return PipelineList(
+        pipelines=tuple(
+            PipelineView(name=name, target=target)
+            for name, target in sorted(config.pipelines.items())
+        )
+    )
+
+
+def start(
+    config: Config,
+    name: Annotated[str, Path(description="A pipeline's name.", max_length=200)],
+    body: StartRequest,
+) -> Accepted:
+    """Start a run of a pipeline the server knows, in a new process: the parameters are
+    checked as ``legato run -p`` checks them; the answer has the run's id once it is
+    created."""
+    target = config.pipelines.get(name)
+    if target is None:
+        known = ", ".join(sorted(config.pipelines)) or "none (legato ui --pipeline TARGET)"
+        raise HTTPException(404, f"this server knows no pipeline {name!r}; it knows: {known}")
+    return start_run(config.store, _launcher(config), name, target, body.params)
