@@ -95,3 +95,17 @@ def fails_once(marker: str) -> str:
 @pipeline
 def once(marker: str) -> str:
     return fails_once(marker)
+
+
+@task
+def train_model(values: list[int], accuracy: float) -> int:
+    legato.log_param("depth", 3)
+    mv = legato.register_model("churn", {"weights": values}, metrics={"accuracy": accuracy})
+    assert mv is not None
+    return mv.version
+
+
+@pipeline
+def registered(accuracy: float = 0.9) -> int:
+    """Registers a version of model ``churn`` trained on ``prepare``'s output."""
+    return train_model(prepare(2), accuracy)

@@ -46,8 +46,10 @@ def server_config(tokens: Tokens) -> ServerConfig:
     """What ``legato ui`` serves: the profile's run store, opened read-only; cancels written
     to it opened to write, runs started in child processes."""
     settings = load_settings()
+    reading = open_storage(settings, read_only=True)
     return ServerConfig(
-        store=open_storage(settings, read_only=True).runs,
+        store=reading.runs,
+        artifacts=reading.artifacts,
         tokens=tokens,
         stale_after=settings.stale_after,
         writer=lambda: open_storage(settings).runs,

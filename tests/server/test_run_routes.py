@@ -153,3 +153,18 @@ def test_metric_series(viewer: TestClient, scored_runs: Any) -> None:
     assert loss["points"] == [[step, pytest.approx(1 / (step + 1) + 0.2)] for step in range(5)]
     only = viewer.get(RUN.format(scored_runs[0].run_id) + "/metrics", params={"name": "score"})
     assert [s["name"] for s in only.json()["series"]] == ["score"]
+
+
+def test_runs_compared_side_by_side(viewer: TestClient, scored_runs: Any) -> None:
+    low, high = scored_runs[0].run_id, scored_runs[1].run_id
+    body = viewer.get("/api/v1/compare", params=[("run", low), ("run", high[:12])]).json()
+    assert body["columns"][:3] == ["run", "pipeline", "state"]
+    first, second = body["rows"]
+    assert (first["run"], second["run"]) == (low, high)
+    assert first["param.score"] == 0.2
+    assert second["metric.score"] == 0.9
+    assert first["metric_min.loss"] == pytest.approx(0.4)
+    assert first["metric_max.loss"] == pytest.approx(1.2)
+    assert viewer.get("/api/v1/compare").status_code == 422
+    many = [("run", low)] * 21
+    assert viewer.get("/api/v1/compare", params=many).status_code == 422

@@ -107,6 +107,7 @@ def ui_command(
     storage = open_storage(settings, read_only=True)
     config = ServerConfig(
         store=storage.runs,
+        artifacts=storage.artifacts,
         tokens=tokens,
         stale_after=settings.stale_after,
         allowed_hosts=allowed_hosts,

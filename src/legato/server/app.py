@@ -35,7 +35,7 @@ from legato.secret_values import mask
 from legato.server.actions import OpenOnce
 from legato.server.auth import Role
 from legato.server.config import ServerConfig
-from legato.server.routes import actions, live, runs
+from legato.server.routes import actions, live, models, runs
 from legato.server.routing import API_PREFIX, check_routes, needs
 from legato.server.security import COOKIE, wrap
 
@@ -136,6 +136,7 @@ def create_app(config: ServerConfig) -> SecuredApp:
     live.add_routes(api)  # first: /runs/stream before /runs/{run_id}
     runs.add_routes(api)
     actions.add_routes(api)
+    models.add_routes(api)
     check_routes(api)
     return SecuredApp(api, wrap(api, tokens=config.tokens, allowed_hosts=config.allowed_hosts))
 

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from legato.server.auth import Tokens
 from legato.server.launch import Launcher
-from legato.store.base import RunStore
+from legato.store.base import ArtifactStore, RunStore
 
 __all__ = ["ServerConfig", "config_of"]
 
@@ -22,6 +22,9 @@ class ServerConfig:
     store: RunStore
     """The run store it reads (opened read-only by ``legato ui``: reading changes
     nothing)."""
+    artifacts: ArtifactStore
+    """The artifact store (opened read-only): what the registry's versions point at. The
+    server reads no object from it."""
     tokens: Tokens
     stale_after: float = 30.0
     """Seconds without a heartbeat after which a run that has not ended shows as

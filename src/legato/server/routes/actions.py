@@ -26,7 +26,7 @@ from legato.server.routing import API_PREFIX, needs
 from legato.server.security import ROLE_STATE
 from legato.store.base import RunStore
 
-__all__ = ["add_routes"]
+__all__ = ["add_routes", "writer_of"]
 
 Config = Annotated[ServerConfig, Depends(config_of)]
 RunId = Annotated[str, Path(description="A run id, or a unique prefix of one.", max_length=100)]
@@ -61,7 +61,9 @@ def add_routes(api: FastAPI) -> None:
     )(start)
 
 
-def _writer(request: Request) -> RunStore:
+def writer_of(request: Request) -> RunStore:
+    """The store the app's actions write to (opened at the first; 503 when the server only
+    reads)."""
     opener: OpenOnce | None = request.app.state.writer
     if opener is None:
         raise HTTPException(503, "this server only reads: it was started without a store to write")
@@ -81,7 +83,7 @@ def cancel(request: Request, config: Config, run_id: RunId) -> RunSummary:
     client = request.client.host if request.client else "?"
     reason = f"cancelled through the API by {role.value if role else '?'} from {client}"
     return cancel_run(
-        config.store, _writer(request), run_id, reason=reason, stale_after=config.stale_after
+        config.store, writer_of(request), run_id, reason=reason, stale_after=config.stale_after
     )
 
 

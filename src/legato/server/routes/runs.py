@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query
 
+from legato.errors import ParameterError
+from legato.query.compare import MAX_COMPARED, Comparison, compare
 from legato.query.detail import RunDetail, run_detail
 from legato.query.events import MAX_EVENTS, EventPage, event_page
 from legato.query.logs import MAX_CHUNK, LogChunk, log_chunk
@@ -35,6 +37,7 @@ def add_routes(api: FastAPI) -> None:
     api.get(f"{runs}/{{run_id}}/metrics", response_model=MetricSeries, tags=["runs"], **read)(
         metrics
     )
+    api.get(f"{API_PREFIX}/compare", response_model=Comparison, tags=["runs"], **read)(runs_compare)
 
 
 def runs_list(
@@ -142,3 +145,16 @@ def metrics(
 ) -> MetricSeries:
     """A run's metric series, per task and name, downsampled to ``points`` each."""
     return metric_series(config.store, run_id, name=name, limit=points)
+
+
+def runs_compare(
+    config: Config,
+    run: Annotated[
+        list[str],
+        Query(description="Run ids (or unique prefixes): repeat for each run.", max_length=100),
+    ],
+) -> Comparison:
+    """Runs side by side: parameters, each metric's final, lowest and highest value."""
+    if len(run) > MAX_COMPARED:
+        raise ParameterError(f"compare at most {MAX_COMPARED} runs, not {len(run)}")
+    return compare(config.store, run)
