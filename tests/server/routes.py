@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import anyio
 from fastapi.routing import APIRoute
@@ -68,15 +69,15 @@ def status_of(app: Any, method: str, path: str, headers: dict[str, str], body: A
     raw.setdefault("host", "127.0.0.1:8080")
     if body is not None:
         raw.setdefault("content-type", "application/json")
-    path, _, query = path.partition("?")
+    raw_path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": method,
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode(),
         "query_string": query.encode(),
         "root_path": "",
         "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in raw.items()],
@@ -104,7 +105,11 @@ def status_of(app: Any, method: str, path: str, headers: dict[str, str], body: A
                 started.set()
 
         async def serve() -> None:
-            await app(scope, receive, send)
+            try:
+                await app(scope, receive, send)
+            except Exception:  # what escaped every handler: the client sees a 500
+                if not found:
+                    found.append(500)
             started.set()
 
         async with anyio.create_task_group() as group:
@@ -113,5 +118,5 @@ def status_of(app: Any, method: str, path: str, headers: dict[str, str], body: A
             group.cancel_scope.cancel()
 
     anyio.run(call)
-    assert found, f"{method} {path} sent no answer"
+    assert found, f"{method} {raw_path} sent no answer"
     return found[0]
