@@ -35,6 +35,7 @@ from legato.secret_values import mask
 from legato.server.actions import OpenOnce
 from legato.server.auth import Role
 from legato.server.config import ServerConfig
+from legato.server.graphs import GraphCache
 from legato.server.routes import actions, live, models, runs
 from legato.server.routing import API_PREFIX, check_routes, needs
 from legato.server.security import COOKIE, wrap
@@ -82,6 +83,7 @@ def create_app(config: ServerConfig) -> SecuredApp:
     )
     api.state.config = config
     api.state.writer = OpenOnce(config.writer) if config.writer is not None else None
+    api.state.graphs = GraphCache()
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Path, Query
+from fastapi import Depends, FastAPI, Path, Query, Request
 
 from legato.errors import ParameterError
 from legato.query.compare import MAX_COMPARED, Comparison, compare
 from legato.query.detail import RunDetail, run_detail
 from legato.query.events import MAX_EVENTS, EventPage, event_page
+from legato.query.graph import RunGraph
 from legato.query.logs import MAX_CHUNK, LogChunk, log_chunk
 from legato.query.metrics import MAX_POINTS, MetricSeries, metric_series
 from legato.query.runs import RUN_STATES, RunFilter, list_runs
@@ -18,6 +19,7 @@ from legato.query.tasks import TaskList, task_list
 from legato.query.views import RunList
 from legato.server.auth import Role
 from legato.server.config import ServerConfig, config_of
+from legato.server.graphs import GraphCache
 from legato.server.routing import API_PREFIX, needs
 
 __all__ = ["add_routes"]
@@ -37,6 +39,7 @@ def add_routes(api: FastAPI) -> None:
     api.get(f"{runs}/{{run_id}}/metrics", response_model=MetricSeries, tags=["runs"], **read)(
         metrics
     )
+    api.get(f"{runs}/{{run_id}}/graph", response_model=RunGraph, tags=["runs"], **read)(graph)
     api.get(f"{API_PREFIX}/compare", response_model=Comparison, tags=["runs"], **read)(runs_compare)
 
 
@@ -158,3 +161,10 @@ def runs_compare(
     if len(run) > MAX_COMPARED:
         raise ParameterError(f"compare at most {MAX_COMPARED} runs, not {len(run)}")
     return compare(config.store, run)
+
+
+def graph(request: Request, config: Config, run_id: RunId) -> RunGraph:
+    """A run's graph: nodes (a mapped task one node, its items counted per state) with
+    their states and places in a layered layout, and edges."""
+    cache: GraphCache = request.app.state.graphs
+    return cache.graph(config.store, run_id)
