@@ -109,3 +109,41 @@ def train_model(values: list[int], accuracy: float) -> int:
 def registered(accuracy: float = 0.9) -> int:
     """Registers a version of model ``churn`` trained on ``prepare``'s output."""
     return train_model(prepare(2), accuracy)
+
+
+class Opaque:
+    """An object only a pickle can hold."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+@task
+def table(n: int) -> object:
+    import pandas as pd
+
+    return pd.DataFrame({"x": list(range(n)), "name": [f"row {i}" for i in range(n)]})
+
+
+@task
+def array(n: int) -> object:
+    import numpy as np
+
+    return np.zeros((n, 3), dtype="float32")
+
+
+@task
+def summary(n: int) -> dict[str, object]:
+    legato.log_artifact({"n": n, "note": "logged"}, "report")
+    return {"n": n, "values": list(range(n))}
+
+
+@task
+def opaque(n: int) -> Opaque:
+    return Opaque(n)
+
+
+@pipeline
+def outputs(n: int = 4) -> tuple[object, object, dict[str, object], Opaque]:
+    """One output of each kind a preview reads: a table, an array, JSON, a pickle."""
+    return table(n), array(n), summary(n), opaque(n)

@@ -1,6 +1,6 @@
 """Path traversal: artifacts and models are addressed by run, task, attempt, name, alias and
 version, never by path. Over 200 traversal payloads in every such parameter of the run,
-log, metric, compare and model routes: no answer is a server error, none holds a file's
+log, compare, artifact and model routes: no answer is a server error, none holds a file's
 contents, and no file outside the artifact root is opened (an audit hook watches every
 ``open`` of this process while the requests are answered)."""
 
@@ -72,6 +72,11 @@ def test_traversal_payloads_read_nothing_outside_the_artifact_root(
         "/api/v1/runs/{p}/events",
         f"/api/v1/runs/{run}/logs?task={{p}}",
         "/api/v1/compare?run={p}",
+        "/api/v1/runs/{p}/artifacts",
+        f"/api/v1/runs/{run}/tasks/{{p}}/attempts/1/output",
+        f"/api/v1/runs/{run}/tasks/fit/attempts/{{p}}/output",
+        f"/api/v1/runs/{run}/tasks/{{p}}/artifacts/report",
+        f"/api/v1/runs/{run}/tasks/fit/artifacts/{{p}}",
         "/api/v1/models/{p}",
         "/api/v1/models/churn/versions/{p}",
     ]

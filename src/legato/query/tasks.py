@@ -29,6 +29,7 @@ __all__ = [
     "TaskView",
     "attempts_of",
     "cache_reasons",
+    "described",
     "error_view",
     "output_view",
     "task_list",
@@ -148,10 +149,13 @@ def error_view(error: ErrorInfo | None) -> ErrorView | None:
 
 
 def output_view(ref: ArtifactRef | None) -> OutputView | None:
-    """An output's metadata (its location is not shown: artifacts are addressed by run,
+    """An output's metadata, or None for no output."""
+    return None if ref is None else described(ref)
+
+
+def described(ref: ArtifactRef) -> OutputView:
+    """An artifact's metadata (its location is not shown: artifacts are addressed by run,
     task and attempt, never by path)."""
-    if ref is None:
-        return None
     return OutputView(
         checksum=ref.checksum,
         size=ref.size,
