@@ -87,8 +87,9 @@ def fails_once(marker: str) -> str:
     """Fails while the file ``marker`` does not exist, making it: the run fails, and its
     resume succeeds."""
     if not Path(marker).exists():
+        print(f"no {marker} yet")
         Path(marker).write_text("failed once")
-        raise RuntimeError("the first run fails")
+        raise RuntimeError(f"the first run fails: {marker} did not exist")
     return "ok"
 
 

@@ -15,11 +15,12 @@ import httpx
 from legato.server.auth import TOKEN_FILE, Role, read_tokens
 from legato.server.security import COOKIE
 
-from .processes import UiProcess
+from .processes import RESOURCES, UiProcess
 
 
 def test_legato_ui_serves_the_api_behind_its_login(legato_home: Path, scored_runs: Any) -> None:
-    server = UiProcess(home=legato_home).wait_ready()
+    pipeline = f"{RESOURCES / 'server_pipelines.py'}:scored"
+    server = UiProcess("--pipeline", pipeline, home=legato_home).wait_ready()
     try:
         path = legato_home / TOKEN_FILE
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -55,3 +56,16 @@ def test_another_address_is_refused_before_auth_is_configured(legato_home: Path)
     assert done.returncode == 2
     assert "before auth is configured" in done.stderr
     assert not (legato_home / TOKEN_FILE).exists()
+
+
+def test_a_pipeline_target_that_names_no_pipeline_is_refused(legato_home: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "legato.cli", "ui", "--pipeline", "train.py"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "LEGATO_HOME": str(legato_home)},
+    )
+    assert done.returncode == 2
+    assert "names no pipeline" in done.stderr
