@@ -85,13 +85,15 @@ def _wait_for(check: Any, what: str, timeout: float = 60) -> Any:
     raise AssertionError(f"{what} within {timeout}s")
 
 
-def _running_run(since: float, pipeline: str) -> RunInfo:
+def _running_run(since: float, pipeline: str, pid: int) -> RunInfo:
+    """The run process ``pid`` made, once a few of its tasks have moved."""
     store = open_storage(load_settings(), read_only=True).runs
 
     def running() -> RunInfo | None:
-        page = store.find_runs(RunQuery(pipeline=pipeline, created_from=since, limit=1))
-        if page.runs and len(store.read_events(page.runs[0].run_id)) > 3:
-            return page.runs[0]
+        page = store.find_runs(RunQuery(pipeline=pipeline, created_from=since, limit=20))
+        for info in page.runs:
+            if info.environment.get("pid") == pid and len(store.read_events(info.run_id)) > 3:
+                return info
         return None
 
     found: RunInfo = _wait_for(running, "the run did not start")
@@ -105,7 +107,7 @@ def test_a_run_of_another_process_is_cancelled_through_the_api(
     since = time.time() - 1
     process = _start("slow", "pause=0.3", executor=executor)
     try:
-        info = _running_run(since, "slow")
+        info = _running_run(since, "slow", process.pid)
         answer = operator.post(RUN.format(info.run_id) + "/cancel")
         assert answer.status_code == 200, answer.text
         assert answer.json()["cancel_requested"]
