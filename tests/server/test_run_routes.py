@@ -70,7 +70,12 @@ def test_tasks_with_attempts_outputs_and_the_cache(
     missed = {
         t["key"]: t for t in viewer.get(RUN.format(changed.run_id) + "/tasks").json()["tasks"]
     }
-    assert missed["fit"]["cache"]["reason"] == "cache: miss, parameters changed"
+    cache = missed["fit"]["cache"]
+    assert cache["reason"] == "cache: miss, parameters changed"
+    assert cache["changed"] == ["params"]  # the diff: the parts beside those compared with
+    assert cache["previous_parts"]["code"] == cache["parts"]["code"]
+    assert cache["previous_parts"]["params"] != cache["parts"]["params"]
+    assert hits["fit"]["cache"]["previous_parts"] is None
     assert missed["prepare"]["cache"]["hit_from"] == scored_runs[0].run_id
 
 

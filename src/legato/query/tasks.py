@@ -9,14 +9,16 @@ seconds the function ran) is that event's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from legato.engine.caching import previous_parts
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.events import Event, TaskTransitioned
 from legato.model.records import TaskRecord
+from legato.model.run_query import RunQuery
 from legato.model.states import TaskState
 from legato.store.base import RunStore
 
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 _CACHE_WORD = "cache:"
+_MISS = "cache: miss"
+_PARTS = ("code", "inputs", "params", "version")
 _ENDS_ATTEMPT = frozenset(
     {
         TaskState.SUCCEEDED,
@@ -87,6 +91,12 @@ class CacheView:
     """What the cache said: ``cache: hit from run X``, ``cache: miss, code changed``
     (what changed since the task's last stored result) and the like; None when the task
     did not look."""
+    previous_parts: dict[str, str] | None = None
+    """For a miss: what the key covered in the run the engine compared with (the newest
+    earlier run of the pipeline with cache keys), to set beside ``parts``."""
+    changed: tuple[str, ...] = ()
+    """For a miss: the parts whose digests differ from ``previous_parts`` (``code``,
+    ``inputs``, ``params``, ``version``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,9 +212,16 @@ def cache_reasons(events: Iterable[Event]) -> dict[str, str]:
 
 
 def task_view(
-    record: TaskRecord, attempts: Iterable[AttemptView], cache_reason: str | None = None
+    record: TaskRecord,
+    attempts: Iterable[AttemptView],
+    cache_reason: str | None = None,
+    previous: Mapping[str, str] | None = None,
 ) -> TaskView:
-    """A task as shown: its record, its attempts and what the cache said about it."""
+    """A task as shown: its record, its attempts, what the cache said about it and, for a
+    miss, the parts it was compared with (``previous``)."""
+    parts = dict(record.cache_parts) if record.cache_parts is not None else None
+    missed = cache_reason is not None and cache_reason.startswith(_MISS)
+    before = dict(previous) if missed and previous is not None else None
     return TaskView(
         key=record.key,
         name=record.name,
@@ -224,24 +241,40 @@ def task_view(
         cache=CacheView(
             key=record.cache_key,
             hit_from=record.cache_hit,
-            parts=dict(record.cache_parts) if record.cache_parts is not None else None,
+            parts=parts,
             reason=cache_reason,
+            previous_parts=before,
+            changed=_changed(before, parts),
         ),
         output=output_view(record.output),
         attempts=tuple(attempts),
     )
 
 
+def _changed(before: Mapping[str, str] | None, now: Mapping[str, str] | None) -> tuple[str, ...]:
+    if before is None or now is None:
+        return ()
+    return tuple(part for part in _PARTS if before.get(part) != now.get(part))
+
+
 def task_list(store: RunStore, run_id: str) -> TaskList:
-    """Run ``run_id``'s tasks (an id or a unique prefix), with their attempts."""
+    """Run ``run_id``'s tasks (an id or a unique prefix), with their attempts; a cache
+    miss set beside the parts the engine compared it with (those of the newest of the three
+    runs of the pipeline before it that has cache keys, as the engine chose them)."""
     info = store.get_run(run_id)
     log = store.read_events(info.run_id)
     attempts = attempts_of(log)
     said = cache_reasons(log)
+    previous: Mapping[str, Any] = {}
+    if any(reason.startswith(_MISS) for reason in said.values()):
+        earlier = store.find_runs(
+            RunQuery(pipeline=info.pipeline, created_before=info.created_at, limit=3)
+        )
+        previous = previous_parts(store, info.pipeline, [r.run_id for r in earlier.runs])
     return TaskList(
         run_id=info.run_id,
         tasks=tuple(
-            task_view(r, attempts.get(r.key, ()), said.get(r.key))
+            task_view(r, attempts.get(r.key, ()), said.get(r.key), previous.get(r.key))
             for r in store.task_records(info.run_id)
         ),
     )
