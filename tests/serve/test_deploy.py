@@ -62,11 +62,13 @@ def test_a_good_model_is_promoted_after_its_smoke_test(registry: Registry) -> No
     assert second.actor.startswith(f"legato run {result.run_id} task deploy")
 
 
-def test_a_failing_smoke_test_rolls_production_back_while_the_server_keeps_answering(
+def test_a_candidate_failing_its_smoke_test_on_the_server_is_never_served(
     registry: Registry,
 ) -> None:
+    """The smoke test asks the following server to try version 2 before any alias names it:
+    it fails, production never moves, and no answer of /predict ever comes from version 2."""
     publish(registry, 1.0)
-    server = start_server("rowsum@production", "--poll", "0.1")
+    server = start_server("rowsum@production", "--poll", "0.05")
     answers: list[tuple[int, int]] = []
     stop = threading.Event()
 
@@ -84,11 +86,7 @@ def test_a_failing_smoke_test_rolls_production_back_while_the_server_keeps_answe
         result = legato.run(
             dp.ship, {"factor": -1.0, "accuracy": 0.97, "url": server.url}, executor="threads"
         )
-        deadline = time.monotonic() + 10
-        while httpx.get(f"{server.url}/health").json()["version"] != 1:
-            assert time.monotonic() < deadline, "the server did not follow the rollback"
-            time.sleep(0.05)
-        time.sleep(0.2)
+        time.sleep(0.5)  # ten polls of the alias after the deploy
     finally:
         stop.set()
         worker.join()
@@ -96,16 +94,11 @@ def test_a_failing_smoke_test_rolls_production_back_while_the_server_keeps_answe
 
     assert result.state is RunState.FAILED
     message = _error(result, "deploy")
-    assert "rowsum:2 failed its smoke test and 'production' was rolled back to version 1" in message
-    assert "the predictions failed the check" in message
-    assert registry.alias("rowsum", "production").version == 1  # type: ignore[union-attr]
-    last = registry.history("rowsum", "production")[-1]
-    assert (last.action, last.version, last.previous) == ("rollback", 1, 2)
-    assert "smoke test of rowsum:2 failed" in last.reason
+    assert "rowsum:2 failed its smoke test and was not promoted to 'production'" in message
+    assert "the predictions failed the check: [-6.0]" in message
+    assert [c.version for c in registry.history("rowsum", "production")] == [1]
     assert answers
-    assert {status for status, _ in answers} == {200}  # it kept answering, all along
-    assert {version for _, version in answers} == {1, 2}
-    assert answers[-1][1] == 1
+    assert set(answers) == {(200, 1)}  # it kept answering, and only ever with version 1
 
 
 def test_a_later_failure_in_the_run_undoes_the_deployment(
