@@ -117,7 +117,7 @@ def create_app(
     app.add_middleware(HostCheck, policy=hosts)
 
     def waiting() -> Answer:
-        return _error(503, f"{ref} names no version yet: {holder.error}")
+        return _error(503, f"nothing to serve yet: {holder.error}")
 
     @app.get("/health")
     async def health() -> Answer:

@@ -89,8 +89,8 @@ class Candidate:
         with self._lock:
             held = self._loaded
             if held is None or held.version.version != version:
-                self._loaded = None  # the one held is freed before the next one loads
                 mv = self.registry.get(self.name, version)
+                self._loaded = None  # the one held is freed before the next one loads
                 self._loaded = held = load_version(self.registry, mv)
             return held
 
