@@ -10,7 +10,9 @@ FAILED = 1
 """The run failed (it is recorded and can be resumed), or a check or an operation failed."""
 USAGE = 2
 """Nothing was done: the command line, the target or the pipeline definition is wrong (an
-unknown parameter, a bad value, a run id that matches no run). Typer's convention."""
+unknown parameter, a bad value, a run id that matches no run), or the command cannot start
+as asked (``legato serve``: its port is in use, the ``serve`` extra is not installed).
+Typer's convention."""
 CANCELLED = 130
 """The run was cancelled (Ctrl-C, SIGTERM, ``legato cancel``); it is recorded and can be
 resumed. 128 + SIGINT, as shells report an interrupted command."""
