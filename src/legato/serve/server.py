@@ -124,9 +124,10 @@ def serve(
             max_rows=max_rows,
             allowed_hosts=allowed_hosts,
         )
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        sock.listen(config.backlog)  # from the line on, a client's connection waits for uvicorn
         if ready is not None:
             ready(_ready_line(app.state.holder.current, ref, host, sock, allowed_hosts))
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
