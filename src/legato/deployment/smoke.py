@@ -8,9 +8,10 @@ places:
   in the task's process, and the rows go the way a request to ``legato serve`` goes: the
   JSON body :meth:`SmokeTest.body` (the one the ``url`` form sends) is read, checked against
   the version's signature and converted by :func:`legato.serve.inputs.model_input`, the
-  model predicts, and its answer is written and read back by
-  :func:`legato.serve.answers.encode`. Rows that pass here pass on a server, and the checks
-  see the predictions a client of the server would see.
+  model predicts, and its answer is written by :func:`legato.serve.answers.encode` and read
+  back. Rows pass or fail here as on a server with the
+  default limits (``--max-body`` is not applied), and the checks see the predictions a
+  client of the server would see.
 - **on a server** (``url``): a running ``legato serve`` of the model is asked
   ``POST {url}/versions/{n}/predict``, which loads version ``n`` in that server (checksum
   verified) and predicts with it without serving it; the answer must come from that model
