@@ -30,7 +30,7 @@ from legato.serve.app import create_app
 
 KINDS = ("tensor float64", "tensor int64", "table", "no signature")
 EVERY_RUN = 500
-"""Bodies per kind in the default run (about 2 s a kind on an idle core)."""
+"""Bodies per kind in the default run (seconds a kind)."""
 EXHAUSTIVE = 10_000
 """Bodies per kind in ``make test-exhaustive``."""
 
