@@ -2,7 +2,7 @@
 so an option cannot fall behind what the engine records or accepts (a new run state is a new
 ``--state`` choice, a new executor a new ``--executor`` one).
 
-Light on purpose: :mod:`legato.cli.app` imports it for every command, ``--help`` included.
+Light on purpose: :mod:`legato.cli.commands` imports it for every command, ``--help`` included.
 """
 
 from __future__ import annotations

@@ -1,0 +1,61 @@
+"""``legato artifacts`` and ``legato cache``: stored task outputs, and the cache of task
+results."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from legato.cli.boundary import call
+from legato.cli.commands.options import SETTINGS, DefaultGroup, Profile, RunRef
+
+__all__ = ["artifacts_app", "cache_app"]
+
+artifacts_app = typer.Typer(
+    cls=DefaultGroup,
+    help="List a run's stored task outputs, or write one to a file.",
+    context_settings=SETTINGS,
+)
+cache_app = typer.Typer(help="Manage the cache of task results.", context_settings=SETTINGS)
+
+
+@artifacts_app.command(
+    "list", help="A run's stored task outputs: serializer, size, location, checksum."
+)
+def artifacts_list(run_id: RunRef, profile: Profile = None) -> None:
+    from legato.cli.artifacts import list_command
+
+    call(lambda: list_command(run_id, profile=profile))
+
+
+@artifacts_app.command(
+    "get",
+    help="Write the stored bytes of a task's output to a file, checked against its checksum.",
+)
+def artifacts_get(
+    run_id: RunRef,
+    task: Annotated[str, typer.Argument(metavar="TASK", help="The task key.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to write (- for standard output)."
+        ),
+    ],
+    profile: Profile = None,
+) -> None:
+    from legato.cli.artifacts import get_command
+
+    call(lambda: get_command(run_id, task, output, profile=profile))
+
+
+@cache_app.command("clear", help="Forget cached task results, so those tasks run again.")
+def cache_clear(
+    task: Annotated[
+        str | None, typer.Option("--task", metavar="NAME", help="Only this task's entries.")
+    ] = None,
+    profile: Profile = None,
+) -> None:
+    from legato.cli.artifacts import clear_cache_command
+
+    call(lambda: clear_cache_command(task, profile=profile))
