@@ -15,6 +15,7 @@ from rich.text import Text
 
 from legato.cli.exits import FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console, error_console, size
+from legato.cli.output_files import cannot_write
 from legato.cli.settings import load, mask, open_storage
 from legato.cli.summary import in_display_order
 from legato.model.artifacts import ArtifactRef
@@ -76,11 +77,17 @@ def get_command(run_ref: str, task: str, output: str, *, profile: str | None) ->
         return OK
     target = Path(output)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
     try:
         with os.fdopen(fd, "wb") as sink:
             _copy(storage.artifacts, ref, sink)
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            raise cannot_write(output, exc) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)

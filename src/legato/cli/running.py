@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from legato.cli.params import parse_params
 from legato.cli.progress import LiveProgress, LogTail, PlainProgress, make_progress
 from legato.cli.settings import load, mask, open_storage
 from legato.cli.summary import print_outcome
+from legato.cli.user_code import user_traceback
 from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
 from legato.engine.options import ResumeOptions, RunOptions
@@ -45,8 +45,8 @@ def load_target(target: str) -> Pipeline[..., Any]:
         return load_pipeline(target)
     except DefinitionError:
         raise
-    except Exception:
-        trace = mask(traceback.format_exc())
+    except Exception as exc:
+        trace = mask(user_traceback(exc))
         raise CommandError(f"importing {target} failed:\n{trace.rstrip()}", USAGE) from None
 
 

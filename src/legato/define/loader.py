@@ -65,6 +65,8 @@ def load_pipeline(target: str) -> Pipeline[..., Any]:
         try:
             module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
+            if not _names_the_target(exc, where):
+                raise  # the module was found, and an import of its own failed
             raise DefinitionError(
                 f"cannot import module {where!r}: {exc}",
                 fix=f"{fix}; check that the module is on the Python path",
@@ -90,6 +92,12 @@ def load_pipeline(target: str) -> Pipeline[..., Any]:
             fix=f"write {where}:<name>",
         )
     return unique[0]
+
+
+def _names_the_target(exc: ModuleNotFoundError, module: str) -> bool:
+    """Whether the module that was not found is ``module`` or a package above it."""
+    parts = module.split(".")
+    return exc.name in {".".join(parts[: i + 1]) for i in range(len(parts))}
 
 
 def target_of(pipeline: Pipeline[..., Any]) -> str:
