@@ -3,8 +3,10 @@
 A run is orchestrated by one process, named by the run's owner token (``host:pid:random``).
 That process turns SIGTERM into a clean cancel (running tasks stopped, the run recorded as
 cancelled and resumable), so cancelling from another terminal is sending it SIGTERM, once it
-is certain the pid still is that orchestrator: on this host, alive, heartbeating, and
-started before its last heartbeat (a pid reused by a later process is not).
+is certain the pid still is that orchestrator (:func:`legato.liveness.orchestrator_alive`):
+on this host, alive, and started before its last heartbeat (a pid reused by a later process
+is not); where the system does not tell when a process started, only while the run
+heartbeats.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from legato.cli.exits import FAILED, OK, CommandError
 from legato.cli.formats import console, duration
 from legato.cli.settings import load, open_storage
 from legato.liveness import alive as process_alive
+from legato.liveness import orchestrator_alive, orchestrator_pid, started_at
 from legato.model.runs import RunInfo
 from legato.model.states import RunState
 
-__all__ = ["cancel_command", "process_started_at"]
+__all__ = ["cancel_command"]
 
 _POLL = 0.2
 
@@ -84,39 +87,46 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
 
 def _orchestrator_pid(info: RunInfo, stale_after: float) -> int:
     """The pid to signal, or a :class:`CommandError` saying why there is none."""
-    host, _, rest = info.owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if not pid_text.isdigit():
+    pid = orchestrator_pid(info.owner)
+    if pid is None:
+        host, _, rest = info.owner.partition(":")
+        number = rest.partition(":")[0]
+        if not number.isdigit():
+            raise CommandError(
+                f"run {info.run_id} has no orchestrator process on record (owner "
+                f"{info.owner!r}); it cannot be cancelled from here",
+                FAILED,
+            )
         raise CommandError(
-            f"run {info.run_id} has no orchestrator process on record (owner "
-            f"{info.owner!r}); it cannot be cancelled from here",
-            FAILED,
-        )
-    pid = int(pid_text)
-    if host != socket.gethostname():
-        raise CommandError(
-            f"run {info.run_id} is orchestrated by process {pid} on host {host!r}, not on "
+            f"run {info.run_id} is orchestrated by process {number} on host {host!r}, not on "
             f"this host ({socket.gethostname()}): run `legato cancel {info.run_id}` there, "
             "or stop that process",
             FAILED,
         )
     if pid == os.getpid():
         raise CommandError(f"run {info.run_id} is orchestrated by this very process", FAILED)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        raise CommandError(_gone(info, pid), FAILED) from None
-    except PermissionError:
-        pass  # alive, another user's: sending SIGTERM says so
-    silent = time.time() - info.heartbeat_at
-    started = process_started_at(pid)
-    if silent > stale_after or (started is not None and started > info.heartbeat_at + 1.0):
-        raise CommandError(
-            f"run {info.run_id} has had no heartbeat for {duration(silent)}: its "
-            f"orchestrator (process {pid}) is gone and that pid is not it any more. The run "
-            f"crashed; resume it with: legato resume {info.run_id}",
-            FAILED,
-        )
+    known = orchestrator_alive(info.owner, info.heartbeat_at)
+    if known is False:
+        raise CommandError(_gone(info, pid), FAILED)
+    if known is None:
+        # Not known to be the orchestrator: never signal a process that started after the
+        # run's last heartbeat (its pid was reused); where the system does not tell when a
+        # process started, only while the run heartbeats.
+        silent = time.time() - info.heartbeat_at
+        if started_at(pid) is not None:
+            raise CommandError(
+                f"run {info.run_id} is not running: process {pid} started after its last "
+                f"heartbeat, so it is not its orchestrator, which is gone. It crashed; "
+                f"resume it with: legato resume {info.run_id}",
+                FAILED,
+            )
+        if silent > stale_after:
+            raise CommandError(
+                f"run {info.run_id} has had no heartbeat for {duration(silent)}: its "
+                f"orchestrator (process {pid}) is gone and that pid is not it any more. The "
+                f"run crashed; resume it with: legato resume {info.run_id}",
+                FAILED,
+            )
     return pid
 
 
@@ -125,17 +135,3 @@ def _gone(info: RunInfo, pid: int) -> str:
         f"run {info.run_id} is not running: its orchestrator (process {pid}) is gone. It "
         f"crashed; resume it with: legato resume {info.run_id}"
     )
-
-
-def process_started_at(pid: int) -> float | None:
-    """When process ``pid`` started (Unix time), where ``/proc`` tells; else None."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat") as system:
-            boot = next(float(line.split()[1]) for line in system if line.startswith("btime"))
-        ticks = os.sysconf("SC_CLK_TCK")
-    except (OSError, StopIteration, IndexError, ValueError):
-        return None
-    # Field 22 of /proc/<pid>/stat (the 20th after the command name): start time in ticks.
-    return boot + int(fields[19]) / ticks

@@ -19,7 +19,9 @@ runs_app = typer.Typer(
 )
 
 
-@runs_app.command("list", help="List runs, newest first (crashed: not ended, no heartbeat).")
+@runs_app.command(
+    "list", help="List runs, newest first (crashed: not ended, its orchestrator dead)."
+)
 def runs_list(
     pipeline: Annotated[
         str | None,
