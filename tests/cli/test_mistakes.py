@@ -105,3 +105,31 @@ def test_a_missing_dependency_of_a_pipeline_module_is_not_a_missing_module(
     assert f'File "{package / "flows.py"}", line 1, in <module>' in result.stderr
     assert "No module named 'a_library_nobody_installed'" in result.stderr
     assert _legato_frames(result.stderr) == []
+
+
+def test_a_file_without_a_pipeline_says_so_and_what_it_defines(cli: Invoke, tmp_path: Path) -> None:
+    file = tmp_path / "only_tasks.py"
+    file.write_text(
+        "from os.path import join\n"
+        "from legato import task\n\n\n"
+        "@task\ndef clean(x: int) -> int:\n    return x\n\n\n"
+        "def main() -> None:\n    clean(1)\n"
+    )
+    result = cli("run", str(file))
+    assert result.exit_code == USAGE
+    message = " ".join(result.stderr.split())
+    assert f"{file} defines no @pipeline (it defines tasks: clean; functions: main)" in message
+    assert "decorate the function that calls the tasks with @pipeline" in message
+    assert "<name>" not in message
+
+
+def test_a_file_with_several_pipelines_suggests_a_target_that_works(cli: Invoke) -> None:
+    file = target("greet").rpartition(":")[0]
+    result = cli("graph", file)
+    assert result.exit_code == USAGE
+    message = " ".join(result.stderr.split())
+    assert " pipelines (greet, typed, " in message
+    assert "<name>" not in message
+    suggested = message.rpartition("name one after a colon: ")[2].strip()
+    assert suggested == f"{file}:greet"
+    assert cli("graph", suggested).exit_code == 0
