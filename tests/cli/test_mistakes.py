@@ -133,3 +133,19 @@ def test_a_file_with_several_pipelines_suggests_a_target_that_works(cli: Invoke)
     suggested = message.rpartition("name one after a colon: ")[2].strip()
     assert suggested == f"{file}:greet"
     assert cli("graph", suggested).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("logs", "zzz"), ("runs", "show", "zzz"), ("artifacts", "zzz"), ("resume", "zzz")],
+)
+def test_an_unknown_run_suggests_a_command_that_lists_runs(
+    cli: Invoke, command: tuple[str, ...]
+) -> None:
+    result = cli(*command)
+    assert result.exit_code == USAGE
+    message = " ".join(result.stderr.split())
+    assert "no run has id 'zzz'" in message
+    assert "(`legato runs list` shows the newest runs)" in message
+    assert "list_runs" not in message
+    assert cli("runs", "list").exit_code == 0

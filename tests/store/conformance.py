@@ -208,7 +208,7 @@ class RunStoreContract:
 
     def test_an_unknown_run_says_what_to_do(self, store: RunStore) -> None:
         store.create_run(run_info("01hzabc0001"))
-        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*list_runs"):
+        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*legato runs list"):
             store.get_run("01hzq")
         with pytest.raises(UnknownRunError):
             store.get_run("")

@@ -347,7 +347,8 @@ def unknown_run_message(run_id: str, url: str) -> str:
     """Why ``run_id`` was not found, and what to do."""
     return (
         f"no run has id {run_id!r} in the run store at {url}: check the id "
-        "(list_runs() shows the newest runs) or point legato at the store that holds it"
+        "(`legato runs list` shows the newest runs) or point legato at the store that holds "
+        "it (--profile, LEGATO_HOME)"
     )
 
 
