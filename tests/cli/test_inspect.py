@@ -172,7 +172,7 @@ def test_artifacts_get_of_a_task_without_output(cli: Invoke, tmp_path: Path) -> 
 def test_cache_clear_makes_tasks_run_again(cli: Invoke, task: str | None) -> None:
     cli("run", target("greet"))
     assert "cached     hello" in cli("run", target("greet")).stdout
-    args = ["cache", "clear"] + (["--task", task] if task else [])
+    args = ["cache", "clear"] + (["--task", task] if task else ["--yes"])
     cleared = cli(*args)
     assert cleared.exit_code == OK
     expected = "cleared 1 cache entry of task 'hello'" if task else "cleared 2 cache entries"

@@ -724,6 +724,18 @@ class RunStoreContract:
         assert store.clear_cache() == 1
         assert store.lookup_cache(["kb"]) == {}
 
+    def test_task_names_are_those_of_runs_and_of_cache_entries(self, store: RunStore) -> None:
+        assert store.task_names() == []
+        w = self.started(store, "r", "b", "a", "m")
+        w.append(
+            w.task("a", S.SUCCEEDED, output=inline_ref("a1"), cache_key="ka"),
+            w.task("m", S.RUNNING),
+            w.expand("m", 2),
+        )
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]
+        assert store.clear_cache() == 1
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]  # from the run's tasks still
+
     # -- logs ------------------------------------------------------------------------------
 
     def test_logs_read_back_in_order(self, store: RunStore) -> None:

@@ -1,4 +1,4 @@
-"""``legato artifacts``, ``legato artifacts get`` and ``legato cache clear``."""
+"""``legato artifacts`` and ``legato artifacts get``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from legato.store.artifacts import FsspecArtifactStore, check_location
 from legato.store.base import ArtifactStore
 from legato.store.hashing import Hasher
 
-__all__ = ["clear_cache_command", "get_command", "list_command"]
+__all__ = ["get_command", "list_command"]
 
 _CHUNK = 8 * 1024 * 1024
 
@@ -144,14 +144,3 @@ def _open(artifacts: ArtifactStore, location: str) -> BinaryIO:
     options = artifacts.storage_options if isinstance(artifacts, FsspecArtifactStore) else {}
     opened = fsspec.open(f"{artifacts.url.rstrip('/')}/{location}", "rb", **options)
     return opened.open()  # type: ignore[no-any-return]
-
-
-def clear_cache_command(task: str | None, *, profile: str | None) -> int:
-    """Forget cache entries: all of them, or those of one task name."""
-    storage = open_storage(load(profile))
-    count = storage.runs.clear_cache(task=task)
-    which = f" of task {task!r}" if task else ""
-    console().print(
-        f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which}", markup=False
-    )
-    return OK

@@ -264,6 +264,12 @@ class MemoryRunStore:
             self._cache = keep
             return dropped
 
+    def task_names(self) -> list[str]:
+        """The names of every task of any run and of cache entries, sorted."""
+        with self._lock:
+            names = {r.name for run in self._runs.values() for r in run.tasks.values()}
+            return sorted(names | {e.task_name for e in self._cache})
+
     # -- logs ------------------------------------------------------------------------------
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:

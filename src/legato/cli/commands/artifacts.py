@@ -49,13 +49,26 @@ def artifacts_get(
     call(lambda: get_command(run_id, task, output, profile=profile))
 
 
-@cache_app.command("clear", help="Forget cached task results, so those tasks run again.")
+@cache_app.command(
+    "clear",
+    help="Forget cached task results, so those tasks run again: one task's, or all of them "
+    "(asked on a terminal, else --yes).",
+)
 def cache_clear(
     task: Annotated[
         str | None, typer.Option("--task", metavar="NAME", help="Only this task's entries.")
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Forget every entry without asking (needed when standard input is not a "
+            "terminal).",
+        ),
+    ] = False,
     profile: Profile = None,
 ) -> None:
-    from legato.cli.artifacts import clear_cache_command
+    from legato.cli.cache import clear_cache_command
 
-    call(lambda: clear_cache_command(task, profile=profile))
+    call(lambda: clear_cache_command(task, yes=yes, profile=profile))
