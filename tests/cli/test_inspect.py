@@ -97,13 +97,14 @@ def test_logs_of_a_run_and_of_one_task(cli: Invoke) -> None:
     everything = cli("logs", greet_id)
     assert everything.exit_code == OK
     assert everything.stdout.splitlines() == [
-        "hello | hello Lin",
-        "hello | a warning",
-        "hello | WARNING cli_pipelines: logged for Lin",
+        "==> hello · attempt 1 · succeeded <==",
+        "hello Lin",
+        "a warning",
+        "WARNING cli_pipelines: logged for Lin",
     ]
     one = cli("logs", greet_id[:10], "hello")
-    assert one.stdout == "hello Lin\na warning\nWARNING cli_pipelines: logged for Lin\n"
-    assert cli("logs", run_id).stdout == ""  # its tasks printed nothing
+    assert one.stdout == everything.stdout
+    assert cli("logs", run_id).stdout == f"run {run_id} captured no output\n"
     unknown = cli("logs", greet_id, "nosuch")
     assert unknown.exit_code == USAGE
     assert "has no task 'nosuch'; its tasks: hello, shout" in unknown.stderr

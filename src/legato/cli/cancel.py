@@ -1,18 +1,20 @@
-"""``legato cancel RUN``: ask the process orchestrating a run to cancel it.
+"""``legato cancel RUN``: ask the orchestrator of a run, wherever it runs, to cancel it.
 
-A run is orchestrated by one process, named by the run's owner token (``host:pid:random``).
-That process turns SIGTERM into a clean cancel (running tasks stopped, the run recorded as
-cancelled and resumable), so cancelling from another terminal is sending it SIGTERM, once it
-is certain the pid still is that orchestrator (:func:`legato.liveness.orchestrator_alive`):
-on this host, alive, and started before its last heartbeat (a pid reused by a later process
-is not); where the system does not tell when a process started, only while the run
-heartbeats.
+The request is recorded with the run in the store (:meth:`RunStore.request_cancel`); the
+orchestrator reads it within a second, as it reads its lease, and cancels as a Ctrl-C would
+(running tasks stopped, the run recorded as cancelled and resumable). So a run is cancelled
+the same way from another terminal, another machine or the API. A run whose orchestrator is
+gone cannot act on a request: it crashed, and the command says so. Whether it is gone is
+judged as resume and ``legato runs`` judge it (:func:`legato.liveness.orchestrator_alive`): a
+process of this host known dead, or holding a pid a later process reused; elsewhere, no
+heartbeat for longer than its lease. An orchestrator alive on this host is asked whatever its
+heartbeat says.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
-import signal
 import socket
 import time
 
@@ -40,21 +42,15 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
         return OK
     if info.state.is_terminal:
         raise CommandError(f"run {info.run_id} already ended: {info.state.value}", FAILED)
-    pid = _orchestrator_pid(info, settings.stale_after)
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        raise CommandError(_gone(info, pid), FAILED) from None
-    except PermissionError:
-        raise CommandError(
-            f"run {info.run_id} is orchestrated by process {pid}, which this user may not "
-            "signal; cancel it as the user who started it",
-            FAILED,
-        ) from None
-    out.print(f"asked run {info.run_id} to cancel (SIGTERM to process {pid})", markup=False)
+    lease = max(settings.stale_after, float(info.environment.get("lease", 0.0)))
+    pid = _check_orchestrator(info, lease)
+    who = f"{getpass.getuser()}@{socket.gethostname()}"
+    store.request_cancel(info.run_id, f"cancelled by {who} (legato cancel)")
+    out.print(f"asked run {info.run_id} to cancel", markup=False)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        alive = process_alive(pid)  # before reading the state: it may record the cancel and exit
+        # Before reading the state: the orchestrator may record the cancel and exit.
+        alive = pid is None or process_alive(pid)
         current = store.get_run(info.run_id)
         if current.state.is_terminal:
             if current.state is RunState.CANCELLED:
@@ -69,10 +65,8 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
             )
         if not alive:
             raise CommandError(
-                f"process {pid} ended without recording run {info.run_id} as cancelled (it "
-                "does not turn SIGTERM into a cancel: a script that set its own handler, or "
-                f"ran the run off its main thread). The run crashed; resume it with: "
-                f"legato resume {info.run_id}",
+                f"process {pid} ended without recording run {info.run_id} as cancelled. The "
+                f"run crashed; resume it with: legato resume {info.run_id}",
                 FAILED,
             )
         time.sleep(_POLL)
@@ -85,49 +79,26 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
     return OK
 
 
-def _orchestrator_pid(info: RunInfo, stale_after: float) -> int:
-    """The pid to signal, or a :class:`CommandError` saying why there is none."""
+def _check_orchestrator(info: RunInfo, lease: float) -> int | None:
+    """The pid of the run's orchestrator when it is a live process of this host (to notice
+    if it dies), None when that cannot be told (it runs elsewhere); a :class:`CommandError`
+    when it is gone."""
     pid = orchestrator_pid(info.owner)
-    if pid is None:
-        host, _, rest = info.owner.partition(":")
-        number = rest.partition(":")[0]
-        if not number.isdigit():
-            raise CommandError(
-                f"run {info.run_id} has no orchestrator process on record (owner "
-                f"{info.owner!r}); it cannot be cancelled from here",
-                FAILED,
-            )
+    known = orchestrator_alive(info.owner, info.heartbeat_at)
+    if known:
+        return pid
+    # Gone: dead, or a process started after the run's last heartbeat holds its pid.
+    if pid is not None and pid != os.getpid() and (known is False or started_at(pid)):
+        raise CommandError(_gone(info, pid), FAILED)
+    silent = time.time() - info.heartbeat_at
+    if silent > lease:
         raise CommandError(
-            f"run {info.run_id} is orchestrated by process {number} on host {host!r}, not on "
-            f"this host ({socket.gethostname()}): run `legato cancel {info.run_id}` there, "
-            "or stop that process",
+            f"run {info.run_id} has had no heartbeat for {duration(silent)}: its "
+            f"orchestrator is gone. The run crashed; resume it with: legato resume "
+            f"{info.run_id}",
             FAILED,
         )
-    if pid == os.getpid():
-        raise CommandError(f"run {info.run_id} is orchestrated by this very process", FAILED)
-    known = orchestrator_alive(info.owner, info.heartbeat_at)
-    if known is False:
-        raise CommandError(_gone(info, pid), FAILED)
-    if known is None:
-        # Not known to be the orchestrator: never signal a process that started after the
-        # run's last heartbeat (its pid was reused); where the system does not tell when a
-        # process started, only while the run heartbeats.
-        silent = time.time() - info.heartbeat_at
-        if started_at(pid) is not None:
-            raise CommandError(
-                f"run {info.run_id} is not running: process {pid} started after its last "
-                f"heartbeat, so it is not its orchestrator, which is gone. It crashed; "
-                f"resume it with: legato resume {info.run_id}",
-                FAILED,
-            )
-        if silent > stale_after:
-            raise CommandError(
-                f"run {info.run_id} has had no heartbeat for {duration(silent)}: its "
-                f"orchestrator (process {pid}) is gone and that pid is not it any more. The "
-                f"run crashed; resume it with: legato resume {info.run_id}",
-                FAILED,
-            )
-    return pid
+    return None
 
 
 def _gone(info: RunInfo, pid: int) -> str:

@@ -21,7 +21,9 @@ cache_app = typer.Typer(help="Manage the cache of task results.", context_settin
 
 
 @artifacts_app.command(
-    "list", help="A run's stored task outputs: serializer, size, location, checksum."
+    "list",
+    help="A run's stored task outputs, then the artifacts its tasks logged: serializer, "
+    "size, location, checksum.",
 )
 def artifacts_list(run_id: RunRef, profile: Profile = None) -> None:
     from legato.cli.artifacts import list_command
@@ -31,22 +33,41 @@ def artifacts_list(run_id: RunRef, profile: Profile = None) -> None:
 
 @artifacts_app.command(
     "get",
-    help="Write the stored bytes of a task's output to a file, checked against its checksum.",
+    help="Write the stored bytes of a task's output (or of an artifact it logged) to a "
+    "file, checked against its checksum. A mapped task's items go into a folder, one file "
+    "each.",
 )
 def artifacts_get(
     run_id: RunRef,
-    task: Annotated[str, typer.Argument(metavar="TASK", help="The task key.")],
+    task: Annotated[
+        str,
+        typer.Argument(
+            metavar="TASK", help="The task key: train, an item train[0], or a mapped task."
+        ),
+    ],
     output: Annotated[
         str,
         typer.Option(
-            "--output", "-o", metavar="FILE", help="Where to write (- for standard output)."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Where to write: a file, - for standard output, a folder for a mapped task.",
         ),
     ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="The artifact TASK logged with log_artifact under NAME, not its output.",
+            show_default=False,
+        ),
+    ] = None,
     profile: Profile = None,
 ) -> None:
     from legato.cli.artifacts import get_command
 
-    call(lambda: get_command(run_id, task, output, profile=profile))
+    call(lambda: get_command(run_id, task, output, name=name, profile=profile))
 
 
 @cache_app.command(

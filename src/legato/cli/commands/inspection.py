@@ -1,5 +1,5 @@
-"""``legato logs``, ``legato graph`` and ``legato doctor``: what tasks wrote, what a pipeline
-looks like, and whether the setup works."""
+"""``legato logs``, ``legato metrics``, ``legato graph`` and ``legato doctor``: what tasks
+wrote and tracked, what a pipeline looks like, and whether the setup works."""
 
 from __future__ import annotations
 
@@ -40,9 +40,31 @@ def logs(
     ] = False,
     profile: Profile = None,
 ) -> None:
-    from legato.cli.runs import logs_command
+    from legato.cli.logs import logs_command
 
     call(lambda: logs_command(run_id, task, follow=follow, profile=profile))
+
+
+@commands.command(
+    help="The series of the metrics a run's tasks logged: step, value and time, with a "
+    "sparkline per metric on a terminal.",
+)
+def metrics(
+    run_id: RunRef,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            metavar="NAME",
+            help="Only this metric: its name, or TASK/NAME for one task's; repeat for more.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Profile = None,
+) -> None:
+    from legato.cli.metrics import metrics_command
+
+    call(lambda: metrics_command(run_id, keys=key or [], profile=profile))
 
 
 @commands.command(help="Draw a pipeline's graph, known before anything runs.")

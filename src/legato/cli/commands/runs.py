@@ -63,15 +63,27 @@ def runs_show(run_id: RunRef, profile: Profile = None) -> None:
 
 @runs_app.command(
     "compare",
-    help="Parameters and final metrics of runs side by side (a task that was a cache hit "
-    "shows the values of the run that produced its output).",
+    help="Parameters and metrics (final, lowest, highest value) of runs side by side: the "
+    "runs named, or with --last N the N newest (of --pipeline), oldest first. A task that "
+    "was a cache hit shows the values of the run that produced its output.",
 )
 def runs_compare(
     run_ids: Annotated[
-        list[str], typer.Argument(metavar="RUN...", help="Run ids, or unique prefixes of them.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            metavar="[RUN...]", help="Run ids, or unique prefixes of them.", show_default=False
+        ),
+    ] = None,
+    last: Annotated[
+        int | None,
+        typer.Option("--last", metavar="N", min=1, help="The N newest runs instead of ids."),
+    ] = None,
+    pipeline: Annotated[
+        str | None,
+        typer.Option("--pipeline", metavar="NAME", help="With --last: only runs of NAME."),
+    ] = None,
     profile: Profile = None,
 ) -> None:
     from legato.cli.compare import compare_command
 
-    call(lambda: compare_command(run_ids, profile=profile))
+    call(lambda: compare_command(run_ids or [], last=last, pipeline=pipeline, profile=profile))
