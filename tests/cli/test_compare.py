@@ -61,6 +61,7 @@ def test_compare_the_last_runs_of_a_pipeline_oldest_first(cli: Invoke) -> None:
 def test_compare_refuses_an_unclear_choice_of_runs(
     cli: Invoke, args: tuple[str, ...], message: str
 ) -> None:
+    assert cli("run", target("greet"), "-p", "name=Ann").exit_code == OK  # a store exists
     result = cli("runs", "compare", *args)
     assert result.exit_code == USAGE
     assert message in result.stderr

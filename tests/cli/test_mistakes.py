@@ -142,6 +142,7 @@ def test_a_file_with_several_pipelines_suggests_a_target_that_works(cli: Invoke)
 def test_an_unknown_run_suggests_a_command_that_lists_runs(
     cli: Invoke, command: tuple[str, ...]
 ) -> None:
+    cli("run", target("greet"))  # a store, without run zzz
     result = cli(*command)
     assert result.exit_code == USAGE
     message = " ".join(result.stderr.split())

@@ -23,7 +23,8 @@ from legato.cli.exits import FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console, error_console, size
 from legato.cli.output_files import cannot_write
 from legato.cli.preview import open_stored
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import open_existing, store_name
 from legato.cli.summary import in_display_order
 from legato.engine.tracked import summarize
 from legato.model.artifacts import ArtifactRef, items_of_ref
@@ -60,13 +61,19 @@ def _cells(ref: ArtifactRef) -> tuple[str, str, str | Text, str]:
 def list_command(run_ref: str, *, profile: str | None) -> int:
     """A table of the run's stored task outputs, then one of the artifacts its tasks
     logged."""
-    storage = open_storage(load(profile), read_only=True)
+    settings = load(profile)
+    storage = open_existing(settings, f"run {run_ref!r}")
     info = storage.runs.get_run(run_ref)
     records = [r for r in in_display_order(storage.runs.task_records(info.run_id)) if r.output]
     logged = summarize(storage.runs, info.run_id).artifacts
     out = console()
     if not records and not logged:
-        out.print(f"run {info.run_id} has no stored outputs or logged artifacts", markup=False)
+        out.print(
+            f"run {info.run_id} has no stored outputs or logged artifacts in "
+            f"{store_name(settings)}",
+            markup=False,
+            soft_wrap=True,
+        )
         return OK
     out.print(f"artifact store: {mask(storage.artifacts.url)}", markup=False, soft_wrap=True)
     if records:
@@ -94,7 +101,7 @@ def get_command(
     ``name``) to ``output`` (``-``: standard output), checked against the checksum recorded
     with it; nothing is written when they differ. A mapped task's items, and those of an
     output stored item by item, go into the folder ``output``, one file each."""
-    storage = open_storage(load(profile), read_only=True)
+    storage = open_existing(load(profile), f"run {run_ref!r}")
     info = storage.runs.get_run(run_ref)
     records = {r.key: r for r in storage.runs.task_records(info.run_id)}
     if name is not None:

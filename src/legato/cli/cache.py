@@ -14,7 +14,8 @@ import typer
 
 from legato.cli.exits import OK, USAGE, CommandError
 from legato.cli.formats import console
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load
+from legato.cli.stores import missing_store, open_existing, store_name
 
 __all__ = ["clear_cache_command"]
 
@@ -25,30 +26,40 @@ _SHOWN = 20
 
 def clear_cache_command(task: str | None, *, yes: bool, profile: str | None) -> int:
     """Forget cache entries: those of task ``task``, or, confirmed, all of them."""
+    settings = load(profile)
+    missing = missing_store(settings)
+    if missing is not None:  # nothing to clear, and no store to make for it
+        console().print(missing, markup=False, soft_wrap=True)
+        return OK
+    store = store_name(settings)
     ask = task is None and not yes
     if ask and not sys.stdin.isatty():
         raise CommandError(
-            "cache clear without --task forgets every cached task result, and standard "
-            "input is not a terminal to ask on: add --yes to confirm, or --task NAME for "
-            "one task's",
+            f"cache clear without --task forgets every cached task result in {store}, and "
+            "standard input is not a terminal to ask on: add --yes to confirm, or --task "
+            "NAME for one task's",
             USAGE,
         )
-    storage = open_storage(load(profile))
     out = console()
-    question = f"Forget every cached task result in {mask(storage.runs.url)}?"
-    if ask and not typer.confirm(question, default=False):
+    if ask and not typer.confirm(f"Forget every cached task result in {store}?", default=False):
         out.print("nothing was cleared", markup=False)
         return OK
-    count = storage.runs.clear_cache(task=task)
+    runs = open_existing(settings, "a cache", read_only=False).runs
+    count = runs.clear_cache(task=task)
     if task is not None and count == 0:
-        _check_known(task, storage.runs.task_names())
+        _check_known(task, runs.task_names(), store)
     which = f" of task {task!r}" if task else ""
-    out.print(f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which}", markup=False)
+    out.print(
+        f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which} in {store}",
+        markup=False,
+        soft_wrap=True,
+    )
     return OK
 
 
-def _check_known(task: str, known: list[str]) -> None:
-    """A :class:`CommandError` unless ``task`` is the name of a task some run ran."""
+def _check_known(task: str, known: list[str], store: str) -> None:
+    """A :class:`CommandError` unless ``task`` is the name of a task some run of ``store``
+    ran."""
     if task in known:
         return
     close = difflib.get_close_matches(task, known, n=1)
@@ -57,6 +68,7 @@ def _check_known(task: str, known: list[str]) -> None:
     if len(known) > _SHOWN:
         names += f" and {len(known) - _SHOWN} more"
     raise CommandError(
-        f"no task is named {task!r}{hint}: nothing was cleared; tasks of recorded runs: {names}",
+        f"no task in {store} is named {task!r}{hint}: nothing was cleared; tasks of its "
+        f"runs: {names}",
         USAGE,
     )

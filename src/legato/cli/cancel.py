@@ -20,7 +20,8 @@ import time
 
 from legato.cli.exits import FAILED, OK, CommandError
 from legato.cli.formats import console, duration
-from legato.cli.settings import load, open_storage
+from legato.cli.settings import load
+from legato.cli.stores import open_existing
 from legato.liveness import alive as process_alive
 from legato.liveness import orchestrator_alive, orchestrator_pid, started_at
 from legato.model.runs import RunInfo
@@ -34,7 +35,7 @@ _POLL = 0.2
 def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
     """Cancel run ``run_ref``; waits up to ``wait`` seconds for it to end."""
     settings = load(profile)
-    store = open_storage(settings).runs
+    store = open_existing(settings, f"run {run_ref!r}", read_only=False).runs
     info = store.get_run(run_ref)
     out = console()
     if info.state is RunState.CANCELLED:

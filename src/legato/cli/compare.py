@@ -9,11 +9,12 @@ from rich.table import Table
 
 from legato.cli.exits import OK, USAGE, CommandError
 from legato.cli.formats import console, number
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import open_existing
 from legato.engine.compare import compare_rows
 from legato.store.base import RunStore
 
-__all__ = ["chosen_runs", "compare_command"]
+__all__ = ["check_choice", "chosen_runs", "compare_command"]
 
 
 def _cell(value: Any) -> str:
@@ -24,12 +25,8 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def chosen_runs(
-    store: RunStore, run_refs: list[str], *, last: int | None, pipeline: str | None
-) -> list[str]:
-    """The runs to compare: those named, in the order given; or with ``last``, the
-    ``last`` newest runs (of ``pipeline``), oldest first so that values read left to right
-    in the order the runs started."""
+def check_choice(run_refs: list[str], *, last: int | None, pipeline: str | None) -> None:
+    """Refuse an unclear choice of runs (exit status 2) before any store is opened."""
     if last is None:
         if pipeline is not None and not run_refs:
             raise CommandError("--pipeline picks runs with --last N: add --last N", USAGE)
@@ -43,11 +40,21 @@ def chosen_runs(
             raise CommandError(
                 "name the runs to compare: RUN RUN ..., or --last N [--pipeline NAME]", USAGE
             )
-        return run_refs
-    if run_refs:
+    elif run_refs:
         raise CommandError(
             "give run ids or --last N, not both (--last N picks the N newest runs)", USAGE
         )
+
+
+def chosen_runs(
+    store: RunStore, run_refs: list[str], *, last: int | None, pipeline: str | None
+) -> list[str]:
+    """The runs to compare: those named, in the order given; or with ``last``, the
+    ``last`` newest runs (of ``pipeline``), oldest first so that values read left to right
+    in the order the runs started."""
+    check_choice(run_refs, last=last, pipeline=pipeline)
+    if last is None:
+        return run_refs
     runs = store.list_runs(pipeline=pipeline, limit=last)
     if not runs:
         which = f" of pipeline {pipeline!r}" if pipeline else ""
@@ -59,7 +66,9 @@ def compare_command(
     run_refs: list[str], *, last: int | None, pipeline: str | None, profile: str | None
 ) -> int:
     """One column per run, one row per parameter and metric (final, lowest, highest)."""
-    storage = open_storage(load(profile), read_only=True)
+    check_choice(run_refs, last=last, pipeline=pipeline)
+    which = f"runs {', '.join(map(repr, run_refs))}" if run_refs else f"the last {last} runs"
+    storage = open_existing(load(profile), which)
     rows = compare_rows(
         storage.runs, chosen_runs(storage.runs, run_refs, last=last, pipeline=pipeline)
     )

@@ -21,7 +21,8 @@ from legato.cli.choices import CRASHED
 from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
 from legato.cli.formats import STATE_STYLES, console
 from legato.cli.runs import shown_state
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import open_existing
 from legato.cli.summary import in_display_order
 from legato.model.runs import LogEntry
 from legato.model.states import RUN_TERMINAL
@@ -35,7 +36,7 @@ _FOLLOW_EVERY = 0.5
 def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str | None) -> int:
     """Print the captured output; with ``follow``, until the run ends."""
     settings = load(profile)
-    store = open_storage(settings, read_only=True).runs
+    store = open_existing(settings, f"run {run_ref!r}").runs
     info = store.get_run(run_ref)
     keys = _task_keys(store, info.run_id, task)
     printer = _Printer(console(), store, info.run_id, keys)

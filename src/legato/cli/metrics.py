@@ -17,7 +17,8 @@ from rich.text import Text
 
 from legato.cli.exits import OK, USAGE, CommandError
 from legato.cli.formats import console, instant, number, sparkline
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import open_existing
 from legato.engine.tracked import Series, by_name, summarize
 
 __all__ = ["chosen_series", "metrics_command"]
@@ -49,7 +50,7 @@ def chosen_series(
 
 def metrics_command(run_ref: str, *, keys: Sequence[str], profile: str | None) -> int:
     """Print the chosen series (all by default)."""
-    store = open_storage(load(profile), read_only=True).runs
+    store = open_existing(load(profile), f"run {run_ref!r}").runs
     info = store.get_run(run_ref)
     summary = summarize(store, info.run_id)
     shown = chosen_series(summary.series, keys, info.run_id)

@@ -15,6 +15,7 @@ from legato.cli.exits import OK
 from legato.cli.formats import STATE_STYLES, console, duration, timestamp
 from legato.cli.run_details import output_text, print_attempt_errors, tracked_table
 from legato.cli.settings import load, mask, open_storage
+from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import in_display_order, task_table
 from legato.engine.reducer import fold
 from legato.engine.tracked import summarize
@@ -61,6 +62,11 @@ def list_command(
 ) -> int:
     """``legato runs``: a table of runs, newest first."""
     settings = load(profile)
+    out = console()
+    missing = missing_store(settings)
+    if missing is not None:
+        out.print(missing, markup=False, soft_wrap=True)
+        return OK
     store = open_storage(settings, read_only=True).runs
     now = time.time()
     if state is None:
@@ -75,9 +81,10 @@ def list_command(
         runs = sorted(runs, key=lambda r: (r.created_at, r.run_id), reverse=True)[:limit]
     else:
         runs = store.list_runs(pipeline=pipeline, state=RunState(state), limit=limit)
-    out = console()
     if not runs:
-        out.print("no runs" + (" match" if pipeline or state else " yet"), markup=False)
+        where = store_name(settings)
+        said = f"no runs in {where} match" if pipeline or state else f"no runs yet in {where}"
+        out.print(said, markup=False, soft_wrap=True)
         return OK
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     for name in ("run", "pipeline", "state", "started", "duration"):
@@ -99,7 +106,7 @@ def show_command(run_ref: str, *, profile: str | None) -> int:
     """``legato runs show RUN``: the run's parameters, where it ran, every task, what they
     tracked, the pipeline's output and the error of every attempt that failed."""
     settings = load(profile)
-    storage = open_storage(settings, read_only=True)
+    storage = open_existing(settings, f"run {run_ref!r}")
     store = storage.runs
     info = store.get_run(run_ref)
     records = store.task_records(info.run_id)
