@@ -208,7 +208,7 @@ class RunStoreContract:
 
     def test_an_unknown_run_says_what_to_do(self, store: RunStore) -> None:
         store.create_run(run_info("01hzabc0001"))
-        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*list_runs"):
+        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*legato runs list"):
             store.get_run("01hzq")
         with pytest.raises(UnknownRunError):
             store.get_run("")
@@ -765,6 +765,18 @@ class RunStoreContract:
         assert set(store.lookup_cache(["ka", "kb", "km0", "km1"])) == {"kb"}
         assert store.clear_cache() == 1
         assert store.lookup_cache(["kb"]) == {}
+
+    def test_task_names_are_those_of_runs_and_of_cache_entries(self, store: RunStore) -> None:
+        assert store.task_names() == []
+        w = self.started(store, "r", "b", "a", "m")
+        w.append(
+            w.task("a", S.SUCCEEDED, output=inline_ref("a1"), cache_key="ka"),
+            w.task("m", S.RUNNING),
+            w.expand("m", 2),
+        )
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]
+        assert store.clear_cache() == 1
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]  # from the run's tasks still
 
     # -- logs ------------------------------------------------------------------------------
 
