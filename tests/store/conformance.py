@@ -208,7 +208,7 @@ class RunStoreContract:
 
     def test_an_unknown_run_says_what_to_do(self, store: RunStore) -> None:
         store.create_run(run_info("01hzabc0001"))
-        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*list_runs"):
+        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*legato runs list"):
             store.get_run("01hzq")
         with pytest.raises(UnknownRunError):
             store.get_run("")
@@ -632,6 +632,48 @@ class RunStoreContract:
         info = store.take_over("r", "owner-1", lease=30.0)
         assert info == store.get_run("r") == run_info("r")
 
+    # -- cancel requests: recorded with the run, read by its orchestrator -----------------
+
+    def test_a_cancel_request_is_recorded_once_and_read_by_the_owner(self, store: RunStore) -> None:
+        w = self.started(store, "run-cancel-me", "a")
+        assert store.cancel_requested("run-cancel-me") is None
+        before = time.time()
+        info = store.request_cancel("run-cancel", "by ann")  # a unique prefix will do
+        assert info.run_id == "run-cancel-me"
+        assert info.cancel_reason == "by ann"
+        assert info.cancel_requested_at is not None
+        assert info.cancel_requested_at >= before - 1.0  # the store's clock
+        assert store.cancel_requested("run-cancel-me") == "by ann"
+        # A second request keeps the first; the run itself is untouched.
+        again = store.request_cancel("run-cancel-me", "by bob")
+        assert (again.cancel_reason, again.cancel_requested_at) == (
+            "by ann",
+            info.cancel_requested_at,
+        )
+        assert again.state is RunState.RUNNING
+        assert store.get_run("run-cancel-me") == again
+        w.append(w.task("a", S.RUNNING))  # the owner goes on writing until it acts on it
+        assert store.cancel_requested("run-cancel-me") == "by ann"
+
+    def test_an_ended_run_takes_no_cancel_request(self, store: RunStore) -> None:
+        w = self.started(store, "r")
+        w.append(w.run(RunState.SUCCEEDED, at=1000.0))
+        info = store.request_cancel("r", "too late")
+        assert (info.cancel_requested_at, info.cancel_reason) == (None, "")
+        assert store.cancel_requested("r") is None
+
+    def test_a_take_over_clears_the_cancel_request(self, store: RunStore) -> None:
+        w = self.started(store, "r")
+        store.request_cancel("r", "stop")
+        w.append(w.run(RunState.CANCELLED, at=1000.0))
+        info = store.take_over("r", "owner-2", lease=0.0)
+        assert (info.cancel_requested_at, info.cancel_reason) == (None, "")
+        assert store.cancel_requested("r") is None
+
+    def test_a_cancel_request_for_an_unknown_run(self, store: RunStore) -> None:
+        with pytest.raises(UnknownRunError):
+            store.request_cancel("ghost", "stop")
+
     def test_taking_over_an_unknown_run(self, store: RunStore) -> None:
         with pytest.raises(UnknownRunError):
             store.take_over("ghost", "owner-2", lease=30.0)
@@ -723,6 +765,18 @@ class RunStoreContract:
         assert set(store.lookup_cache(["ka", "kb", "km0", "km1"])) == {"kb"}
         assert store.clear_cache() == 1
         assert store.lookup_cache(["kb"]) == {}
+
+    def test_task_names_are_those_of_runs_and_of_cache_entries(self, store: RunStore) -> None:
+        assert store.task_names() == []
+        w = self.started(store, "r", "b", "a", "m")
+        w.append(
+            w.task("a", S.SUCCEEDED, output=inline_ref("a1"), cache_key="ka"),
+            w.task("m", S.RUNNING),
+            w.expand("m", 2),
+        )
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]
+        assert store.clear_cache() == 1
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]  # from the run's tasks still
 
     # -- logs ------------------------------------------------------------------------------
 

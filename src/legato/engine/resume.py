@@ -7,9 +7,6 @@ again, and every other task starts a new attempt.
 
 from __future__ import annotations
 
-import os
-import socket
-
 from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import load_pipeline
@@ -21,12 +18,12 @@ from legato.engine.options import ResumeOptions, takes_resume_options
 from legato.engine.plan import build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
-from legato.engine.run import drive, executor_for, new_owner
+from legato.engine.run import drive, executor_for
 from legato.engine.saga import summary, unfinished
 from legato.engine.storage import resolve_storage
 from legato.engine.stored import damaged_outputs
 from legato.errors import DefinitionError, ParameterError, RunBusyError
-from legato.liveness import alive
+from legato.liveness import orchestrator_alive, orchestrator_pid, owner_token
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
@@ -36,22 +33,8 @@ from legato.store.hashing import fingerprint_path
 __all__ = ["prepare_resume", "resume"]
 
 
-def owner_process(info: RunInfo) -> bool | None:
-    """Whether the run's orchestrator is a live process on this host (True), a process of
-    this host that is gone (False, a zombie included), or cannot be told (None: another
-    host, or this very process)."""
-    host, _, rest = info.owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return None
-    return alive(pid)
-
-
 def _busy_here(info: RunInfo) -> RunBusyError:
-    pid = info.owner.partition(":")[2].partition(":")[0]
+    pid = orchestrator_pid(info.owner)
     return RunBusyError(
         f"run {info.run_id!r} is still driven by process {pid} on this host; stop it first "
         f"(legato cancel {info.run_id}), or wait for it to end"
@@ -137,13 +120,14 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         else {}
     )
     clock = options.clock or SystemClock()
-    owner = new_owner()
+    owner = owner_token()
     if record is None or record.state is not RunState.SUCCEEDED:
         # Ownership is a lease (docs/durability.md): an orchestrator alive on this host keeps
         # the run whatever its heartbeat says; one known gone releases it at once; any other
-        # is waited for until its lease expires on the store's clock. The take-over is a
-        # compare-and-set on the owner read here: of two resumes at once, one wins.
-        alive = owner_process(info)
+        # is waited for until its lease expires on the store's clock (the judgement `legato
+        # runs` shows). The take-over is a compare-and-set on the owner read here: of two
+        # resumes at once, one wins.
+        alive = orchestrator_alive(info.owner, info.heartbeat_at)
         if alive and not info.state.is_terminal:
             raise _busy_here(info)
         lease = options.stale_after if options.stale_after is not None else settings.stale_after

@@ -129,9 +129,33 @@ class MemoryRunStore:
             now = self._clock()
             refuse_take_over(info, seen, lease, now)
             run.info = dataclasses.replace(
-                info, owner=owner, epoch=info.epoch + 1, heartbeat_at=now, state=RunState.RUNNING
+                info,
+                owner=owner,
+                epoch=info.epoch + 1,
+                heartbeat_at=now,
+                state=RunState.RUNNING,
+                cancel_requested_at=None,  # a request was for the run as it was
+                cancel_reason="",
             )
             return run.info
+
+    def request_cancel(self, run_id: str, reason: str) -> RunInfo:
+        """Record a cancel request for the run (see :meth:`RunStore.request_cancel`)."""
+        exact = self.get_run(run_id).run_id  # a prefix names one run, or fails
+        with self._lock:
+            run = self._get(exact)
+            info = run.info
+            if info.cancel_requested_at is None and not info.state.is_terminal:
+                run.info = dataclasses.replace(
+                    info, cancel_requested_at=self._clock(), cancel_reason=reason
+                )
+            return run.info
+
+    def cancel_requested(self, run_id: str) -> str | None:
+        """The reason of a cancel request for the run, or None."""
+        with self._lock:
+            info = self._get(run_id).info
+        return None if info.cancel_requested_at is None else info.cancel_reason or "cancelled"
 
     # -- events ----------------------------------------------------------------------------
 
@@ -264,6 +288,12 @@ class MemoryRunStore:
             self._cache = keep
             return dropped
 
+    def task_names(self) -> list[str]:
+        """The names of every task of any run and of cache entries, sorted."""
+        with self._lock:
+            names = {r.name for run in self._runs.values() for r in run.tasks.values()}
+            return sorted(names | {e.task_name for e in self._cache})
+
     # -- logs ------------------------------------------------------------------------------
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
@@ -347,7 +377,8 @@ def unknown_run_message(run_id: str, url: str) -> str:
     """Why ``run_id`` was not found, and what to do."""
     return (
         f"no run has id {run_id!r} in the run store at {url}: check the id "
-        "(list_runs() shows the newest runs) or point legato at the store that holds it"
+        "(`legato runs list` shows the newest runs) or point legato at the store that holds "
+        "it (--profile, LEGATO_HOME)"
     )
 
 
