@@ -182,9 +182,9 @@ def save(
 
 @task
 def smoke_test(data: Split) -> legato.SmokeTest:
-    """Five held-out images (raw pixels) the deployed model must answer with digits
-    (in-process: give ``url=`` to test a running ``legato serve digits@production``
-    instead)."""
+    """Five held-out images (raw pixels) the candidate must answer with digits before it is
+    promoted (in-process, as ``legato serve`` would; give ``url=`` to try it on a running
+    ``legato serve digits@production`` instead)."""
     rows = np.asarray(data[1][:5], dtype=float).tolist()
     return legato.SmokeTest(rows=rows, allowed=tuple(range(10)))
 
@@ -212,8 +212,8 @@ def digits(
     scores = evaluate.map(MODELS, models, unmapped(data))
     best = pick_best(scores, models)
     model_path, version = save(best, scaled, out_dir)
-    # Promoted to `production` only if it passes the gates and answers the smoke test; a
-    # failed smoke test moves `production` back to the version it named before.
+    # Promoted to `production` only if it passes the gates and answers the smoke test: a
+    # version that fails either is never named by `production`, so never served.
     deployment = legato.deploy(version, alias="production", gates=GATES, smoke=smoke_test(raw))
     return {"scores": scores, "model_path": model_path, "deployment": deployment}
 
