@@ -70,6 +70,7 @@ PUBLIC = {
     "ThreadsExecutor",
     "__version__",
     "context",
+    "keyed",
     "pipeline",
     "resume",
     "run",

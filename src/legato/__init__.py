@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from legato.define.pipeline import pipeline as pipeline
     from legato.define.task import Task as Task
     from legato.define.task import task as task
+    from legato.define.tracing import keyed as keyed
     from legato.define.tracing import unmapped as unmapped
     from legato.deployment import Deployment as Deployment
     from legato.deployment import SmokeTest as SmokeTest
@@ -92,6 +93,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "pipeline": ("legato.define.pipeline", "pipeline"),
     "Task": ("legato.define.task", "Task"),
     "task": ("legato.define.task", "task"),
+    "keyed": ("legato.define.tracing", "keyed"),
     "unmapped": ("legato.define.tracing", "unmapped"),
     "Deployment": ("legato.deployment", "Deployment"),
     "SmokeTest": ("legato.deployment", "SmokeTest"),

@@ -3,7 +3,7 @@
 from legato.define.graph import Graph, MapSpec, Node, ParamSpec
 from legato.define.pipeline import Pipeline, pipeline
 from legato.define.task import Task, task
-from legato.define.tracing import Output, unmapped
+from legato.define.tracing import Output, keyed, unmapped
 
 __all__ = [
     "Graph",
@@ -13,6 +13,7 @@ __all__ = [
     "ParamSpec",
     "Pipeline",
     "Task",
+    "keyed",
     "pipeline",
     "task",
     "unmapped",

@@ -15,22 +15,27 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from legato.define.graph import MapSpec, Node, ParamSpec
+from legato.define.graph import ItemKeys, MapSpec, Node, ParamSpec
+from legato.define.itemkeys import Inherited, make_item_keys
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
+from legato.model.items import ItemKeyError
 from legato.model.specs import TaskSpec, user_location
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
 
 __all__ = [
+    "Keyed",
     "Output",
     "ParamOutput",
     "Tracer",
     "Unmapped",
-    "current_tracer",
     "call_form",
+    "current_tracer",
+    "keyed",
     "unmapped",
     "user_location",
 ]
@@ -62,6 +67,46 @@ class Unmapped:
 def unmapped(value: Any) -> Unmapped:
     """Pass ``value`` whole to every item of ``task.map(...)`` instead of mapping over it."""
     return Unmapped(value)
+
+
+class Keyed:
+    """Marks an argument of ``task.map(...)`` whose items name the map's items."""
+
+    __slots__ = ("by", "value")
+
+    def __init__(self, value: Any, by: Callable[[Any], Any] | None) -> None:
+        self.value = value
+        self.by = by
+
+    def __repr__(self) -> str:
+        return f"keyed({self.value!r})" if self.by is None else f"keyed({self.value!r}, by=...)"
+
+
+def keyed(values: Any, by: Callable[[Any], Any] | None = None) -> Keyed:
+    """Map over ``values`` and name each item of the map by its value: the items of
+    ``train.map(keyed(["linear", "forest"]), data)`` are ``train[linear]`` and
+    ``train[forest]`` (not ``train[0]``, ``train[1]``) in records, logs, the CLI and run
+    comparisons, and a resumed run or a reordered list finds each one by its key.
+
+    ``values`` is a literal list, a list run parameter, or the whole output of another keyed
+    map (whose item keys the items take). An item that is a ``str``, ``int`` or ``float`` is
+    its own key; ``by`` makes a key of any other item (``by=lambda c: c["name"]``). Keys are
+    unique within the map, at most 64 characters, without ``[``, ``]``, ``/`` or control
+    characters; several keyed arguments give keys joined by ``,``.
+    """
+    if isinstance(values, Unmapped | Keyed):
+        raise DefinitionError(
+            f"keyed() was given {values!r}; it wraps the list the map goes over",
+            fix="write keyed(values), and unmapped(...) around another argument",
+            location=user_location(),
+        )
+    if by is not None and not callable(by):
+        raise DefinitionError(
+            f"by= of keyed() must be a function of one item, not {by!r}",
+            fix="pass by=lambda item: item['name'] (or leave it out for str and int items)",
+            location=user_location(),
+        )
+    return Keyed(values, by)
 
 
 class Output:
@@ -379,8 +424,12 @@ class Tracer:
                 pipeline=self.pipeline,
                 location=location,
             )
-        plain_args = tuple(a.value if isinstance(a, Unmapped) else a for a in args)
-        plain_kwargs = {k: v.value if isinstance(v, Unmapped) else v for k, v in kwargs.items()}
+        if not mapped:
+            self._refuse_keyed(name, args, kwargs, location)
+        plain_args = tuple(a.value if isinstance(a, Unmapped | Keyed) else a for a in args)
+        plain_kwargs = {
+            k: v.value if isinstance(v, Unmapped | Keyed) else v for k, v in kwargs.items()
+        }
         try:
             spec.signature.bind(*plain_args, **plain_kwargs)
         except TypeError as exc:
@@ -411,6 +460,23 @@ class Tracer:
             return Output(self, key, name, length=map_spec.length, location=location)
         return Output(self, key, name, length=spec.outputs, location=location)
 
+    def _refuse_keyed(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        location: SourceLocation | None,
+    ) -> None:
+        if any(isinstance(v, Keyed) for v in (*args, *kwargs.values())):
+            raise DefinitionError(
+                f"task {name!r} was called with keyed(...), which names the items of a map",
+                fix=f"call {name}.map(keyed(values), ...) to run it once per value, or pass "
+                "the values without keyed(...)",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            )
+
     def _new_key(self, name: str) -> str:
         scoped = ".".join([*self._scope, name])
         count = self._calls.get(scoped, 0) + 1
@@ -432,13 +498,20 @@ class Tracer:
         names: list[str] = []
         lengths: set[int] = set()
         placeholders = False
-        for i, value in enumerate(args):
+        keyed: list[tuple[int | str, Keyed]] = []
+        given: list[tuple[int | str, Any]] = [*enumerate(args), *kwargs.items()]
+        for where, argument in given:
+            value = argument
+            if isinstance(argument, Keyed):
+                keyed.append((where, argument))
+                value = argument.value
+                if not isinstance(value, Output) and not isinstance(value, list | range):
+                    self._not_keyable(name, where, value, location)
             if self._is_mapped(value, lengths):
-                positions.append(i)
-                placeholders |= isinstance(value, Output)
-        for k, value in kwargs.items():
-            if self._is_mapped(value, lengths):
-                names.append(k)
+                if isinstance(where, int):
+                    positions.append(where)
+                else:
+                    names.append(where)
                 placeholders |= isinstance(value, Output)
         if not positions and not names:
             raise DefinitionError(
@@ -459,26 +532,74 @@ class Tracer:
                 pipeline=self.pipeline,
                 location=location,
             )
+        size = next(iter(lengths), None)
         return MapSpec(
             positions=tuple(positions),
             names=tuple(names),
-            length=lengths.pop() if lengths and not placeholders else None,
+            length=size if not placeholders else None,
+            size=size,
+            keys=self._item_keys(name, keyed, location) if keyed else None,
+        )
+
+    def _item_keys(
+        self, name: str, keyed: list[tuple[int | str, Keyed]], location: SourceLocation | None
+    ) -> ItemKeys:
+        """Where the map's item keys come from; the keys themselves when every keyed
+        argument is known now."""
+        spec = ItemKeys(args=tuple(w for w, _ in keyed), by=tuple(k.by for _, k in keyed))
+        sources: list[list[Any] | Inherited] = []
+        for where, marked in keyed:
+            value = marked.value
+            if isinstance(value, list | range):
+                sources.append(list(value))
+                continue
+            node = None if isinstance(value, ParamOutput) else self.nodes.get(value._node)
+            if node is not None and (value._path or node.mapped is None or not node.mapped.keys):
+                self._not_keyable(name, where, value, location)
+            if node is None or node.mapped is None or node.mapped.keys is None:
+                return spec  # a run parameter: keys are made when a run is planned
+            known = node.mapped.keys.known
+            if known is None:
+                return spec  # a keyed map over a run parameter: the same
+            sources.append(Inherited(known))
+        try:
+            keys = make_item_keys(name, spec, sources)
+        except ItemKeyError as exc:
+            raise DefinitionError(
+                str(exc), fix=exc.fix, task=name, pipeline=self.pipeline, location=location
+            ) from exc.__cause__
+        return replace(spec, known=keys)
+
+    def _not_keyable(
+        self, name: str, where: int | str, value: Any, location: SourceLocation | None
+    ) -> NoReturn:
+        named = f"argument {where + 1}" if isinstance(where, int) else f"{where}="
+        what = value._describe() if isinstance(value, Output) else f"a {type(value).__name__}"
+        raise DefinitionError(
+            f"{named} of {name}.map(...) is keyed(...) around {what}; item keys are made "
+            "before the items run, from a literal list, a list run parameter or the whole "
+            "output of another keyed map",
+            fix="key the map by a list known before the run (keyed(names) beside the "
+            "output, paired by position), or leave keyed(...) out: its items are numbered",
+            task=name,
+            pipeline=self.pipeline,
+            location=location,
         )
 
     def _is_mapped(self, value: Any, lengths: set[int]) -> bool:
         if isinstance(value, Unmapped):
             return False
         if isinstance(value, Output):
-            # The whole output of a map over literal lists is a list of known length: check
-            # it against the other lists now rather than fail at run time.
+            # The whole output of a map of known size is a list of that length: check it
+            # against the other lists now rather than fail at run time.
             node = None if isinstance(value, ParamOutput) else self.nodes.get(value._node)
             if (
                 node is not None
                 and not value._path
                 and node.mapped is not None
-                and node.mapped.length is not None
+                and node.mapped.size is not None
             ):
-                lengths.add(node.mapped.length)
+                lengths.add(node.mapped.size)
             return True
         if isinstance(value, list | range):
             lengths.add(len(value))
