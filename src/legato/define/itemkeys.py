@@ -50,7 +50,10 @@ def make_item_keys(
     if not any(isinstance(s, Inherited) for s in sources):
         plain = [list(s) for s in sources if not isinstance(s, Inherited)]
         shown = plain[0] if len(plain) == 1 else list(zip(*plain, strict=True))
-    return check_item_keys(keys, values=shown)
+    try:
+        return check_item_keys(keys, values=shown)
+    except ItemKeyError as exc:
+        raise ItemKeyError(f"{task}.map(...): {exc}", exc.fix) from None
 
 
 def _keys_of(task: str, where: int | str, by: Any, source: Sequence[Any] | Inherited) -> list[str]:

@@ -144,7 +144,7 @@ def _item_keys(
         return make_item_keys(node.name, spec, sources)
     except ItemKeyError as exc:
         raise ParameterError(
-            f"{exc}, with the parameters of this run of pipeline {pipeline!r}: {exc.fix}"
+            f"pipeline {pipeline!r} with these run parameters: {exc}; fix: {exc.fix}"
         ) from exc.__cause__
 
 
