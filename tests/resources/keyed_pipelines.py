@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ledger_notes import note
 
-from legato import keyed, pipeline, task, unmapped
+from legato import keyed, log_metric, pipeline, task, unmapped
 
 __all__ = [
     "CONFIGS",
@@ -49,7 +49,9 @@ def fit(model: str, data: list[int], flag: str = "") -> dict[str, object]:
 @task
 def score(fitted: dict[str, object]) -> float:
     _note("score", fitted["model"])
-    return float(fitted["score"]) / 10  # type: ignore[arg-type]
+    value = float(fitted["score"]) / 10  # type: ignore[arg-type]
+    log_metric("score", value)
+    return value
 
 
 @task

@@ -45,7 +45,7 @@ def list_command(run_ref: str, *, profile: str | None) -> int:
         ref = record.output
         assert ref is not None
         table.add_row(
-            record.key,
+            Text(record.key),  # not markup: an item key in brackets is no style tag
             ref.serializer,
             size(ref.size),
             ref.location if ref.location is not None else Text("inline", style="dim"),

@@ -359,7 +359,8 @@ class LiveProgress(RunView):
         running = sorted(self.running.values(), key=lambda t: t.started_at or now)
         for task in running[:_SHOWN_RUNNING]:
             attempt = f"attempt {task.attempt}" if task.attempt > 1 else ""
-            rows.add_row(f"  ▸ {task.key}", duration(now - (task.started_at or now)), attempt)
+            # Text, not markup: an item key in brackets is no style tag.
+            rows.add_row(Text(f"  ▸ {task.key}"), duration(now - (task.started_at or now)), attempt)
         if len(running) > _SHOWN_RUNNING:
             rows.add_row(f"  … and {len(running) - _SHOWN_RUNNING} more running", "", "")
         return Group(self.spinner, line, rows)
