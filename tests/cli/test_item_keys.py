@@ -4,7 +4,15 @@ each map counted as its items."""
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console
+
 from legato.cli.exits import OK
+from legato.cli.progress import LiveProgress
+from legato.cli.runs import rollback_table
+from legato.model.records import TaskRecord
+from legato.model.rollback import CompensationRecord
 
 from .conftest import RESOURCES, Invoke, legato, run_id_of, target
 
@@ -46,3 +54,18 @@ def test_graph_run_logs_and_compare_name_keyed_items_and_count_tasks_alike(cli: 
     assert "metric.score[forest]/score" in compared.stdout.split()
     listed = cli("artifacts", run_id)
     assert "fit[forest]" in [row.split()[0] for row in listed.stdout.splitlines()[1:] if row]
+
+
+def _rendered(renderable: object) -> str:
+    out = Console(file=io.StringIO(), width=120, record=True)
+    out.print(renderable)
+    return out.export_text()
+
+
+def test_the_rollback_table_and_the_live_view_show_item_keys_as_they_are() -> None:
+    rollback = {"undo[linear]": CompensationRecord(key="undo[linear]", attempt=1)}
+    assert "undo[linear]" in _rendered(rollback_table(rollback))
+
+    view = LiveProgress(Console(file=io.StringIO()))
+    view.running["fit[linear]"] = TaskRecord(key="fit[linear]", name="fit", started_at=0.0)
+    assert "▸ fit[linear]" in _rendered(view._draw())
