@@ -91,7 +91,7 @@ def print_outcome(console: Console, result: RunResult) -> None:
     line.append(f" in {duration(result.duration)} · {result.task_count}")
     hits = result.reused
     if hits:
-        line.append(f" ({hits} cached)")
+        line.append(f", {hits} cached")
     line.append(f" · overhead per task: {milliseconds(result.overhead_per_task)}")
     console.print(line, soft_wrap=True)
     if result.state is RunState.SUCCEEDED:
