@@ -139,6 +139,11 @@ def test_keyed_around_unmapped_is_refused_where_it_is_written() -> None:
     assert info.value.location.lineno == marked_line(broken, "keyed_unmapped")
 
 
+def test_unmapped_refuses_a_keyed_list() -> None:
+    with pytest.raises(DefinitionError, match="a list that names the items is mapped over"):
+        legato.unmapped(legato.keyed([1, 2]))
+
+
 def test_keyed_takes_a_function_as_by() -> None:
     with pytest.raises(DefinitionError, match="by= of keyed\\(\\) must be a function"):
         legato.keyed([1, 2], by="name")  # type: ignore[arg-type]

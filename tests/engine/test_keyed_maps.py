@@ -68,7 +68,7 @@ def test_keys_made_from_a_run_parameter_and_by_a_function() -> None:
 
 
 def test_the_plan_says_how_many_items_each_map_will_have() -> None:
-    result = legato.run(sweep, {"models": ["a", "b"]}, executor="inline", store=False)
+    result = legato.run(sweep, {"models": ["a", "b"]}, executor="inline", store="memory")
     started = result.record
     assert started.sizes == {"fit": 2, "score": 2}
     assert str(result.task_count) == "6 tasks (4 map items)"

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from legato.define.tracing import Keyed, Unmapped, current_tracer
+from legato.define.mapping import Keyed, Unmapped
+from legato.define.tracing import current_tracer
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.specs import (

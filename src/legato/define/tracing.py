@@ -15,15 +15,21 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from legato.define.graph import ItemKeys, MapSpec, Node, ParamSpec
-from legato.define.itemkeys import Inherited, make_item_keys
+from legato.define.graph import MapSpec, Node, ParamSpec
+from legato.define.mapping import (  # the markers are re-exported: tracing is where they act
+    Keyed,
+    MapArgument,
+    MapSpecError,
+    Unmapped,
+    keyed,
+    map_spec,
+    unmapped,
+)
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
-from legato.model.items import ItemKeyError
 from legato.model.specs import TaskSpec, user_location
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
 
@@ -50,63 +56,6 @@ _current: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
 def current_tracer() -> Tracer | None:
     """The tracer of the pipeline body being traced in this context, if any."""
     return _current.get()
-
-
-class Unmapped:
-    """Marks an argument of ``task.map(...)`` that every item receives whole."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"unmapped({self.value!r})"
-
-
-def unmapped(value: Any) -> Unmapped:
-    """Pass ``value`` whole to every item of ``task.map(...)`` instead of mapping over it."""
-    return Unmapped(value)
-
-
-class Keyed:
-    """Marks an argument of ``task.map(...)`` whose items name the map's items."""
-
-    __slots__ = ("by", "value")
-
-    def __init__(self, value: Any, by: Callable[[Any], Any] | None) -> None:
-        self.value = value
-        self.by = by
-
-    def __repr__(self) -> str:
-        return f"keyed({self.value!r})" if self.by is None else f"keyed({self.value!r}, by=...)"
-
-
-def keyed(values: Any, by: Callable[[Any], Any] | None = None) -> Keyed:
-    """Map over ``values`` and name each item of the map by its value: the items of
-    ``train.map(keyed(["linear", "forest"]), data)`` are ``train[linear]`` and
-    ``train[forest]`` (not ``train[0]``, ``train[1]``) in records, logs, the CLI and run
-    comparisons, and a resumed run or a reordered list finds each one by its key.
-
-    ``values`` is a literal list, a list run parameter, or the whole output of another keyed
-    map (whose item keys the items take). An item that is a ``str``, ``int`` or ``float`` is
-    its own key; ``by`` makes a key of any other item (``by=lambda c: c["name"]``). Keys are
-    unique within the map, at most 64 characters, without ``[``, ``]``, ``/`` or control
-    characters; several keyed arguments give keys joined by ``,``.
-    """
-    if isinstance(values, Unmapped | Keyed):
-        raise DefinitionError(
-            f"keyed() was given {values!r}; it wraps the list the map goes over",
-            fix="write keyed(values), and unmapped(...) around another argument",
-            location=user_location(),
-        )
-    if by is not None and not callable(by):
-        raise DefinitionError(
-            f"by= of keyed() must be a function of one item, not {by!r}",
-            fix="pass by=lambda item: item['name'] (or leave it out for str and int items)",
-            location=user_location(),
-        )
-    return Keyed(values, by)
 
 
 class Output:
@@ -490,121 +439,35 @@ class Tracer:
         kwargs: dict[str, Any],
         location: SourceLocation | None,
     ) -> MapSpec:
-        # Lists (and ranges) are mapped over; run parameters and other tasks' outputs are
-        # mapped over when their value turns out to be a list. Tuples, dicts, strings and
-        # anything in unmapped(...) go whole to every item: a tuple is a record, and mapping
-        # over a 4-tuple (X_train, X_test, y_train, y_test) by accident must not be possible.
-        positions: list[int] = []
-        names: list[str] = []
-        lengths: set[int] = set()
-        placeholders = False
-        keyed: list[tuple[int | str, Keyed]] = []
         given: list[tuple[int | str, Any]] = [*enumerate(args), *kwargs.items()]
-        for where, argument in given:
-            value = argument
-            if isinstance(argument, Keyed):
-                keyed.append((where, argument))
-                value = argument.value
-                if not isinstance(value, Output) and not isinstance(value, list | range):
-                    self._not_keyable(name, where, value, location)
-            if self._is_mapped(value, lengths):
-                if isinstance(where, int):
-                    positions.append(where)
-                else:
-                    names.append(where)
-                placeholders |= isinstance(value, Output)
-        if not positions and not names:
-            raise DefinitionError(
-                f"{name}.map(...) was given nothing to map over (only lists are mapped "
-                "over; tuples and other values go whole to every item)",
-                fix="pass at least one list, or another task's output that is a list; wrap "
-                "arguments every item should receive whole in unmapped(...)",
-                task=name,
-                pipeline=self.pipeline,
-                location=location,
-            )
-        if len(lengths) > 1:
-            raise DefinitionError(
-                f"{name}.map(...) was given lists of different lengths {sorted(lengths)}",
-                fix="map over lists of equal length (items are paired by position), or wrap "
-                "an argument in unmapped(...) to give it whole to every item",
-                task=name,
-                pipeline=self.pipeline,
-                location=location,
-            )
-        size = next(iter(lengths), None)
-        return MapSpec(
-            positions=tuple(positions),
-            names=tuple(names),
-            length=size if not placeholders else None,
-            size=size,
-            keys=self._item_keys(name, keyed, location) if keyed else None,
-        )
-
-    def _item_keys(
-        self, name: str, keyed: list[tuple[int | str, Keyed]], location: SourceLocation | None
-    ) -> ItemKeys:
-        """Where the map's item keys come from; the keys themselves when every keyed
-        argument is known now."""
-        spec = ItemKeys(args=tuple(w for w, _ in keyed), by=tuple(k.by for _, k in keyed))
-        sources: list[list[Any] | Inherited] = []
-        for where, marked in keyed:
-            value = marked.value
-            if isinstance(value, list | range):
-                sources.append(list(value))
-                continue
-            node = None if isinstance(value, ParamOutput) else self.nodes.get(value._node)
-            if node is not None and (value._path or node.mapped is None or not node.mapped.keys):
-                self._not_keyable(name, where, value, location)
-            if node is None or node.mapped is None or node.mapped.keys is None:
-                return spec  # a run parameter: keys are made when a run is planned
-            known = node.mapped.keys.known
-            if known is None:
-                return spec  # a keyed map over a run parameter: the same
-            sources.append(Inherited(known))
+        arguments = [self._map_argument(where, value) for where, value in given]
         try:
-            keys = make_item_keys(name, spec, sources)
-        except ItemKeyError as exc:
+            return map_spec(name, arguments, self.nodes)
+        except MapSpecError as exc:
             raise DefinitionError(
                 str(exc), fix=exc.fix, task=name, pipeline=self.pipeline, location=location
             ) from exc.__cause__
-        return replace(spec, known=keys)
 
-    def _not_keyable(
-        self, name: str, where: int | str, value: Any, location: SourceLocation | None
-    ) -> NoReturn:
-        named = f"argument {where + 1}" if isinstance(where, int) else f"{where}="
-        what = value._describe() if isinstance(value, Output) else f"a {type(value).__name__}"
-        raise DefinitionError(
-            f"{named} of {name}.map(...) is keyed(...) around {what}; item keys are made "
-            "before the items run, from a literal list, a list run parameter or the whole "
-            "output of another keyed map",
-            fix="key the map by a list known before the run (keyed(names) beside the "
-            "output, paired by position), or leave keyed(...) out: its items are numbered",
-            task=name,
-            pipeline=self.pipeline,
-            location=location,
-        )
-
-    def _is_mapped(self, value: Any, lengths: set[int]) -> bool:
-        if isinstance(value, Unmapped):
-            return False
+    @staticmethod
+    def _map_argument(where: int | str, argument: Any) -> MapArgument:
+        """What an argument of a map call is, for :func:`~legato.define.mapping.map_spec`."""
+        value = argument.value if isinstance(argument, Unmapped | Keyed) else argument
+        marks: dict[str, Any] = {
+            "where": where,
+            "unmapped": isinstance(argument, Unmapped),
+            "keyed": argument if isinstance(argument, Keyed) else None,
+        }
+        if isinstance(value, ParamOutput):
+            return MapArgument(kind="param", text=value._describe(), **marks)
         if isinstance(value, Output):
-            # The whole output of a map of known size is a list of that length: check it
-            # against the other lists now rather than fail at run time.
-            node = None if isinstance(value, ParamOutput) else self.nodes.get(value._node)
-            if (
-                node is not None
-                and not value._path
-                and node.mapped is not None
-                and node.mapped.size is not None
-            ):
-                lengths.add(node.mapped.size)
-            return True
-        if isinstance(value, list | range):
-            lengths.add(len(value))
-            return True
-        return False
+            return MapArgument(
+                kind="output",
+                node=value._node,
+                path=value._path,
+                text=value._describe(),
+                **marks,
+            )
+        return MapArgument(kind="value", value=value, **marks)
 
     def _to_arg(self, value: Any, task: str, location: SourceLocation | None) -> Arg:
         if isinstance(value, Output):
