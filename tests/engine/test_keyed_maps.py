@@ -19,6 +19,7 @@ from legato.errors import DefinitionError, ParameterError
 from legato.model.events import MapExpanded, RunStarted
 from legato.model.states import RunState, TaskState
 from legato.store.base import RunStore
+from legato.testing import check_history
 
 
 def _runs() -> RunStore:
@@ -45,7 +46,9 @@ def test_keyed_items_are_named_by_their_values_on_every_executor(
     stored = {r.key: r for r in runs.task_records(result.run_id)}
     assert [k for k in stored if stored[k].parent == "fit"] == FIT
     assert stored["fit[svm]"].state is TaskState.SUCCEEDED
-    expanded = [e for e in runs.read_events(result.run_id) if isinstance(e, MapExpanded)]
+    events = runs.read_events(result.run_id)
+    check_history(events, graph=literal_sweep.graph)  # the rules every run's events obey
+    expanded = [e for e in events if isinstance(e, MapExpanded)]
     assert [(e.key, e.keys) for e in expanded] == [
         ("fit", ("linear", "forest", "svm")),
         ("score", ("linear", "forest", "svm")),
