@@ -1,22 +1,30 @@
 # The two commands: `make demo` runs the example ML pipeline, `make test` runs every check.
-# Both create or reuse .venv and install what they need.
+# Both create or reuse .venv and install what they need: `make demo` only what the example
+# imports (the `demo` extra), `make test` the dev tools and every optional feature (the
+# `dev` extra); on one .venv the second adds what the first did not install.
+# `make dist` builds the sdist and the wheel into dist/.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test test-exhaustive lint typecheck unit bench bench-quick bench-ab clean
+.PHONY: demo test test-exhaustive lint typecheck unit dist bench bench-quick bench-ab clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; assert sys.version_info >= (3, 11), "legato needs Python >= 3.11: make PYTHON=python3.11"'
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
 
-demo: $(STAMP)
+# legato, editable, with the extra the stamp is named after (.installed-demo: '.[demo]').
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$*]'
+	@touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/digits/pipeline.py
+	@echo "the legato command is $(BIN)/legato (or: source $(BIN)/activate, then legato)"
 
 test: lint typecheck unit
 
@@ -36,13 +44,19 @@ unit: $(STAMP)
 test-exhaustive: $(STAMP)
 	$(BIN)/pytest -q -m ''
 
+# An sdist and a wheel in dist/, built by PEP 517 `build` in an isolated environment (hatchling
+# from the package index pip is configured with); the wheel holds the package data
+# (migrations, py.typed). Use it elsewhere: pip install 'dist/legato-VERSION-py3-none-any.whl[serve]'.
+dist: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'build>=1.2'
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 # Benchmarks beside the peers (../shared/bench/peers, installed under /tmp/peers): writes
 # benchmarks/results/*.csv, docs/benchmarks.md and docs/benchmarks-scale.png. Never run by `make test`.
 BENCH_STAMP := $(VENV)/.installed-bench
 
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	@touch $(BENCH_STAMP)
+$(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

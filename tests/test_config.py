@@ -244,6 +244,21 @@ def test_legato_home_moves_the_default_store_and_artifacts(tmp_path: Path) -> No
     assert settings.artifacts_url == str(tmp_path / "sub" / "here" / "artifacts")
 
 
+def test_origins_say_where_each_value_was_set(tmp_path: Path) -> None:
+    path = write(tmp_path, "legato.toml", FULL)
+    settings = load(tmp_path, "prod", LEGATO_CONCURRENCY="2")
+    assert dict(settings.origins) == {
+        "home": f"home in {path}",
+        "stale_after": f"stale_after in {path}",
+        "state_url": f"profiles.prod.state_url in {path}",
+        "artifacts_url": f"profiles.prod.artifacts_url in {path}",
+        "executor": f"profiles.prod.executor in {path}",
+        "concurrency": "LEGATO_CONCURRENCY",
+    }
+    (tmp_path / "other" / ".git").mkdir(parents=True)  # a repository: the file is not its
+    assert dict(load(tmp_path / "other").origins) == {}
+
+
 def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
     write(tmp_path, "legato.toml", FULL)
     assert load(tmp_path, "prod", LEGATO_EXECUTOR="", LEGATO_CONCURRENCY="").concurrency == 8
@@ -439,6 +454,29 @@ def test_a_bad_environment_variable_names_it(tmp_path: Path) -> None:
     assert_names(exc, "environment", "LEGATO_EXECUTOR", "one of 'inline'")
     exc = error(tmp_path, LEGATO_STALE_AFTER="soon")
     assert_names(exc, "environment", "LEGATO_STALE_AFTER", "a number of seconds")
+
+
+def test_legato_home_naming_a_file_is_refused_with_how_to_fix_it(tmp_path: Path) -> None:
+    afile = write(tmp_path, "notes.txt", "not a folder")
+    exc = error(tmp_path, LEGATO_HOME=str(afile))
+    assert_names(exc, "environment", "LEGATO_HOME", "a folder for legato's runs")
+    assert f"{afile} is a file, not a folder" in str(exc)
+    assert "point LEGATO_HOME at a folder, or unset it" in str(exc)
+
+
+def test_home_in_the_file_naming_a_file_is_refused_at_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "notes.txt", "not a folder")
+    path = write(tmp_path, "legato.toml", 'executor = "inline"\nhome = "notes.txt"\n')
+    exc = error(tmp_path)
+    assert_names(exc, str(path), "home", "point home at a folder, or remove the key")
+    assert exc.line == 2
+
+
+def test_a_file_where_the_default_home_would_be_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, ".legato", "left by something else")
+    exc = error(tmp_path)
+    assert_names(exc, "defaults", "home", "move that file away")
+    assert f"{tmp_path / '.legato'} is a file, not a folder" in str(exc)
 
 
 def test_config_error_is_a_legato_error_exported_at_the_top() -> None:

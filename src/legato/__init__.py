@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from legato.engine.run import RunHandle as RunHandle
     from legato.engine.run import run as run
     from legato.engine.run import start as start
+    from legato.engine.tracked import read_tracked as read_tracked
     from legato.errors import AliasInUseError as AliasInUseError
     from legato.errors import Cancelled as Cancelled
     from legato.errors import ConfigError as ConfigError
@@ -68,6 +69,8 @@ if TYPE_CHECKING:
     from legato.model.specs import RetryPolicy as RetryPolicy
     from legato.model.states import RunState as RunState
     from legato.model.states import TaskState as TaskState
+    from legato.model.tracking import Tracked as Tracked
+    from legato.model.tracking import TrackKind as TrackKind
     from legato.registry.registry import Registry as Registry
     from legato.registry.registry import open_registry as open_registry
     from legato.registry.signature import infer_signature as infer_signature
@@ -106,6 +109,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RunHandle": ("legato.engine.run", "RunHandle"),
     "run": ("legato.engine.run", "run"),
     "start": ("legato.engine.run", "start"),
+    "read_tracked": ("legato.engine.tracked", "read_tracked"),
     "AliasInUseError": ("legato.errors", "AliasInUseError"),
     "Cancelled": ("legato.errors", "Cancelled"),
     "ConfigError": ("legato.errors", "ConfigError"),
@@ -139,6 +143,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RetryPolicy": ("legato.model.specs", "RetryPolicy"),
     "RunState": ("legato.model.states", "RunState"),
     "TaskState": ("legato.model.states", "TaskState"),
+    "Tracked": ("legato.model.tracking", "Tracked"),
+    "TrackKind": ("legato.model.tracking", "TrackKind"),
     "Registry": ("legato.registry.registry", "Registry"),
     "open_registry": ("legato.registry.registry", "open_registry"),
     "infer_signature": ("legato.registry.signature", "infer_signature"),

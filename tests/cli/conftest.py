@@ -1,9 +1,13 @@
 """Helpers for the ``legato`` command tests: the command in this process (typer's runner,
-for what needs no terminal or signals) and as a real process (``python -m legato.cli``)."""
+for what needs no terminal or signals) and as a real process (``python -m legato.cli``),
+with a pipe or a pseudo-terminal as its standard output."""
 
 from __future__ import annotations
 
 import inspect
+import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -89,3 +93,33 @@ def run_id_of(output: str) -> str:
         if line.startswith("run "):
             return line.split()[1]
     raise AssertionError(f"no run line in:\n{output}")
+
+
+def in_terminal(*args: str, timeout: float = 60) -> tuple[int, str]:
+    """Run ``legato ARGS`` with a pseudo-terminal as its standard output."""
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        command(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(secondary)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([primary], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # the terminal closed: the process ended
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(primary)
+    code = proc.wait(timeout=10)
+    return code, b"".join(chunks).decode("utf-8", "replace")

@@ -76,11 +76,12 @@ def test_the_next_run_removes_what_a_killed_run_left(legato_home: Path) -> None:
     assert _temps(legato_home) == []
 
 
-def test_doctor_creates_no_database(cli: Invoke, legato_home: Path) -> None:
+def test_doctor_creates_no_database_and_no_artifact_folder(cli: Invoke, legato_home: Path) -> None:
     result = cli("doctor")
     assert result.exit_code == OK, result.stdout
     assert "no database yet (the first run creates it)" in _line(result.stdout, "run store")
-    assert not (legato_home / "legato.db").exists()
+    assert "no folder yet (the first run creates it)" in _line(result.stdout, "artifact store")
+    assert list(legato_home.iterdir()) == []
     cli("doctor", "--fix")
     assert (legato_home / "legato.db").exists()
 

@@ -3,11 +3,7 @@ and a run whose orchestrator was killed; following logs; the live view on a term
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -18,7 +14,7 @@ from legato.config import load_settings
 from legato.engine.storage import open_storage
 from legato.model.states import RunState
 
-from .conftest import SLOW, command, legato, start, target, wait_for
+from .conftest import SLOW, in_terminal, legato, start, target, wait_for
 
 
 def _state(run_id: str) -> RunState:
@@ -51,10 +47,11 @@ def test_cancel_from_another_process(tmp_path: Path) -> None:
     cancelled = legato("cancel", run_id[:12])
     out, _ = proc.communicate(timeout=30)
     assert cancelled.returncode == OK, cancelled.stderr
-    assert f"SIGTERM to process {proc.pid}" in cancelled.stdout
+    assert f"asked run {run_id} to cancel" in cancelled.stdout
     assert f"run {run_id} cancelled; resume it with: legato resume {run_id}" in (cancelled.stdout)
     assert proc.returncode == CANCELLED
-    assert "cancelling interrupted (SIGTERM)" in out
+    assert "cancelling cancelled by " in out
+    assert "(legato cancel)" in out
     assert _state(run_id) is RunState.CANCELLED
     again = legato("cancel", run_id)
     assert again.returncode == OK
@@ -80,7 +77,7 @@ def test_a_run_whose_orchestrator_died_shows_as_crashed_and_cannot_be_cancelled(
     assert [line.split()[:3] for line in listed.stdout.splitlines()[1:]] == [
         [run_id, "gated", "crashed"]
     ]
-    assert legato("runs", "--state", "running").stdout.strip() == "no runs match"
+    assert legato("runs", "--state", "running").stdout.strip().endswith(" match")
     gate.touch()
     resumed = legato("resume", run_id)
     assert resumed.returncode == OK, resumed.stderr
@@ -96,46 +93,19 @@ def test_logs_follow_prints_until_the_run_ends(tmp_path: Path) -> None:
     gate.touch()
     out, err = follower.communicate(timeout=30)
     assert follower.returncode == OK, err
-    assert out.splitlines() == [
-        "wait_for_gate | waiting for the gate",
-        "wait_for_gate | the gate is open",
-    ]
+    header, *lines = out.splitlines()
+    # The attempt as it was when its first output was read: running, or already done.
+    assert header in (
+        "==> wait_for_gate · attempt 1 · running <==",
+        "==> wait_for_gate · attempt 1 · succeeded <==",
+    )
+    assert lines == ["waiting for the gate", "the gate is open"]
     proc.communicate(timeout=30)
     assert proc.returncode == OK
 
 
-def _run_in_terminal(*args: str, timeout: float = 60) -> tuple[int, str]:
-    """Run ``legato ARGS`` with a pseudo-terminal as its standard output."""
-    primary, secondary = pty.openpty()
-    proc = subprocess.Popen(
-        command(*args),
-        stdin=subprocess.DEVNULL,
-        stdout=secondary,
-        stderr=secondary,
-        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
-    )
-    os.close(secondary)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([primary], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(primary, 65536)
-            except OSError:  # the terminal closed: the process ended
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    os.close(primary)
-    code = proc.wait(timeout=10)
-    return code, b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_on_a_terminal_the_live_view_runs_and_ends_with_the_summary(tmp_path: Path) -> None:
-    code, screen = _run_in_terminal("run", target("flaky"), "-p", f"marker={tmp_path / 'marker'}")
+    code, screen = in_terminal("run", target("flaky"), "-p", f"marker={tmp_path / 'marker'}")
     assert code == OK, screen
     assert "retrying" in screen
     assert "flaky_step" in screen

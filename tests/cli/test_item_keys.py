@@ -44,9 +44,18 @@ def test_graph_run_logs_and_compare_name_keyed_items_and_count_tasks_alike(cli: 
     assert f" · {COUNT} · overhead per task: " in out[-1]
 
     logs = cli("logs", run_id, "fit[svm]")
-    assert (logs.exit_code, logs.stdout) == (OK, "fitting svm\n")
+    assert logs.exit_code == OK
+    assert logs.stdout == "==> fit[svm] · attempt 1 · succeeded <==\nfitting svm\n"
     shown = cli("runs", "show", run_id)
-    assert "fit[forest]" in shown.stdout
+    tracked = shown.stdout.split("\ntracked", 1)[1]  # the values tasks tracked, by task
+    assert "score[forest]" in tracked.split()
+    metrics = cli("metrics", run_id)
+    rows = [row.split()[:2] for row in metrics.stdout.splitlines() if "score[" in row]
+    assert sorted(rows) == [
+        ["score[forest]", "score"],
+        ["score[linear]", "score"],
+        ["score[svm]", "score"],
+    ]
 
     # Tables show task keys as they are: rich would read "[forest]" as a style tag.
     compared = cli("runs", "compare", run_id)

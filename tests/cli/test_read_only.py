@@ -151,6 +151,9 @@ def test_commands_that_read_work_on_a_read_only_home(read_only_home: Home) -> No
     assert got.stdout == '"' + "x" * 100_000 + '"'
     compared = run("runs", "compare", with_output, greeted)
     assert compared.returncode == OK, compared.stderr
+    metrics = run("metrics", greeted)
+    assert metrics.returncode == OK, metrics.stderr
+    assert "logged no metrics" in metrics.stdout
     models = run("models", "list")
     assert models.returncode == OK, models.stderr
     assert "digits" in models.stdout

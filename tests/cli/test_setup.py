@@ -18,6 +18,7 @@ from .conftest import Invoke, run_id_of, target
 
 
 def test_doctor_on_a_healthy_setup(cli: Invoke, legato_home: Path) -> None:
+    cli("run", target("large"))  # an output written to the artifact folder
     result = cli("doctor")
     assert result.exit_code == OK, result.stdout
     out = result.stdout

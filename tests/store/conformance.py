@@ -654,6 +654,48 @@ class RunStoreContract:
         info = store.take_over("r", "owner-1", lease=30.0)
         assert info == store.get_run("r") == run_info("r")
 
+    # -- cancel requests: recorded with the run, read by its orchestrator -----------------
+
+    def test_a_cancel_request_is_recorded_once_and_read_by_the_owner(self, store: RunStore) -> None:
+        w = self.started(store, "run-cancel-me", "a")
+        assert store.cancel_requested("run-cancel-me") is None
+        before = time.time()
+        info = store.request_cancel("run-cancel", "by ann")  # a unique prefix will do
+        assert info.run_id == "run-cancel-me"
+        assert info.cancel_reason == "by ann"
+        assert info.cancel_requested_at is not None
+        assert info.cancel_requested_at >= before - 1.0  # the store's clock
+        assert store.cancel_requested("run-cancel-me") == "by ann"
+        # A second request keeps the first; the run itself is untouched.
+        again = store.request_cancel("run-cancel-me", "by bob")
+        assert (again.cancel_reason, again.cancel_requested_at) == (
+            "by ann",
+            info.cancel_requested_at,
+        )
+        assert again.state is RunState.RUNNING
+        assert store.get_run("run-cancel-me") == again
+        w.append(w.task("a", S.RUNNING))  # the owner goes on writing until it acts on it
+        assert store.cancel_requested("run-cancel-me") == "by ann"
+
+    def test_an_ended_run_takes_no_cancel_request(self, store: RunStore) -> None:
+        w = self.started(store, "r")
+        w.append(w.run(RunState.SUCCEEDED, at=1000.0))
+        info = store.request_cancel("r", "too late")
+        assert (info.cancel_requested_at, info.cancel_reason) == (None, "")
+        assert store.cancel_requested("r") is None
+
+    def test_a_take_over_clears_the_cancel_request(self, store: RunStore) -> None:
+        w = self.started(store, "r")
+        store.request_cancel("r", "stop")
+        w.append(w.run(RunState.CANCELLED, at=1000.0))
+        info = store.take_over("r", "owner-2", lease=0.0)
+        assert (info.cancel_requested_at, info.cancel_reason) == (None, "")
+        assert store.cancel_requested("r") is None
+
+    def test_a_cancel_request_for_an_unknown_run(self, store: RunStore) -> None:
+        with pytest.raises(UnknownRunError):
+            store.request_cancel("ghost", "stop")
+
     def test_taking_over_an_unknown_run(self, store: RunStore) -> None:
         with pytest.raises(UnknownRunError):
             store.take_over("ghost", "owner-2", lease=30.0)

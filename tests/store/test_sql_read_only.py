@@ -20,7 +20,7 @@ from legato.errors import StoreError, UnknownRunError
 from legato.model.events import RunTransitioned
 from legato.model.runs import RunInfo
 from legato.model.states import RunState
-from legato.store.open import open_run_store
+from legato.store.open import open_run_store, store_file
 from legato.store.sql import SqlRunStore
 from legato.store.sql.connect import current_revision, make_engine, upgrade
 from legato.store.sql.readonly import read_only_engine
@@ -136,3 +136,13 @@ def test_postgres_read_only_sessions_refuse_writes(postgres_url: str) -> None:
             store.create_run(RunInfo(run_id="ro-1", pipeline="p", owner="o"))
     finally:
         store.close()
+
+
+def test_store_file_tells_a_store_not_made_yet_without_opening_it(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "legato.db"
+    assert store_file(f"sqlite:///{path}") == path
+    assert store_file(f"sqlite+pysqlite:///{path}?timeout=5") == path
+    assert store_file(str(path)) == path  # a plain path is a SQLite file
+    assert store_file("postgresql+psycopg://u:p@localhost/db") is None
+    assert store_file("memory://") is None
+    assert not path.parent.exists()

@@ -193,19 +193,21 @@ def test_a_file_written_at_0001_keeps_its_data_through_the_upgrade(tmp_path: Pat
     old.append_logs(
         [LogEntry(run_id="r1", key="t", attempt=1, stream="stdout", text="hi\n", at=7.5)]
     )
-    before = (old.get_run("r1"), old.read_events("r1"), old.task_records("r1"), old.read_logs("r1"))
+    with old.engine.connect() as c:  # the run's row as 0001 has it (get_run reads newer columns)
+        run_row = c.execute(sa.text("SELECT * FROM runs WHERE run_id = 'r1'")).mappings().one()
+    before = (old.read_events("r1"), old.task_records("r1"), old.read_logs("r1"))
     old.close()
 
     store = SqlRunStore(url)
     with store.engine.connect() as c:
         assert current_revision(c) == HEAD
-    after = (
-        store.get_run("r1"),
-        store.read_events("r1"),
-        store.task_records("r1"),
-        store.read_logs("r1"),
-    )
+        upgraded = c.execute(sa.text("SELECT * FROM runs WHERE run_id = 'r1'")).mappings().one()
+    assert {k: upgraded[k] for k in run_row} == dict(run_row)
+    after = (store.read_events("r1"), store.task_records("r1"), store.read_logs("r1"))
     assert after == before
+    run = store.get_run("r1")
+    assert (run.params, run.owner, run.created_at) == ({"n": 3}, "o", 5.0)
+    assert (run.cancel_requested_at, run.cancel_reason) == (None, "")  # added by 0003
     # and the new tables work on the upgraded file
     metric = Tracked(run_id="r1", key="t", attempt=1, kind=TrackKind.METRIC, name="m", value=1.0)
     store.append("r1", "o", [], [metric])

@@ -317,18 +317,30 @@ def runs_show(run_id: RunRef, profile: Profile = None) -> None:
 
 @runs_app.command(
     "compare",
-    help="Parameters and final metrics of runs side by side (a task that was a cache hit "
-    "shows the values of the run that produced its output).",
+    help="Parameters and metrics (final, lowest, highest value) of runs side by side: the "
+    "runs named, or with --last N the N newest (of --pipeline), oldest first. A task that "
+    "was a cache hit shows the values of the run that produced its output.",
 )
 def runs_compare(
     run_ids: Annotated[
-        list[str], typer.Argument(metavar="RUN...", help="Run ids, or unique prefixes of them.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            metavar="[RUN...]", help="Run ids, or unique prefixes of them.", show_default=False
+        ),
+    ] = None,
+    last: Annotated[
+        int | None,
+        typer.Option("--last", metavar="N", min=1, help="The N newest runs instead of ids."),
+    ] = None,
+    pipeline: Annotated[
+        str | None,
+        typer.Option("--pipeline", metavar="NAME", help="With --last: only runs of NAME."),
+    ] = None,
     profile: Profile = None,
 ) -> None:
     from legato.cli.compare import compare_command
 
-    _call(lambda: compare_command(run_ids, profile=profile))
+    _call(lambda: compare_command(run_ids or [], last=last, pipeline=pipeline, profile=profile))
 
 
 ModelName = Annotated[str, typer.Argument(metavar="NAME", help="The model's name.")]
@@ -437,9 +449,31 @@ def logs(
     ] = False,
     profile: Profile = None,
 ) -> None:
-    from legato.cli.runs import logs_command
+    from legato.cli.logs import logs_command
 
     _call(lambda: logs_command(run_id, task, follow=follow, profile=profile))
+
+
+@app.command(
+    help="The series of the metrics a run's tasks logged: step, value and time, with a "
+    "sparkline per metric on a terminal.",
+)
+def metrics(
+    run_id: RunRef,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            metavar="NAME",
+            help="Only this metric: its name, or TASK/NAME for one task's; repeat for more.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Profile = None,
+) -> None:
+    from legato.cli.metrics import metrics_command
+
+    _call(lambda: metrics_command(run_id, keys=key or [], profile=profile))
 
 
 @app.command(
@@ -484,7 +518,9 @@ def graph(
 
 
 @artifacts_app.command(
-    "list", help="A run's stored task outputs: serializer, size, location, checksum."
+    "list",
+    help="A run's stored task outputs, then the artifacts its tasks logged: serializer, "
+    "size, location, checksum.",
 )
 def artifacts_list(run_id: RunRef, profile: Profile = None) -> None:
     from legato.cli.artifacts import list_command
@@ -494,22 +530,41 @@ def artifacts_list(run_id: RunRef, profile: Profile = None) -> None:
 
 @artifacts_app.command(
     "get",
-    help="Write the stored bytes of a task's output to a file, checked against its checksum.",
+    help="Write the stored bytes of a task's output (or of an artifact it logged) to a "
+    "file, checked against its checksum. A mapped task's items go into a folder, one file "
+    "each.",
 )
 def artifacts_get(
     run_id: RunRef,
-    task: Annotated[str, typer.Argument(metavar="TASK", help="The task key.")],
+    task: Annotated[
+        str,
+        typer.Argument(
+            metavar="TASK", help="The task key: train, an item train[0], or a mapped task."
+        ),
+    ],
     output: Annotated[
         str,
         typer.Option(
-            "--output", "-o", metavar="FILE", help="Where to write (- for standard output)."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Where to write: a file, - for standard output, a folder for a mapped task.",
         ),
     ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="The artifact TASK logged with log_artifact under NAME, not its output.",
+            show_default=False,
+        ),
+    ] = None,
     profile: Profile = None,
 ) -> None:
     from legato.cli.artifacts import get_command
 
-    _call(lambda: get_command(run_id, task, output, profile=profile))
+    _call(lambda: get_command(run_id, task, output, name=name, profile=profile))
 
 
 @cache_app.command("clear", help="Forget cached task results, so those tasks run again.")

@@ -1,22 +1,24 @@
-"""``legato cancel RUN``: ask the process orchestrating a run to cancel it.
+"""``legato cancel RUN``: ask the orchestrator of a run, wherever it runs, to cancel it.
 
-A run is orchestrated by one process, named by the run's owner token (``host:pid:random``).
-That process turns SIGTERM into a clean cancel (running tasks stopped, the run recorded as
-cancelled and resumable), so cancelling from another terminal is sending it SIGTERM, once it
-is certain the pid still is that orchestrator: on this host, alive, heartbeating, and
-started before its last heartbeat (a pid reused by a later process is not).
+The request is recorded with the run in the store (:meth:`RunStore.request_cancel`); the
+orchestrator reads it within a second, as it reads its lease, and cancels as a Ctrl-C would
+(running tasks stopped, the run recorded as cancelled and resumable). So a run is cancelled
+the same way from another terminal, another machine or the API. A run whose orchestrator is
+gone cannot act on a request: it crashed, and the command says so (a process of this host
+known dead, or no heartbeat for longer than its lease).
 """
 
 from __future__ import annotations
 
+import getpass
 import os
-import signal
 import socket
 import time
 
 from legato.cli.exits import FAILED, OK, CommandError
 from legato.cli.formats import console, duration
-from legato.cli.settings import load, open_storage
+from legato.cli.settings import load
+from legato.cli.stores import open_existing
 from legato.liveness import alive as process_alive
 from legato.model.runs import RunInfo
 from legato.model.states import RunState
@@ -29,7 +31,7 @@ _POLL = 0.2
 def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
     """Cancel run ``run_ref``; waits up to ``wait`` seconds for it to end."""
     settings = load(profile)
-    store = open_storage(settings).runs
+    store = open_existing(settings, f"run {run_ref!r}", read_only=False).runs
     info = store.get_run(run_ref)
     out = console()
     if info.state is RunState.CANCELLED:
@@ -37,21 +39,15 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
         return OK
     if info.state.is_terminal:
         raise CommandError(f"run {info.run_id} already ended: {info.state.value}", FAILED)
-    pid = _orchestrator_pid(info, settings.stale_after)
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        raise CommandError(_gone(info, pid), FAILED) from None
-    except PermissionError:
-        raise CommandError(
-            f"run {info.run_id} is orchestrated by process {pid}, which this user may not "
-            "signal; cancel it as the user who started it",
-            FAILED,
-        ) from None
-    out.print(f"asked run {info.run_id} to cancel (SIGTERM to process {pid})", markup=False)
+    lease = max(settings.stale_after, float(info.environment.get("lease", 0.0)))
+    pid = _check_orchestrator(info, lease)
+    who = f"{getpass.getuser()}@{socket.gethostname()}"
+    store.request_cancel(info.run_id, f"cancelled by {who} (legato cancel)")
+    out.print(f"asked run {info.run_id} to cancel", markup=False)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        alive = process_alive(pid)  # before reading the state: it may record the cancel and exit
+        # Before reading the state: the orchestrator may record the cancel and exit.
+        alive = pid is None or process_alive(pid)
         current = store.get_run(info.run_id)
         if current.state.is_terminal:
             if current.state is RunState.CANCELLED:
@@ -66,10 +62,8 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
             )
         if not alive:
             raise CommandError(
-                f"process {pid} ended without recording run {info.run_id} as cancelled (it "
-                "does not turn SIGTERM into a cancel: a script that set its own handler, or "
-                f"ran the run off its main thread). The run crashed; resume it with: "
-                f"legato resume {info.run_id}",
+                f"process {pid} ended without recording run {info.run_id} as cancelled. The "
+                f"run crashed; resume it with: legato resume {info.run_id}",
                 FAILED,
             )
         time.sleep(_POLL)
@@ -82,41 +76,27 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
     return OK
 
 
-def _orchestrator_pid(info: RunInfo, stale_after: float) -> int:
-    """The pid to signal, or a :class:`CommandError` saying why there is none."""
-    host, _, rest = info.owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if not pid_text.isdigit():
-        raise CommandError(
-            f"run {info.run_id} has no orchestrator process on record (owner "
-            f"{info.owner!r}); it cannot be cancelled from here",
-            FAILED,
-        )
-    pid = int(pid_text)
-    if host != socket.gethostname():
-        raise CommandError(
-            f"run {info.run_id} is orchestrated by process {pid} on host {host!r}, not on "
-            f"this host ({socket.gethostname()}): run `legato cancel {info.run_id}` there, "
-            "or stop that process",
-            FAILED,
-        )
-    if pid == os.getpid():
-        raise CommandError(f"run {info.run_id} is orchestrated by this very process", FAILED)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        raise CommandError(_gone(info, pid), FAILED) from None
-    except PermissionError:
-        pass  # alive, another user's: sending SIGTERM says so
+def _check_orchestrator(info: RunInfo, lease: float) -> int | None:
+    """The pid of the run's orchestrator when it is a process of this host (to notice if it
+    dies), None when it runs elsewhere; a :class:`CommandError` when it is known gone."""
     silent = time.time() - info.heartbeat_at
-    started = process_started_at(pid)
-    if silent > stale_after or (started is not None and started > info.heartbeat_at + 1.0):
+    if silent > lease:
         raise CommandError(
             f"run {info.run_id} has had no heartbeat for {duration(silent)}: its "
-            f"orchestrator (process {pid}) is gone and that pid is not it any more. The run "
-            f"crashed; resume it with: legato resume {info.run_id}",
+            f"orchestrator is gone. The run crashed; resume it with: legato resume "
+            f"{info.run_id}",
             FAILED,
         )
+    host, _, rest = info.owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return None
+    started = process_started_at(pid)
+    if not process_alive(pid) or (started is not None and started > info.heartbeat_at + 1.0):
+        raise CommandError(_gone(info, pid), FAILED)
     return pid
 
 

@@ -4,7 +4,8 @@ store, the artifact store and the executor they name work here.
 It changes nothing in the stores: the run store is opened read-only (no database created, no
 schema upgraded), and temporary files left by interrupted artifact writes are only counted.
 ``--fix`` does both: it brings the run store's schema up to date and removes the orphaned
-temporary files. (The artifact store's check writes one probe file, and deletes it.)
+temporary files. (The artifact store's check writes one probe file, and deletes it, in a
+folder that exists: one not made yet is only checked to be creatable.)
 """
 
 from __future__ import annotations
@@ -76,17 +77,23 @@ def _settings_table(settings: Settings) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
+
+    def row(key: str, value: str) -> None:
+        origin = settings.origins.get(key)
+        table.add_row(key, Text(mask(value if origin is None else f"{value}  ({origin})")))
+
     table.add_row("profile", f"{settings.profile}  (from {settings.source})")
-    table.add_row("home", str(settings.home))
-    table.add_row("state_url", Text(mask(settings.state_url)))
-    table.add_row("artifacts_url", Text(mask(settings.artifacts_url)))
-    table.add_row("executor", settings.executor or "threads (the default)")
-    table.add_row(
+    table.add_row("project", Text(settings.project.describe()))
+    row("home", str(settings.home))
+    row("state_url", settings.state_url)
+    row("artifacts_url", settings.artifacts_url)
+    row("executor", settings.executor or "threads (the default)")
+    row(
         "concurrency",
         f"{settings.concurrency} workers" if settings.concurrency else "one worker per CPU core",
     )
-    table.add_row("failure_policy", settings.failure_policy or "each pipeline's own")
-    table.add_row("stale_after", f"{settings.stale_after:g}s")
+    row("failure_policy", settings.failure_policy or "each pipeline's own")
+    row("stale_after", f"{settings.stale_after:g}s")
     secrets = [
         f"{name} ({variable}: {'set' if os.environ.get(variable) else 'NOT SET'})"
         for name, variable in sorted(settings.secrets.items())
@@ -146,11 +153,15 @@ def _check_creatable(path: Path) -> None:
 
 
 def _check_artifacts(settings: Settings) -> str:
-    """Write a probe, read it back, delete it."""
+    """Write a probe, read it back, delete it; a local folder not made yet is not made (a
+    ``.legato`` folder marks a project), only checked to be creatable."""
     store = FsspecArtifactStore(settings.artifacts_url, read_only=True)
     probe = f"doctor-{uuid.uuid4().hex}.probe"
     data = os.urandom(64)
     root = store.local_root
+    if root is not None and not Path(root).exists():
+        _check_creatable(Path(root) / "tmp")
+        return f"{mask(store.url)}: no folder yet (the first run creates it)"
     if root is not None:
         path = Path(root) / "tmp" / probe
         path.parent.mkdir(parents=True, exist_ok=True)

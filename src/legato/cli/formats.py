@@ -3,8 +3,10 @@ write to."""
 
 from __future__ import annotations
 
+import math
 import sys
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -18,8 +20,11 @@ __all__ = [
     "console",
     "duration",
     "error_console",
+    "instant",
     "milliseconds",
+    "number",
     "size",
+    "sparkline",
     "timestamp",
 ]
 
@@ -87,6 +92,54 @@ def timestamp(at: float | None) -> str:
     if at is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def number(value: float) -> str:
+    """A metric's value as the commands print it: six significant digits, ``nan``."""
+    return "nan" if math.isnan(value) else f"{value:.6g}"
+
+
+def instant(at: float) -> str:
+    """Local date and time to the millisecond, ISO 8601 without a space
+    (``2024-05-01T12:30:01.123``): one word, so a plain table stays split by spaces."""
+    whole = math.floor(at)
+    millis = min(round((at - whole) * 1000), 999)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole)) + f".{millis:03d}"
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], width: int = 40) -> str:
+    """``values`` as a line of bars from the lowest (``▁``) to the highest (``█``), at most
+    ``width`` of them: a longer series is cut into ``width`` runs of consecutive values,
+    each drawn as its mean. NaN (nothing to draw) is a space; infinities are drawn at the
+    ends of the range of the finite values; a series whose values are all equal is drawn
+    halfway."""
+    count = len(values)
+    if count > width:
+        values = [
+            _mean(values[i * count // width : (i + 1) * count // width]) for i in range(width)
+        ]
+    finite = [v for v in values if math.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    top = len(_BARS) - 1
+    bars = []
+    for value in values:
+        if math.isnan(value):
+            bars.append(" ")
+        elif math.isinf(value):
+            bars.append(_BARS[top if value > 0 else 0])
+        elif high == low:
+            bars.append(_BARS[top // 2])
+        else:
+            bars.append(_BARS[round((value - low) / (high - low) * top)])
+    return "".join(bars)
+
+
+def _mean(values: Sequence[float]) -> float:
+    numbers = [v for v in values if not math.isnan(v)]
+    return math.fsum(numbers) / len(numbers) if numbers else math.nan
 
 
 def size(count: int) -> str:

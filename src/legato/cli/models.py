@@ -9,7 +9,9 @@ from rich.text import Text
 
 from legato.cli.exits import OK
 from legato.cli.formats import console
-from legato.cli.settings import load, mask, open_storage
+from legato.cli.settings import load, mask
+from legato.cli.stores import missing_store, open_existing, store_name
+from legato.config import Settings
 from legato.model.registry import AliasChange, ModelVersion, check_version
 from legato.registry import Registry
 
@@ -22,8 +24,9 @@ __all__ = [
 ]
 
 
-def _registry(profile: str | None, *, read_only: bool = False) -> Registry:
-    storage = open_storage(load(profile), read_only=read_only)
+def _registry(settings: Settings, wanted: str, *, read_only: bool = False) -> Registry:
+    """The registry of the stores ``settings`` name, to look ``wanted`` up in."""
+    storage = open_existing(settings, wanted, read_only=read_only)
     return Registry(storage.runs.models, storage.artifacts)
 
 
@@ -45,11 +48,21 @@ def _metrics(values: Any) -> str:
 
 def list_command(*, profile: str | None) -> int:
     """Every model: its latest version and its aliases."""
-    registry = _registry(profile, read_only=True)
+    settings = load(profile)
     out = console()
+    missing = missing_store(settings)
+    if missing is not None:
+        out.print(missing, markup=False, soft_wrap=True)
+        return OK
+    registry = _registry(settings, "models", read_only=True)
     names = registry.models()
     if not names:
-        out.print("no models registered yet (legato.register_model inside a task)", markup=False)
+        out.print(
+            f"no models registered yet in {store_name(settings)} "
+            "(legato.register_model inside a task)",
+            markup=False,
+            soft_wrap=True,
+        )
         return OK
     table = _table("model", "versions", "latest", "aliases", "registered")
     for name in names:
@@ -70,7 +83,7 @@ def list_command(*, profile: str | None) -> int:
 def show_command(ref: str, *, profile: str | None) -> int:
     """``NAME``: its versions, aliases and alias history; ``NAME@ALIAS`` or ``NAME:VERSION``:
     that version with its lineage."""
-    registry = _registry(profile, read_only=True)
+    registry = _registry(load(profile), f"model {ref!r}", read_only=True)
     out = console()
     if "@" not in ref and ":" not in ref:
         versions = registry.versions(ref)
@@ -162,7 +175,7 @@ def promote_command(
     name: str, version: str, *, alias: str, reason: str, actor: str | None, profile: str | None
 ) -> int:
     """Point ``alias`` at ``version``."""
-    change = _registry(profile).set_alias(
+    change = _registry(load(profile), f"model {name!r}").set_alias(
         name, alias, check_version(version), reason=reason, actor=actor
     )
     return _changed(change)
@@ -178,7 +191,7 @@ def rollback_command(
     profile: str | None,
 ) -> int:
     """Move ``alias`` back one step, or to ``to``."""
-    change = _registry(profile).rollback(
+    change = _registry(load(profile), f"model {name!r}").rollback(
         name,
         alias,
         to=None if to is None else check_version(to),
@@ -191,6 +204,6 @@ def rollback_command(
 def delete_command(name: str, version: str, *, profile: str | None) -> int:
     """Delete a version no alias names."""
     number = check_version(version)
-    _registry(profile).delete(name, number)
+    _registry(load(profile), f"model {name!r}").delete(name, number)
     console().print(f"deleted version {number} of model {name}", markup=False)
     return OK

@@ -19,6 +19,7 @@ from legato.cli.formats import console as make_console
 from legato.cli.params import parse_params
 from legato.cli.progress import LiveProgress, LogTail, PlainProgress, make_progress
 from legato.cli.settings import load, mask, open_storage
+from legato.cli.stores import open_existing
 from legato.cli.summary import print_outcome
 from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
@@ -105,7 +106,7 @@ def resume_command(run_ref: str, *, executor: str | None, profile: str | None, l
     if here not in sys.path:
         sys.path.insert(0, here)
     options = ResumeOptions(executor=executor, profile=profile, echo_logs=False)
-    storage = open_storage(load(profile))
+    storage = open_existing(load(profile), f"run {run_ref!r}", read_only=False)
     info = storage.runs.get_run(run_ref)
     events = storage.runs.read_events(info.run_id)
     start = fold(events) if events else None

@@ -1,29 +1,33 @@
-"""``legato runs``, ``legato runs show`` and ``legato logs``: what the run store holds."""
+"""``legato runs`` and ``legato runs show``: what the run store holds about runs."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from legato.cli.attempts import attempts_of
 from legato.cli.choices import CRASHED
-from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
+from legato.cli.exits import OK
 from legato.cli.formats import STATE_STYLES, console, duration, timestamp
+from legato.cli.run_details import output_text, print_attempt_errors, tracked_table
 from legato.cli.settings import load, mask, open_storage
-from legato.cli.summary import task_table
+from legato.cli.stores import missing_store, open_existing, store_name
+from legato.cli.summary import in_display_order, task_table
 from legato.engine.reducer import fold
+from legato.engine.tracked import summarize
+from legato.model.events import Event, RunStarted
+from legato.model.records import TaskRecord
 from legato.model.rollback import CompensationRecord
-from legato.model.runs import LogEntry, RunInfo
-from legato.model.states import RUN_TERMINAL, RunState, TaskState
-from legato.store.base import RunStore
+from legato.model.runs import RunInfo
+from legato.model.states import RunState
+from legato.store.base import ArtifactStore
 
-__all__ = ["list_command", "logs_command", "shown_state", "show_command"]
+__all__ = ["list_command", "shown_state", "show_command"]
 
-_FOLLOW_EVERY = 0.5
 _LIVE = tuple(state for state in RunState if not state.is_terminal)
 """States a run may show as ``crashed`` in (it has not ended)."""
 
@@ -50,6 +54,11 @@ def list_command(
 ) -> int:
     """``legato runs``: a table of runs, newest first."""
     settings = load(profile)
+    out = console()
+    missing = missing_store(settings)
+    if missing is not None:
+        out.print(missing, markup=False, soft_wrap=True)
+        return OK
     store = open_storage(settings, read_only=True).runs
     now = time.time()
     if state is None:
@@ -64,9 +73,10 @@ def list_command(
         runs = sorted(runs, key=lambda r: (r.created_at, r.run_id), reverse=True)[:limit]
     else:
         runs = store.list_runs(pipeline=pipeline, state=RunState(state), limit=limit)
-    out = console()
     if not runs:
-        out.print("no runs" + (" match" if pipeline or state else " yet"), markup=False)
+        where = store_name(settings)
+        said = f"no runs in {where} match" if pipeline or state else f"no runs yet in {where}"
+        out.print(said, markup=False, soft_wrap=True)
         return OK
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     for name in ("run", "pipeline", "state", "started", "duration"):
@@ -85,9 +95,11 @@ def list_command(
 
 
 def show_command(run_ref: str, *, profile: str | None) -> int:
-    """``legato runs show RUN``: the run's parameters, where it ran, and every task."""
+    """``legato runs show RUN``: the run's parameters, where it ran, every task, what they
+    tracked, the pipeline's output and the error of every attempt that failed."""
     settings = load(profile)
-    store = open_storage(settings, read_only=True).runs
+    storage = open_existing(settings, f"run {run_ref!r}")
+    store = storage.runs
     info = store.get_run(run_ref)
     records = store.task_records(info.run_id)
     out = console()
@@ -117,17 +129,17 @@ def show_command(run_ref: str, *, profile: str | None) -> int:
     out.print()
     table, _ = task_table(records)
     out.print(table)
-    failed = [r for r in records if r.state in (TaskState.FAILED, TaskState.TIMED_OUT)]
-    for record in failed:
-        if record.error is not None and record.error.type_name == "legato.MapItemsFailed":
-            continue
+    events = store.read_events(info.run_id)
+    summary = summarize(store, info.run_id)
+    if summary.params or summary.series or summary.tags or summary.artifacts:
         out.print()
-        out.print(Text(f"{record.key} {record.state.value} (attempt {record.attempt}):", "red"))
-        text = record.reason
-        if record.error is not None:
-            text = record.error.traceback or record.error.summary()
-        out.print(Text(mask(text).rstrip()), soft_wrap=True)
-    rollback = fold(store.read_events(info.run_id)).rollbacks if records else {}
+        order = [r.key for r in in_display_order(records)]
+        out.print(tracked_table(summary, storage.artifacts, order))
+    if info.state is RunState.SUCCEEDED:
+        out.print()
+        out.print(_output_line(events, records, info, storage.artifacts), soft_wrap=True)
+    print_attempt_errors(out, attempts_of(events), records)
+    rollback = fold(events).rollbacks if events else {}
     if rollback:
         out.print()
         out.print(rollback_table(rollback))
@@ -138,6 +150,24 @@ def show_command(run_ref: str, *, profile: str | None) -> int:
         else:
             out.print(f"resume it with: legato resume {info.run_id}", markup=False)
     return OK
+
+
+def _output_line(
+    events: list[Event], records: list[TaskRecord], info: RunInfo, artifacts: ArtifactStore
+) -> Text:
+    """``output`` and the pipeline's return value as far as it can be shown (see
+    :func:`~legato.cli.run_details.output_text`), on one line however long."""
+    started = events[0] if events else None
+    line = Text("output  ", style="bold")
+    if isinstance(started, RunStarted) and started.output is not None:
+        line.append(mask(output_text(started.output, records, info.params, artifacts)))
+    else:
+        line.append(
+            "not recorded (by a legato older than this one): legato artifacts lists the "
+            "outputs of its tasks",
+            style="dim",
+        )
+    return line
 
 
 def unfinished_rollback(rollback: Mapping[str, CompensationRecord]) -> list[str]:
@@ -187,64 +217,3 @@ def _environment(env: Mapping[str, Any]) -> list[tuple[str, str]]:
     if env.get("profile"):
         rows.append(("profile", f"{env['profile']} ({env.get('config', '')})"))
     return rows
-
-
-def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str | None) -> int:
-    """``legato logs RUN [TASK]``: the captured output; with ``follow``, until the run ends."""
-    settings = load(profile)
-    store = open_storage(settings, read_only=True).runs
-    info = store.get_run(run_ref)
-    keys = _task_keys(store, info.run_id, task)
-    out = console()
-    prefix = keys is None or len(keys) > 1
-    seq = _print_logs(out, store.read_logs(info.run_id), keys, prefix=prefix)
-    if not follow:
-        return OK
-    try:
-        while True:
-            current = store.get_run(info.run_id)
-            ended = current.state in RUN_TERMINAL or (
-                shown_state(current, settings.stale_after) == CRASHED
-            )
-            seq = max(
-                seq,
-                _print_logs(out, store.read_logs(info.run_id, after_seq=seq), keys, prefix=prefix),
-            )
-            if ended:
-                return OK
-            if keys is not None and task is not None:
-                keys = _task_keys(store, info.run_id, task)  # a map's items appear
-            time.sleep(_FOLLOW_EVERY)
-    except KeyboardInterrupt:
-        return CANCELLED
-
-
-def _task_keys(store: RunStore, run_id: str, task: str | None) -> set[str] | None:
-    """The task keys whose output to show: ``None`` for all; for a mapped task, its items."""
-    if task is None:
-        return None
-    records = store.task_records(run_id)
-    keys = {r.key for r in records if task in (r.key, r.parent)}
-    if not keys:
-        names = ", ".join(r.key for r in records if r.parent is None) or "none"
-        raise CommandError(f"run {run_id} has no task {task!r}; its tasks: {names}", USAGE)
-    return keys
-
-
-def _print_logs(
-    out: Console, entries: Iterable[LogEntry], keys: set[str] | None, *, prefix: bool
-) -> int:
-    seq = 0
-    for entry in entries:
-        seq = max(seq, entry.seq)
-        if keys is not None and entry.key not in keys:
-            continue
-        text = mask(entry.text)
-        if prefix:
-            key = entry.key if entry.attempt <= 1 else f"{entry.key}#{entry.attempt}"
-            for line in text.rstrip("\n").split("\n"):
-                out.print(Text(f"{key} | ", style="dim") + Text(line), soft_wrap=True)
-        else:
-            out.file.write(text)
-    out.file.flush()
-    return seq

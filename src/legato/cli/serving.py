@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from legato.cli.exits import OK, USAGE, CommandError
 from legato.cli.settings import load, mask
+from legato.cli.stores import require_store
 from legato.errors import InvalidNameError, ParameterError
 from legato.model.registry import parse_model_ref
 from legato.registry.registry import open_registry
@@ -36,6 +37,7 @@ def serve_command(
     if poll < 0 or not 1 <= port <= 65535 or max_body < 1:
         raise CommandError("--poll must be >= 0, --port 1 to 65535, --max-body >= 1", USAGE)
     settings = load(profile)
+    require_store(settings, f"model {ref!r}")
     registry = open_registry(settings.profile)
 
     def ready(line: str) -> None:

@@ -54,7 +54,8 @@ no call waits for them)."""
 _BIG_LOOKUP = 64
 """A cache lookup of this many tasks takes long enough to commit meanwhile."""
 _PULSE_S = 0.5
-"""How often a durable run wakes to stream captured output and check its heartbeat."""
+"""How often a durable run wakes to stream captured output, check its heartbeat and read
+the cancel requests recorded in the store."""
 
 
 class Driver:
@@ -423,6 +424,10 @@ class Driver:
         self._flush()
         if self.journal.last_commit <= now - self._renew_every:
             self.journal.heartbeat(now)
+        if not self._cancel_requested:
+            asked = self.journal.cancel_requested()
+            if asked is not None:
+                self.request_cancel(asked)
         if not self.scheduler.done:
             self._timers.add(now + _PULSE_S, None)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from legato._crash import crash_point
+from legato.errors import StoreError
 from legato.model.events import Event, RollbackTransitioned, RunTransitioned, TaskTransitioned
 from legato.model.rollback import RollbackState
 from legato.model.runs import LogEntry
@@ -170,6 +171,17 @@ class Journal:
                 self.store.append_logs(entries)
         except Exception:
             log.exception("could not store %d log entries of run %s", len(entries), self.run_id)
+
+    def cancel_requested(self) -> str | None:
+        """The reason of a cancel asked for through the store (another process, another
+        machine, the API), or None; a store that cannot be read now is asked again later."""
+        if self.store is None:
+            return None
+        try:
+            return self.store.cancel_requested(self.run_id)
+        except StoreError:
+            log.warning("could not read the cancel requests of run %s", self.run_id)
+            return None
 
     def heartbeat(self, now: float) -> None:
         """Renew this orchestrator's lease on the run (``now``: the caller's monotonic time

@@ -11,12 +11,15 @@ from typing import Any
 
 __all__ = [
     "INLINE_LIMIT",
+    "ITEMS",
     "PATHS",
     "SHAPE",
     "ArtifactRef",
+    "items_of_ref",
     "paths_of_ref",
     "shape_of",
     "shape_of_ref",
+    "with_items",
     "with_paths",
     "with_shape",
 ]
@@ -70,6 +73,24 @@ def with_shape(ref: ArtifactRef, obj: Any) -> ArtifactRef:
     meta = dict(ref.meta)
     meta[SHAPE] = json.dumps([length, list(items) if items is not None else None])
     return replace(ref, meta=meta)
+
+
+ITEMS = "legato.items"
+"""Key in ``ArtifactRef.meta`` of a *manifest*: the output of a task that a map consumes is
+stored item by item, and what is recorded as its output is the manifest listing the items'
+references (legato's own JSON), not the list itself. The value is the number of items."""
+
+
+def with_items(manifest: ArtifactRef, count: int) -> ArtifactRef:
+    """``manifest`` noted as the manifest of ``count`` items (see :data:`ITEMS`)."""
+    return replace(manifest, meta={**manifest.meta, ITEMS: str(count)})
+
+
+def items_of_ref(ref: ArtifactRef) -> int | None:
+    """How many items the manifest ``ref`` lists; None when it is not a manifest (or was
+    written before manifests were noted)."""
+    count = ref.meta.get(ITEMS)
+    return int(count) if count is not None else None
 
 
 PATHS = "legato.paths"

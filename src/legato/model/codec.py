@@ -199,6 +199,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         refresh = event.caching.refresh
         if refresh is not False:
             base["refresh"] = True if refresh is True else sorted(refresh)
+        if event.output is not None:
+            base["output"] = event.output
     else:
         raise TypeError(f"cannot encode {type(event).__name__}")
     return base
@@ -268,5 +270,6 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
             executor=d.get("executor", ""),
             failure_policy=d.get("failure_policy", ""),
             caching=_caching(d),
+            output=d.get("output"),
         )
     raise ValueError(f"unknown event type {kind!r}")

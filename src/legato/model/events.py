@@ -60,6 +60,10 @@ class RunStarted(Event):
     caching: CacheOptions = field(default_factory=CacheOptions)
     """The run's cache options; a resume applies them again. Events written before they
     were recorded read as the defaults (look up, refresh nothing)."""
+    output: Mapping[str, Any] | None = None
+    """How the pipeline's return value is made of task outputs, parameters and literals,
+    as JSON (:mod:`legato.model.outputs`), for showing a run's output; None in events
+    written before it was recorded."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

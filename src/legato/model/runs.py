@@ -36,6 +36,11 @@ class RunInfo:
     reason: str = ""
     environment: Mapping[str, Any] = field(default_factory=dict)
     """Python, platform, packages, git commit and dirty flag, host and user."""
+    cancel_requested_at: float | None = None
+    """When someone asked for the run to be cancelled through the store (``legato cancel``,
+    the API), on the store's clock; its orchestrator reads the request and cancels."""
+    cancel_reason: str = ""
+    """What the cancel request said."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

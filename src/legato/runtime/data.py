@@ -15,7 +15,7 @@ import pickle
 from typing import Any, Protocol
 
 from legato._crash import crash_point
-from legato.model.artifacts import ArtifactRef, with_paths, with_shape
+from legato.model.artifacts import ArtifactRef, with_items, with_paths, with_shape
 from legato.model.calls import TaskCall
 from legato.model.codec import artifact_from_dict, artifact_to_dict
 from legato.model.values import (
@@ -106,7 +106,10 @@ class StoredData:
                 with_paths(self.artifacts.put(item, producer=f"{producer}[{i}]"), item)
                 for i, item in enumerate(obj)
             )
-            manifest = self.artifacts.put([artifact_to_dict(r) for r in items], producer=producer)
+            manifest = with_items(
+                self.artifacts.put([artifact_to_dict(r) for r in items], producer=producer),
+                len(items),
+            )
             crash_point("output_written")
             if self.keep_live:
                 return StoredItems(items, manifest, obj)

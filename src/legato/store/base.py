@@ -129,6 +129,19 @@ class RunStore(Protocol):
         only until someone took it: a second taker then finds a live owner's lease."""
         ...
 
+    def request_cancel(self, run_id: str, reason: str) -> RunInfo:
+        """Ask the run's orchestrator, wherever it runs, to cancel the run: the request is
+        recorded with the run (``cancel_requested_at``, on the store's clock) unless one
+        already is or the run has ended; the orchestrator reads it within a second
+        (:meth:`cancel_requested`) and cancels as a Ctrl-C would. A take-over (a resume)
+        clears it. Returns the run as it now stands."""
+        ...
+
+    def cancel_requested(self, run_id: str) -> str | None:
+        """The reason of the cancel request recorded for the run, or None: what its
+        orchestrator polls."""
+        ...
+
     def get_run(self, run_id: str) -> RunInfo:
         """The run with this id, or the only one whose id starts with it. Raises
         ``UnknownRunError`` (no match or an ambiguous prefix)."""

@@ -129,9 +129,33 @@ class MemoryRunStore:
             now = self._clock()
             refuse_take_over(info, seen, lease, now)
             run.info = dataclasses.replace(
-                info, owner=owner, epoch=info.epoch + 1, heartbeat_at=now, state=RunState.RUNNING
+                info,
+                owner=owner,
+                epoch=info.epoch + 1,
+                heartbeat_at=now,
+                state=RunState.RUNNING,
+                cancel_requested_at=None,  # a request was for the run as it was
+                cancel_reason="",
             )
             return run.info
+
+    def request_cancel(self, run_id: str, reason: str) -> RunInfo:
+        """Record a cancel request for the run (see :meth:`RunStore.request_cancel`)."""
+        exact = self.get_run(run_id).run_id  # a prefix names one run, or fails
+        with self._lock:
+            run = self._get(exact)
+            info = run.info
+            if info.cancel_requested_at is None and not info.state.is_terminal:
+                run.info = dataclasses.replace(
+                    info, cancel_requested_at=self._clock(), cancel_reason=reason
+                )
+            return run.info
+
+    def cancel_requested(self, run_id: str) -> str | None:
+        """The reason of a cancel request for the run, or None."""
+        with self._lock:
+            info = self._get(run_id).info
+        return None if info.cancel_requested_at is None else info.cancel_reason or "cancelled"
 
     # -- events ----------------------------------------------------------------------------
 

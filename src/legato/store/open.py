@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from legato.store.base import RunStore
 
-__all__ = ["open_run_store"]
+__all__ = ["open_run_store", "store_file"]
 
 
 def open_run_store(url: str, *, read_only: bool = False) -> RunStore:
@@ -26,3 +27,23 @@ def open_run_store(url: str, *, read_only: bool = False) -> RunStore:
     if "://" not in url:
         url = f"sqlite:///{url}"
     return SqlRunStore(url, read_only=read_only)
+
+
+def store_file(url: str) -> Path | None:
+    """The file of the SQLite run store at ``url`` (a URL or a plain path, as
+    :func:`open_run_store` takes it), whether it exists or not; None for a store that is not
+    a file (PostgreSQL, ``memory://``). Opening nothing, it tells a store not made yet from
+    an empty one, which a read-only store reads alike."""
+    if url == "memory://":
+        return None
+    if "://" not in url:
+        return Path(url).expanduser().absolute()
+    import sqlalchemy as sa  # noqa: PLC0415 (SQLAlchemy only when needed)
+
+    from legato.store.sql.connect import sqlite_path  # noqa: PLC0415
+
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return None  # not a URL: opening the store says so
+    return sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None

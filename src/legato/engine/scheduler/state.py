@@ -41,6 +41,7 @@ from legato.model.artifacts import ArtifactRef
 from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import Event, PlannedTask, RunStarted
+from legato.model.outputs import describe_output
 from legato.model.records import RunRecord
 from legato.model.specs import Capacity
 from legato.model.states import RunState, TaskState
@@ -138,6 +139,7 @@ class Scheduler:
                 executor=self.executor,
                 failure_policy=plan.failure_policy.value,
                 caching=plan.caching,
+                output=describe_output(plan.output),
             )
         )
         ledger.run_state(RunState.RUNNING)

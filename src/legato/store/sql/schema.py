@@ -33,7 +33,7 @@ __all__ = [
     "tracked_values",
 ]
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest migration; a store whose schema is at it needs no upgrade."""
 
 VERSION_TABLE = "legato_alembic_version"
@@ -81,6 +81,9 @@ runs = sa.Table(
     # The seq of the run's last event: appends check and move it in one UPDATE, which is
     # also the owner check (fencing) and the heartbeat.
     sa.Column("last_seq", sa.Integer, nullable=False),
+    # A cancel asked for through the store, read by the run's orchestrator (0003).
+    sa.Column("cancel_requested_at", sa.Float),
+    sa.Column("cancel_reason", sa.Text),
     sa.Index("ix_runs_created_at", "created_at"),
     sa.Index("ix_runs_pipeline_created_at", "pipeline", "created_at"),
     sa.Index("ix_runs_state_created_at", "state", "created_at"),

@@ -21,7 +21,7 @@ from legato.model.events import Event, MapExpanded, RunStarted
 from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.records import TaskRecord
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import RunState, TaskState
+from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store.memory import (
     check_batch,
@@ -252,6 +252,36 @@ class SqlRunStore:
             if done.rowcount != 1:
                 self._not_owner(c, run_id)
 
+    def request_cancel(self, run_id: str, reason: str) -> RunInfo:
+        """Record a cancel request for the run (see :meth:`RunStore.request_cancel`)."""
+        exact = self.get_run(run_id).run_id  # a prefix names one run, or fails
+        with self._write(f"asking run {run_id!r} to cancel") as c:
+            c.execute(
+                sa.update(runs)
+                .where(
+                    runs.c.run_id == exact,
+                    runs.c.cancel_requested_at.is_(None),
+                    runs.c.state.not_in([s.value for s in RUN_TERMINAL]),
+                )
+                .values(cancel_requested_at=db_now(self._dialect), cancel_reason=reason)
+            )
+            return _run_info(c.execute(sa.select(runs).where(runs.c.run_id == exact)).one())
+
+    def cancel_requested(self, run_id: str) -> str | None:
+        """The reason of a cancel request for the run not yet ended, or None."""
+
+        def work(c: sa.Connection) -> str | None:
+            row = c.execute(
+                sa.select(runs.c.cancel_requested_at, runs.c.cancel_reason).where(
+                    runs.c.run_id == run_id
+                )
+            ).first()
+            if row is None or row.cancel_requested_at is None:
+                return None
+            return str(row.cancel_reason or "cancelled")
+
+        return self._read(f"reading run {run_id!r}", work)
+
     def take_over(
         self, run_id: str, owner: str, *, lease: float, seen: RunInfo | None = None
     ) -> RunInfo:
@@ -277,6 +307,10 @@ class SqlRunStore:
                     epoch=runs.c.epoch + 1,
                     heartbeat_at=db_now(self._dialect),
                     state=RunState.RUNNING.value,
+                    # A request to cancel was for the run as it was; its new owner was asked
+                    # to continue it.
+                    cancel_requested_at=None,
+                    cancel_reason=None,
                 )
             )
             row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).one()
@@ -599,6 +633,8 @@ def _run_info(row: sa.Row[Any]) -> RunInfo:
         epoch=row.epoch,
         reason=row.reason,
         environment=from_jsonable(json.loads(row.environment)),
+        cancel_requested_at=row.cancel_requested_at,
+        cancel_reason=row.cancel_reason or "",
     )
 
 

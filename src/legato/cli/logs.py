@@ -1,0 +1,130 @@
+"""``legato logs RUN [TASK] [--follow]``: what a run's tasks wrote, attempt by attempt.
+
+The output of each attempt follows a header naming the task, the attempt and how it ended
+(``==> fit · attempt 1 · failed, retried <==``, as ``tail`` heads the files it follows),
+and is printed as the task wrote it. Without ``--follow`` each attempt's output is printed
+in one piece, tasks in plan order; with it, what arrives is printed as it arrives, under a
+new header whenever it comes from another attempt than the text before it. A run (or a
+task) that captured nothing says so, rather than print nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from legato.cli.attempts import Attempts
+from legato.cli.choices import CRASHED
+from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
+from legato.cli.formats import STATE_STYLES, console
+from legato.cli.runs import shown_state
+from legato.cli.settings import load, mask
+from legato.cli.stores import open_existing
+from legato.cli.summary import in_display_order
+from legato.model.runs import LogEntry
+from legato.model.states import RUN_TERMINAL
+from legato.store.base import RunStore
+
+__all__ = ["in_plan_order", "logs_command"]
+
+_FOLLOW_EVERY = 0.5
+
+
+def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str | None) -> int:
+    """Print the captured output; with ``follow``, until the run ends."""
+    settings = load(profile)
+    store = open_existing(settings, f"run {run_ref!r}").runs
+    info = store.get_run(run_ref)
+    keys = _task_keys(store, info.run_id, task)
+    printer = _Printer(console(), store, info.run_id, keys)
+    printer.show(in_plan_order(store, info.run_id, store.read_logs(info.run_id)))
+    ended = info.state in RUN_TERMINAL
+    try:
+        while follow and not ended:
+            current = store.get_run(info.run_id)
+            ended = current.state in RUN_TERMINAL or (
+                shown_state(current, settings.stale_after) == CRASHED
+            )
+            if task is not None:
+                printer.keys = _task_keys(store, info.run_id, task)  # a map's items appear
+            printer.show(store.read_logs(info.run_id, after_seq=printer.seq))
+            if not ended:
+                time.sleep(_FOLLOW_EVERY)
+    except KeyboardInterrupt:
+        return CANCELLED
+    if not printer.printed:
+        which = f"task {task}" if task is not None else f"run {info.run_id}"
+        so_far = "" if ended else " so far"
+        printer.out.print(f"{which} captured no output{so_far}", markup=False)
+    return OK
+
+
+def in_plan_order(store: RunStore, run_id: str, entries: Iterable[LogEntry]) -> list[LogEntry]:
+    """``entries`` grouped by attempt: tasks in plan order (each map's items after it),
+    each task's attempts in order, each attempt's text in the order it was written."""
+    order = {r.key: i for i, r in enumerate(in_display_order(store.task_records(run_id)))}
+    last = len(order)
+    return sorted(entries, key=lambda e: (order.get(e.key, last), e.key, e.attempt, e.seq))
+
+
+def _task_keys(store: RunStore, run_id: str, task: str | None) -> set[str] | None:
+    """The task keys whose output to show: ``None`` for all; for a mapped task, its items."""
+    if task is None:
+        return None
+    records = store.task_records(run_id)
+    keys = {r.key for r in records if task in (r.key, r.parent)}
+    if not keys:
+        names = ", ".join(r.key for r in records if r.parent is None) or "none"
+        raise CommandError(f"run {run_id} has no task {task!r}; its tasks: {names}", USAGE)
+    return keys
+
+
+class _Printer:
+    """Writes entries under the header of their attempt; remembers where it is."""
+
+    def __init__(self, out: Console, store: RunStore, run_id: str, keys: set[str] | None) -> None:
+        self.out = out
+        self.store = store
+        self.run_id = run_id
+        self.keys = keys
+        self.seq = 0
+        """The highest sequence number seen (what ``--follow`` reads after)."""
+        self.printed = False
+        self._current: tuple[str, int] | None = None
+        self._at_line_start = True
+        self._attempts = Attempts()
+
+    def show(self, entries: Sequence[LogEntry]) -> None:
+        for entry in entries:
+            self.seq = max(self.seq, entry.seq)
+            if self.keys is not None and entry.key not in self.keys:
+                continue
+            ident = (entry.key, entry.attempt)
+            if ident != self._current:
+                self._header(ident)
+            text = mask(entry.text)
+            self.out.file.write(text)
+            self._at_line_start = text.endswith("\n")
+            self.printed = True
+        self.out.file.flush()
+
+    def _header(self, ident: tuple[str, int]) -> None:
+        if not self._at_line_start:
+            self.out.file.write("\n")
+        attempt = self._attempts.found.get(ident)
+        if attempt is None or not attempt.settled:  # a followed run's attempts move on
+            self._attempts.add(self.store.read_events(self.run_id, self._attempts.seq))
+            attempt = self._attempts.found.get(ident)
+        outcome = attempt.outcome if attempt is not None else "unknown"
+        key, number = ident
+        line = Text("==> ", style="dim")
+        line.append(key, style="bold")
+        line.append(f" · attempt {number} · ", style="dim")
+        line.append(outcome, style=STATE_STYLES.get(outcome.split(",")[0], ""))
+        line.append(" <==", style="dim")
+        self.out.print(line, soft_wrap=True)
+        self._current = ident
+        self._at_line_start = True
