@@ -515,6 +515,28 @@ class RunStoreContract:
             S.UPSTREAM_FAILED,
         ]
 
+    def test_keyed_map_items_are_named_by_their_keys(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="fit", name="fit_fn", mapped=True, items=2)))
+        w.append(
+            w.task("fit", S.RUNNING),
+            w.expand("fit", 2, keys=("linear", "random forest")),
+            w.task("fit[random forest]", S.RUNNING),
+        )
+        w.append(w.task("fit[random forest]", S.SUCCEEDED, output=inline_ref("rf")))
+        rows = store.task_records("r")
+        assert [(r.key, r.map_index, r.parent, r.name, r.state) for r in rows[1:]] == [
+            ("fit[linear]", 0, "fit", "fit_fn", S.READY),
+            ("fit[random forest]", 1, "fit", "fit_fn", S.SUCCEEDED),
+        ]
+        assert rows[2].output is not None
+        assert rows[2].output.checksum == inline_ref("rf").checksum
+        events = store.read_events("r")
+        assert [e.keys for e in events if isinstance(e, MapExpanded)] == [
+            ("linear", "random forest")
+        ]
+
     def test_an_empty_map(self, store: RunStore) -> None:
         w = self.started(store, "r", "m")
         w.append(w.task("m", S.RUNNING), w.expand("m", 0), w.task("m", S.SUCCEEDED))

@@ -82,14 +82,16 @@ def list_command(run_ref: str, *, profile: str | None) -> int:
             assert record.output is not None
             count = items_of_ref(record.output)
             name = record.key if count is None else f"{record.key} ({count} items)"
-            outputs.add_row(name, *_cells(record.output))
+            # Text, not markup: an item key in brackets ([linear]) is no style tag.
+            outputs.add_row(Text(name), *_cells(record.output))
         out.print(outputs)
     if logged:
         if records:
             out.print()
         table = _table("logged", ("task", "name"))
         for (key, name), artifact in logged.items():
-            table.add_row(key, Text(mask(name)), *_cells(artifact.ref))
+            # Text, not markup: an item key in brackets ([linear]) is no style tag.
+            table.add_row(Text(key), Text(mask(name)), *_cells(artifact.ref))
         out.print(table)
     return OK
 

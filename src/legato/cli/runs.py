@@ -194,7 +194,7 @@ def rollback_table(rollback: Mapping[str, CompensationRecord]) -> Table:
         took = duration(c.ended_at - c.started_at) if c.started_at and c.ended_at else "-"
         shown = c.state.value
         table.add_row(
-            key,
+            Text(key),  # not markup: an item key in brackets is no style tag
             Text(shown, style=STATE_STYLES.get(shown, "")),
             str(c.attempt),
             took,

@@ -7,6 +7,8 @@ again, and every other task starts a new attempt.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import load_pipeline
@@ -15,7 +17,7 @@ from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
 from legato.engine.journal import Journal
 from legato.engine.options import ResumeOptions, takes_resume_options
-from legato.engine.plan import build_plan, check_capacity
+from legato.engine.plan import Plan, build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
 from legato.engine.run import drive, executor_for
@@ -24,6 +26,7 @@ from legato.engine.storage import resolve_storage
 from legato.engine.stored import damaged_outputs
 from legato.errors import DefinitionError, ParameterError, RunBusyError
 from legato.liveness import orchestrator_alive, orchestrator_pid, owner_token
+from legato.model.records import RunRecord, TaskRecord
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
@@ -110,6 +113,8 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         record.caching if record is not None else None,
     )
     check_capacity(plan, chosen.capacity, chosen.name)
+    if record is not None:
+        _check_items(record, plan)
     # Succeeded tasks whose output the resume would read but is damaged run again (checked
     # before the take-over: it only reads, and a run that cannot be repaired is left alone).
     damaged = (
@@ -161,6 +166,36 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         echo_logs=options.echo_logs,
         lease=settings.stale_after,
     )
+
+
+def _check_items(record: RunRecord, plan: Plan) -> None:
+    """Refuse to resume a run whose maps now name their items otherwise than when they
+    expanded (keyed or not, other item keys: the pipeline's code changed), before the run
+    is taken over: the resume finds each item by its key, and must find the same ones."""
+    tasks = record.tasks
+    items: dict[str, list[TaskRecord]] = {}
+    for task in tasks.values():
+        if task.parent is not None:
+            items.setdefault(task.parent, []).append(task)
+    for key, node in plan.nodes.items():
+        count = tasks[key].items
+        if count is None or node.mapped is None:
+            continue  # not expanded: it expands as the plan says now
+        had = [t.key for t in sorted(items.get(key, ()), key=lambda t: t.map_index or 0)]
+        now = [node.item_key(i) for i in range(count)]
+        if (node.item_keys and len(node.item_keys) != count) or had != now:
+            raise DefinitionError(
+                f"the items of map {key!r} changed since run {record.run_id} started: it had "
+                f"{_few(had)}, the pipeline now has {_few(node.item_keys or now)}",
+                fix="start a new run: items whose code and inputs are unchanged will be cache hits",
+                task=key,
+                location=node.location,
+            )
+
+
+def _few(keys: Sequence[str]) -> str:
+    shown = ", ".join(keys[:4])
+    return f"{shown} and {len(keys) - 4} more" if len(keys) > 4 else shown or "no items"
 
 
 @takes_resume_options(ResumeOptions)
