@@ -73,6 +73,7 @@ PUBLIC = {
     "ThreadsExecutor",
     "__version__",
     "context",
+    "keyed",
     "pipeline",
     "resume",
     "run",

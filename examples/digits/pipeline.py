@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import legato
-from legato import ModelVersion, Resources, RetryPolicy, pipeline, task, unmapped
+from legato import ModelVersion, Resources, RetryPolicy, keyed, pipeline, task, unmapped
 
 MODELS = ["logreg", "random_forest", "svc", "knn"]
 
@@ -182,9 +182,9 @@ def save(
 
 @task
 def smoke_test(data: Split) -> legato.SmokeTest:
-    """Five held-out images (raw pixels) the deployed model must answer with digits
-    (in-process: give ``url=`` to test a running ``legato serve digits@production``
-    instead)."""
+    """Five held-out images (raw pixels) the candidate must answer with digits before it is
+    promoted (in-process, as ``legato serve`` would; give ``url=`` to try it on a running
+    ``legato serve digits@production`` instead)."""
     rows = np.asarray(data[1][:5], dtype=float).tolist()
     return legato.SmokeTest(rows=rows, allowed=tuple(range(10)))
 
@@ -208,12 +208,13 @@ def digits(
     raw = split(dataset, report, test_size, seed)
     scaled = scale(raw)
     data = features(scaled)
-    models = train.map(MODELS, unmapped(data), seed)
-    scores = evaluate.map(MODELS, models, unmapped(data))
+    # One item per model, named by it: train[logreg], evaluate[logreg]...
+    models = train.map(keyed(MODELS), unmapped(data), seed)
+    scores = evaluate.map(keyed(MODELS), models, unmapped(data))
     best = pick_best(scores, models)
     model_path, version = save(best, scaled, out_dir)
-    # Promoted to `production` only if it passes the gates and answers the smoke test; a
-    # failed smoke test moves `production` back to the version it named before.
+    # Promoted to `production` only if it passes the gates and answers the smoke test: a
+    # version that fails either is never named by `production`, so never served.
     deployment = legato.deploy(version, alias="production", gates=GATES, smoke=smoke_test(raw))
     return {"scores": scores, "model_path": model_path, "deployment": deployment}
 
@@ -234,7 +235,7 @@ def main() -> None:
     for key, record in result.tasks.items():
         took = f"{record.ran_for:.3f}s" if record.ran_for is not None else "-"
         note = f"{record.items} items" if record.mapped else record.reason
-        print(f"  {key:<12} {record.state.value:<10} attempts={record.attempt}  {took:>7}  {note}")
+        print(f"  {key:<24} {record.state.value:<10} attempts={record.attempt}  {took:>7}  {note}")
     print()
     for score in sorted(result.output["scores"], key=lambda s: -s["accuracy"]):
         print(f"  {score['model']:<14} accuracy={score['accuracy']:.4f} f1={score['f1_macro']:.4f}")
@@ -248,9 +249,8 @@ def main() -> None:
         + (" (promoted by this run)" if deployed.changed else " (already)")
         + "; serve it with: legato serve digits@production"
     )
-    tasks = [t for t in result.tasks.values() if not t.mapped]
-    reused = sum(1 for t in tasks if t.cache_hit is not None)
-    print(f"reused {reused} of {len(tasks)} tasks from earlier runs; took {elapsed:.2f}s")
+    total = result.task_count.tasks  # each map counted as its items, as `legato graph` does
+    print(f"reused {result.reused} of {total} tasks from earlier runs; took {elapsed:.2f}s")
 
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ from legato._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from legato.choices import FailurePolicy as FailurePolicy
+    from legato.define.mapping import keyed as keyed
+    from legato.define.mapping import unmapped as unmapped
     from legato.define.pipeline import Pipeline as Pipeline
     from legato.define.pipeline import pipeline as pipeline
     from legato.define.task import Task as Task
     from legato.define.task import task as task
-    from legato.define.tracing import unmapped as unmapped
     from legato.deployment import Deployment as Deployment
     from legato.deployment import SmokeTest as SmokeTest
     from legato.deployment import deploy as deploy
@@ -95,7 +96,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "pipeline": ("legato.define.pipeline", "pipeline"),
     "Task": ("legato.define.task", "Task"),
     "task": ("legato.define.task", "task"),
-    "unmapped": ("legato.define.tracing", "unmapped"),
+    "keyed": ("legato.define.mapping", "keyed"),
+    "unmapped": ("legato.define.mapping", "unmapped"),
     "Deployment": ("legato.deployment", "Deployment"),
     "SmokeTest": ("legato.deployment", "SmokeTest"),
     "deploy": ("legato.deployment", "deploy"),

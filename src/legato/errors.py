@@ -23,8 +23,8 @@
     │   │                         (also a ValueError)
     │   ├── UnknownModelError     no such model, version or alias (also a KeyError)
     │   └── AliasInUseError       a version an alias points at cannot be deleted
-    ├── DeploymentError           a deployment was refused by its gates, or failed its
-    │                             smoke test and was rolled back
+    ├── DeploymentError           a deployment was refused by its gates or its smoke
+    │                             test: the alias did not move to the version
     ├── RunFailedError            a run failed; ``.result`` tells which tasks and why
     └── TaskFailedError           one task's failure, with its recorded error
 
@@ -225,8 +225,9 @@ class TaskFailedError(LegatoError):
 
 
 class DeploymentError(LegatoError):
-    """A deployment did not happen: a gate refused the model version (nothing changed), or
-    the smoke test failed after the promotion and the alias was rolled back."""
+    """A deployment did not happen: a gate refused the model version, or it failed its smoke
+    test, which runs before the alias moves (nothing changed; an alias an earlier attempt of
+    the same deploy had moved is moved back)."""
 
 
 class RunFailedError(LegatoError):

@@ -179,7 +179,7 @@ def test_cache_clear_makes_tasks_run_again(
 ) -> None:
     cli("run", target("greet"))
     assert "cached     hello" in cli("run", target("greet")).stdout
-    args = ["cache", "clear"] + (["--task", task] if task else [])
+    args = ["cache", "clear"] + (["--task", task] if task else ["--yes"])
     cleared = cli(*args)
     assert cleared.exit_code == OK
     expected = "cleared 1 cache entry of task 'hello'" if task else "cleared 2 cache entries"

@@ -9,9 +9,16 @@ from typing import Any, Literal
 
 import pytest
 from cli_pipelines import Mode, greet, typed
+from cli_record_params import Config, Limits, Model
 
-from legato.cli.exits import USAGE, CommandError
-from legato.cli.params import describe_type, parse_params, parse_value
+from legato.cli.exits import OK, USAGE, CommandError
+from legato.cli.params import NoFormError, describe_type, parse_params, parse_value
+from legato.config import load_settings
+from legato.engine.storage import open_storage
+
+from .conftest import RESOURCES, Invoke, run_id_of, target
+
+RECORDS = RESOURCES / "cli_record_params.py"
 
 
 @pytest.mark.parametrize(
@@ -165,3 +172,75 @@ def test_malformed_pairs(pairs: list[str], fragment: str) -> None:
 )
 def test_types_are_described_for_people(annotation: Any, description: str) -> None:
     assert describe_type(annotation) == description
+
+
+def test_a_typed_dict_is_a_json_object_whose_values_are_converted_nested_too() -> None:
+    value = parse_value('{"name": "m", "limits": {"depth": 3, "rate": 1}, "tags": ["a"]}', Model)
+    assert value == {"name": "m", "limits": {"depth": 3, "rate": 1.0}, "tags": ["a"]}
+    assert type(value["limits"]["rate"]) is float
+    assert parse_value('{"name": "m", "limits": {"depth": 3, "rate": 1}}', Model)["name"] == "m"
+    assert (
+        describe_type(Limits) == "a JSON object with the keys depth (an integer), rate (a number)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('{"name": "m", "limits": {"depth": 3, "rate": 1}, "size": 2}', "no key 'size'"),
+        ('{"name": "m"}', "key 'limits' is missing"),
+        (
+            '{"name": "m", "limits": {"depth": "deep", "rate": 1}}',
+            "limits.depth must be an integer, not 'deep'",
+        ),
+        ('["m"]', "a JSON object is needed"),
+    ],
+)
+def test_a_typed_dict_that_does_not_fit_is_refused(text: str, fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        parse_value(text, Model)
+
+
+def test_a_typed_dict_parameter_reaches_the_task_as_converted_data(cli: Invoke) -> None:
+    given = '{"name": "m", "limits": {"depth": 3, "rate": 1}}'
+    result = cli("run", target("shaped", RECORDS), "-p", f"model={given}")
+    assert result.exit_code == OK, result.stderr
+    run_id = run_id_of(result.stdout)
+    stored = open_storage(load_settings()).runs.get_run(run_id).params
+    assert stored == {"model": {"name": "m", "limits": {"depth": 3, "rate": 1.0}}}
+    assert cli("artifacts", "get", run_id, "types_of", "-o", "-").stdout_bytes == (
+        b'"dict(name=str:m, limits=dict(depth=int:3, rate=float:1.0))"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "fragment"),
+    [
+        ("configured", 'cfg={"lr": 0.5}', "parameter 'cfg' of pipeline 'configured' is a Config"),
+        (
+            "configured_many",
+            'cfgs=[{"lr": 0.5}]',
+            "parameter 'cfgs' of pipeline 'configured_many' (list[Config] | None) holds "
+            "Config values",
+        ),
+    ],
+)
+def test_a_dataclass_parameter_is_refused_not_handed_over_as_text(
+    cli: Invoke, name: str, given: str, fragment: str
+) -> None:
+    result = cli("run", target(name, RECORDS), "-p", given)
+    assert result.exit_code == USAGE
+    message = " ".join(result.stderr.split())
+    assert fragment in message
+    assert "(a dataclass), which a run cannot take" in message
+    assert "Declare it as dict[str, Any] or a TypedDict" in message
+    assert open_storage(load_settings()).runs.list_runs() == []  # nothing ran
+
+
+def test_a_class_the_command_line_cannot_build_is_refused() -> None:
+    with pytest.raises(NoFormError) as caught:
+        parse_value('{"lr": 0.5}', Config)
+    assert caught.value.annotation is Config
+    with pytest.raises(NoFormError):
+        parse_value('{"lr": 0.5}', Config | None)
+    assert parse_value("none", Config | None) is None

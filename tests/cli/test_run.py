@@ -157,7 +157,7 @@ def test_retries_and_cache_hits_are_shown_as_they_happen(cli: Invoke, tmp_path: 
     first_id = run_id_of(first.stdout)
     assert f"cached     flaky_step  hit from run {first_id}" in again.stdout
     assert f"hit from run {first_id}" in again.stdout.split("task ")[1]
-    assert "(1 cached)" in again.stdout
+    assert "1 task, 1 cached · " in again.stdout
     fresh = cli("run", target("flaky"), "-p", f"marker={marker}", "--no-cache")
     assert "cached " not in fresh.stdout
     assert "started    flaky_step" in fresh.stdout

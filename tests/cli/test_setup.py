@@ -127,7 +127,10 @@ def test_secrets_are_masked_in_task_output(
 def test_graph_formats(cli: Invoke, tmp_path: Path) -> None:
     text = cli("graph", target("fanout"))
     assert text.exit_code == OK
-    assert text.stdout.splitlines()[0] == "pipeline fanout: 2 tasks, parameters: offset=0"
+    assert (
+        text.stdout.splitlines()[0]
+        == "pipeline fanout: 4 tasks (3 map items), parameters: offset=0"
+    )
     mermaid = cli("graph", target("fanout"), "--format", "mermaid")
     assert mermaid.stdout.startswith("flowchart")
     dot = cli("graph", target("fanout"), "-f", "dot", "-o", str(tmp_path / "g.dot"))

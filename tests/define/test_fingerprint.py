@@ -283,6 +283,7 @@ def test_a_graph_fingerprint_covers_literals_parameters_and_structure(variant: V
     assert graph_print(("pipelines.py", "The cat", "A cat")) != base  # parameter default
     assert graph_print(("pipelines.py", "offset=offset", "offset=2.0")) != base  # binding
     assert graph_print(("pipelines.py", '"mean": average', '"avg": average')) != base  # output
+    assert graph_print(("pipelines.py", 'f"n{n}"', 'f"m{n}"')) != base  # item keys
 
 
 # --------------------------------------------------------------------- what code it covers

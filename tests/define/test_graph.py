@@ -82,7 +82,7 @@ def test_the_graph_is_frozen() -> None:
 # ------------------------------------------------------------------- exact drawings
 
 SMALL_TEXT = """\
-pipeline small: 4 tasks, parameters: k=2
+pipeline small: 3 tasks + 1 map sized at run time, parameters: k=2
   load
   double[×?]  <- load
   total       <- double
@@ -128,7 +128,9 @@ def test_dot_rendering_is_exact() -> None:
 
 def test_text_shows_known_map_sizes_and_required_params() -> None:
     text = ap.broadcast.graph.render_text()
-    assert text.splitlines()[0] == "pipeline broadcast: 6 tasks, parameters: factor=10"
+    assert text.splitlines()[0] == (
+        "pipeline broadcast: 9 tasks (7 map items) + 1 map sized at run time, parameters: factor=10"
+    )
     assert re.search(r"^  scale\[×3\] +<- param factor$", text, re.M)
     assert re.search(r"^  add\[×2\]$", text, re.M)
     assert re.search(r"^  add_2\[×\?\] +<- load, load_2$", text, re.M)

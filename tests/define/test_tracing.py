@@ -118,7 +118,7 @@ def test_structures_of_outputs_are_bound_as_trees() -> None:
 
 def test_map_over_a_literal_list_knows_its_length() -> None:
     node = ap.literal_fan_out.graph.nodes["double"]
-    assert node.mapped == MapSpec(positions=(0,), names=(), length=3)
+    assert node.mapped == MapSpec(positions=(0,), names=(), length=3, size=3)
     assert run_output(ap.literal_fan_out) == [2, 4, 6]
 
 
@@ -132,12 +132,12 @@ def test_map_over_a_list_made_at_run_time() -> None:
 def test_broadcasting_unmapped_and_plain_arguments() -> None:
     graph = ap.broadcast.graph
     scale = graph.nodes["scale"]
-    assert scale.mapped == MapSpec(positions=(0,), names=(), length=3)
+    assert scale.mapped == MapSpec(positions=(0,), names=(), length=3, size=3)
     assert scale.args == (Lit([1, 2, 3]), Param("factor"))
     assert scale.kwargs == (("offset", Lit(5)),)
-    assert graph.nodes["add"].mapped == MapSpec(positions=(0, 1), names=(), length=2)
+    assert graph.nodes["add"].mapped == MapSpec(positions=(0, 1), names=(), length=2, size=2)
     # a list wrapped in unmapped() is given whole, the list of lists is mapped over
-    assert graph.nodes["total"].mapped == MapSpec(positions=(0,), names=(), length=2)
+    assert graph.nodes["total"].mapped == MapSpec(positions=(0,), names=(), length=2, size=2)
     assert graph.nodes["add_2"].mapped == MapSpec(positions=(0,), names=(), length=None)
     assert run_output(ap.broadcast) == ([15, 25, 35], [11, 22], [3, 7], [2, 3, 4])
     assert run_output(ap.broadcast, factor=2) == ([7, 9, 11], [11, 22], [3, 7], [2, 3, 4])
@@ -155,7 +155,7 @@ def test_keyword_arguments_can_be_mapped() -> None:
     def flow() -> object:
         return ap.scale.map(x=[1, 2], factor=[3, 4])
 
-    assert flow.graph.nodes["scale"].mapped == MapSpec(names=("x", "factor"), length=2)
+    assert flow.graph.nodes["scale"].mapped == MapSpec(names=("x", "factor"), length=2, size=2)
     assert run_output(flow) == [3, 8]
 
 

@@ -63,6 +63,17 @@ TRACING_ERRORS = [
     (broken.map_over_tuple, "map_tuple", ["inc.map(...)", "nothing to map over"]),
     (broken.map_different_lengths, "map_lengths", ["add.map(...)", "[2, 3]"]),
     (broken.map_different_lengths_of_map, "map_lengths_output", ["add.map(...)", "[2, 3]"]),
+    # item keys
+    (broken.keyed_twice, "keyed_duplicate", ["items 0 (1) and 2 (1) have the same key '1'"]),
+    (broken.keyed_with_a_slash, "keyed_slash", ["item 0 (1) has the key 'x/1'", "'/'"]),
+    (broken.keyed_too_long, "keyed_long", ["item 0 (1)", "65 characters long (at most 64)"]),
+    (broken.keyed_by_a_list, "keyed_not_text", ["item 0 of argument 1", "a list ([1])"]),
+    (broken.keyed_by_raising, "keyed_by_raises", ["raised ZeroDivisionError", "item 1 (2)"]),
+    (broken.keyed_tuple, "keyed_tuple", ["inc.map(...) is keyed(...) around a tuple"]),
+    (broken.keyed_task_output, "keyed_output", ["around the output of task 'load'"]),
+    (broken.keyed_numbered_map, "keyed_numbered", ["around the output of task 'inc'"]),
+    (broken.keyed_by_over_a_keyed_map, "keyed_by_inherited", ["by= would need"]),
+    (broken.keyed_in_a_plain_call, "keyed_plain", ["task 'total' was called with keyed"]),
 ]
 
 # Where the error names a task, its key is also on the error.
@@ -78,6 +89,8 @@ TASK_OF = {
     "missing_arg": "add",
     "set": "total",
     "map_lengths": "add",
+    "keyed_duplicate": "inc",
+    "keyed_output": "inc",
     "param_if": None,
     "param_index": None,
 }
@@ -116,6 +129,24 @@ def test_a_broken_pipeline_never_creates_a_run(
     with pytest.raises(DefinitionError):
         legato.start(flow, executor="inline", listeners=[recorder])
     assert recorder.events == []
+
+
+def test_keyed_around_unmapped_is_refused_where_it_is_written() -> None:
+    with pytest.raises(DefinitionError) as info:
+        _ = broken.keyed_around_unmapped.graph
+    assert "keyed() was given unmapped([1, 2])" in info.value.problem
+    assert info.value.location is not None
+    assert info.value.location.lineno == marked_line(broken, "keyed_unmapped")
+
+
+def test_unmapped_refuses_a_keyed_list() -> None:
+    with pytest.raises(DefinitionError, match="a list that names the items is mapped over"):
+        legato.unmapped(legato.keyed([1, 2]))
+
+
+def test_keyed_takes_a_function_as_by() -> None:
+    with pytest.raises(DefinitionError, match="by= of keyed\\(\\) must be a function"):
+        legato.keyed([1, 2], by="name")  # type: ignore[arg-type]
 
 
 def test_the_error_is_raised_again_on_every_use() -> None:

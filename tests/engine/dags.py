@@ -4,9 +4,10 @@ must end, and the invariants every run must keep.
 
 A spec has 1..40 tasks ``t0, t1, ...``; a task reads only earlier tasks (so the trace order
 is a topological order). A plain task returns a list (``["t3", "t3"]``) so that any task can
-be mapped over; a mapped task maps over a literal list or over its first input's output and
-gets its other inputs whole. A task raises on the attempts in ``fail_on``; whether that is
-retried depends on its retry policy, so how every task ends is known in advance.
+be mapped over; a mapped task maps over a literal list (its items numbered, or keyed by
+their values: ``t4[k0]``) or over its first input's output and gets its other inputs
+whole. A task raises on the attempts in ``fail_on``; whether that is retried depends on its
+retry policy, so how every task ends is known in advance.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class NodeSpec:
     deps: tuple[int, ...]
     """Earlier tasks whose outputs it reads, in order."""
     map_over: str | None = None
-    """None (a plain task), ``"literal"`` or ``"upstream"`` (its first input's output)."""
+    """None (a plain task), ``"literal"``, ``"keyed"`` (a literal list in ``keyed(...)``) or
+    ``"upstream"`` (its first input's output)."""
     literal: tuple[int, ...] = ()
     length: int = 1
     """Length of the list a plain task returns."""
@@ -66,6 +68,18 @@ class NodeSpec:
     @property
     def key(self) -> str:
         return f"t{self.index}"
+
+    def items(self, given: list[Any]) -> list[Any]:
+        """The list a mapped task goes over, given its inputs' outputs."""
+        if self.map_over == "literal":
+            return list(self.literal)
+        if self.map_over == "keyed":
+            return [f"k{i}" for i in self.literal]
+        return list(given[0])
+
+    def item_key(self, index: int, item: Any) -> str:
+        """The task key of item ``index`` (whose value is ``item``)."""
+        return f"{self.key}[{item if self.map_over == 'keyed' else index}]"
 
     @property
     def resources(self) -> Resources:
@@ -110,14 +124,14 @@ def _node(draw: st.DrawFn, index: int, *, gpus: bool) -> NodeSpec:
         if index
         else ()
     )
-    kinds = [None, None, "literal"] + (["upstream", "upstream"] if deps else [])
+    kinds = [None, None, "literal", "keyed"] + (["upstream", "upstream"] if deps else [])
     map_over = draw(st.sampled_from(kinds))
     fails = draw(st.sampled_from([False, False, False, True]))
     return NodeSpec(
         index=index,
         deps=deps,
         map_over=map_over,
-        literal=tuple(range(draw(st.integers(0, 3)))) if map_over == "literal" else (),
+        literal=tuple(range(draw(st.integers(0, 3)))) if map_over in ("literal", "keyed") else (),
         length=draw(st.integers(0, 3)),
         cpus=draw(st.sampled_from([0.5, 1.0, 2.0])),
         custom=draw(st.sampled_from([0.0, 0.0, 1.0])),
@@ -244,6 +258,9 @@ def build_pipeline(dag: DagSpec, probe: Probe) -> legato.Pipeline[[], Any]:
                 outs.append(task(*deps))
             elif node.map_over == "literal":
                 outs.append(task.map(list(node.literal), *[legato.unmapped(d) for d in deps]))
+            elif node.map_over == "keyed":
+                names = legato.keyed(node.items([]))
+                outs.append(task.map(names, *[legato.unmapped(d) for d in deps]))
             else:
                 outs.append(task.map(deps[0], *[legato.unmapped(d) for d in deps[1:]]))
         return outs[-1]
@@ -290,18 +307,16 @@ def expect(dag: DagSpec) -> Expected:
             out.inputs[key] = tuple(given)
             out.outputs[key] = [key] * node.length
             continue
-        items, whole = (
-            (list(node.literal), given) if node.map_over == "literal" else (given[0], given[1:])
-        )
+        items = node.items(given)
+        whole = given if node.map_over in ("literal", "keyed") else given[1:]
         out.runs[key] = 1
-        for i, item in enumerate(items):
-            child = f"{key}[{i}]"
+        children = [node.item_key(i, item) for i, item in enumerate(items)]
+        for child, item in zip(children, items, strict=True):
             out.states[child], out.runs[child] = _attempts(node)
             out.inputs[child] = (item, *whole)
-        children = [out.states[f"{key}[{i}]"] for i in range(len(items))]
-        ok = all(s is TaskState.SUCCEEDED for s in children)
+        ok = all(out.states[child] is TaskState.SUCCEEDED for child in children)
         out.states[key] = TaskState.SUCCEEDED if ok else TaskState.FAILED
-        out.outputs[key] = [f"{key}[{i}]" for i in range(len(items))]
+        out.outputs[key] = children
     for key, state in list(out.states.items()):
         if state is not TaskState.SUCCEEDED:
             out.outputs.pop(key, None)

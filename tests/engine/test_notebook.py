@@ -83,7 +83,7 @@ def test_a_failed_run_shows_every_task_with_its_error_escaped() -> None:
     assert rows["load"]["cache"] == "miss, no earlier result"
     assert rows["load"]["duration"].endswith("s")
     assert table.headline.startswith(f"run {result.run_id} of pipeline squares: failed in ")
-    assert "6 tasks, 0 reused from earlier runs" in table.headline
+    assert "6 tasks (4 map items), 0 reused from earlier runs" in table.headline
 
 
 def test_a_rerun_shows_where_each_result_came_from() -> None:
@@ -94,7 +94,8 @@ def test_a_rerun_shows_where_each_result_came_from() -> None:
     assert {rows[key]["cache"] for key in items} == {f"hit from run {first.run_id}"}
     assert {rows[key]["attempts"] for key in items} == {""}
     assert rows["square"]["detail"] == "4 items"
-    assert "6 tasks, 6 reused from earlier runs" in Table(second._repr_html_()).headline
+    headline = Table(second._repr_html_()).headline
+    assert "6 tasks (4 map items), 6 reused from earlier runs" in headline
 
 
 def test_the_text_form_is_the_same_table() -> None:

@@ -30,6 +30,10 @@ def test_trains_then_reuses_every_task_and_saves_a_deleted_model_again(
     assert saved == Path("build/digits") / f"digits-{best['model']}.joblib"
     assert saved.is_file()
     assert result.tasks["ingest"].attempt == 2  # the simulated outage was retried
+    assert [k for k, t in result.tasks.items() if t.parent == "train"] == [
+        f"train[{m}]" for m in digits.MODELS
+    ]
+    assert str(result.task_count) == "17 tasks (8 map items)"
     assert {t.state for t in result.tasks.values()} == {TaskState.SUCCEEDED}
 
     # The best model is registered with its lineage, and the tasks' metrics are tracked.
@@ -98,3 +102,11 @@ def test_a_second_run_in_the_same_fresh_process_reuses_every_task(tmp_path: Path
         check=True,
     )
     assert done.stdout == "", f"tasks that ran again:\n{done.stdout}"
+
+
+def test_the_readme_draws_the_graph_legato_graph_draws() -> None:
+    readme = (REPO / "examples" / "digits" / "README.md").read_text()
+    command = "`legato graph examples/digits/pipeline.py:digits`"
+    assert command in readme
+    drawn = readme.split("```text\n", 1)[1].split("```", 1)[0]
+    assert drawn == digits.digits.graph.render_text() + "\n"

@@ -91,7 +91,7 @@ def test_an_alias_change_holding_a_secret_is_refused_and_changes_nothing(
     assert [c.reason for c in registry.history("digits")] == ["first", "second"]
 
 
-def test_a_failed_smoke_test_still_rolls_back_with_the_secret_masked_in_the_reason(
+def test_a_failed_smoke_test_says_why_with_the_secret_masked_and_still_moves_back(
     registry: Registry, secret: str
 ) -> None:
     for _ in range(2):
@@ -102,7 +102,16 @@ def test_a_failed_smoke_test_still_rolls_back_with_the_secret_masked_in_the_reas
         raise RuntimeError(f"could not reach the checker with {secret}")
 
     smoke = SmokeTest(rows=[[1.0]], expect=leaky_check)
-    with pytest.raises(DeploymentError, match="rolled back to version 1"):
+    with pytest.raises(DeploymentError, match="was not promoted to 'production'") as refused:
+        run_deployment(registry, "digits:2", smoke=smoke, actor="ci")
+    assert "could not reach the checker with ***" in str(refused.value)
+    assert secret not in str(refused.value)
+    assert [c.reason for c in registry.history("digits")] == ["first"]  # never moved
+
+    # An earlier attempt of the same deploy promoted it (it crashed after): this attempt's
+    # failed smoke test moves it back, with the reason masked, not refused for its secret.
+    registry.set_alias("digits", "production", 2, reason="deployed", actor="ci")
+    with pytest.raises(DeploymentError, match="'production' was moved back to version 1"):
         run_deployment(registry, "digits:2", smoke=smoke, actor="ci")
 
     assert registry.aliases("digits") == {"production": 1}

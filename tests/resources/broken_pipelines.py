@@ -7,7 +7,7 @@ module is fine: a pipeline body is traced (and rejected) only when its graph is 
 
 from __future__ import annotations
 
-from legato import Resources, pipeline, task
+from legato import Resources, keyed, pipeline, task, unmapped
 
 # ---------------------------------------------------------------------------- tasks
 
@@ -315,6 +315,66 @@ def map_different_lengths():
 def map_different_lengths_of_map():
     firsts = inc.map([1, 2, 3])
     return add.map(firsts, [10, 20])  # <- bad: map_lengths_output
+
+
+# ------------------------------------------------------------------------------ item keys
+
+
+@pipeline
+def keyed_twice():
+    return inc.map(keyed([1, 2, 1]))  # <- bad: keyed_duplicate
+
+
+@pipeline
+def keyed_with_a_slash():
+    return inc.map(keyed([1, 2], by=lambda n: f"x/{n}"))  # <- bad: keyed_slash
+
+
+@pipeline
+def keyed_too_long():
+    return inc.map(keyed([1, 2], by=lambda n: "x" * 65 * n))  # <- bad: keyed_long
+
+
+@pipeline
+def keyed_by_a_list():
+    return total.map(keyed([[1], [2]]))  # <- bad: keyed_not_text
+
+
+@pipeline
+def keyed_by_raising():
+    return inc.map(keyed([1, 2], by=lambda n: str(1 / (n - 2))))  # <- bad: keyed_by_raises
+
+
+@pipeline
+def keyed_tuple():
+    return inc.map(keyed((1, 2)))  # <- bad: keyed_tuple
+
+
+@pipeline
+def keyed_task_output():
+    return inc.map(keyed(load()))  # <- bad: keyed_output
+
+
+@pipeline
+def keyed_numbered_map():
+    firsts = inc.map([1, 2])
+    return inc.map(keyed(firsts))  # <- bad: keyed_numbered
+
+
+@pipeline
+def keyed_by_over_a_keyed_map():
+    firsts = inc.map(keyed([1, 2]))
+    return inc.map(keyed(firsts, by=str))  # <- bad: keyed_by_inherited
+
+
+@pipeline
+def keyed_in_a_plain_call():
+    return total(keyed([1, 2]))  # <- bad: keyed_plain
+
+
+@pipeline
+def keyed_around_unmapped():
+    return inc.map(keyed(unmapped([1, 2])))  # <- bad: keyed_unmapped
 
 
 # ----------------------------------------------------------------------------- resources

@@ -48,7 +48,7 @@ class Server:
 
 def start_server(*args: str, home: Path | None = None, wait: bool = True) -> Server:
     """Start ``legato serve ARGS...`` (with ``--port`` added unless given) and wait until
-    ``/health`` answers."""
+    ``/health`` answers (200 serving, 503 waiting for its alias to name a version)."""
     env = dict(os.environ)
     if home is not None:
         env["LEGATO_HOME"] = str(home)
@@ -76,7 +76,7 @@ def start_server(*args: str, home: Path | None = None, wait: bool = True) -> Ser
         if process.poll() is not None:
             raise AssertionError(f"legato serve exited {process.returncode}: {server.stop()}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=1).status_code in (200, 503):
                 return server
         except httpx.TransportError:
             time.sleep(0.05)

@@ -62,50 +62,114 @@ def test_a_good_model_is_promoted_after_its_smoke_test(registry: Registry) -> No
     assert second.actor.startswith(f"legato run {result.run_id} task deploy")
 
 
-def test_a_failing_smoke_test_rolls_production_back_while_the_server_keeps_answering(
-    registry: Registry,
-) -> None:
-    publish(registry, 1.0)
-    server = start_server("rowsum@production", "--poll", "0.1")
-    answers: list[tuple[int, int]] = []
-    stop = threading.Event()
+class Listener:
+    """Sends ``POST /predict`` to a server in a loop and records (status, version) of every
+    answer, until stopped."""
 
-    def hammer() -> None:
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            while not stop.is_set():
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.answers: list[tuple[int, int | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            while not self._stop.is_set():
                 r = client.post("/predict", json={"inputs": [[1.0, 2.0, 3.0]]})
-                answers.append((r.status_code, r.json().get("version", 0)))
+                self.answers.append((r.status_code, r.json().get("version")))
                 time.sleep(0.005)
 
-    worker = threading.Thread(target=hammer)
-    worker.start()
+
+@pytest.mark.parametrize("where", ["on the server", "in-process"])
+def test_a_candidate_failing_its_smoke_test_is_never_served(registry: Registry, where: str) -> None:
+    """The smoke test tries version 2 before any alias names it (on the following server
+    itself, or in the task's process): it fails, production never moves, and no answer of
+    /predict ever comes from version 2."""
+    publish(registry, 1.0)
+    server = start_server("rowsum@production", "--poll", "0.05")
+    url = server.url if where == "on the server" else ""
     try:
-        # Version 2 predicts negative sums: its gates pass, its smoke test cannot.
-        result = legato.run(
-            dp.ship, {"factor": -1.0, "accuracy": 0.97, "url": server.url}, executor="threads"
-        )
-        deadline = time.monotonic() + 10
-        while httpx.get(f"{server.url}/health").json()["version"] != 1:
-            assert time.monotonic() < deadline, "the server did not follow the rollback"
-            time.sleep(0.05)
-        time.sleep(0.2)
+        with Listener(server.url) as listener:
+            # Version 2 predicts negative sums: its gates pass, its smoke test cannot.
+            result = legato.run(
+                dp.ship, {"factor": -1.0, "accuracy": 0.97, "url": url}, executor="threads"
+            )
+            time.sleep(0.5)  # ten polls of the alias after the deploy
     finally:
-        stop.set()
-        worker.join()
         server.stop()
 
     assert result.state is RunState.FAILED
     message = _error(result, "deploy")
-    assert "rowsum:2 failed its smoke test and 'production' was rolled back to version 1" in message
-    assert "the predictions failed the check" in message
-    assert registry.alias("rowsum", "production").version == 1  # type: ignore[union-attr]
-    last = registry.history("rowsum", "production")[-1]
-    assert (last.action, last.version, last.previous) == ("rollback", 1, 2)
-    assert "smoke test of rowsum:2 failed" in last.reason
-    assert answers
-    assert {status for status, _ in answers} == {200}  # it kept answering, all along
-    assert {version for _, version in answers} == {1, 2}
-    assert answers[-1][1] == 1
+    assert "rowsum:2 failed its smoke test and was not promoted to 'production'" in message
+    assert "the predictions failed the check: [-6.0]" in message
+    assert [c.version for c in registry.history("rowsum", "production")] == [1]
+    assert listener.answers
+    assert set(listener.answers) == {(200, 1)}  # it kept answering, only ever with version 1
+
+
+def test_a_candidate_passing_its_smoke_test_on_the_server_is_served_after_it(
+    registry: Registry,
+) -> None:
+    publish(registry, 1.0)
+    server = start_server("rowsum@production", "--poll", "0.05")
+    try:
+        with Listener(server.url) as listener:
+            result = legato.run(
+                dp.ship, {"factor": 2.0, "accuracy": 0.97, "url": server.url}, executor="threads"
+            )
+            deadline = time.monotonic() + 15
+            while (200, 2) not in listener.answers[-5:]:
+                assert time.monotonic() < deadline, "the server did not follow the alias"
+                time.sleep(0.05)
+    finally:
+        server.stop()
+
+    assert result.ok, result.record.reason
+    (_, promoted) = registry.history("rowsum", "production")
+    assert promoted.version == 2
+    assert promoted.reason.endswith(", smoke test passed)")
+    switched = listener.answers.index((200, 2))
+    assert set(listener.answers[:switched]) == {(200, 1)}
+    assert set(listener.answers[switched:]) == {(200, 2)}  # one switch, never back
+
+
+@pytest.mark.parametrize(("factor", "passes"), [(2.0, True), (-1.0, False)])
+def test_a_first_deployment_is_smoke_tested_on_a_server_waiting_for_the_alias(
+    registry: Registry, factor: float, passes: bool
+) -> None:
+    """No version has ever been registered when the server starts: it waits (503), the
+    deploy tries version 1 on it, and only a passing one is ever served."""
+    server = start_server("rowsum@production", "--poll", "0.05")
+    try:
+        with Listener(server.url) as listener:
+            result = legato.run(
+                dp.ship, {"factor": factor, "accuracy": 0.97, "url": server.url}, executor="threads"
+            )
+            deadline = time.monotonic() + 15
+            while passes and (200, 1) not in listener.answers[-5:]:
+                assert time.monotonic() < deadline, "the server did not follow the alias"
+                time.sleep(0.05)
+            time.sleep(0.3)
+    finally:
+        server.stop()
+
+    assert result.ok is passes, result.record.reason
+    assert listener.answers[0] == (503, None)
+    if passes:
+        assert registry.alias("rowsum", "production").version == 1  # type: ignore[union-attr]
+        assert set(listener.answers) == {(503, None), (200, 1)}
+    else:
+        assert "rowsum:1 failed its smoke test" in _error(result, "deploy")
+        assert registry.aliases("rowsum") == {}
+        assert set(listener.answers) == {(503, None)}
 
 
 def test_a_later_failure_in_the_run_undoes_the_deployment(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import serve_models as sm
 from typer.testing import CliRunner
 
 from legato.cli import app
@@ -87,6 +88,9 @@ def test_the_alias_moves_under_a_loop_of_requests_and_none_fails(
     ("body", "status", "message"),
     [
         (b'{"inputs": [[1, 2]]}', 422, "has 2 items, the model takes 3"),
+        (b'{"inputs": [[1, 2, 1' + b"0" * 400 + b"]]}", 422, "input[0][2] is an integer of 1329"),
+        (b'{"inputs": [[1, "\\ud800", 3]]}', 422, "input[0][1] is '\\ud800', the model takes"),
+        (b'{"inputs": [[1, 2, 3' + b"0" * 5000 + b"]]}", 400, "not valid JSON"),
         (b'{"inputs": [[1, "x", 3]]}', 422, "the model takes float64"),
         (b'{"inputs": [[1, true, 3]]}', 422, "the model takes float64"),
         (b'{"inputs": [1, 2, 3]}', 422, "must be a list"),
@@ -111,6 +115,39 @@ def test_malformed_requests_are_refused_with_a_reason_never_a_500(
     )
     assert answer.status_code == status, answer.text
     assert message in answer.json()["error"]
+
+
+def test_nan_and_infinities_are_taken_and_answered_as_null(shared_server: Server) -> None:
+    answer = httpx.post(
+        f"{shared_server.url}/predict", content=b'{"inputs": [[1, NaN, 3], [Infinity, 0, 0]]}'
+    )
+    assert answer.status_code == 200
+    assert answer.text == '{"predictions":[null,null],"model":"rowsum","version":1}'
+
+
+def test_a_version_no_alias_names_is_tried_without_being_served(
+    server: Server, registry: Registry
+) -> None:
+    registry.register("rowsum", sm.RowSum(5.0), signature=sm.SIGNATURE)
+
+    tried = httpx.post(f"{server.url}/versions/2/predict", json={"inputs": ROWS})
+    served = httpx.post(f"{server.url}/predict", json={"inputs": ROWS})
+    current = httpx.post(f"{server.url}/versions/1/predict", json={"inputs": ROWS})
+    misfit = httpx.post(f"{server.url}/versions/2/predict", json={"inputs": [[1, 2]]})
+    unknown = httpx.post(f"{server.url}/versions/9/predict", json={"inputs": ROWS})
+    malformed = httpx.post(f"{server.url}/versions/x/predict", json={"inputs": ROWS})
+    time.sleep(0.3)  # three polls: the alias has not moved, nothing was swapped in
+
+    assert tried.json() == {"predictions": [30.0, 75.0], "model": "rowsum", "version": 2}
+    assert served.json()["version"] == current.json()["version"] == 1
+    assert httpx.get(f"{server.url}/health").json()["version"] == 1
+    assert (misfit.status_code, misfit.json()["error"]) == (
+        422,
+        "input[0] has 2 items, the model takes 3",
+    )
+    assert unknown.status_code == malformed.status_code == 404
+    assert "version 9" in unknown.json()["error"]
+    assert "'x' is not a valid model version" in malformed.json()["error"]
 
 
 def test_a_huge_body_without_a_length_is_cut_off_at_the_limit(shared_server: Server) -> None:
@@ -153,6 +190,7 @@ def test_off_loopback_needs_a_token(registry: Registry, monkeypatch: pytest.Monk
         wrong = {"Authorization": "Bearer nope"}
         assert httpx.post(f"{server.url}/predict", json=ROWS, headers=wrong).status_code == 401
         assert httpx.get(f"{server.url}/metadata").status_code == 401
+        assert httpx.post(f"{server.url}/versions/1/predict", json=ROWS).status_code == 401
         good = {"Authorization": "Bearer s3cret-token"}
         answer = httpx.post(f"{server.url}/predict", json=ROWS, headers=good)
         assert answer.status_code == 200

@@ -208,7 +208,7 @@ class RunStoreContract:
 
     def test_an_unknown_run_says_what_to_do(self, store: RunStore) -> None:
         store.create_run(run_info("01hzabc0001"))
-        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*list_runs"):
+        with pytest.raises(UnknownRunError, match=r"no run has id '01hzq'.*legato runs list"):
             store.get_run("01hzq")
         with pytest.raises(UnknownRunError):
             store.get_run("")
@@ -515,6 +515,28 @@ class RunStoreContract:
             S.UPSTREAM_FAILED,
         ]
 
+    def test_keyed_map_items_are_named_by_their_keys(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="fit", name="fit_fn", mapped=True, items=2)))
+        w.append(
+            w.task("fit", S.RUNNING),
+            w.expand("fit", 2, keys=("linear", "random forest")),
+            w.task("fit[random forest]", S.RUNNING),
+        )
+        w.append(w.task("fit[random forest]", S.SUCCEEDED, output=inline_ref("rf")))
+        rows = store.task_records("r")
+        assert [(r.key, r.map_index, r.parent, r.name, r.state) for r in rows[1:]] == [
+            ("fit[linear]", 0, "fit", "fit_fn", S.READY),
+            ("fit[random forest]", 1, "fit", "fit_fn", S.SUCCEEDED),
+        ]
+        assert rows[2].output is not None
+        assert rows[2].output.checksum == inline_ref("rf").checksum
+        events = store.read_events("r")
+        assert [e.keys for e in events if isinstance(e, MapExpanded)] == [
+            ("linear", "random forest")
+        ]
+
     def test_an_empty_map(self, store: RunStore) -> None:
         w = self.started(store, "r", "m")
         w.append(w.task("m", S.RUNNING), w.expand("m", 0), w.task("m", S.SUCCEEDED))
@@ -765,6 +787,18 @@ class RunStoreContract:
         assert set(store.lookup_cache(["ka", "kb", "km0", "km1"])) == {"kb"}
         assert store.clear_cache() == 1
         assert store.lookup_cache(["kb"]) == {}
+
+    def test_task_names_are_those_of_runs_and_of_cache_entries(self, store: RunStore) -> None:
+        assert store.task_names() == []
+        w = self.started(store, "r", "b", "a", "m")
+        w.append(
+            w.task("a", S.SUCCEEDED, output=inline_ref("a1"), cache_key="ka"),
+            w.task("m", S.RUNNING),
+            w.expand("m", 2),
+        )
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]
+        assert store.clear_cache() == 1
+        assert store.task_names() == ["a_fn", "b_fn", "m_fn"]  # from the run's tasks still
 
     # -- logs ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from legato.engine.reducer import fold
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import Event, MapExpanded, PlannedTask, RunStarted, TaskTransitioned
+from legato.model.items import item_keys
 from legato.model.runs import RunInfo
 from legato.model.states import TASK_TERMINAL, TaskState
 from legato.store.base import RunStore
@@ -30,7 +31,9 @@ PLANNED = (
     PlannedTask(key="b", name="b_fn"),
     PlannedTask(key="m", name="m_fn", mapped=True),
 )
-KEYS = ["a", "b", "m", "m[0]", "m[1]", "x"]  # x is never planned
+KEYS = ["a", "b", "m", "m[0]", "m[1]", "m[b]", "m[a]", "x"]  # x is never planned
+ITEM_KEYS = ("b", "a")
+"""The item keys of a keyed expansion of ``m`` (its first ``count``)."""
 ERRORS = [
     None,
     ErrorInfo(kind=ErrorKind.RAISED, type_name="builtins.KeyError", message="k", mro=("a", "b")),
@@ -62,7 +65,12 @@ def task_event(draw: st.DrawFn) -> dict[str, Any]:
 
 
 steps = st.lists(
-    st.one_of(task_event(), st.integers(0, 2).map(lambda n: {"expand": n})),
+    st.one_of(
+        task_event(),
+        st.tuples(st.integers(0, 2), st.booleans()).map(
+            lambda d: {"expand": d[0], "keys": ITEM_KEYS[: d[0]] if d[1] else ()}
+        ),
+    ),
     min_size=1,
     max_size=25,
 )
@@ -73,7 +81,14 @@ def build(run_id: str, drawn: list[dict[str, Any]]) -> list[Event]:
     for i, step in enumerate(drawn, start=2):
         if "expand" in step:
             events.append(
-                MapExpanded(run_id=run_id, seq=i, at=float(i), key="m", count=step["expand"])
+                MapExpanded(
+                    run_id=run_id,
+                    seq=i,
+                    at=float(i),
+                    key="m",
+                    count=step["expand"],
+                    keys=step["keys"],
+                )
             )
         else:
             events.append(TaskTransitioned(run_id=run_id, seq=i, at=float(i), **step))
@@ -100,7 +115,7 @@ def follows_the_rules(events: list[Event]) -> bool:
         if isinstance(e, MapExpanded):
             if items is not None:
                 return False  # a list is expanded once
-            items = {f"m[{i}]" for i in range(e.count)}
+            items = set(item_keys("m", e.count, e.keys))
         if not isinstance(e, TaskTransitioned):
             continue
         extras = (e.output, e.ran_for, e.cache_key, e.cache_hit, e.cache_parts)

@@ -1,4 +1,4 @@
-"""``legato artifacts``, ``legato artifacts get`` and ``legato cache clear``.
+"""``legato artifacts`` and ``legato artifacts get``.
 
 A run's artifacts are its tasks' outputs and what they logged with ``log_artifact``. A
 mapped task's output is its items' (``train[0]``, ``train[1]``...), and so is that of a task
@@ -21,9 +21,10 @@ from rich.text import Text
 
 from legato.cli.exits import FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console, error_console, size
+from legato.cli.output_files import cannot_write
 from legato.cli.preview import open_stored
 from legato.cli.settings import load, mask
-from legato.cli.stores import missing_store, open_existing, store_name
+from legato.cli.stores import open_existing, store_name
 from legato.cli.summary import in_display_order
 from legato.engine.tracked import summarize
 from legato.model.artifacts import ArtifactRef, items_of_ref
@@ -33,7 +34,7 @@ from legato.store.artifacts import check_location, default_registry
 from legato.store.base import ArtifactStore, RunStore
 from legato.store.hashing import Hasher
 
-__all__ = ["clear_cache_command", "get_command", "list_command"]
+__all__ = ["get_command", "list_command"]
 
 _CHUNK = 8 * 1024 * 1024
 
@@ -81,14 +82,16 @@ def list_command(run_ref: str, *, profile: str | None) -> int:
             assert record.output is not None
             count = items_of_ref(record.output)
             name = record.key if count is None else f"{record.key} ({count} items)"
-            outputs.add_row(name, *_cells(record.output))
+            # Text, not markup: an item key in brackets ([linear]) is no style tag.
+            outputs.add_row(Text(name), *_cells(record.output))
         out.print(outputs)
     if logged:
         if records:
             out.print()
         table = _table("logged", ("task", "name"))
         for (key, name), artifact in logged.items():
-            table.add_row(key, Text(mask(name)), *_cells(artifact.ref))
+            # Text, not markup: an item key in brackets ([linear]) is no style tag.
+            table.add_row(Text(key), Text(mask(name)), *_cells(artifact.ref))
         out.print(table)
     return OK
 
@@ -124,7 +127,10 @@ def get_command(
             USAGE,
         )
     folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
     for key, ref in items.items():
         _write(storage.artifacts, ref, str(folder / f"{key}.{_extension(ref)}"))
     return OK
@@ -195,11 +201,17 @@ def _write(artifacts: ArtifactStore, ref: ArtifactRef, output: str) -> None:
         return
     target = Path(output)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
     try:
         with os.fdopen(fd, "wb") as sink:
             _copy(artifacts, ref, sink)
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            raise cannot_write(output, exc) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
@@ -234,21 +246,3 @@ def _copy(artifacts: ArtifactStore, ref: ArtifactRef, sink: BinaryIO) -> None:
             "nothing was written",
             FAILED,
         )
-
-
-def clear_cache_command(task: str | None, *, profile: str | None) -> int:
-    """Forget cache entries: all of them, or those of one task name."""
-    settings = load(profile)
-    missing = missing_store(settings)
-    if missing is not None:  # nothing to clear, and no store to make for it
-        console().print(missing, markup=False, soft_wrap=True)
-        return OK
-    count = open_existing(settings, "a cache", read_only=False).runs.clear_cache(task=task)
-    which = f" of task {task!r}" if task else ""
-    console().print(
-        f"cleared {count} cache entr{'y' if count == 1 else 'ies'}{which} in "
-        f"{store_name(settings)}",
-        markup=False,
-        soft_wrap=True,
-    )
-    return OK

@@ -4,8 +4,11 @@ The request is recorded with the run in the store (:meth:`RunStore.request_cance
 orchestrator reads it within a second, as it reads its lease, and cancels as a Ctrl-C would
 (running tasks stopped, the run recorded as cancelled and resumable). So a run is cancelled
 the same way from another terminal, another machine or the API. A run whose orchestrator is
-gone cannot act on a request: it crashed, and the command says so (a process of this host
-known dead, or no heartbeat for longer than its lease).
+gone cannot act on a request: it crashed, and the command says so. Whether it is gone is
+judged as resume and ``legato runs`` judge it (:func:`legato.liveness.orchestrator_alive`): a
+process of this host known dead, or holding a pid a later process reused; elsewhere, no
+heartbeat for longer than its lease. An orchestrator alive on this host is asked whatever its
+heartbeat says.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from legato.cli.formats import console, duration
 from legato.cli.settings import load
 from legato.cli.stores import open_existing
 from legato.liveness import alive as process_alive
+from legato.liveness import orchestrator_alive, orchestrator_pid, started_at
 from legato.model.runs import RunInfo
 from legato.model.states import RunState
 
-__all__ = ["cancel_command", "process_started_at"]
+__all__ = ["cancel_command"]
 
 _POLL = 0.2
 
@@ -77,8 +81,16 @@ def cancel_command(run_ref: str, *, wait: float, profile: str | None) -> int:
 
 
 def _check_orchestrator(info: RunInfo, lease: float) -> int | None:
-    """The pid of the run's orchestrator when it is a process of this host (to notice if it
-    dies), None when it runs elsewhere; a :class:`CommandError` when it is known gone."""
+    """The pid of the run's orchestrator when it is a live process of this host (to notice
+    if it dies), None when that cannot be told (it runs elsewhere); a :class:`CommandError`
+    when it is gone."""
+    pid = orchestrator_pid(info.owner)
+    known = orchestrator_alive(info.owner, info.heartbeat_at)
+    if known:
+        return pid
+    # Gone: dead, or a process started after the run's last heartbeat holds its pid.
+    if pid is not None and pid != os.getpid() and (known is False or started_at(pid)):
+        raise CommandError(_gone(info, pid), FAILED)
     silent = time.time() - info.heartbeat_at
     if silent > lease:
         raise CommandError(
@@ -87,17 +99,7 @@ def _check_orchestrator(info: RunInfo, lease: float) -> int | None:
             f"{info.run_id}",
             FAILED,
         )
-    host, _, rest = info.owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return None
-    started = process_started_at(pid)
-    if not process_alive(pid) or (started is not None and started > info.heartbeat_at + 1.0):
-        raise CommandError(_gone(info, pid), FAILED)
-    return pid
+    return None
 
 
 def _gone(info: RunInfo, pid: int) -> str:
@@ -105,17 +107,3 @@ def _gone(info: RunInfo, pid: int) -> str:
         f"run {info.run_id} is not running: its orchestrator (process {pid}) is gone. It "
         f"crashed; resume it with: legato resume {info.run_id}"
     )
-
-
-def process_started_at(pid: int) -> float | None:
-    """When process ``pid`` started (Unix time), where ``/proc`` tells; else None."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat") as system:
-            boot = next(float(line.split()[1]) for line in system if line.startswith("btime"))
-        ticks = os.sysconf("SC_CLK_TCK")
-    except (OSError, StopIteration, IndexError, ValueError):
-        return None
-    # Field 22 of /proc/<pid>/stat (the 20th after the command name): start time in ticks.
-    return boot + int(fields[19]) / ticks

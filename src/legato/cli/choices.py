@@ -2,7 +2,7 @@
 so an option cannot fall behind what the engine records or accepts (a new run state is a new
 ``--state`` choice, a new executor a new ``--executor`` one).
 
-Light on purpose: :mod:`legato.cli.app` imports it for every command, ``--help`` included.
+Light on purpose: :mod:`legato.cli.commands` imports it for every command, ``--help`` included.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from legato.model.states import RunState
 __all__ = ["CRASHED", "EXECUTORS", "RUN_STATES"]
 
 CRASHED = "crashed"
-"""How a run that has not ended but whose orchestrator stopped beating is shown. The store
-records no such state: the CLI derives it from the heartbeat (``runs.shown_state``)."""
+"""How a run that has not ended but whose orchestrator is dead is shown. The store records
+no such state: the CLI derives it from the orchestrator's process, else its heartbeat
+(``runs.shown_state``)."""
 
 RUN_STATES = (*(state.value for state in RunState), CRASHED)
 """What ``legato runs --state`` filters on: every :class:`RunState`, and ``crashed``."""

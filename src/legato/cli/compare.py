@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from legato.cli.exits import OK, USAGE, CommandError
 from legato.cli.formats import console, number
@@ -77,9 +78,11 @@ def compare_command(
     for row in rows:
         table.add_column(str(row["run"]))
     names = [c for c in rows[0] if c not in ("run", "notes")] if rows else []
+    # Text, not markup: names hold task keys (``score[linear]/accuracy``) that rich would
+    # read as style tags and drop.
     for name in names:
-        table.add_row(name, *(mask(_cell(row[name])) for row in rows))
+        table.add_row(Text(name), *(Text(mask(_cell(row[name]))) for row in rows))
     if any(row["notes"] for row in rows):
-        table.add_row("notes", *(row["notes"] or "-" for row in rows))
+        table.add_row("notes", *(Text(row["notes"] or "-") for row in rows))
     console().print(table)
     return OK

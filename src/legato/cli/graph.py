@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from legato.cli.exits import FAILED, OK, CommandError
+from legato.cli.output_files import cannot_write
 from legato.cli.running import load_target
 
 __all__ = ["FORMATS", "graph_command"]
@@ -32,7 +33,10 @@ def graph_command(target: str, *, format: str, output: str | None) -> int:
         sys.stdout.write(rendered)
         sys.stdout.flush()
     else:
-        Path(output).write_text(rendered, encoding="utf-8")
+        try:
+            Path(output).write_text(rendered, encoding="utf-8")
+        except OSError as exc:
+            raise cannot_write(output, exc) from None
     return OK
 
 

@@ -66,8 +66,13 @@ def metrics_command(run_ref: str, *, keys: Sequence[str], profile: str | None) -
         table.add_column(name, justify="right" if name in ("step", "value") else "left")
     for s in shown.values():
         for point in s.points:
+            # Text, not markup: an item key in brackets ([linear]) is no style tag.
             table.add_row(
-                s.task, mask(s.name), str(point.step), number(point.value), instant(point.at)
+                Text(s.task),
+                Text(mask(s.name)),
+                str(point.step),
+                number(point.value),
+                instant(point.at),
             )
     out.print(table)
     borrowed = sorted({s.task for s in shown.values() if s.task in summary.borrowed})

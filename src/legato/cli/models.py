@@ -97,7 +97,7 @@ def show_command(ref: str, *, profile: str | None) -> int:
                 str(mv.version),
                 ", ".join(by_version.get(mv.version, [])),
                 mv.run_id or "-",
-                mv.task or "-",
+                Text(mv.task or "-"),  # not markup: an item key in brackets is no style tag
                 _metrics(mv.metrics),
                 _when(mv),
             )
@@ -140,7 +140,7 @@ def show_command(ref: str, *, profile: str | None) -> int:
     table.add_column(style="bold")
     table.add_column()
     for label, value in rows:
-        table.add_row(label, mask(value))
+        table.add_row(label, Text(mask(value)))
     out.print(table)
     return OK
 

@@ -3,14 +3,18 @@
 The text after ``=`` becomes a value of the parameter's annotated type: ``int``, ``float``,
 ``bool`` (true/false, 1/0, yes/no, on/off), ``str``, paths, enums (by name or value),
 ``Literal`` choices, ``datetime``/``date``/``time`` in ISO form, lists, tuples and dicts as
-JSON (``[1, 2]``, ``{"a": 1}``; their items are converted by the same rules), and ``X | None``
-(``none`` or ``null`` for None). An unannotated parameter takes the type of its default;
-without either the text is passed as it is.
+JSON (``[1, 2]``, ``{"a": 1}``; their items are converted by the same rules), ``TypedDict``
+as a JSON object (its keys checked, its values converted), and ``X | None`` (``none`` or
+``null`` for None). An unannotated parameter takes the type of its default; without either
+the text is passed as it is. A class the command line has no form for (a dataclass, a
+pydantic model, any other object) is refused, never handed over as text: run parameters are
+data, stored with the run (``legato.define.params``).
 """
 
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import datetime as dt
 import difflib
 import inspect
@@ -27,7 +31,7 @@ from legato.cli.exits import USAGE, CommandError
 if TYPE_CHECKING:
     from legato.define.pipeline import Pipeline
 
-__all__ = ["describe_params", "describe_type", "parse_params", "parse_value"]
+__all__ = ["NoFormError", "describe_params", "describe_type", "parse_params", "parse_value"]
 
 _MISSING: Any = inspect.Parameter.empty
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
@@ -68,6 +72,10 @@ def parse_params(pipeline: Pipeline[..., Any], pairs: Sequence[str]) -> dict[str
         annotation = types_[name]
         try:
             out[name] = parse_value(text, annotation)
+        except NoFormError as exc:
+            raise CommandError(
+                _no_form(pipeline.name, name, annotation, exc.annotation), USAGE
+            ) from None
         except ValueError as exc:
             detail = f" ({exc})" if str(exc) else ""
             raise CommandError(
@@ -76,6 +84,32 @@ def parse_params(pipeline: Pipeline[..., Any], pairs: Sequence[str]) -> dict[str
                 USAGE,
             ) from None
     return out
+
+
+class NoFormError(Exception):
+    """``annotation`` is a class that no command-line text converts to."""
+
+    def __init__(self, annotation: Any) -> None:
+        super().__init__(annotation)
+        self.annotation = annotation
+
+
+def _no_form(pipeline: str, name: str, declared: Any, annotation: Any) -> str:
+    """Why parameter ``name``, declared ``declared``, cannot be given: it is, or holds, a
+    class (``annotation``) that is not data."""
+    kind = " (a dataclass)" if dataclasses.is_dataclass(annotation) else ""
+    type_name = _type_name(annotation)
+    what = (
+        f"is a {type_name}{kind}"
+        if _unwrap(declared) is annotation
+        else f"({_type_name(declared)}) holds {type_name} values{kind}"
+    )
+    return (
+        f"parameter {name!r} of pipeline {pipeline!r} {what}, which a run cannot take: run "
+        "parameters are data, stored with the run (text, numbers, bool, lists, dicts, paths, "
+        "dates, enums). Declare it as dict[str, Any] or a TypedDict (given as JSON: "
+        f"-p {name}='{{\"key\": 1}}') and build the {type_name} from it inside a task"
+    )
 
 
 def parameter_types(pipeline: Pipeline[..., Any]) -> dict[str, Any]:
@@ -109,7 +143,22 @@ def describe_params(pipeline: Pipeline[..., Any]) -> str:
 
 
 def _type_name(annotation: Any) -> str:
-    if isinstance(annotation, type) and not typing.get_args(annotation):
+    """``annotation`` as written in a signature, with bare class names (a pipeline file
+    loaded by path has a long synthetic module name)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is type(None):
+        return "None"
+    if annotation is Ellipsis:
+        return "..."
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if origin is not None and args:
+        name = getattr(origin, "__name__", None) or str(origin).replace("typing.", "")
+        return f"{name}[{', '.join(_type_name(a) for a in args)}]"
+    if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "").replace("pathlib.", "")
 
@@ -134,6 +183,9 @@ def describe_type(annotation: Any) -> str:
         return f"a JSON list of {_plural(args[0])}, e.g. {example}"
     if annotation in _DICTS or origin in _DICTS:
         return 'a JSON object, e.g. {"key": 1}'
+    if typing.is_typeddict(annotation):
+        fields = ", ".join(f"{k} ({describe_type(v)})" for k, v in _fields(annotation).items())
+        return f"a JSON object with the keys {fields}"
     if annotation is bool:
         return "true or false (also yes/no, 1/0)"
     if annotation is int:
@@ -160,9 +212,14 @@ def _plural(annotation: Any) -> str:
 
 
 def _unwrap(annotation: Any) -> Any:
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation
+    """``annotation`` without ``Annotated[...]`` and ``NewType`` wrappers."""
+    while True:
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif isinstance(annotation, typing.NewType):
+            annotation = annotation.__supertype__
+        else:
+            return annotation
 
 
 def parse_value(value: Any, annotation: Any) -> Any:
@@ -219,21 +276,78 @@ def parse_value(value: Any, annotation: Any) -> Any:
         if text is None:
             raise ValueError("")
         return annotation(text)
-    return value  # a type the command line has no form for: the pipeline checks it
+    if typing.is_typeddict(annotation):
+        return _typed_dict(value, annotation)
+    if isinstance(annotation, type) and not isinstance(value, annotation):
+        raise NoFormError(annotation)
+    return value  # a form not checked here (a TypeVar...): the pipeline checks it
 
 
 def _union(value: Any, args: tuple[Any, ...]) -> Any:
     none = value is None or (isinstance(value, str) and value.strip().lower() in _NONE)
     if none and type(None) in args:
         return None
+    unbuildable: NoFormError | None = None
     for option in args:
         if option is type(None):
             continue
         try:
             return parse_value(value, option)
+        except NoFormError as exc:
+            unbuildable = unbuildable or exc
         except ValueError:
             continue
+    if unbuildable is not None:
+        raise unbuildable
     raise ValueError("")
+
+
+def _fields(typed_dict: Any) -> dict[str, Any]:
+    return typing.get_type_hints(typed_dict)
+
+
+def _required_keys(typed_dict: Any) -> list[str]:
+    """The keys a value of ``typed_dict`` must have. ``Required``/``NotRequired`` are read
+    from the resolved annotations: a module with ``from __future__ import annotations``
+    hides them from the class itself, which then counts every key as required."""
+    hints = typing.get_type_hints(typed_dict, include_extras=True)
+    required = []
+    for key, hint in hints.items():
+        marker = typing.get_origin(hint)
+        if marker is typing.Required or (
+            marker is not typing.NotRequired and key in typed_dict.__required_keys__
+        ):
+            required.append(key)
+    return required
+
+
+def _typed_dict(value: Any, typed_dict: Any) -> dict[str, Any]:
+    items = _json(value, dict)
+    fields = _fields(typed_dict)
+    unknown = [key for key in items if key not in fields]
+    if unknown:
+        raise ValueError(f"no key {unknown[0]!r}; its keys: {', '.join(fields)}")
+    missing = [key for key in _required_keys(typed_dict) if key not in items]
+    if missing:
+        raise ValueError(f"key {missing[0]!r} is missing")
+    out: dict[str, Any] = {}
+    for key, item in items.items():
+        try:
+            out[key] = parse_value(item, fields[key])
+        except _FieldError as inner:  # a nested TypedDict: the path to its key
+            raise _FieldError(f"{key}.{inner.path}", inner.problem) from None
+        except ValueError:
+            raise _FieldError(key, f"must be {describe_type(fields[key])}, not {item!r}") from None
+    return out
+
+
+class _FieldError(ValueError):
+    """A key of a TypedDict value (``path``: ``limits.depth`` when nested) is wrong."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path} {problem}")
+        self.path = path
+        self.problem = problem
 
 
 def _sequence(value: Any, kind: Any, args: tuple[Any, ...]) -> Any:

@@ -30,6 +30,7 @@ from rich.text import Text
 from legato.cli.formats import duration
 from legato.cli.settings import mask
 from legato.engine import reducer
+from legato.model.counts import TaskCount
 from legato.model.events import (
     Event,
     MapExpanded,
@@ -58,6 +59,8 @@ class RunView:
         self.lock = threading.Lock()
         self.record = start
         self.counts: Counter[TaskState] = Counter()
+        self.planned = TaskCount(tasks=0)
+        """The run's tasks, each map counted as its items (as ``legato graph`` counts)."""
         self.running: dict[str, TaskRecord] = {}
         self.retries = 0
         self.cache_hits = 0
@@ -74,8 +77,9 @@ class RunView:
 
     @property
     def total(self) -> int:
-        """Tasks known so far (items of a map count once its list is known)."""
-        return sum(self.counts.values())
+        """The run's tasks, each map counted as its items: those it expanded to, or those
+        the plan knew of (a map sized only at run time counts once it expands)."""
+        return self.planned.tasks
 
     def on_events(self, events: Sequence[Event]) -> None:
         """The listener protocol: called after each commit, on the orchestrator's thread."""
@@ -90,6 +94,7 @@ class RunView:
         """Print one note (outside the lock)."""
 
     def _recount(self, record: RunRecord) -> None:
+        self.planned = TaskCount.of_run(record)
         tasks = [t for t in record.tasks.values() if not t.mapped]
         self.counts = Counter(t.state for t in tasks)
         self.running = {t.key: t for t in tasks if t.state is TaskState.RUNNING}
@@ -122,6 +127,7 @@ class RunView:
             self.task_changed(new)
         elif isinstance(event, MapExpanded):
             reducer.apply(record, event)
+            self.planned = self.planned.expanded(record.sizes.get(event.key), event.count)
             self.counts[TaskState.READY] += event.count
             self.task_changed(record.tasks[event.key], expanded=event.count)
         elif isinstance(event, RunStarted):
@@ -233,10 +239,9 @@ class PlainProgress(RunView):
         return f"{elapsed:8.2f}s"
 
     def run_started(self, record: RunRecord) -> None:
-        tasks = sum(1 for t in record.tasks.values() if not t.mapped)
         self.notes.append(
             Text(
-                f"run {record.run_id} of pipeline {record.pipeline}: {tasks} tasks, "
+                f"run {record.run_id} of pipeline {record.pipeline}: {self.planned}, "
                 f"executor {record.executor or 'default'}"
             )
         )
@@ -354,7 +359,8 @@ class LiveProgress(RunView):
         running = sorted(self.running.values(), key=lambda t: t.started_at or now)
         for task in running[:_SHOWN_RUNNING]:
             attempt = f"attempt {task.attempt}" if task.attempt > 1 else ""
-            rows.add_row(f"  ▸ {task.key}", duration(now - (task.started_at or now)), attempt)
+            # Text, not markup: an item key in brackets is no style tag.
+            rows.add_row(Text(f"  ▸ {task.key}"), duration(now - (task.started_at or now)), attempt)
         if len(running) > _SHOWN_RUNNING:
             rows.add_row(f"  … and {len(running) - _SHOWN_RUNNING} more running", "", "")
         return Group(self.spinner, line, rows)

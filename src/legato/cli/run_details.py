@@ -58,14 +58,15 @@ def tracked_table(summary: RunSummary, artifacts: ArtifactStore, order: list[str
     found.sort(key=lambda row: (rank.get(row[0], len(rank)), row[0], _KINDS.index(row[1]), row[2]))
     for key, kind, name, payload in found[:ROW_LIMIT]:
         value, detail = _cells(kind, payload, artifacts)
+        # Text, not markup: an item key in brackets ([linear]) is no style tag.
         table.add_row(
-            key, kind, Text(mask(name)), Text(mask(value)), Text(mask(detail), style="dim")
+            Text(key), kind, Text(mask(name)), Text(mask(value)), Text(mask(detail), style="dim")
         )
     if len(found) > ROW_LIMIT:
         table.add_row("…", "", "", f"and {len(found) - ROW_LIMIT} more", "")
     for key, source in summary.borrowed.items():
         note = Text(f"a cache hit: the values of run {source}", style="dim")
-        table.add_row(key, "", "", note, "")
+        table.add_row(Text(key), "", "", note, "")
     return table
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from legato.cli.progress import LiveProgress, LogTail, PlainProgress, make_progr
 from legato.cli.settings import load, mask, open_storage
 from legato.cli.stores import open_existing
 from legato.cli.summary import print_outcome
+from legato.cli.user_code import user_traceback
 from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
 from legato.engine.options import ResumeOptions, RunOptions
@@ -46,8 +46,8 @@ def load_target(target: str) -> Pipeline[..., Any]:
         return load_pipeline(target)
     except DefinitionError:
         raise
-    except Exception:
-        trace = mask(traceback.format_exc())
+    except Exception as exc:
+        trace = mask(user_traceback(exc))
         raise CommandError(f"importing {target} failed:\n{trace.rstrip()}", USAGE) from None
 
 

@@ -19,6 +19,7 @@ from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import in_display_order, task_table
 from legato.engine.reducer import fold
 from legato.engine.tracked import summarize
+from legato.liveness import orchestrator_alive
 from legato.model.events import Event, RunStarted
 from legato.model.records import TaskRecord
 from legato.model.rollback import CompensationRecord
@@ -33,15 +34,22 @@ _LIVE = tuple(state for state in RunState if not state.is_terminal)
 
 
 def shown_state(info: RunInfo, stale_after: float, now: float | None = None) -> str:
-    """The run's state, or ``crashed`` for one that has not ended and whose orchestrator
-    has not written a heartbeat for ``stale_after`` seconds."""
-    now = time.time() if now is None else now
-    if not info.state.is_terminal and now - info.heartbeat_at > stale_after:
-        return CRASHED
-    return info.state.value
+    """The run's state, or ``crashed`` for one that has not ended and whose orchestrator is
+    dead: known gone on this host (the judgement resume acts on), or, where that cannot be
+    told, silent for ``stale_after`` seconds (no heartbeat)."""
+    if info.state.is_terminal:
+        return info.state.value
+    alive = orchestrator_alive(info.owner, info.heartbeat_at)
+    if alive is None:
+        now = time.time() if now is None else now
+        alive = now - info.heartbeat_at <= stale_after
+    return info.state.value if alive else CRASHED
 
 
 def _duration(info: RunInfo, state: str, now: float) -> str:
+    """How long the run ran: to its end; for a crashed run, to the last sign of life the
+    store holds (its last heartbeat, which every commit of events renews); for a live one,
+    so far."""
     if info.ended_at is not None:
         return duration(info.ended_at - info.created_at)
     if state == CRASHED:
@@ -64,7 +72,7 @@ def list_command(
     if state is None:
         runs = store.list_runs(pipeline=pipeline, limit=limit)
     elif state in (CRASHED, *(s.value for s in _LIVE)):
-        # Live and crashed runs differ only by their heartbeat: filter here.
+        # Live and crashed runs differ only by their orchestrator's liveness: filter here.
         wanted = list(_LIVE) if state == CRASHED else [RunState(state)]
         found: list[RunInfo] = []
         for run_state in wanted:
@@ -186,7 +194,7 @@ def rollback_table(rollback: Mapping[str, CompensationRecord]) -> Table:
         took = duration(c.ended_at - c.started_at) if c.started_at and c.ended_at else "-"
         shown = c.state.value
         table.add_row(
-            key,
+            Text(key),  # not markup: an item key in brackets is no style tag
             Text(shown, style=STATE_STYLES.get(shown, "")),
             str(c.attempt),
             took,

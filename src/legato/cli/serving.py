@@ -1,4 +1,9 @@
-"""``legato serve NAME[@ALIAS|:VERSION]``: serve a registered model over HTTP."""
+"""``legato serve NAME[@ALIAS|:VERSION]``: serve a registered model over HTTP.
+
+The server needs the ``serve`` extra (FastAPI and uvicorn). They are imported when the
+command runs, not when this module is, so that without them the command says which extra to
+install (exit 2) instead of ending in an import's traceback.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,11 @@ from legato.errors import InvalidNameError, ParameterError
 from legato.model.registry import parse_model_ref
 from legato.registry.registry import open_registry
 from legato.serve.hosts import HostPolicy
-from legato.serve.server import serve, token_for
 
-__all__ = ["serve_command"]
+__all__ = ["SERVE_EXTRA", "serve_command"]
+
+SERVE_EXTRA = ("fastapi", "uvicorn")
+"""The packages ``pip install 'legato[serve]'`` adds (pyproject's ``serve`` extra)."""
 
 
 def serve_command(
@@ -28,6 +35,17 @@ def serve_command(
     allowed_hosts: Sequence[str] = (),
 ) -> int:
     """Serve ``ref`` from the profile's registry until interrupted."""
+    try:
+        from legato.serve.server import serve, token_for  # noqa: PLC0415 (an optional extra)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in SERVE_EXTRA:
+            raise  # a broken installation, not a missing extra
+        raise CommandError(
+            f"legato serve needs the 'serve' extra (FastAPI and uvicorn), and {missing} is "
+            "not installed: pip install 'legato[serve]'",
+            USAGE,
+        ) from None
     try:
         parse_model_ref(ref)  # before opening anything: a path-like name never gets further
         token_for(host, token)

@@ -83,16 +83,15 @@ def print_outcome(console: Console, result: RunResult) -> None:
             markup=False,
         )
     state = result.state.value
-    count = sum(1 for r in records if not r.mapped)
     line = Text()
     line.append("run ")
     line.append(result.run_id, style="bold")
     line.append(" ")
     line.append(state, style=STATE_STYLES.get(state, "bold"))
-    line.append(f" in {duration(result.duration)} · {count} task{'s' if count != 1 else ''}")
-    hits = sum(1 for r in records if r.cache_hit and not r.mapped)
+    line.append(f" in {duration(result.duration)} · {result.task_count}")
+    hits = result.reused
     if hits:
-        line.append(f" ({hits} cached)")
+        line.append(f", {hits} cached")
     line.append(f" · overhead per task: {milliseconds(result.overhead_per_task)}")
     console.print(line, soft_wrap=True)
     if result.state is RunState.SUCCEEDED:

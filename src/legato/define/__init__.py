@@ -1,9 +1,10 @@
 """Authoring: ``@task`` and ``@pipeline``, tracing into a validated graph."""
 
 from legato.define.graph import Graph, MapSpec, Node, ParamSpec
+from legato.define.mapping import keyed, unmapped
 from legato.define.pipeline import Pipeline, pipeline
 from legato.define.task import Task, task
-from legato.define.tracing import Output, unmapped
+from legato.define.tracing import Output
 
 __all__ = [
     "Graph",
@@ -13,6 +14,7 @@ __all__ = [
     "ParamSpec",
     "Pipeline",
     "Task",
+    "keyed",
     "pipeline",
     "task",
     "unmapped",

@@ -84,7 +84,7 @@ from typing import Any
 import xxhash
 
 from legato._version import __version__
-from legato.define.graph import Graph
+from legato.define.graph import Graph, MapSpec
 from legato.model.specs import TaskSpec
 from legato.model.values import Arg, Dict, Given, Lit, Param, Ref, Seq
 
@@ -364,7 +364,7 @@ class Fingerprinter:
                 self.code(node.spec.fn),
                 tuple(map(self._arg, node.args)),
                 tuple((name, self._arg(a)) for name, a in node.kwargs),
-                None if node.mapped is None else dataclasses.astuple(node.mapped),
+                None if node.mapped is None else self._map(node.mapped),
                 node.upstream,
             )
             for node in graph.nodes.values()
@@ -372,6 +372,17 @@ class Fingerprinter:
         params = tuple((p.name, None if p.required else self.code(p.default)) for p in graph.params)
         output = self._arg(graph.output)
         return _digest((FORMAT, _PYTHON, "graph", graph.pipeline, params, output, nodes))
+
+    def _map(self, spec: MapSpec) -> Token:
+        # Field by field: the item key functions hash as code (their repr holds an address).
+        keys = spec.keys
+        return (
+            spec.positions,
+            spec.names,
+            spec.length,
+            spec.size,
+            None if keys is None else (keys.args, tuple(map(self.code, keys.by)), keys.known),
+        )
 
     def _arg(self, arg: Arg) -> Token:
         if isinstance(arg, Lit):  # literals hash like code: they may hold functions

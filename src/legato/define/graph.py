@@ -4,7 +4,7 @@ binding of the pipeline's own output. Frozen once built."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -14,7 +14,7 @@ from legato.model.ids import SourceLocation
 from legato.model.specs import FailurePolicy, TaskSpec
 from legato.model.values import Arg, Dict, Param, Ref, Seq
 
-__all__ = ["Graph", "MapSpec", "Node", "ParamSpec", "iter_refs", "iter_params"]
+__all__ = ["Graph", "ItemKeys", "MapSpec", "Node", "ParamSpec", "iter_refs", "iter_params"]
 
 MISSING: Any = inspect.Parameter.empty
 
@@ -33,6 +33,23 @@ class ParamSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ItemKeys:
+    """Where the item keys of a map come from: its arguments wrapped in ``keyed(...)``.
+
+    An item's key is made from its item of each keyed argument (joined by ``,`` when there
+    are several): the item itself, or what ``by`` returns for it. An argument that is the
+    whole output of a keyed map gives that map's item keys."""
+
+    args: tuple[int | str, ...]
+    """The keyed arguments: positions and keyword names, in the order of the call."""
+    by: tuple[Callable[[Any], Any] | None, ...]
+    """For each keyed argument, the function that makes a key of an item (None: the item)."""
+    known: tuple[str, ...] | None = None
+    """The item keys, when every keyed argument is known as the pipeline is defined (literal
+    lists, keyed maps over them); otherwise made when a run is planned (run parameters)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MapSpec:
     """Which arguments of a mapped call may be mapped over; the rest are given whole.
 
@@ -43,6 +60,11 @@ class MapSpec:
     names: tuple[str, ...] = ()
     length: int | None = None
     """Known when every mapped argument is a literal list; otherwise found at run time."""
+    size: int | None = None
+    """How many items the map has, known as the pipeline is defined when one of its lists is
+    (a literal list, or the output of a map of known size): the others must match it."""
+    keys: ItemKeys | None = None
+    """Where the map's item keys come from; None: its items are numbered."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

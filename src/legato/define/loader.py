@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import cloudpickle
 
 from legato.define.pipeline import Pipeline
+from legato.define.task import Task
 from legato.errors import DefinitionError
 
 __all__ = ["SYNTHETIC_PREFIX", "load_pipeline", "target_of"]
@@ -65,6 +67,8 @@ def load_pipeline(target: str) -> Pipeline[..., Any]:
         try:
             module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
+            if not _names_the_target(exc, where):
+                raise  # the module was found, and an import of its own failed
             raise DefinitionError(
                 f"cannot import module {where!r}: {exc}",
                 fix=f"{fix}; check that the module is on the Python path",
@@ -81,15 +85,49 @@ def load_pipeline(target: str) -> Pipeline[..., Any]:
                 fix="point TARGET at a function decorated with @pipeline",
             )
         return obj
-    found = [v for v in vars(module).values() if isinstance(v, Pipeline)]
-    unique = list({id(p): p for p in found}.values())
-    if len(unique) != 1:
-        names = ", ".join(p.name for p in unique) or "none"
+    found: dict[int, tuple[str, Pipeline[..., Any]]] = {}
+    for name, value in vars(module).items():
+        if isinstance(value, Pipeline):
+            found.setdefault(id(value), (name, value))  # an alias names it once
+    if not found:
         raise DefinitionError(
-            f"{where} defines {len(unique)} pipelines ({names}); say which one",
-            fix=f"write {where}:<name>",
+            f"{where} defines no @pipeline{_contents(module)}",
+            fix="decorate the function that calls the tasks with @pipeline (from legato "
+            "import pipeline), or point TARGET at the module that defines the pipeline",
         )
-    return unique[0]
+    if len(found) > 1:
+        names = [name for name, _ in found.values()]
+        raise DefinitionError(
+            f"{where} defines {len(names)} pipelines ({', '.join(names)}); say which one",
+            fix=f"name one after a colon: {where}:{names[0]}",
+        )
+    return next(iter(found.values()))[1]
+
+
+def _contents(module: Any) -> str:
+    """What ``module`` defines instead of a pipeline: its tasks and public functions (not
+    those it imports)."""
+    tasks: list[str] = []
+    functions: list[str] = []
+    for name, value in vars(module).items():
+        if name.startswith("_") or getattr(value, "__module__", None) != module.__name__:
+            continue
+        if isinstance(value, Task):
+            tasks.append(name)
+        elif inspect.isfunction(value):
+            functions.append(name)
+    parts = [
+        f"{kind}: {', '.join(names)}"
+        for kind, names in (("tasks", tasks), ("functions", functions))
+        if names
+    ]
+    return f" (it defines {'; '.join(parts)})" if parts else ""
+
+
+def _names_the_target(exc: ModuleNotFoundError, module: str) -> bool:
+    """Whether the module that was not found is ``module`` or a package above it."""
+    parts = module.split(".")
+    return exc.name in {".".join(parts[: i + 1]) for i in range(len(parts))}
 
 
 def target_of(pipeline: Pipeline[..., Any]) -> str:

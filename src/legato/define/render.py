@@ -9,17 +9,44 @@ import subprocess
 from collections.abc import Container
 from typing import TYPE_CHECKING
 
+from legato.model.counts import TaskCount
+
 if TYPE_CHECKING:
     from legato.define.graph import Graph, Node
 
-__all__ = ["mimebundle", "render_dot", "render_mermaid", "render_svg", "render_text"]
+__all__ = [
+    "mimebundle",
+    "render_dot",
+    "render_mermaid",
+    "render_svg",
+    "render_text",
+    "task_count",
+]
+
+
+_KEYS_SHOWN = 48
+"""The longest list of item keys drawn in a map's label; a longer one is drawn as a count."""
 
 
 def _label(node: Node) -> str:
+    """``train``; a map: ``train[×4]`` (``×?`` when its size is known only at run time), or
+    its item keys when they are known and short: ``train[linear, forest]``."""
     if node.mapped is None:
         return node.key
-    count = "?" if node.mapped.length is None else str(node.mapped.length)
+    keys = node.mapped.keys.known if node.mapped.keys is not None else None
+    if keys is not None and len(", ".join(keys)) <= _KEYS_SHOWN:
+        return f"{node.key}[{', '.join(keys)}]"
+    count = "?" if node.mapped.size is None else str(node.mapped.size)
     return f"{node.key}[×{count}]"
+
+
+def task_count(graph: Graph) -> TaskCount:
+    """How many tasks ``graph`` has, each map counted as its items (see
+    :class:`~legato.model.counts.TaskCount`)."""
+    return TaskCount.of(
+        (node.mapped is not None, node.mapped.size if node.mapped is not None else None)
+        for node in graph.nodes.values()
+    )
 
 
 def _inputs(node: Node) -> list[str]:
@@ -29,14 +56,14 @@ def _inputs(node: Node) -> list[str]:
 def render_text(graph: Graph) -> str:
     """One line per task, in run order, with what it reads::
 
-    pipeline digits: 4 tasks, parameters: test_size=0.2
+    pipeline digits: 7 tasks (4 map items), parameters: test_size=0.2
       load
       split            <- load, param test_size
       train[×4]        <- split
       best             <- train
     """
     params = ", ".join(p.name if p.required else f"{p.name}={p.default!r}" for p in graph.params)
-    head = f"pipeline {graph.pipeline}: {len(graph.nodes)} tasks"
+    head = f"pipeline {graph.pipeline}: {task_count(graph)}"
     lines = [f"{head}, parameters: {params}" if params else head]
     labels = [_label(node) for node in graph.nodes.values()]
     width = max((len(label) for label in labels), default=0) + 2

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from legato.define.tracing import Unmapped, current_tracer
+from legato.define.mapping import Keyed, Unmapped
+from legato.define.tracing import current_tracer
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.specs import (
@@ -67,7 +68,9 @@ class Task(Generic[P, R]):
         arguments, and any wrapped in :func:`~legato.unmapped`, go whole to every item.
 
         In a pipeline body the lists may be other tasks' outputs, expanded at run time; the
-        result passed downstream is the list of item outputs, in order.
+        result passed downstream is the list of item outputs, in order. The items are
+        ``task[0]``, ``task[1]``...; a list wrapped in :func:`~legato.keyed` names them by
+        its values instead (``task[linear]``).
         """
         tracer = current_tracer()
         if tracer is not None:
@@ -116,7 +119,10 @@ class Task(Generic[P, R]):
 
 
 def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-    """``task.map`` outside a pipeline: a plain loop with the same pairing rules."""
+    """``task.map`` outside a pipeline: a plain loop with the same pairing rules (item keys
+    name nothing here: the result is the list of outputs)."""
+    args = tuple(a.value if isinstance(a, Keyed) else a for a in args)
+    kwargs = {k: v.value if isinstance(v, Keyed) else v for k, v in kwargs.items()}
     lengths = {len(v) for v in (*args, *kwargs.values()) if isinstance(v, list | range)}
     if len(lengths) != 1:
         raise ValueError(

@@ -19,18 +19,29 @@ from types import CodeType, FrameType
 from typing import Any, NoReturn
 
 from legato.define.graph import MapSpec, Node, ParamSpec
+from legato.define.mapping import (  # the markers are re-exported: tracing is where they act
+    Keyed,
+    MapArgument,
+    MapSpecError,
+    Unmapped,
+    keyed,
+    map_spec,
+    unmapped,
+)
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.specs import TaskSpec, user_location
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
 
 __all__ = [
+    "Keyed",
     "Output",
     "ParamOutput",
     "Tracer",
     "Unmapped",
-    "current_tracer",
     "call_form",
+    "current_tracer",
+    "keyed",
     "unmapped",
     "user_location",
 ]
@@ -45,23 +56,6 @@ _current: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
 def current_tracer() -> Tracer | None:
     """The tracer of the pipeline body being traced in this context, if any."""
     return _current.get()
-
-
-class Unmapped:
-    """Marks an argument of ``task.map(...)`` that every item receives whole."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"unmapped({self.value!r})"
-
-
-def unmapped(value: Any) -> Unmapped:
-    """Pass ``value`` whole to every item of ``task.map(...)`` instead of mapping over it."""
-    return Unmapped(value)
 
 
 class Output:
@@ -379,8 +373,12 @@ class Tracer:
                 pipeline=self.pipeline,
                 location=location,
             )
-        plain_args = tuple(a.value if isinstance(a, Unmapped) else a for a in args)
-        plain_kwargs = {k: v.value if isinstance(v, Unmapped) else v for k, v in kwargs.items()}
+        if not mapped:
+            self._refuse_keyed(name, args, kwargs, location)
+        plain_args = tuple(a.value if isinstance(a, Unmapped | Keyed) else a for a in args)
+        plain_kwargs = {
+            k: v.value if isinstance(v, Unmapped | Keyed) else v for k, v in kwargs.items()
+        }
         try:
             spec.signature.bind(*plain_args, **plain_kwargs)
         except TypeError as exc:
@@ -411,6 +409,23 @@ class Tracer:
             return Output(self, key, name, length=map_spec.length, location=location)
         return Output(self, key, name, length=spec.outputs, location=location)
 
+    def _refuse_keyed(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        location: SourceLocation | None,
+    ) -> None:
+        if any(isinstance(v, Keyed) for v in (*args, *kwargs.values())):
+            raise DefinitionError(
+                f"task {name!r} was called with keyed(...), which names the items of a map",
+                fix=f"call {name}.map(keyed(values), ...) to run it once per value, or pass "
+                "the values without keyed(...)",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            )
+
     def _new_key(self, name: str) -> str:
         scoped = ".".join([*self._scope, name])
         count = self._calls.get(scoped, 0) + 1
@@ -424,66 +439,35 @@ class Tracer:
         kwargs: dict[str, Any],
         location: SourceLocation | None,
     ) -> MapSpec:
-        # Lists (and ranges) are mapped over; run parameters and other tasks' outputs are
-        # mapped over when their value turns out to be a list. Tuples, dicts, strings and
-        # anything in unmapped(...) go whole to every item: a tuple is a record, and mapping
-        # over a 4-tuple (X_train, X_test, y_train, y_test) by accident must not be possible.
-        positions: list[int] = []
-        names: list[str] = []
-        lengths: set[int] = set()
-        placeholders = False
-        for i, value in enumerate(args):
-            if self._is_mapped(value, lengths):
-                positions.append(i)
-                placeholders |= isinstance(value, Output)
-        for k, value in kwargs.items():
-            if self._is_mapped(value, lengths):
-                names.append(k)
-                placeholders |= isinstance(value, Output)
-        if not positions and not names:
+        given: list[tuple[int | str, Any]] = [*enumerate(args), *kwargs.items()]
+        arguments = [self._map_argument(where, value) for where, value in given]
+        try:
+            return map_spec(name, arguments, self.nodes)
+        except MapSpecError as exc:
             raise DefinitionError(
-                f"{name}.map(...) was given nothing to map over (only lists are mapped "
-                "over; tuples and other values go whole to every item)",
-                fix="pass at least one list, or another task's output that is a list; wrap "
-                "arguments every item should receive whole in unmapped(...)",
-                task=name,
-                pipeline=self.pipeline,
-                location=location,
-            )
-        if len(lengths) > 1:
-            raise DefinitionError(
-                f"{name}.map(...) was given lists of different lengths {sorted(lengths)}",
-                fix="map over lists of equal length (items are paired by position), or wrap "
-                "an argument in unmapped(...) to give it whole to every item",
-                task=name,
-                pipeline=self.pipeline,
-                location=location,
-            )
-        return MapSpec(
-            positions=tuple(positions),
-            names=tuple(names),
-            length=lengths.pop() if lengths and not placeholders else None,
-        )
+                str(exc), fix=exc.fix, task=name, pipeline=self.pipeline, location=location
+            ) from exc.__cause__
 
-    def _is_mapped(self, value: Any, lengths: set[int]) -> bool:
-        if isinstance(value, Unmapped):
-            return False
+    @staticmethod
+    def _map_argument(where: int | str, argument: Any) -> MapArgument:
+        """What an argument of a map call is, for :func:`~legato.define.mapping.map_spec`."""
+        value = argument.value if isinstance(argument, Unmapped | Keyed) else argument
+        marks: dict[str, Any] = {
+            "where": where,
+            "unmapped": isinstance(argument, Unmapped),
+            "keyed": argument if isinstance(argument, Keyed) else None,
+        }
+        if isinstance(value, ParamOutput):
+            return MapArgument(kind="param", text=value._describe(), **marks)
         if isinstance(value, Output):
-            # The whole output of a map over literal lists is a list of known length: check
-            # it against the other lists now rather than fail at run time.
-            node = None if isinstance(value, ParamOutput) else self.nodes.get(value._node)
-            if (
-                node is not None
-                and not value._path
-                and node.mapped is not None
-                and node.mapped.length is not None
-            ):
-                lengths.add(node.mapped.length)
-            return True
-        if isinstance(value, list | range):
-            lengths.add(len(value))
-            return True
-        return False
+            return MapArgument(
+                kind="output",
+                node=value._node,
+                path=value._path,
+                text=value._describe(),
+                **marks,
+            )
+        return MapArgument(kind="value", value=value, **marks)
 
     def _to_arg(self, value: Any, task: str, location: SourceLocation | None) -> Arg:
         if isinstance(value, Output):

@@ -1,27 +1,43 @@
-"""Smoke tests :func:`legato.deploy` runs after promoting a version.
+"""Smoke tests: :func:`legato.deploy` runs one on the candidate version *before* the alias
+moves to it, so a server following the alias never serves a version that failed one.
 
-:class:`SmokeTest` sends example rows to the model and checks the answer. With ``url`` it
-talks to a running ``legato serve`` of the alias: it first waits (up to ``timeout``) until
-the server reports the new version (the server follows the alias), then ``POST /predict``.
-Without ``url`` it loads the version from the registry in the task's process (checksum
-verified) and predicts there. It never raises: it returns what went wrong, or ``""``.
+:class:`SmokeTest` sends example rows to the candidate and checks the answer, in one of two
+places:
+
+- **in-process** (no ``url``): the version is loaded from the registry (checksum verified)
+  in the task's process, and the rows go the way a request to ``legato serve`` goes: the
+  JSON body :meth:`SmokeTest.body` (the one the ``url`` form sends) is read, checked against
+  the version's signature and converted by :func:`legato.serve.inputs.model_input`, the
+  model predicts, and its answer is written by :func:`legato.serve.answers.encode` and read
+  back. Rows pass or fail here as on a server with the
+  default limits (``--max-body`` is not applied), and the checks see the predictions a
+  client of the server would see.
+- **on a server** (``url``): a running ``legato serve`` of the model is asked
+  ``POST {url}/versions/{n}/predict``, which loads version ``n`` in that server (checksum
+  verified) and predicts with it without serving it; the answer must come from that model
+  and version. The server may follow the alias or not, and the alias need not name a
+  version yet (a first deployment): the candidate is tried on the server's code, packages
+  and machine.
+
+It never raises: it returns what went wrong, or ``""``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from legato.errors import ParameterError
 from legato.model.registry import ModelVersion
 from legato.registry.registry import Registry
-from legato.registry.signature import check_input
+from legato.serve.answers import encode, jsonable
+from legato.serve.holder import load_version
+from legato.serve.inputs import MAX_ROWS, RequestError, model_input
 
 __all__ = ["SmokeTest"]
 
@@ -30,22 +46,27 @@ _TOKEN = "LEGATO_SERVE_TOKEN"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SmokeTest:
-    """Example rows the promoted model must answer, and how to ask it."""
+    """Example rows a candidate version must answer well before :func:`legato.deploy` moves
+    the alias to it, and where to ask: in-process, or a ``legato serve`` at ``url`` (see
+    :mod:`legato.deployment.smoke`)."""
 
     rows: Sequence[Any]
-    """Example input: rows of numbers (a tensor model) or records (a columns model)."""
+    """Example input, sent as a ``/predict`` body is (:meth:`body`): rows of numbers (a
+    tensor model), records ``{column: value}`` or lists of the column values in the
+    signature's order (a columns model)."""
     url: str | None = None
-    """Base URL of a running ``legato serve`` of the alias (``http://127.0.0.1:8000``);
-    None: load the version in-process."""
+    """Base URL of a running ``legato serve`` of the model (``http://127.0.0.1:8000``), which
+    loads the candidate to answer; None: load the version in-process."""
     expect: Callable[[list[Any]], bool] | None = None
-    """Checks the predictions (one per row); default: any answer with one per row."""
+    """Checks the predictions (one per row, as JSON values: NaN and infinities are None);
+    default: any answer with one per row."""
     allowed: tuple[Any, ...] | None = None
     """Values every prediction must be one of (class labels): a check that is plain data,
     so a stored smoke test loads anywhere (``expect`` pickles a function by reference)."""
     token: str | None = None
     """Bearer token for the server (default: ``LEGATO_SERVE_TOKEN``)."""
     timeout: float = 30.0
-    """Seconds to wait for the server to switch to the version, and for its answer."""
+    """Seconds to wait for the server's answer (it loads the candidate first)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.rows, str | bytes) or not isinstance(self.rows, Sequence):
@@ -55,10 +76,20 @@ class SmokeTest:
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ParameterError(f"SmokeTest url must be http:// or https://, not {self.url!r}")
 
+    def body(self) -> bytes:
+        """The request both forms send: ``{"rows": rows}`` when the rows are records, else
+        ``{"inputs": rows}`` (arrays and NumPy numbers in them become JSON lists and
+        numbers)."""
+        key = "rows" if isinstance(self.rows[0], Mapping) else "inputs"
+        return json.dumps({key: jsonable(list(self.rows))}).encode()
+
     def run(self, registry: Registry, mv: ModelVersion) -> str:
-        """What went wrong, or ``""`` when the model answered well."""
+        """What went wrong when version ``mv`` answered the rows, or ``""`` when it answered
+        well. The alias is not looked at: ``mv`` is tried whatever it names."""
         try:
             predictions = self._remote(mv) if self.url else self._local(registry, mv)
+        except RequestError as exc:
+            return f"a server would refuse the rows ({exc.status}): {exc.message}"
         except Exception as exc:  # whatever it is, the deployment failed its smoke test
             return f"{type(exc).__name__}: {exc}"
         if not isinstance(predictions, list) or len(predictions) != len(self.rows):
@@ -77,53 +108,30 @@ class SmokeTest:
         return ""
 
     def _local(self, registry: Registry, mv: ModelVersion) -> Any:
-        from legato.serve.inputs import jsonable  # noqa: PLC0415 (numpy, pandas: optional)
-
-        if mv.signature is not None:
-            check_input(mv.signature, list(self.rows))
-        model = registry.load(mv)
-        predict = model.predict if callable(getattr(model, "predict", None)) else model
-        try:
-            import numpy as np  # noqa: PLC0415 (optional)
-
-            data: Any = np.asarray(self.rows) if not isinstance(self.rows[0], dict) else self.rows
-        except ImportError:
-            data = list(self.rows)
-        return jsonable(predict(data))
+        """The predictions, in-process, through the server's own path (see the module)."""
+        loaded = load_version(registry, mv)
+        data = model_input(self.body(), mv.signature, max_rows=MAX_ROWS)
+        return json.loads(encode(loaded.predict(data)))
 
     def _remote(self, mv: ModelVersion) -> Any:
         assert self.url is not None
         base = self.url.rstrip("/")
-        deadline = time.monotonic() + self.timeout
         token = self.token or os.environ.get(_TOKEN)
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        seen = None
-        while True:  # the server follows the alias: wait until it serves this version
-            health = _call(f"{base}/health", None, headers, self.timeout)
-            seen = (health.get("model"), health.get("version"))
-            if seen == (mv.name, mv.version):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{base} still serves {seen[0]} version {seen[1]} after {self.timeout:g}s, "
-                    f"not {mv.ref}" + (f" ({health['warning']})" if health.get("warning") else "")
-                )
-            time.sleep(0.1)
-        body = json.dumps(
-            {"inputs" if not isinstance(self.rows[0], dict) else "rows": list(self.rows)}
-        )
-        answer = _call(f"{base}/predict", body.encode(), headers, self.timeout)
-        if answer.get("version") != mv.version:
-            raise RuntimeError(f"answered by version {answer.get('version')}, not {mv.version}")
+        url = f"{base}/versions/{mv.version}/predict"
+        answer = _call(url, self.body(), headers, self.timeout)
+        if (answer.get("model"), answer.get("version")) != (mv.name, mv.version):
+            raise RuntimeError(
+                f"{url} answered as {answer.get('model')}:{answer.get('version')}, not "
+                f"{mv.ref}: that server serves another model"
+            )
         return answer.get("predictions")
 
 
-def _call(url: str, body: bytes | None, headers: dict[str, str], timeout: float) -> Any:
-    request = urllib.request.Request(
-        url, data=body, headers=headers, method="POST" if body else "GET"
-    )
+def _call(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Any:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())

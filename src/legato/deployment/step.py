@@ -6,10 +6,13 @@ built-in task. In order, it:
 
 1. checks every gate against the version the alias names now (a failure: nothing changes,
    the task fails with ``DeploymentError`` listing the gates that refused);
-2. points the alias at the version (``Registry.set_alias``, the reason naming the run);
-3. runs the smoke test; if it fails, moves the alias back (``Registry.rollback`` to the
-   version it named before, with the failure as the reason; or removes it when it named
-   none) and fails the task with the reason.
+2. runs the smoke test on the candidate, which no alias names yet (in-process, or on a
+   ``legato serve`` told to load it: see :mod:`legato.deployment.smoke`); a failure:
+   nothing changes, the task fails with ``DeploymentError`` and the reason;
+3. points the alias at the version (``Registry.set_alias``, the reason naming the run).
+
+So the alias only ever names a version that passed its smoke test, and a server following
+it never serves one that failed.
 
 Its ``on_rollback`` handler un-promotes when a later task of the run fails: the alias goes
 back to the previous version, unless it has moved on since (someone else's change is never
@@ -82,8 +85,9 @@ def run_deployment(
 
     An alias or gate holding a secret's value is refused (``SecretValueError``) before
     anything changes: both are recorded (the alias, the reason naming the gates, the
-    :class:`Deployment` the task returns). Reasons it composes from what went wrong (a smoke
-    test's failure) are masked instead, so a rollback is never refused for its reason."""
+    :class:`Deployment` the task returns). What it composes from what went wrong (a smoke
+    test's failure: its error and the reason of a move back) is masked instead, so a
+    rollback is never refused for its reason."""
     check_alias(alias)
     refuse(alias, api="legato.deploy", field="the alias")
     for gate in gates:
@@ -100,46 +104,65 @@ def run_deployment(
         # by someone else (nothing of ours to undo).
         mine = [c for c in registry.history(mv.name, alias) if c.version == mv.version]
         ours = bool(mine) and mine[-1].actor == actor
-        previous = mine[-1].previous if ours else None
         deployment = Deployment(
             name=mv.name,
             version=mv.version,
             alias=alias,
-            previous=previous,
+            previous=mine[-1].previous if ours else None,
             changed=ours,
             actor=actor,
         )
-    else:
-        results = tuple(gate.check(mv, current) for gate in gates)
-        refused = [r for r in results if not r.passed]
-        if refused:
-            raise DeploymentError(
-                f"{mv.ref} was not promoted to {alias!r}: "
-                + "; ".join(f"gate {r.gate}: {r.message}" for r in refused)
-            )
-        passed = ", ".join(r.gate for r in results) or "no gates"
-        change = registry.set_alias(
-            mv.name, alias, mv.version, reason=f"deployed ({passed})", actor=actor
+        _smoke(registry, mv, alias, smoke, deployment)
+        return deployment
+    results = tuple(gate.check(mv, current) for gate in gates)
+    refused = [r for r in results if not r.passed]
+    if refused:
+        raise DeploymentError(
+            f"{mv.ref} was not promoted to {alias!r}: "
+            + "; ".join(f"gate {r.gate}: {r.message}" for r in refused)
         )
-        deployment = Deployment(
-            name=mv.name,
-            version=mv.version,
-            alias=alias,
-            previous=change.previous,
-            changed=True,
-            actor=actor,
-            gates=results,
+    _smoke(registry, mv, alias, smoke, None)
+    passed = ", ".join(r.gate for r in results) or "no gates"
+    tested = "" if smoke is None else ", smoke test passed"
+    change = registry.set_alias(
+        mv.name, alias, mv.version, reason=f"deployed ({passed}{tested})", actor=actor
+    )
+    return Deployment(
+        name=mv.name,
+        version=mv.version,
+        alias=alias,
+        previous=change.previous,
+        changed=True,
+        actor=actor,
+        gates=results,
+    )
+
+
+def _smoke(
+    registry: Registry,
+    mv: ModelVersion,
+    alias: str,
+    smoke: SmokeTest | None,
+    there: Deployment | None,
+) -> None:
+    """Run ``smoke`` on ``mv``; ``DeploymentError`` if it fails. ``there``: the alias names
+    ``mv`` already; if by an earlier attempt of this task, that promotion is moved back (a
+    failed deploy leaves the alias where it found it)."""
+    if smoke is None:
+        return
+    problem = mask(smoke.run(registry, mv))  # it may quote anything, a secret included
+    if not problem:
+        return
+    if there is None:
+        raise DeploymentError(
+            f"{mv.ref} failed its smoke test and was not promoted to {alias!r}: {problem}"
         )
-    if smoke is not None:
-        problem = smoke.run(registry, mv)
-        if problem:
-            _move_back(registry, deployment, mask(f"smoke test of {mv.ref} failed: {problem}"))
-            raise DeploymentError(
-                f"{mv.ref} failed its smoke test and {alias!r} was rolled back"
-                + (f" to version {deployment.previous}" if deployment.previous else "")
-                + f": {problem}"
-            )
-    return deployment
+    outcome = ""
+    if _move_back(registry, there, f"smoke test of {mv.ref} failed: {problem}"):
+        outcome = f" and {alias!r} was moved back" + (
+            f" to version {there.previous}" if there.previous else ""
+        )
+    raise DeploymentError(f"{mv.ref} failed its smoke test{outcome}: {problem}")
 
 
 def _move_back(registry: Registry, deployment: Deployment, reason: str) -> bool:

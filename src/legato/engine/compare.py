@@ -8,7 +8,8 @@ What a run shows (its values as :func:`legato.engine.tracked.summarize` reads th
   highest step, from the task's latest attempt that logged it), and the lowest and highest
   value of its series (``metric_min.<name>``, ``metric_max.<name>``; NaN left out);
 - a value logged under the same name by several tasks of the run is shown per task,
-  ``metric.<task key>/<name>`` (the items of a map, ``train[0]``, ``train[1]``... are tasks);
+  ``metric.<task key>/<name>`` (the items of a map, ``train[0]``, ``train[1]``... or
+  ``train[linear]``... when its items have keys, are tasks);
 - a task that was a cache hit did not run and logged nothing: the run shows the values of
   the run that produced the cached output, and says so in ``notes``
   (``train: from run 01J...``).

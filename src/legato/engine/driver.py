@@ -56,6 +56,9 @@ _BIG_LOOKUP = 64
 _PULSE_S = 0.5
 """How often a durable run wakes to stream captured output, check its heartbeat and read
 the cancel requests recorded in the store."""
+_SIGN_OF_LIFE_S = 1.0
+"""The longest a durable run goes without a heartbeat, whatever its lease: the last one is
+where the duration of a run whose orchestrator died ends (``legato runs``)."""
 
 
 class Driver:
@@ -89,7 +92,7 @@ class Driver:
         self.lease = lease
         """Seconds this orchestrator's ownership of the run lasts without renewal: commits
         and heartbeats renew it; calls are handed over only with half of it left."""
-        self._renew_every = max(_PULSE_S, lease / 4)
+        self._renew_every = max(_PULSE_S, min(lease / 4, _SIGN_OF_LIFE_S))
         self.echo_logs = echo_logs
         self._resume_from = resume_from
         self._damaged = damaged or {}

@@ -192,8 +192,8 @@ def _store(value: Any) -> StoreOption:
     if value is None or isinstance(value, bool | Storage) or value == "memory":
         return cast(StoreOption, value)
     raise _InvalidError(
-        f"unknown store {value!r}; leave it out for the profile's store, or pass False, "
-        "'memory' or a legato.store.base.Storage"
+        f"unknown store {value!r}; leave it out for the profile's store, or pass False "
+        "(record nothing) or 'memory' (this process only)"
     )
 
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legato.define.graph import Graph, MapSpec, Node
+from legato.define.itemkeys import Inherited, make_item_keys
 from legato.engine.resources import exceeds
-from legato.errors import PlanError
+from legato.errors import ParameterError, PlanError
 from legato.model.ids import SourceLocation
+from legato.model.items import ItemKeyError, item_key
 from legato.model.runs import CacheOptions
 from legato.model.specs import Capacity, FailurePolicy, TaskOptions, TaskSpec
-from legato.model.values import Arg, Ref
+from legato.model.values import Arg, Lit, Param, Ref
 
 __all__ = ["Plan", "PlanNode", "build_plan", "check_capacity"]
 
@@ -32,6 +34,15 @@ class PlanNode:
     amounts: Mapping[str, float]
     split_output: bool
     """A map consumes this node's whole output item by item."""
+    item_keys: tuple[str, ...] = ()
+    """A keyed map's item keys, in item order (its items are ``key[k]``); empty: the items
+    are numbered."""
+    size: int | None = None
+    """How many items a map has, where known before it runs (shown, never relied on)."""
+
+    def item_key(self, index: int) -> str:
+        """The task key of item ``index`` of this map."""
+        return item_key(self.key, self.item_keys[index] if self.item_keys else index)
 
     @property
     def options(self) -> TaskOptions:
@@ -74,8 +85,10 @@ def build_plan(
             for arg in _mapped_args(node):
                 if isinstance(arg, Ref) and not arg.path:
                     split.add(arg.node)
-    nodes = {
-        key: PlanNode(
+    nodes: dict[str, PlanNode] = {}
+    for key, node in graph.nodes.items():  # inputs first: a keyed map reads its inputs' keys
+        keys = _item_keys(node, params, nodes, graph.pipeline)
+        nodes[key] = PlanNode(
             key=key,
             spec=node.spec,
             args=node.args,
@@ -86,9 +99,9 @@ def build_plan(
             downstream=tuple(downstream[key]),
             amounts=node.spec.options.resources.amounts(),
             split_output=key in split,
+            item_keys=keys,
+            size=len(keys) if keys else _size(node, params, nodes),
         )
-        for key, node in graph.nodes.items()
-    }
     return Plan(
         pipeline=graph.pipeline,
         nodes=nodes,
@@ -97,6 +110,59 @@ def build_plan(
         failure_policy=failure_policy or graph.failure_policy,
         caching=caching or CacheOptions(),
     )
+
+
+def _item_keys(
+    node: Node, params: Mapping[str, Any], planned: Mapping[str, PlanNode], pipeline: str
+) -> tuple[str, ...]:
+    """The item keys of a keyed map, made now if the pipeline's definition could not (they
+    come from run parameters); a ``ParameterError`` when they cannot be used."""
+    spec = node.mapped.keys if node.mapped is not None else None
+    if spec is None:
+        return ()
+    if spec.known is not None:
+        return spec.known
+    kwargs = dict(node.kwargs)
+    sources: list[Any] = []
+    for where in spec.args:
+        arg = node.args[where] if isinstance(where, int) else kwargs[where]
+        if isinstance(arg, Ref):  # the tracer allows only the whole output of a keyed map
+            sources.append(Inherited(planned[arg.node].item_keys))
+        elif isinstance(arg, Param):
+            value = params[arg.name]
+            if not isinstance(value, list | range):
+                raise ParameterError(
+                    f"run parameter {arg.name!r} is keyed(...) in {node.name}.map(...), so it "
+                    f"must be a list, not a {type(value).__name__}: pass a list, e.g. "
+                    f"{arg.name}=['a', 'b']"
+                )
+            sources.append(list(value))
+        else:
+            assert isinstance(arg, Lit)
+            sources.append(list(arg.value))
+    try:
+        return make_item_keys(node.name, spec, sources)
+    except ItemKeyError as exc:
+        raise ParameterError(
+            f"pipeline {pipeline!r} with these run parameters: {exc}; fix: {exc.fix}"
+        ) from exc.__cause__
+
+
+def _size(node: Node, params: Mapping[str, Any], planned: Mapping[str, PlanNode]) -> int | None:
+    """How many items a map will have, when a list it maps over is known now: a literal
+    list, a run parameter's list or the output of a map of known size."""
+    if node.mapped is None:
+        return None
+    if node.mapped.size is not None:
+        return node.mapped.size
+    for arg in _mapped_args(node):
+        if isinstance(arg, Param) and isinstance(params.get(arg.name), list | range):
+            return len(params[arg.name])
+        if isinstance(arg, Ref) and not arg.path and planned[arg.node].mapped is not None:
+            size = planned[arg.node].size
+            if size is not None:
+                return size
+    return None
 
 
 def _amount(name: str, value: float) -> str:

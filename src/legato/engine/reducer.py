@@ -77,6 +77,7 @@ def apply(run: RunRecord, event: Event) -> None:
         run.executor = event.executor
         run.failure_policy = event.failure_policy
         run.caching = event.caching
+        run.sizes = {t.key: t.items for t in event.tasks if t.items is not None}
         run.started_at = event.at
         add_planned(run.tasks, event)
     else:

@@ -7,6 +7,7 @@ from collections.abc import Container, Mapping
 from typing import Any
 
 from legato.errors import RunFailedError, TaskFailedError
+from legato.model.counts import TaskCount
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.rollback import CompensationRecord
 from legato.model.states import RunState, TaskState
@@ -78,10 +79,21 @@ class RunResult:
         return self.record.ended_at - self.record.started_at
 
     @property
+    def reused(self) -> int:
+        """How many of its tasks (map items, not maps) were cache hits."""
+        return sum(1 for t in self.record.tasks.values() if t.cache_hit and not t.mapped)
+
+    @property
+    def task_count(self) -> TaskCount:
+        """How many tasks the run has, each map counted as its items; ``str()`` says it as
+        ``legato graph`` does (``17 tasks (8 map items)``)."""
+        return TaskCount.of_run(self.record)
+
+    @property
     def overhead_per_task(self) -> float | None:
         """Orchestration cost per task in seconds: the orchestrator's own working time
         (scheduling, bookkeeping, commits, cache lookups) divided by the number of tasks."""
-        tasks = sum(1 for t in self.record.tasks.values() if not t.mapped)
+        tasks = self.task_count.tasks
         if self.busy is None or not tasks:
             return None
         return self.busy / tasks
@@ -177,12 +189,10 @@ class RunResult:
         return "\n".join(lines)
 
     def _headline(self) -> str:
-        tasks = [t for t in self.record.tasks.values() if not t.mapped]
-        reused = sum(1 for t in tasks if t.cache_hit is not None)
         took = f" in {_seconds(self.duration)}" if self.duration is not None else ""
         line = (
             f"run {self.run_id} of pipeline {self.pipeline}: {self.state.value}{took}; "
-            f"{len(tasks)} tasks, {reused} reused from earlier runs"
+            f"{self.task_count}, {self.reused} reused from earlier runs"
         )
         return f"{line}; {self.record.reason}" if self.record.reason else line
 

@@ -7,8 +7,7 @@ again, and every other task starts a new attempt.
 
 from __future__ import annotations
 
-import os
-import socket
+from collections.abc import Sequence
 
 from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
@@ -18,15 +17,16 @@ from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
 from legato.engine.journal import Journal
 from legato.engine.options import ResumeOptions, takes_resume_options
-from legato.engine.plan import build_plan, check_capacity
+from legato.engine.plan import Plan, build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
-from legato.engine.run import drive, executor_for, new_owner
+from legato.engine.run import drive, executor_for
 from legato.engine.saga import summary, unfinished
 from legato.engine.storage import resolve_storage
 from legato.engine.stored import damaged_outputs
 from legato.errors import DefinitionError, ParameterError, RunBusyError
-from legato.liveness import alive
+from legato.liveness import orchestrator_alive, orchestrator_pid, owner_token
+from legato.model.records import RunRecord, TaskRecord
 from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
@@ -36,22 +36,8 @@ from legato.store.hashing import fingerprint_path
 __all__ = ["prepare_resume", "resume"]
 
 
-def owner_process(info: RunInfo) -> bool | None:
-    """Whether the run's orchestrator is a live process on this host (True), a process of
-    this host that is gone (False, a zombie included), or cannot be told (None: another
-    host, or this very process)."""
-    host, _, rest = info.owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return None
-    return alive(pid)
-
-
 def _busy_here(info: RunInfo) -> RunBusyError:
-    pid = info.owner.partition(":")[2].partition(":")[0]
+    pid = orchestrator_pid(info.owner)
     return RunBusyError(
         f"run {info.run_id!r} is still driven by process {pid} on this host; stop it first "
         f"(legato cancel {info.run_id}), or wait for it to end"
@@ -127,6 +113,8 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         record.caching if record is not None else None,
     )
     check_capacity(plan, chosen.capacity, chosen.name)
+    if record is not None:
+        _check_items(record, plan)
     # Succeeded tasks whose output the resume would read but is damaged run again (checked
     # before the take-over: it only reads, and a run that cannot be repaired is left alone).
     damaged = (
@@ -137,13 +125,14 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         else {}
     )
     clock = options.clock or SystemClock()
-    owner = new_owner()
+    owner = owner_token()
     if record is None or record.state is not RunState.SUCCEEDED:
         # Ownership is a lease (docs/durability.md): an orchestrator alive on this host keeps
         # the run whatever its heartbeat says; one known gone releases it at once; any other
-        # is waited for until its lease expires on the store's clock. The take-over is a
-        # compare-and-set on the owner read here: of two resumes at once, one wins.
-        alive = owner_process(info)
+        # is waited for until its lease expires on the store's clock (the judgement `legato
+        # runs` shows). The take-over is a compare-and-set on the owner read here: of two
+        # resumes at once, one wins.
+        alive = orchestrator_alive(info.owner, info.heartbeat_at)
         if alive and not info.state.is_terminal:
             raise _busy_here(info)
         lease = options.stale_after if options.stale_after is not None else settings.stale_after
@@ -177,6 +166,36 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         echo_logs=options.echo_logs,
         lease=settings.stale_after,
     )
+
+
+def _check_items(record: RunRecord, plan: Plan) -> None:
+    """Refuse to resume a run whose maps now name their items otherwise than when they
+    expanded (keyed or not, other item keys: the pipeline's code changed), before the run
+    is taken over: the resume finds each item by its key, and must find the same ones."""
+    tasks = record.tasks
+    items: dict[str, list[TaskRecord]] = {}
+    for task in tasks.values():
+        if task.parent is not None:
+            items.setdefault(task.parent, []).append(task)
+    for key, node in plan.nodes.items():
+        count = tasks[key].items
+        if count is None or node.mapped is None:
+            continue  # not expanded: it expands as the plan says now
+        had = [t.key for t in sorted(items.get(key, ()), key=lambda t: t.map_index or 0)]
+        now = [node.item_key(i) for i in range(count)]
+        if (node.item_keys and len(node.item_keys) != count) or had != now:
+            raise DefinitionError(
+                f"the items of map {key!r} changed since run {record.run_id} started: it had "
+                f"{_few(had)}, the pipeline now has {_few(node.item_keys or now)}",
+                fix="start a new run: items whose code and inputs are unchanged will be cache hits",
+                task=key,
+                location=node.location,
+            )
+
+
+def _few(keys: Sequence[str]) -> str:
+    shown = ", ".join(keys[:4])
+    return f"{shown} and {len(keys) - 4} more" if len(keys) > 4 else shown or "no items"
 
 
 @takes_resume_options(ResumeOptions)

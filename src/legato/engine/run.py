@@ -3,11 +3,8 @@ taking :class:`~legato.engine.options.RunOptions` as keywords or as one object."
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import threading
-import uuid
 from collections.abc import Iterable, Mapping
 from types import FrameType
 from typing import Any, assert_never
@@ -33,6 +30,7 @@ from legato.executors.base import Executor
 from legato.executors.inline import InlineExecutor
 from legato.executors.processes import ProcessesExecutor
 from legato.executors.threads import ThreadsExecutor
+from legato.liveness import owner_token
 from legato.model.ids import new_run_id
 from legato.model.runs import CacheOptions, RunInfo
 from legato.model.specs import FailurePolicy
@@ -46,7 +44,6 @@ __all__ = [
     "drive",
     "executor_for",
     "make_executor",
-    "new_owner",
     "prepare",
     "run",
     "start",
@@ -139,7 +136,7 @@ def prepare(
     fingerprinter = Fingerprinter()
     fingerprints = {key: fingerprinter.code(node.spec.fn) for key, node in plan.nodes.items()}
     earlier = [r.run_id for r in storage.runs.list_runs(pipeline=plan.pipeline, limit=3)]
-    owner = new_owner()
+    owner = owner_token()
     now = clock.time()
     storage.runs.create_run(
         RunInfo(
@@ -201,11 +198,6 @@ def _refresh_option(refresh: bool | str | Iterable[str], graph: Graph) -> bool |
             fix=f"name tasks of the pipeline ({', '.join(sorted(known))}), or pass True",
         )
     return names
-
-
-def new_owner() -> str:
-    """A token naming this orchestrator: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def _source_file(pipeline: Pipeline[..., Any]) -> str | None:

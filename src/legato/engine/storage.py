@@ -57,6 +57,6 @@ def resolve_storage(store: Any, settings: Settings | None = None) -> Storage | N
         )
     raise DefinitionError(
         f"unknown store {store!r}",
-        fix="leave store= out for the local default, or pass False, 'memory' or a "
-        "legato.store.base.Storage",
+        fix="leave store= out for the profile's store, or pass False (record nothing) or "
+        "'memory' (this process only)",
     )

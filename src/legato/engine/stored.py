@@ -16,7 +16,6 @@ from legato.engine.plan import Plan, PlanNode
 from legato.engine.scheduler import CacheAnswer, LookUp
 from legato.errors import ParameterError, StoreError
 from legato.model.artifacts import ArtifactRef
-from legato.model.fold import item_key
 from legato.model.records import RunRecord
 from legato.model.states import TaskState
 from legato.model.values import Stored, StoredItems, Value
@@ -144,7 +143,7 @@ def _damage(
         return f"its stored output is damaged ({checked})" if isinstance(checked, str) else None
     bad = 0
     for i in range(task.items or 0):
-        child = record.tasks[item_key(key, i)]
+        child = record.tasks[node.item_key(i)]
         if child.state is not TaskState.SUCCEEDED:
             continue
         why = (

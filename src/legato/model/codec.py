@@ -37,9 +37,13 @@ __all__ = [
     "tracked_to_dict",
 ]
 
-SCHEMA_VERSION = 1
-"""Version of the payload layout written by :func:`event_to_dict`; readers accept every
-version up to it."""
+SCHEMA_VERSION = 2
+"""The newest payload layout :func:`event_to_dict` writes; readers accept every version up
+to it. Each event is written with the oldest version that holds it, so that a legato which
+reads only older versions refuses exactly the events it would misread: version 2 is a
+``MapExpanded`` with item keys (read as version 1, its items would be numbered)."""
+
+_KEYED_MAP = 2
 
 
 def error_to_dict(error: ErrorInfo) -> dict[str, Any]:
@@ -128,7 +132,7 @@ def tracked_from_dict(d: Mapping[str, Any]) -> Tracked:
 def event_to_dict(event: Event) -> dict[str, Any]:
     """``{"v": 1, "type": ..., fields...}``; run id and sequence included."""
     base: dict[str, Any] = {
-        "v": SCHEMA_VERSION,
+        "v": 1,
         "run_id": event.run_id,
         "seq": event.seq,
         "at": event.at,
@@ -157,6 +161,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             base["cache_parts"] = dict(event.cache_parts)
     elif isinstance(event, MapExpanded):
         base.update(type="map", key=event.key, count=event.count)
+        if event.keys:
+            base.update(v=_KEYED_MAP, keys=list(event.keys))
     elif isinstance(event, RunTransitioned):
         base.update(type="run", state=event.state.value, reason=event.reason)
     elif isinstance(event, RollbackTransitioned):
@@ -182,6 +188,10 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             executor=event.executor,
             failure_policy=event.failure_policy,
         )
+        # Apart from "tasks", whose triples a version 1 reader unpacks: it ignores this.
+        sizes = {t.key: t.items for t in event.tasks if t.items is not None}
+        if sizes:
+            base["items"] = sizes
         # Written only when they differ from the defaults, which is how events from before
         # they were recorded read: such payloads stay as they were.
         if not event.caching.lookups:
@@ -231,7 +241,7 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
             cache_parts=d.get("cache_parts"),
         )
     if kind == "map":
-        return MapExpanded(**common, key=d["key"], count=d["count"])
+        return MapExpanded(**common, key=d["key"], count=d["count"], keys=tuple(d.get("keys", ())))
     if kind == "run":
         return RunTransitioned(**common, state=RunState(d["state"]), reason=d.get("reason", ""))
     if kind == "rollback":
@@ -248,11 +258,15 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
     if kind == "rollback_plan":
         return RollbackPlanned(**common, keys=tuple(d["keys"]), reason=d.get("reason", ""))
     if kind == "start":
+        sizes = d.get("items", {})
         return RunStarted(
             **common,
             pipeline=d["pipeline"],
             params=from_jsonable(d.get("params", {})),
-            tasks=tuple(PlannedTask(key=k, name=n, mapped=m) for k, n, m in d.get("tasks", ())),
+            tasks=tuple(
+                PlannedTask(key=k, name=n, mapped=m, items=sizes.get(k))
+                for k, n, m in d.get("tasks", ())
+            ),
             executor=d.get("executor", ""),
             failure_policy=d.get("failure_policy", ""),
             caching=_caching(d),

@@ -42,6 +42,10 @@ class PlannedTask:
     key: str
     name: str
     mapped: bool = False
+    items: int | None = None
+    """For a mapped task whose lists are known as the run starts (literal lists, run
+    parameters, item keys): how many items it will have. Shown, never relied on: the items
+    exist once ``MapExpanded`` says so."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,10 +76,13 @@ class RunTransitioned(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MapExpanded(Event):
-    """A mapped task's list became known: items ``key[0]`` … ``key[count-1]`` exist now."""
+    """A mapped task's list became known: items ``key[0]`` … ``key[count-1]`` exist now, or
+    ``key[k]`` for each item key ``k`` of ``keys`` when the map names its items."""
 
     key: str
     count: int
+    keys: tuple[str, ...] = ()
+    """The item keys, in item order (``count`` of them); empty: the items are numbered."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

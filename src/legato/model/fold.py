@@ -46,6 +46,7 @@ from typing import Final, NamedTuple
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.events import MapExpanded, RunStarted, TaskTransitioned
+from legato.model.items import item_key, item_keys
 from legato.model.records import TaskRecord
 from legato.model.states import TASK_TERMINAL, TaskState
 
@@ -230,11 +231,6 @@ def admits(state: TaskState, attempt: int, change_attempt: int) -> bool:
     return change_attempt > attempt
 
 
-def item_key(key: str, index: int) -> str:
-    """The key of item ``index`` of the mapped task ``key``."""
-    return f"{key}[{index}]"
-
-
 def add_planned(tasks: MutableMapping[str, TaskRecord], event: RunStarted) -> None:
     """Add a record for each task of the plan that has none yet (``pending``)."""
     for planned in event.tasks:
@@ -246,7 +242,8 @@ def add_planned(tasks: MutableMapping[str, TaskRecord], event: RunStarted) -> No
 
 def expand(tasks: MutableMapping[str, TaskRecord], event: MapExpanded) -> None:
     """Mark the group record of the mapped task expanded and add a record for each of its
-    items that has none yet (``ready``, named after the group)."""
+    items that has none yet (``ready``, named after the group; keyed ``key[item key]`` when
+    the event names the items, else ``key[i]``)."""
     # The group itself moved to RUNNING by a TaskTransitioned just before. An expansion
     # adds records and never resets one (the SQL store's insert does nothing on conflict).
     key = event.key
@@ -256,7 +253,6 @@ def expand(tasks: MutableMapping[str, TaskRecord], event: MapExpanded) -> None:
         name = group.name
         tasks[key] = replace(group, mapped=True, items=event.count)
     ready = TaskState.READY
-    for i in range(event.count):
-        child = item_key(key, i)
+    for i, child in enumerate(item_keys(key, event.count, event.keys)):
         if child not in tasks:
             tasks[child] = TaskRecord(key=child, name=name, state=ready, map_index=i, parent=key)

@@ -69,6 +69,9 @@ class RunRecord:
     ended_at: float | None = None
     reason: str = ""
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    """How many items each map of the plan would have, where known when the run started
+    (``PlannedTask.items``): what a task count says of a map not expanded (yet)."""
     last_seq: int = 0
     rollbacks: dict[str, CompensationRecord] = field(default_factory=dict)
     """The compensations of the run's latest rollback, in the order they run (empty when it

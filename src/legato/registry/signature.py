@@ -14,22 +14,27 @@ A signature is a plain JSON dict (stored with the model version)::
   the array's shape with ``None`` for any size (the first dimension is the batch).
 - ``kind="columns"``: the model takes a table (a DataFrame). ``inputs`` has one entry per
   column, in order, each with the column's dtype; ``shape`` is ``[None, number of columns]``.
+  Its rows are records (``{column: value}``) or lists of the column values in that order.
 
 :func:`infer_signature` builds one from an example input (``X_train[:5]``);
 :func:`check_signature` validates one written by hand (a dict with at least ``inputs``);
 :func:`check_input` checks a request's data against one.
 
 dtypes fall into families that :func:`check_input` accepts for each other: ``float*`` takes
-any number, ``int*``/``uint*`` take integers, ``bool`` takes booleans, ``str``/``object``
-take strings.
+any number (NaN and infinities included), ``int*``/``uint*`` take integers, ``bool`` takes
+booleans, ``str``/``object`` take strings. A number must also fit its dtype: an integer
+outside the range of ``int8`` ... ``uint64``, or too large for a float, is refused with its
+place, as NumPy could not convert it.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from legato.errors import ParameterError
+from legato.secret_values import mask
 
 __all__ = ["FORMAT", "check_input", "check_signature", "infer_signature"]
 
@@ -37,6 +42,24 @@ FORMAT = 1
 """The version of the signature layout."""
 
 _KINDS = ("tensor", "columns")
+
+
+class _Short(reprlib.Repr):
+    """How a message quotes a value a client sent: a few levels, a few items, never all of
+    it (``repr`` of a list nested a thousand deep would exhaust the stack). A string is
+    masked before it is cut (:func:`legato.secret_values.mask`): the message is masked as a
+    whole later, and a secret cut in two would no longer match."""
+
+    def __init__(self) -> None:
+        super().__init__()  # its keyword arguments are Python 3.12's
+        self.maxlevel, self.maxlist, self.maxdict = 2, 4, 4
+        self.maxstring = self.maxlong = self.maxother = 40
+
+    def repr_str(self, x: str, level: int) -> str:
+        return super().repr_str(mask(x), level)
+
+
+_SHORT = _Short()
 
 
 def infer_signature(example: Any) -> dict[str, Any]:
@@ -140,9 +163,11 @@ def check_signature(signature: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_input(signature: Mapping[str, Any], data: Any) -> None:
-    """Raise ``ParameterError`` unless ``data`` fits ``signature``: for a tensor, nested lists
-    (or an array) whose shape matches and whose values fit the dtype; for columns, a list
-    of records (dicts) or a dict of columns with every input column present."""
+    """Raise ``ParameterError`` naming the place (``input[0][2]``, ``record 0, column
+    'age'``) unless ``data`` fits ``signature``: for a tensor, nested lists (or an array)
+    whose shape matches and whose values fit the dtype; for columns, a list of rows (records,
+    or lists of the column values in the signature's order) or a dict of columns, with every
+    input column present."""
     sig = check_signature(signature)
     if sig["kind"] == "columns":
         _check_columns(sig, data)
@@ -156,26 +181,9 @@ def check_input(signature: Mapping[str, Any], data: Any) -> None:
 
 def _check_columns(sig: Mapping[str, Any], data: Any) -> None:
     if isinstance(data, Mapping):
-        records = None
         columns = {str(k): v for k, v in data.items()}
-    elif isinstance(data, Sequence) and not isinstance(data, str):
-        records = data
-        columns = None
-    else:
-        raise ParameterError(
-            "input must be a list of records ({column: value}) or a dict of columns"
-        )
-    for spec in sig["inputs"]:
-        name, dtype = spec["name"], spec["dtype"]
-        if records is not None:
-            for i, record in enumerate(records):
-                if not isinstance(record, Mapping):
-                    raise ParameterError(f"record {i} is not an object of column values")
-                if name not in record:
-                    raise ParameterError(f"record {i} has no column {name!r}")
-                _check_value(record[name], dtype, f"record {i}, column {name!r}")
-        else:
-            assert columns is not None
+        for spec in sig["inputs"]:
+            name, dtype = spec["name"], spec["dtype"]
             if name not in columns:
                 raise ParameterError(f"input has no column {name!r}")
             values = columns[name]
@@ -183,6 +191,34 @@ def _check_columns(sig: Mapping[str, Any], data: Any) -> None:
                 values = [values]
             for i, value in enumerate(values):
                 _check_value(value, dtype, f"column {name!r}, row {i}")
+        return
+    if not isinstance(data, Sequence) or isinstance(data, str):
+        raise ParameterError(
+            "input must be a list of rows (records {column: value}, or lists of the column "
+            "values in order) or a dict of columns"
+        )
+    names = [spec["name"] for spec in sig["inputs"]]
+    for i, row in enumerate(data):
+        if isinstance(row, Mapping):
+            for spec in sig["inputs"]:
+                if spec["name"] not in row:
+                    raise ParameterError(f"record {i} has no column {spec['name']!r}")
+                _check_value(
+                    row[spec["name"]], spec["dtype"], f"record {i}, column {spec['name']!r}"
+                )
+        elif isinstance(row, Sequence) and not isinstance(row, str | bytes):
+            if len(row) != len(names):
+                raise ParameterError(
+                    f"row {i} has {len(row)} values, the model takes {len(names)} columns "
+                    f"({', '.join(names)})"
+                )
+            for spec, value in zip(sig["inputs"], row, strict=True):
+                _check_value(value, spec["dtype"], f"row {i}, column {spec['name']!r}")
+        else:
+            raise ParameterError(
+                f"row {i} is {_shown(row)}: send a record {{column: value}} or a list of the "
+                f"{len(names)} column values in order ({', '.join(names)})"
+            )
 
 
 def _check_nested(data: Any, shape: list[int | None], dtype: str, where: str) -> None:
@@ -220,7 +256,35 @@ def _check_value(value: Any, dtype: str, where: str) -> None:
     elif family == "str":
         ok = isinstance(value, str)
     if not ok:
-        raise ParameterError(f"{where} is {value!r}, the model takes {dtype}")
+        raise ParameterError(f"{where} is {_shown(value)}, the model takes {dtype}")
+    if family == "int":
+        low, high = _int_range(dtype)
+        if not low <= value <= high:
+            raise ParameterError(
+                f"{where} is {_shown(value)}, outside the range of {dtype} ({low} to {high})"
+            )
+    elif family == "float" and isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            raise ParameterError(f"{where} is {_shown(value)}, too large for {dtype}") from None
+
+
+def _int_range(dtype: str) -> tuple[int, int]:
+    """The values an ``int*``/``uint*`` dtype holds (64 bits when the name has no width)."""
+    digits = "".join(c for c in dtype if c.isdigit())
+    bits = int(digits) if digits in ("8", "16", "32", "64") else 64
+    if dtype.startswith("uint"):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: short, whatever a client sent (an integer of thousands of
+    digits is described, not printed)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"
+    return _SHORT.repr(value)
 
 
 def _dtype_name(dtype: Any) -> str:

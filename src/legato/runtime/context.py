@@ -20,7 +20,8 @@ class TaskContext:
 
     run_id: str
     key: str
-    """Task key in the run (``train[2]`` for an item of a map)."""
+    """Task key in the run (``train[2]`` for an item of a map, ``train[linear]`` for an item
+    of a map keyed by its values)."""
     task: str
     """Name of the task definition."""
     attempt: int

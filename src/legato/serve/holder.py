@@ -1,10 +1,16 @@
-"""The model being served, swapped atomically when its alias moves.
+"""The model being served, swapped atomically when its alias moves, and the candidate a
+deployment tries first.
 
 A request takes :attr:`ModelHolder.current` once (one attribute read: atomic) and uses that
 :class:`Loaded` to the end, so a swap never changes the model under a request in flight and
-no request waits for a load. :class:`Follower` polls the registry on a thread of its own,
-loads a new version (checksum verified by the registry) *before* swapping it in, and keeps
-serving the old one if the new one cannot be loaded.
+no request waits for a load. ``current`` is None while the reference followed names no
+version yet (an alias before its first deployment). :class:`Follower` polls the registry on
+a thread of its own, loads a new version (checksum verified by the registry) *before*
+swapping it in, and keeps serving the old one if the new one cannot be loaded.
+
+:class:`Candidate` holds one other version of the model, loaded on request so that a
+deployment's smoke test can try it on this server *before* the alias names it; when the
+alias then moves to it, the follower swaps in that same loaded object.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 from legato.model.registry import ModelVersion, parse_model_ref
 from legato.registry.registry import Registry
 
-__all__ = ["Follower", "Loaded", "ModelHolder", "load_version"]
+__all__ = ["Candidate", "Follower", "Loaded", "ModelHolder", "load_version"]
 
 log = logging.getLogger("legato.serve")
 
@@ -30,6 +36,12 @@ class Loaded:
     version: ModelVersion
     model: Any
     loaded_at: float
+
+    def predict(self, data: Any) -> Any:
+        """The model's answer to ``data``: its ``predict``, or the model itself when it is a
+        plain callable."""
+        call = self.model.predict if callable(getattr(self.model, "predict", None)) else self.model
+        return call(data)
 
 
 def load_version(registry: Registry, mv: ModelVersion) -> Loaded:
@@ -46,13 +58,13 @@ def load_version(registry: Registry, mv: ModelVersion) -> Loaded:
 
 
 class ModelHolder:
-    """Holds the :class:`Loaded` model being served."""
+    """Holds the :class:`Loaded` model being served (None: none yet)."""
 
-    def __init__(self, first: Loaded) -> None:
+    def __init__(self, first: Loaded | None, error: str = "") -> None:
         self.current = first
         self.switches = 0
-        self.error = ""
-        """Why the last attempt to load a new version failed (empty: it did not)."""
+        self.error = error
+        """Why the last attempt to find or load a new version failed (empty: it did not)."""
 
     def swap(self, new: Loaded) -> None:
         self.current = new  # one reference assignment: requests see the old or the new
@@ -60,15 +72,57 @@ class ModelHolder:
         self.error = ""
 
 
+class Candidate:
+    """One version of the served model, other than the one served, loaded on request: what
+    ``POST /versions/{n}/predict`` answers with. One slot, so a server holds at most two
+    models: loading another candidate replaces this one."""
+
+    def __init__(self, registry: Registry, name: str) -> None:
+        self.registry = registry
+        self.name = name
+        self._lock = threading.Lock()  # one load at a time: a second request waits for it
+        self._loaded: Loaded | None = None
+
+    def get(self, version: int) -> Loaded:
+        """Version ``version``, loaded now unless it is the one held (``UnknownModelError``
+        when there is no such version; ``IntegrityError`` when its bytes do not verify)."""
+        with self._lock:
+            held = self._loaded
+            if held is None or held.version.version != version:
+                mv = self.registry.get(self.name, version)
+                self._loaded = None  # the one held is freed before the next one loads
+                self._loaded = held = load_version(self.registry, mv)
+            return held
+
+    def take(self, mv: ModelVersion) -> Loaded | None:
+        """The candidate if it is ``mv`` (and the slot is emptied): what the follower swaps
+        in when the alias moves to the version a deployment just tried."""
+        with self._lock:
+            held = self._loaded
+            if held is None or (held.version.name, held.version.version) != (mv.name, mv.version):
+                return None
+            self._loaded = None
+            return held
+
+
 class Follower:
     """Polls ``ref`` in the registry every ``every`` seconds and swaps in the version it
-    names when that changes. A reference to a fixed version (``name:3``) is not followed."""
+    names when that changes (the candidate's loaded object when it is that version). A
+    reference to a fixed version (``name:3``) is not followed."""
 
-    def __init__(self, registry: Registry, ref: str, holder: ModelHolder, every: float) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        ref: str,
+        holder: ModelHolder,
+        every: float,
+        candidate: Candidate | None = None,
+    ) -> None:
         self.registry = registry
         self.ref = ref
         self.holder = holder
         self.every = every
+        self.candidate = candidate
         self.follows = parse_model_ref(ref).version is None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="legato-serve-follow", daemon=True)
@@ -90,19 +144,23 @@ class Follower:
         except Exception as exc:  # the alias was removed, the store is unreachable...
             self._failed(f"cannot resolve {self.ref}: {exc}")
             return False
-        current = self.holder.current.version
-        if (mv.name, mv.version) == (current.name, current.version):
+        held = self.holder.current
+        current = held.version if held is not None else None
+        if current is not None and (mv.name, mv.version) == (current.name, current.version):
             return False
         if self._last_failed == (mv.name, mv.version):
             return False  # it failed to load before: wait for the alias to move again
+        loaded = self.candidate.take(mv) if self.candidate is not None else None
         try:
-            loaded = load_version(self.registry, mv)
+            loaded = loaded or load_version(self.registry, mv)
         except Exception as exc:
             self._last_failed = (mv.name, mv.version)
-            self._failed(f"cannot load {mv.ref}; still serving {current.ref}: {exc}")
+            serving = f"still serving {current.ref}" if current else "serving nothing yet"
+            self._failed(f"cannot load {mv.ref}; {serving}: {exc}")
             return False
         self.holder.swap(loaded)
-        log.warning("%s now names %s: switched from version %d", self.ref, mv.ref, current.version)
+        before = f"version {current.version}" if current else "nothing"
+        log.warning("%s now names %s: switched from %s", self.ref, mv.ref, before)
         return True
 
     def _failed(self, message: str) -> None:

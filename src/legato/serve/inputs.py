@@ -1,4 +1,4 @@
-"""A prediction request, read and checked before the model sees it.
+"""A prediction request, read, checked and converted before the model sees it.
 
 The body is JSON, one of::
 
@@ -7,15 +7,20 @@ The body is JSON, one of::
     {"rows": [{"age": 3, "city": "x"}, ...]}     records of a columns model
     {"columns": {"age": [3, 4], "city": ["x", "y"]}}
 
-Everything a client can get wrong raises :class:`RequestError` with the HTTP status to
-answer (400: not JSON; 413: too large; 422: does not fit the model's signature), never
-anything that would become a 500.
+(a columns model also takes rows as lists of the column values, in its signature's order).
+
+:func:`model_input` is **the** path from a body to what the model's ``predict`` is given:
+``legato serve`` takes it for every request, and ``SmokeTest`` takes it in-process, so a
+smoke test sees exactly what the server would do. Everything a client can get wrong raises
+:class:`RequestError` with the HTTP status to answer (400: not JSON; 413: too large; 422:
+does not fit the model's signature, naming the place), never anything that would become a
+500.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,14 +28,30 @@ from legato.errors import ParameterError
 from legato.registry.signature import check_input, check_signature
 
 __all__ = [
+    "MAX_BODY",
+    "MAX_ROWS",
     "Batch",
     "RequestError",
     "check_batch",
-    "jsonable",
+    "model_input",
     "parse_body",
     "read_batch",
     "to_model_input",
 ]
+
+MAX_BODY = 16 * 1024 * 1024
+"""Bytes of request body accepted by default (413 beyond)."""
+MAX_ROWS = 100_000
+"""Rows accepted in one request by default (413 beyond)."""
+
+
+def model_input(body: bytes, signature: Mapping[str, Any] | None, *, max_rows: int) -> Any:
+    """What ``predict`` is given for the request ``body``: parsed (400), laid out as rows or
+    columns (413, 422), checked against ``signature`` (422) and converted
+    (:func:`to_model_input`). Raises :class:`RequestError` only."""
+    batch = read_batch(parse_body(body), max_rows=max_rows)
+    check_batch(batch, signature)
+    return to_model_input(batch, signature)
 
 
 class RequestError(Exception):
@@ -127,44 +148,60 @@ def check_batch(batch: Batch, signature: Mapping[str, Any] | None) -> None:
 
 
 def to_model_input(batch: Batch, signature: Mapping[str, Any] | None) -> Any:
-    """What the model's ``predict`` takes: a NumPy array of the signature's dtype for a
-    tensor model, a pandas DataFrame (columns in the signature's order) for a columns model,
-    else the rows as they came (NumPy array when NumPy takes them)."""
-    kind = check_signature(signature)["kind"] if signature is not None else None
-    if kind == "columns" or (kind is None and (batch.columns is not None or _records(batch))):
-        try:
-            import pandas as pd  # type: ignore[import-untyped]  # noqa: PLC0415 (optional)
-        except ImportError:
-            return batch.columns if batch.columns is not None else batch.rows
-        frame = pd.DataFrame(batch.columns if batch.columns is not None else batch.rows)
-        if signature is not None:
-            frame = frame[[i["name"] for i in check_signature(signature)["inputs"]]]
-        return frame
+    """What the model's ``predict`` takes, for a batch :func:`check_batch` accepted.
+
+    - a tensor model: a NumPy array of the signature's dtype;
+    - a columns model: a pandas DataFrame of the signature's columns, in its order, each of
+      its dtype (from records, rows of values in order, or columns alike);
+    - no signature: records or columns as a DataFrame, other rows as a NumPy array when
+      NumPy makes one of them, else as they came.
+
+    Without pandas a columns model gets a dict of column name -> values; without NumPy, the
+    rows as they came."""
+    sig = check_signature(signature) if signature is not None else None
+    if sig is not None and sig["kind"] == "columns":
+        return _frame(_columns_of(batch, sig), {i["name"]: i["dtype"] for i in sig["inputs"]})
+    if sig is None and (batch.columns is not None or _records(batch)):
+        return _frame(batch.columns if batch.columns is not None else batch.rows, None)
     try:
         import numpy as np  # noqa: PLC0415 (numpy is optional)
     except ImportError:
         return batch.rows
-    dtype = check_signature(signature)["inputs"][0]["dtype"] if signature is not None else None
+    dtype = sig["inputs"][0]["dtype"] if sig is not None else None
     try:
         return np.asarray(batch.rows, dtype=dtype)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise RequestError(422, f"the rows do not make an array: {exc}") from None
+
+
+def _columns_of(batch: Batch, sig: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The signature's columns, in its order, whichever layout the client sent."""
+    names = [i["name"] for i in sig["inputs"]]
+    if batch.columns is not None:
+        return {name: batch.columns[name] for name in names}
+    rows = batch.rows or []
+    return {
+        name: [row[name] if isinstance(row, Mapping) else row[i] for row in rows]
+        for i, name in enumerate(names)
+    }
+
+
+def _frame(data: Any, dtypes: dict[str, str] | None) -> Any:
+    try:
+        import pandas as pd  # type: ignore[import-untyped]  # noqa: PLC0415 (optional)
+    except ImportError:
+        return data
+    try:
+        frame = pd.DataFrame(data)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise RequestError(422, f"the rows do not make a table: {exc}") from None
+    for name, dtype in (dtypes or {}).items():
+        try:
+            frame[name] = frame[name].astype(dtype)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise RequestError(422, f"column {name!r} does not convert to {dtype}: {exc}") from None
+    return frame
 
 
 def _records(batch: Batch) -> bool:
     return batch.rows is not None and bool(batch.rows) and isinstance(batch.rows[0], Mapping)
-
-
-def jsonable(value: Any) -> Any:
-    """Predictions as JSON values: arrays and NumPy scalars become lists and numbers."""
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return [jsonable(v) for v in value]
-    item = getattr(value, "item", None)
-    if callable(item):
-        return item()
-    return value

@@ -183,6 +183,12 @@ class RunStore(Protocol):
         """Forget cache entries (all, or of one task name); returns how many."""
         ...
 
+    def task_names(self) -> list[str]:
+        """The names of every task the store knows, sorted: of any run's tasks and of
+        cache entries (to tell a task that has no cache entries from a misspelt name).
+        Reads every task of every run: for rare commands, never for a run."""
+        ...
+
     def read_tracked(self, run_id: str) -> list[Tracked]:
         """The tracked values of a run's attempts: by task key, attempt, kind, name and
         step."""

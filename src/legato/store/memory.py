@@ -297,6 +297,12 @@ class MemoryRunStore:
             self._cache = keep
             return dropped
 
+    def task_names(self) -> list[str]:
+        """The names of every task of any run and of cache entries, sorted."""
+        with self._lock:
+            names = {r.name for run in self._runs.values() for r in run.tasks.values()}
+            return sorted(names | {e.task_name for e in self._cache})
+
     # -- logs ------------------------------------------------------------------------------
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
@@ -380,7 +386,8 @@ def unknown_run_message(run_id: str, url: str) -> str:
     """Why ``run_id`` was not found, and what to do."""
     return (
         f"no run has id {run_id!r} in the run store at {url}: check the id "
-        "(list_runs() shows the newest runs) or point legato at the store that holds it"
+        "(`legato runs list` shows the newest runs) or point legato at the store that holds "
+        "it (--profile, LEGATO_HOME)"
     )
 
 

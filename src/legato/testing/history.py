@@ -27,6 +27,7 @@ from legato.model.events import (
     RunTransitioned,
     TaskTransitioned,
 )
+from legato.model.items import item_keys
 from legato.model.records import RunRecord
 from legato.model.rollback import RollbackState
 from legato.model.states import (
@@ -137,7 +138,9 @@ def check_history(
                 raise fail(event, f"{event.key!r} is not a mapped task waiting to expand")
             if states[event.key] is not TaskState.RUNNING:
                 raise fail(event, f"{event.key!r} expanded while {states[event.key]}")
-            expanded[event.key] = [f"{event.key}[{i}]" for i in range(event.count)]
+            if event.keys and len(event.keys) != event.count:
+                raise fail(event, f"{event.count} items but {len(event.keys)} item keys")
+            expanded[event.key] = item_keys(event.key, event.count, event.keys)
             for item in expanded[event.key]:
                 states[item] = TaskState.READY
                 attempts[item] = 1

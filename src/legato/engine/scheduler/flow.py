@@ -237,6 +237,11 @@ class Flow:
         node = group.node
         try:
             count, group.map_positions, group.map_names = self.inputs.map_length(node)
+            if node.item_keys and len(node.item_keys) != count:
+                raise MapError(
+                    f"{node.key}.map(...) has {count} items but {len(node.item_keys)} item "
+                    "keys; the keyed lists and the others must be equally long"
+                )
         except MapError as exc:
             self.transition(
                 group,
@@ -259,6 +264,7 @@ class Flow:
                 at=ledger.at,
                 key=group.key,
                 count=count,
+                keys=node.item_keys,
             )
         )
         for i in range(count):

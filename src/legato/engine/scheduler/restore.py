@@ -15,7 +15,6 @@ from legato.engine.binding import MapError
 from legato.engine.scheduler.flow import Flow
 from legato.engine.scheduler.tasks import TaskEntry
 from legato.model.artifacts import shape_of_ref
-from legato.model.fold import item_key
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.states import RunState, TaskState
 from legato.model.values import Gathered, Stored, StoredItems, Value
@@ -93,7 +92,7 @@ def _recorded_value(
         return values.get(entry.key)
     items: list[Value] = []
     for i in range(recorded.items or 0):
-        child = record.tasks.get(item_key(entry.key, i))
+        child = record.tasks.get(entry.node.item_key(i))
         if child is None or child.output is None:
             return None
         items.append(Stored(child.output))
@@ -126,7 +125,7 @@ def _restore_group(
         )
     tasks = flow.ledger.run.tasks
     for i in range(count):
-        before = tasks[item_key(group.key, i)]
+        before = tasks[group.node.item_key(i)]  # resume checked that the items are the same
         done = (
             before.state is TaskState.SUCCEEDED
             and before.output is not None

@@ -131,7 +131,9 @@ class Scheduler:
                 pipeline=plan.pipeline,
                 params=plan.params,
                 tasks=tuple(
-                    PlannedTask(key=n.key, name=n.spec.name, mapped=n.mapped is not None)
+                    PlannedTask(
+                        key=n.key, name=n.spec.name, mapped=n.mapped is not None, items=n.size
+                    )
                     for n in plan.nodes.values()
                 ),
                 executor=self.executor,

@@ -1,7 +1,8 @@
 """The task instances of one run and how they wait for each other.
 
 A plan node is one instance (``train``); a mapped node is a *group* instance whose items
-(``train[0]``, ``train[1]``...) are added when its list is known. The table counts, for each
+(``train[0]``, ``train[1]``..., or ``train[linear]``... for a keyed map) are added when its
+list is known. The table counts, for each
 instance, the inputs it still waits for and, for each group, the items still open, and says
 what a terminal state sets free or blocks. It decides nothing about states: the flow
 (:mod:`legato.engine.scheduler.flow`) does, through the ledger.
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 
 from legato.engine.caching import BoundArgs
 from legato.engine.plan import Plan, PlanNode
-from legato.model.fold import item_key
 from legato.model.states import TaskState
 
 __all__ = ["Closed", "TaskEntry", "TaskTable"]
@@ -99,7 +99,7 @@ class TaskTable:
 
     def add_item(self, group: TaskEntry, index: int, *, open_: bool = True) -> TaskEntry:
         """Add item ``index`` of ``group`` (open unless it succeeded before a resume)."""
-        key = item_key(group.key, index)
+        key = group.node.item_key(index)
         item = TaskEntry(key, group.node, index)
         item.group = group
         group.children.append(key)

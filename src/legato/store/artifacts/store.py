@@ -30,7 +30,9 @@ _UNTRUSTED = (
     "It cannot be trusted, so it was not loaded and the task that needs it was not started."
 )
 _TASK_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,199}")
-_ITEM_SUFFIX = re.compile(r"(\[\d+\])+$")
+_ITEM_SUFFIX = re.compile(r"(\[[^\[\]/]*\])+$")
+"""Item suffixes: ``[3]`` by position, ``[linear]`` by item key (which holds no bracket or
+slash: see ``model/items.py``)."""
 
 
 def location_for(checksum: str, extension: str) -> str:
@@ -381,8 +383,9 @@ def _by(ref: ArtifactRef) -> str:
 
 def _task_of(producer: str) -> str | None:
     """The task key ``refresh=`` takes, from a producer ``run_id/task_key#attempt`` (the
-    item of a map is ``key[i]``, an item of a split output ``#attempt[i]``: both give the
-    node's key); None when ``producer`` is not of that form."""
+    item of a map is ``key[i]`` or ``key[item key]``, an item of a split output
+    ``#attempt[i]``: both give the node's key); None when ``producer`` is not of that
+    form."""
     head, sep, _ = producer.rpartition("#")
     key = _ITEM_SUFFIX.sub("", head.rpartition("/")[2])
     return key if sep and _TASK_KEY.fullmatch(key) else None

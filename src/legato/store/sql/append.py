@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from legato.errors import FencedError, StoreError, UnknownRunError
 from legato.model.events import MapExpanded
-from legato.model.fold import item_key
+from legato.model.items import item_keys
 from legato.model.runs import RunInfo
 from legato.model.states import TaskState
 from legato.store.memory import fenced_message, unknown_run_message
@@ -207,7 +207,7 @@ class Appender:
         return [
             {
                 "run_id": run_id,
-                "key": item_key(expanded.key, i),
+                "key": key,
                 "name": name,
                 "state": TaskState.READY.value,
                 "attempt": 1,
@@ -218,7 +218,7 @@ class Appender:
                 "ord_seq": expanded.seq,
                 "ord_idx": i,
             }
-            for i in range(expanded.count)
+            for i, key in enumerate(item_keys(expanded.key, expanded.count, expanded.keys))
         ]
 
     def _refuse(self, cursor: Any, run_id: str, owner: str, first_seq: int | None) -> None:

@@ -556,6 +556,13 @@ class SqlRunStore:
         with self._write("clearing the cache") as c:
             return int(c.execute(statement).rowcount)
 
+    def task_names(self) -> list[str]:
+        """The names of every task of any run and of cache entries, sorted (two scans)."""
+        query = sa.union(sa.select(task_runs.c.name), sa.select(cache_entries.c.task_name))
+        return self._read(
+            "listing task names", lambda c: sorted(str(name) for (name,) in c.execute(query))
+        )
+
     # -- logs ------------------------------------------------------------------------------
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
