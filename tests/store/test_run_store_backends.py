@@ -15,6 +15,7 @@ from legato.store.sql.schema import metadata
 
 from .conformance import RunStoreContract
 from .registry_conformance import TrackingAndRegistryContract
+from .search_conformance import FindRunsContract
 
 
 # One store (and one append process) per module for the offloaded classes; every test
@@ -46,13 +47,13 @@ def offloaded_postgres(postgres_url: str, every_append_offloaded: None) -> Itera
     store.close()
 
 
-class TestMemoryRunStore(RunStoreContract, TrackingAndRegistryContract):
+class TestMemoryRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
     @pytest.fixture
     def store(self) -> RunStore:
         return MemoryRunStore()
 
 
-class TestSqliteRunStore(RunStoreContract, TrackingAndRegistryContract):
+class TestSqliteRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
     @pytest.fixture
     def store(self, sqlite_url: str) -> Iterator[RunStore]:
         store = SqlRunStore(sqlite_url)
@@ -60,7 +61,7 @@ class TestSqliteRunStore(RunStoreContract, TrackingAndRegistryContract):
         store.close()
 
 
-class TestSqliteOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract):
+class TestSqliteOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
     """Every append made by the store's append process (``legato.store.sql.offload``)."""
 
     @pytest.fixture
@@ -68,7 +69,7 @@ class TestSqliteOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract)
         return _emptied(offloaded_sqlite)
 
 
-class TestPostgresRunStore(RunStoreContract, TrackingAndRegistryContract):
+class TestPostgresRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
     @pytest.fixture
     def store(self, postgres_run_store: SqlRunStore) -> RunStore:
         with postgres_run_store.engine.begin() as c:
@@ -78,7 +79,9 @@ class TestPostgresRunStore(RunStoreContract, TrackingAndRegistryContract):
         return postgres_run_store
 
 
-class TestPostgresOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract):
+class TestPostgresOffloadedRunStore(
+    RunStoreContract, TrackingAndRegistryContract, FindRunsContract
+):
     """Every append made by the append process, on PostgreSQL."""
 
     @pytest.fixture

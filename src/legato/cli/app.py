@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from legato._version import __version__
-from legato.cli.commands import inspection, run, serve
+from legato.cli.commands import inspection, run, serve, ui
 from legato.cli.commands.artifacts import artifacts_app, cache_app
 from legato.cli.commands.models import models_app
 from legato.cli.commands.options import SETTINGS
@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 # Top-level commands are declared on their module's own Typer and copied here: not every typer
 # release legato supports merges the commands of a sub-Typer added without a name.
-for _module in (run, inspection, serve):
+for _module in (run, inspection, serve, ui):
     app.registered_commands.extend(_module.commands.registered_commands)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")

@@ -10,6 +10,7 @@ from legato.model.artifacts import ArtifactRef
 from legato.model.events import Event
 from legato.model.records import TaskRecord
 from legato.model.registry import AliasChange, ModelVersion
+from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState
 from legato.model.tracking import Tracked
@@ -151,6 +152,14 @@ class RunStore(Protocol):
         self, *, pipeline: str | None = None, state: RunState | None = None, limit: int = 50
     ) -> list[RunInfo]:
         """Runs, newest first."""
+        ...
+
+    def find_runs(self, query: RunQuery) -> RunPage:
+        """One page of the runs ``query`` selects (pipeline, states, heartbeat, creation
+        time, a tag, a run parameter, a metric's range), in its order (creation time or a
+        metric's value, then the run id), after its cursor; with the cursor of the next
+        page when there may be one. See :mod:`legato.model.run_query` for what a run's value
+        of a metric is."""
         ...
 
     def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:

@@ -22,10 +22,12 @@ from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned,
 from legato.model.fold import add_planned, admits, apply, change_of, expand
 from legato.model.jsonable import to_jsonable
 from legato.model.records import TaskRecord
+from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store.memory_models import MemoryModelStore
+from legato.store.memory_queries import find_runs
 
 __all__ = ["MemoryRunStore"]
 
@@ -109,6 +111,13 @@ class MemoryRunStore:
             ]
         infos.sort(key=lambda i: (i.created_at, i.run_id), reverse=True)
         return infos[: max(limit, 0)]
+
+    def find_runs(self, query: RunQuery) -> RunPage:
+        """One page of the runs ``query`` selects, in its order (see
+        :mod:`legato.model.run_query`)."""
+        with self._lock:
+            infos = [r.info for r in self._runs.values()]
+        return find_runs(infos, self.read_tracked, query)
 
     def heartbeat(self, run_id: str, owner: str) -> None:
         """Renew ``owner``'s lease (stamped with the store's clock); ``FencedError`` if it no

@@ -20,6 +20,7 @@ from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import Event, MapExpanded, RunStarted
 from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.records import TaskRecord
+from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
@@ -35,6 +36,7 @@ from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
 from legato.store.sql.connect import WRITE, db_now, dialect_insert, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offload import AppendProcess, OffloadLostError
+from legato.store.sql.queries import find_runs_statement, next_cursor
 from legato.store.sql.readonly import check_schema, read_only_engine
 from legato.store.sql.schema import (
     artifacts,
@@ -239,6 +241,18 @@ class SqlRunStore:
             query = query.where(runs.c.state == state.value)
         query = query.limit(max(limit, 0))
         return self._read("listing runs", lambda c: [_run_info(row) for row in c.execute(query)])
+
+    def find_runs(self, query: RunQuery) -> RunPage:
+        """One page of the runs ``query`` selects, in one statement
+        (:mod:`legato.store.sql.queries`)."""
+        statement = find_runs_statement(query, self._dialect, dumps)
+
+        def work(c: sa.Connection) -> RunPage:
+            rows = list(c.execute(statement))
+            page = rows[: query.page_size]
+            return RunPage(runs=tuple(map(_run_info, page)), next=next_cursor(rows, query))
+
+        return self._read("searching runs", work)
 
     def heartbeat(self, run_id: str, owner: str) -> None:
         """Renew ``owner``'s lease on the run (stamped with the database's clock);

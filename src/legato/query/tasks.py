@@ -1,0 +1,280 @@
+"""A run's tasks as the API shows them: each task's record (the store's projection, the
+reducer's fold), its attempts rebuilt from the event log, its cache story and its output
+described by the artifact's metadata (never loaded).
+
+An attempt starts at its ``running`` event (a cache hit has none: it never ran) and ends at
+its first terminal or ``retry_wait`` event; what it ended with (state, reason, error, the
+seconds the function ran) is that event's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from legato.engine.caching import previous_parts
+from legato.model.artifacts import ArtifactRef
+from legato.model.errors import ErrorInfo
+from legato.model.events import Event, TaskTransitioned
+from legato.model.records import TaskRecord
+from legato.model.run_query import RunQuery
+from legato.model.states import TaskState
+from legato.store.base import RunStore
+
+__all__ = [
+    "AttemptView",
+    "CacheView",
+    "ErrorView",
+    "OutputView",
+    "TaskList",
+    "TaskView",
+    "attempts_of",
+    "cache_reasons",
+    "described",
+    "error_view",
+    "output_view",
+    "task_list",
+    "task_view",
+]
+
+_CACHE_WORD = "cache:"
+_MISS = "cache: miss"
+_PARTS = ("code", "inputs", "params", "version")
+_ENDS_ATTEMPT = frozenset(
+    {
+        TaskState.SUCCEEDED,
+        TaskState.FAILED,
+        TaskState.TIMED_OUT,
+        TaskState.CANCELLED,
+        TaskState.UPSTREAM_FAILED,
+        TaskState.RETRY_WAIT,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorView:
+    """An error as recorded: class, message, traceback (secret values masked on the
+    way out)."""
+
+    type: str
+    message: str
+    traceback: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputView:
+    """A stored output, by its metadata: what serialised it, its size and checksum, and the
+    serialiser's description (a NumPy array's dtype and shape, a table's schema...)."""
+
+    checksum: str
+    size: int
+    serializer: str
+    producer: str
+    inline: bool
+    """Whether the bytes are kept in the run store (small outputs) rather than the artifact
+    store."""
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheView:
+    """How the cache served a task: its key, the run whose output it reused (a hit), what
+    the key covered (digests of code, inputs, parameters, version) and, for a miss, why."""
+
+    key: str | None
+    hit_from: str | None
+    parts: dict[str, str] | None
+    reason: str | None
+    """What the cache said: ``cache: hit from run X``, ``cache: miss, code changed``
+    (what changed since the task's last stored result) and the like; None when the task
+    did not look."""
+    previous_parts: dict[str, str] | None = None
+    """For a miss: what the key covered in the run the engine compared with (the newest
+    earlier run of the pipeline with cache keys), to set beside ``parts``."""
+    changed: tuple[str, ...] = ()
+    """For a miss: the parts whose digests differ from ``previous_parts`` (``code``,
+    ``inputs``, ``params``, ``version``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptView:
+    """One attempt of a task."""
+
+    attempt: int
+    state: str
+    """Its last state: the one it ended in, or where it stands."""
+    started_at: float | None
+    ended_at: float | None
+    ran_for: float | None
+    """Seconds the function ran, measured by the worker."""
+    reason: str
+    error: ErrorView | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskView:
+    """One task (or item of a mapped task) of a run."""
+
+    key: str
+    name: str
+    state: str
+    attempt: int
+    map_index: int | None
+    parent: str | None
+    mapped: bool
+    items: int | None
+    started_at: float | None
+    ended_at: float | None
+    first_started_at: float | None
+    duration: float | None
+    ran_for: float | None
+    reason: str
+    error: ErrorView | None
+    cache: CacheView
+    output: OutputView | None
+    attempts: tuple[AttemptView, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskList:
+    """A run's tasks: planned tasks in plan order, then map items as they appeared."""
+
+    run_id: str
+    tasks: tuple[TaskView, ...]
+
+
+def error_view(error: ErrorInfo | None) -> ErrorView | None:
+    """``error`` as shown."""
+    if error is None:
+        return None
+    return ErrorView(
+        type=error.type_name,
+        message=error.message,
+        traceback=error.traceback,
+        kind=error.kind.value,
+    )
+
+
+def output_view(ref: ArtifactRef | None) -> OutputView | None:
+    """An output's metadata, or None for no output."""
+    return None if ref is None else described(ref)
+
+
+def described(ref: ArtifactRef) -> OutputView:
+    """An artifact's metadata (its location is not shown: artifacts are addressed by run,
+    task and attempt, never by path)."""
+    return OutputView(
+        checksum=ref.checksum,
+        size=ref.size,
+        serializer=ref.serializer,
+        producer=ref.producer,
+        inline=ref.inline is not None,
+        meta={str(k): str(v) for k, v in ref.meta.items()},
+    )
+
+
+def attempts_of(events: Iterable[Event]) -> dict[str, list[AttemptView]]:
+    """Each task's attempts, by key, from a run's events (in order)."""
+    found: dict[str, dict[int, AttemptView]] = {}
+    for event in events:
+        if not isinstance(event, TaskTransitioned):
+            continue
+        attempts = found.setdefault(event.key, {})
+        before = attempts.get(event.attempt)
+        if before is not None and before.ended_at is not None:
+            continue  # what follows an attempt's end (a late report) changes nothing
+        ends = event.state in _ENDS_ATTEMPT
+        attempts[event.attempt] = AttemptView(
+            attempt=event.attempt,
+            state=event.state.value,
+            started_at=event.at
+            if event.state is TaskState.RUNNING
+            else (before.started_at if before else None),
+            ended_at=event.at if ends else None,
+            ran_for=event.ran_for,
+            reason=event.reason,
+            error=error_view(event.error),
+        )
+    return {key: [a[n] for n in sorted(a)] for key, a in found.items()}
+
+
+def cache_reasons(events: Iterable[Event]) -> dict[str, str]:
+    """What the cache said about each task that looked (``cache: hit from run X``,
+    ``cache: miss, code changed``...), by key: the latest word of its events."""
+    return {
+        event.key: event.reason
+        for event in events
+        if isinstance(event, TaskTransitioned) and event.reason.startswith(_CACHE_WORD)
+    }
+
+
+def task_view(
+    record: TaskRecord,
+    attempts: Iterable[AttemptView],
+    cache_reason: str | None = None,
+    previous: Mapping[str, str] | None = None,
+) -> TaskView:
+    """A task as shown: its record, its attempts, what the cache said about it and, for a
+    miss, the parts it was compared with (``previous``)."""
+    parts = dict(record.cache_parts) if record.cache_parts is not None else None
+    missed = cache_reason is not None and cache_reason.startswith(_MISS)
+    before = dict(previous) if missed and previous is not None else None
+    return TaskView(
+        key=record.key,
+        name=record.name,
+        state=record.state.value,
+        attempt=record.attempt,
+        map_index=record.map_index,
+        parent=record.parent,
+        mapped=record.mapped,
+        items=record.items,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        first_started_at=record.first_started_at,
+        duration=record.duration,
+        ran_for=record.ran_for,
+        reason=record.reason,
+        error=error_view(record.error),
+        cache=CacheView(
+            key=record.cache_key,
+            hit_from=record.cache_hit,
+            parts=parts,
+            reason=cache_reason,
+            previous_parts=before,
+            changed=_changed(before, parts),
+        ),
+        output=output_view(record.output),
+        attempts=tuple(attempts),
+    )
+
+
+def _changed(before: Mapping[str, str] | None, now: Mapping[str, str] | None) -> tuple[str, ...]:
+    if before is None or now is None:
+        return ()
+    return tuple(part for part in _PARTS if before.get(part) != now.get(part))
+
+
+def task_list(store: RunStore, run_id: str) -> TaskList:
+    """Run ``run_id``'s tasks (an id or a unique prefix), with their attempts; a cache
+    miss set beside the parts the engine compared it with (those of the newest of the three
+    runs of the pipeline before it that has cache keys, as the engine chose them)."""
+    info = store.get_run(run_id)
+    log = store.read_events(info.run_id)
+    attempts = attempts_of(log)
+    said = cache_reasons(log)
+    previous: Mapping[str, Any] = {}
+    if any(reason.startswith(_MISS) for reason in said.values()):
+        earlier = store.find_runs(
+            RunQuery(pipeline=info.pipeline, created_before=info.created_at, limit=3)
+        )
+        previous = previous_parts(store, info.pipeline, [r.run_id for r in earlier.runs])
+    return TaskList(
+        run_id=info.run_id,
+        tasks=tuple(
+            task_view(r, attempts.get(r.key, ()), said.get(r.key), previous.get(r.key))
+            for r in store.task_records(info.run_id)
+        ),
+    )
