@@ -72,6 +72,22 @@ def test_without_the_serve_extra_it_says_what_to_install_and_exits_2(
     assert helped.returncode == 0, helped.stderr
 
 
+def test_legato_ui_without_the_serve_extra_says_what_to_install_and_exits_2() -> None:
+    env = {**os.environ, "PYTHONPATH": str(WITHOUT_SERVE_EXTRA)}
+    refused = subprocess.run(
+        [sys.executable, "-m", "legato.cli", "ui", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "legato ui needs the 'serve' extra (FastAPI and uvicorn)" in refused.stderr
+    assert "pip install 'legato[serve]'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_a_server_waits_for_an_alias_that_names_no_version_yet(registry: Registry) -> None:
     server = start_server("rowsum@production", "--poll", "0.05")  # nothing registered yet
     try:

@@ -17,9 +17,25 @@ from legato.model.registry import parse_model_ref
 from legato.registry.registry import open_registry
 from legato.serve.hosts import HostPolicy
 
-__all__ = ["SERVE_EXTRA", "serve_command"]
+__all__ = ["SERVE_EXTRA", "serve_command", "without_serve_extra"]
 
 SERVE_EXTRA = ("fastapi", "uvicorn")
+
+
+def without_serve_extra(exc: ModuleNotFoundError, command: str) -> CommandError:
+    """The error of ``command`` (``legato serve``, ``legato ui``) when importing its web
+    stack failed: which extra to install; ``exc`` itself again when what is missing is not
+    part of the extra (a broken installation)."""
+    missing = (exc.name or "").partition(".")[0]
+    if missing not in SERVE_EXTRA:
+        raise exc
+    return CommandError(
+        f"{command} needs the 'serve' extra (FastAPI and uvicorn), and {missing} is not "
+        "installed: pip install 'legato[serve]'",
+        USAGE,
+    )
+
+
 """The packages ``pip install 'legato[serve]'`` adds (pyproject's ``serve`` extra)."""
 
 
@@ -38,14 +54,7 @@ def serve_command(
     try:
         from legato.serve.server import serve, token_for  # noqa: PLC0415 (an optional extra)
     except ModuleNotFoundError as exc:
-        missing = (exc.name or "").partition(".")[0]
-        if missing not in SERVE_EXTRA:
-            raise  # a broken installation, not a missing extra
-        raise CommandError(
-            f"legato serve needs the 'serve' extra (FastAPI and uvicorn), and {missing} is "
-            "not installed: pip install 'legato[serve]'",
-            USAGE,
-        ) from None
+        raise without_serve_extra(exc, "legato serve") from None
     try:
         parse_model_ref(ref)  # before opening anything: a path-like name never gets further
         token_for(host, token)

@@ -8,7 +8,7 @@ in an import's traceback.
 from __future__ import annotations
 
 from legato.cli.exits import OK, USAGE, CommandError
-from legato.cli.serving import SERVE_EXTRA
+from legato.cli.serving import without_serve_extra
 from legato.cli.settings import load, mask, open_storage
 from legato.errors import ParameterError
 from legato.serve.hosts import HostPolicy
@@ -31,14 +31,7 @@ def ui_command(
         from legato.server.launch import Launcher  # noqa: PLC0415
         from legato.server.serving import serve, server_tokens  # noqa: PLC0415
     except ModuleNotFoundError as exc:
-        missing = (exc.name or "").partition(".")[0]
-        if missing not in SERVE_EXTRA:
-            raise  # a broken installation, not a missing extra
-        raise CommandError(
-            f"legato ui needs the 'serve' extra (FastAPI and uvicorn), and {missing} is not "
-            "installed: pip install 'legato[serve]'",
-            USAGE,
-        ) from None
+        raise without_serve_extra(exc, "legato ui") from None
     settings = load(profile)
     try:
         HostPolicy.of(allowed_hosts)
