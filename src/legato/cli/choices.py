@@ -8,17 +8,12 @@ Light on purpose: :mod:`legato.cli.commands` imports it for every command, ``--h
 from __future__ import annotations
 
 from legato.choices import ExecutorName
-from legato.model.states import RunState
+from legato.model.states import CRASHED, RUN_STATES_SHOWN
 
 __all__ = ["CRASHED", "EXECUTORS", "RUN_STATES"]
 
-CRASHED = "crashed"
-"""How a run that has not ended but whose orchestrator is dead is shown. The store records
-no such state: the CLI derives it from the orchestrator's process, else its heartbeat
-(``runs.shown_state``)."""
-
-RUN_STATES = (*(state.value for state in RunState), CRASHED)
-"""What ``legato runs --state`` filters on: every :class:`RunState`, and ``crashed``."""
+RUN_STATES = RUN_STATES_SHOWN
+"""What ``legato runs --state`` filters on: every run state, and ``crashed``."""
 
 EXECUTORS = tuple(name.value for name in ExecutorName)
 """The names ``--executor`` takes, as its help lists them. The command checks none itself:

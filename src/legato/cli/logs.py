@@ -20,12 +20,12 @@ from legato.cli.attempts import Attempts
 from legato.cli.choices import CRASHED
 from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
 from legato.cli.formats import STATE_STYLES, console
-from legato.cli.runs import shown_state
 from legato.cli.settings import load, mask
 from legato.cli.stores import open_existing
 from legato.cli.summary import in_display_order
 from legato.model.runs import LogEntry
 from legato.model.states import RUN_TERMINAL
+from legato.query.runs import shown_state
 from legato.store.base import RunStore
 
 __all__ = ["in_plan_order", "logs_command"]

@@ -10,7 +10,6 @@ from rich.table import Table
 from rich.text import Text
 
 from legato.cli.attempts import attempts_of
-from legato.cli.choices import CRASHED
 from legato.cli.exits import OK
 from legato.cli.formats import STATE_STYLES, console, duration, timestamp
 from legato.cli.run_details import output_text, print_attempt_errors, tracked_table
@@ -19,31 +18,18 @@ from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import in_display_order, task_table
 from legato.engine.reducer import fold
 from legato.engine.tracked import summarize
-from legato.liveness import orchestrator_alive
 from legato.model.events import Event, RunStarted
 from legato.model.records import TaskRecord
 from legato.model.rollback import CompensationRecord
 from legato.model.runs import RunInfo
-from legato.model.states import RunState
+from legato.model.states import CRASHED, RunState
+from legato.query.runs import shown_state
 from legato.store.base import ArtifactStore
 
-__all__ = ["list_command", "shown_state", "show_command"]
+__all__ = ["list_command", "show_command"]
 
 _LIVE = tuple(state for state in RunState if not state.is_terminal)
 """States a run may show as ``crashed`` in (it has not ended)."""
-
-
-def shown_state(info: RunInfo, stale_after: float, now: float | None = None) -> str:
-    """The run's state, or ``crashed`` for one that has not ended and whose orchestrator is
-    dead: known gone on this host (the judgement resume acts on), or, where that cannot be
-    told, silent for ``stale_after`` seconds (no heartbeat)."""
-    if info.state.is_terminal:
-        return info.state.value
-    alive = orchestrator_alive(info.owner, info.heartbeat_at)
-    if alive is None:
-        now = time.time() if now is None else now
-        alive = now - info.heartbeat_at <= stale_after
-    return info.state.value if alive else CRASHED
 
 
 def _duration(info: RunInfo, state: str, now: float) -> str:

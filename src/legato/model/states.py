@@ -17,8 +17,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "CRASHED",
     "REOPEN_TARGETS",
     "RUN_RESUMABLE",
+    "RUN_STATES_SHOWN",
     "RUN_TERMINAL",
     "RUN_TRANSITIONS",
     "TASK_ACTIVE",
@@ -152,3 +154,12 @@ RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     RunState.FAILED: frozenset({RunState.RUNNING, RunState.ROLLING_BACK}),
     RunState.CANCELLED: frozenset({RunState.RUNNING, RunState.ROLLING_BACK}),
 }
+
+
+CRASHED = "crashed"
+"""How a run that has not ended but whose orchestrator is dead is shown. No run is stored in
+this state: readers derive it (``legato.query.runs.shown_state``)."""
+
+RUN_STATES_SHOWN = (*(state.value for state in RunState), CRASHED)
+"""The states a list of runs shows and filters on: every :class:`RunState`, and
+:data:`CRASHED`."""

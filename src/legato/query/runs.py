@@ -3,8 +3,10 @@ becomes a :class:`~legato.model.run_query.RunQuery` for ``RunStore.find_runs``, 
 becomes a :class:`~legato.query.views.RunList`.
 
 ``crashed`` is no stored state: a run is shown crashed when it has not ended and its
-orchestrator has written no heartbeat for ``stale_after`` seconds, so it is a heartbeat
-condition here, and a run in a live state is shown in it only while it beats.
+orchestrator is dead (:func:`shown_state`, the one judgement the CLI, the API and resume
+share). Filtering on it in the store can only be a heartbeat condition: a run whose
+orchestrator died less than ``stale_after`` seconds ago on this host is listed under its
+live state, and shown crashed.
 
 The page cursor travels as an opaque token: the sort key and id of the page's last run, with
 the order it belongs to, base64url-encoded JSON. A token is refused with another order, or
@@ -21,18 +23,16 @@ import time
 from dataclasses import dataclass
 
 from legato.errors import ParameterError
+from legato.liveness import orchestrator_alive
 from legato.model.run_query import MetricRange, RunCursor, RunQuery, param_text
 from legato.model.runs import RunInfo
-from legato.model.states import RunState
+from legato.model.states import CRASHED, RUN_STATES_SHOWN, RunState
 from legato.query.views import RunList, run_summary
 from legato.store.base import RunStore
 
 __all__ = ["CRASHED", "RUN_STATES", "RunFilter", "list_runs", "shown_state", "to_query"]
 
-CRASHED = "crashed"
-"""How a run that has not ended but whose orchestrator stopped beating is shown."""
-
-RUN_STATES = (*(state.value for state in RunState), CRASHED)
+RUN_STATES = RUN_STATES_SHOWN
 """The states a list filters on: every :class:`RunState`, and ``crashed``."""
 
 _LIVE = frozenset(state for state in RunState if not state.is_terminal)
@@ -67,12 +67,17 @@ class RunFilter:
     limit: int = 50
 
 
-def shown_state(info: RunInfo, stale_after: float, now: float) -> str:
-    """The run's state, or ``crashed`` for one not ended whose orchestrator has written no
-    heartbeat for ``stale_after`` seconds."""
-    if not info.state.is_terminal and now - info.heartbeat_at > stale_after:
-        return CRASHED
-    return info.state.value
+def shown_state(info: RunInfo, stale_after: float, now: float | None = None) -> str:
+    """The run's state, or ``crashed`` for one that has not ended and whose orchestrator is
+    dead: known gone on this host (the judgement resume acts on), or, where that cannot be
+    told, silent for ``stale_after`` seconds (no heartbeat)."""
+    if info.state.is_terminal:
+        return info.state.value
+    alive = orchestrator_alive(info.owner, info.heartbeat_at)
+    if alive is None:
+        now = time.time() if now is None else now
+        alive = now - info.heartbeat_at <= stale_after
+    return info.state.value if alive else CRASHED
 
 
 def list_runs(
