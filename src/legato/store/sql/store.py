@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from functools import partial
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
-from legato.model.artifacts import ArtifactRef
-from legato.model.codec import artifact_from_dict, event_from_dict
-from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.codec import event_from_dict
 from legato.model.events import Event, MapExpanded, RunStarted
-from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.records import TaskRecord
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import RUN_TERMINAL, RunState, TaskState
-from legato.model.tracking import Tracked, TrackKind
+from legato.model.states import RUN_TERMINAL, RunState
+from legato.model.tracking import Tracked
 from legato.store.memory import (
     check_batch,
     fenced_message,
-    only_match,
     refuse_take_over,
     unknown_run_message,
 )
+from legato.store.sql import reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
 from legato.store.sql.connect import WRITE, db_now, dialect_insert, make_engine, upgrade
@@ -39,7 +35,6 @@ from legato.store.sql.offload import AppendProcess, OffloadLostError
 from legato.store.sql.queries import find_runs_statement, next_cursor
 from legato.store.sql.readonly import check_schema, read_only_engine
 from legato.store.sql.schema import (
-    artifacts,
     cache_entries,
     events,
     logs,
@@ -47,8 +42,6 @@ from legato.store.sql.schema import (
     pipelines,
     runs,
     task_runs,
-    tracked_metrics,
-    tracked_values,
 )
 
 __all__ = ["OFFLOAD_FROM", "OFFLOAD_MIN_EVENTS", "SqlRunStore"]
@@ -161,7 +154,7 @@ class SqlRunStore:
 
     def create_run(self, run: RunInfo) -> None:
         """Record a new run and its pipeline version; ``RunExistsError`` if the id is taken."""
-        params, environment = storable(run)
+        params, environment = reads.storable(run)
         insert = dialect_insert(self._dialect)
         with self._write(f"creating run {run.run_id!r}") as c:
             c.execute(
@@ -206,29 +199,7 @@ class SqlRunStore:
 
     def get_run(self, run_id: str) -> RunInfo:
         """The run with this id, or the only one whose id starts with it."""
-
-        def work(c: sa.Connection) -> RunInfo:
-            row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
-            if row is not None:
-                return _run_info(row)
-            if not run_id:
-                raise UnknownRunError(unknown_run_message(run_id, self._where))
-            pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            found = c.execute(
-                sa.select(runs.c.run_id)
-                .where(
-                    runs.c.run_id.like(pattern + "%", escape="\\"),
-                    # SQLite's LIKE ignores case; ids do not.
-                    sa.func.substr(runs.c.run_id, 1, len(run_id)) == run_id,
-                )
-                .order_by(runs.c.run_id)
-                .limit(6)
-            ).scalars()
-            match = only_match(run_id, list(found), self._where)
-            row = c.execute(sa.select(runs).where(runs.c.run_id == match)).one()
-            return _run_info(row)
-
-        return self._read(f"reading run {run_id!r}", work)
+        return self._read(f"reading run {run_id!r}", partial(reads.run, run_id, self._where))
 
     def list_runs(
         self, *, pipeline: str | None = None, state: RunState | None = None, limit: int = 50
@@ -240,7 +211,9 @@ class SqlRunStore:
         if state is not None:
             query = query.where(runs.c.state == state.value)
         query = query.limit(max(limit, 0))
-        return self._read("listing runs", lambda c: [_run_info(row) for row in c.execute(query)])
+        return self._read(
+            "listing runs", lambda c: [reads.run_info(row) for row in c.execute(query)]
+        )
 
     def find_runs(self, query: RunQuery) -> RunPage:
         """One page of the runs ``query`` selects, in one statement
@@ -250,7 +223,7 @@ class SqlRunStore:
         def work(c: sa.Connection) -> RunPage:
             rows = list(c.execute(statement))
             page = rows[: query.page_size]
-            return RunPage(runs=tuple(map(_run_info, page)), next=next_cursor(rows, query))
+            return RunPage(runs=tuple(map(reads.run_info, page)), next=next_cursor(rows, query))
 
         return self._read("searching runs", work)
 
@@ -279,7 +252,7 @@ class SqlRunStore:
                 )
                 .values(cancel_requested_at=db_now(self._dialect), cancel_reason=reason)
             )
-            return _run_info(c.execute(sa.select(runs).where(runs.c.run_id == exact)).one())
+            return reads.run_info(c.execute(sa.select(runs).where(runs.c.run_id == exact)).one())
 
     def cancel_requested(self, run_id: str) -> str | None:
         """The reason of a cancel request for the run not yet ended, or None."""
@@ -309,7 +282,7 @@ class SqlRunStore:
             ).first()
             if row is None:
                 raise UnknownRunError(unknown_run_message(run_id, self._where))
-            info = _run_info(row)
+            info = reads.run_info(row)
             if info.owner == owner:
                 return info
             refuse_take_over(info, seen, lease, row.db_now)
@@ -328,7 +301,7 @@ class SqlRunStore:
                 )
             )
             row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).one()
-            return _run_info(row)
+            return reads.run_info(row)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -437,44 +410,9 @@ class SqlRunStore:
 
     def read_tracked(self, run_id: str) -> list[Tracked]:
         """The tracked values of a run: by task key, attempt, kind, name and step."""
-        m, v = tracked_metrics.c, tracked_values.c
-        metrics_query = sa.select(tracked_metrics).where(m.run_id == run_id)
-        values_query = sa.select(tracked_values).where(v.run_id == run_id)
-
-        def work(c: sa.Connection) -> list[Tracked]:
-            found = [
-                Tracked(
-                    run_id=run_id,
-                    key=row.key,
-                    attempt=row.attempt,
-                    kind=TrackKind.METRIC,
-                    name=row.name,
-                    value=math.nan if row.value is None else row.value,
-                    map_index=row.map_index,
-                    step=row.step,
-                    at=row.at,
-                )
-                for row in c.execute(metrics_query)
-            ]
-            found += [
-                Tracked(
-                    run_id=run_id,
-                    key=row.key,
-                    attempt=row.attempt,
-                    kind=TrackKind(row.kind),
-                    name=row.name,
-                    value=json.loads(row.value),
-                    map_index=row.map_index,
-                    at=row.at,
-                )
-                for row in c.execute(values_query)
-            ]
-            # Sorted here, not in SQL: the same order as the in-memory store whatever the
-            # database's collation.
-            found.sort(key=lambda t: (t.key, t.attempt, t.kind.value, t.name, t.step))
-            return found
-
-        return self._read(f"reading the tracked values of run {run_id!r}", work)
+        return self._read(
+            f"reading the tracked values of run {run_id!r}", partial(reads.tracked, run_id)
+        )
 
     def _not_owner(self, c: sa.Connection, run_id: str) -> None:
         """Raise why a write fenced by the run's owner changed nothing."""
@@ -512,18 +450,7 @@ class SqlRunStore:
 
     def task_records(self, run_id: str) -> list[TaskRecord]:
         """The task projection: planned tasks in plan order, then map items as they appeared."""
-        query = (
-            sa.select(task_runs, artifacts.c.inline)
-            .select_from(
-                task_runs.outerjoin(artifacts, artifacts.c.checksum == task_runs.c.output_checksum)
-            )
-            .where(task_runs.c.run_id == run_id)
-            .order_by(task_runs.c.ord_seq, task_runs.c.ord_idx)
-        )
-        return self._read(
-            f"reading the tasks of run {run_id!r}",
-            lambda c: [_task_record(row) for row in c.execute(query)],
-        )
+        return self._read(f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id))
 
     # -- cache -----------------------------------------------------------------------------
 
@@ -539,7 +466,7 @@ class SqlRunStore:
             if key not in found:  # the newest entry comes first
                 found[key] = CacheHit(
                     key=key,
-                    output=_output(output, inline),
+                    output=reads.output_ref(output, inline),
                     run_id=run_id,
                     task=task_key,
                     created_at=created_at,
@@ -593,29 +520,9 @@ class SqlRunStore:
         self, run_id: str, *, key: str | None = None, after_seq: int = 0
     ) -> list[LogEntry]:
         """Captured output of a run (or one task key), in order."""
-        query = (
-            sa.select(logs)
-            .where(logs.c.run_id == run_id, logs.c.seq > after_seq)
-            .order_by(logs.c.seq)
+        return self._read(
+            f"reading the logs of run {run_id!r}", partial(reads.logs_of, run_id, key, after_seq)
         )
-        if key is not None:
-            query = query.where(logs.c.key == key)
-
-        def work(c: sa.Connection) -> list[LogEntry]:
-            return [
-                LogEntry(
-                    run_id=row.run_id,
-                    key=row.key,
-                    attempt=row.attempt,
-                    stream=row.stream,
-                    text=row.text,
-                    at=row.at,
-                    seq=row.seq,
-                )
-                for row in c.execute(query)
-            ]
-
-        return self._read(f"reading the logs of run {run_id!r}", work)
 
     def close(self) -> None:
         """Close the pooled connections and stop the append process (a later call opens new
@@ -627,71 +534,3 @@ class SqlRunStore:
             offload.close()
         self._appender.close()
         self._engine.dispose()
-
-
-def storable(run: RunInfo) -> tuple[str, str]:
-    """The run's parameters and environment as JSON; ``StoreError`` if a value cannot be
-    stored."""
-    try:
-        return dumps(to_jsonable(dict(run.params))), dumps(to_jsonable(dict(run.environment)))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"run {run.run_id!r} cannot be stored: {exc}") from None
-
-
-def _run_info(row: sa.Row[Any]) -> RunInfo:
-    return RunInfo(
-        run_id=row.run_id,
-        pipeline=row.pipeline,
-        target=row.target,
-        fingerprint=row.fingerprint,
-        state=RunState(row.state),
-        params=from_jsonable(json.loads(row.params)),
-        executor=row.executor,
-        created_at=row.created_at,
-        ended_at=row.ended_at,
-        heartbeat_at=row.heartbeat_at,
-        owner=row.owner,
-        epoch=row.epoch,
-        reason=row.reason,
-        environment=from_jsonable(json.loads(row.environment)),
-        cancel_requested_at=row.cancel_requested_at,
-        cancel_reason=row.cancel_reason or "",
-    )
-
-
-def _output(text: str, inline: bytes | None) -> ArtifactRef:
-    ref = artifact_from_dict(json.loads(text))
-    return ref if inline is None else dataclasses.replace(ref, inline=bytes(inline))
-
-
-def _task_record(row: sa.Row[Any]) -> TaskRecord:
-    error = None
-    if row.error_type is not None:
-        detail = json.loads(row.error_detail or "{}")
-        error = ErrorInfo(
-            kind=ErrorKind(detail.get("kind", ErrorKind.RAISED.value)),
-            type_name=row.error_type,
-            message=row.error_message or "",
-            traceback=row.error_traceback or "",
-            mro=tuple(detail.get("mro", ())),
-        )
-    return TaskRecord(
-        key=row.key,
-        name=row.name,
-        state=TaskState(row.state),
-        attempt=row.attempt,
-        map_index=row.map_index,
-        parent=row.parent,
-        mapped=bool(row.mapped),
-        items=row.items,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        first_started_at=row.first_started_at,
-        ran_for=row.ran_for,
-        reason=row.reason,
-        error=error,
-        output=_output(row.output, row.inline) if row.output is not None else None,
-        cache_key=row.cache_key,
-        cache_hit=row.cache_hit,
-        cache_parts=json.loads(row.cache_parts) if row.cache_parts is not None else None,
-    )

@@ -1,0 +1,210 @@
+"""The SQL run store's reads, as functions of a connection, and how its rows become
+records (:class:`RunInfo`, :class:`TaskRecord`, :class:`Tracked`, :class:`LogEntry`).
+
+Apart from :mod:`legato.store.sql.store` so that the store keeps transactions, writes and
+ownership, and a reader finds each row's decoding in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+import sqlalchemy as sa
+
+from legato.errors import StoreError, UnknownRunError
+from legato.model.artifacts import ArtifactRef
+from legato.model.codec import artifact_from_dict
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.jsonable import from_jsonable, to_jsonable
+from legato.model.records import TaskRecord
+from legato.model.runs import LogEntry, RunInfo
+from legato.model.states import RunState, TaskState
+from legato.model.tracking import Tracked, TrackKind
+from legato.store.memory import only_match, unknown_run_message
+from legato.store.sql.batch import dumps
+from legato.store.sql.schema import (
+    artifacts,
+    logs,
+    runs,
+    task_runs,
+    tracked_metrics,
+    tracked_values,
+)
+
+__all__ = [
+    "logs_of",
+    "output_ref",
+    "run",
+    "run_info",
+    "storable",
+    "task_record",
+    "tasks",
+    "tracked",
+]
+
+
+def run(run_id: str, where: str, c: sa.Connection) -> RunInfo:
+    """The run with this id, or the only one whose id starts with it (``where`` names the
+    store in the error)."""
+    row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+    if row is not None:
+        return run_info(row)
+    if not run_id:
+        raise UnknownRunError(unknown_run_message(run_id, where))
+    pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found = c.execute(
+        sa.select(runs.c.run_id)
+        .where(
+            runs.c.run_id.like(pattern + "%", escape="\\"),
+            # SQLite's LIKE ignores case; ids do not.
+            sa.func.substr(runs.c.run_id, 1, len(run_id)) == run_id,
+        )
+        .order_by(runs.c.run_id)
+        .limit(6)
+    ).scalars()
+    match = only_match(run_id, list(found), where)
+    return run_info(c.execute(sa.select(runs).where(runs.c.run_id == match)).one())
+
+
+def tracked(run_id: str, c: sa.Connection) -> list[Tracked]:
+    """The tracked values of a run: by task key, attempt, kind, name and step."""
+    m, v = tracked_metrics.c, tracked_values.c
+    found = [
+        Tracked(
+            run_id=run_id,
+            key=row.key,
+            attempt=row.attempt,
+            kind=TrackKind.METRIC,
+            name=row.name,
+            value=math.nan if row.value is None else row.value,
+            map_index=row.map_index,
+            step=row.step,
+            at=row.at,
+        )
+        for row in c.execute(sa.select(tracked_metrics).where(m.run_id == run_id))
+    ]
+    found += [
+        Tracked(
+            run_id=run_id,
+            key=row.key,
+            attempt=row.attempt,
+            kind=TrackKind(row.kind),
+            name=row.name,
+            value=json.loads(row.value),
+            map_index=row.map_index,
+            at=row.at,
+        )
+        for row in c.execute(sa.select(tracked_values).where(v.run_id == run_id))
+    ]
+    # Sorted here, not in SQL: the same order as the in-memory store whatever the database's
+    # collation.
+    found.sort(key=lambda t: (t.key, t.attempt, t.kind.value, t.name, t.step))
+    return found
+
+
+def tasks(run_id: str, c: sa.Connection) -> list[TaskRecord]:
+    """The task projection: planned tasks in plan order, then map items as they appeared."""
+    query = (
+        sa.select(task_runs, artifacts.c.inline)
+        .select_from(
+            task_runs.outerjoin(artifacts, artifacts.c.checksum == task_runs.c.output_checksum)
+        )
+        .where(task_runs.c.run_id == run_id)
+        .order_by(task_runs.c.ord_seq, task_runs.c.ord_idx)
+    )
+    return [task_record(row) for row in c.execute(query)]
+
+
+def logs_of(run_id: str, key: str | None, after_seq: int, c: sa.Connection) -> list[LogEntry]:
+    """Captured output of a run (or one task key) after ``after_seq``, in order."""
+    query = (
+        sa.select(logs).where(logs.c.run_id == run_id, logs.c.seq > after_seq).order_by(logs.c.seq)
+    )
+    if key is not None:
+        query = query.where(logs.c.key == key)
+    return [
+        LogEntry(
+            run_id=row.run_id,
+            key=row.key,
+            attempt=row.attempt,
+            stream=row.stream,
+            text=row.text,
+            at=row.at,
+            seq=row.seq,
+        )
+        for row in c.execute(query)
+    ]
+
+
+def storable(run: RunInfo) -> tuple[str, str]:
+    """The run's parameters and environment as JSON; ``StoreError`` if a value cannot be
+    stored."""
+    try:
+        return dumps(to_jsonable(dict(run.params))), dumps(to_jsonable(dict(run.environment)))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"run {run.run_id!r} cannot be stored: {exc}") from None
+
+
+def run_info(row: sa.Row[Any]) -> RunInfo:
+    """A ``runs`` row as a :class:`RunInfo`."""
+    return RunInfo(
+        run_id=row.run_id,
+        pipeline=row.pipeline,
+        target=row.target,
+        fingerprint=row.fingerprint,
+        state=RunState(row.state),
+        params=from_jsonable(json.loads(row.params)),
+        executor=row.executor,
+        created_at=row.created_at,
+        ended_at=row.ended_at,
+        heartbeat_at=row.heartbeat_at,
+        owner=row.owner,
+        epoch=row.epoch,
+        reason=row.reason,
+        environment=from_jsonable(json.loads(row.environment)),
+        cancel_requested_at=row.cancel_requested_at,
+        cancel_reason=row.cancel_reason or "",
+    )
+
+
+def output_ref(text: str, inline: bytes | None) -> ArtifactRef:
+    """A stored output reference, with its inline bytes when the artifact has them."""
+    ref = artifact_from_dict(json.loads(text))
+    return ref if inline is None else dataclasses.replace(ref, inline=bytes(inline))
+
+
+def task_record(row: sa.Row[Any]) -> TaskRecord:
+    """A ``task_runs`` row (joined with its artifact's inline bytes) as a record."""
+    error = None
+    if row.error_type is not None:
+        detail = json.loads(row.error_detail or "{}")
+        error = ErrorInfo(
+            kind=ErrorKind(detail.get("kind", ErrorKind.RAISED.value)),
+            type_name=row.error_type,
+            message=row.error_message or "",
+            traceback=row.error_traceback or "",
+            mro=tuple(detail.get("mro", ())),
+        )
+    return TaskRecord(
+        key=row.key,
+        name=row.name,
+        state=TaskState(row.state),
+        attempt=row.attempt,
+        map_index=row.map_index,
+        parent=row.parent,
+        mapped=bool(row.mapped),
+        items=row.items,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        first_started_at=row.first_started_at,
+        ran_for=row.ran_for,
+        reason=row.reason,
+        error=error,
+        output=output_ref(row.output, row.inline) if row.output is not None else None,
+        cache_key=row.cache_key,
+        cache_hit=row.cache_hit,
+        cache_parts=json.loads(row.cache_parts) if row.cache_parts is not None else None,
+    )
