@@ -31,6 +31,8 @@ PUBLIC = {
     "register_model",
     "runs_compare",
     "set_tags",
+    "schedule",
+    "ScheduleDef",
     "CacheKeyContext",
     "CachePolicy",
     "Cancelled",

@@ -51,6 +51,10 @@ TABLES = TABLES_0001 | {
     "model_versions",
     "model_aliases",
     "alias_changes",
+    "schedules",
+    "schedule_ticks",
+    "schedule_backfills",
+    "scheduler_leases",
 }
 
 
