@@ -166,3 +166,20 @@ def test_upcoming_flags_the_days_the_clocks_change() -> None:
 def test_bad_cron_or_zone_is_refused_saying_what_to_write(expr: str, tz: str, needle: str) -> None:
     with pytest.raises(ParameterError, match=needle):
         Cron(expr, tz)
+
+
+def test_overlap_decisions() -> None:
+    from legato.model.schedules import Overlap
+    from legato.schedules.planning import decide_overlap
+
+    skip = decide_overlap(3, [], Overlap.SKIP, 1)
+    assert skip.launch == (2,)  # the newest runs
+    assert [i for i, _ in skip.skip] == [0, 1]
+    busy = decide_overlap(1, ["r1"], Overlap.SKIP, 1)
+    assert busy.launch == ()
+    assert "r1" in busy.skip[0][1]
+    assert decide_overlap(3, ["r1"], Overlap.QUEUE, 2).launch == (0,)  # oldest first
+    assert decide_overlap(3, ["r1", "r2"], Overlap.ALLOW, 1).launch == (0, 1, 2)
+    cancel = decide_overlap(2, ["r1"], Overlap.CANCEL_PREVIOUS, 1)
+    assert cancel.launch == (1,)
+    assert cancel.cancel_active

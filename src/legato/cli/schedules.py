@@ -210,7 +210,13 @@ def list_backfills_command(*, profile: str | None) -> int:
 
 
 def scheduler_command(
-    modules: Sequence[str], *, poll: float, once: bool, profile: str | None
+    modules: Sequence[str],
+    *,
+    poll: float,
+    grace: float,
+    lease_ttl: float,
+    once: bool,
+    profile: str | None,
 ) -> int:
     """Run scheduler passes until SIGINT or SIGTERM (or one, with ``once``)."""
     settings = load(profile)
@@ -228,6 +234,8 @@ def scheduler_command(
         owner=owner_token(),
         single=store.dialect == "sqlite",
         stale_after=settings.stale_after,
+        grace=grace,
+        lease_ttl=lease_ttl,
         poll=poll,
         definitions=definitions,
     )

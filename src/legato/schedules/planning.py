@@ -89,11 +89,13 @@ def decide_overlap(
         case Overlap.QUEUE:
             return OverlapDecision(launch=everything[:free], skip=())
         case Overlap.SKIP:
+            # The newest ticks take the free slots: a skip is about not running stale work.
+            keep = everything[len(everything) - free :] if free else ()
             shown = ", ".join(active[:3]) + (" ..." if len(active) > 3 else "")
             busy = f"{len(active)} run(s) active ({shown}); max_active={max_active}"
-            reason = busy if active else f"max_active={max_active} reached by earlier ticks"
+            reason = busy if active else f"max_active={max_active} taken by a newer tick"
             return OverlapDecision(
-                launch=everything[:free], skip=tuple((i, reason) for i in everything[free:])
+                launch=keep, skip=tuple((i, reason) for i in everything if i not in keep)
             )
         case Overlap.CANCEL_PREVIOUS:
             if not queued:

@@ -94,6 +94,8 @@ class Scheduler:
     """Seconds a launched tick's run has to appear before it is launched again."""
     lease_ttl: float = 10.0
     poll: float = 1.0
+    claim_limit: int = 100
+    """Due schedules one pass claims at most (each in its own transaction)."""
     definitions: Sequence[ScheduleDef] = ()
     _synced: bool = field(default=False, init=False)
 
@@ -104,7 +106,7 @@ class Scheduler:
         if not self._synced:
             self.store.sync(self.definitions, first_due)
             self._synced = True
-        claimed = self.store.claim_due(plan)
+        claimed = self.store.claim_due(plan, limit=self.claim_limit)
         lost = self.store.relaunch_lost(self.owner, grace=self.grace)
         decided = self.store.launch_queued(
             self.owner, decide_overlap, stale_after=self.stale_after, grace=self.grace

@@ -125,10 +125,34 @@ def scheduler(
         typer.Argument(metavar="[MODULES]...", help="Files or modules declaring schedules."),
     ] = None,
     *,
-    poll: Annotated[float, typer.Option("--poll", metavar="SECONDS")] = 1.0,
+    poll: Annotated[
+        float, typer.Option("--poll", metavar="SECONDS", help="Seconds between passes.")
+    ] = 1.0,
+    grace: Annotated[
+        float,
+        typer.Option(
+            "--grace",
+            metavar="SECONDS",
+            help="How long a started run has to appear in the store before it is started "
+            "again (its id makes a second start harmless).",
+        ),
+    ] = 60.0,
+    lease_ttl: Annotated[
+        float,
+        typer.Option(
+            "--lease-ttl",
+            metavar="SECONDS",
+            help="SQLite: how long the active scheduler's lease lasts unrenewed; another "
+            "takes over after it.",
+        ),
+    ] = 10.0,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     profile: Profile = None,
 ) -> None:
     from legato.cli.schedules import scheduler_command
 
-    call(lambda: scheduler_command(modules or [], poll=poll, once=once, profile=profile))
+    call(
+        lambda: scheduler_command(
+            modules or [], poll=poll, grace=grace, lease_ttl=lease_ttl, once=once, profile=profile
+        )
+    )
