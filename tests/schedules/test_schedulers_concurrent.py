@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Stores
 
+from conftest import Stores
 from legato.model.schedules import Catchup, Overlap, ScheduleDef, TickStatus
 from legato.store.sql.schema import runs, scheduler_leases
 
