@@ -258,7 +258,10 @@ def scheduler_command(
 
     try:
         if once:
-            report(scheduler.run_pass())
+            try:
+                report(scheduler.run_pass())
+            finally:
+                scheduler.release()
             return OK
         stop = threading.Event()
 

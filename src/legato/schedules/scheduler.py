@@ -141,5 +141,10 @@ class Scheduler:
                     on_pass(report)
                 stop.wait(self.poll)
         finally:
-            if self.single:
-                self.store.release_lease(LEASE, self.owner)
+            self.release()
+
+    def release(self) -> None:
+        """Give the lease up (SQLite), so another scheduler need not wait for it to
+        expire."""
+        if self.single:
+            self.store.release_lease(LEASE, self.owner)

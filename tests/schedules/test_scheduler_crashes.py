@@ -1,0 +1,181 @@
+"""``legato scheduler`` SIGKILLed at each of its crash points (a due schedule locked, its
+ticks written, committed, a tick committed as launched before its process starts, and
+after it started), then started again: the instant has exactly one run, made by a real
+``legato run`` process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from legato._crash import SCHEDULER_POINTS
+from legato.errors import UnknownRunError
+from legato.liveness import orchestrator_pid
+from legato.model.schedules import TickStatus, tick_run_id
+from legato.model.states import RUN_TERMINAL
+from legato.schedules.declare import collect
+from legato.schedules.scheduler import first_due
+from legato.store.sql import SqlRunStore
+from legato.store.sql.schedules import SqlScheduleStore
+from legato.store.sql.schema import runs, schedules
+
+PIPELINES = textwrap.dedent(
+    """
+    import time
+
+    import legato
+    from legato import pipeline, task
+
+
+    @task
+    def work(interval_end: str, seconds: float) -> str:
+        time.sleep(seconds)
+        return interval_end
+
+
+    @pipeline
+    def job(interval_start: str = "", interval_end: str = "", seconds: float = 0.0) -> str:
+        return work(interval_end, seconds)
+
+
+    minutely = legato.schedule(job, cron="* * * * *", name="minutely")
+    """
+)
+
+
+class Project:
+    """A project folder with a pipeline module declaring a schedule, its own legato home."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "pipelines.py").write_text(PIPELINES)
+        self.home = root / "home"
+        self.url = f"sqlite:///{self.home / 'legato.db'}"
+        self.env = {
+            **os.environ,
+            "LEGATO_HOME": str(self.home),
+            "LEGATO_STATE_URL": self.url,
+        }
+        self.env.pop("LEGATO_CRASH_AT", None)
+
+    def legato(self, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        if crash is not None:
+            env["LEGATO_CRASH_AT"] = crash
+        return subprocess.run(
+            [sys.executable, "-m", "legato.cli", *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def store(self) -> SqlRunStore:
+        return SqlRunStore(self.url)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    made = Project(tmp_path)
+    yield made
+    _stop_runs(made)
+
+
+def _stop_runs(project: Project) -> None:
+    """Leave no ``legato run`` of the test behind (they live in sessions of their own)."""
+    store = project.store()
+    try:
+        with store.engine.connect() as c:
+            owners = list(c.execute(sa.select(runs.c.owner)).scalars())
+    finally:
+        store.close()
+    for owner in owners:
+        pid = orchestrator_pid(owner)
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def due_now(project: Project) -> int:
+    """Store the module's schedule (as ``legato scheduler`` does first) and make it due at
+    the newest whole minute: that instant."""
+    store = project.store()
+    try:
+        schedule_store = SqlScheduleStore(store.engine)
+        schedule_store.sync(collect([str(project.root / "pipelines.py")]), first_due)
+        now = int(schedule_store.now())
+        instant = now - now % 60
+        with store.engine.begin() as c:
+            c.execute(sa.update(schedules).values(next_due=instant))
+        return instant
+    finally:
+        store.close()
+
+
+def wait_for_run(project: Project, run_id: str) -> None:
+    store = project.store()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if store.get_run(run_id).state in RUN_TERMINAL:
+                    return
+            except UnknownRunError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"run {run_id} did not end")
+    finally:
+        store.close()
+
+
+# Each point costs three processes; the claim's two points inside its transaction and the
+# committed tick (launched as any queued one) are each like another, so the CI default
+# runs one of each kind.
+POINTS = [
+    pytest.param(point, marks=pytest.mark.exhaustive)
+    if point in ("schedule_claimed", "tick_committed")
+    else point
+    for point in SCHEDULER_POINTS
+]
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_sigkill_at_each_point_then_restart_makes_one_run(project: Project, point: str) -> None:
+    instant = due_now(project)
+    crashed = project.legato("scheduler", "pipelines.py", "--once", "--lease-ttl", "1", crash=point)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
+    time.sleep(1.2)  # past the grace: a tick launched whose process never started
+    again = project.legato("scheduler", "pipelines.py", "--once", "--grace", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    run_id = tick_run_id("minutely", "", instant)
+    wait_for_run(project, run_id)
+    store = project.store()
+    try:
+        ticks = SqlScheduleStore(store.engine).ticks("minutely")
+        with store.engine.connect() as c:
+            run_ids = list(c.execute(sa.select(runs.c.run_id)).scalars())
+        ran = store.get_run(run_id)
+    finally:
+        store.close()
+    (tick,) = [t for t in ticks if t.nominal == instant]
+    assert tick.status is TickStatus.LAUNCHED
+    # One run for the instant, and no run that is not a tick's.
+    assert run_ids.count(run_id) == 1
+    assert set(run_ids) <= {t.run_id for t in ticks}
+    assert ran.state.value == "succeeded"
+    assert ran.params["interval_end"] == time.strftime(
+        "%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(instant)
+    )
