@@ -5,6 +5,7 @@ after it started), then started again: the instant has exactly one run, made by 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -103,10 +104,8 @@ def _stop_runs(project: Project) -> None:
     for owner in owners:
         pid = orchestrator_pid(owner)
         if pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def due_now(project: Project) -> int:
