@@ -178,3 +178,79 @@ def test_sigkill_at_each_point_then_restart_makes_one_run(project: Project, poin
     assert ran.params["interval_end"] == time.strftime(
         "%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(instant)
     )
+
+
+SLOW = PIPELINES.replace(
+    'minutely = legato.schedule(job, cron="* * * * *", name="minutely")',
+    'slow = legato.schedule(job, cron="0 0 1 1 *", name="slow", params={"seconds": SECONDS})',
+)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cancel_after"),
+    [(60.0, 4), pytest.param(1.0, 50, marks=pytest.mark.exhaustive)],
+)
+def test_a_backfill_cancelled_as_one_action_leaves_nothing_queued_or_running(
+    project: Project, seconds: float, cancel_after: int
+) -> None:
+    """100 yearly intervals, 4 at a time, by a real scheduler starting real runs, cancelled
+    with ``legato backfill --cancel``: its queued runs never start, its running ones end."""
+    (project.root / "pipelines.py").write_text(f"SECONDS = {seconds}\n" + SLOW)
+    store = project.store()
+    schedule_store = SqlScheduleStore(store.engine)
+    schedule_store.sync(collect([str(project.root / "pipelines.py")]), first_due)
+    made = project.legato(
+        "backfill", "slow", "--from", "1999-12-31", "--to", "2099-01-01", "--max-active", "4"
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "100 runs" in made.stdout
+    backfill_id = made.stdout.split()[1].rstrip(":")
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "legato.cli", "scheduler", "pipelines.py", "--poll", "0.2"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            counts = schedule_store.count_ticks("slow", origin=backfill_id)
+            if counts.get(TickStatus.LAUNCHED, 0) >= cancel_after and _created(store) >= min(
+                cancel_after, 4
+            ):
+                break
+            assert _active(store) <= 4
+            time.sleep(0.1)
+        cancelled = project.legato("backfill", "--cancel", backfill_id, "--wait", "60")
+        assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+        time.sleep(1.0)  # a few more passes of the scheduler: it starts nothing more
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.wait(timeout=30)
+    counts = schedule_store.count_ticks("slow", origin=backfill_id)
+    assert TickStatus.QUEUED not in counts
+    assert counts[TickStatus.LAUNCHED] + counts[TickStatus.CANCELLED] == 100
+    assert counts[TickStatus.CANCELLED] >= 100 - cancel_after - 4
+    assert _active(store) == 0
+    with store.engine.connect() as c:
+        states = list(c.execute(sa.select(runs.c.state)).scalars())
+    assert len(states) == counts[TickStatus.LAUNCHED]
+    assert "cancelled" in states
+    store.close()
+
+
+def _created(store: SqlRunStore) -> int:
+    with store.engine.connect() as c:
+        return int(c.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one())
+
+
+def _active(store: SqlRunStore) -> int:
+    with store.engine.connect() as c:
+        return int(
+            c.execute(
+                sa.select(sa.func.count())
+                .select_from(runs)
+                .where(runs.c.state.not_in([s.value for s in RUN_TERMINAL]))
+            ).scalar_one()
+        )
