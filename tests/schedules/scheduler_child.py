@@ -55,6 +55,7 @@ def main() -> None:
         lease_ttl=1.0,
         poll=0.02,
         claim_limit=1,
+        only_declared=False,
     )
     print("ready", flush=True)
     scheduler.serve(threading.Event())

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from legato._crash import crash_point
+from legato.errors import StoreError
 from legato.model.schedules import ClaimPlan, Launch, ScheduleDef, ScheduleRecord, Tick
 from legato.schedules.cron import Cron
 from legato.schedules.planning import decide_overlap, plan_claim
@@ -96,6 +97,9 @@ class Scheduler:
     poll: float = 1.0
     claim_limit: int = 100
     """Due schedules one pass claims at most (each in its own transaction)."""
+    only_declared: bool = True
+    """Claim only the schedules in ``definitions``: one removed from the code stops making
+    ticks (its stored ticks stay), and schedulers given different modules share a store."""
     definitions: Sequence[ScheduleDef] = ()
     _synced: bool = field(default=False, init=False)
 
@@ -106,7 +110,8 @@ class Scheduler:
         if not self._synced:
             self.store.sync(self.definitions, first_due)
             self._synced = True
-        claimed = self.store.claim_due(plan, limit=self.claim_limit)
+        names = [d.name for d in self.definitions] if self.only_declared else None
+        claimed = self.store.claim_due(plan, limit=self.claim_limit, names=names)
         lost = self.store.relaunch_lost(self.owner, grace=self.grace)
         decided = self.store.launch_queued(
             self.owner, decide_overlap, stale_after=self.stale_after, grace=self.grace
@@ -136,7 +141,14 @@ class Scheduler:
         at the end."""
         try:
             while not stop.is_set():
-                report = self.run_pass()
+                try:
+                    report = self.run_pass()
+                except StoreError as exc:
+                    # A database that is restarting or unreachable for a while: the next
+                    # pass tries again; nothing was half done (each step is a transaction).
+                    log.warning("scheduler pass failed, trying again: %s", exc)
+                    stop.wait(max(self.poll, 1.0))
+                    continue
                 if on_pass is not None:
                     on_pass(report)
                 stop.wait(self.poll)

@@ -54,11 +54,13 @@ class ScheduleStore(Protocol):
         changes (target, parameters, policies) apply to the ticks claimed from now on."""
         ...
 
-    def claim_due(self, plan: Plan, *, limit: int = 100) -> list[Tick]:
-        """Claim due schedules that no one else is claiming, each in one transaction: lock
-        the schedule, write its ticks (a queued tick *is* the queued run: its run id derives
-        from its key), advance its next due instant. A tick that exists already is not
-        written again. Paused schedules are not due."""
+    def claim_due(
+        self, plan: Plan, *, limit: int = 100, names: Sequence[str] | None = None
+    ) -> list[Tick]:
+        """Claim due schedules (of ``names``, or all) that no one else is claiming, each in
+        one transaction: lock the schedule, write its ticks (a queued tick *is* the queued
+        run: its run id derives from its key), advance its next due instant. A tick that
+        exists already is not written again. Paused schedules are not due."""
         ...
 
     def launch_queued(

@@ -161,21 +161,29 @@ class SqlScheduleStore:
 
     # -- claims ----------------------------------------------------------------------------
 
-    def claim_due(self, plan: Plan, *, limit: int = 100) -> list[Tick]:
+    def claim_due(
+        self, plan: Plan, *, limit: int = 100, names: Sequence[str] | None = None
+    ) -> list[Tick]:
         """Claim due schedules, one transaction each (see :meth:`ScheduleStore.claim_due`)."""
         claimed: list[Tick] = []
+        due = [schedules.c.paused.is_(False), schedules.c.next_due <= db_now(self._dialect)]
+        if names is not None:
+            due.append(schedules.c.name.in_(list(names)))
+        anything = sa.select(schedules.c.name).where(*due).limit(1)
+        if self._read("looking for due schedules", lambda c: c.execute(anything).first()) is None:
+            return claimed  # a read, so an idle pass takes no write lock
         for _ in range(limit):
             with self._write("claiming a due schedule") as c:
-                now = self._now(c)
                 row = c.execute(
                     sa.select(schedules)
-                    .where(schedules.c.paused.is_(False), schedules.c.next_due <= now)
+                    .where(*due)
                     .order_by(schedules.c.next_due)
                     .limit(1)
                     .with_for_update(skip_locked=True)
                 ).first()
                 if row is None:
                     break
+                now = self._now(c)
                 record = rows.record(row)
                 crash_point("schedule_claimed")
                 claim = plan(record, now)
@@ -382,6 +390,14 @@ class SqlScheduleStore:
             .select_from(t.join(b, b.c.backfill_id == t.c.origin))
             .where(b.c.cancelled_at.is_not(None), t.c.status == TickStatus.LAUNCHED.value)
         )
+        still = query.join(runs, runs.c.run_id == t.c.run_id).where(
+            runs.c.cancel_requested_at.is_(None),
+            runs.c.state.not_in([s.value for s in RUN_TERMINAL]),
+        )
+        if not self._read(
+            "reading cancelled backfills", lambda c: c.execute(still.limit(1)).first()
+        ):
+            return []
         with self._write("cancelling the runs of cancelled backfills") as c:
             run_ids = list(c.execute(query).scalars())
             if not run_ids:
@@ -392,18 +408,22 @@ class SqlScheduleStore:
         """Launch again the ticks whose run never appeared (see the protocol)."""
         t, r = schedule_ticks, runs
         launches: list[Launch] = []
+        lost_query = (
+            sa.select(t)
+            .select_from(t.outerjoin(r, r.c.run_id == t.c.run_id))
+            .where(
+                t.c.status == TickStatus.LAUNCHED.value,
+                r.c.run_id.is_(None),
+                t.c.launched_at <= db_now(self._dialect) - grace,
+            )
+        )
+        if not self._read(
+            "looking for lost launches", lambda c: c.execute(lost_query.limit(1)).first()
+        ):
+            return launches
         with self._write("relaunching lost ticks") as c:
             now = self._now(c)
-            lost = c.execute(
-                sa.select(t)
-                .select_from(t.outerjoin(r, r.c.run_id == t.c.run_id))
-                .where(
-                    t.c.status == TickStatus.LAUNCHED.value,
-                    r.c.run_id.is_(None),
-                    t.c.launched_at <= now - grace,
-                )
-                .with_for_update(of=t, skip_locked=True)
-            ).all()
+            lost = c.execute(lost_query.with_for_update(of=t, skip_locked=True)).all()
             for row in lost:
                 tick = rows.tick(row)
                 if tick.launches >= attempts:
