@@ -66,7 +66,9 @@ def set_next_due(store: SqlRunStore, name: str, instant: int) -> None:
         c.execute(sa.update(schedules).where(schedules.c.name == name).values(next_due=instant))
 
 
-def start_run(store: SqlRunStore, run_id: str, *, state: RunState = RunState.RUNNING) -> None:
+def start_run(
+    store: SqlRunStore, run_id: str, *, state: RunState = RunState.RUNNING, ended: bool = False
+) -> None:
     """What the launched ``legato run`` does first: create the run under the tick's id."""
     now = time.time()
     store.create_run(
@@ -77,6 +79,7 @@ def start_run(store: SqlRunStore, run_id: str, *, state: RunState = RunState.RUN
             state=state,
             created_at=now,
             heartbeat_at=now,
+            ended_at=now if ended else None,
             owner="host:1:x",
         )
     )
@@ -331,3 +334,73 @@ def test_schedule_tables_match_the_migration(sqlite_stores: Stores) -> None:
         created = {c["name"] for c in sa.inspect(sqlite_stores.runs.engine).get_columns(table)}
         assert migrated == created
     fresh.close()
+
+
+def _upstream(store: SqlRunStore, n: int, *, state: RunState = RunState.SUCCEEDED) -> list[str]:
+    """``n`` ended runs of pipeline ``train``, as their orchestrators leave them (written in
+    one transaction: the fixture, not what is under test)."""
+    first = f"first-{state.value}-{time.time_ns()}"  # through the store: the pipeline's row
+    start_run(store, first, state=state, ended=True)
+    now = time.time()
+    made = [f"up{i:05d}{state.value[:3]}{time.time_ns() % 10**9:09d}" for i in range(n - 1)]
+    values = {
+        "pipeline": "train",
+        "target": "pipelines.py:train",
+        "fingerprint": "",
+        "state": state.value,
+        "params": "{}",
+        "executor": "threads",
+        "created_at": now,
+        "ended_at": now,
+        "heartbeat_at": now,
+        "owner": "host:1:x",
+        "epoch": 0,
+        "reason": "",
+        "environment": "{}",
+        "last_seq": 0,
+    }
+    with store.engine.begin() as c:
+        c.execute(sa.insert(runs), [{**values, "run_id": run_id} for run_id in made])
+    return [first, *made]
+
+
+def test_a_thousand_upstream_successes_make_a_thousand_runs(stores: Stores) -> None:
+    """A trigger reads the upstream's successes through the ticks table: each success makes
+    one tick, none merged, none lost, however often and by how many schedulers it is read;
+    failures and successes from before the trigger existed make none."""
+    from legato.schedules.planning import plan_triggered
+
+    s = stores.schedules
+    _upstream(stores.runs, 3)  # before the trigger: not its business
+    time.sleep(0.05)
+    trigger = define(
+        "after-train",
+        cron="",
+        after="train",
+        catchup=Catchup.ALL,
+        overlap=Overlap.ALLOW,
+        interval_params=("upstream_run",),
+    )
+    s.sync([trigger], first_due)
+    successes = _upstream(stores.runs, 1000)
+    _upstream(stores.runs, 5, state=RunState.FAILED)
+    claimers = _claimers(stores.url, 3)
+    got: list[int] = [0] * len(claimers)
+
+    def work(i: int) -> None:
+        for _ in range(3):
+            got[i] += len(claimers[i].claim_triggered(plan_triggered, batch=200))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(claimers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(got) == 1000
+    ticks = s.ticks("after-train", limit=10_000)
+    assert sorted(t.origin.removeprefix("after:") for t in ticks) == sorted(successes)
+    assert {t.status for t in ticks} == {TickStatus.QUEUED}
+    assert s.claim_triggered(plan_triggered) == []
+    launched = s.launch_queued("me", decide_overlap, stale_after=30, grace=60).launches
+    assert len(launched) == 1000
+    assert {launch.params["upstream_run"] for launch in launched} == set(successes)

@@ -67,13 +67,13 @@ def schedules_command(*, profile: str | None) -> int:
     if not views:
         out.print(f"no schedules in the run store at {storage.runs.url}: run legato scheduler")
         return OK
-    table = Table("schedule", "pipeline", "cron", "tz", "next (UTC)", "state", "ticks")
+    table = Table("schedule", "pipeline", "when", "tz", "next (UTC)", "state", "ticks")
     for v in views:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(v.ticks.items()))
         table.add_row(
             Text(v.name),
             Text(v.pipeline),
-            Text(v.cron),
+            Text(v.cron or f"after {v.after} succeeds"),
             Text(v.tz),
             v.next_due or "-",
             "paused" if v.paused else "active",
@@ -94,7 +94,9 @@ def show_command(name: str, *, count: int, profile: str | None) -> int:
     state = "paused" if view.paused else "active"
     out.print(
         Text(
-            f"{view.name}: {view.pipeline}, {view.cron!r} in {view.tz}, {state}; catchup "
+            f"{view.name}: {view.pipeline}, "
+            + (f"{view.cron!r} in {view.tz}" if view.cron else f"after {view.after} succeeds")
+            + f", {state}; catchup "
             f"{view.catchup}, overlap {view.overlap}, max_active {view.max_active}"
         )
     )

@@ -30,6 +30,8 @@ from typing import Any
 from legato.errors import ParameterError
 
 __all__ = [
+    "AFTER_PREFIX",
+    "BACKFILL_PREFIX",
     "CRON_ORIGIN",
     "Backfill",
     "Catchup",
@@ -43,6 +45,7 @@ __all__ = [
     "TickPlan",
     "TickStatus",
     "check_schedule_name",
+    "group_of",
     "iso_utc",
     "tick_params",
     "tick_run_id",
@@ -50,6 +53,10 @@ __all__ = [
 
 CRON_ORIGIN = ""
 """The origin of a cron's own ticks (a backfill's ticks carry its id instead)."""
+AFTER_PREFIX = "after:"
+"""The origin of a tick an upstream run's success made: ``after:<run id>``."""
+BACKFILL_PREFIX = "bf-"
+"""The start of a backfill's id, and so of its ticks' origin."""
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -123,7 +130,10 @@ class ScheduleDef:
     name: str
     target: str
     """The pipeline, as ``legato run`` takes it (``path/to/file.py:pipeline``)."""
-    cron: str
+    cron: str = ""
+    """When it runs (``""``: only when triggered)."""
+    after: str = ""
+    """Run after each success of this pipeline (``""``: no trigger)."""
     tz: str = "UTC"
     params: Mapping[str, Any] = field(default_factory=dict)
     """Run parameters (JSON values)."""
@@ -131,8 +141,9 @@ class ScheduleDef:
     overlap: Overlap = Overlap.SKIP
     max_active: int = 1
     interval_params: tuple[str, ...] = ()
-    """Which of ``interval_start`` and ``interval_end`` the pipeline takes: the scheduler
-    passes those, as ISO 8601 instants in UTC."""
+    """Which of ``interval_start``, ``interval_end`` and ``upstream_run`` the pipeline
+    takes: the scheduler passes those (instants as ISO 8601 in UTC; the id of the run whose
+    success triggered it)."""
     declared_in: str = ""
     """Where it was declared (for messages)."""
 
@@ -147,6 +158,8 @@ class ScheduleRecord:
     """The next instant to claim (seconds since the epoch, UTC)."""
     last_nominal: int | None = None
     """The newest instant claimed."""
+    since: float | None = None
+    """A trigger's start: only upstream runs that ended after it trigger a run."""
     updated_at: float = 0.0
 
 
@@ -191,6 +204,8 @@ class TickPlan:
     interval_start: int
     status: TickStatus
     reason: str = ""
+    origin: str = ""
+    """Its origin when it is not the claim's own (``after:<run id>`` for a trigger's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,10 +232,24 @@ def iso_utc(instant: int) -> str:
     return datetime.fromtimestamp(instant, UTC).isoformat()
 
 
-def tick_params(definition: ScheduleDef, interval_start: int, nominal: int) -> dict[str, Any]:
-    """The parameters of a tick's run: the schedule's, and the interval's start and end for
-    the pipelines that take them."""
-    bounds = {"interval_start": iso_utc(interval_start), "interval_end": iso_utc(nominal)}
+def group_of(origin: str) -> str:
+    """Whose slots a tick counts against: its backfill's (its origin), else its schedule's
+    own (``""``: cron and trigger ticks alike)."""
+    return origin if origin.startswith(BACKFILL_PREFIX) else CRON_ORIGIN
+
+
+def tick_params(
+    definition: ScheduleDef, interval_start: int, nominal: int, origin: str = CRON_ORIGIN
+) -> dict[str, Any]:
+    """The parameters of a tick's run: the schedule's, and the interval's start and end
+    (and the triggering run) for the pipelines that take them."""
+    bounds = {
+        "interval_start": iso_utc(interval_start),
+        "interval_end": iso_utc(nominal),
+        "upstream_run": origin.removeprefix(AFTER_PREFIX)
+        if origin.startswith(AFTER_PREFIX)
+        else "",
+    }
     return {
         **definition.params,
         **{name: bounds[name] for name in definition.interval_params if name in bounds},

@@ -42,6 +42,8 @@ class ScheduleView:
     name: str
     pipeline: str
     cron: str
+    after: str
+    """The pipeline whose successes trigger it (``""``: none)."""
     tz: str
     params: dict[str, object]
     catchup: str
@@ -85,12 +87,16 @@ class BackfillView:
 
 def _view(store: ScheduleStore, record: ScheduleRecord, coming: int) -> ScheduleView:
     d = record.definition
-    cron = Cron(d.cron, d.tz)
-    after = record.next_due - 1 if record.next_due is not None else store.now()
+    coming_instants = []
+    if d.cron:
+        cron = Cron(d.cron, d.tz)
+        start = record.next_due - 1 if record.next_due is not None else store.now()
+        coming_instants = upcoming(cron, start, coming)
     return ScheduleView(
         name=d.name,
         pipeline=d.target,
         cron=d.cron,
+        after=d.after,
         tz=d.tz,
         params=dict(d.params),
         catchup=d.catchup.value,
@@ -102,7 +108,7 @@ def _view(store: ScheduleStore, record: ScheduleRecord, coming: int) -> Schedule
         ticks={s.value: n for s, n in store.count_ticks(d.name).items()},
         upcoming=tuple(
             DueView(utc=due.utc.isoformat(), local=due.local.isoformat(), dst=due.dst)
-            for due in upcoming(cron, after, coming)
+            for due in coming_instants
         ),
     )
 

@@ -29,31 +29,36 @@ from legato.schedules.cron import Cron
 
 __all__ = ["INTERVAL_PARAMS", "collect", "from_settings_file", "schedule"]
 
-INTERVAL_PARAMS = ("interval_start", "interval_end")
-"""The run parameters through which a pipeline asks for its tick's interval."""
+INTERVAL_PARAMS = ("interval_start", "interval_end", "upstream_run")
+"""The run parameters through which a pipeline asks for its tick's interval (and, for a
+trigger, the upstream run that succeeded)."""
 
-_TOML_KEYS = ("pipeline", "cron", "tz", "params", "catchup", "overlap", "max_active")
+_TOML_KEYS = ("pipeline", "cron", "after", "tz", "params", "catchup", "overlap", "max_active")
 
 
 def schedule(
     pipeline: Pipeline[..., Any] | str,
     *,
-    cron: str,
+    cron: str | None = None,
+    after: Pipeline[..., Any] | str | None = None,
     tz: str = "UTC",
     params: Mapping[str, Any] | None = None,
-    catchup: Catchup | str = Catchup.LATEST,
+    catchup: Catchup | str | None = None,
     overlap: Overlap | str = Overlap.SKIP,
     max_active: int = 1,
     name: str | None = None,
 ) -> ScheduleDef:
     """A schedule: run ``pipeline`` (a ``@pipeline`` or a target such as
     ``"pipelines.py:train"``) at each instant of ``cron`` in time zone ``tz`` with
-    ``params``. ``catchup`` says what a scheduler that was down does with the instants it
-    missed (``latest``: run the newest, record the others as missed; ``all``; ``none``),
+    ``params`` — or, with ``after`` (a pipeline or its name) instead of ``cron``, once after
+    each run of that pipeline that succeeds. ``catchup`` says what a scheduler that was down
+    does with the instants it missed (``latest``, the default for a cron: run the newest,
+    record the others as missed; ``all``, a trigger's default; ``none``),
     ``overlap`` what a tick does while ``max_active`` runs of the schedule are active
     (``skip``, ``queue``, ``cancel_previous``, ``allow``). ``name`` defaults to the
     pipeline's. A pipeline with parameters ``interval_start`` / ``interval_end`` gets the
-    tick's interval (the previous instant and this one, ISO 8601 in UTC).
+    tick's interval (the previous instant and this one, ISO 8601 in UTC; for a trigger the
+    upstream run's start and end), and one with ``upstream_run`` the triggering run's id.
 
     Assign it to a module-level name: ``legato scheduler`` collects the schedules a module
     holds."""
@@ -78,7 +83,8 @@ def schedule(
         loaded,
         target,
         name=name if name is not None else loaded.name,
-        cron=cron,
+        cron=cron or "",
+        after=after.name if isinstance(after, Pipeline) else (after or ""),
         tz=tz,
         params=params or {},
         catchup=catchup,
@@ -94,16 +100,25 @@ def _definition(
     *,
     name: str,
     cron: str,
+    after: str,
     tz: str,
     params: Mapping[str, Any],
-    catchup: Catchup | str,
+    catchup: Catchup | str | None,
     overlap: Overlap | str,
     max_active: int,
     declared_in: str,
 ) -> ScheduleDef:
     check_schedule_name(name)
-    Cron(cron, tz)  # checks both
     where = f"schedule {name!r}"
+    if bool(cron) == bool(after):
+        raise ParameterError(
+            f"{where}: give cron= (when it runs) or after= (the pipeline whose successes "
+            "start it), one of the two"
+        )
+    if cron:
+        Cron(cron, tz)  # checks both
+    if catchup is None:
+        catchup = Catchup.ALL if after else Catchup.LATEST
     if not isinstance(params, Mapping):
         raise ParameterError(f"{where}: params must be a table of name = value, not {params!r}")
     try:
@@ -123,6 +138,7 @@ def _definition(
         name=name,
         target=target,
         cron=cron,
+        after=after,
         tz=tz,
         params=dict(params),
         catchup=_choice(Catchup, catchup, where, "catchup"),
@@ -168,11 +184,11 @@ def from_settings_file(cwd: Path | None = None) -> list[ScheduleDef]:
         if not isinstance(table, dict):
             raise ParameterError(f"{at} must be a table with pipeline = ... and cron = ...")
         unknown = sorted(set(table) - set(_TOML_KEYS))
-        if unknown or "pipeline" not in table or "cron" not in table:
+        if unknown or "pipeline" not in table:
             raise ParameterError(
                 f"{at}: "
                 + (f"unknown key {', '.join(unknown)}; " if unknown else "")
-                + f"keys: pipeline and cron (required), {', '.join(_TOML_KEYS[2:])}"
+                + f"keys: pipeline (required), cron or after, {', '.join(_TOML_KEYS[3:])}"
             )
         target = _relative_target(str(table["pipeline"]), found.path.parent)
         out.append(
@@ -180,10 +196,11 @@ def from_settings_file(cwd: Path | None = None) -> list[ScheduleDef]:
                 load_pipeline(target),
                 target,
                 name=name,
-                cron=table["cron"],
+                cron=table.get("cron", ""),
+                after=table.get("after", ""),
                 tz=table.get("tz", "UTC"),
                 params=table.get("params", {}),
-                catchup=table.get("catchup", Catchup.LATEST),
+                catchup=table.get("catchup"),
                 overlap=table.get("overlap", Overlap.SKIP),
                 max_active=table.get("max_active", 1),
                 declared_in=str(found.path),

@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from legato.model.schedules import (
+    AFTER_PREFIX,
     Catchup,
     ClaimPlan,
     Overlap,
     OverlapDecision,
+    ScheduleRecord,
     TickPlan,
     TickStatus,
 )
 from legato.schedules.cron import Cron
 
-__all__ = ["CLAIM_CAP", "ON_TIME", "decide_overlap", "plan_claim"]
+__all__ = ["CLAIM_CAP", "ON_TIME", "decide_overlap", "plan_claim", "plan_triggered"]
 
 CLAIM_CAP = 500
 """Ticks one claim writes at most; a longer backlog (a scheduler down for long under a
@@ -65,6 +67,28 @@ def plan_claim(
             )
         )
     return ClaimPlan(ticks=tuple(ticks), next_due=instant, last_nominal=due[-1] if due else None)
+
+
+def plan_triggered(
+    record: ScheduleRecord, successes: Sequence[tuple[str, float, float]], now: float
+) -> tuple[TickPlan, ...]:
+    """The ticks of upstream successes ``(run id, created, ended)``, oldest first: one each,
+    its instant the upstream run's end, its interval the upstream run's span. Catch-up
+    applies as to a cron's missed instants (a trigger defaults to ``all``)."""
+    out = []
+    for index, (run_id, created, ended) in enumerate(successes):
+        newest = index == len(successes) - 1
+        status, reason = _catchup(record.definition.catchup, int(ended), now, newest, ON_TIME)
+        out.append(
+            TickPlan(
+                nominal=int(ended),
+                interval_start=int(created),
+                status=status,
+                reason=reason,
+                origin=AFTER_PREFIX + run_id,
+            )
+        )
+    return tuple(out)
 
 
 def _catchup(

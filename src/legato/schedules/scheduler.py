@@ -6,7 +6,9 @@ One pass (:meth:`Scheduler.run_pass`):
    takes over when the lease expires). On PostgreSQL every scheduler acts: each claim and
    each launch decision locks its rows with ``FOR UPDATE SKIP LOCKED``.
 2. Claim the due schedules: each in one transaction, its ticks written (queued or missed)
-   and its next instant advanced (:meth:`ScheduleStore.claim_due`).
+   and its next instant advanced (:meth:`ScheduleStore.claim_due`); and the upstream
+   successes of trigger schedules, one tick per upstream run
+   (:meth:`ScheduleStore.claim_triggered`).
 3. Launch again the ticks whose run never appeared (the launcher died between marking a
    tick launched and starting its process).
 4. Decide the queued ticks by overlap against the runs the store counts as active, mark
@@ -31,7 +33,7 @@ from legato._crash import crash_point
 from legato.errors import StoreError
 from legato.model.schedules import ClaimPlan, Launch, ScheduleDef, ScheduleRecord, Tick
 from legato.schedules.cron import Cron
-from legato.schedules.planning import decide_overlap, plan_claim
+from legato.schedules.planning import decide_overlap, plan_claim, plan_triggered
 from legato.store.schedules import ScheduleStore
 
 __all__ = ["LEASE", "PassReport", "Scheduler", "launch_argv"]
@@ -42,8 +44,10 @@ LEASE = "scheduler"
 """The name of the lease the schedulers of a SQLite store share."""
 
 
-def first_due(definition: ScheduleDef, after: float) -> int:
-    """A schedule's first instant after ``after``."""
+def first_due(definition: ScheduleDef, after: float) -> int | None:
+    """A schedule's first instant after ``after`` (None: it has no cron, only a trigger)."""
+    if not definition.cron:
+        return None
     return Cron(definition.cron, definition.tz).after(after)
 
 
@@ -112,6 +116,7 @@ class Scheduler:
             self._synced = True
         names = [d.name for d in self.definitions] if self.only_declared else None
         claimed = self.store.claim_due(plan, limit=self.claim_limit, names=names)
+        claimed += self.store.claim_triggered(plan_triggered, names=names)
         lost = self.store.relaunch_lost(self.owner, grace=self.grace)
         decided = self.store.launch_queued(
             self.owner, decide_overlap, stale_after=self.stale_after, grace=self.grace

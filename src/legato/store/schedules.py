@@ -27,12 +27,16 @@ from legato.model.schedules import (
     TickStatus,
 )
 
-__all__ = ["Decide", "FirstDue", "LaunchPass", "Plan", "ScheduleStore"]
+__all__ = ["Decide", "FirstDue", "LaunchPass", "Plan", "ScheduleStore", "TriggerPlan"]
 
-FirstDue = Callable[[ScheduleDef, float], int]
-"""The first instant of a schedule strictly after a time (its cron's)."""
+FirstDue = Callable[[ScheduleDef, float], int | None]
+"""The first instant of a schedule strictly after a time (its cron's; None: it has none)."""
 Plan = Callable[[ScheduleRecord, float], ClaimPlan]
 """A claim's ticks for a due schedule at the database's time."""
+TriggerPlan = Callable[
+    [ScheduleRecord, Sequence[tuple[str, float, float]], float], Sequence[TickPlan]
+]
+"""A trigger claim's ticks for upstream successes (run id, created, ended) at a time."""
 Decide = Callable[[int, Sequence[str], Overlap, int], OverlapDecision]
 """Which of ``n`` queued ticks start, given the active runs, the overlap and max_active."""
 
@@ -61,6 +65,16 @@ class ScheduleStore(Protocol):
         one transaction: lock the schedule, write its ticks (a queued tick *is* the queued
         run: its run id derives from its key), advance its next due instant. A tick that
         exists already is not written again. Paused schedules are not due."""
+        ...
+
+    def claim_triggered(
+        self, plan: TriggerPlan, *, names: Sequence[str] | None = None, batch: int = 500
+    ) -> list[Tick]:
+        """For each trigger schedule (``after=``; of ``names``, or all) that no one else
+        is claiming: its upstream pipeline's runs that succeeded since the trigger was
+        stored and have no tick yet become ticks (keyed by the upstream run: one each,
+        however often they are read), ``batch`` per transaction. The ticks table is the
+        durable cursor: nothing is read twice into a tick, nothing skipped."""
         ...
 
     def launch_queued(

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from legato.model.schedules import (
+    BACKFILL_PREFIX,
     Backfill,
     Catchup,
     Overlap,
@@ -25,6 +26,7 @@ __all__ = [
     "active_runs",
     "backfill",
     "definition_values",
+    "in_group",
     "record",
     "select_ticks",
     "tick",
@@ -38,6 +40,7 @@ def record(row: Any) -> ScheduleRecord:
             name=row.name,
             target=row.target,
             cron=row.cron,
+            after=row.after,
             tz=row.tz,
             params=json.loads(row.params),
             catchup=Catchup(row.catchup),
@@ -49,6 +52,7 @@ def record(row: Any) -> ScheduleRecord:
         paused=bool(row.paused),
         next_due=row.next_due,
         last_nominal=row.last_nominal,
+        since=row.since,
         updated_at=row.updated_at,
     )
 
@@ -58,6 +62,7 @@ def definition_values(definition: ScheduleDef) -> dict[str, Any]:
     return {
         "target": definition.target,
         "cron": definition.cron,
+        "after": definition.after,
         "tz": definition.tz,
         "params": json.dumps(dict(definition.params), sort_keys=True),
         "catchup": definition.catchup.value,
@@ -98,6 +103,14 @@ def backfill(row: Any) -> Backfill:
     )
 
 
+def in_group(group: str) -> sa.ColumnElement[bool]:
+    """The ticks of a group (:func:`legato.model.schedules.group_of`)."""
+    origin = schedule_ticks.c.origin
+    if group:
+        return origin == group
+    return sa.not_(origin.startswith(BACKFILL_PREFIX, autoescape=True))
+
+
 def select_ticks(
     schedule: str | None, origin: str | None, statuses: Sequence[TickStatus], limit: int
 ) -> sa.Select[Any]:
@@ -115,13 +128,14 @@ def select_ticks(
 def active_runs(
     c: sa.Connection,
     schedule: str,
-    origin: str,
+    group: str,
     *,
     now: float,
     stale_after: float,
     grace: float,
 ) -> list[str]:
-    """The runs of a schedule's (or a backfill's) launched ticks that count as active: the
+    """The runs of a schedule's own (``group`` ``""``) or a backfill's launched ticks that
+    count as active: the
     run has not ended and its orchestrator beat within ``stale_after`` seconds, or it does
     not exist yet and was launched within ``grace`` seconds. A dead launcher's or
     orchestrator's slot is free once its time has passed: no one has to clean it up."""
@@ -131,7 +145,7 @@ def active_runs(
         .select_from(t.outerjoin(r, r.c.run_id == t.c.run_id))
         .where(
             t.c.schedule == schedule,
-            t.c.origin == origin,
+            in_group(group),
             t.c.status == TickStatus.LAUNCHED.value,
             sa.or_(
                 sa.and_(r.c.run_id.is_(None), t.c.launched_at > now - grace),

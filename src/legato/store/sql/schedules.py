@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from legato._crash import crash_point
 from legato.errors import ParameterError, StoreError
 from legato.model.schedules import (
+    AFTER_PREFIX,
     CRON_ORIGIN,
     Backfill,
     Launch,
@@ -31,11 +33,12 @@ from legato.model.schedules import (
     Tick,
     TickPlan,
     TickStatus,
+    group_of,
     tick_params,
     tick_run_id,
 )
-from legato.model.states import RUN_TERMINAL
-from legato.store.schedules import Decide, FirstDue, LaunchPass, Plan
+from legato.model.states import RUN_TERMINAL, RunState
+from legato.store.schedules import Decide, FirstDue, LaunchPass, Plan, TriggerPlan
 from legato.store.sql import schedule_rows as rows
 from legato.store.sql.connect import WRITE, db_now, dialect_insert
 from legato.store.sql.schema import (
@@ -46,7 +49,12 @@ from legato.store.sql.schema import (
     schedules,
 )
 
-__all__ = ["SqlScheduleStore"]
+__all__ = ["TRIGGER_SLACK", "SqlScheduleStore"]
+
+TRIGGER_SLACK = 3600
+"""Seconds before a trigger's newest claimed success that a claim still looks at: a run
+that ended earlier but committed later (another host's clock, a slow commit) is still
+found; older ones have been claimed (the claimed ones are excluded by their tick)."""
 
 _T = TypeVar("_T")
 
@@ -110,6 +118,7 @@ class SqlScheduleStore:
                             paused=False,
                             next_due=first_due(definition, now),
                             last_nominal=None,
+                            since=now if definition.after else None,
                             **values,
                         )
                     )
@@ -118,6 +127,9 @@ class SqlScheduleStore:
                     # A new cron starts from what ran last or from now, whichever is later:
                     # an edit never reruns an instant, nor fires the instants it skipped.
                     values["next_due"] = first_due(definition, max(found.last_nominal or 0, now))
+                if found.after != definition.after:
+                    # A new upstream triggers from now on, not for its past successes.
+                    values["since"] = now if definition.after else None
                 c.execute(
                     sa.update(schedules).where(schedules.c.name == definition.name).values(values)
                 )
@@ -204,6 +216,71 @@ class SqlScheduleStore:
             claimed += ticks
         return claimed
 
+    def claim_triggered(
+        self, plan: TriggerPlan, *, names: Sequence[str] | None = None, batch: int = 500
+    ) -> list[Tick]:
+        """Claim the upstream successes of trigger schedules (see the protocol)."""
+        wanted = [schedules.c.paused.is_(False), schedules.c.after != ""]
+        if names is not None:
+            wanted.append(schedules.c.name.in_(list(names)))
+        found = self._read(
+            "reading triggers",
+            lambda c: list(c.execute(sa.select(schedules.c.name).where(*wanted)).scalars()),
+        )
+        claimed: list[Tick] = []
+        for name in found:
+            while True:
+                with self._write(f"claiming what triggers schedule {name!r}") as c:
+                    ticks = self._claim_trigger(c, name, plan, batch)
+                claimed += ticks or []
+                if ticks is None or len(ticks) < batch:
+                    break
+        return claimed
+
+    def _claim_trigger(
+        self, c: sa.Connection, name: str, plan: TriggerPlan, batch: int
+    ) -> list[Tick] | None:
+        row = c.execute(
+            sa.select(schedules).where(schedules.c.name == name).with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None  # another scheduler claims it now
+        record = rows.record(row)
+        t, r = schedule_ticks, runs
+        claimed_already = (
+            sa.select(t.c.run_id)
+            .where(
+                t.c.schedule == name,
+                t.c.origin == sa.literal(AFTER_PREFIX) + r.c.run_id,
+            )
+            .exists()
+        )
+        watermark = (record.last_nominal or 0) - TRIGGER_SLACK
+        candidates = c.execute(
+            sa.select(r.c.run_id, r.c.created_at, r.c.ended_at)
+            .where(
+                r.c.pipeline == record.definition.after,
+                r.c.state == RunState.SUCCEEDED.value,
+                r.c.ended_at >= (record.since or 0.0),
+                r.c.ended_at >= watermark,
+                sa.not_(claimed_already),
+            )
+            .order_by(r.c.ended_at, r.c.run_id)
+            .limit(batch)
+        ).all()
+        if not candidates:
+            return []
+        now = self._now(c)
+        plans = plan(record, [(x.run_id, x.created_at, x.ended_at) for x in candidates], now)
+        ticks = self._insert_ticks(c, record.definition, CRON_ORIGIN, plans, now)
+        newest = max(p.nominal for p in plans)
+        c.execute(
+            sa.update(schedules)
+            .where(schedules.c.name == name)
+            .values(last_nominal=max(record.last_nominal or 0, newest), updated_at=now)
+        )
+        return ticks
+
     def _insert_ticks(
         self,
         c: sa.Connection,
@@ -219,15 +296,16 @@ class SqlScheduleStore:
         values = [
             {
                 "schedule": definition.name,
-                "origin": origin,
+                "origin": p.origin or origin,
                 "nominal": p.nominal,
                 "interval_start": p.interval_start,
                 "status": p.status.value,
                 "reason": p.reason,
-                "run_id": tick_run_id(definition.name, origin, p.nominal),
+                "run_id": tick_run_id(definition.name, p.origin or origin, p.nominal),
                 "target": definition.target,
                 "params": json.dumps(
-                    tick_params(definition, p.interval_start, p.nominal), sort_keys=True
+                    tick_params(definition, p.interval_start, p.nominal, p.origin or origin),
+                    sort_keys=True,
                 ),
                 "created_at": now,
                 "launched_at": None,
@@ -263,12 +341,12 @@ class SqlScheduleStore:
         )
         launches: list[Launch] = []
         cancelled: list[str] = []
-        for schedule, origin in groups:
+        for schedule, group in dict.fromkeys((s, group_of(o)) for s, o in groups):
             with self._write(f"launching ticks of schedule {schedule!r}") as c:
                 decided = self._decide_group(
                     c,
                     schedule,
-                    origin,
+                    group,
                     owner=owner,
                     decide=decide,
                     stale_after=stale_after,
@@ -284,68 +362,87 @@ class SqlScheduleStore:
         self,
         c: sa.Connection,
         schedule: str,
-        origin: str,
+        group: str,
         *,
         owner: str,
         decide: Decide,
         stale_after: float,
         grace: float,
     ) -> LaunchPass | None:
-        if origin == CRON_ORIGIN:
+        if group == CRON_ORIGIN:
             lock = sa.select(schedules).where(schedules.c.name == schedule)
         else:
-            lock = sa.select(schedule_backfills).where(schedule_backfills.c.backfill_id == origin)
-        group = c.execute(lock.with_for_update(skip_locked=True)).first()
-        if group is None:
+            lock = sa.select(schedule_backfills).where(schedule_backfills.c.backfill_id == group)
+        row = c.execute(lock.with_for_update(skip_locked=True)).first()
+        if row is None:
             return None  # another scheduler decides it now
-        if origin == CRON_ORIGIN:
-            if group.paused:
+        if group == CRON_ORIGIN:
+            if row.paused:
                 return None
-            overlap, max_active = Overlap(group.overlap), int(group.max_active)
+            overlap, max_active = Overlap(row.overlap), int(row.max_active)
         else:
-            if group.cancelled_at is not None:
+            if row.cancelled_at is not None:
                 return None
-            overlap, max_active = Overlap.QUEUE, int(group.max_active)
+            overlap, max_active = Overlap.QUEUE, int(row.max_active)
         now = self._now(c)
-        queued = [
-            rows.tick(r)
-            for r in c.execute(
+        found = list(
+            c.execute(
                 sa.select(schedule_ticks)
                 .where(
                     schedule_ticks.c.schedule == schedule,
-                    schedule_ticks.c.origin == origin,
+                    rows.in_group(group),
                     schedule_ticks.c.status == TickStatus.QUEUED.value,
                 )
-                .order_by(schedule_ticks.c.nominal)
+                .order_by(schedule_ticks.c.nominal, schedule_ticks.c.origin)
             )
-        ]
-        active = rows.active_runs(
-            c, schedule, origin, now=now, stale_after=stale_after, grace=grace
         )
-        decision = decide(len(queued), active, overlap, max_active)
-        launches = []
-        for index in decision.launch:
-            tick = queued[index]
-            c.execute(
-                self._tick_update(tick).values(
-                    status=TickStatus.LAUNCHED.value,
-                    launched_at=now,
-                    launches=schedule_ticks.c.launches + 1,
-                    launcher=owner,
-                )
-            )
-            launches.append(self._launch(c, tick))
+        active = rows.active_runs(c, schedule, group, now=now, stale_after=stale_after, grace=grace)
+        decision = decide(len(found), active, overlap, max_active)
+        launched = [found[i] for i in decision.launch]
+        self._set_status(
+            c,
+            [r.run_id for r in launched],
+            status=TickStatus.LAUNCHED.value,
+            launched_at=now,
+            launches=schedule_ticks.c.launches + 1,
+            launcher=owner,
+        )
+        skipped: dict[str, list[str]] = {}
         for index, reason in decision.skip:
-            c.execute(
-                self._tick_update(queued[index]).values(
-                    status=TickStatus.SKIPPED.value, reason=reason
-                )
+            skipped.setdefault(reason, []).append(found[index].run_id)
+        for reason, run_ids in skipped.items():
+            self._set_status(c, run_ids, status=TickStatus.SKIPPED.value, reason=reason)
+        launches = [
+            Launch(
+                tick=replace(
+                    rows.tick(r),
+                    status=TickStatus.LAUNCHED,
+                    launched_at=now,
+                    launches=r.launches + 1,
+                ),
+                target=r.target,
+                params=json.loads(r.params),
             )
+            for r in launched
+        ]
         cancelled: list[str] = []
         if decision.cancel_active and active:
             reason = f"superseded by a newer tick of schedule {schedule!r}"
             cancelled = self._request_cancel(c, active, reason, now)
         return LaunchPass(launches=tuple(launches), cancelled=tuple(cancelled))
+
+    @staticmethod
+    def _set_status(c: sa.Connection, run_ids: Sequence[str], **values: object) -> None:
+        """Change the queued ticks with these run ids (their key's other name), in chunks."""
+        for start in range(0, len(run_ids), 500):
+            c.execute(
+                sa.update(schedule_ticks)
+                .where(
+                    schedule_ticks.c.run_id.in_(run_ids[start : start + 500]),
+                    schedule_ticks.c.status == TickStatus.QUEUED.value,
+                )
+                .values(**values)
+            )
 
     @staticmethod
     def _tick_update(tick: Tick) -> sa.Update:

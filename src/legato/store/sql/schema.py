@@ -283,6 +283,7 @@ schedules = sa.Table(
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("cron", sa.Text, nullable=False),
+    sa.Column("after", sa.Text, nullable=False),
     sa.Column("tz", sa.Text, nullable=False),
     sa.Column("params", sa.Text, nullable=False),
     sa.Column("catchup", sa.Text, nullable=False),
@@ -293,6 +294,7 @@ schedules = sa.Table(
     sa.Column("paused", sa.Boolean, nullable=False),
     sa.Column("next_due", sa.BigInteger),
     sa.Column("last_nominal", sa.BigInteger),
+    sa.Column("since", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
