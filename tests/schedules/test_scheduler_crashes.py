@@ -255,3 +255,57 @@ def _active(store: SqlRunStore) -> int:
                 .where(runs.c.state.not_in([s.value for s in RUN_TERMINAL]))
             ).scalar_one()
         )
+
+
+TRIGGERED = PIPELINES + textwrap.dedent(
+    """
+
+        @pipeline
+        def evaluate(upstream_run: str = "") -> str:
+            return work(upstream_run, 0.0)
+
+
+        after_job = legato.schedule(evaluate, after=job, name="evaluate")
+        """
+)
+
+
+def test_each_upstream_success_starts_one_triggered_run(project: Project) -> None:
+    (project.root / "pipelines.py").write_text(TRIGGERED)
+    store = project.store()
+    try:
+        SqlScheduleStore(store.engine).sync(
+            collect([str(project.root / "pipelines.py")]), first_due
+        )
+    finally:
+        store.close()
+    for _ in range(2):
+        ran = project.legato("run", "pipelines.py:job")
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "legato.cli", "scheduler", "pipelines.py", "--poll", "0.3"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    store = project.store()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            done = [r for r in store.list_runs(pipeline="evaluate") if r.state in RUN_TERMINAL]
+            if len(done) >= 2:
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)  # more passes: nothing more is triggered
+        upstream = [r.run_id for r in store.list_runs(pipeline="job")]
+        ticks = SqlScheduleStore(store.engine).ticks("evaluate")
+        triggered = store.list_runs(pipeline="evaluate")
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.wait(timeout=30)
+        store.close()
+    assert sorted(t.origin for t in ticks) == sorted(f"after:{r}" for r in upstream)
+    assert {t.status for t in ticks} == {TickStatus.LAUNCHED}
+    assert sorted(r.params["upstream_run"] for r in triggered) == sorted(upstream)
+    assert {r.state.value for r in triggered} == {"succeeded"}

@@ -44,7 +44,7 @@ def schedule(
     tz: str = "UTC",
     params: Mapping[str, Any] | None = None,
     catchup: Catchup | str | None = None,
-    overlap: Overlap | str = Overlap.SKIP,
+    overlap: Overlap | str | None = None,
     max_active: int = 1,
     name: str | None = None,
 ) -> ScheduleDef:
@@ -55,7 +55,8 @@ def schedule(
     does with the instants it missed (``latest``, the default for a cron: run the newest,
     record the others as missed; ``all``, a trigger's default; ``none``),
     ``overlap`` what a tick does while ``max_active`` runs of the schedule are active
-    (``skip``, ``queue``, ``cancel_previous``, ``allow``). ``name`` defaults to the
+    (``skip``, a cron's default; ``queue``, a trigger's: every success runs, in turn;
+    ``cancel_previous``; ``allow``). ``name`` defaults to the
     pipeline's. A pipeline with parameters ``interval_start`` / ``interval_end`` gets the
     tick's interval (the previous instant and this one, ISO 8601 in UTC; for a trigger the
     upstream run's start and end), and one with ``upstream_run`` the triggering run's id.
@@ -104,7 +105,7 @@ def _definition(
     tz: str,
     params: Mapping[str, Any],
     catchup: Catchup | str | None,
-    overlap: Overlap | str,
+    overlap: Overlap | str | None,
     max_active: int,
     declared_in: str,
 ) -> ScheduleDef:
@@ -119,6 +120,8 @@ def _definition(
         Cron(cron, tz)  # checks both
     if catchup is None:
         catchup = Catchup.ALL if after else Catchup.LATEST
+    if overlap is None:
+        overlap = Overlap.QUEUE if after else Overlap.SKIP
     if not isinstance(params, Mapping):
         raise ParameterError(f"{where}: params must be a table of name = value, not {params!r}")
     try:
@@ -201,7 +204,7 @@ def from_settings_file(cwd: Path | None = None) -> list[ScheduleDef]:
                 tz=table.get("tz", "UTC"),
                 params=table.get("params", {}),
                 catchup=table.get("catchup"),
-                overlap=table.get("overlap", Overlap.SKIP),
+                overlap=table.get("overlap"),
                 max_active=table.get("max_active", 1),
                 declared_in=str(found.path),
             )
