@@ -148,3 +148,15 @@ def test_backfill_commands(project: Path) -> None:
     code, out = run("backfill", "train", "--from", "2026-01-02", "--to", "2026-01-01")
     assert code != 0
     assert "must be after" in out
+
+
+def test_a_trigger_declaration_defaults_to_running_every_success(project: Path) -> None:
+    found = legato.schedule(f"{project / 'pipelines.py'}:train", after="prepare", name="t")
+    assert found.after == "prepare"
+    assert found.cron == ""
+    assert found.catchup is Catchup.ALL
+    assert found.overlap is Overlap.QUEUE
+    with pytest.raises(ParameterError, match="one of the two"):
+        legato.schedule(f"{project / 'pipelines.py'}:train", after="prepare", cron="0 * * * *")
+    with pytest.raises(ParameterError, match="one of the two"):
+        legato.schedule(f"{project / 'pipelines.py'}:train")
