@@ -32,6 +32,7 @@ PUBLIC = {
     "runs_compare",
     "set_tags",
     "schedule",
+    "alias_moved",
     "ScheduleDef",
     "CacheKeyContext",
     "CachePolicy",

@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from legato.runtime.tracking import log_params as log_params
     from legato.runtime.tracking import register_model as register_model
     from legato.runtime.tracking import set_tags as set_tags
+    from legato.schedules.declare import alias_moved as alias_moved
     from legato.schedules.declare import schedule as schedule
 
     # Exported under another name: ``from m import f as g`` is not a re-export to a type
@@ -103,6 +104,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Deployment": ("legato.deployment", "Deployment"),
     "ScheduleDef": ("legato.model.schedules", "ScheduleDef"),
     "schedule": ("legato.schedules.declare", "schedule"),
+    "alias_moved": ("legato.schedules.declare", "alias_moved"),
     "SmokeTest": ("legato.deployment", "SmokeTest"),
     "deploy": ("legato.deployment", "deploy"),
     "gates": ("legato.deployment", "gates"),

@@ -404,3 +404,47 @@ def test_a_thousand_upstream_successes_make_a_thousand_runs(stores: Stores) -> N
     launched = s.launch_queued("me", decide_overlap, stale_after=30, grace=60).launches
     assert len(launched) == 1000
     assert {launch.params["upstream_run"] for launch in launched} == set(successes)
+
+
+def test_each_move_of_a_followed_alias_makes_one_tick(stores: Stores) -> None:
+    from legato.schedules.declare import alias_moved
+    from legato.schedules.planning import plan_triggered
+    from legato.store.sql.schema import alias_changes
+
+    s = stores.schedules
+
+    def move(alias: str, version: int | None) -> None:
+        with stores.runs.engine.begin() as c:
+            c.execute(
+                sa.insert(alias_changes).values(
+                    name="churn",
+                    alias=alias,
+                    version=version,
+                    previous=None,
+                    action="promote",
+                    reason="",
+                    actor="me",
+                    at=time.time(),
+                )
+            )
+
+    move("production", 1)  # before the trigger: not its business
+    time.sleep(0.05)
+    follow = define(
+        "on-promote",
+        cron="",
+        after=alias_moved("churn", "production"),
+        catchup=Catchup.ALL,
+        overlap=Overlap.ALLOW,
+        interval_params=("model_version",),
+    )
+    s.sync([follow], first_due)
+    move("production", 2)
+    move("staging", 3)  # another alias
+    move("production", None)  # removed: it names no version to act on
+    move("production", 4)
+    claimed = s.claim_triggered(plan_triggered)
+    assert len(claimed) == 2
+    assert s.claim_triggered(plan_triggered) == []
+    launched = s.launch_queued("me", decide_overlap, stale_after=30, grace=60).launches
+    assert sorted(launch.params["model_version"] for launch in launched) == ["2", "4"]

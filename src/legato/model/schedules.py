@@ -31,6 +31,7 @@ from legato.errors import ParameterError
 
 __all__ = [
     "AFTER_PREFIX",
+    "ALIAS_PREFIX",
     "BACKFILL_PREFIX",
     "CRON_ORIGIN",
     "Backfill",
@@ -47,6 +48,7 @@ __all__ = [
     "check_schedule_name",
     "group_of",
     "iso_utc",
+    "parse_alias_trigger",
     "tick_params",
     "tick_run_id",
 ]
@@ -55,6 +57,9 @@ CRON_ORIGIN = ""
 """The origin of a cron's own ticks (a backfill's ticks carry its id instead)."""
 AFTER_PREFIX = "after:"
 """The origin of a tick an upstream run's success made: ``after:<run id>``."""
+ALIAS_PREFIX = "alias:"
+"""The origin of a tick a model alias's move made: ``alias:<change id>:v<version>``; and
+the start of a schedule's ``after`` when it follows an alias: ``alias:<model>@<alias>``."""
 BACKFILL_PREFIX = "bf-"
 """The start of a backfill's id, and so of its ticks' origin."""
 
@@ -232,6 +237,15 @@ def iso_utc(instant: int) -> str:
     return datetime.fromtimestamp(instant, UTC).isoformat()
 
 
+def parse_alias_trigger(after: str) -> tuple[str, str]:
+    """``(model, alias)`` of a schedule's ``after`` that follows a model alias
+    (``alias:<model>@<alias>``), else ``("", "")``."""
+    if not after.startswith(ALIAS_PREFIX):
+        return "", ""
+    model, _, alias = after.removeprefix(ALIAS_PREFIX).partition("@")
+    return model, alias
+
+
 def group_of(origin: str) -> str:
     """Whose slots a tick counts against: its backfill's (its origin), else its schedule's
     own (``""``: cron and trigger ticks alike)."""
@@ -242,13 +256,15 @@ def tick_params(
     definition: ScheduleDef, interval_start: int, nominal: int, origin: str = CRON_ORIGIN
 ) -> dict[str, Any]:
     """The parameters of a tick's run: the schedule's, and the interval's start and end
-    (and the triggering run) for the pipelines that take them."""
+    (and the triggering run, or the version an alias moved to) for the pipelines that take
+    them."""
     bounds = {
         "interval_start": iso_utc(interval_start),
         "interval_end": iso_utc(nominal),
         "upstream_run": origin.removeprefix(AFTER_PREFIX)
         if origin.startswith(AFTER_PREFIX)
         else "",
+        "model_version": origin.rpartition(":v")[2] if origin.startswith(ALIAS_PREFIX) else "",
     }
     return {
         **definition.params,

@@ -18,22 +18,32 @@ from typing import Any
 from legato.define.loader import load_module, load_pipeline, target_of
 from legato.define.pipeline import Pipeline
 from legato.errors import DefinitionError, ParameterError
+from legato.model.registry import check_alias, check_model_name
 from legato.model.schedules import (
+    ALIAS_PREFIX,
     Catchup,
     Overlap,
     ScheduleDef,
     check_schedule_name,
+    parse_alias_trigger,
 )
 from legato.project import find_project
 from legato.schedules.cron import Cron
 
-__all__ = ["INTERVAL_PARAMS", "collect", "from_settings_file", "schedule"]
+__all__ = ["INTERVAL_PARAMS", "alias_moved", "collect", "from_settings_file", "schedule"]
 
-INTERVAL_PARAMS = ("interval_start", "interval_end", "upstream_run")
+INTERVAL_PARAMS = ("interval_start", "interval_end", "upstream_run", "model_version")
 """The run parameters through which a pipeline asks for its tick's interval (and, for a
-trigger, the upstream run that succeeded)."""
+trigger, the upstream run that succeeded or the version the alias moved to)."""
 
 _TOML_KEYS = ("pipeline", "cron", "after", "tz", "params", "catchup", "overlap", "max_active")
+
+
+def alias_moved(model: str, alias: str) -> str:
+    """What ``after=`` takes to run a pipeline each time ``alias`` of ``model`` moves to a
+    version (``legato.schedule(evaluate, after=legato.alias_moved("churn",
+    "production"))``; in ``legato.toml``: ``after = "alias:churn@production"``)."""
+    return f"{ALIAS_PREFIX}{check_model_name(model)}@{check_alias(alias)}"
 
 
 def schedule(
@@ -118,6 +128,9 @@ def _definition(
         )
     if cron:
         Cron(cron, tz)  # checks both
+    model, alias = parse_alias_trigger(after)
+    if after.startswith(ALIAS_PREFIX):
+        alias_moved(model, alias)  # checks both names
     if catchup is None:
         catchup = Catchup.ALL if after else Catchup.LATEST
     if overlap is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from legato.model.schedules import (
-    AFTER_PREFIX,
     Catchup,
     ClaimPlan,
     Overlap,
@@ -72,11 +71,12 @@ def plan_claim(
 def plan_triggered(
     record: ScheduleRecord, successes: Sequence[tuple[str, float, float]], now: float
 ) -> tuple[TickPlan, ...]:
-    """The ticks of upstream successes ``(run id, created, ended)``, oldest first: one each,
-    its instant the upstream run's end, its interval the upstream run's span. Catch-up
+    """The ticks of what triggered a schedule, ``(origin, start, end)`` oldest first (an
+    upstream run that succeeded: ``after:<run id>``, its span; a move of a model alias:
+    ``alias:<change>:v<version>``, its time): one each, its instant the end. Catch-up
     applies as to a cron's missed instants (a trigger defaults to ``all``)."""
     out = []
-    for index, (run_id, created, ended) in enumerate(successes):
+    for index, (origin, created, ended) in enumerate(successes):
         newest = index == len(successes) - 1
         status, reason = _catchup(record.definition.catchup, int(ended), now, newest, ON_TIME)
         out.append(
@@ -85,7 +85,7 @@ def plan_triggered(
                 interval_start=int(created),
                 status=status,
                 reason=reason,
-                origin=AFTER_PREFIX + run_id,
+                origin=origin,
             )
         )
     return tuple(out)

@@ -36,7 +36,7 @@ Plan = Callable[[ScheduleRecord, float], ClaimPlan]
 TriggerPlan = Callable[
     [ScheduleRecord, Sequence[tuple[str, float, float]], float], Sequence[TickPlan]
 ]
-"""A trigger claim's ticks for upstream successes (run id, created, ended) at a time."""
+"""A trigger claim's ticks for what triggered it, ``(origin, start, end)``, at a time."""
 Decide = Callable[[int, Sequence[str], Overlap, int], OverlapDecision]
 """Which of ``n`` queued ticks start, given the active runs, the overlap and max_active."""
 
@@ -71,10 +71,11 @@ class ScheduleStore(Protocol):
         self, plan: TriggerPlan, *, names: Sequence[str] | None = None, batch: int = 500
     ) -> list[Tick]:
         """For each trigger schedule (``after=``; of ``names``, or all) that no one else
-        is claiming: its upstream pipeline's runs that succeeded since the trigger was
-        stored and have no tick yet become ticks (keyed by the upstream run: one each,
-        however often they are read), ``batch`` per transaction. The ticks table is the
-        durable cursor: nothing is read twice into a tick, nothing skipped."""
+        is claiming: its upstream pipeline's runs that succeeded (or its model alias's
+        moves) since the trigger was stored and have no tick yet become ticks (keyed by
+        the upstream run or the alias change: one each, however often they are read),
+        ``batch`` per transaction. The ticks table is the durable cursor: nothing is read
+        twice into a tick, nothing skipped."""
         ...
 
     def launch_queued(

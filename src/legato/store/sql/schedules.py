@@ -24,6 +24,7 @@ from legato._crash import crash_point
 from legato.errors import ParameterError, StoreError
 from legato.model.schedules import (
     AFTER_PREFIX,
+    ALIAS_PREFIX,
     CRON_ORIGIN,
     Backfill,
     Launch,
@@ -34,6 +35,7 @@ from legato.model.schedules import (
     TickPlan,
     TickStatus,
     group_of,
+    parse_alias_trigger,
     tick_params,
     tick_run_id,
 )
@@ -42,6 +44,7 @@ from legato.store.schedules import Decide, FirstDue, LaunchPass, Plan, TriggerPl
 from legato.store.sql import schedule_rows as rows
 from legato.store.sql.connect import WRITE, db_now, dialect_insert
 from legato.store.sql.schema import (
+    alias_changes,
     runs,
     schedule_backfills,
     schedule_ticks,
@@ -246,32 +249,11 @@ class SqlScheduleStore:
         if row is None:
             return None  # another scheduler claims it now
         record = rows.record(row)
-        t, r = schedule_ticks, runs
-        claimed_already = (
-            sa.select(t.c.run_id)
-            .where(
-                t.c.schedule == name,
-                t.c.origin == sa.literal(AFTER_PREFIX) + r.c.run_id,
-            )
-            .exists()
-        )
-        watermark = (record.last_nominal or 0) - TRIGGER_SLACK
-        candidates = c.execute(
-            sa.select(r.c.run_id, r.c.created_at, r.c.ended_at)
-            .where(
-                r.c.pipeline == record.definition.after,
-                r.c.state == RunState.SUCCEEDED.value,
-                r.c.ended_at >= (record.since or 0.0),
-                r.c.ended_at >= watermark,
-                sa.not_(claimed_already),
-            )
-            .order_by(r.c.ended_at, r.c.run_id)
-            .limit(batch)
-        ).all()
+        candidates = _triggering(c, record, batch)
         if not candidates:
             return []
         now = self._now(c)
-        plans = plan(record, [(x.run_id, x.created_at, x.ended_at) for x in candidates], now)
+        plans = plan(record, candidates, now)
         ticks = self._insert_ticks(c, record.definition, CRON_ORIGIN, plans, now)
         newest = max(p.nominal for p in plans)
         c.execute(
@@ -666,3 +648,55 @@ class SqlScheduleStore:
         lease = scheduler_leases
         with self._write("releasing the scheduler lease") as c:
             c.execute(sa.delete(lease).where(lease.c.name == name, lease.c.owner == owner))
+
+
+def _triggering(
+    c: sa.Connection, record: ScheduleRecord, batch: int
+) -> list[tuple[str, float, float]]:
+    """What triggers a schedule and has no tick yet, oldest first: ``(origin, start, end)``
+    for each upstream run that succeeded, or each move of the model alias it follows."""
+    definition, t = record.definition, schedule_ticks
+    watermark = (record.last_nominal or 0) - TRIGGER_SLACK
+    since = record.since or 0.0
+    model, alias = parse_alias_trigger(definition.after)
+    if model:
+        a = alias_changes
+        origin = (
+            sa.literal(ALIAS_PREFIX)
+            + sa.cast(a.c.id, sa.Text)
+            + ":v"
+            + sa.cast(a.c.version, sa.Text)
+        )
+        found = c.execute(
+            sa.select(origin.label("origin"), a.c.at)
+            .where(
+                a.c.name == model,
+                a.c.alias == alias,
+                a.c.version.is_not(None),
+                a.c.at >= since,
+                a.c.at >= watermark,
+                ~sa.select(t.c.run_id)
+                .where(t.c.schedule == definition.name, t.c.origin == origin)
+                .exists(),
+            )
+            .order_by(a.c.id)
+            .limit(batch)
+        ).all()
+        return [(str(x.origin), float(x.at), float(x.at)) for x in found]
+    r = runs
+    origin = sa.literal(AFTER_PREFIX) + r.c.run_id
+    found = c.execute(
+        sa.select(origin.label("origin"), r.c.created_at, r.c.ended_at)
+        .where(
+            r.c.pipeline == definition.after,
+            r.c.state == RunState.SUCCEEDED.value,
+            r.c.ended_at >= since,
+            r.c.ended_at >= watermark,
+            ~sa.select(t.c.run_id)
+            .where(t.c.schedule == definition.name, t.c.origin == origin)
+            .exists(),
+        )
+        .order_by(r.c.ended_at, r.c.run_id)
+        .limit(batch)
+    ).all()
+    return [(str(x.origin), float(x.created_at), float(x.ended_at)) for x in found]
