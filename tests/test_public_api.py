@@ -33,6 +33,7 @@ PUBLIC = {
     "set_tags",
     "schedule",
     "alias_moved",
+    "files_changed",
     "ScheduleDef",
     "CacheKeyContext",
     "CachePolicy",

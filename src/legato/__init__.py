@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     from legato.runtime.tracking import register_model as register_model
     from legato.runtime.tracking import set_tags as set_tags
     from legato.schedules.declare import alias_moved as alias_moved
+    from legato.schedules.declare import files_changed as files_changed
     from legato.schedules.declare import schedule as schedule
 
     # Exported under another name: ``from m import f as g`` is not a re-export to a type
@@ -105,6 +106,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ScheduleDef": ("legato.model.schedules", "ScheduleDef"),
     "schedule": ("legato.schedules.declare", "schedule"),
     "alias_moved": ("legato.schedules.declare", "alias_moved"),
+    "files_changed": ("legato.schedules.declare", "files_changed"),
     "SmokeTest": ("legato.deployment", "SmokeTest"),
     "deploy": ("legato.deployment", "deploy"),
     "gates": ("legato.deployment", "gates"),

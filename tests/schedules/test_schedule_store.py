@@ -329,7 +329,13 @@ def test_schedule_tables_match_the_migration(sqlite_stores: Stores) -> None:
     upgrade(fresh.engine, "0003")
     upgrade(fresh.engine)
     inspector = sa.inspect(fresh.engine)
-    for table in ("schedules", "schedule_ticks", "schedule_backfills", "scheduler_leases"):
+    for table in (
+        "schedules",
+        "schedule_ticks",
+        "schedule_backfills",
+        "schedule_files",
+        "scheduler_leases",
+    ):
         migrated = {c["name"] for c in inspector.get_columns(table)}
         created = {c["name"] for c in sa.inspect(sqlite_stores.runs.engine).get_columns(table)}
         assert migrated == created
@@ -448,3 +454,45 @@ def test_each_move_of_a_followed_alias_makes_one_tick(stores: Stores) -> None:
     assert s.claim_triggered(plan_triggered) == []
     launched = s.launch_queued("me", decide_overlap, stale_after=30, grace=60).launches
     assert sorted(launch.params["model_version"] for launch in launched) == ["2", "4"]
+
+
+def test_changed_files_make_one_tick_once_they_are_still(stores: Stores, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from legato.schedules.declare import files_changed
+    from legato.schedules.files import list_files
+
+    folder = Path(str(tmp_path)) / "incoming"
+    folder.mkdir()
+    (folder / "old.csv").write_text("there before the trigger")
+    s = stores.schedules
+    s.sync(
+        [
+            define(
+                "on-files",
+                cron="",
+                after=files_changed(folder, debounce=0.3),
+                interval_params=("changed_files",),
+                overlap=Overlap.ALLOW,
+            )
+        ],
+        first_due,
+    )
+    assert s.claim_files("on-files", list_files(str(folder)), debounce=0.3) == []  # baseline
+    for name in ("a.csv", "b.csv"):
+        (folder / name).write_text(name)
+    assert s.claim_files("on-files", list_files(str(folder)), debounce=0.3) == []  # not still
+    time.sleep(0.4)
+    (tick,) = s.claim_files("on-files", list_files(str(folder)), debounce=0.3)
+    assert "2 file(s)" in tick.reason
+    assert s.claim_files("on-files", list_files(str(folder)), debounce=0.3) == []
+    (folder / "a.csv").write_text("changed, longer")
+    s.claim_files("on-files", list_files(str(folder)), debounce=0.3)
+    time.sleep(0.4)
+    (again,) = s.claim_files("on-files", list_files(str(folder)), debounce=0.3)
+    launched = s.launch_queued("me", decide_overlap, stale_after=30, grace=60).launches
+    files = sorted(
+        tuple(Path(p).name for p in launch.params["changed_files"]) for launch in launched
+    )
+    assert files == [("a.csv",), ("a.csv", "b.csv")]
+    assert tick.run_id != again.run_id

@@ -54,6 +54,7 @@ TABLES = TABLES_0001 | {
     "schedules",
     "schedule_ticks",
     "schedule_backfills",
+    "schedule_files",
     "scheduler_leases",
 }
 

@@ -34,6 +34,7 @@ __all__ = [
     "ALIAS_PREFIX",
     "BACKFILL_PREFIX",
     "CRON_ORIGIN",
+    "FILES_PREFIX",
     "Backfill",
     "Catchup",
     "ClaimPlan",
@@ -49,6 +50,7 @@ __all__ = [
     "group_of",
     "iso_utc",
     "parse_alias_trigger",
+    "parse_files_trigger",
     "tick_params",
     "tick_run_id",
 ]
@@ -60,6 +62,9 @@ AFTER_PREFIX = "after:"
 ALIAS_PREFIX = "alias:"
 """The origin of a tick a model alias's move made: ``alias:<change id>:v<version>``; and
 the start of a schedule's ``after`` when it follows an alias: ``alias:<model>@<alias>``."""
+FILES_PREFIX = "files:"
+"""The start of a schedule's ``after`` when it watches files:
+``files:<debounce seconds>:<path or URL>``; and of its ticks' origin: ``files:<digest>``."""
 BACKFILL_PREFIX = "bf-"
 """The start of a backfill's id, and so of its ticks' origin."""
 
@@ -244,6 +249,15 @@ def parse_alias_trigger(after: str) -> tuple[str, str]:
         return "", ""
     model, _, alias = after.removeprefix(ALIAS_PREFIX).partition("@")
     return model, alias
+
+
+def parse_files_trigger(after: str) -> tuple[str, float]:
+    """``(path or URL, debounce seconds)`` of a schedule's ``after`` that watches files,
+    else ``("", 0.0)``."""
+    if not after.startswith(FILES_PREFIX):
+        return "", 0.0
+    debounce, _, where = after.removeprefix(FILES_PREFIX).partition(":")
+    return where, float(debounce)
 
 
 def group_of(origin: str) -> str:

@@ -21,22 +21,50 @@ from legato.errors import DefinitionError, ParameterError
 from legato.model.registry import check_alias, check_model_name
 from legato.model.schedules import (
     ALIAS_PREFIX,
+    FILES_PREFIX,
     Catchup,
     Overlap,
     ScheduleDef,
     check_schedule_name,
     parse_alias_trigger,
+    parse_files_trigger,
 )
 from legato.project import find_project
 from legato.schedules.cron import Cron
 
-__all__ = ["INTERVAL_PARAMS", "alias_moved", "collect", "from_settings_file", "schedule"]
+__all__ = [
+    "INTERVAL_PARAMS",
+    "alias_moved",
+    "collect",
+    "files_changed",
+    "from_settings_file",
+    "schedule",
+]
 
-INTERVAL_PARAMS = ("interval_start", "interval_end", "upstream_run", "model_version")
+INTERVAL_PARAMS = (
+    "interval_start",
+    "interval_end",
+    "upstream_run",
+    "model_version",
+    "changed_files",
+)
 """The run parameters through which a pipeline asks for its tick's interval (and, for a
 trigger, the upstream run that succeeded or the version the alias moved to)."""
 
 _TOML_KEYS = ("pipeline", "cron", "after", "tz", "params", "catchup", "overlap", "max_active")
+
+
+def files_changed(where: str | Path, *, debounce: float = 30.0) -> str:
+    """What ``after=`` takes to run a pipeline when files under ``where`` (a folder, a file
+    or an fsspec URL) appear or change, once they have been still for ``debounce`` seconds:
+    one run for the batch, its parameter ``changed_files`` listing them (``legato.toml``:
+    ``after = "files:30:data/incoming"``)."""
+    if not isinstance(debounce, int | float) or debounce < 0:
+        raise ParameterError(f"debounce must be a number of seconds >= 0, not {debounce!r}")
+    text = str(where)
+    if "://" not in text:
+        text = str(Path(text).expanduser().resolve())
+    return f"{FILES_PREFIX}{float(debounce)}:{text}"
 
 
 def alias_moved(model: str, alias: str) -> str:
@@ -131,6 +159,9 @@ def _definition(
     model, alias = parse_alias_trigger(after)
     if after.startswith(ALIAS_PREFIX):
         alias_moved(model, alias)  # checks both names
+    if after.startswith(FILES_PREFIX):
+        watched, debounce = parse_files_trigger(after)
+        after = files_changed(watched, debounce=debounce)  # a relative path made absolute
     if catchup is None:
         catchup = Catchup.ALL if after else Catchup.LATEST
     if overlap is None:

@@ -31,8 +31,16 @@ from dataclasses import dataclass, field
 
 from legato._crash import crash_point
 from legato.errors import StoreError
-from legato.model.schedules import ClaimPlan, Launch, ScheduleDef, ScheduleRecord, Tick
+from legato.model.schedules import (
+    ClaimPlan,
+    Launch,
+    ScheduleDef,
+    ScheduleRecord,
+    Tick,
+    parse_files_trigger,
+)
 from legato.schedules.cron import Cron
+from legato.schedules.files import list_files
 from legato.schedules.planning import decide_overlap, plan_claim, plan_triggered
 from legato.store.schedules import ScheduleStore
 
@@ -117,6 +125,11 @@ class Scheduler:
         names = [d.name for d in self.definitions] if self.only_declared else None
         claimed = self.store.claim_due(plan, limit=self.claim_limit, names=names)
         claimed += self.store.claim_triggered(plan_triggered, names=names)
+        for definition in self.definitions:
+            watched, debounce = parse_files_trigger(definition.after)
+            if watched:
+                listing = list_files(watched)
+                claimed += self.store.claim_files(definition.name, listing, debounce=debounce)
         lost = self.store.relaunch_lost(self.owner, grace=self.grace)
         decided = self.store.launch_queued(
             self.owner, decide_overlap, stale_after=self.stale_after, grace=self.grace

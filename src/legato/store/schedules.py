@@ -10,7 +10,7 @@ the store only makes them atomic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,6 +76,14 @@ class ScheduleStore(Protocol):
         the upstream run or the alias change: one each, however often they are read),
         ``batch`` per transaction. The ticks table is the durable cursor: nothing is read
         twice into a tick, nothing skipped."""
+        ...
+
+    def claim_files(self, name: str, listing: Mapping[str, str], *, debounce: float) -> list[Tick]:
+        """Record what a file trigger sees now (path -> fingerprint: size and modification
+        time) and, once the files that appeared or changed since its last tick have been
+        still for ``debounce`` seconds, write one tick for them (its parameter
+        ``changed_files`` lists them, so the run records what fired it). The first listing
+        is the baseline: files already there fire nothing."""
         ...
 
     def launch_queued(

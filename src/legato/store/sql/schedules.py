@@ -13,7 +13,7 @@ interleaving can write a second tick, or a second run, for one instant.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TypeVar
@@ -26,6 +26,7 @@ from legato.model.schedules import (
     AFTER_PREFIX,
     ALIAS_PREFIX,
     CRON_ORIGIN,
+    FILES_PREFIX,
     Backfill,
     Launch,
     Overlap,
@@ -47,6 +48,7 @@ from legato.store.sql.schema import (
     alias_changes,
     runs,
     schedule_backfills,
+    schedule_files,
     schedule_ticks,
     scheduler_leases,
     schedules,
@@ -223,7 +225,11 @@ class SqlScheduleStore:
         self, plan: TriggerPlan, *, names: Sequence[str] | None = None, batch: int = 500
     ) -> list[Tick]:
         """Claim the upstream successes of trigger schedules (see the protocol)."""
-        wanted = [schedules.c.paused.is_(False), schedules.c.after != ""]
+        wanted = [
+            schedules.c.paused.is_(False),
+            schedules.c.after != "",
+            sa.not_(schedules.c.after.startswith(FILES_PREFIX, autoescape=True)),
+        ]
         if names is not None:
             wanted.append(schedules.c.name.in_(list(names)))
         found = self._read(
@@ -262,6 +268,80 @@ class SqlScheduleStore:
             .values(last_nominal=max(record.last_nominal or 0, newest), updated_at=now)
         )
         return ticks
+
+    def claim_files(self, name: str, listing: Mapping[str, str], *, debounce: float) -> list[Tick]:
+        """Record a file trigger's listing; one tick once its changes are still."""
+        f = schedule_files
+        with self._write(f"claiming changed files of schedule {name!r}") as c:
+            row = c.execute(
+                sa.select(schedules)
+                .where(schedules.c.name == name)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None or row.paused:
+                return []
+            now = self._now(c)
+            record = rows.record(row)
+            known = {
+                str(path): str(fingerprint)
+                for path, fingerprint in c.execute(
+                    sa.select(f.c.path, f.c.fingerprint).where(f.c.schedule == name)
+                )
+            }
+            baseline = record.last_nominal is None and not known
+            for path, fingerprint in listing.items():
+                if known.get(path) == fingerprint:
+                    continue
+                values = {"fingerprint": fingerprint, "changed_at": now, "fired": baseline}
+                if path in known:
+                    c.execute(
+                        sa.update(f).where(f.c.schedule == name, f.c.path == path).values(values)
+                    )
+                else:
+                    c.execute(sa.insert(f).values(schedule=name, path=path, **values))
+            waiting = c.execute(
+                sa.select(f.c.path, f.c.fingerprint, f.c.changed_at)
+                .where(f.c.schedule == name, f.c.fired.is_(False))
+                .order_by(f.c.path)
+            ).all()
+            nominal = int(now)
+            if baseline:
+                c.execute(
+                    sa.update(schedules).where(schedules.c.name == name).values(last_nominal=0)
+                )
+            if not waiting or max(w.changed_at for w in waiting) > now - debounce:
+                return []
+            changed = [w.path for w in waiting]
+            digest = tick_run_id(name, "\0".join(f"{w.path}\0{w.fingerprint}" for w in waiting), 0)
+            definition = replace(
+                record.definition,
+                params={**record.definition.params, "changed_files": changed}
+                if "changed_files" in record.definition.interval_params
+                else record.definition.params,
+            )
+            ticks = self._insert_ticks(
+                c,
+                definition,
+                FILES_PREFIX + digest[10:],
+                [
+                    TickPlan(
+                        nominal=nominal,
+                        interval_start=int(min(w.changed_at for w in waiting)),
+                        status=TickStatus.QUEUED,
+                        reason=_changed(changed),
+                    )
+                ],
+                now,
+            )
+            c.execute(
+                sa.update(f).where(f.c.schedule == name, f.c.path.in_(changed)).values(fired=True)
+            )
+            c.execute(
+                sa.update(schedules)
+                .where(schedules.c.name == name)
+                .values(last_nominal=nominal, updated_at=now)
+            )
+            return ticks
 
     def _insert_ticks(
         self,
@@ -700,3 +780,9 @@ def _triggering(
         .limit(batch)
     ).all()
     return [(str(x.origin), float(x.created_at), float(x.ended_at)) for x in found]
+
+
+def _changed(paths: Sequence[str]) -> str:
+    """What a file trigger's tick says fired it (the run's ``changed_files`` has them all)."""
+    shown = ", ".join(paths[:20]) + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
+    return f"{len(paths)} file(s) appeared or changed: {shown}"

@@ -29,6 +29,7 @@ __all__ = [
     "pipelines",
     "runs",
     "schedule_backfills",
+    "schedule_files",
     "schedule_ticks",
     "scheduler_leases",
     "schedules",
@@ -328,6 +329,16 @@ schedule_backfills = sa.Table(
     sa.Column("max_active", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("cancelled_at", sa.Float),
+)
+
+schedule_files = sa.Table(
+    "schedule_files",
+    metadata,
+    sa.Column("schedule", sa.Text, primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("changed_at", sa.Float, nullable=False),
+    sa.Column("fired", sa.Boolean, nullable=False),
 )
 
 scheduler_leases = sa.Table(

@@ -1,6 +1,6 @@
 """Schedules: their declarations and next due instants, their ticks (one row per schedule,
 origin and nominal instant: the key that makes one run per instant), backfills, and the
-lease that lets one scheduler act on a SQLite store.
+lease that lets one scheduler act on a SQLite store; the files a file trigger has seen.
 
 Revision ID: 0005
 Revises: 0003
@@ -71,6 +71,14 @@ def upgrade() -> None:
         sa.Column("cancelled_at", sa.Float),
     )
     op.create_table(
+        "schedule_files",
+        sa.Column("schedule", sa.Text, primary_key=True),
+        sa.Column("path", sa.Text, primary_key=True),
+        sa.Column("fingerprint", sa.Text, nullable=False),
+        sa.Column("changed_at", sa.Float, nullable=False),
+        sa.Column("fired", sa.Boolean, nullable=False),
+    )
+    op.create_table(
         "scheduler_leases",
         sa.Column("name", sa.Text, primary_key=True),
         sa.Column("owner", sa.Text, nullable=False),
@@ -81,6 +89,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the schedule tables (schedules, ticks and backfills are lost with them)."""
     op.drop_table("scheduler_leases")
+    op.drop_table("schedule_files")
     op.drop_table("schedule_backfills")
     op.drop_index("ix_schedule_ticks_status", table_name="schedule_ticks")
     op.drop_table("schedule_ticks")
