@@ -12,10 +12,8 @@ interleaving can write a second tick, or a second run, for one instant.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -23,43 +21,40 @@ import sqlalchemy as sa
 from legato._crash import crash_point
 from legato.errors import ParameterError, StoreError
 from legato.model.schedules import (
-    AFTER_PREFIX,
-    ALIAS_PREFIX,
     CRON_ORIGIN,
     FILES_PREFIX,
     Backfill,
     Launch,
-    Overlap,
     ScheduleDef,
     ScheduleRecord,
     Tick,
     TickPlan,
     TickStatus,
     group_of,
-    parse_alias_trigger,
-    tick_params,
-    tick_run_id,
 )
-from legato.model.states import RUN_TERMINAL, RunState
+from legato.model.states import RUN_TERMINAL
 from legato.store.schedules import Decide, FirstDue, LaunchPass, Plan, TriggerPlan
 from legato.store.sql import schedule_rows as rows
-from legato.store.sql.connect import WRITE, db_now, dialect_insert
+from legato.store.sql.connect import WRITE, db_now
+from legato.store.sql.schedule_writes import (
+    claim_files_in,
+    db_time,
+    decide_group,
+    insert_ticks,
+    launch_of,
+    request_cancel,
+    tick_update,
+    triggering,
+)
 from legato.store.sql.schema import (
-    alias_changes,
     runs,
     schedule_backfills,
-    schedule_files,
     schedule_ticks,
     scheduler_leases,
     schedules,
 )
 
-__all__ = ["TRIGGER_SLACK", "SqlScheduleStore"]
-
-TRIGGER_SLACK = 3600
-"""Seconds before a trigger's newest claimed success that a claim still looks at: a run
-that ended earlier but committed later (another host's clock, a slow commit) is still
-found; older ones have been claimed (the claimed ones are excluded by their tick)."""
+__all__ = ["SqlScheduleStore"]
 
 _T = TypeVar("_T")
 
@@ -97,7 +92,7 @@ class SqlScheduleStore:
             raise StoreError(f"{what} failed in the run store at {self._where}: {exc}") from exc
 
     def _now(self, c: sa.Connection) -> float:
-        return float(c.execute(sa.select(db_now(self._dialect))).scalar_one())
+        return db_time(c, self._dialect)
 
     def now(self) -> float:
         """The database's time."""
@@ -204,7 +199,9 @@ class SqlScheduleStore:
                 record = rows.record(row)
                 crash_point("schedule_claimed")
                 claim = plan(record, now)
-                ticks = self._insert_ticks(c, record.definition, CRON_ORIGIN, claim.ticks, now)
+                ticks = insert_ticks(
+                    c, self._dialect, record.definition, CRON_ORIGIN, plans=claim.ticks, now=now
+                )
                 crash_point("tick_written")
                 c.execute(
                     sa.update(schedules)
@@ -255,12 +252,12 @@ class SqlScheduleStore:
         if row is None:
             return None  # another scheduler claims it now
         record = rows.record(row)
-        candidates = _triggering(c, record, batch)
+        candidates = triggering(c, record, batch)
         if not candidates:
             return []
         now = self._now(c)
         plans = plan(record, candidates, now)
-        ticks = self._insert_ticks(c, record.definition, CRON_ORIGIN, plans, now)
+        ticks = insert_ticks(c, self._dialect, record.definition, CRON_ORIGIN, plans=plans, now=now)
         newest = max(p.nominal for p in plans)
         c.execute(
             sa.update(schedules)
@@ -271,121 +268,8 @@ class SqlScheduleStore:
 
     def claim_files(self, name: str, listing: Mapping[str, str], *, debounce: float) -> list[Tick]:
         """Record a file trigger's listing; one tick once its changes are still."""
-        f = schedule_files
         with self._write(f"claiming changed files of schedule {name!r}") as c:
-            row = c.execute(
-                sa.select(schedules)
-                .where(schedules.c.name == name)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if row is None or row.paused:
-                return []
-            now = self._now(c)
-            record = rows.record(row)
-            known = {
-                str(path): str(fingerprint)
-                for path, fingerprint in c.execute(
-                    sa.select(f.c.path, f.c.fingerprint).where(f.c.schedule == name)
-                )
-            }
-            baseline = record.last_nominal is None and not known
-            for path, fingerprint in listing.items():
-                if known.get(path) == fingerprint:
-                    continue
-                values = {"fingerprint": fingerprint, "changed_at": now, "fired": baseline}
-                if path in known:
-                    c.execute(
-                        sa.update(f).where(f.c.schedule == name, f.c.path == path).values(values)
-                    )
-                else:
-                    c.execute(sa.insert(f).values(schedule=name, path=path, **values))
-            waiting = c.execute(
-                sa.select(f.c.path, f.c.fingerprint, f.c.changed_at)
-                .where(f.c.schedule == name, f.c.fired.is_(False))
-                .order_by(f.c.path)
-            ).all()
-            nominal = int(now)
-            if baseline:
-                c.execute(
-                    sa.update(schedules).where(schedules.c.name == name).values(last_nominal=0)
-                )
-            if not waiting or max(w.changed_at for w in waiting) > now - debounce:
-                return []
-            changed = [w.path for w in waiting]
-            digest = tick_run_id(name, "\0".join(f"{w.path}\0{w.fingerprint}" for w in waiting), 0)
-            definition = replace(
-                record.definition,
-                params={**record.definition.params, "changed_files": changed}
-                if "changed_files" in record.definition.interval_params
-                else record.definition.params,
-            )
-            ticks = self._insert_ticks(
-                c,
-                definition,
-                FILES_PREFIX + digest[10:],
-                [
-                    TickPlan(
-                        nominal=nominal,
-                        interval_start=int(min(w.changed_at for w in waiting)),
-                        status=TickStatus.QUEUED,
-                        reason=_changed(changed),
-                    )
-                ],
-                now,
-            )
-            c.execute(
-                sa.update(f).where(f.c.schedule == name, f.c.path.in_(changed)).values(fired=True)
-            )
-            c.execute(
-                sa.update(schedules)
-                .where(schedules.c.name == name)
-                .values(last_nominal=nominal, updated_at=now)
-            )
-            return ticks
-
-    def _insert_ticks(
-        self,
-        c: sa.Connection,
-        definition: ScheduleDef,
-        origin: str,
-        plans: Sequence[TickPlan],
-        now: float,
-    ) -> list[Tick]:
-        """Write ticks that do not exist yet; the ticks written."""
-        if not plans:
-            return []
-        insert = dialect_insert(self._dialect)
-        values = [
-            {
-                "schedule": definition.name,
-                "origin": p.origin or origin,
-                "nominal": p.nominal,
-                "interval_start": p.interval_start,
-                "status": p.status.value,
-                "reason": p.reason,
-                "run_id": tick_run_id(definition.name, p.origin or origin, p.nominal),
-                "target": definition.target,
-                "params": json.dumps(
-                    tick_params(definition, p.interval_start, p.nominal, p.origin or origin),
-                    sort_keys=True,
-                ),
-                "created_at": now,
-                "launched_at": None,
-                "launches": 0,
-                "launcher": "",
-                "log": "",
-            }
-            for p in plans
-        ]
-        written = c.execute(
-            insert(schedule_ticks)
-            .on_conflict_do_nothing()
-            .returning(*schedule_ticks.c)
-            .values(values)
-        )
-        return sorted(map(rows.tick, written), key=lambda t: t.nominal)
-
-    # -- launches --------------------------------------------------------------------------
+            return claim_files_in(c, self._dialect, name, listing, debounce=debounce)
 
     def launch_queued(
         self, owner: str, decide: Decide, *, stale_after: float, grace: float
@@ -405,8 +289,9 @@ class SqlScheduleStore:
         cancelled: list[str] = []
         for schedule, group in dict.fromkeys((s, group_of(o)) for s, o in groups):
             with self._write(f"launching ticks of schedule {schedule!r}") as c:
-                decided = self._decide_group(
+                decided = decide_group(
                     c,
+                    self._dialect,
                     schedule,
                     group,
                     owner=owner,
@@ -419,127 +304,6 @@ class SqlScheduleStore:
                 cancelled += decided.cancelled
         cancelled += self._recancel()
         return LaunchPass(launches=tuple(launches), cancelled=tuple(cancelled))
-
-    def _decide_group(
-        self,
-        c: sa.Connection,
-        schedule: str,
-        group: str,
-        *,
-        owner: str,
-        decide: Decide,
-        stale_after: float,
-        grace: float,
-    ) -> LaunchPass | None:
-        if group == CRON_ORIGIN:
-            lock = sa.select(schedules).where(schedules.c.name == schedule)
-        else:
-            lock = sa.select(schedule_backfills).where(schedule_backfills.c.backfill_id == group)
-        row = c.execute(lock.with_for_update(skip_locked=True)).first()
-        if row is None:
-            return None  # another scheduler decides it now
-        if group == CRON_ORIGIN:
-            if row.paused:
-                return None
-            overlap, max_active = Overlap(row.overlap), int(row.max_active)
-        else:
-            if row.cancelled_at is not None:
-                return None
-            overlap, max_active = Overlap.QUEUE, int(row.max_active)
-        now = self._now(c)
-        found = list(
-            c.execute(
-                sa.select(schedule_ticks)
-                .where(
-                    schedule_ticks.c.schedule == schedule,
-                    rows.in_group(group),
-                    schedule_ticks.c.status == TickStatus.QUEUED.value,
-                )
-                .order_by(schedule_ticks.c.nominal, schedule_ticks.c.origin)
-            )
-        )
-        active = rows.active_runs(c, schedule, group, now=now, stale_after=stale_after, grace=grace)
-        decision = decide(len(found), active, overlap, max_active)
-        launched = [found[i] for i in decision.launch]
-        self._set_status(
-            c,
-            [r.run_id for r in launched],
-            status=TickStatus.LAUNCHED.value,
-            launched_at=now,
-            launches=schedule_ticks.c.launches + 1,
-            launcher=owner,
-        )
-        skipped: dict[str, list[str]] = {}
-        for index, reason in decision.skip:
-            skipped.setdefault(reason, []).append(found[index].run_id)
-        for reason, run_ids in skipped.items():
-            self._set_status(c, run_ids, status=TickStatus.SKIPPED.value, reason=reason)
-        launches = [
-            Launch(
-                tick=replace(
-                    rows.tick(r),
-                    status=TickStatus.LAUNCHED,
-                    launched_at=now,
-                    launches=r.launches + 1,
-                ),
-                target=r.target,
-                params=json.loads(r.params),
-            )
-            for r in launched
-        ]
-        cancelled: list[str] = []
-        if decision.cancel_active and active:
-            reason = f"superseded by a newer tick of schedule {schedule!r}"
-            cancelled = self._request_cancel(c, active, reason, now)
-        return LaunchPass(launches=tuple(launches), cancelled=tuple(cancelled))
-
-    @staticmethod
-    def _set_status(c: sa.Connection, run_ids: Sequence[str], **values: object) -> None:
-        """Change the queued ticks with these run ids (their key's other name), in chunks."""
-        for start in range(0, len(run_ids), 500):
-            c.execute(
-                sa.update(schedule_ticks)
-                .where(
-                    schedule_ticks.c.run_id.in_(run_ids[start : start + 500]),
-                    schedule_ticks.c.status == TickStatus.QUEUED.value,
-                )
-                .values(**values)
-            )
-
-    @staticmethod
-    def _tick_update(tick: Tick) -> sa.Update:
-        return sa.update(schedule_ticks).where(
-            schedule_ticks.c.schedule == tick.schedule,
-            schedule_ticks.c.origin == tick.origin,
-            schedule_ticks.c.nominal == tick.nominal,
-        )
-
-    @staticmethod
-    def _launch(c: sa.Connection, tick: Tick) -> Launch:
-        row = c.execute(
-            sa.select(schedule_ticks).where(
-                schedule_ticks.c.schedule == tick.schedule,
-                schedule_ticks.c.origin == tick.origin,
-                schedule_ticks.c.nominal == tick.nominal,
-            )
-        ).one()
-        return Launch(tick=rows.tick(row), target=row.target, params=json.loads(row.params))
-
-    def _request_cancel(
-        self, c: sa.Connection, run_ids: Sequence[str], reason: str, now: float
-    ) -> list[str]:
-        """Record a cancel request on those of ``run_ids`` not ended and not yet asked."""
-        wanted = (
-            runs.c.run_id.in_(list(run_ids)),
-            runs.c.cancel_requested_at.is_(None),
-            runs.c.state.not_in([s.value for s in RUN_TERMINAL]),
-        )
-        asked = list(c.execute(sa.select(runs.c.run_id).where(*wanted)).scalars())
-        if asked:
-            c.execute(
-                sa.update(runs).where(*wanted).values(cancel_requested_at=now, cancel_reason=reason)
-            )
-        return [str(run_id) for run_id in asked]
 
     def _recancel(self) -> list[str]:
         """Ask the runs of cancelled backfills that still run to cancel."""
@@ -561,7 +325,7 @@ class SqlScheduleStore:
             run_ids = list(c.execute(query).scalars())
             if not run_ids:
                 return []
-            return self._request_cancel(c, run_ids, "its backfill was cancelled", self._now(c))
+            return request_cancel(c, run_ids, "its backfill was cancelled", self._now(c))
 
     def relaunch_lost(self, owner: str, *, grace: float, attempts: int = 3) -> list[Launch]:
         """Launch again the ticks whose run never appeared (see the protocol)."""
@@ -588,24 +352,24 @@ class SqlScheduleStore:
                 if tick.launches >= attempts:
                     where = f": see {tick.log}" if tick.log else ""
                     c.execute(
-                        self._tick_update(tick).values(
+                        tick_update(tick).values(
                             status=TickStatus.FAILED.value,
                             reason=f"its run never started in {tick.launches} launches{where}",
                         )
                     )
                     continue
                 c.execute(
-                    self._tick_update(tick).values(
+                    tick_update(tick).values(
                         launched_at=now, launches=t.c.launches + 1, launcher=owner
                     )
                 )
-                launches.append(self._launch(c, tick))
+                launches.append(launch_of(c, tick))
         return launches
 
     def note_log(self, tick: Tick, log: str) -> None:
         """Record where a launched tick's output goes."""
         with self._write("recording a tick's log") as c:
-            c.execute(self._tick_update(tick).values(log=log))
+            c.execute(tick_update(tick).values(log=log))
 
     def ticks(
         self,
@@ -653,7 +417,14 @@ class SqlScheduleStore:
                     cancelled_at=None,
                 )
             )
-            self._insert_ticks(c, rows.record(row).definition, backfill.backfill_id, ticks, now)
+            insert_ticks(
+                c,
+                self._dialect,
+                rows.record(row).definition,
+                backfill.backfill_id,
+                plans=ticks,
+                now=now,
+            )
             found = c.execute(
                 sa.select(schedule_backfills).where(
                     schedule_backfills.c.backfill_id == backfill.backfill_id
@@ -691,7 +462,7 @@ class SqlScheduleStore:
                     )
                 ).scalars()
             )
-            return self._request_cancel(c, launched, reason, now)
+            return request_cancel(c, launched, reason, now)
 
     def backfills(self, schedule: str | None = None) -> list[Backfill]:
         """Backfills, newest first."""
@@ -728,61 +499,3 @@ class SqlScheduleStore:
         lease = scheduler_leases
         with self._write("releasing the scheduler lease") as c:
             c.execute(sa.delete(lease).where(lease.c.name == name, lease.c.owner == owner))
-
-
-def _triggering(
-    c: sa.Connection, record: ScheduleRecord, batch: int
-) -> list[tuple[str, float, float]]:
-    """What triggers a schedule and has no tick yet, oldest first: ``(origin, start, end)``
-    for each upstream run that succeeded, or each move of the model alias it follows."""
-    definition, t = record.definition, schedule_ticks
-    watermark = (record.last_nominal or 0) - TRIGGER_SLACK
-    since = record.since or 0.0
-    model, alias = parse_alias_trigger(definition.after)
-    if model:
-        a = alias_changes
-        origin = (
-            sa.literal(ALIAS_PREFIX)
-            + sa.cast(a.c.id, sa.Text)
-            + ":v"
-            + sa.cast(a.c.version, sa.Text)
-        )
-        found = c.execute(
-            sa.select(origin.label("origin"), a.c.at)
-            .where(
-                a.c.name == model,
-                a.c.alias == alias,
-                a.c.version.is_not(None),
-                a.c.at >= since,
-                a.c.at >= watermark,
-                ~sa.select(t.c.run_id)
-                .where(t.c.schedule == definition.name, t.c.origin == origin)
-                .exists(),
-            )
-            .order_by(a.c.id)
-            .limit(batch)
-        ).all()
-        return [(str(x.origin), float(x.at), float(x.at)) for x in found]
-    r = runs
-    origin = sa.literal(AFTER_PREFIX) + r.c.run_id
-    found = c.execute(
-        sa.select(origin.label("origin"), r.c.created_at, r.c.ended_at)
-        .where(
-            r.c.pipeline == definition.after,
-            r.c.state == RunState.SUCCEEDED.value,
-            r.c.ended_at >= since,
-            r.c.ended_at >= watermark,
-            ~sa.select(t.c.run_id)
-            .where(t.c.schedule == definition.name, t.c.origin == origin)
-            .exists(),
-        )
-        .order_by(r.c.ended_at, r.c.run_id)
-        .limit(batch)
-    ).all()
-    return [(str(x.origin), float(x.created_at), float(x.ended_at)) for x in found]
-
-
-def _changed(paths: Sequence[str]) -> str:
-    """What a file trigger's tick says fired it (the run's ``changed_files`` has them all)."""
-    shown = ", ".join(paths[:20]) + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
-    return f"{len(paths)} file(s) appeared or changed: {shown}"
