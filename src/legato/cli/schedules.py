@@ -73,7 +73,7 @@ def schedules_command(*, profile: str | None) -> int:
         table.add_row(
             Text(v.name),
             Text(v.pipeline),
-            Text(v.cron or f"after {v.after} succeeds"),
+            Text(v.cron or v.when),
             Text(v.tz),
             v.next_due or "-",
             "paused" if v.paused else "active",
@@ -94,9 +94,7 @@ def show_command(name: str, *, count: int, profile: str | None) -> int:
     state = "paused" if view.paused else "active"
     out.print(
         Text(
-            f"{view.name}: {view.pipeline}, "
-            + (f"{view.cron!r} in {view.tz}" if view.cron else f"after {view.after} succeeds")
-            + f", {state}; catchup "
+            f"{view.name}: {view.pipeline}, {view.when}, {state}; catchup "
             f"{view.catchup}, overlap {view.overlap}, max_active {view.max_active}"
         )
     )

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from legato.model.schedules import Backfill, ScheduleRecord, Tick, TickStatus, iso_utc
+from legato.model.schedules import (
+    Backfill,
+    ScheduleRecord,
+    Tick,
+    TickStatus,
+    iso_utc,
+    parse_alias_trigger,
+    parse_files_trigger,
+)
 from legato.schedules.cron import Cron, upcoming
 from legato.store.schedules import ScheduleStore
 
@@ -19,6 +27,7 @@ __all__ = [
     "ScheduleView",
     "TickView",
     "backfill_views",
+    "describe_when",
     "schedule_view",
     "schedule_views",
     "tick_views",
@@ -43,7 +52,9 @@ class ScheduleView:
     pipeline: str
     cron: str
     after: str
-    """The pipeline whose successes trigger it (``""``: none)."""
+    """What triggers it (``""``: its cron only), as stored."""
+    when: str
+    """When it runs, in words: its cron and time zone, or its trigger."""
     tz: str
     params: dict[str, object]
     catchup: str
@@ -97,6 +108,7 @@ def _view(store: ScheduleStore, record: ScheduleRecord, coming: int) -> Schedule
         pipeline=d.target,
         cron=d.cron,
         after=d.after,
+        when=describe_when(d.cron, d.tz, d.after),
         tz=d.tz,
         params=dict(d.params),
         catchup=d.catchup.value,
@@ -111,6 +123,20 @@ def _view(store: ScheduleStore, record: ScheduleRecord, coming: int) -> Schedule
             for due in coming_instants
         ),
     )
+
+
+def describe_when(cron: str, tz: str, after: str) -> str:
+    """``"'0 3 * * *' in Europe/Berlin"``, ``"after train succeeds"``, ``"when
+    churn@production moves"`` or ``"when files under data/ change (still for 30 s)"``."""
+    if cron:
+        return f"{cron!r} in {tz}"
+    model, alias = parse_alias_trigger(after)
+    if model:
+        return f"when {model}@{alias} moves"
+    watched, debounce = parse_files_trigger(after)
+    if watched:
+        return f"when files under {watched} change (still for {debounce:g} s)"
+    return f"after {after} succeeds"
 
 
 def schedule_views(store: ScheduleStore, *, coming: int = 0) -> list[ScheduleView]:
