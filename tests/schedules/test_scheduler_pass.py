@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from conftest import Stores
-
 from legato.model.schedules import Launch, Overlap, ScheduleDef
 from legato.query.schedules import schedule_views
 from legato.schedules.declare import files_changed
