@@ -31,6 +31,11 @@ def create_backfill(
     if max_active < 1:
         raise ParameterError(f"--max-active must be 1 or more, not {max_active}")
     definition = store.get_schedule(name).definition
+    if not definition.cron:
+        raise ParameterError(
+            f"schedule {name!r} has no cron (it runs when triggered): a backfill runs one "
+            "run per instant of a cron; run its pipeline with legato run instead"
+        )
     cron = Cron(definition.cron, definition.tz)
     instants = []
     instant = cron.after(start.timestamp())
