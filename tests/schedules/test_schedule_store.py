@@ -496,3 +496,19 @@ def test_changed_files_make_one_tick_once_they_are_still(stores: Stores, tmp_pat
     )
     assert files == [("a.csv",), ("a.csv", "b.csv")]
     assert tick.run_id != again.run_id
+
+
+def test_a_lost_launch_of_a_cancelled_backfill_is_not_started_again(stores: Stores) -> None:
+    s = stores.schedules
+    s.sync([define()], due_since(0))  # type: ignore[arg-type]
+    _backfill(s, 3, 3)
+    launched = s.launch_queued("me", decide_overlap, stale_after=30, grace=60).launches
+    assert len(launched) == 3
+    s.cancel_backfill("bf-1", "enough")  # none of their runs exists yet
+    assert s.relaunch_lost("me", grace=-1) == []
+    assert s.count_ticks("nightly", origin="bf-1") == {TickStatus.CANCELLED: 3}
+    # A launch under way when it was cancelled creates its run after: asked to cancel.
+    start_run(stores.runs, launched[0].tick.run_id)
+    assert s.launch_queued("me", decide_overlap, stale_after=30, grace=60).cancelled == (
+        launched[0].tick.run_id,
+    )

@@ -181,11 +181,13 @@ def cancel_backfill_command(backfill_id: str, *, wait: float, profile: str | Non
 def _running(storage: Storage, store: SqlScheduleStore, backfill_id: str) -> list[str]:
     """Runs of the backfill that have not ended (created, or launched and not yet created)."""
     out = []
-    for tick in store.ticks(origin=backfill_id, statuses=[TickStatus.LAUNCHED], limit=100_000):
+    statuses = [TickStatus.LAUNCHED, TickStatus.CANCELLED]
+    for tick in store.ticks(origin=backfill_id, statuses=statuses, limit=100_000):
         try:
             if storage.runs.get_run(tick.run_id).state not in RUN_TERMINAL:
                 out.append(tick.run_id)
         except UnknownRunError:
+            # Launched a moment ago: its process may still create the run.
             if tick.launched_at is not None and store.now() - tick.launched_at < 10.0:
                 out.append(tick.run_id)
     return out

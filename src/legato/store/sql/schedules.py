@@ -311,7 +311,12 @@ class SqlScheduleStore:
         query = (
             sa.select(t.c.run_id)
             .select_from(t.join(b, b.c.backfill_id == t.c.origin))
-            .where(b.c.cancelled_at.is_not(None), t.c.status == TickStatus.LAUNCHED.value)
+            .where(
+                b.c.cancelled_at.is_not(None),
+                # A cancelled tick too: its run may have been created by a launch that
+                # was under way when the backfill was cancelled.
+                t.c.status.in_([TickStatus.LAUNCHED.value, TickStatus.CANCELLED.value]),
+            )
         )
         still = query.join(runs, runs.c.run_id == t.c.run_id).where(
             runs.c.cancel_requested_at.is_(None),
@@ -347,8 +352,23 @@ class SqlScheduleStore:
         with self._write("relaunching lost ticks") as c:
             now = self._now(c)
             lost = c.execute(lost_query.with_for_update(of=t, skip_locked=True)).all()
+            cancelled = set(
+                c.execute(
+                    sa.select(schedule_backfills.c.backfill_id).where(
+                        schedule_backfills.c.cancelled_at.is_not(None),
+                        schedule_backfills.c.backfill_id.in_({row.origin for row in lost}),
+                    )
+                ).scalars()
+            )
             for row in lost:
                 tick = rows.tick(row)
+                if tick.origin in cancelled:  # not started again once its backfill is off
+                    c.execute(
+                        tick_update(tick).values(
+                            status=TickStatus.CANCELLED.value, reason="its backfill was cancelled"
+                        )
+                    )
+                    continue
                 if tick.launches >= attempts:
                     where = f": see {tick.log}" if tick.log else ""
                     c.execute(
