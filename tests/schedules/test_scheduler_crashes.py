@@ -23,6 +23,7 @@ from legato.errors import UnknownRunError
 from legato.liveness import orchestrator_pid
 from legato.model.schedules import TickStatus, tick_run_id
 from legato.model.states import RUN_TERMINAL
+from legato.schedules.cron import Cron
 from legato.schedules.declare import collect
 from legato.schedules.scheduler import first_due
 from legato.store.sql import SqlRunStore
@@ -48,7 +49,7 @@ PIPELINES = textwrap.dedent(
         return work(interval_end, seconds)
 
 
-    minutely = legato.schedule(job, cron="* * * * *", name="minutely")
+    yearly = legato.schedule(job, cron="0 0 1 1 *", name="yearly")
     """
 )
 
@@ -110,13 +111,13 @@ def _stop_runs(project: Project) -> None:
 
 def due_now(project: Project) -> int:
     """Store the module's schedule (as ``legato scheduler`` does first) and make it due at
-    the newest whole minute: that instant."""
+    its newest instant (the start of this year: the next is months away, so however slow
+    the processes, one instant is due): that instant."""
     store = project.store()
     try:
         schedule_store = SqlScheduleStore(store.engine)
         schedule_store.sync(collect([str(project.root / "pipelines.py")]), first_due)
-        now = int(schedule_store.now())
-        instant = now - now % 60
+        instant = Cron("0 0 1 1 *").before(schedule_store.now())
         with store.engine.begin() as c:
             c.execute(sa.update(schedules).values(next_due=instant))
         return instant
@@ -159,11 +160,11 @@ def test_sigkill_at_each_point_then_restart_makes_one_run(project: Project, poin
     time.sleep(1.2)  # past the grace: a tick launched whose process never started
     again = project.legato("scheduler", "pipelines.py", "--once", "--grace", "1")
     assert again.returncode == 0, again.stdout + again.stderr
-    run_id = tick_run_id("minutely", "", instant)
+    run_id = tick_run_id("yearly", "", instant)
     wait_for_run(project, run_id)
     store = project.store()
     try:
-        ticks = SqlScheduleStore(store.engine).ticks("minutely")
+        ticks = SqlScheduleStore(store.engine).ticks("yearly")
         with store.engine.connect() as c:
             run_ids = list(c.execute(sa.select(runs.c.run_id)).scalars())
         ran = store.get_run(run_id)
@@ -181,7 +182,7 @@ def test_sigkill_at_each_point_then_restart_makes_one_run(project: Project, poin
 
 
 SLOW = PIPELINES.replace(
-    'minutely = legato.schedule(job, cron="* * * * *", name="minutely")',
+    'yearly = legato.schedule(job, cron="0 0 1 1 *", name="yearly")',
     'slow = legato.schedule(job, cron="0 0 1 1 *", name="slow", params={"seconds": SECONDS})',
 )
 
