@@ -128,7 +128,11 @@ class Scheduler:
         for definition in self.definitions:
             watched, debounce = parse_files_trigger(definition.after)
             if watched:
-                listing = list_files(watched)
+                try:
+                    listing = list_files(watched)
+                except Exception as exc:  # any filesystem's error: the next pass lists again
+                    log.warning("cannot list %s for schedule %s: %s", watched, definition.name, exc)
+                    continue
                 claimed += self.store.claim_files(definition.name, listing, debounce=debounce)
         lost = self.store.relaunch_lost(self.owner, grace=self.grace)
         decided = self.store.launch_queued(
