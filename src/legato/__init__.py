@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from legato.model.rollback import CompensationRecord as CompensationRecord
     from legato.model.rollback import RollbackContext as RollbackContext
     from legato.model.rollback import RollbackState as RollbackState
+    from legato.model.schedules import ScheduleDef as ScheduleDef
     from legato.model.specs import CacheKeyContext as CacheKeyContext
     from legato.model.specs import CachePolicy as CachePolicy
     from legato.model.specs import Capacity as Capacity
@@ -84,6 +85,9 @@ if TYPE_CHECKING:
     from legato.runtime.tracking import log_params as log_params
     from legato.runtime.tracking import register_model as register_model
     from legato.runtime.tracking import set_tags as set_tags
+    from legato.schedules.declare import alias_moved as alias_moved
+    from legato.schedules.declare import files_changed as files_changed
+    from legato.schedules.declare import schedule as schedule
 
     # Exported under another name: ``from m import f as g`` is not a re-export to a type
     # checker, an assignment is.
@@ -99,6 +103,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "keyed": ("legato.define.mapping", "keyed"),
     "unmapped": ("legato.define.mapping", "unmapped"),
     "Deployment": ("legato.deployment", "Deployment"),
+    "ScheduleDef": ("legato.model.schedules", "ScheduleDef"),
+    "schedule": ("legato.schedules.declare", "schedule"),
+    "alias_moved": ("legato.schedules.declare", "alias_moved"),
+    "files_changed": ("legato.schedules.declare", "files_changed"),
     "SmokeTest": ("legato.deployment", "SmokeTest"),
     "deploy": ("legato.deployment", "deploy"),
     "gates": ("legato.deployment", "gates"),

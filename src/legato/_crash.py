@@ -10,7 +10,11 @@ whose claims are committed are about to be handed over), ``task_started``,
 handler not yet handed over) and ``rollback_committed`` (its outcome is
 committed); while an output too large to stay inline is written (``ARTIFACT_POINTS``):
 ``artifact_partial`` (a write of 1 MiB or more has reached its temporary file, which is
-neither complete nor renamed into place yet). Unset, a crash point costs one dict lookup.
+neither complete nor renamed into place yet); in ``legato scheduler`` (``SCHEDULER_POINTS``):
+``schedule_claimed`` (a due schedule is locked in the claim's transaction), ``tick_written``
+(its ticks, the queued runs, are written, not committed), ``tick_committed``,
+``tick_launching`` (a tick is committed as launched, its process not started) and
+``tick_launched`` (its process started). Unset, a crash point costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import signal
 import threading
 
-__all__ = ["ARTIFACT_POINTS", "POINTS", "ROLLBACK_POINTS", "crash_point"]
+__all__ = ["ARTIFACT_POINTS", "POINTS", "ROLLBACK_POINTS", "SCHEDULER_POINTS", "crash_point"]
 
 POINTS = (
     "run_created",
@@ -34,6 +38,14 @@ ROLLBACK_POINTS = ("rollback_started", "rollback_committed")
 """Reached only by runs that roll back, so kept apart from the points every run reaches."""
 ARTIFACT_POINTS = ("artifact_partial",)
 """Reached only by writes of outputs too large to stay inline (64 KiB by default)."""
+SCHEDULER_POINTS = (
+    "schedule_claimed",
+    "tick_written",
+    "tick_committed",
+    "tick_launching",
+    "tick_launched",
+)
+"""Reached only by ``legato scheduler``."""
 
 _spec = os.environ.get("LEGATO_CRASH_AT", "")
 _point, _, _nth = _spec.partition("@")

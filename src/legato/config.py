@@ -280,7 +280,8 @@ def _validate(found: ConfigFile) -> _Layers:
 def _convert_table(
     table: Mapping[str, Any], prefix: str, at: Callable[[str], At], *, top_level: bool
 ) -> dict[str, Any]:
-    allowed = [*KEYS, *(("default_profile", "profiles") if top_level else ())]
+    # [schedules.<name>] tables are read by legato.schedules.declare, not as settings.
+    allowed = [*KEYS, *(("default_profile", "profiles", "schedules") if top_level else ())]
     out: dict[str, Any] = {}
     for key, raw in table.items():
         if key not in allowed:

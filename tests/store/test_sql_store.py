@@ -51,6 +51,11 @@ TABLES = TABLES_0001 | {
     "model_versions",
     "model_aliases",
     "alias_changes",
+    "schedules",
+    "schedule_ticks",
+    "schedule_backfills",
+    "schedule_files",
+    "scheduler_leases",
 }
 
 

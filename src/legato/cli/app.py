@@ -13,11 +13,12 @@ from typing import Annotated
 import typer
 
 from legato._version import __version__
-from legato.cli.commands import inspection, run, serve, ui
+from legato.cli.commands import inspection, run, schedules, serve, ui
 from legato.cli.commands.artifacts import artifacts_app, cache_app
 from legato.cli.commands.models import models_app
 from legato.cli.commands.options import SETTINGS
 from legato.cli.commands.runs import runs_app
+from legato.cli.commands.schedules import schedules_app
 
 __all__ = ["app", "main"]
 
@@ -32,12 +33,13 @@ app = typer.Typer(
 )
 # Top-level commands are declared on their module's own Typer and copied here: not every typer
 # release legato supports merges the commands of a sub-Typer added without a name.
-for _module in (run, inspection, serve, ui):
+for _module in (run, inspection, serve, ui, schedules):
     app.registered_commands.extend(_module.commands.registered_commands)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 app.add_typer(artifacts_app, name="artifacts")
 app.add_typer(cache_app, name="cache")
+app.add_typer(schedules_app, name="schedules")
 
 
 def _version(value: bool) -> None:

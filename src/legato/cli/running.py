@@ -70,6 +70,7 @@ def run_command(
     fail_fast: bool | None,
     refresh: Sequence[str],
     logs: bool,
+    run_id: str | None = None,
 ) -> int:
     """Run ``target`` with parameters ``pairs`` (``name=value``); the exit status."""
     pipeline = load_target(target)
@@ -86,6 +87,7 @@ def run_command(
         refresh=list(refresh) or False,
         profile=profile,
         echo_logs=False,  # shown from the store, prefixed by task
+        run_id=run_id,
     )
     storage = open_storage(load(profile))
     console = make_console()

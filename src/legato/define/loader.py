@@ -15,8 +15,9 @@ from legato.define.pipeline import Pipeline
 from legato.define.task import Task
 from legato.errors import DefinitionError
 
-__all__ = ["SYNTHETIC_PREFIX", "load_pipeline", "target_of"]
+__all__ = ["SYNTHETIC_PREFIX", "load_module", "load_pipeline", "target_of"]
 
+_FIX = "write TARGET as path/to/file.py:pipeline_name or package.module:pipeline_name"
 SYNTHETIC_PREFIX = "legato_user_"
 """Module names given to pipeline files loaded by path."""
 
@@ -57,22 +58,8 @@ def load_pipeline(target: str) -> Pipeline[..., Any]:
     where, _, attr = target.rpartition(":") if ":" in target else (target, "", "")
     if not where:
         where, attr = target, ""
-    fix = "write TARGET as path/to/file.py:pipeline_name or package.module:pipeline_name"
-    if where.endswith(".py") or "/" in where or "\\" in where:
-        path = Path(where)
-        if not path.is_file():
-            raise DefinitionError(f"no such file: {where}", fix=fix)
-        module = _import_file(path)
-    else:
-        try:
-            module = importlib.import_module(where)
-        except ModuleNotFoundError as exc:
-            if not _names_the_target(exc, where):
-                raise  # the module was found, and an import of its own failed
-            raise DefinitionError(
-                f"cannot import module {where!r}: {exc}",
-                fix=f"{fix}; check that the module is on the Python path",
-            ) from None
+    module = load_module(where)
+    fix = _FIX
     if attr:
         obj: Any = module
         for part in attr.split("."):
@@ -102,6 +89,26 @@ def load_pipeline(target: str) -> Pipeline[..., Any]:
             fix=f"name one after a colon: {where}:{names[0]}",
         )
     return next(iter(found.values()))[1]
+
+
+def load_module(where: str) -> Any:
+    """The module ``where`` names: ``path/to/file.py`` (imported under a name made from its
+    path) or ``package.module``."""
+    fix = _FIX
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where)
+        if not path.is_file():
+            raise DefinitionError(f"no such file: {where}", fix=fix)
+        return _import_file(path)
+    try:
+        return importlib.import_module(where)
+    except ModuleNotFoundError as exc:
+        if not _names_the_target(exc, where):
+            raise  # the module was found, and an import of its own failed
+        raise DefinitionError(
+            f"cannot import module {where!r}: {exc}",
+            fix=f"{fix}; check that the module is on the Python path",
+        ) from None
 
 
 def _contents(module: Any) -> str:

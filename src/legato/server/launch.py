@@ -28,7 +28,7 @@ class Launched:
 
     pid: int
     log: str
-    """The log file's name in the legato home's ``ui-runs/`` folder."""
+    """The log file's name in the launcher's folder of the legato home (``ui-runs/``)."""
     process: subprocess.Popen[bytes]
     path: Path
     """The log file."""
@@ -47,12 +47,16 @@ class Launcher:
 
     home: Path
     profile: str | None = None
+    folder: str = LOG_FOLDER
+    """Where in the legato home the commands' output is written."""
 
-    def run(self, target: str, params: Sequence[str]) -> Launched:
-        """``legato run TARGET -p name=value ...``."""
+    def run(self, target: str, params: Sequence[str], *, run_id: str | None = None) -> Launched:
+        """``legato run TARGET -p name=value ... [--run-id ID]``."""
         argv = ["run", target]
         for pair in params:
             argv += ["-p", pair]
+        if run_id is not None:
+            argv += ["--run-id", run_id]
         return self._start(argv, "run")
 
     def resume(self, run_id: str) -> Launched:
@@ -60,7 +64,7 @@ class Launcher:
         return self._start(["resume", run_id], f"resume-{run_id}")
 
     def _start(self, argv: list[str], what: str) -> Launched:
-        folder = self.home / LOG_FOLDER
+        folder = self.home / self.folder
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{what}.log"
         profile = ["--profile", self.profile] if self.profile else []

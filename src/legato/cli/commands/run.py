@@ -70,6 +70,16 @@ def run(
         ),
     ] = None,
     logs: Logs = True,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            metavar="ID",
+            help="Give the run this id; refused if a run has it already (legato scheduler "
+            "names each instant's run so, so that an instant never makes two runs).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     from legato.cli.running import run_command
 
@@ -83,6 +93,7 @@ def run(
             fail_fast=fail_fast,
             refresh=refresh or [],
             logs=logs,
+            run_id=run_id,
         )
     )
 
