@@ -49,6 +49,7 @@ def ui_command(
         writer=lambda: open_storage(settings).runs,
         launcher=Launcher(home=settings.home, profile=profile),
         pipelines=known,
+        settings=settings,
     )
     serve(config, host=host, port=port, ready=lambda line: print(line, flush=True))
     return OK
