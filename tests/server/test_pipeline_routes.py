@@ -4,6 +4,7 @@ read by a child process."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,25 @@ def test_an_unknown_or_broken_pipeline_is_refused_clearly(tokens: Tokens, tmp_pa
         broken = viewer.get("/api/v1/pipelines/gone")
         assert broken.status_code == 409
         assert f"no such file: {gone}" in broken.json()["error"]
+
+
+def test_requests_at_once_share_one_child(app: Any) -> None:
+    graphs = app.api.state.graphs
+    target = f"{PIPELINES}:scored"
+    start = threading.Barrier(4)
+    answers: list[Any] = []
+
+    def ask() -> None:
+        start.wait()
+        answers.append(graphs.pipeline("scored", target))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 4
+    assert len({a.fingerprint for a in answers}) == 1
+    assert graphs.loads == 1  # one child read it for all four
+    graphs.pipeline("scored", target)
+    assert graphs.loads == 2  # a later request reads the code as it is then

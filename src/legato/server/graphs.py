@@ -9,7 +9,10 @@ fingerprint, so every run of a version after the first costs a dictionary lookup
 
 A pipeline's graph before any run (:meth:`GraphCache.pipeline`, for a start form) is its
 definition as it is now: the child is asked each time (the code may have changed since the
-last time), and its layout is the one kept for its fingerprint.
+last time), and its layout is the one kept for its fingerprint. At most one child reads a
+target at a time: a request that arrives while one does waits for it and takes its answer
+(read after the request came, so as fresh as its own would be), so however many requests
+come, a server runs at most one child per pipeline.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from fastapi import HTTPException
@@ -50,6 +54,7 @@ class GraphCache:
         self._lock = threading.Lock()
         self.loads = 0
         """How many times a shape was read from a pipeline's definition."""
+        self._reading: dict[str, _Reading] = {}
 
     def graph(self, store: RunStore, run_id: str) -> RunGraph:
         """Run ``run_id``'s graph (an id or a unique prefix)."""
@@ -77,7 +82,13 @@ class GraphCache:
     def pipeline(self, name: str, target: str) -> PipelineGraph:
         """Pipeline ``name``'s graph as its definition (``target``) is now, with its run
         parameters as form fields."""
-        found = self._definition(target)
+        asked = time.monotonic()
+        with self._lock:
+            reading = self._reading.setdefault(target, _Reading())
+        with reading.lock:
+            if reading.found is None or reading.at < asked:
+                reading.found, reading.at = self._definition(target), time.monotonic()
+            found = reading.found
         shape, layout = self._keep(_shape(found))
         return pipeline_graph(
             name=name,
@@ -120,6 +131,16 @@ class GraphCache:
             )
         found: dict[str, Any] = json.loads(done.stdout)
         return found
+
+
+class _Reading:
+    """The last definition read of one target, and the lock its readers take turns on."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.found: dict[str, Any] | None = None
+        self.at = 0.0
+        """When it was read (``time.monotonic``)."""
 
 
 def _shape(found: dict[str, Any]) -> GraphShape:
