@@ -83,6 +83,13 @@ def test_the_server_merges_profile_registry_and_options(cli: Invoke, project: Pa
         known_pipelines(settings, [f"{other}:typed"])
 
 
+def test_legato_ui_refuses_a_name_given_twice(cli: Invoke, project: Path) -> None:
+    assert cli("pipelines", "add", "typed", "train.py:typed").exit_code == 0
+    refused = cli("ui", "--pipeline", f"{project / 'other.py'}:typed")
+    assert refused.exit_code == 2
+    assert "two pipelines are named 'typed'" in refused.output
+
+
 def test_a_registry_file_that_is_not_legatos_is_named(cli: Invoke, project: Path) -> None:
     (project / ".legato").mkdir()
     (project / ".legato" / REGISTRY_FILE).write_text("[1, 2]")

@@ -71,6 +71,7 @@ def test_a_pipelines_parameters_as_a_form(tokens: Tokens) -> None:
     assert params["at"]["nullable"]
     assert params["mode"]["kind"] == "choice"
     assert params["mode"]["choices"] == ["FAST", "SLOW"]
+    assert params["mode"]["default"] == "FAST"  # a member by its name, as its choices
     assert params["choice"]["choices"] == ["a", "b"]
     assert params["choice"]["default"] == "a"
     assert params["maybe"]["kind"] == "integer"

@@ -89,10 +89,15 @@ def form_field(spec: ParamSpec, annotation: Any) -> ParamField:
         annotation="" if annotation is MISSING else type_name(annotation),
         hint=describe_type(annotation),
         required=required,
-        default=None if required else json_value(spec.default),
+        default=None if required else _default(spec.default),
         nullable=nullable or (not required and spec.default is None),
         choices=choices,
     )
+
+
+def _default(value: Any) -> Any:
+    """A default as JSON; an enum member by its name, as the field's ``choices`` say it."""
+    return value.name if isinstance(value, Enum) else json_value(value)
 
 
 def _kind(annotation: Any) -> str:
