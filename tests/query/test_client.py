@@ -4,6 +4,7 @@ real runs recorded in the test's own SQLite store, and in PostgreSQL where one a
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 import legato
+from cli.conftest import SLOW, start, target, wait_for
 from legato.config import load_settings
 from legato.engine.storage import open_storage
 from legato.errors import LegatoError, ParameterError, UnknownRunError
@@ -80,6 +82,7 @@ def test_get_run_reads_a_recorded_run_back_as_a_result(backend: str) -> None:
     assert isinstance(run, legato.RunResult)
     assert run.ok
     assert run.run_id == done.run_id
+    assert run.shown_state == "succeeded"
     assert run.state is legato.RunState.SUCCEEDED
     assert run.params == {"n": 4, "lr": 0.5, "fail": False}
     assert run.metrics == {"loss": 0.5}
@@ -152,3 +155,22 @@ def test_a_profile_chooses_the_stores(tmp_path: Path, monkeypatch: pytest.Monkey
     assert legato.runs() == []  # the default profile's store has none
     assert legato.latest_output("train", "square", profile="other") == [0, 1]
     assert legato.get_run(done.run_id, profile="other").ok
+
+
+def test_a_run_whose_orchestrator_died_is_crashed_as_everywhere(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    proc = start("run", target("gated", SLOW), "-p", f"gate={gate}")
+    try:
+        run_id = wait_for(Path(f"{gate}.started"))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    # Dead less than stale_after ago: the store still finds it by its stored state, and it
+    # is shown crashed (the API's list says the same).
+    listed = legato.runs(state="running")
+    assert [(r.run_id, r.state) for r in listed] == [(run_id, "crashed")]
+    run = legato.get_run(run_id)
+    assert run.shown_state == "crashed"
+    assert run.state is legato.RunState.RUNNING  # where it stood when it died
+    with pytest.raises(legato.RunFailedError, match="running"):
+        _ = run.output

@@ -102,8 +102,8 @@ def get_run(run_id: str, *, profile: str | None = None, store: Storage | None = 
     (``state``, ``ok``, ``tasks``, ``output``...) with its ``params``, ``metrics``, ``tags``
     and ``task_output(task)``. ``UnknownRunError`` (naming the store) when no run, or
     several, match."""
-    _, storage = _open(profile, store)
-    return stored_run(storage.runs, storage.artifacts, run_id)
+    settings, storage = _open(profile, store)
+    return stored_run(storage.runs, storage.artifacts, run_id, stale_after=settings.stale_after)
 
 
 def latest_output(

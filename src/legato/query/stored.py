@@ -44,6 +44,7 @@ from legato.model.values import (
     StoredItems,
     Value,
 )
+from legato.query.runs import shown_state
 from legato.runtime.data import StoredData, items_of_manifest
 from legato.store.base import ArtifactStore, RunStore
 
@@ -62,6 +63,7 @@ class StoredRun(RunResult):
         info: RunInfo,
         store: RunStore,
         artifacts: ArtifactStore,
+        stale_after: float = 30.0,
     ) -> None:
         events = store.read_events(info.run_id)
         started = next((e for e in events if isinstance(e, RunStarted)), None)
@@ -79,11 +81,19 @@ class StoredRun(RunResult):
         self.info = info
         """The run as the store lists it: target, fingerprint, times, environment..."""
         self._store = store
+        self._stale_after = stale_after
 
     @property
     def params(self) -> Mapping[str, Any]:
         """The run's parameters, as recorded."""
         return self.info.params
+
+    @property
+    def shown_state(self) -> str:
+        """The run's state as ``legato runs`` and the API show it: its stored state, or
+        ``crashed`` for one that has not ended and whose orchestrator is gone (``state``
+        then still says where the run stood)."""
+        return shown_state(self.info, self._stale_after)
 
     @property
     def created_at(self) -> float:
@@ -151,9 +161,14 @@ class StoredRun(RunResult):
         return f"<StoredRun {self.run_id} {self.pipeline} {self.state.value}>"
 
 
-def stored_run(store: RunStore, artifacts: ArtifactStore, run_id: str) -> StoredRun:
-    """Run ``run_id`` (an id or a unique prefix) as recorded in ``store``."""
-    return StoredRun(info=store.get_run(run_id), store=store, artifacts=artifacts)
+def stored_run(
+    store: RunStore, artifacts: ArtifactStore, run_id: str, *, stale_after: float = 30.0
+) -> StoredRun:
+    """Run ``run_id`` (an id or a unique prefix) as recorded in ``store`` (``stale_after``:
+    the seconds without a heartbeat after which a run that has not ended shows crashed)."""
+    return StoredRun(
+        info=store.get_run(run_id), store=store, artifacts=artifacts, stale_after=stale_after
+    )
 
 
 class _Outputs(Mapping[str, Value]):
