@@ -4,7 +4,7 @@ Settings come from ``legato.toml``, or the ``[tool.legato]`` table of ``pyprojec
 the project root, found upwards from the working folder as git finds ``.git`` (see
 :mod:`legato.project`: the search stops at the repository root). Top-level keys apply to
 every profile; a ``[profiles.<name>]`` table overrides them for that profile (``secrets``
-tables merge name by name). Precedence, lowest first::
+and ``pipelines`` tables merge name by name). Precedence, lowest first::
 
     built-in defaults < top-level keys < [profiles.<selected>] < LEGATO_* variables
                       < explicit arguments (legato.run(executor=...), CLI flags)

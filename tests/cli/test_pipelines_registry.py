@@ -114,3 +114,14 @@ def test_the_pipelines_key_is_checked(tmp_path: Path) -> None:
         "b": "pkg.mod:b",
     }
     assert set(load_settings("prod", cwd=tmp_path).pipelines) == {"a", "b", "c"}
+
+
+def test_a_home_that_cannot_be_written_is_said(
+    cli: Invoke, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "a-file").write_text("")
+    home = project / "a-file" / "home"  # below a file: no folder can be made there
+    monkeypatch.setenv("LEGATO_HOME", str(home))
+    refused = cli("pipelines", "add", "typed", "train.py:typed")
+    assert refused.exit_code == 2
+    assert f"cannot read {home / REGISTRY_FILE}: Not a directory" in refused.output

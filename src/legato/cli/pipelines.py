@@ -193,13 +193,18 @@ def _read(path: Path) -> dict[str, str]:
 def _write(path: Path, pipelines: Mapping[str, str]) -> None:
     """Write the registry whole, through a temporary file renamed over it: a reader never
     sees half of it, and a failed write leaves the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"pipelines": dict(sorted(pipelines.items()))}, indent=2) + "\n"
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pipelines.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pipelines.", suffix=".tmp")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}", USAGE) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CommandError(f"cannot write {path}: {exc.strerror}", USAGE) from None
         raise
