@@ -14,7 +14,7 @@ __all__ = ["pipelines_app"]
 pipelines_app = typer.Typer(
     cls=DefaultGroup,
     help="The pipelines legato ui may start: register one, list them, remove one. They are "
-    "kept in pipelines.json in the legato home; a [pipelines] table in legato.toml names "
+    "kept in pipelines.json in the legato home; the pipelines table of legato.toml names "
     "more.",
     context_settings=SETTINGS,
 )
