@@ -24,7 +24,7 @@ from typing import Any
 
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
-from legato.engine.tracked import Series, by_name, summarize
+from legato.engine.tracked import RunSummary, Series, by_name, summarize
 from legato.errors import LegatoError, ParameterError
 from legato.model.artifacts import items_of_ref
 from legato.model.events import RunStarted
@@ -101,21 +101,25 @@ class StoredRun(RunResult):
         return self.info.created_at
 
     @cached_property
+    def _summary(self) -> RunSummary:
+        return summarize(self._store, self.run_id)
+
+    @property
     def series(self) -> dict[str, Series]:
         """Each metric's series of values by step, by name (``task/name`` where several
         tasks logged one name): of each task, its latest attempt that logged any; a cache
         hit's are those of the run that produced its output."""
-        return by_name(summarize(self._store, self.run_id).series)
+        return by_name(self._summary.series)
 
     @property
     def metrics(self) -> dict[str, float]:
         """Each metric's final value (at its highest step), by name as :attr:`series`."""
         return {name: series.last.value for name, series in self.series.items()}
 
-    @cached_property
+    @property
     def tags(self) -> dict[str, str]:
         """The tags the run's tasks set, by name (``task/name`` where several set one)."""
-        return {k: str(v) for k, v in by_name(summarize(self._store, self.run_id).tags).items()}
+        return {k: str(v) for k, v in by_name(self._summary.tags).items()}
 
     def tracked(self) -> list[Tracked]:
         """Every value every attempt logged, as ``legato.read_tracked`` reads them."""
