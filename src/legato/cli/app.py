@@ -17,6 +17,7 @@ from legato.cli.commands import inspection, run, schedules, serve, ui
 from legato.cli.commands.artifacts import artifacts_app, cache_app
 from legato.cli.commands.models import models_app
 from legato.cli.commands.options import SETTINGS
+from legato.cli.commands.pipelines import pipelines_app
 from legato.cli.commands.runs import runs_app
 from legato.cli.commands.schedules import schedules_app
 
@@ -39,6 +40,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 app.add_typer(artifacts_app, name="artifacts")
 app.add_typer(cache_app, name="cache")
+app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(schedules_app, name="schedules")
 
 
