@@ -74,6 +74,7 @@ PUBLIC = {
     "__version__",
     "context",
     "keyed",
+    "product",
     "pipeline",
     "resume",
     "run",

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from legato.define.mapping import Keyed, Unmapped
+from legato.define.products import expand_products
 from legato.define.tracing import current_tracer
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
@@ -70,7 +71,8 @@ class Task(Generic[P, R]):
         In a pipeline body the lists may be other tasks' outputs, expanded at run time; the
         result passed downstream is the list of item outputs, in order. The items are
         ``task[0]``, ``task[1]``...; a list wrapped in :func:`~legato.keyed` names them by
-        its values instead (``task[linear]``).
+        its values instead (``task[linear]``), and :func:`~legato.product` runs every
+        combination of several lists (``task[alpha=0.1,l1_ratio=0.5]``).
         """
         tracer = current_tracer()
         if tracer is not None:
@@ -121,6 +123,7 @@ class Task(Generic[P, R]):
 def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
     """``task.map`` outside a pipeline: a plain loop with the same pairing rules (item keys
     name nothing here: the result is the list of outputs)."""
+    args, kwargs, _ = expand_products(spec.name, spec.signature, args, kwargs)
     args = tuple(a.value if isinstance(a, Keyed) else a for a in args)
     kwargs = {k: v.value if isinstance(v, Keyed) else v for k, v in kwargs.items()}
     lengths = {len(v) for v in (*args, *kwargs.values()) if isinstance(v, list | range)}

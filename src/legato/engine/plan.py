@@ -8,6 +8,7 @@ from typing import Any
 
 from legato.define.graph import Graph, MapSpec, Node
 from legato.define.itemkeys import Inherited, make_item_keys
+from legato.engine.lanes import unroll
 from legato.engine.resources import exceeds
 from legato.errors import ParameterError, PlanError
 from legato.model.ids import SourceLocation
@@ -39,6 +40,13 @@ class PlanNode:
     are numbered."""
     size: int | None = None
     """How many items a map has, where known before it runs (shown, never relied on)."""
+    lane: str | None = None
+    """The mapped sub-pipeline this is one item's step of: never claimed ahead, so that
+    an item's next step, queued first, starts before other items' waiting steps."""
+    chained: bool = False
+    """A step of a mapped sub-pipeline's item that follows another step of the same item:
+    it starts before waiting first steps of other items, so each item's chain goes
+    through (see :mod:`legato.engine.lanes`)."""
 
     def item_key(self, index: int) -> str:
         """The task key of item ``index`` of this map."""
@@ -78,6 +86,7 @@ def build_plan(
     caching: CacheOptions | None = None,
 ) -> Plan:
     """The plan of one run of ``graph`` with bound ``params``."""
+    graph = unroll(graph, params)  # a mapped sub-pipeline: one task per step and item
     downstream = graph.downstream()
     split: set[str] = set()
     for node in graph.nodes.values():
@@ -95,12 +104,16 @@ def build_plan(
             kwargs=node.kwargs,
             mapped=node.mapped,
             location=node.location,
-            upstream=node.upstream,
+            # What it waits for: its inputs, then what it runs after (never an input).
+            upstream=(*node.upstream, *(a for a in node.after if a not in node.upstream)),
             downstream=tuple(downstream[key]),
             amounts=node.spec.options.resources.amounts(),
             split_output=key in split,
             item_keys=keys,
             size=len(keys) if keys else _size(node, params, nodes),
+            lane=node.lane,
+            chained=node.lane is not None
+            and any(graph.nodes[up].lane == node.lane for up in (*node.upstream, *node.after)),
         )
     return Plan(
         pipeline=graph.pipeline,

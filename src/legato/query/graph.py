@@ -49,6 +49,10 @@ class GraphShape:
     fingerprint: str
     nodes: tuple[ShapeNode, ...]
     edges: tuple[tuple[str, str], ...]
+    """Every dependency, the order-only ones included (the layout keeps them pointing down)."""
+    after: tuple[tuple[str, str], ...] = ()
+    """The edges that are order-only (``after=``): the task runs after the other without
+    reading its output."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,10 +80,12 @@ class GraphNode:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GraphEdge:
-    """A data dependency: ``source``'s output is read by ``target``."""
+    """A dependency: ``source``'s output is read by ``target``, or (``after``) ``target``
+    runs after ``source`` without reading it (drawn dashed)."""
 
     source: str
     target: str
+    after: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,16 +138,27 @@ def _items(mapped: bool, counts: Counter[str] | None) -> dict[str, int] | None:
     return dict(sorted(counts.items()))
 
 
+def _step_of(key: str, planned: Mapping[str, TaskRecord]) -> str | None:
+    """The node a planned task ``step[item]`` is an item of: a step of a mapped
+    sub-pipeline, planned once per item (``per_customer.train[acme]``)."""
+    if not key.endswith("]") or "[" not in key:
+        return None
+    step = key[: key.rindex("[")]
+    return step if step not in planned else None
+
+
 def run_graph(
     run_id: str, shape: GraphShape, layout: Mapping[str, Placed], records: Sequence[TaskRecord]
 ) -> RunGraph:
     """``shape`` laid out by ``layout``, each node with its state in run ``run_id`` (its
     task ``records``)."""
     by_key = {r.key: r for r in records}
+    order_only = set(shape.after)
     counts: dict[str, Counter[str]] = {}
     for record in records:
-        if record.parent is not None:
-            counts.setdefault(record.parent, Counter())[record.state.value] += 1
+        group = record.parent if record.parent is not None else _step_of(record.key, by_key)
+        if group is not None:
+            counts.setdefault(group, Counter())[record.state.value] += 1
     nodes = []
     for node in shape.nodes:
         task = by_key.get(node.key)
@@ -164,5 +181,8 @@ def run_graph(
         layers=1 + max((p.layer for p in layout.values()), default=-1),
         width=max(Counter(p.layer for p in layout.values()).values(), default=0),
         nodes=tuple(nodes),
-        edges=tuple(GraphEdge(source=up, target=down) for up, down in shape.edges),
+        edges=tuple(
+            GraphEdge(source=up, target=down, after=(up, down) in order_only)
+            for up, down in shape.edges
+        ),
     )

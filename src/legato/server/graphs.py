@@ -85,4 +85,5 @@ class GraphCache:
             fingerprint=found["fingerprint"],
             nodes=tuple(ShapeNode(**n) for n in found["nodes"]),
             edges=tuple((up, down) for up, down in found["edges"]),
+            after=tuple((up, down) for up, down in found.get("after", ())),
         )
