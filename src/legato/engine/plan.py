@@ -198,8 +198,9 @@ def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
             f"task {node.key!r} asks for {_amount(name, asked)} but the {executor} executor "
             f"can offer at most {_amount(name, offered)}",
             fix="lower the task's resources=Resources(...), or give the executor more "
-            "capacity (e.g. ThreadsExecutor(capacity=Capacity(...))) or run it where the "
-            "resources exist",
+            f"capacity: legato.run(..., capacity={{{name!r}: {asked:g}}}), legato run "
+            f"--capacity {name}={asked:g}, or capacity = {{ {name} = {asked:g} }} in the "
+            "profile (a named executor), or run it where the resources exist",
             task=node.key,
             pipeline=plan.pipeline,
             location=node.location,

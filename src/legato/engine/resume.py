@@ -92,7 +92,7 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
             "without rollback handlers whose code and inputs are unchanged are cache hits)"
         )
     # The executor the run used before the profile's: a resumed run carries on as it ran.
-    chosen = executor_for(options.executor or info.executor or None, settings)
+    chosen = executor_for(options.executor or info.executor or None, settings, options.amounts)
     graph = pipeline.graph
     policy = record.failure_policy if record is not None else ""
     plan = build_plan(
