@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import ordered_pipelines as ordered
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import legato
 from legato import DefinitionError
+from legato.define.graph import Node
+from legato.define.ordering import AfterTargets, order_nodes
+from legato.model.values import Ref
 
 from .checks import assert_definition_error
 
@@ -97,3 +102,63 @@ def test_after_changes_the_fingerprint() -> None:
         return ordered.count_rows()
 
     assert Fingerprinter().graph(unordered.graph) != Fingerprinter().graph(ordered.ordered.graph)
+
+
+def _any(*inputs: int) -> int:
+    return len(inputs)
+
+
+_SPEC = legato.task(_any).spec
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_dags_with_after_edges_are_ordered_or_refused(data: st.DataObject) -> None:
+    size = data.draw(st.integers(1, 10))
+    keys = [f"t{i}" for i in range(size)]
+    reads = {
+        b: data.draw(st.sets(st.integers(0, b - 1), max_size=3)) if b else set()
+        for b in range(size)
+    }
+    pairs = st.tuples(st.integers(0, size - 1), st.integers(0, size - 1))
+    after: dict[int, set[int]] = {}
+    for down, up in data.draw(st.lists(pairs.filter(lambda p: p[0] != p[1]), max_size=6)):
+        after.setdefault(down, set()).add(up)
+    nodes = {
+        keys[b]: Node(
+            key=keys[b], spec=_SPEC, args=tuple(Ref(keys[a]) for a in sorted(ups)), kwargs=()
+        )
+        for b, ups in reads.items()
+    }
+    targets = {
+        keys[d]: AfterTargets(tuple(keys[u] for u in sorted(ups)), (), None)
+        for d, ups in after.items()
+    }
+    waits = {keys[b]: {keys[a] for a in reads[b] | after.get(b, set())} for b in range(size)}
+    if _acyclic(waits):
+        ordered_nodes = order_nodes("random", nodes, targets)
+        assert sorted(ordered_nodes) == sorted(keys)
+        seen: set[str] = set()
+        for key, node in ordered_nodes.items():
+            assert set(node.upstream) | set(node.after) <= seen  # everything it waits for first
+            assert set(node.after) == {keys[u] for u in after.get(keys.index(key), set())}
+            seen.add(key)
+    else:
+        with pytest.raises(DefinitionError) as info:
+            order_nodes("random", nodes, targets)
+        assert "cycle" in info.value.problem
+        assert info.value.task in targets  # the task whose after= closes the cycle
+        assert "after=" in info.value.fix
+
+
+def _acyclic(waits: dict[str, set[str]]) -> bool:
+    left = {k: set(v) for k, v in waits.items()}
+    while left:
+        free = [k for k, v in left.items() if not v]
+        if not free:
+            return False
+        for key in free:
+            del left[key]
+        for v in left.values():
+            v.difference_update(free)
+    return True
