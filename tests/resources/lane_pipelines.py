@@ -1,7 +1,7 @@
 """Mapped sub-pipelines (``per_customer.map(customers)``) and products
 (``train.map(product(alphas, ratios))``). Each task leaves a ledger note (``clean acme``)
-when its function runs; ``clean`` of the customer ``crux`` first waits (at most 10 s) for
-item ``acme``'s second step to have run, which it sees only if chains run item by item;
+when its function runs; ``clean`` of the customer ``crux`` first waits (at most 30 s) for
+another item's second step to have run, which it sees only if chains run item by item;
 ``clean`` fails for a customer whose name is a file that exists beside the ledger.
 
 The broken ones carry a ``# <- bad: KIND`` marker on the line their error must point at.
@@ -41,7 +41,7 @@ def _ledger() -> Path:
 def clean(customer: str) -> str:
     note("clean", customer)
     if customer == "crux":
-        seen = wait_for_note_in(str(_ledger()), "train", 10.0)
+        seen = wait_for_note_in(str(_ledger()), "train", 30.0)
         note("crux-saw-train", seen)
     if (_ledger().parent / customer).exists():
         raise RuntimeError(f"no data for {customer}")

@@ -91,7 +91,10 @@ class Task(Generic[P, R]):
         cache: bool | CachePolicy | None = None,
         on_rollback: Callable[..., Any] | None = None,
     ) -> Task[P, R]:
-        """A copy of this task with some options changed."""
+        """A copy of this task with some options changed (each as :func:`task` takes it):
+        ``train.with_options(resources=Resources(gpus=1, memory="16GiB", limit=True))``
+        asks for other resources in one pipeline without changing the task elsewhere;
+        ``name=`` tells two variants of one task apart in one pipeline."""
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name

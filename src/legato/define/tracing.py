@@ -491,7 +491,9 @@ class Tracer:
                 location=location,
             ) from None
 
-        lane = self._lane_of(name, plain_args, plain_kwargs, mapped, location)
+        lane = (
+            self._lane_of(name, plain_args, plain_kwargs, mapped, location) if self.lanes else None
+        )
         key = self._new_key(name)
         if after is not None:
             self.after[key] = after

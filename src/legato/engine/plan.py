@@ -186,6 +186,11 @@ def _amount(name: str, value: float) -> str:
     return f"{value:g} of {name!r}"
 
 
+def _given(name: str, asked: float) -> str:
+    """How an amount is written in a capacity: ``3``, ``'8GiB'``."""
+    return repr(f"{asked / 1024**3:.3g}GiB") if name == "memory" else f"{asked:g}"
+
+
 def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
     """Raise :class:`~legato.errors.PlanError` for a task that asks for more than the
     executor can ever offer (it would wait forever)."""
@@ -198,9 +203,10 @@ def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
             f"task {node.key!r} asks for {_amount(name, asked)} but the {executor} executor "
             f"can offer at most {_amount(name, offered)}",
             fix="lower the task's resources=Resources(...), or give the executor more "
-            f"capacity: legato.run(..., capacity={{{name!r}: {asked:g}}}), legato run "
-            f"--capacity {name}={asked:g}, or capacity = {{ {name} = {asked:g} }} in the "
-            "profile (a named executor), or run it where the resources exist",
+            f"capacity: legato.run(..., capacity={{{name!r}: {_given(name, asked)}}}) or "
+            f"--capacity {name}={_given(name, asked).strip(repr(''))} for a named executor "
+            "(or capacity in the profile), Capacity(...) for an executor object, or run it "
+            "where the resources exist",
             task=node.key,
             pipeline=plan.pipeline,
             location=node.location,
