@@ -22,6 +22,12 @@ ERRORS = [
     (lanes.nested_map_in_a_lane, "nested_map", "clean", ["clean.map(...)", "nested map"]),
     (lanes.product_of_an_output, "product_output", "fit", ["the output of task 'load'"]),
     (lanes.product_with_a_dict, "product_dict", "fit", ["{'a': 1}", "'alpha'"]),
+    (lanes.product_and_keyed, "product_keyed", "fit", ["both product(...) and keyed(...)"]),
+    (lanes.two_products, "two_products", "fit", ["more than one product(...)"]),
+    (lanes.product_too_long, "product_long", "fit", ["has 2 lists", "only 1 parameters"]),
+    (lanes.lane_lengths, "lane_lengths", "per_customer", ["different lengths [1, 2]"]),
+    (lanes.lane_of_nothing, "lane_nothing", "per_customer", ["nothing to map over"]),
+    (lanes.lane_bad_keys, "lane_keys", "per_customer", ["'a/b'", "'/'"]),
 ]
 
 
@@ -58,6 +64,12 @@ def test_a_product_outside_a_pipeline_runs_every_combination(ledger: Path) -> No
         10.1,
         10.2,
     ]
+
+
+def test_a_limit_needs_a_memory_amount() -> None:
+    with pytest.raises(DefinitionError) as info:
+        legato.Resources(limit=True)
+    assert "Resources(memory='2GiB', limit=True)" in info.value.fix
 
 
 def test_product_refuses_mixed_and_empty_forms() -> None:

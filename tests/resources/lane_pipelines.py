@@ -140,3 +140,33 @@ def product_of_an_output() -> list[float]:
 @pipeline
 def product_with_a_dict() -> list[float]:
     return fit.map(product([{"a": 1}], [0.5]), unmapped([1]))  # <- bad: product_dict
+
+
+@pipeline
+def product_and_keyed() -> list[float]:
+    return fit.map(product([0.1], [0.5]), keyed(["x"]))  # <- bad: product_keyed
+
+
+@pipeline
+def two_products() -> list[float]:
+    return fit.map(product([0.1]), product([0.5]), unmapped([1]))  # <- bad: two_products
+
+
+@pipeline
+def product_too_long() -> list[float]:
+    return fit.map(unmapped(0.1), 0.5, product([[1]], [2]))  # <- bad: product_long
+
+
+@pipeline
+def lane_lengths() -> list[str]:
+    return per_customer.map(["acme", "bolt"], rate=[0.1])  # <- bad: lane_lengths
+
+
+@pipeline
+def lane_of_nothing() -> list[str]:
+    return per_customer.map("acme")  # <- bad: lane_nothing
+
+
+@pipeline
+def lane_bad_keys() -> list[str]:
+    return per_customer.map(keyed(["a/b"]))  # <- bad: lane_keys
