@@ -19,7 +19,7 @@ from .checks import assert_definition_error
 ERRORS = [
     (lanes.lane_over_an_output, "lane_output", "per_customer", ["the output of task 'load'"]),
     (lanes.lane_returns_nothing, "lane_returns", "no_return", ["returns None"]),
-    (lanes.nested_map_in_a_lane, "nested_map", "clean", ["clean.map(...)", "nested map"]),
+    (lanes.nested_map_in_a_lane, "nested_map", "clean", ["clean.map(...)", "one item's value"]),
     (lanes.product_of_an_output, "product_output", "fit", ["the output of task 'load'"]),
     (lanes.product_with_a_dict, "product_dict", "fit", ["{'a': 1}", "'alpha'"]),
     (lanes.product_and_keyed, "product_keyed", "fit", ["both product(...) and keyed(...)"]),

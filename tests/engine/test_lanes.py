@@ -16,7 +16,7 @@ from legato.config import load_settings
 from legato.engine.lanes import unroll
 from legato.engine.storage import open_storage
 from legato.errors import ParameterError
-from legato.model.events import TaskTransitioned
+from legato.model.events import MapExpanded, TaskTransitioned
 from legato.model.states import TaskState
 from legato.testing import check_history
 
@@ -119,3 +119,24 @@ def test_a_product_runs_every_combination_named_by_parameter(executor: str, ledg
         ("fit", "1.0", "0.5"),
         ("fit", "1.0", "0.9"),
     ]
+
+
+def test_a_map_per_item_expands_as_soon_as_its_item_is_ready(executor: str, ledger: Path) -> None:
+    result = legato.run(lanes.every_word, executor=executor)
+    assert result.ok, result.failures()
+    assert result.output == [["AA", "BB"], ["CC", "DD", "EE"]]
+    assert [k for k, t in result.tasks.items() if t.parent == "per_word.shout[cde]"] == [
+        "per_word.shout[cde][0]",
+        "per_word.shout[cde][1]",
+        "per_word.shout[cde][2]",
+    ]
+    events = _events(result.run_id)
+    check_history(events, graph=unroll(lanes.every_word.graph, {}))
+    # Each word's map expanded once that word was split, not once every word was.
+    expanded = {e.key: e.seq for e in events if isinstance(e, MapExpanded)}
+    split = {
+        k: _seq(events, k, TaskState.SUCCEEDED)
+        for k in ("per_word.split[ab]", "per_word.split[cde]")
+    }
+    assert expanded["per_word.shout[ab]"] > split["per_word.split[ab]"]
+    assert expanded["per_word.shout[cde]"] > split["per_word.split[cde]"]

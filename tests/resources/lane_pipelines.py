@@ -123,7 +123,7 @@ def no_return(customer: str) -> None:
 
 @pipeline
 def nested(customer: str) -> list[str]:
-    return clean.map(customer)  # <- bad: nested_map
+    return clean.map(keyed(customer))  # <- bad: nested_map
 
 
 @pipeline
@@ -170,3 +170,26 @@ def lane_of_nothing() -> list[str]:
 @pipeline
 def lane_bad_keys() -> list[str]:
     return per_customer.map(keyed(["a/b"]))  # <- bad: lane_keys
+
+
+@task
+def split(text: str) -> list[str]:
+    note("split", text)
+    return list(text)
+
+
+@task
+def shout(letter: str, times: int) -> str:
+    note("shout", letter)
+    return letter.upper() * times
+
+
+@pipeline
+def per_word(word: str) -> list[str]:
+    return shout.map(split(word), unmapped(2))
+
+
+@pipeline
+def every_word() -> list[list[str]]:
+    """A map per item: each word's letters, mapped as soon as that word is split."""
+    return per_word.map(keyed(["ab", "cde"]))

@@ -13,6 +13,10 @@ task per step and item (``per_customer.train[acme]``), wired item by item
 caching, resume and crash recovery per item with no new machinery: a resumed run reruns
 only the items' steps that did not succeed.
 
+A ``task.map(...)`` in the body over an item's value is a map per item: unrolled, each
+item's map (``per_file.score[a]``) expands as soon as that item's input is ready, with items
+``per_file.score[a][0]``...
+
 The lists are known before the run (literal lists or list run parameters): the plan must
 know the items to wire each chain. A task's output is mapped over step by step with
 ``task.map(...)`` instead (each step then waits for the whole previous map).

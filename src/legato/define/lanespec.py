@@ -11,7 +11,7 @@ from typing import Any
 from legato.model.ids import SourceLocation
 from legato.model.values import Arg
 
-__all__ = ["Lane", "LaneItem"]
+__all__ = ["Lane", "LaneItem", "maps_per_item"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +51,11 @@ class Lane:
     """The node whose per-item outputs are the lane's result."""
     location: SourceLocation | None = None
     """The line of the ``.map(...)`` call."""
+
+
+def maps_per_item(node: Any) -> bool:
+    """Whether a step of a lane is itself a map, run per item (``score.map(chunks)`` in the
+    sub-pipeline: ``per_file.score[a][0]``...). A plain step's ``MapSpec`` maps over none of
+    its arguments: it only draws the step as a map of the lane's items."""
+    mapped = node.mapped
+    return node.lane is not None and mapped is not None and bool(mapped.positions or mapped.names)

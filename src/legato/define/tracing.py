@@ -295,7 +295,9 @@ class LaneOutput(Output):
 
 
 def _find_lane(value: Any, depth: int = 64) -> LaneOutput | None:
-    """The first per-item placeholder in ``value`` (containers searched deep)."""
+    """The first per-item placeholder in ``value`` (containers and markers searched deep)."""
+    if isinstance(value, Unmapped | Keyed):
+        value = value.value
     if isinstance(value, LaneOutput):
         return value
     if depth == 0 or isinstance(value, Output):
@@ -491,9 +493,7 @@ class Tracer:
                 location=location,
             ) from None
 
-        lane = (
-            self._lane_of(name, plain_args, plain_kwargs, mapped, location) if self.lanes else None
-        )
+        lane = self._lane_of(name, args, kwargs, mapped, location) if self.lanes else None
         key = self._new_key(name)
         if after is not None:
             self.after[key] = after
@@ -521,9 +521,8 @@ class Tracer:
         )
         self.nodes[key] = node
         if lane is not None:
-            return LaneOutput(
-                self, key, name, lane=lane.key, length=spec.outputs, location=location
-            )
+            length = map_spec.length if mapped and map_spec is not None else spec.outputs
+            return LaneOutput(self, key, name, lane=lane.key, length=length, location=location)
         if map_spec is not None:
             return Output(self, key, name, length=map_spec.length, location=location)
         return Output(self, key, name, length=spec.outputs, location=location)
@@ -542,12 +541,13 @@ class Tracer:
             found = _find_lane(list(kwargs.values()))
         if found is None:
             return None
-        if mapped:
+        keyed = [v for v in (*args, *kwargs.values()) if isinstance(v, Keyed)]
+        if mapped and any(_find_lane(k.value) is not None for k in keyed):
             raise DefinitionError(
-                f"{name}.map(...) was given {found._describe()} inside a mapped sub-pipeline; "
-                "a map per item (a nested map) is not supported",
-                fix=f"loop over the item's elements inside {name}, or map {name} over the "
-                "flattened list outside the sub-pipeline",
+                f"{name}.map(...) inside mapped sub-pipeline {found._lane!r} is keyed(...) "
+                "around one item's value; a map per item is keyed only by a literal list",
+                fix="leave keyed(...) out (its items are numbered per item: "
+                f"{found._lane}.{name}[item][0]...), or pass keyed(names) beside it",
                 task=name,
                 pipeline=self.pipeline,
                 location=location,
@@ -640,6 +640,8 @@ class Tracer:
         }
         if isinstance(value, ParamOutput):
             return MapArgument(kind="param", text=value._describe(), **marks)
+        if isinstance(value, LaneOutput):  # one item's value: its length is its own
+            return MapArgument(kind="output", path=value._path, text=value._describe(), **marks)
         if isinstance(value, Output):
             return MapArgument(
                 kind="output",

@@ -18,7 +18,7 @@ from typing import Any
 
 from legato.define.graph import Graph, ItemKeys, Node
 from legato.define.itemkeys import Inherited, make_item_keys
-from legato.define.lanespec import Lane, LaneItem
+from legato.define.lanespec import Lane, LaneItem, maps_per_item
 from legato.errors import ParameterError
 from legato.model.items import ItemKeyError, item_key
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
@@ -68,6 +68,7 @@ class _Unroller:
                     spec=node.spec,
                     args=tuple(self._arg(a, at) for a in node.args),
                     kwargs=tuple((k, self._arg(a, at)) for k, a in node.kwargs),
+                    mapped=node.mapped if maps_per_item(node) else None,
                     location=node.location,
                     after=self._after(node.after, at),
                     lane=node.lane,  # one item's step of the lane
