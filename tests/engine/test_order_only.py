@@ -58,6 +58,8 @@ def test_a_failed_target_blocks_the_task(ledger: Path) -> None:
     assert result.tasks["write_table"].state is TaskState.FAILED
     assert result.tasks["count_rows"].state is TaskState.UPSTREAM_FAILED
     assert notes(ledger, "count_rows") == []
+    events = list(open_storage(load_settings()).runs.read_events(result.run_id))
+    check_history(events, graph=ordered.ordered.graph)  # blocked by what it runs after
 
 
 def test_the_target_is_not_part_of_the_cache_key(ledger: Path) -> None:
