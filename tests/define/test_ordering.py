@@ -4,6 +4,8 @@ line of the ``after=`` and says how to fix it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ordered_pipelines as ordered
 import pytest
 from hypothesis import given, settings
@@ -79,6 +81,12 @@ def test_a_task_with_a_parameter_named_after_receives_it() -> None:
     node = ordered.task_with_after_parameter.graph.nodes["schedule"]
     assert node.after == ()
     assert dict(node.kwargs)["after"].value == "lunch"  # type: ignore[attr-defined]
+
+
+def test_outside_a_pipeline_after_is_dropped(ledger: Path) -> None:
+    assert ordered.scale(2, 3, after=[ordered.write_table]) == 6
+    assert ordered.scale.map([1, 2], 3, after=["anything"]) == [3, 6]
+    assert ordered.schedule(after="lunch") == "after lunch"  # its own parameter
 
 
 def test_drawings_mark_order_only_edges() -> None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from legato.define.mapping import Keyed, Unmapped
+from legato.define.ordering import AFTER, takes_after
 from legato.define.products import expand_products
 from legato.define.tracing import current_tracer
 from legato.errors import DefinitionError
@@ -61,6 +62,9 @@ class Task(Generic[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         tracer = current_tracer()
         if tracer is None:
+            # Outside a pipeline there is nothing to order: after= is dropped, not passed on.
+            if AFTER in kwargs and not takes_after(self.spec.signature.parameters):
+                kwargs.pop(AFTER)
             return self.spec.fn(*args, **kwargs)  # type: ignore[no-any-return]
         return tracer.record(self.spec, args, kwargs, mapped=False)  # type: ignore[return-value]
 
@@ -126,6 +130,8 @@ class Task(Generic[P, R]):
 def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
     """``task.map`` outside a pipeline: a plain loop with the same pairing rules (item keys
     name nothing here: the result is the list of outputs)."""
+    if AFTER in kwargs and not takes_after(spec.signature.parameters):
+        kwargs = {k: v for k, v in kwargs.items() if k != AFTER}
     args, kwargs, _ = expand_products(spec.name, spec.signature, args, kwargs)
     args = tuple(a.value if isinstance(a, Keyed) else a for a in args)
     kwargs = {k: v.value if isinstance(v, Keyed) else v for k, v in kwargs.items()}
