@@ -105,7 +105,9 @@ def build_plan(
             mapped=node.mapped,
             location=node.location,
             # What it waits for: its inputs, then what it runs after (never an input).
-            upstream=(*node.upstream, *(a for a in node.after if a not in node.upstream)),
+            upstream=node.upstream
+            if not node.after
+            else (*node.upstream, *(a for a in node.after if a not in node.upstream)),
             downstream=tuple(downstream[key]),
             amounts=node.spec.options.resources.amounts(),
             split_output=key in split,
