@@ -273,6 +273,7 @@ def test_every_documented_variable_is_read() -> None:
         "LEGATO_EXECUTOR",
         "LEGATO_CONCURRENCY",
         "LEGATO_FAILURE_POLICY",
+        "LEGATO_CAPACITY",
         "LEGATO_STALE_AFTER",
     }
     docs = (Path(__file__).parents[1] / "docs" / "profiles.md").read_text()

@@ -82,6 +82,7 @@ PUBLIC = {
     "__version__",
     "context",
     "keyed",
+    "product",
     "pipeline",
     "resume",
     "run",

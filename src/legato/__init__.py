@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from legato.define.mapping import unmapped as unmapped
     from legato.define.pipeline import Pipeline as Pipeline
     from legato.define.pipeline import pipeline as pipeline
+    from legato.define.products import product as product
     from legato.define.task import Task as Task
     from legato.define.task import task as task
     from legato.deployment import Deployment as Deployment
@@ -106,6 +107,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "task": ("legato.define.task", "task"),
     "keyed": ("legato.define.mapping", "keyed"),
     "unmapped": ("legato.define.mapping", "unmapped"),
+    "product": ("legato.define.products", "product"),
     "Deployment": ("legato.deployment", "Deployment"),
     "ScheduleDef": ("legato.model.schedules", "ScheduleDef"),
     "schedule": ("legato.schedules.declare", "schedule"),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -58,6 +58,7 @@ ENVIRONMENT: Mapping[str, str] = MappingProxyType(
         "LEGATO_CONCURRENCY": "concurrency",
         "LEGATO_FAILURE_POLICY": "failure_policy",
         "LEGATO_STALE_AFTER": "stale_after",
+        "LEGATO_CAPACITY": "capacity",
     }
 )
 """The environment variables read, and the key each overrides (``LEGATO_PROFILE`` chooses
@@ -113,6 +114,10 @@ class Settings:
     pipelines: Mapping[str, str]
     """The pipelines ``legato ui`` may start (``[pipelines]``): name -> target, a file's
     path absolute (it counts from the settings file's folder)."""
+    capacity: Mapping[str, float | str] = field(default_factory=lambda: MappingProxyType({}))
+    """What the executor offers over the machine's: ``cpus``, ``memory``, ``gpus``,
+    ``slots`` or a custom resource's name -> amount (``capacity = { db = 2 }``,
+    ``LEGATO_CAPACITY="db=2"``); a run's ``capacity`` option overrides it by name."""
     origins: Mapping[str, str]
     """Where each value that is not a default was set, by key: ``"LEGATO_HOME"``, or
     ``"profiles.prod.state_url in /work/legato.toml"`` (for messages that say why legato
@@ -171,7 +176,9 @@ def load_settings(
             secrets.update(layer.get("secrets", {}))
             pipelines.update(layer.get("pipelines", {}))
             for key, value in layer.items():
-                if key not in _MERGED:
+                if key == "capacity":  # by name, as secrets: a profile adds to the top's
+                    values[key] = {**values.get(key, {}), **value}
+                elif key not in _MERGED:
                     values[key] = value
                     origins[key] = At(
                         source, found.prefix + prefix + key, project.root, text=found.text
@@ -190,7 +197,8 @@ def load_settings(
         raw = env.get(variable)
         if raw and key in KEYS:
             origins[key] = At("environment", variable, here, env=True)
-            values[key] = KEYS[key](raw, origins[key])
+            converted = KEYS[key](raw, origins[key])
+            values[key] = {**values.get(key, {}), **converted} if key == "capacity" else converted
 
     home = values.get("home") or project.root / HOME_FOLDER
     _check_home(home, origins.get("home"), project)
@@ -207,6 +215,7 @@ def load_settings(
         stale_after=values.get("stale_after", 30.0),
         secrets=MappingProxyType(secrets),
         pipelines=MappingProxyType(pipelines),
+        capacity=MappingProxyType(values.get("capacity", {})),
         origins=MappingProxyType({key: at.origin for key, at in origins.items()}),
     )
 

@@ -18,6 +18,7 @@ from legato.choices import ExecutorName, FailurePolicy
 from legato.errors import ConfigError
 
 __all__ = [
+    "CAPACITY_EXAMPLE",
     "EXECUTOR_NAMES",
     "FAILURE_POLICIES",
     "KEYS",
@@ -25,6 +26,7 @@ __all__ = [
     "At",
     "one_of",
     "resolve_target",
+    "read_amounts",
     "show",
 ]
 
@@ -122,6 +124,61 @@ def _concurrency(raw: object, at: At) -> int:
     return value
 
 
+CAPACITY_EXAMPLE = "gpus=1,db=2,memory=16GiB"
+"""How a capacity is written as text (``--capacity``, ``LEGATO_CAPACITY``)."""
+_AMOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*[A-Za-z]*$")
+
+
+def read_amounts(raw: object) -> dict[str, float | str]:
+    """A capacity: ``{"gpus": 1, "db": 2, "memory": "16GiB"}`` from a table or from the text
+    ``gpus=1,db=2,memory=16GiB``. Names are ``cpus``, ``memory``, ``gpus``, ``slots`` or a
+    custom resource's; amounts are numbers >= 0 (``memory`` also a size such as ``16GiB``).
+    Raises ``ValueError`` saying what is wrong."""
+    if isinstance(raw, str):
+        pairs: list[tuple[object, object]] = []
+        for part in (p.strip() for p in raw.split(",")):
+            key, sep, text = part.partition("=")
+            if not part or not sep:
+                raise ValueError(f"{part!r} is not NAME=AMOUNT")
+            pairs.append((key.strip(), _number_or_text(text.strip())))
+    elif isinstance(raw, dict):
+        pairs = list(raw.items())
+    else:
+        raise ValueError(f"got {show(raw)}")
+    out: dict[str, float | str] = {}
+    for name, value in pairs:
+        if not isinstance(name, str) or not _AMOUNT_NAME.match(name):
+            raise ValueError(f"{name!r} is not a resource name")
+        if name == "memory" and isinstance(value, str) and _SIZE.match(value):
+            out[name] = value
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ValueError(f"{name}={show(value)} is not an amount >= 0")
+        else:
+            out[name] = value
+    return out
+
+
+def _number_or_text(text: str) -> float | str:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _capacity(raw: object, at: At) -> dict[str, float | str]:
+    try:
+        return read_amounts(raw)
+    except ValueError as exc:
+        raise at.error(
+            str(exc),
+            f'a table of resource amounts, e.g. {{ gpus = 1, db = 2, memory = "16GiB" }}, or '
+            f'the text "{CAPACITY_EXAMPLE}"',
+        ) from None
+
+
 MIN_LEASE = 2.0
 """The shortest lease a run's owner may hold (``stale_after``): it renews the lease every
 quarter of it, and at most every 0.5 s, so a shorter one would leave it no slack."""
@@ -212,6 +269,7 @@ KEYS: dict[str, Callable[[object, At], Any]] = {
     "stale_after": _stale_after,
     "secrets": _secrets,
     "pipelines": _pipelines,
+    "capacity": _capacity,
 }
 
 

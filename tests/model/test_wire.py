@@ -49,7 +49,8 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
         memory=st.integers(0, 2**40),
         gpus=st.integers(0, 8),
         custom=st.dictionaries(_text, _amount, max_size=2),
-    ),
+    )
+    | st.builds(Resources, memory=st.integers(1, 2**40), limit=st.just(True)),
     "timeout": st.none() | st.floats(0.001, 1e6),
     "split_output": st.booleans(),
     "gpu_ids": st.lists(st.integers(0, 7), max_size=4).map(tuple),

@@ -65,6 +65,7 @@ def run_command(
     pairs: Sequence[str],
     *,
     executor: str | None,
+    capacity: str | None,
     profile: str | None,
     cache: bool,
     fail_fast: bool | None,
@@ -82,6 +83,7 @@ def run_command(
     )
     options = RunOptions(
         executor=executor,
+        capacity=capacity,
         failure_policy=policy,
         cache=cache,
         refresh=list(refresh) or False,
@@ -102,12 +104,14 @@ def run_command(
     return _finish(console, result)
 
 
-def resume_command(run_ref: str, *, executor: str | None, profile: str | None, logs: bool) -> int:
+def resume_command(
+    run_ref: str, *, executor: str | None, capacity: str | None, profile: str | None, logs: bool
+) -> int:
     """Continue run ``run_ref`` (an id or a unique prefix); the exit status."""
     here = os.getcwd()
     if here not in sys.path:
         sys.path.insert(0, here)
-    options = ResumeOptions(executor=executor, profile=profile, echo_logs=False)
+    options = ResumeOptions(executor=executor, capacity=capacity, profile=profile, echo_logs=False)
     storage = open_existing(load(profile), f"run {run_ref!r}", read_only=False)
     info = storage.runs.get_run(run_ref)
     events = storage.runs.read_events(info.run_id)

@@ -3,6 +3,7 @@
 from legato.define.graph import Graph, MapSpec, Node, ParamSpec
 from legato.define.mapping import keyed, unmapped
 from legato.define.pipeline import Pipeline, pipeline
+from legato.define.products import product
 from legato.define.task import Task, task
 from legato.define.tracing import Output
 
@@ -16,6 +17,7 @@ __all__ = [
     "Task",
     "keyed",
     "pipeline",
+    "product",
     "task",
     "unmapped",
 ]

@@ -85,6 +85,7 @@ import xxhash
 
 from legato._version import __version__
 from legato.define.graph import Graph, MapSpec
+from legato.define.lanespec import LaneItem
 from legato.model.specs import TaskSpec
 from legato.model.values import Arg, Dict, Given, Lit, Param, Ref, Seq
 
@@ -365,13 +366,27 @@ class Fingerprinter:
                 tuple(map(self._arg, node.args)),
                 tuple((name, self._arg(a)) for name, a in node.kwargs),
                 None if node.mapped is None else self._map(node.mapped),
-                node.upstream,
+                # Order-only edges only where there are some: older versions keep their digest.
+                node.upstream if not node.after else (node.upstream, node.after),
+                *(() if node.lane is None else (("lane", node.lane),)),
             )
             for node in graph.nodes.values()
         )
         params = tuple((p.name, None if p.required else self.code(p.default)) for p in graph.params)
         output = self._arg(graph.output)
-        return _digest((FORMAT, _PYTHON, "graph", graph.pipeline, params, output, nodes))
+        lanes = tuple(
+            (
+                lane.key,
+                lane.pipeline,
+                tuple((name, self._arg(arg)) for name, arg in lane.sources),
+                lane.keyed,
+                tuple(map(self.code, lane.by)),
+                lane.output,
+            )
+            for lane in graph.lanes.values()
+        )
+        shape = (FORMAT, _PYTHON, "graph", graph.pipeline, params, output, nodes)
+        return _digest((*shape, lanes) if lanes else shape)
 
     def _map(self, spec: MapSpec) -> Token:
         # Field by field: the item key functions hash as code (their repr holds an address).
@@ -397,6 +412,8 @@ class Fingerprinter:
             return ("dict", *((self.code(k), self._arg(v)) for k, v in arg.items))
         if isinstance(arg, Given):
             return ("given", arg.source, self.code(arg.path))
+        if isinstance(arg, LaneItem):
+            return ("lane", arg.lane, arg.source, self.code(arg.path))
         return ("arg", type(arg).__qualname__)
 
     def _node(self, obj: object) -> _Node:

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from legato.define import render
+from legato.define.lanespec import Lane
 from legato.model.ids import SourceLocation
 from legato.model.specs import FailurePolicy, TaskSpec
 from legato.model.values import Arg, Dict, Param, Ref, Seq
@@ -81,6 +82,12 @@ class Node:
     """Keys of the nodes whose outputs it reads, in first-use order."""
     params: tuple[str, ...] = field(default=())
     """Names of the run parameters it reads."""
+    after: tuple[str, ...] = ()
+    """Keys of the nodes it runs after without reading their outputs (``after=``: it
+    depends on their effect); see :mod:`legato.define.ordering`."""
+    lane: str | None = None
+    """The mapped sub-pipeline (:class:`~legato.define.lanespec.Lane`) it is a step of: it
+    runs once per item of the lane."""
 
     def __post_init__(self) -> None:
         seen: dict[str, None] = {}
@@ -131,22 +138,43 @@ class Graph:
     params: tuple[ParamSpec, ...]
     output: Arg
     failure_policy: FailurePolicy = FailurePolicy.KEEP_GOING
+    lanes: Mapping[str, Lane] = field(default_factory=dict)
+    """The mapped sub-pipelines by key (their nodes name them in ``Node.lane``)."""
 
     def __post_init__(self) -> None:
         # Read-only, so the graph a Pipeline caches cannot be changed under later runs.
         object.__setattr__(self, "nodes", MappingProxyType(dict(self.nodes)))
+        object.__setattr__(self, "lanes", MappingProxyType(dict(self.lanes)))
 
     @property
     def edges(self) -> tuple[tuple[str, str], ...]:
-        """``(upstream, downstream)`` pairs, one per data dependency."""
-        return tuple((up, node.key) for node in self.nodes.values() for up in node.upstream)
+        """``(upstream, downstream)`` pairs, one per dependency: data, then order-only."""
+        return (
+            *((up, node.key) for node in self.nodes.values() for up in node.upstream),
+            *self.order_edges,
+        )
+
+    @property
+    def order_edges(self) -> tuple[tuple[str, str], ...]:
+        """The order-only ``(upstream, downstream)`` pairs (``after=``) not also a data
+        dependency."""
+        return tuple(
+            (up, node.key)
+            for node in self.nodes.values()
+            for up in node.after
+            if up not in node.upstream
+        )
 
     def downstream(self) -> dict[str, list[str]]:
-        """For each node key, the keys of nodes that read its output."""
+        """For each node key, the keys of nodes that wait for it (read its output, or run
+        after it)."""
         out: dict[str, list[str]] = {key: [] for key in self.nodes}
-        for node in self.nodes.values():
+        for node in self.nodes.values():  # a loop, not self.edges: plans of 100,000 tasks
             for up in node.upstream:
                 out[up].append(node.key)
+            for up in node.after:
+                if up not in node.upstream:
+                    out[up].append(node.key)
         return out
 
     def render_text(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from legato.define import render
 from legato.define.graph import Graph
 from legato.define.graph import ParamSpec as RunParam
+from legato.define.lanes import map_eagerly, trace_lane
 from legato.define.params import check_params
 from legato.define.tracing import Tracer, call_form, current_tracer, user_location
 from legato.errors import DefinitionError
@@ -71,10 +72,11 @@ class Pipeline(Generic[P, R]):
             )
         return Graph(
             pipeline=self.name,
-            nodes=dict(tracer.nodes),
+            nodes=tracer.finished_nodes(),
             params=self.params,
             output=tracer.output_arg(returned),
             failure_policy=self.failure_policy,
+            lanes=tracer.lanes,
         )
 
     def bind_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -98,6 +100,18 @@ class Pipeline(Generic[P, R]):
             ) from None
         bound.apply_defaults()
         return tracer.inline(self.name, self.fn, bound.arguments)  # type: ignore[no-any-return]
+
+    def map(self, *args: Any, **kwargs: Any) -> list[R]:
+        """Run the whole pipeline once per item of the list arguments (paired by position;
+        :func:`~legato.unmapped` and :func:`~legato.keyed` as in ``task.map``), each item's
+        chain on its own: an item's next step starts once *its* previous step has
+        succeeded. Inside a pipeline body the lists are literal lists or list run
+        parameters, and the result is the list of what the body returns for each item
+        (see :mod:`legato.define.lanes`); anywhere else the body simply runs per item."""
+        tracer = current_tracer()
+        if tracer is None:
+            return map_eagerly(self.fn, args, kwargs)
+        return trace_lane(tracer, self.name, self.fn, args, kwargs)  # type: ignore[return-value]
 
     def _repr_mimebundle_(
         self, include: Container[str] | None = None, exclude: Container[str] | None = None

@@ -50,7 +50,16 @@ def task_count(graph: Graph) -> TaskCount:
 
 
 def _inputs(node: Node) -> list[str]:
-    return [*node.upstream, *(f"param {p}" for p in node.params)]
+    return [
+        *node.upstream,
+        *(f"param {p}" for p in node.params),
+        *(f"after {a}" for a in _order_only(node)),
+    ]
+
+
+def _order_only(node: Node) -> list[str]:
+    """What ``node`` runs after without reading it (``after=``): drawn dashed."""
+    return [a for a in node.after if a not in node.upstream]
 
 
 def render_text(graph: Graph) -> str:
@@ -61,6 +70,9 @@ def render_text(graph: Graph) -> str:
       split            <- load, param test_size
       train[×4]        <- split
       best             <- train
+      publish          <- best, after write_table
+
+    (``after X``: an order-only edge, the task runs after ``X`` without reading it.)
     """
     params = ", ".join(p.name if p.required else f"{p.name}={p.default!r}" for p in graph.params)
     head = f"pipeline {graph.pipeline}: {task_count(graph)}"
@@ -78,7 +90,8 @@ def _mermaid_text(text: str) -> str:
 
 
 def render_mermaid(graph: Graph) -> str:
-    """A Mermaid flowchart; mapped tasks are drawn as subroutine boxes."""
+    """A Mermaid flowchart; mapped tasks are drawn as subroutine boxes, order-only edges
+    (``after=``) dashed and labelled ``after``."""
     ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
     lines = ["flowchart TD"]
     for p in graph.params:
@@ -92,6 +105,8 @@ def render_mermaid(graph: Graph) -> str:
             lines.append(f"  {ids[up]} --> {ids[key]}")
         for name in node.params:
             lines.append(f"  p_{name} -.-> {ids[key]}")
+        for up in _order_only(node):
+            lines.append(f"  {ids[up]} -. after .-> {ids[key]}")
     return "\n".join(lines)
 
 
@@ -100,7 +115,8 @@ def _dot_text(text: str) -> str:
 
 
 def render_dot(graph: Graph) -> str:
-    """A Graphviz digraph; mapped tasks are drawn with a double border."""
+    """A Graphviz digraph; mapped tasks are drawn with a double border, order-only edges
+    (``after=``) dashed and labelled ``after``."""
     lines = [f'digraph "{_dot_text(graph.pipeline)}" {{', "  rankdir=TB;", "  node [shape=box];"]
     for key, node in graph.nodes.items():
         extra = ", peripheries=2" if node.mapped is not None else ""
@@ -108,6 +124,10 @@ def render_dot(graph: Graph) -> str:
     for key, node in graph.nodes.items():
         for up in node.upstream:
             lines.append(f'  "{_dot_text(up)}" -> "{_dot_text(key)}";')
+        for up in _order_only(node):
+            lines.append(
+                f'  "{_dot_text(up)}" -> "{_dot_text(key)}" [style=dashed, label="after"];'
+            )
     lines.append("}")
     return "\n".join(lines)
 

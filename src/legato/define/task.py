@@ -10,6 +10,8 @@ from dataclasses import replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from legato.define.mapping import Keyed, Unmapped
+from legato.define.ordering import AFTER, takes_after
+from legato.define.products import expand_products
 from legato.define.tracing import current_tracer
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
@@ -60,6 +62,9 @@ class Task(Generic[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         tracer = current_tracer()
         if tracer is None:
+            # Outside a pipeline there is nothing to order: after= is dropped, not passed on.
+            if AFTER in kwargs and not takes_after(self.spec.signature.parameters):
+                kwargs.pop(AFTER)
             return self.spec.fn(*args, **kwargs)  # type: ignore[no-any-return]
         return tracer.record(self.spec, args, kwargs, mapped=False)  # type: ignore[return-value]
 
@@ -70,7 +75,8 @@ class Task(Generic[P, R]):
         In a pipeline body the lists may be other tasks' outputs, expanded at run time; the
         result passed downstream is the list of item outputs, in order. The items are
         ``task[0]``, ``task[1]``...; a list wrapped in :func:`~legato.keyed` names them by
-        its values instead (``task[linear]``).
+        its values instead (``task[linear]``), and :func:`~legato.product` runs every
+        combination of several lists (``task[alpha=0.1,l1_ratio=0.5]``).
         """
         tracer = current_tracer()
         if tracer is not None:
@@ -89,7 +95,10 @@ class Task(Generic[P, R]):
         cache: bool | CachePolicy | None = None,
         on_rollback: Callable[..., Any] | None = None,
     ) -> Task[P, R]:
-        """A copy of this task with some options changed."""
+        """A copy of this task with some options changed (each as :func:`task` takes it):
+        ``train.with_options(resources=Resources(gpus=1, memory="16GiB", limit=True))``
+        asks for other resources in one pipeline without changing the task elsewhere;
+        ``name=`` tells two variants of one task apart in one pipeline."""
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
@@ -121,6 +130,9 @@ class Task(Generic[P, R]):
 def _map_eagerly(spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
     """``task.map`` outside a pipeline: a plain loop with the same pairing rules (item keys
     name nothing here: the result is the list of outputs)."""
+    if AFTER in kwargs and not takes_after(spec.signature.parameters):
+        kwargs = {k: v for k, v in kwargs.items() if k != AFTER}
+    args, kwargs, _ = expand_products(spec.name, spec.signature, args, kwargs)
     args = tuple(a.value if isinstance(a, Keyed) else a for a in args)
     kwargs = {k: v.value if isinstance(v, Keyed) else v for k, v in kwargs.items()}
     lengths = {len(v) for v in (*args, *kwargs.values()) if isinstance(v, list | range)}

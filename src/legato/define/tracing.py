@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from legato.define.graph import MapSpec, Node, ParamSpec
+from legato.define.graph import ItemKeys, MapSpec, Node, ParamSpec
+from legato.define.lanespec import Lane, LaneItem
 from legato.define.mapping import (  # the markers are re-exported: tracing is where they act
     Keyed,
     MapArgument,
@@ -28,6 +29,8 @@ from legato.define.mapping import (  # the markers are re-exported: tracing is w
     map_spec,
     unmapped,
 )
+from legato.define.ordering import AFTER, AfterTargets, order_nodes, takes_after
+from legato.define.products import Product, ProductKeys, crossed_keys, expand_products
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.specs import TaskSpec, user_location
@@ -35,6 +38,7 @@ from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
 
 __all__ = [
     "Keyed",
+    "LaneOutput",
     "Output",
     "ParamOutput",
     "Tracer",
@@ -100,15 +104,10 @@ class Output:
                 f"indexed with {index!r}",
                 "index outputs with an int or a str (out[0], out['key']); slice inside a task",
             )
-        length = None
-        return Output(
-            self._tracer,
-            self._node,
-            self._task,
-            path=(*self._path, index),
-            length=length,
-            location=self._location,
-        )
+        return self._with_path((*self._path, index))
+
+    def _with_path(self, path: tuple[Any, ...]) -> Output:
+        return Output(self._tracer, self._node, self._task, path=path, location=self._location)
 
     def __iter__(self) -> Iterator[Output]:
         if self._length is None:
@@ -246,6 +245,75 @@ class ParamOutput(Output):
         )
 
 
+class LaneOutput(Output):
+    """Inside a mapped sub-pipeline (``sub.map(items)``), a placeholder for one item's
+    value: its item of a list the sub-pipeline maps over, or the output of one of its
+    steps for that item. A task given one runs once per item."""
+
+    __slots__ = ("_lane", "_source")
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        node: str,
+        task: str,
+        *,
+        lane: str,
+        source: str | None = None,
+        path: tuple[Any, ...] = (),
+        length: int | None = None,
+        location: SourceLocation | None = None,
+    ) -> None:
+        super().__init__(tracer, node, task, path=path, length=length, location=location)
+        self._lane = lane
+        self._source = source
+
+    def _as_arg(self) -> Arg:
+        if self._source is not None:
+            return LaneItem(self._lane, self._source, self._path)
+        return Ref(self._node, self._path)
+
+    def _describe(self) -> str:
+        suffix = "".join(f"[{p!r}]" for p in self._path)
+        if self._source is not None:
+            return f"one item of {self._source!r} in mapped sub-pipeline {self._lane!r}{suffix}"
+        return f"the output of task {self._node!r} for one item{suffix}"
+
+    def _task_key(self) -> str | None:
+        return None if self._source is not None else self._node
+
+    def _with_path(self, path: tuple[Any, ...]) -> Output:
+        return LaneOutput(
+            self._tracer,
+            self._node,
+            self._task,
+            lane=self._lane,
+            source=self._source,
+            path=path,
+            location=self._location,
+        )
+
+
+def _find_lane(value: Any, depth: int = 64) -> LaneOutput | None:
+    """The first per-item placeholder in ``value`` (containers and markers searched deep)."""
+    if isinstance(value, Unmapped | Keyed):
+        value = value.value
+    if isinstance(value, LaneOutput):
+        return value
+    if depth == 0 or isinstance(value, Output):
+        return None
+    items: Any = ()
+    if isinstance(value, list | tuple | set | frozenset):
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    for item in items:
+        found = _find_lane(item, depth - 1)
+        if found is not None:
+            return found
+    return None
+
+
 def _find_placeholder(value: Any, depth: int = 2) -> Output | None:
     """The first placeholder in ``value`` (containers searched ``depth`` levels deep)."""
     if isinstance(value, Output):
@@ -274,6 +342,10 @@ class Tracer:
     def __init__(self, pipeline: str) -> None:
         self.pipeline = pipeline
         self.nodes: dict[str, Node] = {}
+        self.lanes: dict[str, Lane] = {}
+        """The mapped sub-pipelines traced so far, by key."""
+        self.after: dict[str, AfterTargets] = {}
+        """What each call's ``after=`` named, resolved by :meth:`finished_nodes`."""
         self._names: dict[str, Callable[..., Any]] = {}
         self._calls: dict[str, int] = {}
         self._scope: list[str] = []
@@ -297,16 +369,30 @@ class Tracer:
     def inline(self, name: str, fn: Callable[..., Any], bound: Mapping[str, Any]) -> Any:
         """Trace a sub-pipeline called from a pipeline body: its nodes join this graph
         under the prefix ``name.``."""
+        self.enter(name)
+        self._body_codes.add(fn.__code__)
+        try:
+            return fn(**bound)
+        finally:
+            self.leave()
+
+    def enter(self, name: str) -> str:
+        """Open the scope of a sub-pipeline call: its nodes are keyed under it. Its key."""
         # Counted per enclosing scope, like task keys: a.inner and b.inner, not b.inner_2.
         scoped = "pipeline:" + ".".join([*self._scope, name])
         count = self._calls.get(scoped, 0) + 1
         self._calls[scoped] = count
         self._scope.append(name if count == 1 else f"{name}_{count}")
+        return ".".join(self._scope)
+
+    def leave(self) -> None:
+        """Close the innermost sub-pipeline scope."""
+        self._scope.pop()
+
+    def body(self, fn: Callable[..., Any], bound: Mapping[str, Any]) -> Any:
+        """Run a sub-pipeline's body in the current scope (its calls are checked)."""
         self._body_codes.add(fn.__code__)
-        try:
-            return fn(**bound)
-        finally:
-            self._scope.pop()
+        return fn(**bound)
 
     def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
         # Only calls of Python functions made directly from a pipeline body (or a
@@ -342,6 +428,11 @@ class Tracer:
                     ),
                 )
 
+    def finished_nodes(self) -> dict[str, Node]:
+        """The nodes of the traced body, with their order-only edges, in an order where
+        each follows what it waits for."""
+        return order_nodes(self.pipeline, self.nodes, self.after)
+
     # ------------------------------------------------------------------ recording
 
     def record(
@@ -373,8 +464,20 @@ class Tracer:
                 pipeline=self.pipeline,
                 location=location,
             )
+        after = None
+        if AFTER in kwargs and not takes_after(spec.signature.parameters):
+            kwargs = dict(kwargs)
+            after = self._after_targets(name, kwargs.pop(AFTER), location)
+        crossed: ProductKeys | None = None
         if not mapped:
             self._refuse_keyed(name, args, kwargs, location)
+        else:
+            try:
+                args, kwargs, crossed = expand_products(name, spec.signature, args, kwargs)
+            except DefinitionError as exc:
+                raise DefinitionError(
+                    exc.problem, fix=exc.fix, task=name, pipeline=self.pipeline, location=location
+                ) from exc.__cause__
         plain_args = tuple(a.value if isinstance(a, Unmapped | Keyed) else a for a in args)
         plain_kwargs = {
             k: v.value if isinstance(v, Unmapped | Keyed) else v for k, v in kwargs.items()
@@ -390,10 +493,21 @@ class Tracer:
                 location=location,
             ) from None
 
+        lane = self._lane_of(name, args, kwargs, mapped, location) if self.lanes else None
         key = self._new_key(name)
+        if after is not None:
+            self.after[key] = after
         map_spec = None
         if mapped:
             map_spec = self._map_spec(name, args, kwargs, location)
+            if crossed is not None:
+                map_spec = crossed_keys(name, map_spec, crossed, self.pipeline, location)
+        elif lane is not None:
+            map_spec = MapSpec(
+                length=lane.size,
+                size=lane.size,
+                keys=None if not lane.keyed else ItemKeys(args=(), by=(), known=lane.keys),
+            )
         arg_nodes = tuple(self._to_arg(a, name, location) for a in plain_args)
         kwarg_nodes = tuple((k, self._to_arg(v, name, location)) for k, v in plain_kwargs.items())
         node = Node(
@@ -403,11 +517,70 @@ class Tracer:
             kwargs=kwarg_nodes,
             mapped=map_spec,
             location=location,
+            lane=lane.key if lane is not None else None,
         )
         self.nodes[key] = node
+        if lane is not None:
+            length = map_spec.length if mapped and map_spec is not None else spec.outputs
+            return LaneOutput(self, key, name, lane=lane.key, length=length, location=location)
         if map_spec is not None:
             return Output(self, key, name, length=map_spec.length, location=location)
         return Output(self, key, name, length=spec.outputs, location=location)
+
+    def _lane_of(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        mapped: bool,
+        location: SourceLocation | None,
+    ) -> Lane | None:
+        """The mapped sub-pipeline a call is a step of: the one whose item it reads."""
+        found = _find_lane(list(args))
+        if found is None:
+            found = _find_lane(list(kwargs.values()))
+        if found is None:
+            return None
+        keyed = [v for v in (*args, *kwargs.values()) if isinstance(v, Keyed)]
+        if mapped and any(_find_lane(k.value) is not None for k in keyed):
+            raise DefinitionError(
+                f"{name}.map(...) inside mapped sub-pipeline {found._lane!r} is keyed(...) "
+                "around one item's value; a map per item is keyed only by a literal list",
+                fix="leave keyed(...) out (its items are numbered per item: "
+                f"{found._lane}.{name}[item][0]...), or pass keyed(names) beside it",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            )
+        return self.lanes[found._lane]
+
+    def _after_targets(
+        self, name: str, given: Any, location: SourceLocation | None
+    ) -> AfterTargets:
+        """What ``after=`` of a call of ``name`` names: outputs of calls, or tasks."""
+        items = list(given) if isinstance(given, list | tuple) else [given]
+        calls: list[str] = []
+        tasks: list[str] = []
+        for item in items:
+            if isinstance(item, Output):
+                if isinstance(item, ParamOutput) or item._tracer is not self:
+                    break
+                calls.append(item._node)
+            elif isinstance(getattr(item, "spec", None), TaskSpec):
+                tasks.append(item.spec.name)
+            else:
+                break
+        else:
+            return AfterTargets(tuple(calls), tuple(tasks), location)
+        raise DefinitionError(
+            f"after= of task {name!r} holds {_shown(item)}; it takes tasks of this pipeline "
+            "or the outputs of their calls",
+            fix=f"write {name}(..., after=[written]) with the output of the call to wait for, "
+            "or after=[write_table] to wait for every call of that task",
+            task=name,
+            pipeline=self.pipeline,
+            location=location,
+        )
 
     def _refuse_keyed(
         self,
@@ -416,6 +589,14 @@ class Tracer:
         kwargs: dict[str, Any],
         location: SourceLocation | None,
     ) -> None:
+        if any(isinstance(v, Product) for v in (*args, *kwargs.values())):
+            raise DefinitionError(
+                f"task {name!r} was called with product(...), which crosses the lists of a map",
+                fix=f"call {name}.map(product(...), ...) to run it once per combination",
+                task=name,
+                pipeline=self.pipeline,
+                location=location,
+            )
         if any(isinstance(v, Keyed) for v in (*args, *kwargs.values())):
             raise DefinitionError(
                 f"task {name!r} was called with keyed(...), which names the items of a map",
@@ -459,6 +640,8 @@ class Tracer:
         }
         if isinstance(value, ParamOutput):
             return MapArgument(kind="param", text=value._describe(), **marks)
+        if isinstance(value, LaneOutput):  # one item's value: its length is its own
+            return MapArgument(kind="output", path=value._path, text=value._describe(), **marks)
         if isinstance(value, Output):
             return MapArgument(
                 kind="output",
@@ -531,6 +714,13 @@ def call_form(name: str, signature: inspect.Signature) -> str:
     return (
         f"{name}{signature.replace(parameters=params, return_annotation=inspect.Signature.empty)}"
     )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Output):
+        return value._describe()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _qualname(fn: Callable[..., Any]) -> str:

@@ -33,9 +33,11 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 from legato.config import EXECUTOR_NAMES
+from legato.config_keys import CAPACITY_EXAMPLE, read_amounts
 from legato.define.pipeline import Pipeline
 from legato.engine.clock import Clock
 from legato.engine.journal import Listener
@@ -82,10 +84,21 @@ class CommonOptions:
     """The ``legato.toml`` profile whose settings apply (store, executor and concurrency,
     failure policy, ``stale_after``, secrets); None: ``LEGATO_PROFILE``, else the file's
     ``default_profile``. Options given here win over it."""
+    capacity: Mapping[str, float | str] | str | None = None
+    """What a named executor offers over the machine's and the profile's ``capacity``:
+    ``cpus``, ``memory``, ``gpus``, ``slots`` or a custom resource's name -> amount
+    (``{"gpus": 1, "db": 2}``, or the text ``"gpus=1,db=2"`` as ``--capacity`` takes it).
+    Tasks asking for a custom resource (``Resources(custom={"db": 1})``) need it here or in
+    the profile. An executor object keeps its own."""
     echo_logs: bool = True
     """Whether what tasks print also goes to this process's own output; it is captured and
     stored with the run either way (the CLI passes False and shows it from the store,
     prefixed by task)."""
+
+    @property
+    def amounts(self) -> Mapping[str, float | str]:
+        """``capacity`` as checked: name -> amount (empty: none given)."""
+        return cast("Mapping[str, float | str]", self.capacity or {})
 
     def __post_init__(self) -> None:
         for spec in fields(self):
@@ -228,6 +241,15 @@ def _refresh(value: Any) -> bool | frozenset[str]:
     return frozenset(names) or False  # no names: nothing to refresh
 
 
+def _capacity(value: Any) -> Mapping[str, float | str] | None:
+    if value is None:
+        return None
+    try:
+        return MappingProxyType(read_amounts(dict(value) if isinstance(value, Mapping) else value))
+    except ValueError as exc:
+        raise _InvalidError(f"{exc}; e.g. {{'gpus': 1, 'db': 2}} or '{CAPACITY_EXAMPLE}'") from None
+
+
 def _stale_after(value: Any) -> float | None:
     if value is None:
         return None
@@ -250,6 +272,7 @@ _CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "refresh": _refresh,
     "pipeline": _is("a @pipeline", lambda v: v is None or isinstance(v, Pipeline)),
     "stale_after": _stale_after,
+    "capacity": _capacity,
 }
 """The check of each option (a test keeps it equal to the fields): it returns the value as
 the options keep it, or raises ``_InvalidError`` saying what is wrong."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from legato.define.graph import Graph, MapSpec, Node
 from legato.define.itemkeys import Inherited, make_item_keys
+from legato.engine.lanes import unroll
 from legato.engine.resources import exceeds
 from legato.errors import ParameterError, PlanError
 from legato.model.ids import SourceLocation
@@ -39,6 +40,13 @@ class PlanNode:
     are numbered."""
     size: int | None = None
     """How many items a map has, where known before it runs (shown, never relied on)."""
+    lane: str | None = None
+    """The mapped sub-pipeline this is one item's step of: never claimed ahead, so that
+    an item's next step, queued first, starts before other items' waiting steps."""
+    chained: bool = False
+    """A step of a mapped sub-pipeline's item that follows another step of the same item:
+    it starts before waiting first steps of other items, so each item's chain goes
+    through (see :mod:`legato.engine.lanes`)."""
 
     def item_key(self, index: int) -> str:
         """The task key of item ``index`` of this map."""
@@ -78,6 +86,7 @@ def build_plan(
     caching: CacheOptions | None = None,
 ) -> Plan:
     """The plan of one run of ``graph`` with bound ``params``."""
+    graph = unroll(graph, params)  # a mapped sub-pipeline: one task per step and item
     downstream = graph.downstream()
     split: set[str] = set()
     for node in graph.nodes.values():
@@ -95,12 +104,18 @@ def build_plan(
             kwargs=node.kwargs,
             mapped=node.mapped,
             location=node.location,
-            upstream=node.upstream,
+            # What it waits for: its inputs, then what it runs after (never an input).
+            upstream=node.upstream
+            if not node.after
+            else (*node.upstream, *(a for a in node.after if a not in node.upstream)),
             downstream=tuple(downstream[key]),
             amounts=node.spec.options.resources.amounts(),
             split_output=key in split,
             item_keys=keys,
             size=len(keys) if keys else _size(node, params, nodes),
+            lane=node.lane,
+            chained=node.lane is not None
+            and any(graph.nodes[up].lane == node.lane for up in (*node.upstream, *node.after)),
         )
     return Plan(
         pipeline=graph.pipeline,
@@ -173,6 +188,11 @@ def _amount(name: str, value: float) -> str:
     return f"{value:g} of {name!r}"
 
 
+def _given(name: str, asked: float) -> str:
+    """How an amount is written in a capacity: ``3``, ``'8GiB'``."""
+    return repr(f"{asked / 1024**3:.3g}GiB") if name == "memory" else f"{asked:g}"
+
+
 def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
     """Raise :class:`~legato.errors.PlanError` for a task that asks for more than the
     executor can ever offer (it would wait forever)."""
@@ -185,8 +205,10 @@ def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
             f"task {node.key!r} asks for {_amount(name, asked)} but the {executor} executor "
             f"can offer at most {_amount(name, offered)}",
             fix="lower the task's resources=Resources(...), or give the executor more "
-            "capacity (e.g. ThreadsExecutor(capacity=Capacity(...))) or run it where the "
-            "resources exist",
+            f"capacity: legato.run(..., capacity={{{name!r}: {_given(name, asked)}}}) or "
+            f"--capacity {name}={_given(name, asked).strip(repr(''))} for a named executor "
+            "(or capacity in the profile), Capacity(...) for an executor object, or run it "
+            "where the resources exist",
             task=node.key,
             pipeline=plan.pipeline,
             location=node.location,

@@ -92,17 +92,8 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
             "without rollback handlers whose code and inputs are unchanged are cache hits)"
         )
     # The executor the run used before the profile's: a resumed run carries on as it ran.
-    chosen = executor_for(options.executor or info.executor or None, settings)
+    chosen = executor_for(options.executor or info.executor or None, settings, options.amounts)
     graph = pipeline.graph
-    planned = {k for k, t in record.tasks.items() if t.parent is None} if record else set()
-    if record is not None and planned != set(graph.nodes):
-        added = sorted(set(graph.nodes) - planned)
-        removed = sorted(planned - set(graph.nodes))
-        raise DefinitionError(
-            f"pipeline {pipeline.name!r} changed shape since run {info.run_id} started "
-            f"(new tasks: {added or 'none'}; removed: {removed or 'none'})",
-            fix="start a new run: unchanged tasks will be cache hits",
-        )
     policy = record.failure_policy if record is not None else ""
     plan = build_plan(
         graph,
@@ -112,6 +103,16 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         # refresh=...). A run without events never started: its choices are unknown.
         record.caching if record is not None else None,
     )
+    # The plan's tasks, not the graph's nodes: a mapped sub-pipeline plans one per item.
+    planned = {k for k, t in record.tasks.items() if t.parent is None} if record else set()
+    if record is not None and planned != set(plan.nodes):
+        added = sorted(set(plan.nodes) - planned)
+        removed = sorted(planned - set(plan.nodes))
+        raise DefinitionError(
+            f"pipeline {pipeline.name!r} changed shape since run {info.run_id} started "
+            f"(new tasks: {added or 'none'}; removed: {removed or 'none'})",
+            fix="start a new run: unchanged tasks will be cache hits",
+        )
     check_capacity(plan, chosen.capacity, chosen.name)
     if record is not None:
         _check_items(record, plan)

@@ -17,6 +17,7 @@ from legato.define.graph import Graph
 from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching, previous_parts
+from legato.engine.capacities import check_given, with_amounts
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
 from legato.engine.environment import environment_snapshot
@@ -33,7 +34,7 @@ from legato.executors.threads import ThreadsExecutor
 from legato.liveness import owner_token
 from legato.model.ids import new_run_id
 from legato.model.runs import CacheOptions, RunInfo
-from legato.model.specs import FailurePolicy
+from legato.model.specs import Capacity, FailurePolicy
 from legato.runtime.data import LiveData, StoredData
 from legato.runtime.secrets import check_params, mask_values, watch
 from legato.store.hashing import fingerprint_path
@@ -55,15 +56,17 @@ so threads run them in parallel with no serialisation and shared memory. Choose
 ``"processes"`` for GIL-bound Python, hard timeouts and isolation from crashing workers."""
 
 
-def _build_executor(name: ExecutorName, max_workers: int | None) -> Executor:
+def _build_executor(
+    name: ExecutorName, max_workers: int | None, capacity: Capacity | None = None
+) -> Executor:
     # A match, not a table: mypy checks it handles every ExecutorName.
     match name:
         case ExecutorName.INLINE:
-            return InlineExecutor()  # one call at a time, always
+            return InlineExecutor(capacity)  # one call at a time, always
         case ExecutorName.THREADS:
-            return ThreadsExecutor(max_workers=max_workers)
+            return ThreadsExecutor(max_workers=max_workers, capacity=capacity)
         case ExecutorName.PROCESSES:
-            return ProcessesExecutor(max_workers=max_workers)
+            return ProcessesExecutor(max_workers=max_workers, capacity=capacity)
     assert_never(name)
 
 
@@ -84,13 +87,22 @@ def make_executor(executor: str | Executor | None, *, max_workers: int | None = 
     return _build_executor(known, max_workers)
 
 
-def executor_for(executor: str | Executor | None, settings: Settings) -> Executor:
+def executor_for(
+    executor: str | Executor | None,
+    settings: Settings,
+    capacity: Mapping[str, float | str] | None = None,
+) -> Executor:
     """The executor a run uses: ``executor`` if given, else the profile's; a named one gets
-    the profile's ``concurrency``."""
-    return make_executor(
-        executor if executor is not None else settings.executor,
-        max_workers=settings.concurrency,
-    )
+    the profile's ``concurrency`` and the machine's capacity with the profile's
+    ``capacity`` and then ``capacity`` set over it (:mod:`legato.engine.capacities`)."""
+    chosen = executor if executor is not None else settings.executor
+    check_given(chosen, capacity or {})
+    built = make_executor(chosen, max_workers=settings.concurrency)
+    amounts = {**settings.capacity, **(capacity or {})}
+    if isinstance(chosen, Executor) or not amounts:
+        return built
+    merged = with_amounts(built.capacity, amounts)
+    return _build_executor(ExecutorName(built.name), settings.concurrency, merged)
 
 
 @takes_run_options(RunOptions)
@@ -113,7 +125,7 @@ def prepare(
     bound = pipeline.bind_params(params)
     check_params(bound)
     failure_policy = options.failure_policy or settings.failure_policy
-    chosen = executor_for(options.executor, settings)
+    chosen = executor_for(options.executor, settings, options.amounts)
     caching = CacheOptions(lookups=options.cache, refresh=_refresh_option(options.refresh, graph))
     plan = build_plan(
         graph, bound, FailurePolicy(failure_policy) if failure_policy else None, caching

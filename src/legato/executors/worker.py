@@ -19,6 +19,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from legato.executors.limits import describe_limit, memory_limit
 from legato.executors.reaper import kill_descendants
 from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -97,7 +98,9 @@ def _run(data: DataPlane, received: Received, functions: dict[str, Any]) -> Task
         return _failed(received, f"the inputs of task {task!r} cannot be loaded in a worker", exc)
     call = received.call(fn, args, kwargs)
     _show_gpus(call.gpu_ids)
-    return invoke(call, fn, data)
+    with memory_limit(call.resources) as limit:
+        outcome = invoke(call, fn, data)
+    return describe_limit(outcome, limit)
 
 
 def main(argv: list[str]) -> int:

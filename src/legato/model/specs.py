@@ -263,10 +263,22 @@ class Resources:
     """Whole GPUs."""
     custom: Mapping[str, float] = field(default_factory=dict)
     """Named amounts of anything else the executor's capacity declares (licences, DB slots)."""
+    limit: bool = False
+    """Hold the task to ``memory`` as a limit, not only a request: with the processes
+    executor an allocation past it fails inside the task as a ``MemoryError`` the attempt
+    reports (the worker lives on). Threads and inline share one process and cannot limit
+    one task: there it stays a request."""
 
     def __post_init__(self) -> None:
         fix = "e.g. Resources(cpus=2, memory='4GiB', gpus=1, custom={'db': 1})"
         _check_amounts(self, fix)
+        if not isinstance(self.limit, bool):
+            raise _invalid(f"limit must be True or False, not {self.limit!r}", fix)
+        if self.limit and not self.memory:
+            raise _invalid(
+                "Resources(limit=True) limits memory, but no memory was given",
+                fix="pass the limit as memory: Resources(memory='2GiB', limit=True)",
+            )
 
     def amounts(self) -> dict[str, float]:
         """Every non-zero amount by name: ``cpus``, ``memory``, ``gpus`` and custom names."""

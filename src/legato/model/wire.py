@@ -51,8 +51,9 @@ __all__ = [
     "encode",
 ]
 
-VERSION = 1
-"""The layout of a message; raise it whenever :data:`HEADER` or :data:`PLAIN` change."""
+VERSION = 2
+"""The layout of a message; raise it whenever :data:`HEADER` or :data:`PLAIN` change
+(2: resources carry ``limit``)."""
 
 HEADER = (
     "call_id",
@@ -83,7 +84,7 @@ Message = tuple[int, tuple[Any, ...], bytes | None, bytes]
 _header = operator.attrgetter(*HEADER)
 
 _PlainSecrets = tuple[str, str, tuple[tuple[str, str], ...]] | None
-_PlainResources = tuple[float, int, int, tuple[tuple[str, float], ...]]
+_PlainResources = tuple[float, int, int, tuple[tuple[str, float], ...], bool]
 
 
 class WireVersionError(Exception):
@@ -114,6 +115,7 @@ def encode(call: TaskCall, *, fn_data: bytes | None, args_data: bytes) -> Messag
         resources.memory,
         resources.gpus,
         tuple(custom.items()) if custom else (),  # items() of a Mapping is slow; most are empty
+        resources.limit,
     )
     return (VERSION, (*_header(call), plain_secrets, plain_resources), fn_data, args_data)
 
@@ -161,5 +163,5 @@ def _secret_refs(plain: tuple[str, str, tuple[tuple[str, str], ...]]) -> SecretR
 
 @functools.lru_cache(maxsize=256)
 def _resources(plain: _PlainResources) -> Resources:
-    cpus, memory, gpus, custom = plain
-    return Resources(cpus=cpus, memory=memory, gpus=gpus, custom=dict(custom))
+    cpus, memory, gpus, custom, limit = plain
+    return Resources(cpus=cpus, memory=memory, gpus=gpus, custom=dict(custom), limit=limit)

@@ -52,6 +52,10 @@ class GraphShape:
     fingerprint: str
     nodes: tuple[ShapeNode, ...]
     edges: tuple[tuple[str, str], ...]
+    """Every dependency, the order-only ones included (the layout keeps them pointing down)."""
+    after: tuple[tuple[str, str], ...] = ()
+    """The edges that are order-only (``after=``): the task runs after the other without
+    reading its output."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,10 +83,12 @@ class GraphNode:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GraphEdge:
-    """A data dependency: ``source``'s output is read by ``target``."""
+    """A dependency: ``source``'s output is read by ``target``, or (``after``) ``target``
+    runs after ``source`` without reading it (drawn dashed)."""
 
     source: str
     target: str
+    after: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,6 +160,15 @@ def _items(mapped: bool, counts: Counter[str] | None) -> dict[str, int] | None:
     return dict(sorted(counts.items()))
 
 
+def _step_of(key: str, planned: Mapping[str, TaskRecord]) -> str | None:
+    """The node a planned task ``step[item]`` is an item of: a step of a mapped
+    sub-pipeline, planned once per item (``per_customer.train[acme]``)."""
+    if not key.endswith("]") or "[" not in key:
+        return None
+    step = key[: key.rindex("[")]
+    return step if step not in planned else None
+
+
 def run_graph(
     run_id: str, shape: GraphShape, layout: Mapping[str, Placed], records: Sequence[TaskRecord]
 ) -> RunGraph:
@@ -200,10 +215,12 @@ def _drawn(
 ) -> tuple[int, int, tuple[GraphNode, ...], tuple[GraphEdge, ...]]:
     """The layers, the width, the nodes (with their states in ``records``) and the edges."""
     by_key = {r.key: r for r in records}
+    order_only = set(shape.after)
     counts: dict[str, Counter[str]] = {}
     for record in records:
-        if record.parent is not None:
-            counts.setdefault(record.parent, Counter())[record.state.value] += 1
+        group = record.parent if record.parent is not None else _step_of(record.key, by_key)
+        if group is not None:
+            counts.setdefault(group, Counter())[record.state.value] += 1
     nodes = []
     for node in shape.nodes:
         task = by_key.get(node.key)
@@ -223,5 +240,8 @@ def _drawn(
         1 + max((p.layer for p in layout.values()), default=-1),
         max(Counter(p.layer for p in layout.values()).values(), default=0),
         tuple(nodes),
-        tuple(GraphEdge(source=up, target=down) for up, down in shape.edges),
+        tuple(
+            GraphEdge(source=up, target=down, after=(up, down) in order_only)
+            for up, down in shape.edges
+        ),
     )

@@ -40,6 +40,7 @@ def main(argv: list[str]) -> int:
             for n in graph.nodes.values()
         ],
         "edges": [list(edge) for edge in graph.edges],
+        "after": [list(edge) for edge in graph.order_edges],
     }
     json.dump(shape, sys.stdout)
     return 0

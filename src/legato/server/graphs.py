@@ -148,4 +148,5 @@ def _shape(found: dict[str, Any]) -> GraphShape:
         fingerprint=found["fingerprint"],
         nodes=tuple(ShapeNode(**n) for n in found["nodes"]),
         edges=tuple((up, down) for up, down in found["edges"]),
+        after=tuple((up, down) for up, down in found.get("after", ())),
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from legato.define.graph import Graph
+from legato.engine.lanes import unroll
 from legato.engine.reducer import fold
 from legato.model.codec import event_from_dict, event_to_dict
 from legato.model.events import (
@@ -68,8 +69,12 @@ _FAILURES = frozenset({TaskState.FAILED, TaskState.TIMED_OUT, TaskState.UPSTREAM
 """How an input ends when its dependents end ``upstream_failed`` (a cancel is no failure)."""
 
 
-def _node_of(key: str) -> str:
-    return key.split("[", 1)[0] if key.endswith("]") else key
+def _node_of(key: str, planned: Mapping[str, object]) -> str:
+    """The planned task ``key`` is (a step of a mapped sub-pipeline is planned per item,
+    ``per_file.score[a]``) or the map it is an item of."""
+    if key in planned or not key.endswith("]"):
+        return key
+    return key.rsplit("[", 1)[0]
 
 
 def check_history(
@@ -85,7 +90,8 @@ def check_history(
     expands once, when its group starts, and its group ends only after its items (and
     succeeds only if they all did). With ``complete`` (the default) the run and every task
     must have ended, the run succeeded exactly when every task did. Given the pipeline's
-    ``graph``, a task (or map item) may become ready or start only after every task it reads
+    ``graph`` (as the run planned it: a mapped sub-pipeline per item), a task (or map item)
+    may become ready or start only after every task it reads or runs after (``after=``)
     has succeeded, and a task ends ``upstream_failed`` only when one of them failed, timed
     out or was itself ``upstream_failed`` (a cancelled input cancels its dependents).
     A rollback is planned once, while the run rolls back, over tasks that succeeded; each
@@ -105,8 +111,12 @@ def check_history(
     expanded: dict[str, list[str]] = {}  # group -> its items
     compensations: dict[str, RollbackState] = {}  # the rollback's keys -> where they stand
     run_state = RunState.PENDING
+    if graph is not None:  # as the run planned it: a mapped sub-pipeline per item
+        graph = unroll(graph, first.params)
     upstream: dict[str, tuple[str, ...]] = (
-        {key: node.upstream for key, node in graph.nodes.items()} if graph is not None else {}
+        {key: (*node.upstream, *node.after) for key, node in graph.nodes.items()}
+        if graph is not None
+        else {}
     )
 
     def fail(event: Event, problem: str) -> InvalidHistoryError:
@@ -173,7 +183,7 @@ def check_history(
             if new is TaskState.RETRY_WAIT and event.retry_at is None:
                 raise fail(event, f"task {key!r} waits for a retry without a retry time")
             if graph is not None:
-                _check_dependencies(event, states, upstream.get(_node_of(key), ()), fail)
+                _check_dependencies(event, states, upstream.get(_node_of(key, upstream), ()), fail)
             states[key] = new
             attempts[key] = event.attempt
         elif isinstance(event, RollbackPlanned):

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from legato.cli.choices import EXECUTORS
 
 __all__ = [
+    "Capacity",
     "EXIT_STATUSES",
     "SETTINGS",
     "DefaultGroup",
@@ -81,6 +82,16 @@ Executor = Annotated[
         "-e",
         metavar="NAME",
         help=f"Where tasks run: {', '.join(EXECUTORS)} (default: the profile's, else threads).",
+        show_default=False,
+    ),
+]
+Capacity = Annotated[
+    str | None,
+    typer.Option(
+        "--capacity",
+        metavar="NAME=AMOUNT,...",
+        help="What the executor offers, over the machine's and the profile's capacity: cpus, "
+        "memory, gpus, slots or a custom resource tasks ask for (e.g. gpus=1,db=2).",
         show_default=False,
     ),
 ]

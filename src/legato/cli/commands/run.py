@@ -11,6 +11,7 @@ from legato.cli.boundary import call
 from legato.cli.commands.options import (
     EXIT_STATUSES,
     SETTINGS,
+    Capacity,
     Executor,
     Logs,
     Profile,
@@ -46,6 +47,7 @@ def run(
         ),
     ] = None,
     executor: Executor = None,
+    capacity: Capacity = None,
     profile: Profile = None,
     cache: Annotated[
         bool,
@@ -88,6 +90,7 @@ def run(
             target,
             param or [],
             executor=executor,
+            capacity=capacity,
             profile=profile,
             cache=cache,
             fail_fast=fail_fast,
@@ -105,11 +108,19 @@ def run(
     "succeeded keep their outputs and do not run again.",
 )
 def resume(
-    run_id: RunRef, executor: Executor = None, profile: Profile = None, logs: Logs = True
+    run_id: RunRef,
+    executor: Executor = None,
+    capacity: Capacity = None,
+    profile: Profile = None,
+    logs: Logs = True,
 ) -> None:
     from legato.cli.running import resume_command
 
-    call(lambda: resume_command(run_id, executor=executor, profile=profile, logs=logs))
+    call(
+        lambda: resume_command(
+            run_id, executor=executor, capacity=capacity, profile=profile, logs=logs
+        )
+    )
 
 
 @commands.command(

@@ -71,6 +71,15 @@ class Dispatcher:
         """A call id unique within the run's executor."""
         return next(self._ids)
 
+    @staticmethod
+    def enqueue(queue: deque[TaskEntry], entry: TaskEntry) -> None:
+        """Queue ``entry``: at the front for the next step of a mapped sub-pipeline's item
+        (its chain goes through before other items start), else at the back."""
+        if entry.node.chained:
+            queue.appendleft(entry)
+        else:
+            queue.append(entry)
+
     def admit(self) -> Iterator[TaskEntry]:
         """The instances that may start now, claimed ones first, each queue in order; the
         others stay queued."""
@@ -97,6 +106,8 @@ class Dispatcher:
         ready, claimed = self.ready, self.claimed
         slots = self.pool.total["slots"]
         while ready:
+            if ready[0].node.lane is not None:
+                return  # a claimed first step would go before an item's next step
             mean = self._means.get(ready[0].node.spec.name)
             if mean is None:
                 return

@@ -231,7 +231,7 @@ class Flow:
     def became_ready(self, entry: TaskEntry) -> None:
         """Queue a READY instance: for the cache first when the run has one."""
         dispatcher = self.dispatcher
-        (dispatcher.unchecked if self.caching else dispatcher.ready).append(entry)
+        dispatcher.enqueue(dispatcher.unchecked if self.caching else dispatcher.ready, entry)
 
     def _expand(self, group: TaskEntry) -> None:
         node = group.node

@@ -51,13 +51,13 @@ class Lookups:
     def answer(self, answers: Sequence[CacheAnswer]) -> None:
         """The answers to the lookup, in its order."""
         waiting, self.waiting = self.waiting, []
-        ready = self.flow.dispatcher.ready
+        dispatcher = self.flow.dispatcher
         for entry, (verdict, value) in zip(waiting, answers, strict=True):
             entry.cache_key = verdict.key
             entry.cache_parts = verdict.parts.as_dict() if verdict.parts is not None else None
             entry.cache_reason = verdict.reason
             if verdict.hit is None or value is None or not self._reuse(entry, verdict, value):
-                ready.append(entry)
+                dispatcher.enqueue(dispatcher.ready, entry)
 
     def _reuse(self, entry: TaskEntry, verdict: Verdict, value: Value) -> bool:
         hit = verdict.hit
