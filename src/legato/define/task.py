@@ -88,11 +88,14 @@ class Task(Generic[P, R]):
         tags: Iterable[str] | None = None,
         cache: bool | CachePolicy | None = None,
         on_rollback: Callable[..., Any] | None = None,
+        trigger: str | None = None,
     ) -> Task[P, R]:
         """A copy of this task with some options changed."""
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
+        if trigger is not None:
+            changes["trigger"] = trigger
         if retries is not None or retry is not None:
             changes["retry"] = _retry_policy(
                 retries, retry, self.spec.options.retry, self.spec.name, user_location()
@@ -265,6 +268,7 @@ def task(
     outputs: int | None = None,
     cache: bool | CachePolicy = True,
     on_rollback: Callable[..., Any] | None = None,
+    trigger: str | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
@@ -281,6 +285,7 @@ def task(
     outputs: int | None = None,
     cache: bool | CachePolicy = True,
     on_rollback: Callable[..., Any] | None = None,
+    trigger: str | None = None,
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Make a function a task.
 
@@ -373,6 +378,7 @@ def task(
             tags=check_tags(tags, label),
             cache=_cache_policy(cache, on_rollback),
             on_rollback=on_rollback,
+            trigger=trigger,  # type: ignore[arg-type]  # checked by TaskOptions
         )
         spec = TaskSpec(
             fn=f,

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from legato.define.graph import MapSpec, Node, ParamSpec
+from legato.define.blocks import Blocks, check_reads
+from legato.define.graph import MapSpec, Node, ParamSpec, iter_refs
 from legato.define.mapping import (  # the markers are re-exported: tracing is where they act
     Keyed,
     MapArgument,
@@ -31,6 +32,7 @@ from legato.define.mapping import (  # the markers are re-exported: tracing is w
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.specs import TaskSpec, user_location
+from legato.model.triggers import Trigger
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
 
 __all__ = [
@@ -278,6 +280,8 @@ class Tracer:
         self._calls: dict[str, int] = {}
         self._scope: list[str] = []
         self._body_codes: set[CodeType] = set()
+        self.blocks = Blocks()
+        """The ``legato.when`` branches and ``finally_()`` blocks open now."""
 
     # ------------------------------------------------------------------ body execution
 
@@ -345,18 +349,33 @@ class Tracer:
     # ------------------------------------------------------------------ recording
 
     def record(
-        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, mapped: bool
+        self,
+        spec: TaskSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        mapped: bool,
+        role: str = "task",
+        trigger: Trigger | None = None,
     ) -> Output:
-        """Add a node for a call of ``spec`` and return the placeholder of its output."""
+        """Add a node for a call of ``spec`` and return the placeholder of its output
+        (``role`` and ``trigger``: legato's own nodes, see :mod:`legato.define.branches`)."""
         previous = sys.getprofile()
         sys.setprofile(None)  # our own bookkeeping needs no checking, and is hot
         try:
-            return self._record(spec, args, kwargs, mapped=mapped)
+            return self._record(spec, args, kwargs, mapped=mapped, role=role, trigger=trigger)
         finally:
             sys.setprofile(previous)
 
     def _record(
-        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, mapped: bool
+        self,
+        spec: TaskSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        mapped: bool,
+        role: str,
+        trigger: Trigger | None,
     ) -> Output:
         location = user_location()
         name = spec.name
@@ -396,6 +415,19 @@ class Tracer:
             map_spec = self._map_spec(name, args, kwargs, location)
         arg_nodes = tuple(self._to_arg(a, name, location) for a in plain_args)
         kwarg_nodes = tuple((k, self._to_arg(v, name, location)) for k, v in plain_kwargs.items())
+        reads = dict.fromkeys(
+            ref.node for arg in (*arg_nodes, *(a for _, a in kwarg_nodes)) for ref in iter_refs(arg)
+        )
+        placed = self.blocks.place(reads, self.nodes, trigger or spec.options.trigger)
+        check_reads(
+            key,
+            reads,
+            placed.branches,
+            placed.trigger,
+            self.nodes,
+            pipeline=self.pipeline,
+            location=location,
+        )
         node = Node(
             key=key,
             spec=spec,
@@ -403,8 +435,14 @@ class Tracer:
             kwargs=kwarg_nodes,
             mapped=map_spec,
             location=location,
+            control=placed.control,
+            branches=placed.branches,
+            trigger=placed.trigger,
+            final=placed.final,
+            role=role,
         )
         self.nodes[key] = node
+        self.blocks.recorded(key)
         if map_spec is not None:
             return Output(self, key, name, length=map_spec.length, location=location)
         return Output(self, key, name, length=spec.outputs, location=location)
@@ -510,7 +548,20 @@ class Tracer:
 
     def output_arg(self, value: Any) -> Arg:
         """The binding of what the pipeline body returned."""
-        return self._to_arg(value, "<pipeline output>", None)
+        arg = self._to_arg(value, "<pipeline output>", None)
+        for ref in iter_refs(arg):
+            decided = self.nodes[ref.node].branches
+            if decided:
+                raise DefinitionError(
+                    f"pipeline {self.pipeline!r} returns the output of task {ref.node!r}, "
+                    f"which runs only when branch {decided[0]!r} is taken",
+                    fix="return legato.one_of(<this output>, <the other branch's output>), "
+                    "which is the value of the branch that ran",
+                    task=ref.node,
+                    pipeline=self.pipeline,
+                    location=self.nodes[ref.node].location,
+                )
+        return arg
 
 
 class _AnnotationText(str):

@@ -48,6 +48,7 @@ _ENDS_ATTEMPT = frozenset(
         TaskState.TIMED_OUT,
         TaskState.CANCELLED,
         TaskState.UPSTREAM_FAILED,
+        TaskState.SKIPPED,
         TaskState.RETRY_WAIT,
     }
 )

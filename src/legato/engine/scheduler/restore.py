@@ -1,8 +1,10 @@
 """Continuing a recorded run: what a resume keeps and what it runs again.
 
 Succeeded tasks keep their stored outputs and are not run again, unless their output is
-damaged; every other task starts a new attempt (the rules allow a reopen only while
-``ctx.resuming``, of a succeeded task only if it is in ``ctx.damaged``). The stored outputs
+damaged; skipped tasks stay skipped (a branch not taken is a committed decision, and what
+waits for them is settled by it again); every other task starts a new attempt (the rules
+allow a reopen only while ``ctx.resuming``, of a succeeded task only if it is in
+``ctx.damaged``). The stored outputs
 and the damaged ones come in already resolved (:mod:`legato.engine.stored`): reading a
 manifest or checking an artifact is I/O, which the scheduler leaves to its driver.
 """
@@ -53,8 +55,14 @@ def restore(
     tasks = record.tasks
     nodes = flow.plan.nodes
     done: set[str] = set()
+    skipped: set[str] = set()
     for key in nodes:  # in order: inputs before their users
         recorded = tasks[key]
+        if recorded.state is TaskState.SKIPPED:
+            # A committed decision (a branch not taken): never decided again.
+            del table.open[key]
+            skipped.add(key)
+            continue
         if recorded.state is not TaskState.SUCCEEDED or key in damaged:
             continue
         value = _recorded_value(record, table[key], recorded, values)
@@ -65,10 +73,11 @@ def restore(
         done.add(key)
     ready: list[TaskEntry] = []
     for key, node in nodes.items():
-        if key in done or finished:
+        if key in done or key in skipped or finished:
             continue
         entry = table[key]
-        entry.waiting = sum(1 for up in node.upstream if up not in done)
+        entry.waiting = sum(1 for up in node.upstream if up not in done and up not in skipped)
+        entry.unmet = {up: TaskState.SKIPPED for up in node.upstream if up in skipped}
         recorded = tasks[key]
         if node.mapped is not None and recorded.items is not None and entry.waiting == 0:
             _restore_group(flow, entry, recorded, damaged)
