@@ -90,6 +90,34 @@ def test_chained_conditions_on_threads_and_processes(executor: str) -> None:
 
 
 @pytest.mark.usefixtures("ledger")
+def test_a_map_inside_a_branch_runs_or_is_skipped_as_a_whole(executor: str) -> None:
+    taken = run(bp.map_in_branch, executor, new=0.9)
+    assert taken.output == ["A", "B"]
+    assert states(taken)["tell[0]"] is S
+    assert states(taken)["keep"] is SK
+    other = run(bp.map_in_branch, executor, new=0.1)
+    assert other.output == "kept 0.1"
+    assert states(other)["tell"] is SK
+    assert not any(k.startswith("tell[") for k in other.tasks)  # never expanded
+
+
+def test_a_rerun_reuses_the_cache_and_decides_its_branch_again(ledger: Path) -> None:
+    first = run(bp.deploy_if_better, "threads", new=0.9, baseline=0.8)
+    again = run(bp.deploy_if_better, "threads", new=0.9, baseline=0.8)
+    assert again.output == first.output == "DEPLOYED 0.9"
+    hits = {k for k, t in again.tasks.items() if t.cache_hit == first.run_id}
+    assert hits == {"score", "beats", "deploy", "tell"}
+    # the decisions are never cached: decided again from the cached condition
+    assert states(again)["when"] is S
+    assert states(again)["otherwise"] is SK
+    assert states(again)["keep"] is SK
+    assert [w[0] for w in notes(ledger)] == ["score", "beats", "deploy", "tell"]
+    # another baseline: the condition runs again and the other branch is taken
+    other = run(bp.deploy_if_better, "threads", new=0.9, baseline=0.95)
+    assert other.output == "kept 0.95"
+    assert states(other)["deploy"] is SK
+
+
 def test_a_trigger_task_gets_failed_inputs_as_values(executor: str, ledger: Path) -> None:
     result = run(bp.triggered, executor)
     assert result.state is RunState.FAILED

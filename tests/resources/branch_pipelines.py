@@ -132,6 +132,16 @@ def chained(value: float = 5.0) -> str:
 
 
 @pipeline
+def map_in_branch(new: float = 0.9) -> Any:
+    s = score(new)
+    with legato.when(beats(s, 0.5)):
+        told = tell.map(["a", "b"])
+    with legato.otherwise():
+        kept = keep(s)
+    return legato.one_of(told, kept)
+
+
+@pipeline
 def triggered(new: float = 0.9) -> list[str]:
     ok = score(new)
     bad = explode(new)
