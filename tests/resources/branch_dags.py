@@ -8,7 +8,9 @@ from legato import task
 
 
 @task
-def work(*inputs: Any) -> int:
+def work(fail: bool, *inputs: Any) -> int:
+    if fail:
+        raise ValueError("failed on purpose")
     return 1 + sum(i for i in inputs if isinstance(i, int))
 
 

@@ -2,9 +2,11 @@
 
 A task with the default trigger (``all_succeeded``) is settled by its *first* input that
 does not succeed (the table blocks it at once): a skipped input skips it, a cancelled one
-cancels it, anything else makes it ``upstream_failed``. A task with another trigger waits
-until every input has ended and is then settled here, from how those that did not succeed
-ended: it runs (``None``) or ends in the state returned. A task that runs is handed a
+cancels it, anything else makes it ``upstream_failed``. A task with another trigger, and
+any task inside a ``legato.when`` branch, waits until every input has ended and is then
+settled here, from how those that did not succeed ended: it runs (``None``) or ends in the
+state returned. Inside a branch a skip wins over a failure that ended first, so whether a
+task is skipped depends on its branch alone, never on timing. A task that runs is handed a
 :class:`~legato.model.triggers.FailedInput` for each of them (:func:`failed_input`).
 """
 
@@ -59,7 +61,12 @@ def settle(
         if TaskState.CANCELLED in states:
             return TaskState.CANCELLED
         return TaskState.SKIPPED if len(unmet) == inputs else None
-    return blocked_state(next(iter(unmet.values())))
+    # All succeeded, on a branch (see the module docstring): a skipped input means the
+    # branch was not taken, whatever else ended badly meanwhile.
+    for ending in (TaskState.SKIPPED, TaskState.CANCELLED):
+        if ending in states:
+            return ending
+    return TaskState.UPSTREAM_FAILED
 
 
 def failed_input(record: TaskRecord) -> FailedInput:

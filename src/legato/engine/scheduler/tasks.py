@@ -136,7 +136,9 @@ class TaskTable:
         blocked = []
         for down in downstream:
             if not succeeded:
-                if down.node.trigger is Trigger.ALL_SUCCEEDED:
+                # A task on a branch waits for every input too, so that its branch, not
+                # whichever input ended first, says whether it is skipped.
+                if down.node.trigger is Trigger.ALL_SUCCEEDED and not down.node.branches:
                     blocked.append(down)
                     continue
                 down.unmet[entry.key] = state
