@@ -19,6 +19,7 @@ import legato
 from legato import RunState, TaskState
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
+from legato.model.events import TaskTransitioned
 from legato.testing import EventRecorder, check_history
 
 S, SK = TaskState.SUCCEEDED, TaskState.SKIPPED
@@ -158,6 +159,41 @@ def test_a_finally_block_runs_after_a_failure_and_sees_it(executor: str, ledger:
     assert got["deploy"] is TaskState.UPSTREAM_FAILED
     assert got["cleanup"] is S
     assert notes(ledger, "cleanup") == [["cleanup", "clean_deploy=upstream_failed_explode=failed"]]
+
+
+def test_a_resume_keeps_the_decision_and_runs_the_finally_block_again(
+    executor: str, ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag = tmp_path / "flag"
+    flag.touch()
+    monkeypatch.setenv("LEGATO_TEST_FLAG", str(flag))
+    first = run(bp.resumed_finally, executor)
+    assert first.state is RunState.FAILED
+    got = states(first)
+    assert got["flaky"] is TaskState.FAILED
+    assert got["otherwise"] is SK
+    assert got["keep"] is SK
+    assert got["one_of"] is TaskState.UPSTREAM_FAILED
+    assert notes(ledger, "cleanup") == [["cleanup", "clean_one_of=upstream_failed"]]
+    flag.unlink()
+    recorder = EventRecorder()
+    again = legato.resume(first.run_id, executor=executor, listeners=[recorder])
+    assert again.state is RunState.SUCCEEDED
+    assert again.output == "clean ok"
+    got = states(again)
+    # the branch was decided before the crash and is not decided again
+    assert got["otherwise"] is SK
+    assert got["keep"] is SK
+    assert again.tasks["when"].attempt == 1
+    assert again.tasks["otherwise"].attempt == 1
+    assert {k for k, _ in _moved(recorder)} == {"flaky", "one_of", "cleanup"}
+    # the finally block ran again, after the flaky task that ran again
+    assert notes(ledger, "cleanup")[-1] == ["cleanup", "clean_ok"]
+    assert [w[0] for w in notes(ledger)].count("beats") == 1
+
+
+def _moved(recorder: EventRecorder) -> set[tuple[str, str]]:
+    return {(e.key, e.state.value) for e in recorder.events if isinstance(e, TaskTransitioned)}
 
 
 def test_a_failing_finally_is_reported_beside_the_original_failure(executor: str) -> None:

@@ -56,6 +56,15 @@ def tell(message: str) -> str:
 
 
 @task
+def flaky(value: float) -> float:
+    """Fails while the file ``LEGATO_TEST_FLAG`` names exists."""
+    _note("flaky")
+    if os.path.exists(os.environ.get("LEGATO_TEST_FLAG", "")):
+        raise ValueError("flag is up")
+    return value
+
+
+@task
 def explode(value: float) -> float:
     _note("explode")
     raise ValueError(f"bad value {value}")
@@ -183,6 +192,19 @@ def finally_after_failure(new: float = 0.9) -> str:
         deployed = deploy(checked)
     with training.finally_():
         done = cleanup(deployed, checked)
+    return done
+
+
+@pipeline
+def resumed_finally(new: float = 0.9) -> str:
+    s = score(new)
+    with legato.when(beats(s, 0.5)):
+        checked = flaky(s)
+    with legato.otherwise():
+        kept = keep(s)
+    value = legato.one_of(checked, kept)
+    with legato.finally_():
+        done = cleanup(value)
     return done
 
 
