@@ -7,13 +7,12 @@ folding them again gives the same states."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import branch_pipelines as bp
 import pytest
-from ledger_notes import notes
+from ledger_notes import notes, wait_for_note
 
 import legato
 from legato import RunState, TaskState
@@ -220,25 +219,17 @@ def test_a_finally_block_runs_after_fail_fast(executor: str) -> None:
     assert states(result)["cleanup"] is S
 
 
-def test_a_finally_block_runs_when_the_run_is_cancelled() -> None:
+@pytest.mark.parametrize("executor", ["threads", "processes"])  # inline runs the task on the caller
+def test_a_finally_block_runs_when_the_run_is_cancelled(executor: str, ledger: Path) -> None:
     recorder = EventRecorder()
     handle = legato.start(
-        bp.cancelled_finally, {"seconds": 30.0}, executor="threads", listeners=[recorder]
+        bp.cancelled_finally, {"seconds": 30.0}, executor=executor, listeners=[recorder]
     )
-    started = threading.Event()
-    # cancel once the slow task runs
-    for _ in range(200):
-        if any(
-            getattr(e, "key", "") == "sleepy" and getattr(e, "state", None) is TaskState.RUNNING
-            for e in list(recorder.events)
-        ):
-            started.set()
-            break
-        threading.Event().wait(0.05)
-    assert started.is_set()
+    wait_for_note(ledger, "sleepy", timeout=30)  # cancel once the slow task runs
     handle.cancel()
     result = handle.wait(timeout=30)
     check_history(recorder.events, graph=bp.cancelled_finally.graph)
     assert result.state is RunState.CANCELLED
     assert states(result)["sleepy"] is TaskState.CANCELLED
     assert states(result)["cleanup"] is S
+    assert notes(ledger, "cleanup") == [["cleanup", "clean_sleepy=cancelled"]]
