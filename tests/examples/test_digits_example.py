@@ -126,3 +126,13 @@ def test_the_readme_draws_the_graph_legato_graph_draws() -> None:
     assert command in readme
     drawn = readme.split("```text\n", 1)[1].split("```", 1)[0]
     assert drawn == digits.digits.graph.render_text() + "\n"
+
+
+def test_the_readme_shows_the_branch_and_finally_block_as_they_are() -> None:
+    readme = (REPO / "README.md").read_text()
+    marker = "<!-- illustrative: an excerpt of examples/digits/pipeline.py"
+    excerpt = readme.split(marker, 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    source = (REPO / "examples" / "digits" / "pipeline.py").read_text().splitlines()
+    code = "".join(f"{line}\n" for line in source if not line.lstrip().startswith("#"))
+    assert "legato.when(beats_production" in excerpt
+    assert excerpt in code  # the same lines, the file's comments apart
