@@ -29,7 +29,7 @@ from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.triggers import Trigger
 
-__all__ = ["Blocks", "Frame", "Placement"]
+__all__ = ["Blocks", "Frame", "Placement", "check_reads", "check_returned", "sinks"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -152,3 +152,19 @@ def check_reads(
             pipeline=pipeline,
             location=location,
         )
+
+
+def check_returned(reads: Iterable[str], nodes: Mapping[str, Node], pipeline: str) -> None:
+    """Refuse a pipeline that returns the output of a task on a branch."""
+    for up in reads:
+        decided = nodes[up].branches
+        if decided:
+            raise DefinitionError(
+                f"pipeline {pipeline!r} returns the output of task {up!r}, which runs only "
+                f"when branch {decided[0]!r} is taken",
+                fix="return legato.one_of(<this output>, <the other branch's output>), which "
+                "is the value of the branch that ran",
+                task=up,
+                pipeline=pipeline,
+                location=nodes[up].location,
+            )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from legato.define.blocks import Blocks, check_reads
+from legato.define.blocks import Blocks, check_reads, check_returned
 from legato.define.graph import MapSpec, Node, ParamSpec, iter_refs
 from legato.define.mapping import (  # the markers are re-exported: tracing is where they act
     Keyed,
@@ -549,18 +549,7 @@ class Tracer:
     def output_arg(self, value: Any) -> Arg:
         """The binding of what the pipeline body returned."""
         arg = self._to_arg(value, "<pipeline output>", None)
-        for ref in iter_refs(arg):
-            decided = self.nodes[ref.node].branches
-            if decided:
-                raise DefinitionError(
-                    f"pipeline {self.pipeline!r} returns the output of task {ref.node!r}, "
-                    f"which runs only when branch {decided[0]!r} is taken",
-                    fix="return legato.one_of(<this output>, <the other branch's output>), "
-                    "which is the value of the branch that ran",
-                    task=ref.node,
-                    pipeline=self.pipeline,
-                    location=self.nodes[ref.node].location,
-                )
+        check_returned((ref.node for ref in iter_refs(arg)), self.nodes, self.pipeline)
         return arg
 
 
