@@ -195,6 +195,13 @@ def _moved(recorder: EventRecorder) -> set[tuple[str, str]]:
     return {(e.key, e.state.value) for e in recorder.events if isinstance(e, TaskTransitioned)}
 
 
+def test_a_mapped_task_with_a_trigger_hands_each_item_the_failed_input(executor: str) -> None:
+    result = run(bp.mapped_trigger, executor)
+    assert result.state is RunState.FAILED  # explode failed
+    assert states(result)["describe[0]"] is S
+    assert states(result)["describe"] is S
+
+
 def test_a_failing_finally_is_reported_beside_the_original_failure(executor: str) -> None:
     result = run(bp.failing_finally, executor)
     assert result.state is RunState.FAILED

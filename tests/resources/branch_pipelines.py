@@ -208,6 +208,16 @@ def resumed_finally(new: float = 0.9) -> str:
     return done
 
 
+@task(trigger="all_done")
+def describe(item: Any, failed: Any) -> str:
+    return f"{item}: {failed}"
+
+
+@pipeline
+def mapped_trigger(new: float = 0.9) -> list[str]:
+    return describe.map(["a", "b"], explode(new))
+
+
 @pipeline
 def failing_finally(new: float = 0.9) -> float:
     bad = explode(new)

@@ -171,6 +171,8 @@ class Inputs:
         if isinstance(arg, Param):
             return Lit(self.params[arg.name][index])
         bound = self.bind(arg)
+        if isinstance(bound, Lit):  # a FailedInput: every item is handed it whole
+            return bound
         assert isinstance(bound, Given)
         if not bound.path:
             item = select(bound.value, index)
