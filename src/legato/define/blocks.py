@@ -29,7 +29,15 @@ from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.triggers import Trigger
 
-__all__ = ["Blocks", "Frame", "Placement", "check_reads", "check_returned", "sinks"]
+__all__ = [
+    "UNPLACED",
+    "Blocks",
+    "Frame",
+    "Placement",
+    "check_reads",
+    "check_returned",
+    "sinks",
+]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -56,12 +64,18 @@ class Placement:
     final: bool = False
 
 
+UNPLACED = Placement()
+"""A task outside every block, with the default trigger (most tasks: made once)."""
+
+
 class Blocks:
     """The ``with`` blocks open while a pipeline body is traced, and the chains of
     conditions ``otherwise_when``/``otherwise`` continue."""
 
     def __init__(self) -> None:
         self.frames: list[Frame] = []
+        self.used = False
+        """Whether a block was ever entered (until then no task is on a branch)."""
         self.chains: dict[int, list[Any]] = {}
         """For each depth, the conditions of the ``when`` chain that ended there last (None
         once an ``otherwise`` closed it); ``otherwise_when`` and ``otherwise`` continue it."""
@@ -75,6 +89,7 @@ class Blocks:
         for deeper in [d for d in self.chains if d > depth]:
             del self.chains[deeper]
         self.frames.append(frame)
+        self.used = True
 
     def pop(self) -> Frame:
         return self.frames.pop()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from legato.define.blocks import Blocks, check_reads, check_returned
+from legato.define.blocks import UNPLACED, Blocks, Placement, check_reads, check_returned
 from legato.define.graph import MapSpec, Node, ParamSpec, iter_refs
 from legato.define.mapping import (  # the markers are re-exported: tracing is where they act
     Keyed,
@@ -415,19 +415,26 @@ class Tracer:
             map_spec = self._map_spec(name, args, kwargs, location)
         arg_nodes = tuple(self._to_arg(a, name, location) for a in plain_args)
         kwarg_nodes = tuple((k, self._to_arg(v, name, location)) for k, v in plain_kwargs.items())
-        reads = dict.fromkeys(
-            ref.node for arg in (*arg_nodes, *(a for _, a in kwarg_nodes)) for ref in iter_refs(arg)
-        )
-        placed = self.blocks.place(reads, self.nodes, trigger or spec.options.trigger)
-        check_reads(
-            key,
-            reads,
-            placed.branches,
-            placed.trigger,
-            self.nodes,
-            pipeline=self.pipeline,
-            location=location,
-        )
+        blocks = self.blocks
+        declared = trigger or spec.options.trigger
+        if blocks.used:  # else no task is on a branch or in a block: nothing to place or check
+            reads = dict.fromkeys(
+                ref.node
+                for arg in (*arg_nodes, *(a for _, a in kwarg_nodes))
+                for ref in iter_refs(arg)
+            )
+            placed = blocks.place(reads, self.nodes, declared)
+            check_reads(
+                key,
+                reads,
+                placed.branches,
+                placed.trigger,
+                self.nodes,
+                pipeline=self.pipeline,
+                location=location,
+            )
+        else:
+            placed = Placement(trigger=declared) if declared is not None else UNPLACED
         node = Node(
             key=key,
             spec=spec,

@@ -257,7 +257,7 @@ class Flow:
         """Whether ``entry``, some of whose inputs did not succeed, runs (its trigger rule
         says so: it is handed a FailedInput for each); if not, end it as the rule says."""
         node = entry.node
-        unmet = entry.unmet
+        unmet = entry.unmet or {}
         to = settle(node.trigger, unmet, inputs=len(node.upstream), branches=node.branches)
         tasks = self.ledger.run.tasks
         if to is None:

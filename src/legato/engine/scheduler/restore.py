@@ -89,7 +89,8 @@ def restore(
             continue
         entry = table[key]
         entry.waiting = sum(1 for up in node.upstream if up not in done and up not in skipped)
-        entry.unmet = {up: TaskState.SKIPPED for up in node.upstream if up in skipped}
+        unmet = {up: TaskState.SKIPPED for up in node.upstream if up in skipped}
+        entry.unmet = unmet or None
         recorded = tasks[key]
         if node.mapped is not None and recorded.items is not None and entry.waiting == 0:
             _restore_group(flow, entry, recorded, damaged)

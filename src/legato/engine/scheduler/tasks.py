@@ -51,9 +51,9 @@ class TaskEntry:
         self.node = node
         self.index = index
         self.waiting = len(node.upstream) if index is None else 0
-        self.unmet: dict[str, TaskState] = {}
+        self.unmet: dict[str, TaskState] | None = None
         """Inputs that ended without succeeding, and how (a task with a trigger rule waits
-        for them; see :mod:`legato.engine.triggers`)."""
+        for them; see :mod:`legato.engine.triggers`); None until one does (most never)."""
         self.group: TaskEntry | None = None
         # For the group instance of a mapped node:
         self.children: list[str] = []
@@ -141,6 +141,8 @@ class TaskTable:
                 if down.node.trigger is Trigger.ALL_SUCCEEDED and not down.node.branches:
                     blocked.append(down)
                     continue
+                if down.unmet is None:
+                    down.unmet = {}
                 down.unmet[entry.key] = state
             down.waiting -= 1
             if down.waiting == 0:
