@@ -90,6 +90,11 @@ def test_chained_conditions_on_threads_and_processes(executor: str) -> None:
 
 
 @pytest.mark.usefixtures("ledger")
+def test_a_condition_may_be_an_item_of_an_output(executor: str) -> None:
+    assert run(bp.indexed_condition, executor, new=0.9).output == "RETRAIN"
+    assert run(bp.indexed_condition, executor, new=0.1).output == "KEEP"
+
+
 def test_a_map_inside_a_branch_runs_or_is_skipped_as_a_whole(executor: str) -> None:
     taken = run(bp.map_in_branch, executor, new=0.9)
     assert taken.output == ["A", "B"]

@@ -140,6 +140,21 @@ def chained(value: float = 5.0) -> str:
     return legato.one_of(big, sized, tiny)
 
 
+@task
+def checks(value: float) -> dict[str, bool]:
+    return {"drift": value > 0.5, "nulls": False}
+
+
+@pipeline
+def indexed_condition(new: float = 0.9) -> str:
+    found = checks(new)
+    with legato.when(found["drift"]):
+        retrained = tell("retrain")
+    with legato.otherwise():
+        kept = tell("keep")
+    return legato.one_of(retrained, kept)
+
+
 @pipeline
 def map_in_branch(new: float = 0.9) -> Any:
     s = score(new)
