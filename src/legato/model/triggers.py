@@ -59,11 +59,8 @@ class FailedInput:
         return self.state == "skipped"
 
     def __str__(self) -> str:
-        return (
-            f"task {self.task!r} {self.state}: {self.message}"
-            if self.message
-            else (f"task {self.task!r} {self.state}")
-        )
+        said = f"task {self.task!r} {self.state}"
+        return f"{said}: {self.message}" if self.message else said
 
 
 class BranchNotTaken(Exception):  # noqa: N818 - a signal, not an error
