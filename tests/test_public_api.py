@@ -90,6 +90,15 @@ PUBLIC = {
     "start",
     "task",
     "unmapped",
+    "Block",
+    "block",
+    "finally_",
+    "one_of",
+    "otherwise",
+    "otherwise_when",
+    "when",
+    "FailedInput",
+    "Trigger",
 }
 
 

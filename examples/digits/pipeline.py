@@ -2,7 +2,8 @@
 
 ingest -> validate -> split -> scale -> features -> train four models in parallel (.map)
 -> evaluate each -> pick the best -> save it and register it in the model registry
--> deploy it: gates (accuracy), promotion to ``production``, a smoke test.
+-> when it beats the model in production, deploy it: gates (accuracy), a smoke test,
+promotion to ``production`` (otherwise production stays) -> finally, a run report.
 
 Tasks record what they did with ``legato.log_param`` / ``legato.log_metric``
 (``legato runs compare RUN RUN`` puts runs side by side); the best model becomes the next
@@ -189,6 +190,62 @@ def smoke_test(data: Split) -> legato.SmokeTest:
     return legato.SmokeTest(rows=rows, allowed=tuple(range(10)))
 
 
+@task(cache=False)  # production moves between runs: ask the registry every time
+def beats_production(best: tuple[dict[str, Any], Any], version: ModelVersion | None) -> bool:
+    """Whether the new model is better than the one in ``production``: more accurate than
+    the version it names, or nothing is in production yet. A version already in production
+    (a rerun that saved the same model) does not beat itself."""
+    score, _ = best
+    with legato.open_registry() as registry:
+        try:
+            current = registry.resolve("digits@production")
+        except legato.UnknownModelError:
+            return True
+    if version is not None and current.version == version.version:
+        return False
+    return bool(score["accuracy"] > current.metrics.get("accuracy", 0.0))
+
+
+@task(cache=False)
+def keep_production() -> legato.Deployment:
+    """What stays in production when the new model does not beat it (nothing changes)."""
+    with legato.open_registry() as registry:
+        current = registry.resolve("digits@production")
+    return legato.Deployment(
+        name="digits",
+        version=current.version,
+        alias="production",
+        previous=current.version,
+        changed=False,
+        actor="legato example: the new model did not beat production",
+    )
+
+
+@task(cache=False)  # it writes a file: a cache hit would not
+def write_report(scores: Any, deployment: Any, out_dir: str) -> str:
+    """The run report, written whatever happened before it (a ``finally_()`` block): the
+    scores and the deployment, or how each of them ended when it has no value."""
+    import json
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, legato.FailedInput):
+            return {"task": value.task, "state": value.state, "message": value.message}
+        if isinstance(value, legato.Deployment):
+            return {"version": value.version, "alias": value.alias, "changed": value.changed}
+        return value
+
+    ctx = legato.context()
+    report = {
+        "run": ctx.run_id if ctx is not None else None,
+        "scores": shown(scores),
+        "deployment": shown(deployment),
+    }
+    path = Path(out_dir) / "report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return str(path)
+
+
 GATES = [
     legato.gates.metric_at_least("accuracy", 0.9),
     legato.gates.not_worse_than_current("accuracy", margin=0.01),
@@ -213,10 +270,24 @@ def digits(
     scores = evaluate.map(keyed(MODELS), models, unmapped(data))
     best = pick_best(scores, models)
     model_path, version = save(best, scaled, out_dir)
-    # Promoted to `production` only if it passes the gates and answers the smoke test: a
-    # version that fails either is never named by `production`, so never served.
-    deployment = legato.deploy(version, alias="production", gates=GATES, smoke=smoke_test(raw))
-    return {"scores": scores, "model_path": model_path, "deployment": deployment}
+    # Deployed only when it beats the model in production; then promoted only if it passes
+    # the gates and answers the smoke test: a version that fails either is never named by
+    # `production`, so never served. Both branches are in the graph; the one not taken
+    # ends `skipped`.
+    with legato.when(beats_production(best, version)):
+        deployed = legato.deploy(version, alias="production", gates=GATES, smoke=smoke_test(raw))
+    with legato.otherwise():
+        kept = keep_production()
+    deployment = legato.one_of(deployed, kept)
+    # The report is written after everything above, whether it succeeded or not.
+    with legato.finally_():
+        report = write_report(scores, deployment, out_dir)
+    return {
+        "scores": scores,
+        "model_path": model_path,
+        "deployment": deployment,
+        "report": report,
+    }
 
 
 def main() -> None:
@@ -240,6 +311,7 @@ def main() -> None:
     for score in sorted(result.output["scores"], key=lambda s: -s["accuracy"]):
         print(f"  {score['model']:<14} accuracy={score['accuracy']:.4f} f1={score['f1_macro']:.4f}")
     print(f"best model saved to {result.output['model_path']}")
+    print(f"run report written to {result.output['report']}")
     with legato.open_registry() as registry:
         latest = registry.latest("digits")
         print(f"registered as {latest.ref} (legato models show {latest.ref})")

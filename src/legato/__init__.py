@@ -18,6 +18,13 @@ from legato._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from legato.choices import FailurePolicy as FailurePolicy
+    from legato.define.branches import Block as Block
+    from legato.define.branches import block as block
+    from legato.define.branches import finally_ as finally_
+    from legato.define.branches import one_of as one_of
+    from legato.define.branches import otherwise as otherwise
+    from legato.define.branches import otherwise_when as otherwise_when
+    from legato.define.branches import when as when
     from legato.define.mapping import keyed as keyed
     from legato.define.mapping import unmapped as unmapped
     from legato.define.pipeline import Pipeline as Pipeline
@@ -73,6 +80,8 @@ if TYPE_CHECKING:
     from legato.model.states import TaskState as TaskState
     from legato.model.tracking import Tracked as Tracked
     from legato.model.tracking import TrackKind as TrackKind
+    from legato.model.triggers import FailedInput as FailedInput
+    from legato.model.triggers import Trigger as Trigger
     from legato.query.client import get_run as get_run
     from legato.query.client import latest_output as latest_output
     from legato.query.client import runs as runs
@@ -108,6 +117,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "keyed": ("legato.define.mapping", "keyed"),
     "unmapped": ("legato.define.mapping", "unmapped"),
     "product": ("legato.define.products", "product"),
+    "Block": ("legato.define.branches", "Block"),
+    "block": ("legato.define.branches", "block"),
+    "finally_": ("legato.define.branches", "finally_"),
+    "one_of": ("legato.define.branches", "one_of"),
+    "otherwise": ("legato.define.branches", "otherwise"),
+    "otherwise_when": ("legato.define.branches", "otherwise_when"),
+    "when": ("legato.define.branches", "when"),
+    "FailedInput": ("legato.model.triggers", "FailedInput"),
+    "Trigger": ("legato.model.triggers", "Trigger"),
     "Deployment": ("legato.deployment", "Deployment"),
     "ScheduleDef": ("legato.model.schedules", "ScheduleDef"),
     "schedule": ("legato.schedules.declare", "schedule"),

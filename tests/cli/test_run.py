@@ -136,7 +136,7 @@ def test_a_failed_run_exits_1_with_each_error_and_how_to_resume(cli: Invoke) -> 
     out = result.stdout
     run_id = run_id_of(out)
     assert "failed     explode  ValueError: bad input: oops" in out
-    assert "skipped    shout" in out
+    assert "not run    shout" in out
     assert any(line.split()[:2] == ["shout", "upstream_failed"] for line in out.splitlines())
     assert f"run {run_id} failed in " in out
     assert "failed: explode  ValueError: bad input: oops" in out

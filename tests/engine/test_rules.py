@@ -12,6 +12,7 @@ from legato import RetryPolicy
 from legato.engine import rules
 from legato.engine.rules import (
     RULES,
+    BranchNotTakenIsSkip,
     CancelStopsRetries,
     Context,
     FenceStaleAttempt,
@@ -30,6 +31,7 @@ from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.records import TaskRecord
 from legato.model.specs import TaskOptions
 from legato.model.states import REOPEN_TARGETS, TASK_TERMINAL, TASK_TRANSITIONS, TaskState
+from legato.model.triggers import BranchNotTaken
 
 S = TaskState
 ALL = frozenset(TaskState)
@@ -68,10 +70,12 @@ def test_rules_run_in_the_documented_order_with_their_declared_scopes() -> None:
         OnlyCacheHitsSkipRunning,
         CancelStopsRetries,
         LateResultIsTimeout,
+        BranchNotTakenIsSkip,
         RetryFailedAttempt,
         FollowTable,
     ]
     scopes = {type(r).__name__: (r.from_states, r.to_states) for r in RULES}
+    assert scopes["BranchNotTakenIsSkip"] == (frozenset({S.RUNNING}), frozenset({S.FAILED}))
     assert scopes["FenceStaleAttempt"] == (ALL - {S.RETRY_WAIT}, ALL)
     assert scopes["TerminalIsFinal"] == (TASK_TERMINAL, ALL)
     assert scopes["NextAttemptIsNew"] == ({S.RETRY_WAIT}, ALL)
@@ -420,3 +424,30 @@ def test_whatever_is_proposed_the_outcome_is_in_the_table(
     if decided.to is S.RETRY_WAIT:
         assert attempt < attempts
         assert decided.retry_delay is not None
+
+
+# --------------------------------------------------------------------------- branches
+
+
+def test_a_branch_not_taken_is_skipped_never_failed_or_retried() -> None:
+    not_taken = failed(1, raised(BranchNotTaken("the condition was False")))
+    got = decide(record(S.RUNNING), not_taken, options(attempts=3), ctx())
+    assert got is not None
+    assert got.to is S.SKIPPED
+    assert got.error is None
+    assert got.reason == "branch not taken: the condition was False"
+    # any other error still fails (and retries) as before
+    other = decide(record(S.RUNNING), failed(1), options(attempts=3), ctx())
+    assert other is not None
+    assert other.to is S.RETRY_WAIT
+
+
+def test_a_finally_task_still_starts_while_the_run_is_cancelling() -> None:
+    running = Proposal(to=S.RUNNING, attempt=1)
+    stopping = Context(rng=random.Random(0), cancelling=True, finals=frozenset({"train"}))
+    got = decide(record(S.READY), running, options(), stopping)
+    assert got is not None
+    assert got.to is S.RUNNING
+    other = decide(record(S.READY), running, options(), ctx(cancelling=True))
+    assert other is not None
+    assert other.to is S.CANCELLED

@@ -3,6 +3,8 @@ a second run reuses every task."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +35,16 @@ def test_trains_then_reuses_every_task_and_saves_a_deleted_model_again(
     assert [k for k, t in result.tasks.items() if t.parent == "train"] == [
         f"train[{m}]" for m in digits.MODELS
     ]
-    assert str(result.task_count) == "17 tasks (8 map items)"
-    assert {t.state for t in result.tasks.values()} == {TaskState.SUCCEEDED}
+    assert str(result.task_count) == "23 tasks (8 map items)"
+    # Nothing was in production, so the new model beats it: deployed, and the otherwise
+    # branch (keep production as it is) skipped.
+    skipped = {k for k, t in result.tasks.items() if t.state is TaskState.SKIPPED}
+    assert skipped == {"otherwise", "keep_production"}
+    assert {t.state for t in result.tasks.values()} == {TaskState.SUCCEEDED, TaskState.SKIPPED}
+    # The finally block wrote the run report.
+    report = json.loads(Path(result.output["report"]).read_text())
+    assert report["run"] == result.run_id
+    assert report["deployment"] == {"version": 1, "alias": "production", "changed": True}
 
     # The best model is registered with its lineage, and the tasks' metrics are tracked.
     with legato.open_registry() as registry:
@@ -62,9 +72,13 @@ def test_trains_then_reuses_every_task_and_saves_a_deleted_model_again(
     # `make demo` a second time: the same parameters, a new process, nothing runs again but
     # the deployment, an act that is never reused (here it finds production set already).
     done = run_script("digits", cwd=tmp_path)
-    assert "reused 16 of 17 tasks from earlier runs" in done.stdout, done.stdout
-    assert done.stdout.count(f"cache: hit from run {result.run_id}") == 16
+    assert "reused 15 of 23 tasks from earlier runs" in done.stdout, done.stdout
+    assert done.stdout.count(f"cache: hit from run {result.run_id}") == 15
+    # The same model does not beat itself: no deployment, production stays.
     assert "production: digits:1 (already)" in done.stdout
+    for key in ("when", "smoke_test", "deploy"):
+        assert re.search(rf"^  {key} +skipped ", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^  keep_production +succeeded ", done.stdout, re.MULTILINE)
     assert f"best model saved to {saved}" in done.stdout
 
     # Saving is a side effect a cache hit does not redo: the script notices the missing file
@@ -72,7 +86,7 @@ def test_trains_then_reuses_every_task_and_saves_a_deleted_model_again(
     saved.unlink()
     again = run_script("digits", cwd=tmp_path)
     assert "the saved model file is gone: saving it again" in again.stdout
-    assert "reused 15 of 17 tasks from earlier runs" in again.stdout, again.stdout
+    assert "reused 14 of 23 tasks from earlier runs" in again.stdout, again.stdout
     assert saved.is_file()
 
 
@@ -86,8 +100,10 @@ params = {"simulate_outage": False}
 first = legato.run(digits, params=params).raise_for_status()
 second = legato.run(digits, params=params).raise_for_status()
 for key, task in second.tasks.items():
-    if not task.mapped and task.cache_hit is None and key != "deploy":  # an act, always run
-        print(f"{key}: {task.reason}")
+    # acts (deploy, the report) and questions to the registry always run; skipped is skipped
+    if not task.mapped and task.cache_hit is None and task.reason != "cache: off for this task":
+        if task.state.value != "skipped":
+            print(f"{key}: {task.reason}")
 """
 
 
@@ -110,3 +126,13 @@ def test_the_readme_draws_the_graph_legato_graph_draws() -> None:
     assert command in readme
     drawn = readme.split("```text\n", 1)[1].split("```", 1)[0]
     assert drawn == digits.digits.graph.render_text() + "\n"
+
+
+def test_the_readme_shows_the_branch_and_finally_block_as_they_are() -> None:
+    readme = (REPO / "README.md").read_text()
+    marker = "<!-- illustrative: an excerpt of examples/digits/pipeline.py"
+    excerpt = readme.split(marker, 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    source = (REPO / "examples" / "digits" / "pipeline.py").read_text().splitlines()
+    code = "".join(f"{line}\n" for line in source if not line.lstrip().startswith("#"))
+    assert "legato.when(beats_production" in excerpt
+    assert excerpt in code  # the same lines, the file's comments apart

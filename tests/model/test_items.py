@@ -71,7 +71,7 @@ def test_a_keyed_expansion_is_written_as_version_2_and_read_back() -> None:
     keyed = MapExpanded(run_id="r", seq=4, at=1.0, key="train", count=2, keys=("a", "b"))
     data = event_to_dict(keyed)
     assert (data["v"], data["keys"]) == (2, ["a", "b"])
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION >= 2
     assert event_from_dict(data) == keyed
     # An expansion without keys stays version 1: a legato that reads only version 1 reads
     # it right, and refuses (by its version) only what it would misread.
@@ -152,3 +152,28 @@ def test_a_count_follows_a_map_that_expands() -> None:
     count = TaskCount.of([(False, None), (True, None), (True, 2)])
     assert str(count.expanded(None, 5)) == "8 tasks (7 map items)"
     assert str(count.expanded(2, 3)) == "4 tasks (3 map items) + 1 map sized at run time"
+
+
+def test_a_skip_is_written_as_version_3_so_older_readers_refuse_it() -> None:
+    from legato.model.events import TaskTransitioned
+    from legato.model.states import TaskState
+
+    skipped = TaskTransitioned(
+        run_id="r",
+        seq=5,
+        at=1.0,
+        key="deploy",
+        state=TaskState.SKIPPED,
+        attempt=1,
+        reason="input 'when' skipped",
+    )
+    data = event_to_dict(skipped)
+    assert data["v"] == 3
+    assert SCHEMA_VERSION == 3
+    assert event_from_dict(data) == skipped
+    ran = TaskTransitioned(
+        run_id="r", seq=5, at=1.0, key="deploy", state=TaskState.SUCCEEDED, attempt=1
+    )
+    assert event_to_dict(ran)["v"] == 1
+    with pytest.raises(ValueError, match="upgrade legato"):
+        event_from_dict({**data, "v": SCHEMA_VERSION + 1})

@@ -59,3 +59,27 @@ def test_a_graph_is_refused_once_the_code_changed(
     answer = viewer.get(f"/api/v1/runs/{run.run_id}/graph")
     assert answer.status_code == 409
     assert "has changed since" in answer.json()["error"]
+
+
+def test_a_branch_shows_its_decision_and_the_skipped_side(
+    viewer: TestClient, storage: Any, tmp_path: Path
+) -> None:
+    source = tmp_path / "branching.py"
+    source.write_text(
+        "import legato\nfrom legato import pipeline, task\n\n"
+        "@task\ndef check() -> bool:\n    return True\n\n"
+        "@task\ndef act() -> int:\n    return 1\n\n"
+        "@task\ndef rest() -> int:\n    return 0\n\n"
+        "@pipeline\ndef branching() -> int:\n"
+        "    with legato.when(check()):\n        a = act()\n"
+        "    with legato.otherwise():\n        r = rest()\n"
+        "    return legato.one_of(a, r)\n"
+    )
+    run = legato.run(load_pipeline(f"{source}:branching"), {}, executor="inline", store=storage)
+    body = viewer.get(f"/api/v1/runs/{run.run_id}/graph").json()
+    nodes = {n["key"]: n for n in body["nodes"]}
+    assert (nodes["when"]["role"], nodes["when"]["state"]) == ("branch", "succeeded")
+    assert (nodes["otherwise"]["role"], nodes["otherwise"]["state"]) == ("branch", "skipped")
+    assert nodes["rest"]["state"] == "skipped"
+    assert (nodes["one_of"]["role"], nodes["one_of"]["state"]) == ("join", "succeeded")
+    assert ("when", "act") in [(e["source"], e["target"]) for e in body["edges"]]

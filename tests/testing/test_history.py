@@ -147,3 +147,45 @@ def test_with_the_graph_upstream_failed_needs_a_failed_input() -> None:
     broken = renumbered([*events[:i], failed])
     with pytest.raises(InvalidHistoryError, match="no input of it failed"):
         check_history(broken, graph=keep_going.graph, complete=False)
+
+
+def _branch_run(new: float) -> list[Event]:
+    import branch_pipelines as bp
+
+    import legato
+    from legato.testing import EventRecorder
+
+    recorder = EventRecorder()
+    legato.run(
+        bp.deploy_if_better, {"new": new}, executor="inline", store=False, listeners=[recorder]
+    )
+    return list(recorder.events)
+
+
+def test_with_the_graph_skipped_needs_a_skipped_input_or_a_branch_not_taken() -> None:
+    import branch_pipelines as bp
+
+    graph = bp.deploy_if_better.graph
+    events = _branch_run(0.9)
+    check_history(events, graph=graph)
+    # 'deploy' skipped although its branch was taken
+    i = index(events, "deploy", S.READY)
+    run_id = events[0].run_id
+    skipped = TaskTransitioned(
+        run_id=run_id, seq=0, at=0.0, key="deploy", state=S.SKIPPED, attempt=1
+    )
+    broken = renumbered([*events[:i], skipped])
+    with pytest.raises(InvalidHistoryError, match="skipped but no input of it was skipped"):
+        check_history(broken, graph=graph, complete=False)
+    # only a task deciding a branch ends skipped from running
+    i = index(events, "deploy", S.SUCCEEDED)
+    broken = changed(events, i, state=S.SKIPPED)
+    with pytest.raises(InvalidHistoryError, match="skipped while running but decides no branch"):
+        check_history(broken, graph=graph, complete=False)
+
+
+def test_a_run_with_skipped_tasks_succeeded() -> None:
+    events = _branch_run(0.5)
+    record = check_history(events)
+    assert record.state is RunState.SUCCEEDED
+    assert record.tasks["deploy"].state is S.SKIPPED

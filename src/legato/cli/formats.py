@@ -33,6 +33,7 @@ STATE_STYLES = {
     "failed": "red",
     "timed_out": "red",
     "upstream_failed": "yellow",
+    "skipped": "dim cyan",
     "cancelled": "yellow",
     "cancelling": "yellow",
     "rolling_back": "yellow",

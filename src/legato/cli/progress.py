@@ -189,7 +189,9 @@ def task_line(record: TaskRecord, expanded: int | None = None) -> tuple[str, str
         verb = "failed" if state is TaskState.FAILED else "timed out"
         return verb, mask(_error(record))
     if state is TaskState.UPSTREAM_FAILED:
-        return "skipped", mask(record.reason or "an upstream task failed")
+        return "not run", mask(record.reason or "an upstream task failed")
+    if state is TaskState.SKIPPED:
+        return "skipped", mask(record.reason or "its branch was not taken")
     if state is TaskState.CANCELLED:
         return "cancelled", mask(record.reason)
     return None
@@ -340,7 +342,8 @@ class LiveProgress(RunView):
             ("succeeded", counts[TaskState.SUCCEEDED], "green"),
             ("cached", self.cache_hits, "green"),
             ("failed", counts[TaskState.FAILED] + counts[TaskState.TIMED_OUT], "red"),
-            ("skipped", counts[TaskState.UPSTREAM_FAILED], "yellow"),
+            ("upstream failed", counts[TaskState.UPSTREAM_FAILED], "yellow"),
+            ("skipped", counts[TaskState.SKIPPED], "dim cyan"),
             ("cancelled", counts[TaskState.CANCELLED], "yellow"),
             ("retries", self.retries, "magenta"),
         ]

@@ -13,6 +13,7 @@ from legato.define import render
 from legato.define.lanespec import Lane
 from legato.model.ids import SourceLocation
 from legato.model.specs import FailurePolicy, TaskSpec
+from legato.model.triggers import Trigger
 from legato.model.values import Arg, Dict, Param, Ref, Seq
 
 __all__ = ["Graph", "ItemKeys", "MapSpec", "Node", "ParamSpec", "iter_refs", "iter_params"]
@@ -82,6 +83,21 @@ class Node:
     """Keys of the nodes whose outputs it reads, in first-use order."""
     params: tuple[str, ...] = field(default=())
     """Names of the run parameters it reads."""
+    control: tuple[str, ...] = ()
+    """Nodes it waits for without reading their output: the task deciding the branch it is
+    in (``legato.when``), the tasks a ``finally_()`` block follows (see
+    :mod:`legato.define.blocks`). They are part of ``upstream``."""
+    branches: tuple[str, ...] = ()
+    """The tasks deciding the branches it is inside, outermost first."""
+    trigger: Trigger = Trigger.ALL_SUCCEEDED
+    """When it runs given how its inputs ended (its task's ``trigger``, or the block's)."""
+    final: bool = False
+    """In a ``finally_()`` block: stopping the run (fail-fast, cancel) does not stop it."""
+    role: str = "task"
+    """``task``; ``branch``: the task deciding a ``legato.when`` branch; ``join``: a
+    ``legato.one_of``."""
+    waits: tuple[str, ...] = field(default=())
+    """The control edges that are not also data: nodes it waits for and does not read."""
     after: tuple[str, ...] = ()
     """Keys of the nodes it runs after without reading their outputs (``after=``: it
     depends on their effect); see :mod:`legato.define.ordering`."""
@@ -97,6 +113,10 @@ class Node:
                 seen.setdefault(ref.node)
             for param in iter_params(arg):
                 names.setdefault(param.name)
+        reads = set(seen)
+        for key in self.control:
+            seen.setdefault(key)
+        object.__setattr__(self, "waits", tuple(k for k in self.control if k not in reads))
         object.__setattr__(self, "upstream", tuple(seen))
         object.__setattr__(self, "params", tuple(names))
 

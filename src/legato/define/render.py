@@ -50,10 +50,14 @@ def task_count(graph: Graph) -> TaskCount:
 
 
 def _inputs(node: Node) -> list[str]:
+    """What a task waits for: what it reads, then parameters, then ``after x`` for what it
+    only waits for (a branch's decision, what a finally block follows, an ``after=``)."""
+    waits = node.waits
+    reads = [up for up in node.upstream if up not in waits]
     return [
-        *node.upstream,
+        *reads,
         *(f"param {p}" for p in node.params),
-        *(f"after {a}" for a in _order_only(node)),
+        *(f"after {w}" for w in (*waits, *_order_only(node))),
     ]
 
 
@@ -90,8 +94,10 @@ def _mermaid_text(text: str) -> str:
 
 
 def render_mermaid(graph: Graph) -> str:
-    """A Mermaid flowchart; mapped tasks are drawn as subroutine boxes, order-only edges
-    (``after=``) dashed and labelled ``after``."""
+    """A Mermaid flowchart; mapped tasks are drawn as subroutine boxes, the tasks deciding
+    ``legato.when`` branches as diamonds, ``legato.one_of`` joins as stadiums, and edges
+    that only order (a branch's decision, what a finally block follows) dashed, order-only
+    edges (``after=``) dashed and labelled ``after``."""
     ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
     lines = ["flowchart TD"]
     for p in graph.params:
@@ -99,10 +105,16 @@ def render_mermaid(graph: Graph) -> str:
     for key, node in graph.nodes.items():
         label = _mermaid_text(_label(node))
         shape = f'[["{label}"]]' if node.mapped is not None else f'["{label}"]'
+        if node.role == "branch":
+            shape = f'{{"{label}"}}'
+        elif node.role == "join":
+            shape = f'(["{label}"])'
         lines.append(f"  {ids[key]}{shape}")
     for key, node in graph.nodes.items():
+        waits = node.waits
         for up in node.upstream:
-            lines.append(f"  {ids[up]} --> {ids[key]}")
+            arrow = "-.->" if up in waits else "-->"
+            lines.append(f"  {ids[up]} {arrow} {ids[key]}")
         for name in node.params:
             lines.append(f"  p_{name} -.-> {ids[key]}")
         for up in _order_only(node):
@@ -115,15 +127,22 @@ def _dot_text(text: str) -> str:
 
 
 def render_dot(graph: Graph) -> str:
-    """A Graphviz digraph; mapped tasks are drawn with a double border, order-only edges
-    (``after=``) dashed and labelled ``after``."""
+    """A Graphviz digraph; mapped tasks are drawn with a double border, branch decisions
+    as diamonds, joins as ovals, edges that only order dashed (``after=`` ones labelled
+    ``after``)."""
     lines = [f'digraph "{_dot_text(graph.pipeline)}" {{', "  rankdir=TB;", "  node [shape=box];"]
     for key, node in graph.nodes.items():
         extra = ", peripheries=2" if node.mapped is not None else ""
+        if node.role == "branch":
+            extra += ", shape=diamond"
+        elif node.role == "join":
+            extra += ", shape=oval"
         lines.append(f'  "{_dot_text(key)}" [label="{_dot_text(_label(node))}"{extra}];')
     for key, node in graph.nodes.items():
+        waits = node.waits
         for up in node.upstream:
-            lines.append(f'  "{_dot_text(up)}" -> "{_dot_text(key)}";')
+            style = " [style=dashed]" if up in waits else ""
+            lines.append(f'  "{_dot_text(up)}" -> "{_dot_text(key)}"{style};')
         for up in _order_only(node):
             lines.append(
                 f'  "{_dot_text(up)}" -> "{_dot_text(key)}" [style=dashed, label="after"];'

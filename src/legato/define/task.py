@@ -94,6 +94,7 @@ class Task(Generic[P, R]):
         tags: Iterable[str] | None = None,
         cache: bool | CachePolicy | None = None,
         on_rollback: Callable[..., Any] | None = None,
+        trigger: str | None = None,
     ) -> Task[P, R]:
         """A copy of this task with some options changed (each as :func:`task` takes it):
         ``train.with_options(resources=Resources(gpus=1, memory="16GiB", limit=True))``
@@ -102,6 +103,8 @@ class Task(Generic[P, R]):
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
+        if trigger is not None:
+            changes["trigger"] = trigger
         if retries is not None or retry is not None:
             changes["retry"] = _retry_policy(
                 retries, retry, self.spec.options.retry, self.spec.name, user_location()
@@ -277,6 +280,7 @@ def task(
     outputs: int | None = None,
     cache: bool | CachePolicy = True,
     on_rollback: Callable[..., Any] | None = None,
+    trigger: str | None = None,
 ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
@@ -293,6 +297,7 @@ def task(
     outputs: int | None = None,
     cache: bool | CachePolicy = True,
     on_rollback: Callable[..., Any] | None = None,
+    trigger: str | None = None,
 ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Make a function a task.
 
@@ -385,6 +390,7 @@ def task(
             tags=check_tags(tags, label),
             cache=_cache_policy(cache, on_rollback),
             on_rollback=on_rollback,
+            trigger=trigger,  # type: ignore[arg-type]  # checked by TaskOptions
         )
         spec = TaskSpec(
             fn=f,

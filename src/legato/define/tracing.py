@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from legato.define.graph import ItemKeys, MapSpec, Node, ParamSpec
+from legato.define.blocks import UNPLACED, Blocks, Placement, check_reads, check_returned
+from legato.define.graph import ItemKeys, MapSpec, Node, ParamSpec, iter_refs
 from legato.define.lanespec import Lane, LaneItem
 from legato.define.mapping import (  # the markers are re-exported: tracing is where they act
     Keyed,
@@ -34,6 +35,7 @@ from legato.define.products import Product, ProductKeys, crossed_keys, expand_pr
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.specs import TaskSpec, user_location
+from legato.model.triggers import Trigger
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq
 
 __all__ = [
@@ -350,6 +352,8 @@ class Tracer:
         self._calls: dict[str, int] = {}
         self._scope: list[str] = []
         self._body_codes: set[CodeType] = set()
+        self.blocks = Blocks()
+        """The ``legato.when`` branches and ``finally_()`` blocks open now."""
 
     # ------------------------------------------------------------------ body execution
 
@@ -436,18 +440,33 @@ class Tracer:
     # ------------------------------------------------------------------ recording
 
     def record(
-        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, mapped: bool
+        self,
+        spec: TaskSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        mapped: bool,
+        role: str = "task",
+        trigger: Trigger | None = None,
     ) -> Output:
-        """Add a node for a call of ``spec`` and return the placeholder of its output."""
+        """Add a node for a call of ``spec`` and return the placeholder of its output
+        (``role`` and ``trigger``: legato's own nodes, see :mod:`legato.define.branches`)."""
         previous = sys.getprofile()
         sys.setprofile(None)  # our own bookkeeping needs no checking, and is hot
         try:
-            return self._record(spec, args, kwargs, mapped=mapped)
+            return self._record(spec, args, kwargs, mapped=mapped, role=role, trigger=trigger)
         finally:
             sys.setprofile(previous)
 
     def _record(
-        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], *, mapped: bool
+        self,
+        spec: TaskSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        mapped: bool,
+        role: str,
+        trigger: Trigger | None,
     ) -> Output:
         location = user_location()
         name = spec.name
@@ -510,6 +529,26 @@ class Tracer:
             )
         arg_nodes = tuple(self._to_arg(a, name, location) for a in plain_args)
         kwarg_nodes = tuple((k, self._to_arg(v, name, location)) for k, v in plain_kwargs.items())
+        blocks = self.blocks
+        declared = trigger or spec.options.trigger
+        if blocks.used:  # else no task is on a branch or in a block: nothing to place or check
+            reads = dict.fromkeys(
+                ref.node
+                for arg in (*arg_nodes, *(a for _, a in kwarg_nodes))
+                for ref in iter_refs(arg)
+            )
+            placed = blocks.place(reads, self.nodes, declared)
+            check_reads(
+                key,
+                reads,
+                placed.branches,
+                placed.trigger,
+                self.nodes,
+                pipeline=self.pipeline,
+                location=location,
+            )
+        else:
+            placed = Placement(trigger=declared) if declared is not None else UNPLACED
         node = Node(
             key=key,
             spec=spec,
@@ -517,9 +556,15 @@ class Tracer:
             kwargs=kwarg_nodes,
             mapped=map_spec,
             location=location,
+            control=placed.control,
+            branches=placed.branches,
+            trigger=placed.trigger,
+            final=placed.final,
+            role=role,
             lane=lane.key if lane is not None else None,
         )
         self.nodes[key] = node
+        self.blocks.recorded(key)
         if lane is not None:
             length = map_spec.length if mapped and map_spec is not None else spec.outputs
             return LaneOutput(self, key, name, lane=lane.key, length=length, location=location)
@@ -693,7 +738,9 @@ class Tracer:
 
     def output_arg(self, value: Any) -> Arg:
         """The binding of what the pipeline body returned."""
-        return self._to_arg(value, "<pipeline output>", None)
+        arg = self._to_arg(value, "<pipeline output>", None)
+        check_returned((ref.node for ref in iter_refs(arg)), self.nodes, self.pipeline)
+        return arg
 
 
 class _AnnotationText(str):

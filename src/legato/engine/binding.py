@@ -24,6 +24,9 @@ class Inputs:
     def __init__(self, params: Mapping[str, Any]) -> None:
         self.params = params
         self.outputs: dict[str, Value] = {}
+        self.failures: dict[str, Any] = {}
+        """For inputs that did not succeed, the FailedInput a task with a trigger rule is
+        handed in their place (bound as a literal, whatever the index path)."""
         self.lengths: dict[str, tuple[int | None, tuple[int | None, ...] | None]] = {}
 
     def keep(
@@ -122,7 +125,9 @@ class Inputs:
         if isinstance(arg, Lit):
             return arg
         if isinstance(arg, Ref):
-            value = self.outputs[arg.node]
+            value = self.outputs.get(arg.node)
+            if value is None:
+                return Lit(self.failures[arg.node])
             path = arg.path
             while path:
                 item = select(value, path[0])
@@ -166,6 +171,8 @@ class Inputs:
         if isinstance(arg, Param):
             return Lit(self.params[arg.name][index])
         bound = self.bind(arg)
+        if isinstance(bound, Lit):  # a FailedInput: every item is handed it whole
+            return bound
         assert isinstance(bound, Given)
         if not bound.path:
             item = select(bound.value, index)

@@ -15,6 +15,7 @@ from legato.model.ids import SourceLocation
 from legato.model.items import ItemKeyError, item_key
 from legato.model.runs import CacheOptions
 from legato.model.specs import Capacity, FailurePolicy, TaskOptions, TaskSpec
+from legato.model.triggers import Trigger
 from legato.model.values import Arg, Lit, Param, Ref
 
 __all__ = ["Plan", "PlanNode", "build_plan", "check_capacity"]
@@ -40,6 +41,12 @@ class PlanNode:
     are numbered."""
     size: int | None = None
     """How many items a map has, where known before it runs (shown, never relied on)."""
+    trigger: Trigger = Trigger.ALL_SUCCEEDED
+    """When it runs given how its inputs ended (see :mod:`legato.engine.triggers`)."""
+    final: bool = False
+    """In a ``finally_()`` block: stopping the run does not cancel it while it waits."""
+    branches: tuple[str, ...] = ()
+    """The tasks deciding the ``legato.when`` branches it is inside."""
     lane: str | None = None
     """The mapped sub-pipeline this is one item's step of: never claimed ahead, so that
     an item's next step, queued first, starts before other items' waiting steps."""
@@ -113,6 +120,9 @@ def build_plan(
             split_output=key in split,
             item_keys=keys,
             size=len(keys) if keys else _size(node, params, nodes),
+            trigger=node.trigger,
+            final=node.final,
+            branches=node.branches,
             lane=node.lane,
             chained=node.lane is not None
             and any(graph.nodes[up].lane == node.lane for up in (*node.upstream, *node.after)),

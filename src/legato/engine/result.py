@@ -211,6 +211,7 @@ _STATE_COLORS = {
     TaskState.TIMED_OUT: "#c62828",
     TaskState.UPSTREAM_FAILED: "#ef6c00",
     TaskState.CANCELLED: "#757575",
+    TaskState.SKIPPED: "#9e9e9e",
     TaskState.RUNNING: "#1565c0",
     TaskState.RETRY_WAIT: "#ef6c00",
 }

@@ -17,6 +17,7 @@ from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.records import TaskRecord
 from legato.model.specs import RetryPolicy, TaskOptions
 from legato.model.states import REOPEN_TARGETS, TASK_TERMINAL, TASK_TRANSITIONS, TaskState
+from legato.model.triggers import BRANCH_NOT_TAKEN
 
 __all__ = [
     "RULES",
@@ -62,6 +63,8 @@ class Context:
     """The run is being resumed: tasks that did not succeed may be reopened."""
     damaged: frozenset[str] = frozenset()
     """While resuming: succeeded tasks whose stored output is damaged, to be run again."""
+    finals: frozenset[str] = frozenset()
+    """Tasks in a ``finally_()`` block: they still start while the run is cancelling."""
 
 
 class Rule:
@@ -154,7 +157,8 @@ class OnlyCacheHitsSkipRunning(Rule):
 
 
 class CancelStopsRetries(Rule):
-    """While the run is cancelling, a waiting retry is cancelled instead of started."""
+    """While the run is cancelling, a waiting retry is cancelled instead of started (but
+    for the tasks of a ``finally_()`` block, which run on cancellation too)."""
 
     from_states = frozenset({TaskState.RETRY_WAIT, TaskState.READY})
     to_states = frozenset({TaskState.READY, TaskState.RUNNING})
@@ -162,7 +166,7 @@ class CancelStopsRetries(Rule):
     def apply(
         self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
     ) -> Proposal | None:
-        if not ctx.cancelling:
+        if not ctx.cancelling or record.key in ctx.finals:
             return proposal
         # A cancel names the attempt on record: the next attempt of a waiting retry never
         # began (see NextAttemptIsNew).
@@ -194,6 +198,26 @@ class LateResultIsTimeout(Rule):
             to=TaskState.TIMED_OUT,
             reason=message,
             error=ErrorInfo.of(ErrorKind.TIMEOUT, message, "legato.TimeoutExpired"),
+        )
+
+
+class BranchNotTakenIsSkip(Rule):
+    """The task deciding a ``legato.when`` branch signals a branch not taken by raising
+    ``BranchNotTaken`` (so the decision comes back from any executor without an output to
+    load): that attempt ends ``skipped``, never failed or retried, and the skip is committed
+    as the decision."""
+
+    from_states = frozenset({TaskState.RUNNING})
+    to_states = frozenset({TaskState.FAILED})
+
+    def apply(
+        self, record: TaskRecord, proposal: Proposal, options: TaskOptions, ctx: Context
+    ) -> Proposal | None:
+        error = proposal.error
+        if error is None or error.type_name != BRANCH_NOT_TAKEN:
+            return proposal
+        return replace(
+            proposal, to=TaskState.SKIPPED, reason=f"branch not taken: {error.message}", error=None
         )
 
 
@@ -260,6 +284,7 @@ RULES: tuple[Rule, ...] = (
     OnlyCacheHitsSkipRunning(),
     CancelStopsRetries(),
     LateResultIsTimeout(),
+    BranchNotTakenIsSkip(),
     RetryFailedAttempt(),
     FollowTable(),
 )

@@ -37,13 +37,15 @@ __all__ = [
     "tracked_to_dict",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The newest payload layout :func:`event_to_dict` writes; readers accept every version up
 to it. Each event is written with the oldest version that holds it, so that a legato which
 reads only older versions refuses exactly the events it would misread: version 2 is a
-``MapExpanded`` with item keys (read as version 1, its items would be numbered)."""
+``MapExpanded`` with item keys (read as version 1, its items would be numbered); version 3
+a task ``skipped`` (a state older readers do not know)."""
 
 _KEYED_MAP = 2
+_SKIPPED = 3
 
 
 def error_to_dict(error: ErrorInfo) -> dict[str, Any]:
@@ -145,6 +147,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             attempt=event.attempt,
             reason=event.reason,
         )
+        if event.state is TaskState.SKIPPED:
+            base["v"] = _SKIPPED
         if event.error is not None:
             base["error"] = error_to_dict(event.error)
         if event.retry_at is not None:

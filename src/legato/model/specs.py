@@ -16,6 +16,7 @@ from typing import Any
 from legato.choices import FailurePolicy  # defined below config, which validates it
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
+from legato.model.triggers import Trigger
 
 __all__ = [
     "CacheKeyContext",
@@ -57,6 +58,22 @@ def user_location() -> SourceLocation | None:
         return None
     return SourceLocation(
         filename=frame.f_code.co_filename, lineno=frame.f_lineno, function=frame.f_code.co_name
+    )
+
+
+_USER_TRIGGERS = (Trigger.ALL_SUCCEEDED, Trigger.ALL_DONE, Trigger.ANY_FAILED)
+
+
+def check_trigger(value: object, task: str) -> Trigger:
+    """``value`` as a trigger a task may declare, or a ``DefinitionError`` naming them."""
+    if isinstance(value, str) and value in _USER_TRIGGERS:
+        return Trigger(value)
+    shown = ", ".join(repr(t.value) for t in _USER_TRIGGERS)
+    raise _invalid(
+        f"trigger of task {task!r} must be one of {shown}, not {value!r}",
+        task=task,
+        fix='pass trigger="all_done" to run whatever happened to the inputs, '
+        'trigger="any_failed" to run only when one failed; join branches with legato.one_of',
     )
 
 
@@ -416,9 +433,14 @@ class TaskOptions:
     on_rollback: Callable[..., Any] | None = None
     """Compensation: called as ``handler(output, RollbackContext)`` (or ``handler(output)``)
     when the run fails after this task succeeded in it, to undo what the task did."""
+    trigger: Trigger | None = None
+    """When the task runs given how its inputs ended (``@task(trigger="all_done")``); None:
+    ``all_succeeded``, or ``all_done`` inside a ``legato.finally_()`` block."""
 
     def __post_init__(self) -> None:
         check_name(self.name, "task")
+        if self.trigger is not None:
+            object.__setattr__(self, "trigger", check_trigger(self.trigger, self.name))
         if self.on_rollback is not None and not callable(self.on_rollback):
             raise _invalid(
                 f"on_rollback of task {self.name!r} must be a function, not {self.on_rollback!r}",

@@ -7,6 +7,8 @@ A task's life::
        │          │         ├──────► RETRY_WAIT ──► READY    (next attempt)
        │          │         └──────► CANCELLED
        └──────────┴──────────────────► CANCELLED / UPSTREAM_FAILED
+       └──────────────────────────────► SKIPPED  (its branch was not taken)
+                          RUNNING ──► SKIPPED  (the task deciding a branch: not taken)
 
 A mapped task (``task.map``) has a group record that goes PENDING ──► RUNNING when its list is
 known and expanded, and ends when all its items have ended.
@@ -24,6 +26,7 @@ __all__ = [
     "RUN_TERMINAL",
     "RUN_TRANSITIONS",
     "TASK_ACTIVE",
+    "TASK_OK",
     "TASK_TERMINAL",
     "TASK_TRANSITIONS",
     "RunState",
@@ -49,6 +52,9 @@ class TaskState(StrEnum):
     CANCELLED = "cancelled"
     UPSTREAM_FAILED = "upstream_failed"
     """An input it needs could not be produced."""
+    SKIPPED = "skipped"
+    """It is on a branch (``legato.when``) that was not taken, or reads only skipped work:
+    the committed outcome of a condition, never re-decided by a resume."""
 
     @property
     def is_terminal(self) -> bool:
@@ -62,8 +68,11 @@ TASK_TERMINAL = frozenset(
         TaskState.TIMED_OUT,
         TaskState.CANCELLED,
         TaskState.UPSTREAM_FAILED,
+        TaskState.SKIPPED,
     }
 )
+TASK_OK = frozenset({TaskState.SUCCEEDED, TaskState.SKIPPED})
+"""Endings that fail nothing: a run whose tasks all ended so succeeded."""
 TASK_ACTIVE = frozenset({TaskState.READY, TaskState.RUNNING, TaskState.RETRY_WAIT})
 
 TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
@@ -74,6 +83,7 @@ TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
             TaskState.CANCELLED,
             TaskState.UPSTREAM_FAILED,
             TaskState.FAILED,
+            TaskState.SKIPPED,
         }
     ),
     # READY -> SUCCEEDED: a cache hit, settled without running.
@@ -85,6 +95,7 @@ TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
             TaskState.TIMED_OUT,
             TaskState.RETRY_WAIT,
             TaskState.CANCELLED,
+            TaskState.SKIPPED,
         }
     ),
     TaskState.RETRY_WAIT: frozenset({TaskState.READY, TaskState.CANCELLED}),
@@ -93,6 +104,7 @@ TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.TIMED_OUT: frozenset(),
     TaskState.CANCELLED: frozenset(),
     TaskState.UPSTREAM_FAILED: frozenset(),
+    TaskState.SKIPPED: frozenset(),
 }
 
 

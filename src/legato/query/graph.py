@@ -43,6 +43,9 @@ class ShapeNode:
     key: str
     name: str
     mapped: bool
+    role: str = "task"
+    """``task``, ``branch`` (it decides a ``legato.when`` branch) or ``join``
+    (``legato.one_of``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +82,9 @@ class GraphNode:
     """The task's state in the run (None: the run has no such task)."""
     items: dict[str, int] | None
     """For a mapped task: how many of its items stand in each state."""
+    role: str = "task"
+    """``task``, ``branch`` (it decides a ``legato.when`` branch: ``skipped`` when not
+    taken) or ``join`` (``legato.one_of``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,6 +240,7 @@ def _drawn(
                 order=placed.order,
                 state=task.state.value if task is not None else None,
                 items=_items(node.mapped, counts.get(node.key)),
+                role=node.role,
             )
         )
     return (

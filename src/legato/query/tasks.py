@@ -28,7 +28,7 @@ from legato.model.errors import ErrorInfo
 from legato.model.events import Event, TaskTransitioned
 from legato.model.records import TaskRecord
 from legato.model.run_query import RunQuery
-from legato.model.states import TaskState
+from legato.model.states import TASK_TERMINAL, TaskState
 from legato.store.base import RunStore
 
 __all__ = [
@@ -50,16 +50,8 @@ __all__ = [
 _CACHE_WORD = "cache:"
 _MISS = "cache: miss"
 _PARTS = ("code", "inputs", "params", "version")
-_ENDS_ATTEMPT = frozenset(
-    {
-        TaskState.SUCCEEDED,
-        TaskState.FAILED,
-        TaskState.TIMED_OUT,
-        TaskState.CANCELLED,
-        TaskState.UPSTREAM_FAILED,
-        TaskState.RETRY_WAIT,
-    }
-)
+_ENDS_ATTEMPT = TASK_TERMINAL | {TaskState.RETRY_WAIT}
+"""What ends an attempt: derived from the states' own groups, so a new state counts here."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         "params": [dataclasses.asdict(form_field(p, types[p.name])) for p in pipeline.params],
         "fingerprint": Fingerprinter().graph(graph),
         "nodes": [
-            {"key": n.key, "name": n.spec.name, "mapped": n.mapped is not None}
+            {"key": n.key, "name": n.spec.name, "mapped": n.mapped is not None, "role": n.role}
             for n in graph.nodes.values()
         ],
         "edges": [list(edge) for edge in graph.edges],

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from legato.define.graph import Graph
+from legato.define.graph import Graph, Node
 from legato.engine.lanes import unroll
 from legato.engine.reducer import fold
 from legato.model.codec import event_from_dict, event_to_dict
@@ -33,11 +33,13 @@ from legato.model.records import RunRecord
 from legato.model.rollback import RollbackState
 from legato.model.states import (
     RUN_TRANSITIONS,
+    TASK_OK,
     TASK_TERMINAL,
     TASK_TRANSITIONS,
     RunState,
     TaskState,
 )
+from legato.model.triggers import Trigger
 
 __all__ = ["InvalidHistoryError", "check_history", "load_history", "save_history"]
 
@@ -91,9 +93,13 @@ def check_history(
     succeeds only if they all did). With ``complete`` (the default) the run and every task
     must have ended, the run succeeded exactly when every task did. Given the pipeline's
     ``graph`` (as the run planned it: a mapped sub-pipeline per item), a task (or map item)
-    may become ready or start only after every task it reads or runs after (``after=``)
-    has succeeded, and a task ends ``upstream_failed`` only when one of them failed, timed
-    out or was itself ``upstream_failed`` (a cancelled input cancels its dependents).
+    may become ready or start only after every task it reads or runs after (``after=``) has
+    succeeded (ended, for a task with a trigger rule), a task ends ``upstream_failed`` only
+    when one of them failed, timed out or was itself ``upstream_failed`` (a cancelled input
+    cancels its dependents), ``skipped`` only when one of them was skipped (or it decides a
+    branch that was not taken, or nothing failed for ``any_failed``), and only a task of a
+    ``finally_()`` block starts while the run is cancelling. A run whose tasks all succeeded
+    or were skipped succeeded.
     A rollback is planned once, while the run rolls back, over tasks that succeeded; each
     compensation moves only then, starts before it ends and is final once it succeeded; a
     complete run that failed ran every compensation it planned.
@@ -113,11 +119,7 @@ def check_history(
     run_state = RunState.PENDING
     if graph is not None:  # as the run planned it: a mapped sub-pipeline per item
         graph = unroll(graph, first.params)
-    upstream: dict[str, tuple[str, ...]] = (
-        {key: (*node.upstream, *node.after) for key, node in graph.nodes.items()}
-        if graph is not None
-        else {}
-    )
+    nodes: Mapping[str, Node] = graph.nodes if graph is not None else {}
 
     def fail(event: Event, problem: str) -> InvalidHistoryError:
         return InvalidHistoryError(f"event {event.seq} ({type(event).__name__}): {problem}")
@@ -169,7 +171,8 @@ def check_history(
                 raise fail(event, f"task {key!r} {new} in attempt {event.attempt}, not {expected}")
             if run_state not in (RunState.RUNNING, RunState.CANCELLING):
                 raise fail(event, f"task {key!r} moved while the run was {run_state}")
-            if new is TaskState.RUNNING and run_state is not RunState.RUNNING:
+            final = key in nodes and nodes[key].final  # a finally_() block runs on cancel
+            if new is TaskState.RUNNING and run_state is not RunState.RUNNING and not final:
                 raise fail(event, f"task {key!r} started while the run was {run_state}")
             if key in expanded and new in TASK_TERMINAL:
                 items = expanded[key]
@@ -183,7 +186,7 @@ def check_history(
             if new is TaskState.RETRY_WAIT and event.retry_at is None:
                 raise fail(event, f"task {key!r} waits for a retry without a retry time")
             if graph is not None:
-                _check_dependencies(event, states, upstream.get(_node_of(key, upstream), ()), fail)
+                _check_dependencies(event, states, nodes.get(_node_of(key, nodes)), fail)
             states[key] = new
             attempts[key] = event.attempt
         elif isinstance(event, RollbackPlanned):
@@ -209,7 +212,7 @@ def check_history(
         open_tasks = {k: str(s) for k, s in states.items() if s not in TASK_TERMINAL}
         if open_tasks:
             raise InvalidHistoryError(f"tasks left non-terminal: {open_tasks}")
-        all_succeeded = all(s is TaskState.SUCCEEDED for s in states.values())
+        all_succeeded = all(s in TASK_OK for s in states.values())
         if run_state is RunState.SUCCEEDED and not all_succeeded:
             raise InvalidHistoryError("the run succeeded but not every task did")
         if run_state is RunState.FAILED and all_succeeded:
@@ -251,16 +254,33 @@ def _check_compensation(
 def _check_dependencies(
     event: TaskTransitioned,
     states: Mapping[str, TaskState],
-    inputs: tuple[str, ...],
+    node: Node | None,
     fail: Callable[[Event, str], InvalidHistoryError],
 ) -> None:
     key = event.key
+    inputs = (*node.upstream, *node.after) if node is not None else ()
+    trigger = node.trigger if node is not None else Trigger.ALL_SUCCEEDED
     if event.state is TaskState.RUNNING or (
         event.state is TaskState.READY and states[key] is TaskState.PENDING
     ):
-        waiting = [up for up in inputs if states[up] is not TaskState.SUCCEEDED]
-        if waiting:
-            raise fail(event, f"task {key!r} {event.state} before its inputs {waiting} succeeded")
+        if trigger is Trigger.ALL_SUCCEEDED:
+            waiting = [up for up in inputs if states[up] is not TaskState.SUCCEEDED]
+            if waiting:
+                raise fail(
+                    event, f"task {key!r} {event.state} before its inputs {waiting} succeeded"
+                )
+        else:  # a trigger rule: every input ended, however
+            waiting = [up for up in inputs if states[up] not in TASK_TERMINAL]
+            if waiting:
+                raise fail(event, f"task {key!r} {event.state} before its inputs {waiting} ended")
+    elif event.state is TaskState.SKIPPED:
+        if states[key] is TaskState.RUNNING:
+            if node is not None and node.role != "branch":
+                raise fail(event, f"task {key!r} skipped while running but decides no branch")
+        elif trigger is not Trigger.ANY_FAILED and not any(
+            states[up] is TaskState.SKIPPED for up in inputs
+        ):
+            raise fail(event, f"task {key!r} skipped but no input of it was skipped")
     elif event.state is TaskState.UPSTREAM_FAILED:
         failed = [up for up in inputs if states[up] in _FAILURES]
         if not failed:

@@ -20,11 +20,13 @@ from legato.engine.scheduler.commands import Cancel
 from legato.engine.scheduler.dispatch import Dispatcher
 from legato.engine.scheduler.ledger import Ledger
 from legato.engine.scheduler.tasks import TaskEntry, TaskTable
+from legato.engine.triggers import blocked_state, failed_input, settle
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import MapExpanded
 from legato.model.specs import FailurePolicy
 from legato.model.states import TaskState
+from legato.model.triggers import Trigger
 from legato.model.values import Gathered
 
 __all__ = ["Flow"]
@@ -70,6 +72,7 @@ class Flow:
         self.stopped_everything = False
         self._terminal: deque[TaskEntry] = deque()
         self._draining = False
+        ledger.ctx.finals = frozenset(k for k, n in plan.nodes.items() if n.final)
 
     def bind(self, entry: TaskEntry) -> BoundArgs:
         """The arguments of ``entry``'s call, from the outputs known so far."""
@@ -152,7 +155,7 @@ class Flow:
         if closed.blocked:
             # A cancel is nobody's failure: what waited for a cancelled task is cancelled.
             cancelled = state is TaskState.CANCELLED
-            to = TaskState.CANCELLED if cancelled else TaskState.UPSTREAM_FAILED
+            to = blocked_state(state)
             reason = f"input {entry.key!r} {state.value}"
             error = ErrorInfo.of(ErrorKind.CANCELLED, reason) if cancelled else None
             for down in closed.blocked:
@@ -205,6 +208,14 @@ class Flow:
             if record.mapped and record.state is TaskState.RUNNING:
                 continue  # a group ends when its items have
             found = running.get(entry.key)
+            if entry.node.final:
+                # A finally block waits for what it follows to end, then runs; one that
+                # was queued or claimed already keeps its place.
+                if record.state is TaskState.READY:
+                    self.became_ready(entry)
+                elif record.state is TaskState.RUNNING and found is None:
+                    self.dispatcher.claimed.append(entry)
+                continue
             if found is not None:
                 call_id, call = found
                 call.stopping = True
@@ -217,16 +228,50 @@ class Flow:
                 error=ErrorInfo.of(ErrorKind.CANCELLED, reason),
             )
 
+    def stop_finals(self, reason: str) -> None:
+        """Cancel the ``finally_()`` tasks a stop left waiting (the run ends now)."""
+        tasks = self.ledger.run.tasks
+        for entry in list(self.table.open.values()):
+            record = tasks.get(entry.key)
+            if not entry.node.final or record is None or record.state.is_terminal:
+                continue
+            if record.mapped and record.state is TaskState.RUNNING:
+                continue
+            error = ErrorInfo.of(ErrorKind.CANCELLED, reason)
+            self.transition(entry, TaskState.CANCELLED, record.attempt, reason=reason, error=error)
+
     # ------------------------------------------------------------------ readiness
 
     def inputs_ready(self, entry: TaskEntry) -> None:
         """Every input of ``entry`` succeeded: it is ready (a map expands)."""
         if self.ledger.run.tasks[entry.key].state is not TaskState.PENDING:
             return  # already failed upstream or cancelled
+        if (entry.unmet or entry.node.trigger is Trigger.ANY_FAILED) and not self._settle(entry):
+            return
         if entry.node.mapped is not None:
             self._expand(entry)
         elif self.transition(entry, TaskState.READY, self.attempt(entry)) is not None:
             self.became_ready(entry)
+
+    def _settle(self, entry: TaskEntry) -> bool:
+        """Whether ``entry``, some of whose inputs did not succeed, runs (its trigger rule
+        says so: it is handed a FailedInput for each); if not, end it as the rule says."""
+        node = entry.node
+        unmet = entry.unmet or {}
+        to = settle(node.trigger, unmet, inputs=len(node.upstream), branches=node.branches)
+        tasks = self.ledger.run.tasks
+        if to is None:
+            for key in unmet:
+                self.inputs.failures[key] = failed_input(tasks[key])
+            return True
+        first = next(iter(unmet), None)
+        if first is None or (to is TaskState.SKIPPED and node.trigger is Trigger.ANY_FAILED):
+            reason = "no input failed"
+        else:
+            reason = f"input {first!r} {unmet[first].value}"
+        error = ErrorInfo.of(ErrorKind.CANCELLED, reason) if to is TaskState.CANCELLED else None
+        self.transition(entry, to, self.attempt(entry), reason=reason, error=error)
+        return False
 
     def became_ready(self, entry: TaskEntry) -> None:
         """Queue a READY instance: for the cache first when the run has one."""

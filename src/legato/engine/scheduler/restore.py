@@ -1,8 +1,12 @@
 """Continuing a recorded run: what a resume keeps and what it runs again.
 
 Succeeded tasks keep their stored outputs and are not run again, unless their output is
-damaged; every other task starts a new attempt (the rules allow a reopen only while
-``ctx.resuming``, of a succeeded task only if it is in ``ctx.damaged``). The stored outputs
+damaged; skipped tasks stay skipped (a branch not taken is a committed decision, and what
+waits for them is settled by it again); a task with a trigger rule (a ``finally_()``
+block's) that succeeded runs again when an input it ran after runs again, since it ran on
+how that input ended; every other task starts a new attempt (the rules
+allow a reopen only while ``ctx.resuming``, of a succeeded task only if it is in
+``ctx.damaged``). The stored outputs
 and the damaged ones come in already resolved (:mod:`legato.engine.stored`): reading a
 manifest or checking an artifact is I/O, which the scheduler leaves to its driver.
 """
@@ -17,6 +21,7 @@ from legato.engine.scheduler.tasks import TaskEntry
 from legato.model.artifacts import shape_of_ref
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.states import RunState, TaskState
+from legato.model.triggers import Trigger
 from legato.model.values import Gathered, Stored, StoredItems, Value
 
 __all__ = ["restore", "shape"]
@@ -49,13 +54,27 @@ def restore(
     if not finished:
         ledger.run_state(RunState.RUNNING, "resumed")
     ledger.ctx.resuming = True
-    ledger.ctx.damaged = frozenset(damaged)
     tasks = record.tasks
     nodes = flow.plan.nodes
     done: set[str] = set()
+    skipped: set[str] = set()
+    again = dict(damaged)
     for key in nodes:  # in order: inputs before their users
         recorded = tasks[key]
+        if recorded.state is TaskState.SKIPPED:
+            # A committed decision (a branch not taken): never decided again.
+            del table.open[key]
+            skipped.add(key)
+            continue
         if recorded.state is not TaskState.SUCCEEDED or key in damaged:
+            continue
+        node = nodes[key]
+        if node.trigger is not Trigger.ALL_SUCCEEDED and any(
+            up not in done and up not in skipped for up in node.upstream
+        ):
+            # It ran on how its inputs ended (a finally block, a report): some of them run
+            # again, so it runs again after them.
+            again[key] = "an input it ran after runs again"
             continue
         value = _recorded_value(record, table[key], recorded, values)
         if value is None:
@@ -63,18 +82,21 @@ def restore(
         flow.inputs.keep(key, value, *shape(value))
         del table.open[key]
         done.add(key)
+    ledger.ctx.damaged = frozenset(again)
     ready: list[TaskEntry] = []
     for key, node in nodes.items():
-        if key in done or finished:
+        if key in done or key in skipped or finished:
             continue
         entry = table[key]
-        entry.waiting = sum(1 for up in node.upstream if up not in done)
+        entry.waiting = sum(1 for up in node.upstream if up not in done and up not in skipped)
+        unmet = {up: TaskState.SKIPPED for up in node.upstream if up in skipped}
+        entry.unmet = unmet or None
         recorded = tasks[key]
         if node.mapped is not None and recorded.items is not None and entry.waiting == 0:
             _restore_group(flow, entry, recorded, damaged)
             continue
         flow.transition(
-            entry, TaskState.PENDING, recorded.attempt + 1, reason=_why(key, damaged), reopen=True
+            entry, TaskState.PENDING, recorded.attempt + 1, reason=_why(key, again), reopen=True
         )
         if entry.waiting == 0:
             ready.append(entry)

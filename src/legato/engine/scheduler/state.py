@@ -44,7 +44,7 @@ from legato.model.events import Event, PlannedTask, RunStarted
 from legato.model.outputs import describe_output
 from legato.model.records import RunRecord
 from legato.model.specs import Capacity
-from legato.model.states import RunState, TaskState
+from legato.model.states import TASK_OK, RunState, TaskState
 from legato.model.values import Stored, StoredItems, Value
 
 __all__ = ["CacheAnswer", "Scheduler"]
@@ -176,7 +176,9 @@ class Scheduler:
         ledger = self.ledger
         ledger.at = at
         dispatcher = self.dispatcher
-        if not self.cancel_requested:
+        # Once a cancel has stopped everything, only a finally_() block's tasks are left
+        # to start.
+        if not self.cancel_requested or self.flow.stopped_everything:
             if self.lookups.waiting:
                 return  # the driver has not answered yet
             if dispatcher.unchecked:
@@ -293,6 +295,7 @@ class Scheduler:
         """End the run now (a second Ctrl-C): everything open is cancelled without waiting
         for running calls to confirm they stopped."""
         self.cancel(reason, at)
+        self.flow.stop_finals(reason or "run cancelled")
         self.dispatcher.calls.clear()
         self._finish()
 
@@ -359,7 +362,7 @@ class Scheduler:
             ledger.run_state(RunState.CANCELLED, reason)
             return
         tasks = self.run.tasks
-        bad = [k for k in self.table.entries if tasks[k].state is not TaskState.SUCCEEDED]
+        bad = [k for k in self.table.entries if tasks[k].state not in TASK_OK]
         if not bad:
             ledger.run_state(RunState.SUCCEEDED)
             return

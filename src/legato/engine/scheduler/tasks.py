@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from legato.engine.caching import BoundArgs
 from legato.engine.plan import Plan, PlanNode
 from legato.model.states import TaskState
+from legato.model.triggers import Trigger
 
 __all__ = ["Closed", "TaskEntry", "TaskTable"]
 
@@ -41,6 +42,7 @@ class TaskEntry:
         "map_positions",
         "node",
         "remaining",
+        "unmet",
         "waiting",
     )
 
@@ -49,6 +51,9 @@ class TaskEntry:
         self.node = node
         self.index = index
         self.waiting = len(node.upstream) if index is None else 0
+        self.unmet: dict[str, TaskState] | None = None
+        """Inputs that ended without succeeding, and how (a task with a trigger rule waits
+        for them; see :mod:`legato.engine.triggers`); None until one does (most never)."""
         self.group: TaskEntry | None = None
         # For the group instance of a mapped node:
         self.children: list[str] = []
@@ -71,9 +76,11 @@ class Closed:
     """What an instance reaching a terminal state sets in motion."""
 
     ready: tuple[TaskEntry, ...] = ()
-    """Dependents whose last input just succeeded."""
+    """Dependents whose last input just ended (succeeded, or ended at all for a task with a
+    trigger rule: its ``unmet`` says how the others ended)."""
     blocked: tuple[TaskEntry, ...] = ()
-    """Dependents that can never run (their input failed or was cancelled)."""
+    """Dependents with the default trigger that can never run (their input failed, was
+    skipped or cancelled)."""
     group: TaskEntry | None = None
     """The group whose last open item this was."""
 
@@ -122,11 +129,22 @@ class TaskTable:
                 group.cancelled += 1
             return Closed(group=group) if group.remaining == 0 else _NOTHING
         downstream = [self.entries[k] for k in entry.node.downstream]
-        if state is not TaskState.SUCCEEDED:
-            return Closed(blocked=tuple(downstream)) if downstream else _NOTHING
+        if not downstream:
+            return _NOTHING
+        succeeded = state is TaskState.SUCCEEDED
         ready = []
+        blocked = []
         for down in downstream:
+            if not succeeded:
+                # A task on a branch waits for every input too, so that its branch, not
+                # whichever input ended first, says whether it is skipped.
+                if down.node.trigger is Trigger.ALL_SUCCEEDED and not down.node.branches:
+                    blocked.append(down)
+                    continue
+                if down.unmet is None:
+                    down.unmet = {}
+                down.unmet[entry.key] = state
             down.waiting -= 1
             if down.waiting == 0:
                 ready.append(down)
-        return Closed(ready=tuple(ready)) if ready else _NOTHING
+        return Closed(ready=tuple(ready), blocked=tuple(blocked))

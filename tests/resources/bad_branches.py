@@ -1,0 +1,104 @@
+"""Pipelines that misuse branches, joins, trigger rules and finally blocks: each marked line
+is where the error must point."""
+
+from __future__ import annotations
+
+import legato
+from legato import pipeline, task
+
+
+@task
+def score(x: float) -> float:
+    return x
+
+
+@task
+def beats(x: float) -> bool:
+    return x > 0.5
+
+
+@task
+def deploy(x: float) -> str:
+    return str(x)
+
+
+@task
+def keep(x: float) -> str:
+    return str(x)
+
+
+@task
+def notify(message: str) -> None:
+    print(message)
+
+
+@pipeline
+def param_condition(flag: bool = True) -> None:
+    with legato.when(flag):  # <- bad: param_condition
+        deploy(1.0)
+
+
+@pipeline
+def literal_condition() -> None:
+    with legato.when(True):  # <- bad: literal_condition
+        deploy(1.0)
+
+
+@pipeline
+def branch_value_outside() -> None:
+    s = score(0.9)
+    with legato.when(beats(s)):
+        deployed = deploy(s)
+    notify(deployed)  # <- bad: outside
+
+
+@pipeline
+def branch_value_returned() -> str:
+    s = score(0.9)
+    with legato.when(beats(s)):
+        deployed = deploy(s)  # <- bad: returned
+    return deployed
+
+
+@pipeline
+def other_branch_value() -> None:
+    s = score(0.9)
+    with legato.when(beats(s)):
+        deployed = deploy(s)
+    with legato.otherwise():
+        notify(deployed)  # <- bad: other_branch
+
+
+@pipeline
+def otherwise_alone() -> None:
+    s = score(0.9)
+    with legato.otherwise():  # <- bad: otherwise_alone
+        keep(s)
+
+
+@pipeline
+def one_of_single() -> str:
+    s = score(0.9)
+    with legato.when(beats(s)):
+        deployed = deploy(s)
+    return legato.one_of(deployed)  # <- bad: one_of_single
+
+
+@pipeline
+def finally_first() -> None:
+    with legato.finally_():  # <- bad: finally_first
+        notify("done")
+
+
+@pipeline
+def finally_inside() -> None:
+    with legato.block() as b:
+        score(0.9)
+        with b.finally_():  # <- bad: finally_inside
+            notify("done")
+
+
+def bad_trigger() -> None:
+    @task(trigger="always")  # <- bad: trigger
+    def report() -> None:
+        pass
