@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import pytest
 import sqlalchemy as sa
 
-from conftest import Stores
 from legato.model.runs import RunInfo
 from legato.model.schedules import (
     Backfill,
@@ -32,6 +31,7 @@ from legato.schedules.scheduler import first_due, plan
 from legato.store.sql import SqlRunStore
 from legato.store.sql.schedules import SqlScheduleStore
 from legato.store.sql.schema import runs, schedules
+from schedules.conftest import Stores
 
 HOUR = 3600
 

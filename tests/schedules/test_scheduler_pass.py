@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import Stores
 from legato.model.schedules import Launch, Overlap, ScheduleDef
 from legato.query.schedules import schedule_views
 from legato.schedules.declare import files_changed
 from legato.schedules.scheduler import Scheduler
+from schedules.conftest import Stores
 
 
 def test_a_pass_fires_a_file_trigger_once_its_files_are_still(

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import Stores
 from legato.model.schedules import Catchup, Overlap, ScheduleDef, TickStatus
 from legato.store.sql.schema import runs, scheduler_leases
+from schedules.conftest import Stores
 
 CHILD = Path(__file__).with_name("scheduler_child.py")
 FIRST = int(datetime(2017, 1, 1, tzinfo=UTC).timestamp())  # ten yearly instants ago
