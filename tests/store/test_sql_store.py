@@ -190,9 +190,15 @@ def test_a_file_written_at_0001_keeps_its_data_through_the_upgrade(tmp_path: Pat
         TaskTransitioned(run_id="r1", seq=2, at=7.0, key="t", state=TaskState.RUNNING, attempt=1),
     ]
     old.append("r1", "o", events)
-    old.append_logs(
-        [LogEntry(run_id="r1", key="t", attempt=1, stream="stdout", text="hi\n", at=7.5)]
-    )
+    with old.engine.begin() as c:  # log rows as 0001 has them (no end_byte: 0004 adds it)
+        for text, at in (("hi\n", 7.5), ("é!\n", 7.6)):
+            c.execute(
+                sa.text(
+                    "INSERT INTO logs (run_id, key, attempt, stream, text, at)"
+                    " VALUES ('r1', 't', 1, 'stdout', :text, :at)"
+                ),
+                {"text": text, "at": at},
+            )
     with old.engine.connect() as c:  # the run's row as 0001 has it (get_run reads newer columns)
         run_row = c.execute(sa.text("SELECT * FROM runs WHERE run_id = 'r1'")).mappings().one()
     before = (old.read_events("r1"), old.task_records("r1"), old.read_logs("r1"))
@@ -208,6 +214,11 @@ def test_a_file_written_at_0001_keeps_its_data_through_the_upgrade(tmp_path: Pat
     run = store.get_run("r1")
     assert (run.params, run.owner, run.created_at) == ({"n": 3}, "o", 5.0)
     assert (run.cancel_requested_at, run.cancel_reason) == (None, "")  # added by 0003
+    # 0004 numbered the old log rows' bytes: windows of them read as the whole text does
+    assert store.log_size("r1", "t", 1) == len("hi\né!\n".encode()) == 7
+    assert store.read_log_bytes("r1", "t", 1, 2, 7) == "\né!\n".encode()
+    store.append_logs([LogEntry(run_id="r1", key="t", attempt=1, stream="stdout", text="x", at=8)])
+    assert store.read_log_bytes("r1", "t", 1, 0, 8) == "hi\né!\nx".encode()
     # and the new tables work on the upgraded file
     metric = Tracked(run_id="r1", key="t", attempt=1, kind=TrackKind.METRIC, name="m", value=1.0)
     store.append("r1", "o", [], [metric])

@@ -33,7 +33,7 @@ __all__ = [
     "tracked_values",
 ]
 
-HEAD = "0003"
+HEAD = "0004"
 """The newest migration; a store whose schema is at it needs no upgrade."""
 
 VERSION_TABLE = "legato_alembic_version"
@@ -178,7 +178,11 @@ logs = sa.Table(
     sa.Column("stream", sa.Text, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("at", sa.Float, nullable=False),
+    # Bytes (UTF-8) the attempt's output is up to and including this entry (0004): a byte
+    # window of a log, its tail first, is an index range, never the whole log.
+    sa.Column("end_byte", sa.BigInteger),
     sa.Index("ix_logs_run_id_seq", "run_id", "seq"),
+    sa.Index("ix_logs_attempt_end_byte", "run_id", "key", "attempt", "end_byte"),
 )
 
 # -- 0002: experiment tracking and the model registry -----------------------------------------
@@ -194,6 +198,8 @@ tracked_metrics = sa.Table(
     sa.Column("map_index", sa.Integer),
     sa.Column("value", sa.Float),  # NULL: NaN (SQLite cannot store NaN)
     sa.Column("at", sa.Float, nullable=False),
+    # A run's value of a metric (the runs list's sort and filter) is one seek (0004).
+    sa.Index("ix_tracked_metrics_run_name", "run_id", "name", "attempt", "step"),
     sqlite_with_rowid=False,
 )
 
