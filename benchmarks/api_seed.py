@@ -23,7 +23,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from legato.define.fingerprint import Fingerprinter
+from legato.define.loader import load_pipeline
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import (
@@ -42,6 +45,7 @@ from legato.store.base import RunStore
 
 __all__ = [
     "EPOCH",
+    "MAP_TARGET",
     "PIPELINES",
     "Seeded",
     "seed_log_run",
@@ -51,6 +55,8 @@ __all__ = [
 ]
 
 OWNER = "seed"
+MAP_TARGET = f"{Path(__file__).with_name('api_pipeline.py')}:squares"
+"""The pipeline of the map run, as ``legato ui`` loads it again to draw its graph."""
 EPOCH = 1_765_000_000.0
 """When the seeded history starts (seconds since the epoch)."""
 PIPELINES = ("train", "etl", "evaluate", "sweep", "report")
@@ -130,14 +136,22 @@ class _Journal:
         self.store.append(self.run_id, OWNER, events, tracked)
 
 
-def _create(store: RunStore, pipeline: str, at: float, params: dict[str, object]) -> _Journal:
+def _create(
+    store: RunStore,
+    pipeline: str,
+    at: float,
+    params: dict[str, object],
+    *,
+    target: str = "",
+    fingerprint: str = "",
+) -> _Journal:
     run_id = new_run_id()
     store.create_run(
         RunInfo(
             run_id=run_id,
             pipeline=pipeline,
-            target=f"pipelines/{pipeline}.py:{pipeline}",
-            fingerprint=f"fp-{pipeline}",
+            target=target or f"pipelines/{pipeline}.py:{pipeline}",
+            fingerprint=fingerprint or f"fp-{pipeline}",
             params=params,
             executor="threads",
             created_at=at,
@@ -232,16 +246,27 @@ def seed_runs(store: RunStore, count: int, *, seed: int = 1) -> Seeded:
 
 
 def seed_map_run(store: RunStore, items: int, *, batch: int = 2000) -> Seeded:
-    """One run of ``load → square (a map over items) → total → report`` and a plain
-    ``notify`` beside them; one item in a hundred failed, so ``total`` and ``report`` did
+    """One run of :data:`MAP_TARGET` (``load → square (a map over items) → total →
+    report``, and ``notify`` beside them), its plan and version as the pipeline's
+    definition makes them; one item in a hundred failed, so ``total`` and ``report`` did
     not run and the run failed."""
-    journal = _create(store, "squares", EPOCH, {"n": items})
+    graph = load_pipeline(MAP_TARGET).graph
+    journal = _create(
+        store,
+        "squares",
+        EPOCH,
+        {"n": items},
+        target=MAP_TARGET,
+        fingerprint=Fingerprinter().graph(graph),
+    )
     plan = [
-        PlannedTask(key="load", name="load"),
-        PlannedTask(key="square", name="square", mapped=True, items=items),
-        PlannedTask(key="total", name="total"),
-        PlannedTask(key="report", name="report"),
-        PlannedTask(key="notify", name="notify"),
+        PlannedTask(
+            key=n.key,
+            name=n.spec.name,
+            mapped=n.mapped is not None,
+            items=items if n.mapped is not None else None,
+        )
+        for n in graph.nodes.values()
     ]
     journal.append(
         [
@@ -249,6 +274,7 @@ def seed_map_run(store: RunStore, items: int, *, batch: int = 2000) -> Seeded:
             journal.run(RunState.RUNNING),
             *_succeeded(journal, "load", str(items)),
             *_succeeded(journal, "notify", '"sent"'),
+            journal.task("square", TaskState.RUNNING, reason=f"{items} items"),
             journal.expanded("square", items),
         ]
     )
@@ -262,8 +288,10 @@ def seed_map_run(store: RunStore, items: int, *, batch: int = 2000) -> Seeded:
             else:
                 events += _succeeded(journal, key, str(i * i))
         journal.append(events)
+    failed = len(range(37, items, 100))
     journal.append(
         [
+            journal.task("square", TaskState.FAILED, reason=f"{failed} of {items} items failed"),
             journal.task("total", TaskState.UPSTREAM_FAILED),
             journal.task("report", TaskState.UPSTREAM_FAILED),
             journal.run(RunState.FAILED, "1 task failed"),

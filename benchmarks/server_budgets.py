@@ -180,6 +180,7 @@ class UiServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "legato.cli", "ui", "--port", str(self.port)],
             env=env,
+            cwd=ROOT,  # where the seeded map run's pipeline file is found
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -15,6 +15,7 @@ from legato.query.compare import compare
 from legato.query.detail import run_detail
 from legato.query.logs import MAX_CHUNK, log_chunk
 from legato.query.runs import RunFilter, list_runs
+from legato.server.graphs import GraphCache
 from legato.store.base import RunStore
 from legato.store.memory import MemoryRunStore
 from legato.store.sql import SqlRunStore
@@ -64,12 +65,27 @@ def test_the_seeded_map_run_is_counted_per_state(store: RunStore) -> None:
     }
     assert sum(detail.task_counts.values()) == seeded.tasks == 1004
     assert store.item_counts(run_id) == {"square": {"failed": 10, "succeeded": 990}}
-    assert [r.key for r in store.planned_tasks(run_id)] == [
-        "load",
-        "square",
-        "total",
-        "report",
-        "notify",
+    graph = GraphCache().graph(store, run_id)  # its shape from the seeded pipeline's file
+    drawn = {n.key: (n.state, n.items) for n in graph.nodes}
+    assert drawn == {
+        "notify": ("succeeded", None),
+        "load": ("succeeded", None),
+        "square": ("failed", {"failed": 10, "succeeded": 990}),
+        "total": ("upstream_failed", None),
+        "report": ("upstream_failed", None),
+    }
+    assert {(e.source, e.target) for e in graph.edges} == {
+        ("load", "square"),
+        ("square", "total"),
+        ("total", "report"),
+    }
+    planned = [(r.key, r.mapped) for r in store.planned_tasks(run_id)]
+    assert sorted(planned) == [
+        ("load", False),
+        ("notify", False),
+        ("report", False),
+        ("square", True),
+        ("total", False),
     ]
 
 
