@@ -129,7 +129,7 @@ def _database(base: str, mode: str) -> str | None:
         with engine.connect() as c:
             c.execute(sa.text("select 1"))
         engine.dispose()
-    except sa.exc.OperationalError:
+    except (sa.exc.OperationalError, ImportError):  # no server answers, or no driver
         return None
     return url.set(database=f"legato_bench_{mode}").render_as_string(hide_password=False)
 

@@ -132,6 +132,24 @@ task_runs = sa.Table(
     # Order of appearance (seq of the event that made the row, index within it).
     sa.Column("ord_seq", sa.Integer, nullable=False),
     sa.Column("ord_idx", sa.Integer, nullable=False),
+    # A run's plan and its cache hits, read without a scan of its (maybe 100,000) map items
+    # (0004); partial, so that a map item's changes never touch them.
+    sa.Index(
+        "ix_task_runs_planned",
+        "run_id",
+        "ord_seq",
+        "ord_idx",
+        sqlite_where=sa.text("parent IS NULL"),
+        postgresql_where=sa.text("parent IS NULL"),
+    ),
+    sa.Index(
+        "ix_task_runs_cache_hits",
+        "run_id",
+        "key",
+        "cache_hit",
+        sqlite_where=sa.text("cache_hit IS NOT NULL"),
+        postgresql_where=sa.text("cache_hit IS NOT NULL"),
+    ),
     sqlite_with_rowid=False,
 )
 

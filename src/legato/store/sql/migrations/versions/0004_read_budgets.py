@@ -5,6 +5,9 @@
   the whole log; existing rows are numbered here, in their order.
 - ``ix_tracked_metrics_run_name``: a run's value of a metric, which the runs list sorts and
   filters on, is one seek instead of a scan of every metric the run logged.
+- ``ix_task_runs_planned``, ``ix_task_runs_cache_hits``: a run's plan and its cache hits
+  without a scan of its map items; partial indexes, which a map item's changes (the bulk of
+  a big run's writes) never touch.
 
 Revision ID: 0004
 Revises: 0003
@@ -39,10 +42,27 @@ def upgrade() -> None:
     op.create_index(
         "ix_tracked_metrics_run_name", "tracked_metrics", ["run_id", "name", "attempt", "step"]
     )
+    planned, hits = sa.text("parent IS NULL"), sa.text("cache_hit IS NOT NULL")
+    op.create_index(
+        "ix_task_runs_planned",
+        "task_runs",
+        ["run_id", "ord_seq", "ord_idx"],
+        sqlite_where=planned,
+        postgresql_where=planned,
+    )
+    op.create_index(
+        "ix_task_runs_cache_hits",
+        "task_runs",
+        ["run_id", "key", "cache_hit"],
+        sqlite_where=hits,
+        postgresql_where=hits,
+    )
 
 
 def downgrade() -> None:
     """Drop them again."""
+    op.drop_index("ix_task_runs_cache_hits", "task_runs")
+    op.drop_index("ix_task_runs_planned", "task_runs")
     op.drop_index("ix_tracked_metrics_run_name", "tracked_metrics")
     op.drop_index("ix_logs_attempt_end_byte", "logs")
     with op.batch_alter_table("logs") as batch:
