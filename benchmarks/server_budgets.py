@@ -312,7 +312,9 @@ def section(rows: Sequence[Row], *, quick: bool, repeat: int) -> list[str]:
         f"`benchmarks/server_budgets.py`). **median**: of {repeat} requests after a first "
         "one (**first**: the server's first answer of that kind), from sending the request "
         "to having read the whole answer. Measured "
-        f"{time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} CPUs.",
+        f"{time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} CPUs, 1-minute load "
+        f"average {os.getloadavg()[0]:.1f} at the end (other work shared the machine when it "
+        "exceeds the CPUs: figures are then slower than on an idle one).",
         "",
         "| store | budget | request | seeded | median | first | budget | met? |",
         "|---|---|---|---|--:|--:|--:|---|",
