@@ -104,3 +104,46 @@ class LightReadsContract:
         kept = {(t.attempt, t.name, t.step) for t in got}
         full = [t for t in store.read_tracked("r") if (t.attempt, t.name, t.step) in kept]
         assert shown(full) == shown(got)
+
+    def test_extremes_follow_steps_logged_again_across_appends(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="t", name="t")), w.task("t", S.RUNNING))
+
+        def metric(step: int, value: float, key: str = "t", at: float = 1.0) -> Tracked:
+            return Tracked(
+                run_id="r", key=key, attempt=1, kind=TrackKind.METRIC, name="loss",
+                value=value, step=step, at=at, map_index=None if key == "t" else 0,
+            )  # fmt: skip
+
+        def expected(values: list[Tracked]) -> list[tuple[object, ...]]:
+            """Each series' point at its highest step, its lowest and highest (lowest step
+            on a tie), computed from every value."""
+            kept: list[Tracked] = []
+            for key in sorted({t.key for t in values if t.kind is TrackKind.METRIC}):
+                points = [t for t in values if t.key == key]
+                numbers = [t for t in points if not math.isnan(t.value)]
+                ends = {max(points, key=lambda t: t.step).step}
+                if numbers:
+                    ends.add(min(numbers, key=lambda t: (t.value, t.step)).step)
+                    ends.add(min(numbers, key=lambda t: (-t.value, t.step)).step)
+                kept += [t for t in points if t.step in ends]
+            return [(t.key, t.step, repr(t.value), t.at, t.map_index) for t in kept]
+
+        appends = [
+            [metric(0, 5.0), metric(1, 2.0), metric(2, 9.0), metric(3, 2.0)],  # a tie: step 1
+            [metric(4, 3.0), metric(0, math.nan, key="t[0]")],
+            [metric(2, 4.0, at=2.0)],  # the highest, logged again lower: 5.0 is the highest
+            [metric(1, 0.5, at=3.0)],  # the lowest, logged again lower still
+            [metric(4, 10.0, at=4.0), metric(0, 1.0, key="t[0]", at=4.0)],  # the last step
+            [metric(1, math.nan, at=5.0)],  # the lowest becomes NaN: 2.0 at step 3 is next
+            [metric(6, 2.0), metric(5, 7.0)],  # a step below the highest, logged late
+        ]
+        for tracked in appends:
+            store.append("r", "owner-1", [], tracked)
+            got = store.read_tracked("r", extremes=True)
+            assert [(t.key, t.step, repr(t.value), t.at, t.map_index) for t in got] == expected(
+                store.read_tracked("r")
+            )
+        shown = [(t.key, t.step, t.value) for t in store.read_tracked("r", extremes=True)]
+        assert shown == [("t", 3, 2.0), ("t", 4, 10.0), ("t", 6, 2.0), ("t[0]", 0, 1.0)]

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry
 from legato.model.tracking import Tracked, TrackKind
+from legato.store import metric_summary
 
 __all__ = ["attempt_output", "cache_hits", "extremes", "item_counts", "planned"]
 
@@ -36,8 +37,9 @@ def cache_hits(records: Iterable[TaskRecord]) -> dict[str, str]:
 
 
 def extremes(tracked: Iterable[Tracked]) -> list[Tracked]:
-    """``tracked`` with each metric series (task key, attempt, name) cut down to its points
-    at the highest step and with the lowest and highest value (NaN counts as neither)."""
+    """``tracked`` with each metric series (task key, attempt, name) cut down to the points
+    its summary keeps (:mod:`legato.store.metric_summary`: at the highest step, and with
+    the lowest and highest value, NaN neither, the lowest step on a tie)."""
     values = list(tracked)
     series: dict[tuple[str, int, str], list[Tracked]] = {}
     for t in values:
@@ -45,11 +47,15 @@ def extremes(tracked: Iterable[Tracked]) -> list[Tracked]:
             series.setdefault((t.key, t.attempt, t.name), []).append(t)
     kept: set[int] = set()
     for points in series.values():
-        numbers = [p.value for p in points if not math.isnan(p.value)]
-        last = max(p.step for p in points)
-        bounds = (min(numbers), max(numbers)) if numbers else ()
-        kept.update(id(p) for p in points if p.step == last or p.value in bounds)
+        summary = metric_summary.fold(None, (_point(p) for p in points))
+        ends = [summary[c] for c in metric_summary.END_COLUMNS]
+        steps = {point[0] for point in metric_summary.points_of(ends)}
+        kept.update(id(p) for p in points if p.step in steps)
     return [t for t in values if t.kind is not TrackKind.METRIC or id(t) in kept]
+
+
+def _point(t: Tracked) -> metric_summary.Point:
+    return (t.step, None if math.isnan(t.value) else t.value, t.at, t.map_index)
 
 
 def attempt_output(entries: Iterable[LogEntry], key: str, attempt: int) -> bytes:

@@ -23,11 +23,13 @@ from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
+from legato.store import metric_summary
 from legato.store.memory import only_match, unknown_run_message
 from legato.store.sql.batch import dumps
 from legato.store.sql.schema import (
     artifacts,
     logs,
+    metric_summaries,
     runs,
     task_runs,
     tracked_metrics,
@@ -74,60 +76,43 @@ def run(run_id: str, where: str, c: sa.Connection) -> RunInfo:
     return run_info(c.execute(sa.select(runs).where(runs.c.run_id == match)).one())
 
 
-def _metric_points() -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The statements of a run's (``:run_id``) metric points: all of them, and those of
-    each series at its highest step or with its lowest or highest value (NULL, a NaN, is
-    neither). Built once: a comparison runs the second for each of hundreds of runs."""
-    m = tracked_metrics.c
-    run_id: sa.BindParameter[str] = sa.bindparam("run_id")
-    ends = (
-        sa.select(
-            m.key,
-            m.attempt,
-            m.name,
-            sa.func.max(m.step).label("last"),
-            sa.func.min(m.value).label("low"),
-            sa.func.max(m.value).label("high"),
-        )
-        .where(m.run_id == run_id)
-        .group_by(m.key, m.attempt, m.name)
-        .subquery("ends")
-    )
-    extremes = (
-        sa.select(tracked_metrics)
-        .join(
-            ends,
-            sa.and_(m.key == ends.c.key, m.attempt == ends.c.attempt, m.name == ends.c.name),
-        )
-        .where(
-            m.run_id == run_id,
-            sa.or_(m.step == ends.c.last, m.value == ends.c.low, m.value == ends.c.high),
-        )
-    )
-    return sa.select(tracked_metrics).where(m.run_id == run_id), extremes
-
-
-_ALL_POINTS, _EXTREME_POINTS = _metric_points()
+_M, _S = tracked_metrics.c, metric_summaries.c
+# Built once: a comparison reads the summaries of each of hundreds of runs.
+_ALL_POINTS = sa.select(_M.key, _M.attempt, _M.name, _M.step, _M.value, _M.at, _M.map_index).where(
+    _M.run_id == sa.bindparam("run_id")
+)
+_SUMMARIES = sa.select(
+    _S.key, _S.attempt, _S.name, *(_S[c] for c in metric_summary.END_COLUMNS)
+).where(_S.run_id == sa.bindparam("run_id"))
+_VALUES = sa.select(tracked_values).where(tracked_values.c.run_id == sa.bindparam("run_id"))
 
 
 def tracked(run_id: str, c: sa.Connection, *, extremes: bool = False) -> list[Tracked]:
     """The tracked values of a run: by task key, attempt, kind, name and step (of each
     metric series only its extreme and last points, with ``extremes``)."""
-    v = tracked_values.c
-    points = _EXTREME_POINTS if extremes else _ALL_POINTS
+    if extremes:
+        points = [
+            (row[0], row[1], row[2], point)
+            for row in c.execute(_SUMMARIES, {"run_id": run_id})
+            for point in metric_summary.points_of(row[3:])
+        ]
+    else:
+        points = [
+            (row[0], row[1], row[2], row[3:]) for row in c.execute(_ALL_POINTS, {"run_id": run_id})
+        ]
     found = [
         Tracked(
             run_id=run_id,
-            key=row.key,
-            attempt=row.attempt,
+            key=key,
+            attempt=attempt,
             kind=TrackKind.METRIC,
-            name=row.name,
-            value=math.nan if row.value is None else row.value,
-            map_index=row.map_index,
-            step=row.step,
-            at=row.at,
+            name=name,
+            value=math.nan if value is None else value,
+            map_index=map_index,
+            step=step,
+            at=at,
         )
-        for row in c.execute(points, {"run_id": run_id}).all()
+        for key, attempt, name, (step, value, at, map_index) in points
     ]
     found += [
         Tracked(
@@ -140,7 +125,7 @@ def tracked(run_id: str, c: sa.Connection, *, extremes: bool = False) -> list[Tr
             map_index=row.map_index,
             at=row.at,
         )
-        for row in c.execute(sa.select(tracked_values).where(v.run_id == run_id))
+        for row in c.execute(_VALUES, {"run_id": run_id})
     ]
     # Sorted here, not in SQL: the same order as the in-memory store whatever the database's
     # collation.
