@@ -24,6 +24,7 @@ from legato.engine.storage import open_storage
 from legato.model.artifacts import ArtifactRef
 from legato.model.codec import artifact_from_dict
 from legato.model.jsonable import from_jsonable
+from legato.model.runs import RunInfo
 from legato.model.tracking import Tracked, TrackKind
 from legato.store.base import RunStore
 
@@ -195,13 +196,16 @@ class _Collected:
         )
 
 
-def summarize(store: RunStore, run_id: str, *, extremes: bool = False) -> RunSummary:
+def summarize(
+    store: RunStore, run_id: str, *, extremes: bool = False, info: RunInfo | None = None
+) -> RunSummary:
     """What run ``run_id`` (an id or a unique prefix) tracked, cache hits resolved to the
     runs that produced their outputs. ``extremes``: each series holds only its points at
     its highest step and with its lowest and highest value, which keeps its ``last``,
     ``minimum`` and ``maximum`` (a comparison's columns) and reads a few rows instead of
-    every step."""
-    info = store.get_run(run_id)
+    every step. ``info``: the run, when the caller has read it already."""
+    if info is None or info.run_id != run_id:
+        info = store.get_run(run_id)
     collected = _Collected()
     collected.add(store.read_tracked(info.run_id, extremes=extremes), None)
     borrowed: dict[str, str] = {}

@@ -53,10 +53,14 @@ __all__ = [
 ]
 
 
+_RUN = sa.select(runs).where(runs.c.run_id == sa.bindparam("run_id"))
+# Built once, as the statements below: a comparison reads hundreds of runs.
+
+
 def run(run_id: str, where: str, c: sa.Connection) -> RunInfo:
     """The run with this id, or the only one whose id starts with it (``where`` names the
     store in the error)."""
-    row = c.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+    row = c.execute(_RUN, {"run_id": run_id}).first()
     if row is not None:
         return run_info(row)
     if not run_id:
@@ -175,9 +179,12 @@ def item_counts(run_id: str, c: sa.Connection) -> dict[str, dict[str, int]]:
 
 def cache_hits(run_id: str, c: sa.Connection) -> dict[str, str]:
     """Task key -> the run whose output it reused."""
-    t = task_runs.c
-    query = sa.select(t.key, t.cache_hit).where(t.run_id == run_id, t.cache_hit.is_not(None))
-    return {key: hit for key, hit in c.execute(query)}
+    return {key: hit for key, hit in c.execute(_CACHE_HITS, {"run_id": run_id})}
+
+
+_CACHE_HITS = sa.select(task_runs.c.key, task_runs.c.cache_hit).where(
+    task_runs.c.run_id == sa.bindparam("run_id"), task_runs.c.cache_hit.is_not(None)
+)
 
 
 def _attempt(run_id: str, key: str, attempt: int) -> list[sa.ColumnElement[bool]]:
