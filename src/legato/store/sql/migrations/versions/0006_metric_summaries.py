@@ -68,31 +68,30 @@ def upgrade() -> None:
 
 
 def _backfill() -> None:
-    """One pass of window functions over ``tracked_metrics``: each series' rows ranked by
-    step (last), by value up and down (the lowest step on a tie; NULL, a NaN, after all)."""
+    """One pass over ``tracked_metrics``: each series' rows ranked by step (last) and by
+    value up and down (the lowest step on a tie; NULL, a NaN, after all), then one row per
+    series that picks each end's columns from its first-ranked row (no self-join: a
+    million rows take seconds, not a nested loop)."""
     postgres = op.get_bind().dialect.name == "postgresql"
     # Task keys compare byte by byte (as Python compares them), not by the locale.
     key = 'key COLLATE "C"' if postgres else "key"
     part = f"partition by {_SERIES}"
-    columns = ", ".join(f"{e}.step, {e}.value, {e}.at, {e}.map_index" for e in _ENDS)
-    names = ", ".join(f"{e}_step, {e}_value, {e}_at, {e}_map_index" for e in _ENDS)
-    joins = " ".join(
-        f"{'left join' if e != 'last' else 'join'} ranked {e} on {e}.run_id = g.run_id"
-        f" and {e}.key = g.key and {e}.attempt = g.attempt and {e}.name = g.name"
-        f" and {e}.r_{e} = 1" + ("" if e == "last" else f" and {e}.value is not null")
+    parts = ("step", "value", "at", "map_index")
+    names = ", ".join(f"{e}_{p}" for e in _ENDS for p in parts)
+    picked = ", ".join(
+        f"max(case when r_{e} = 1{'' if e == 'last' else ' and value is not null'} then {p} end)"
         for e in _ENDS
+        for p in parts
     )
     op.execute(
-        "with ranked as (select *,"
+        f"insert into metric_summaries ({_SERIES}, count, {names})"
+        f" select {_SERIES}, count(*), {picked} from (select *,"
         f" row_number() over ({part} order by step desc) as r_last,"
         f" row_number() over ({part} order by case when value is null then 1 else 0 end,"
         " value, step) as r_low,"
         f" row_number() over ({part} order by case when value is null then 1 else 0 end,"
         " value desc, step) as r_high"
-        " from tracked_metrics),"
-        f" g as (select {_SERIES}, count(*) as n from tracked_metrics group by {_SERIES})"
-        f" insert into metric_summaries ({_SERIES}, count, {names})"
-        f" select g.run_id, g.key, g.attempt, g.name, g.n, {columns} from g {joins}"
+        f" from tracked_metrics) as ranked group by {_SERIES}"
     )
     op.execute(
         "insert into run_metric_values (run_id, name, attempt, step, key, value)"
