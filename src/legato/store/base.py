@@ -206,8 +206,10 @@ class RunStore(Protocol):
     def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
         """The tracked values of a run's attempts: by task key, attempt, kind, name and
         step. ``extremes``: of each metric series (task key, attempt, name) only the points
-        at its highest step and with its lowest and highest value (NaN left out), which is
-        what a comparison shows of it, found by the store instead of read point by point."""
+        at its highest step and with its lowest and highest value (NaN left out; of equal
+        values the lowest step's), which is what a comparison shows of it, kept by the store
+        as the values are written (``legato.store.metric_summary``) instead of read point by
+        point."""
         ...
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
