@@ -160,7 +160,7 @@ def layered(keys: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, 
     return {key: Placed(layer=layer[key], order=place[key]) for key in keys}
 
 
-def _items(mapped: bool, counts: Counter[str] | None) -> dict[str, int] | None:
+def _items(mapped: bool, counts: Mapping[str, int] | None) -> dict[str, int] | None:
     if counts is None:
         return {} if mapped else None  # a map not expanded yet has no items
     return dict(sorted(counts.items()))
@@ -176,11 +176,15 @@ def _step_of(key: str, planned: Mapping[str, TaskRecord]) -> str | None:
 
 
 def run_graph(
-    run_id: str, shape: GraphShape, layout: Mapping[str, Placed], records: Sequence[TaskRecord]
+    run_id: str,
+    shape: GraphShape,
+    layout: Mapping[str, Placed],
+    planned: Sequence[TaskRecord],
+    counts: Mapping[str, Mapping[str, int]],
 ) -> RunGraph:
-    """``shape`` laid out by ``layout``, each node with its state in run ``run_id`` (its
-    task ``records``)."""
-    layers, width, nodes, edges = _drawn(shape, layout, records)
+    """``shape`` laid out by ``layout``, each node with its state in run ``run_id``: its
+    ``planned`` task records, and its map items' ``counts`` per state (by mapped task)."""
+    layers, width, nodes, edges = _drawn(shape, layout, planned, counts)
     return RunGraph(
         run_id=run_id,
         fingerprint=shape.fingerprint,
@@ -202,7 +206,7 @@ def pipeline_graph(
 ) -> PipelineGraph:
     """Pipeline ``name`` (``target``) as :func:`run_graph` draws a run of it, with no run:
     no node has a state, and its run parameters."""
-    layers, width, nodes, edges = _drawn(shape, layout, ())
+    layers, width, nodes, edges = _drawn(shape, layout, (), {})
     return PipelineGraph(
         name=name,
         pipeline=pipeline,
@@ -217,16 +221,20 @@ def pipeline_graph(
 
 
 def _drawn(
-    shape: GraphShape, layout: Mapping[str, Placed], records: Sequence[TaskRecord]
+    shape: GraphShape,
+    layout: Mapping[str, Placed],
+    planned: Sequence[TaskRecord],
+    counts: Mapping[str, Mapping[str, int]],
 ) -> tuple[int, int, tuple[GraphNode, ...], tuple[GraphEdge, ...]]:
-    """The layers, the width, the nodes (with their states in ``records``) and the edges."""
-    by_key = {r.key: r for r in records}
+    """The layers, the width, the nodes (with their states in ``planned`` and their items'
+    ``counts``) and the edges."""
+    by_key = {r.key: r for r in planned}
     order_only = set(shape.after)
-    counts: dict[str, Counter[str]] = {}
-    for record in records:
-        group = record.parent if record.parent is not None else _step_of(record.key, by_key)
-        if group is not None:
-            counts.setdefault(group, Counter())[record.state.value] += 1
+    grouped = {group: Counter(by_state) for group, by_state in counts.items()}
+    for record in planned:  # a mapped sub-pipeline's steps are planned once per item
+        step = _step_of(record.key, by_key)
+        if step is not None:
+            grouped.setdefault(step, Counter())[record.state.value] += 1
     nodes = []
     for node in shape.nodes:
         task = by_key.get(node.key)
@@ -239,7 +247,7 @@ def _drawn(
                 layer=placed.layer,
                 order=placed.order,
                 state=task.state.value if task is not None else None,
-                items=_items(node.mapped, counts.get(node.key)),
+                items=_items(node.mapped, grouped.get(node.key)),
                 role=node.role,
             )
         )

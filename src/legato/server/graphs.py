@@ -77,7 +77,13 @@ class GraphCache:
                 )
             known = self._keep(shape)
         shape, layout = known
-        return run_graph(info.run_id, shape, layout, store.task_records(info.run_id))
+        return run_graph(
+            info.run_id,
+            shape,
+            layout,
+            store.planned_tasks(info.run_id),
+            store.item_counts(info.run_id),
+        )
 
     def pipeline(self, name: str, target: str) -> PipelineGraph:
         """Pipeline ``name``'s graph as its definition (``target``) is now, with its run
