@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import lane_pipelines as lanes
 import ordered_pipelines as ordered
 
 import legato
+from legato.model.records import TaskRecord
 from legato.query.graph import GraphShape, ShapeNode, layered, run_graph
 from legato.server.graph_child import main as graph_child
 
@@ -30,12 +32,24 @@ def _shape(target: str) -> GraphShape:
     )
 
 
+def _as_stored(
+    result: legato.RunResult,
+) -> tuple[list[TaskRecord], dict[str, Counter[str]]]:
+    """The run's records as the store answers them: its planned tasks, and its map items
+    counted per state by map."""
+    counts: dict[str, Counter[str]] = {}
+    for record in result.tasks.values():
+        if record.parent is not None:
+            counts.setdefault(record.parent, Counter())[record.state.value] += 1
+    return [r for r in result.tasks.values() if r.parent is None], counts
+
+
 def test_an_order_only_edge_is_drawn_as_one(ledger: Path) -> None:
     shape = _shape("ordered_pipelines:ordered")
     assert shape.after == (("write_table", "count_rows"),)
     result = legato.run(ordered.ordered, executor="inline")
     layout = layered([n.key for n in shape.nodes], shape.edges)
-    graph = run_graph(result.run_id, shape, layout, list(result.tasks.values()))
+    graph = run_graph(result.run_id, shape, layout, *_as_stored(result))
     (edge,) = graph.edges
     assert (edge.source, edge.target, edge.after) == ("write_table", "count_rows", True)
     assert [n.layer for n in graph.nodes] == [0, 1]
@@ -47,7 +61,7 @@ def test_a_mapped_sub_pipeline_step_counts_its_items(ledger: Path) -> None:
     (ledger.parent / "bolt").touch()
     result = legato.run(lanes.every_customer, executor="threads")
     layout = layered([n.key for n in shape.nodes], shape.edges)
-    graph = run_graph(result.run_id, shape, layout, list(result.tasks.values()))
+    graph = run_graph(result.run_id, shape, layout, *_as_stored(result))
     nodes = {n.key: n for n in graph.nodes}
     assert nodes["per_customer.clean"].items == {"failed": 1, "succeeded": 2}
     assert nodes["per_customer.train"].items == {"succeeded": 2, "upstream_failed": 1}
