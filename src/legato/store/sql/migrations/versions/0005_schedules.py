@@ -3,7 +3,7 @@ origin and nominal instant: the key that makes one run per instant), backfills, 
 lease that lets one scheduler act on a SQLite store; the files a file trigger has seen.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@
 Both are filled here from the existing ``tracked_metrics`` rows; from then on the store
 writes them in the transaction that writes the values.
 
-Revision ID: 0006 (0005 is another line of work's; this one follows 0004)
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
