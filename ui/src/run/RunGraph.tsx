@@ -1,0 +1,79 @@
+// The run's graph as the server laid it out (layer → x, order → y): no layout runs in the
+// browser. States come from the live stream, falling back to what /graph said.
+import { Background, Controls, ReactFlow, type Edge } from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { useMemo } from "react";
+import type { GraphNode } from "../api/types";
+import { countStates, type LiveState } from "../lib/live";
+import { MapNode, TaskNode, type TaskFlowNode } from "./GraphNodes";
+
+const X = 250;
+const Y = 84;
+const nodeTypes = { task: TaskNode, map: MapNode };
+
+export interface GraphShape {
+  nodes: GraphNode[];
+  edges: { source: string; target: string }[];
+}
+
+export function flowNodes(shape: GraphShape, live: LiveState | null, selected: string | null): TaskFlowNode[] {
+  return shape.nodes.map((n) => {
+    const task = live?.tasks.get(n.key);
+    const items = live?.items.get(n.key);
+    const counts = n.mapped ? (items?.length && live ? countStates(live.tasks, items) : n.items) : null;
+    return {
+      id: n.key,
+      type: n.mapped ? "map" : "task",
+      position: { x: n.layer * X, y: n.order * Y },
+      data: {
+        name: n.name,
+        state: task?.state ?? n.state,
+        selected: n.key === selected,
+        counts,
+        attempt: task?.attempt ?? 1,
+      },
+      draggable: false,
+      connectable: false,
+    };
+  });
+}
+
+export function RunGraph(props: {
+  shape: GraphShape;
+  live: LiveState | null;
+  selected: string | null;
+  onSelect: (key: string) => void;
+}) {
+  const { shape, live, selected, onSelect } = props;
+  const nodes = useMemo(() => flowNodes(shape, live, selected), [shape, live, selected]);
+  const edges: Edge[] = useMemo(
+    () =>
+      shape.edges.map((e) => ({
+        id: `${e.source}->${e.target}`,
+        source: e.source,
+        target: e.target,
+        type: "smoothstep",
+      })),
+    [shape],
+  );
+  return (
+    <div className="graph" data-testid="graph">
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodeClick={(_, node) => onSelect(node.id)}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        onlyRenderVisibleElements
+        fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        minZoom={0.05}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background gap={16} color="#eceef1" />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}

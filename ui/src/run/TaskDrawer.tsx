@@ -1,0 +1,89 @@
+// The task drawer: everything about one task of a run, its URL `?task=KEY`.
+import { useEffect, useState, type ReactNode } from "react";
+import type { LiveTask, Series, TaskView } from "../api/types";
+import { StateBadge } from "../components/StateBadge";
+import { duration } from "../lib/format";
+import { isTerminal } from "../lib/states";
+import { Attempts } from "./Attempts";
+import { CacheInfo } from "./CacheInfo";
+import { LogView } from "./LogView";
+import { MapItems } from "./MapItems";
+import { OutputInfo } from "./OutputInfo";
+import { TaskMetrics } from "./TaskMetrics";
+
+function Section(props: { title: string; children: ReactNode }) {
+  return (
+    <section className="drawer-section">
+      <h3>{props.title}</h3>
+      {props.children}
+    </section>
+  );
+}
+
+export function TaskDrawer(props: {
+  runId: string;
+  taskKey: string;
+  task: TaskView | undefined;
+  live: LiveTask | undefined;
+  items: LiveTask[];
+  series: Series[];
+  onSelect: (key: string) => void;
+  onClose: () => void;
+}) {
+  const { runId, taskKey, task, live } = props;
+  const state = live?.state ?? task?.state ?? "pending";
+  const latest = live?.attempt ?? task?.attempt ?? 1;
+  const [chosen, setChosen] = useState(latest);
+  useEffect(() => setChosen(latest), [taskKey, latest]);
+  const attempt = task?.attempts.find((a) => a.attempt === chosen);
+  const error = attempt?.error ?? (chosen === latest ? live?.error ?? task?.error : null);
+  const mapped = live?.mapped ?? task?.mapped ?? false;
+  return (
+    <aside className="drawer" data-testid="drawer">
+      <header className="drawer-head">
+        <div>
+          <div className="mono title">{taskKey}</div>
+          <div className="muted">
+            <StateBadge state={state} /> {task && <>ran {duration(task.ran_for)}</>}
+            {task?.parent && <> · item of <a onClick={() => props.onSelect(task.parent!)}>{task.parent}</a></>}
+          </div>
+        </div>
+        <button className="icon" onClick={props.onClose} aria-label="close">×</button>
+      </header>
+      {mapped && (
+        <Section title={`Items (${props.items.length})`}>
+          <MapItems items={props.items} onSelect={props.onSelect} />
+        </Section>
+      )}
+      {!mapped && (
+        <>
+          <Section title="Attempts">
+            <Attempts attempts={task?.attempts ?? []} chosen={chosen} onChoose={setChosen} />
+          </Section>
+          {error && (
+            <Section title="Error">
+              <div className="error-title"><b>{error.type}</b>: {error.message}</div>
+              {error.traceback && <pre className="traceback" data-testid="traceback">{error.traceback}</pre>}
+            </Section>
+          )}
+          <Section title={`Log · attempt ${chosen}`}>
+            <LogView runId={runId} task={taskKey} attempt={chosen} live={!isTerminal(state)} />
+          </Section>
+          <Section title="Metrics">
+            <TaskMetrics series={props.series} />
+          </Section>
+          {task?.output && (
+            <Section title="Output">
+              <OutputInfo runId={runId} task={taskKey} attempt={task.attempt} output={task.output} />
+            </Section>
+          )}
+          {task && (
+            <Section title="Cache">
+              <CacheInfo cache={task.cache} />
+            </Section>
+          )}
+        </>
+      )}
+    </aside>
+  );
+}
