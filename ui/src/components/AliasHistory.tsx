@@ -9,7 +9,7 @@ export function AliasHistory({ history }: { history: AliasChange[] }) {
       <tbody>
         {[...history].reverse().map((h, i) => (
           <tr key={i}>
-            <td>{timestamp(h.at)}</td><td>{h.alias}</td><td>{h.action}</td>
+            <td className="nowrap">{timestamp(h.at)}</td><td>{h.alias}</td><td>{h.action}</td>
             <td>{h.version == null ? "—" : `v${h.version}`}</td>
             <td>{h.previous == null ? "—" : `v${h.previous}`}</td>
             <td>{h.actor}</td><td>{h.reason}</td>

@@ -63,7 +63,7 @@ export function ModelPage({ name }: { name: string }) {
               <td>{aliasOf(v.version).map((a) => <span key={a} className="tag tag-alt">{a}</span>)}</td>
               <td>{v.run_id ? <Link to={`/runs/${v.run_id}`} className="mono">{shortId(v.run_id)}</Link> : "—"}</td>
               <td>{v.run_id && v.task ? <Link to={`/runs/${v.run_id}?task=${encodeURIComponent(v.task)}`} className="mono">{v.task}</Link> : "—"}</td>
-              <td>{timestamp(v.created_at)}</td>
+              <td className="nowrap">{timestamp(v.created_at)}</td>
               {metricNames.map((k) => <td key={k} className="num">{number(v.metrics[k] ?? null)}</td>)}
               <td><button className="small" onClick={() => setPending({ kind: "promote", version: v.version })}>Promote</button></td>
             </tr>

@@ -46,7 +46,7 @@ export function PipelinePage({ name }: { name: string }) {
           ) : (
             <div className="params-form">
               <label>
-                Parameters, one <span className="mono">name=value</span> a line (as legato run -p)
+                <span>Parameters, one <code>name=value</code> a line, as <code>legato run -p</code> takes them</span>
                 <textarea rows={4} value={lines} onChange={(e) => setLines(e.target.value)} aria-label="parameters" />
               </label>
               <div className="row">

@@ -90,7 +90,7 @@ export function RunPage({ runId }: { runId: string }) {
         <div className="run-main">
           {tab === "graph" && (graph.data ? (
             <RunGraph shape={graph.data} live={live} selected={selected} onSelect={(k) => go([["task", k]])} />
-          ) : <ErrorNote error={graph.error} />)}
+          ) : graph.error ? <ErrorNote error={graph.error} /> : <Loading what="the graph" />)}
           {tab === "timeline" && <Timeline tasks={tasks} onSelect={(k) => go([["task", k]])} />}
           {tab === "metrics" && <RunMetrics series={series} />}
         </div>

@@ -22,13 +22,13 @@ export function TaskNode({ data }: NodeProps<TaskFlowNode>) {
       data-state={data.state ?? "pending"}
       style={{ borderLeftColor: s.color }}
     >
-      <Handle type="target" position={Position.Left} />
+      <Handle type="target" position={Position.Top} />
       <div className="gname">{data.name}</div>
       <div className="gstate" style={{ color: s.color }}>
         {s.label}
         {data.attempt > 1 && <span className="muted"> · attempt {data.attempt}</span>}
       </div>
-      <Handle type="source" position={Position.Right} />
+      <Handle type="source" position={Position.Bottom} />
     </div>
   );
 }
@@ -44,7 +44,7 @@ export function MapNode({ data }: NodeProps<TaskFlowNode>) {
       data-state={data.state ?? "pending"}
       style={{ borderLeftColor: s.color }}
     >
-      <Handle type="target" position={Position.Left} />
+      <Handle type="target" position={Position.Top} />
       <div className="gname">
         {data.name} <span className="muted">× {total || "…"}</span>
       </div>
@@ -58,7 +58,7 @@ export function MapNode({ data }: NodeProps<TaskFlowNode>) {
           <span key={k} style={{ color: styleOf(k).color }}>{counts[k]} {styleOf(k).label}</span>
         ))}
       </div>
-      <Handle type="source" position={Position.Right} />
+      <Handle type="source" position={Position.Bottom} />
     </div>
   );
 }

@@ -14,7 +14,8 @@ export function LogView(props: { runId: string; task: string; attempt: number; l
   const [end, setEnd] = useState(0);
   const [size, setSize] = useState(0);
   const [error, setError] = useState<string | null>(null);
-  const [follow, setFollow] = useState(live);
+  const [chosen, setFollow] = useState<boolean | null>(null);
+  const follow = chosen ?? live; // follows a running task until told otherwise
   const box = useRef<HTMLPreElement>(null);
 
   useEffect(() => {

@@ -24,7 +24,7 @@ export function MapItems(props: { items: LiveTask[]; onSelect: (key: string) => 
         height={320}
         render={(t) => (
           <div className="item-row" onClick={() => props.onSelect(t.key)}>
-            <span className="mono">[{t.map_index}]</span>
+            <span className="mono item-key">{t.key}</span>
             <StateBadge state={t.state} />
             <span className="muted">
               {duration(t.started_at != null && t.ended_at != null ? t.ended_at - t.started_at : null)}

@@ -1,5 +1,6 @@
-// The run's graph as the server laid it out (layer → x, order → y): no layout runs in the
-// browser. States come from the live stream, falling back to what /graph said.
+// The run's graph as the server laid it out: layers top to bottom, each node at its order
+// in its layer (the layer centred): no layout runs in the browser. States come from the
+// live stream, falling back to what /graph said.
 import { Background, Controls, ReactFlow, type Edge } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useMemo } from "react";
@@ -7,8 +8,8 @@ import type { GraphNode } from "../api/types";
 import { countStates, type LiveState } from "../lib/live";
 import { MapNode, TaskNode, type TaskFlowNode } from "./GraphNodes";
 
-const X = 250;
-const Y = 84;
+const X = 220;
+const Y = 78;
 const nodeTypes = { task: TaskNode, map: MapNode };
 
 export interface GraphShape {
@@ -17,6 +18,8 @@ export interface GraphShape {
 }
 
 export function flowNodes(shape: GraphShape, live: LiveState | null, selected: string | null): TaskFlowNode[] {
+  const widths = new Map<number, number>();
+  for (const n of shape.nodes) widths.set(n.layer, Math.max(widths.get(n.layer) ?? 0, n.order + 1));
   return shape.nodes.map((n) => {
     const task = live?.tasks.get(n.key);
     const items = live?.items.get(n.key);
@@ -24,7 +27,7 @@ export function flowNodes(shape: GraphShape, live: LiveState | null, selected: s
     return {
       id: n.key,
       type: n.mapped ? "map" : "task",
-      position: { x: n.layer * X, y: n.order * Y },
+      position: { x: (n.order - ((widths.get(n.layer) ?? 1) - 1) / 2) * X, y: n.layer * Y },
       data: {
         name: n.name,
         state: task?.state ?? n.state,
@@ -52,7 +55,8 @@ export function RunGraph(props: {
         id: `${e.source}->${e.target}`,
         source: e.source,
         target: e.target,
-        type: "smoothstep",
+        type: "default",
+        style: { stroke: "#adb5bd", strokeWidth: 1.25 },
       })),
     [shape],
   );

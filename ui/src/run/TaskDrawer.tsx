@@ -33,18 +33,19 @@ export function TaskDrawer(props: {
   const { runId, taskKey, task, live } = props;
   const state = live?.state ?? task?.state ?? "pending";
   const latest = live?.attempt ?? task?.attempt ?? 1;
+  const mapped = live?.mapped ?? task?.mapped ?? false;
   const [chosen, setChosen] = useState(latest);
   useEffect(() => setChosen(latest), [taskKey, latest]);
   const attempt = task?.attempts.find((a) => a.attempt === chosen);
   const error = attempt?.error ?? (chosen === latest ? live?.error ?? task?.error : null);
-  const mapped = live?.mapped ?? task?.mapped ?? false;
   return (
     <aside className="drawer" data-testid="drawer">
       <header className="drawer-head">
         <div>
           <div className="mono title">{taskKey}</div>
           <div className="muted">
-            <StateBadge state={state} /> {task && <>ran {duration(task.ran_for)}</>}
+            <StateBadge state={state} /> {task && !mapped && <>ran {duration(task.ran_for)}</>}
+            {!task && !live && <> no such task in this run (yet)</>}
             {task?.parent && <> · item of <a onClick={() => props.onSelect(task.parent!)}>{task.parent}</a></>}
           </div>
         </div>

@@ -16,9 +16,8 @@ export function Timeline(props: { tasks: Map<string, TaskView>; onSelect: (key: 
   return (
     <div className="timeline" data-testid="timeline">
       <div className="tl-axis">
-        <span style={{ width: LABEL }} />
-        <span className="muted">0</span>
-        <span className="muted tl-end">{duration(span)}</span>
+        <span style={{ width: LABEL }} className="muted">{rows.length} tasks started</span>
+        <span className="tl-scale muted"><span>0 s</span><span>{duration(span / 2)}</span><span>{duration(span)}</span></span>
       </div>
       <VirtualList
         items={rows}

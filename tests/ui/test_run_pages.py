@@ -1,0 +1,111 @@
+"""The runs list and the run page in a real browser against a real ``legato ui``: signing
+in, a failed task's traceback and log, a run started from the pipelines page whose graph
+turns green live (the README's screenshot), and a live run cancelled from its page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from server.processes import UiProcess
+
+from .conftest import SERVER_PIPELINES, UI_PIPELINES, keep_screenshot, record
+
+
+@pytest.fixture(scope="module")
+def failed_run(home: Path) -> str:
+    return record(home, f"{UI_PIPELINES}:broken", "rows=10")
+
+
+def test_the_login_url_signs_in_and_a_wrong_token_gets_the_login_page(
+    browser: Any, server: UiProcess
+) -> None:
+    tab = browser.new_page()
+    try:
+        browser.clear_cookies()
+        tab.goto(f"{server.url}/runs")  # no session: the app shows the login form
+        expect(tab.get_by_role("heading", name="Sign in")).to_be_visible()
+        answer = tab.goto(f"{server.url}/login?token={'x' * 43}")
+        assert answer is not None
+        assert answer.status == 401
+        expect(tab.get_by_role("alert")).to_contain_text("not one of this server's")
+        tab.get_by_label("Token").fill(server.token)  # the form: the same exchange
+        tab.get_by_role("button", name="Sign in").click()
+        expect(tab.get_by_role("heading", name="Runs")).to_be_visible()
+        cookies = {c["name"]: c for c in browser.cookies()}
+        assert cookies["legato_session"]["httpOnly"]
+        assert cookies["legato_session"]["sameSite"] == "Strict"
+    finally:
+        tab.close()
+
+
+def test_a_failed_task_shows_its_traceback_and_log(
+    page: Any, server: UiProcess, failed_run: str
+) -> None:
+    page.goto(f"{server.url}/runs")
+    row = page.locator(f"tr[data-run='{failed_run}']")
+    expect(row.locator(".badge")).to_have_text("failed")
+    row.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(f"/runs/{failed_run}$"))
+    graph = page.get_by_test_id("graph")
+    expect(graph.locator(".gnode[data-state='failed']")).to_have_count(1)
+    expect(graph.locator(".gnode[data-state='upstream_failed']")).to_have_count(1)
+    graph.locator(".gnode[data-state='failed']").click()
+    expect(page).to_have_url(re.compile(r"\?task=check$"))
+    drawer = page.get_by_test_id("drawer")
+    expect(drawer.get_by_test_id("traceback")).to_contain_text(
+        "ValueError: batch 3 of 10 rows has a negative label"
+    )
+    expect(drawer.get_by_test_id("traceback")).to_contain_text("ui_pipelines.py")
+    expect(drawer.get_by_test_id("log")).to_have_text(
+        "checking batch 0\nchecking batch 1\nchecking batch 2\n"
+    )
+    page.go_back()  # the drawer closes: its URL was a history entry
+    expect(page.get_by_test_id("drawer")).to_have_count(0)
+    expect(page).to_have_url(re.compile(f"/runs/{failed_run}$"))
+
+
+def test_a_run_started_from_the_pipelines_page_turns_green(
+    page: Any, server: UiProcess, home: Path
+) -> None:
+    page.goto(f"{server.url}/pipelines")
+    page.get_by_role("link", name="digits", exact=True).click()
+    page.get_by_label("parameters").fill(f"out_dir={home / 'digits-out'}\ntest_size=0.3")
+    page.get_by_role("button", name="Run").click()
+    expect(page).to_have_url(re.compile(r"/runs/01[0-9a-z]{18}$"))
+    graph = page.get_by_test_id("graph")
+    expect(graph.locator(".gnode")).to_have_count(11)
+    # live: every node turns green as the run's stream says, no reload
+    expect(graph.locator(".gnode[data-state='succeeded']")).to_have_count(11, timeout=120_000)
+    expect(page.locator(".page-header .badge")).to_have_text("succeeded", timeout=10_000)
+    expect(graph.locator(".gmap").first).to_contain_text("4 succeeded")
+    graph.locator(".gnode", has_text="ingest").click()  # its first attempt failed, on purpose
+    drawer = page.get_by_test_id("drawer")
+    expect(drawer.locator(".attempts tbody tr")).to_have_count(2)
+    expect(drawer.locator(".attempts")).to_contain_text("simulated outage")
+    page.mouse.move(0, 0)
+    keep_screenshot(page, "run-page.png")
+
+
+def test_a_live_run_is_cancelled_from_its_page(page: Any, server: UiProcess) -> None:
+    started = httpx.post(
+        f"{server.url}/api/v1/pipelines/slow/runs",
+        json={"params": {"pause": "0.01", "marker": "/nonexistent/never"}},
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+    )
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    page.goto(f"{server.url}/runs/{run_id}")
+    graph = page.get_by_test_id("graph")
+    expect(graph.locator(".gnode[data-state='running']")).to_have_count(1, timeout=30_000)
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator(".page-header .badge")).to_have_text("cancelled", timeout=30_000)
+    expect(graph.locator(".gnode[data-state='cancelled']")).to_have_count(1)
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    assert SERVER_PIPELINES.exists()
