@@ -7,12 +7,13 @@ import { StateBadge } from "./StateBadge";
 
 export function RunPicker({ chosen, onChange }: { chosen: string[]; onChange: (ids: string[]) => void }) {
   const [pipeline, setPipeline] = useState("");
+  const [open, setOpen] = useState(chosen.length === 0); // open until closed, not per choice
   const runs = useApi(() => api.runs({ pipeline, limit: 30 }), [pipeline]);
   const now = Date.now() / 1000;
   const toggle = (id: string) =>
     onChange(chosen.includes(id) ? chosen.filter((x) => x !== id) : [...chosen, id].slice(-20));
   return (
-    <details className="picker" open={chosen.length === 0}>
+    <details className="picker" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
       <summary>{chosen.length} runs chosen · choose runs</summary>
       <input placeholder="pipeline" value={pipeline} onChange={(e) => setPipeline(e.target.value)} />
       <div className="picker-list">

@@ -19,7 +19,7 @@ export function Attempts(props: { attempts: AttemptView[]; chosen: number; onCho
           >
             <td>{a.attempt}</td>
             <td><StateBadge state={a.state} /></td>
-            <td>{timestamp(a.started_at)}</td>
+            <td className="nowrap">{timestamp(a.started_at)}</td>
             <td className="num">{duration(a.ran_for)}</td>
             <td className="reason">{a.reason || a.error?.message || ""}</td>
           </tr>

@@ -65,16 +65,16 @@ export function LogView(props: { runId: string; task: string; attempt: number; l
     <div className="logview">
       <div className="log-bar">
         <span className="muted">
-          {size ? `${bytes(end - start)} of ${bytes(size)}` : "no output"}
+          {size ? `${bytes(end - start)} of ${bytes(size)}` : "nothing written"}
         </span>
         {start > 0 && <button onClick={earlier}>Earlier</button>}
         <label className="check">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
         </label>
       </div>
-      {error ? <div className="error">{error}</div> : (
-        <pre ref={box} className="log" data-testid="log">{text || " "}</pre>
-      )}
+      {error ? <div className="error">{error}</div> : text ? (
+        <pre ref={box} className="log" data-testid="log">{text}</pre>
+      ) : null}
     </div>
   );
 }

@@ -1,9 +1,9 @@
 // The run's graph as the server laid it out: layers top to bottom, each node at its order
 // in its layer (the layer centred): no layout runs in the browser. States come from the
 // live stream, falling back to what /graph said.
-import { Background, Controls, ReactFlow, type Edge } from "@xyflow/react";
+import { Background, Controls, ReactFlow, useReactFlow, useStore, type Edge } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useMemo } from "react";
+import { useEffect, useMemo } from "react";
 import type { GraphNode } from "../api/types";
 import { countStates, type LiveState } from "../lib/live";
 import { MapNode, TaskNode, type TaskFlowNode } from "./GraphNodes";
@@ -11,6 +11,18 @@ import { MapNode, TaskNode, type TaskFlowNode } from "./GraphNodes";
 const X = 220;
 const Y = 78;
 const nodeTypes = { task: TaskNode, map: MapNode };
+const FIT = { padding: 0.15, maxZoom: 1.2 };
+
+/** Fits the graph again when its pane changes size (the drawer opens or closes). */
+function FitOnResize() {
+  const { fitView } = useReactFlow();
+  const width = useStore((s) => s.width);
+  const height = useStore((s) => s.height);
+  useEffect(() => {
+    void fitView(FIT);
+  }, [width, height, fitView]);
+  return null;
+}
 
 export interface GraphShape {
   nodes: GraphNode[];
@@ -71,12 +83,13 @@ export function RunGraph(props: {
         nodesConnectable={false}
         onlyRenderVisibleElements
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        fitViewOptions={FIT}
         minZoom={0.05}
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={16} color="#eceef1" />
         <Controls showInteractive={false} />
+        <FitOnResize />
       </ReactFlow>
     </div>
   );
