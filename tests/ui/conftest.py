@@ -7,6 +7,7 @@ screenshot of its tab in ``tmp/artifacts/ui/`` (``LEGATO_TEST_ARTIFACTS`` to cha
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -34,21 +35,19 @@ PIPELINES = (
     f"{UI_PIPELINES}:broken",
 )
 
-playwright_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (the dev extra)"
-)
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"no browser at {CHROMIUM}: install Debian's chromium (apt-get install chromium) to "
-        "run the web UI tests",
-        allow_module_level=True,
-    )
-playwright_api.expect.set_options(timeout=15_000)
-if ui_directory() is None:
-    pytest.skip(
-        "the web UI is not built (src/legato/server/static/index.html): make ui",
-        allow_module_level=True,
-    )
+
+def _why_no_browser() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed (the dev extra: make test installs it)"
+    if not CHROMIUM.exists():
+        return (
+            f"no browser at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
+            "to run the web UI's browser tests"
+        )
+    if ui_directory() is None:
+        return "the web UI is not built (src/legato/server/static/index.html): make ui"
+    return None
 
 
 def record(home: Path, target: str, *params: str) -> str:
@@ -86,8 +85,16 @@ def server(home: Path) -> Iterator[UiProcess]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Chromium, headless, with its own profile; the test is skipped, saying why, where
+    it cannot start."""
+    why = _why_no_browser()
+    if why is not None:
+        pytest.skip(why)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=15_000)
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with playwright_api.sync_playwright() as p:
+    with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(profile),
             executable_path=str(CHROMIUM),

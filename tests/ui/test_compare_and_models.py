@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
 from server.processes import UiProcess
 
 from .conftest import SERVER_PIPELINES, record
+
+expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
 
 @pytest.fixture(scope="module")

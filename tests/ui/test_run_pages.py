@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
 
 from server.processes import UiProcess
 
 from .conftest import SERVER_PIPELINES, UI_PIPELINES, keep_screenshot, record
+
+expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
 
 @pytest.fixture(scope="module")
