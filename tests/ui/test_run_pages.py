@@ -13,7 +13,7 @@ import pytest
 
 from server.processes import UiProcess
 
-from .conftest import SERVER_PIPELINES, UI_PIPELINES, keep_screenshot, record
+from .conftest import UI_PIPELINES, keep_screenshot, record
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
@@ -93,7 +93,12 @@ def test_a_run_started_from_the_pipelines_page_turns_green(
     keep_screenshot(page, "run-page.png")
 
 
-def test_a_live_run_is_cancelled_from_its_page(page: Any, server: UiProcess) -> None:
+def test_a_live_run_shows_in_the_list_and_is_cancelled_from_its_page(
+    page: Any, server: UiProcess
+) -> None:
+    page.goto(f"{server.url}/runs")
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible()
+    page.wait_for_load_state("networkidle")
     started = httpx.post(
         f"{server.url}/api/v1/pipelines/slow/runs",
         json={"params": {"pause": "0.01", "marker": "/nonexistent/never"}},
@@ -102,11 +107,14 @@ def test_a_live_run_is_cancelled_from_its_page(page: Any, server: UiProcess) -> 
     )
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
-    page.goto(f"{server.url}/runs/{run_id}")
+    row = page.locator(f"tr[data-run='{run_id}']")  # the runs stream brings it, no reload
+    expect(row.locator(".badge")).to_have_text("running", timeout=30_000)
+    row.get_by_role("link").click()
     graph = page.get_by_test_id("graph")
     expect(graph.locator(".gnode[data-state='running']")).to_have_count(1, timeout=30_000)
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator(".page-header .badge")).to_have_text("cancelled", timeout=30_000)
     expect(graph.locator(".gnode[data-state='cancelled']")).to_have_count(1)
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
-    assert SERVER_PIPELINES.exists()
+    page.go_back()
+    expect(row.locator(".badge")).to_have_text("cancelled")

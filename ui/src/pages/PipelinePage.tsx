@@ -55,7 +55,7 @@ export function PipelinePage({ name }: { name: string }) {
             </div>
           )}
         </div>
-        {graph && graph.nodes.length > 0 && (
+        {graph && graph.nodes.length > 0 && graph.nodes.every((n) => Number.isFinite(n.layer)) && (
           <RunGraph shape={graph} live={null} selected={null} onSelect={() => {}} />
         )}
       </div>
