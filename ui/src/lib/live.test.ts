@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LiveTask, Patch } from "../api/types";
-import { applyPatch, countStates, emptyLive, endLive } from "./live";
+import { applyPatch, applyPatches, countStates, emptyLive, endLive } from "./live";
 
 function task(key: string, state: string, extra: Partial<LiveTask> = {}): LiveTask {
   return {
@@ -37,6 +37,19 @@ describe("applyPatch", () => {
     s = applyPatch(s, { seq: 2, run, tasks: { "t[0]": item(0, "running"), "t[1]": item(1, "running") } });
     expect(s.items.get("t")).toEqual(["t[0]", "t[1]"]);
     expect(countStates(s.tasks, s.items.get("t")!)).toEqual({ running: 2 });
+  });
+
+  it("folds a burst of patches as if one by one, skipping those it has", () => {
+    const one = applyPatch(emptyLive(), { seq: 2, run, tasks: { a: task("a", "running") } });
+    const burst: Patch[] = [
+      { seq: 1, run, tasks: { a: task("a", "pending") } },
+      { seq: 3, run, tasks: { b: task("b", "ready") } },
+      { seq: 4, run, tasks: { a: task("a", "succeeded") } },
+    ];
+    const s = applyPatches(one, burst);
+    expect(s.seq).toBe(4);
+    expect([...s.tasks.values()].map((t) => [t.key, t.state])).toEqual([["a", "succeeded"], ["b", "ready"]]);
+    expect(applyPatches(s, burst)).toBe(s);
   });
 
   it("marks the end with the run's final state", () => {

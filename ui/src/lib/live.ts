@@ -19,11 +19,19 @@ export function emptyLive(): LiveState {
 
 /** The state after `patch` (a new object; the maps are copied only when changed). */
 export function applyPatch(state: LiveState, patch: Patch): LiveState {
-  if (patch.seq <= state.seq) return state;
+  return applyPatches(state, [patch]);
+}
+
+/** The state after `patches`, in order: the maps are copied once for all of them, so a
+ * burst of patches (a big run's history, streamed at first) costs one copy, not one each. */
+export function applyPatches(state: LiveState, patches: Patch[]): LiveState {
+  let seen = state.seq;
+  const fresh = patches.filter((p) => p.seq > seen && (seen = p.seq) > 0);
+  if (!fresh.length) return state;
   const tasks = new Map(state.tasks);
   let items = state.items;
   const grown = new Set<string>();
-  for (const [key, task] of Object.entries(patch.tasks)) {
+  for (const patch of fresh) for (const [key, task] of Object.entries(patch.tasks)) {
     const known = tasks.has(key);
     tasks.set(key, task);
     if (!known && task.parent != null) {
@@ -35,7 +43,8 @@ export function applyPatch(state: LiveState, patch: Patch): LiveState {
   }
   const indexOf = (key: string) => tasks.get(key)?.map_index ?? 0;
   for (const parent of grown) items.get(parent)!.sort((a, b) => indexOf(a) - indexOf(b));
-  return { seq: patch.seq, run: patch.run, tasks, items, ended: state.ended };
+  const last = fresh[fresh.length - 1];
+  return { seq: last.seq, run: last.run, tasks, items, ended: state.ended };
 }
 
 /** The state once the stream said the run ended. */

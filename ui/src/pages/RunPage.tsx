@@ -1,6 +1,6 @@
 // A run: its graph coloured live, the timeline of attempts, its metrics, and the drawer of
 // the chosen task (`?task=KEY`); the tab is in the URL too (`?tab=timeline`).
-import { useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import type { LiveTask } from "../api/types";
 import { Link } from "../components/Link";
@@ -23,9 +23,13 @@ export function RunPage({ runId }: { runId: string }) {
   const { query } = useLocation();
   const selected = query.get("task");
   const tab = (TABS as readonly string[]).includes(query.get("tab") ?? "") ? query.get("tab")! : "graph";
-  const { live, tasks, version } = useRunLive(runId);
+  const [liveState, setLiveState] = useState<string | undefined>(undefined);
+  const detail = useApi(() => api.run(runId), [runId, liveState]);
+  const taskCount = detail.data ? Object.values(detail.data.task_counts).reduce((a, b) => a + b, 0) : null;
+  const { live, tasks, version, listed } = useRunLive(runId, taskCount);
   const ended = live.ended;
-  const detail = useApi(() => api.run(runId), [runId, ended, live.run?.state]);
+  const shownState = ended ? `ended:${live.run?.state}` : live.run?.state;
+  useEffect(() => setLiveState(shownState), [shownState]);
   const graph = useApi(() => api.graph(runId), [runId]);
   const metrics = useApi(() => api.metrics(runId), [runId, ended ? version : Math.floor(version / 5)]);
   const now = useNow();
@@ -91,7 +95,9 @@ export function RunPage({ runId }: { runId: string }) {
           {tab === "graph" && (graph.data ? (
             <RunGraph shape={graph.data} live={live} selected={selected} onSelect={(k) => go([["task", k]])} />
           ) : graph.error ? <ErrorNote error={graph.error} /> : <Loading what="the graph" />)}
-          {tab === "timeline" && <Timeline tasks={tasks} onSelect={(k) => go([["task", k]])} />}
+          {tab === "timeline" && (
+            <Timeline tasks={tasks} live={live.tasks} listed={listed} onSelect={(k) => go([["task", k]])} />
+          )}
           {tab === "metrics" && <RunMetrics series={series} />}
         </div>
         {selected && (
@@ -102,6 +108,7 @@ export function RunPage({ runId }: { runId: string }) {
             task={tasks.get(selected)}
             live={live.tasks.get(selected)}
             items={items}
+            listed={listed}
             series={series.filter((s) => s.task === selected)}
             onSelect={(k) => go([["task", k]])}
             onClose={() => go([["task", null]])}

@@ -26,6 +26,7 @@ export function TaskDrawer(props: {
   task: TaskView | undefined;
   live: LiveTask | undefined;
   items: LiveTask[];
+  listed: boolean;
   series: Series[];
   onSelect: (key: string) => void;
   onClose: () => void;
@@ -59,7 +60,14 @@ export function TaskDrawer(props: {
       {!mapped && (
         <>
           <Section title="Attempts">
-            <Attempts attempts={task?.attempts ?? []} chosen={chosen} onChoose={setChosen} />
+            {props.listed || task ? (
+              <Attempts attempts={task?.attempts ?? []} chosen={chosen} onChoose={setChosen} />
+            ) : (
+              <div className="muted">
+                Attempt {latest} is the latest. This run has too many tasks to list every attempt
+                here: <code>legato runs show {runId}</code> has them.
+              </div>
+            )}
           </Section>
           {error && (
             <Section title="Error">
@@ -73,9 +81,9 @@ export function TaskDrawer(props: {
           <Section title="Metrics">
             <TaskMetrics series={props.series} />
           </Section>
-          {task?.output && (
+          {(task?.output ?? live?.output) && (
             <Section title="Output">
-              <OutputInfo runId={runId} task={taskKey} attempt={task.attempt} output={task.output} />
+              <OutputInfo runId={runId} task={taskKey} attempt={latest} output={(task?.output ?? live?.output)!} />
             </Section>
           )}
           {task && (

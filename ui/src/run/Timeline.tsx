@@ -1,16 +1,23 @@
 // A Gantt chart of attempts, one row per task, virtualised: only rows in view are drawn.
-import type { TaskView } from "../api/types";
+import type { LiveTask, TaskView } from "../api/types";
 import { VirtualList } from "../components/VirtualList";
 import { duration } from "../lib/format";
 import { useNow } from "../lib/hooks";
 import { styleOf } from "../lib/states";
-import { timelineRows } from "./timeline";
+import { liveTimelineRows, timelineRows } from "./timeline";
 
 const LABEL = 200;
 
-export function Timeline(props: { tasks: Map<string, TaskView>; onSelect: (key: string) => void }) {
+export function Timeline(props: {
+  tasks: Map<string, TaskView>;
+  live: Map<string, LiveTask>;
+  listed: boolean;
+  onSelect: (key: string) => void;
+}) {
   const now = useNow();
-  const { rows, from, to } = timelineRows(props.tasks.values(), now);
+  const { rows, from, to } = props.listed
+    ? timelineRows(props.tasks.values(), now)
+    : liveTimelineRows(props.live.values(), now);
   if (!rows.length) return <div className="empty">No attempt has started yet.</div>;
   const span = to - from;
   return (

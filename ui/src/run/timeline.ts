@@ -1,5 +1,5 @@
 // The timeline's rows: one per task that started, each attempt a bar, in order of start.
-import type { TaskView } from "../api/types";
+import type { LiveTask, TaskView } from "../api/types";
 
 export interface Bar {
   attempt: number;
@@ -33,4 +33,19 @@ export function timelineRows(tasks: Iterable<TaskView>, now: number): { rows: Ro
   rows.sort((a, b) => a.bars[0].start - b.bars[0].start);
   if (!rows.length) return { rows, from: 0, to: 1 };
   return { rows, from, to: Math.max(to, from + 0.001) };
+}
+
+/** Rows from the live stream's tasks, for runs too big to list whole: each task's latest
+ * attempt only (the stream carries no earlier ones). */
+export function liveTimelineRows(tasks: Iterable<LiveTask>, now: number): { rows: Row[]; from: number; to: number } {
+  const views: TaskView[] = [];
+  for (const t of tasks) {
+    if (t.mapped || t.started_at == null) continue;
+    views.push({
+      ...t, first_started_at: t.started_at, duration: null, ran_for: null,
+      cache: { key: null, hit_from: null, parts: null, reason: null },
+      attempts: [{ attempt: t.attempt, state: t.state, started_at: t.started_at, ended_at: t.ended_at, ran_for: null, reason: t.reason, error: t.error }],
+    });
+  }
+  return timelineRows(views, now);
 }

@@ -1,23 +1,31 @@
-// A run followed live: its stream's patches folded into a LiveState, and the task list
-// (attempts, cache, outputs) re-read at most every 2 s while patches come.
+// A run followed live: its stream's patches folded into a LiveState, a frame's worth at a
+// time (a big run's history arrives as hundreds of patches at once); and, for runs small
+// enough to list whole, the task list (attempts, cache, outputs), re-read at most every 2 s
+// while patches come. Bigger runs show what the stream carries.
 import { useEffect, useRef, useState } from "react";
 import { api, API } from "../api/client";
 import type { Patch, TaskView } from "../api/types";
 import { useEventStream } from "../lib/hooks";
-import { applyPatch, emptyLive, endLive, type LiveState } from "../lib/live";
+import { applyPatches, emptyLive, endLive, type LiveState } from "../lib/live";
 
 const REREAD_MS = 2000;
+const FLUSH_MS = 100;
+/** The most tasks a run may have for its whole task list to be read. */
+export const LISTED_TASKS = 5000;
 
-export function useRunLive(runId: string) {
+export function useRunLive(runId: string, taskCount: number | null) {
   const [live, setLive] = useState<LiveState>(emptyLive);
   const [tasks, setTasks] = useState<Map<string, TaskView>>(new Map());
   const [version, setVersion] = useState(0);
   const last = useRef(0);
   const timer = useRef<number | null>(null);
+  const queue = useRef<Patch[]>([]);
+  const flusher = useRef<number | null>(null);
+  const listed = taskCount != null && taskCount <= LISTED_TASKS;
 
   const reread = () => {
+    if (!listed || timer.current != null) return;
     const wait = Math.max(0, last.current + REREAD_MS - Date.now());
-    if (timer.current != null) return;
     timer.current = window.setTimeout(() => {
       timer.current = null;
       last.current = Date.now();
@@ -31,23 +39,34 @@ export function useRunLive(runId: string) {
     }, wait);
   };
 
+  const flush = () => {
+    flusher.current = null;
+    const batch = queue.current;
+    queue.current = [];
+    if (batch.length) setLive((s) => applyPatches(s, batch));
+    reread();
+  };
+
   useEffect(() => {
     reread();
     return () => {
       if (timer.current != null) window.clearTimeout(timer.current);
+      if (flusher.current != null) window.clearTimeout(flusher.current);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [runId]);
+  }, [runId, listed]);
 
   useEventStream(`${API}/runs/${encodeURIComponent(runId)}/stream`, {
     patch: (data) => {
-      setLive((s) => applyPatch(s, data as Patch));
-      reread();
+      queue.current.push(data as Patch);
+      if (flusher.current == null) flusher.current = window.setTimeout(flush, FLUSH_MS);
     },
     end: (data) => {
+      flush();
       setLive((s) => endLive(s, (data as { state: string }).state));
+      last.current = 0;
       reread();
     },
   });
-  return { live, tasks, version };
+  return { live, tasks, version, listed };
 }
