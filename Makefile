@@ -35,7 +35,7 @@ test: lint typecheck ui unit
 UI_MODULES := ui/node_modules/.installed
 
 $(UI_MODULES): ui/package-lock.json
-	@command -v npm >/dev/null || { echo "make test builds the web UI: install Node.js 20+ and npm"; exit 1; }
+	@command -v npm > /dev/null || { echo "make test builds the web UI: install Node.js 20+ and npm"; exit 1; }
 	cd ui && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
