@@ -15,7 +15,7 @@ import { RunMetrics } from "../run/RunMetrics";
 import { StateCounts } from "../run/StateCounts";
 import { TaskDrawer } from "../run/TaskDrawer";
 import { Timeline } from "../run/Timeline";
-import { useRunLive } from "../run/useRunLive";
+import { LISTED_TASKS, useRunLive } from "../run/useRunLive";
 
 const TABS = ["graph", "timeline", "metrics"] as const;
 
@@ -26,11 +26,19 @@ export function RunPage({ runId }: { runId: string }) {
   const [liveState, setLiveState] = useState<string | undefined>(undefined);
   const detail = useApi(() => api.run(runId), [runId, liveState]);
   const taskCount = detail.data ? Object.values(detail.data.task_counts).reduce((a, b) => a + b, 0) : null;
-  const { live, tasks, version, listed } = useRunLive(runId, taskCount);
+  const graph = useApi(() => api.graph(runId), [runId]);
+  // A run that had ended when the page opened needs no stream for its graph (the graph's
+  // states are final): the stream, which replays the run's whole history, is opened only
+  // for what needs every task and was not listed (a big run's map items, its timeline).
+  const [endedAtOpen, setEndedAtOpen] = useState<boolean | null>(null);
+  if (endedAtOpen == null && detail.data) setEndedAtOpen(detail.data.run.ended_at != null);
+  const big = taskCount != null && taskCount > LISTED_TASKS;
+  const mapSelected = graph.data?.nodes.some((n) => n.key === selected && n.mapped) ?? false;
+  const follow = endedAtOpen === false || (endedAtOpen === true && big && (mapSelected || tab === "timeline"));
+  const { live, tasks, version, listed } = useRunLive(runId, taskCount, follow);
   const ended = live.ended;
   const shownState = ended ? `ended:${live.run?.state}` : live.run?.state;
   useEffect(() => setLiveState(shownState), [shownState]);
-  const graph = useApi(() => api.graph(runId), [runId]);
   const metrics = useApi(() => api.metrics(runId), [runId, ended ? version : Math.floor(version / 5)]);
   const now = useNow();
 
@@ -47,13 +55,18 @@ export function RunPage({ runId }: { runId: string }) {
     for (const t of live.tasks.values()) if (!t.mapped) c[t.state] = (c[t.state] ?? 0) + 1;
     return Object.keys(c).length ? c : detail.data?.task_counts ?? {};
   }, [live, detail.data]);
-  const items: LiveTask[] = useMemo(
-    () => (selected ? (live.items.get(selected) ?? []).map((k) => live.tasks.get(k)!).filter(Boolean) : []),
-    [live, selected],
-  );
+  const items: LiveTask[] = useMemo(() => {
+    if (!selected) return [];
+    const streamed = (live.items.get(selected) ?? []).map((k) => live.tasks.get(k)!).filter(Boolean);
+    if (streamed.length || !listed) return streamed;
+    const listedItems = [...tasks.values()].filter((t) => t.parent === selected);
+    return listedItems
+      .sort((a, b) => (a.map_index ?? 0) - (b.map_index ?? 0))
+      .map((t) => ({ ...t, cache_hit: t.cache.hit_from }));
+  }, [live, selected, tasks, listed]);
 
   if (detail.error && !detail.data) return <div className="page"><ErrorNote error={detail.error} /></div>;
-  if (!detail.data) return <Loading what="the run" />;
+  if (!detail.data) return <RunSkeleton runId={runId} />;
   const run = detail.data.run;
   const state = live.run && !ended && run.state !== "crashed" ? (run.cancel_requested && live.run.state === "running" ? "cancelling" : live.run.state) : run.state;
   const running = run.ended_at == null && !ended;
@@ -115,6 +128,16 @@ export function RunPage({ runId }: { runId: string }) {
           />
         )}
       </div>
+    </div>
+  );
+}
+
+/** What shows while the run's summary loads (a big run's takes a while to count). */
+function RunSkeleton({ runId }: { runId: string }) {
+  return (
+    <div className="page">
+      <PageHeader title={<span className="mono">{runId}</span>} sub="Loading the run…" />
+      <div className="graph skeleton" />
     </div>
   );
 }

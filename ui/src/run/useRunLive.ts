@@ -13,7 +13,7 @@ const FLUSH_MS = 100;
 /** The most tasks a run may have for its whole task list to be read. */
 export const LISTED_TASKS = 5000;
 
-export function useRunLive(runId: string, taskCount: number | null) {
+export function useRunLive(runId: string, taskCount: number | null, follow: boolean) {
   const [live, setLive] = useState<LiveState>(emptyLive);
   const [tasks, setTasks] = useState<Map<string, TaskView>>(new Map());
   const [version, setVersion] = useState(0);
@@ -56,7 +56,7 @@ export function useRunLive(runId: string, taskCount: number | null) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [runId, listed]);
 
-  useEventStream(`${API}/runs/${encodeURIComponent(runId)}/stream`, {
+  useEventStream(follow ? `${API}/runs/${encodeURIComponent(runId)}/stream` : null, {
     patch: (data) => {
       queue.current.push(data as Patch);
       if (flusher.current == null) flusher.current = window.setTimeout(flush, FLUSH_MS);
