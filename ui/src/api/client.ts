@@ -75,7 +75,7 @@ export const api = {
   tasks: (id: string) => call<TaskList>("GET", `/runs/${enc(id)}/tasks`),
   graph: (id: string) => call<RunGraph>("GET", `/runs/${enc(id)}/graph`),
   metrics: (id: string) => call<MetricSeries>("GET", `/runs/${enc(id)}/metrics`),
-  logs: (id: string, task: string, attempt: number | null, window: { start?: number; end?: number } = {}) =>
+  logs: (id: string, task: string, attempt: number | null, window: { start?: number; end?: number; limit?: number } = {}) =>
     call<LogChunk>("GET", `/runs/${enc(id)}/logs${q({ task, attempt, ...window })}`),
   output: (id: string, task: string, attempt: number) =>
     call<Record<string, unknown>>("GET", `/runs/${enc(id)}/tasks/${enc(task)}/attempts/${attempt}/output`),

@@ -1,4 +1,4 @@
-// An attempt's log, opened at its tail (the API answers the end first, 1 MiB at most);
+// An attempt's log, opened at its tail (the API answers the end first; 256 KiB a window);
 // "earlier" reads the window before; "follow" polls for what was appended while the task
 // runs. The text is one <pre>: a million lines cost the browser one text node per window.
 import { useEffect, useRef, useState } from "react";
@@ -6,6 +6,8 @@ import { api } from "../api/client";
 import { bytes } from "../lib/format";
 
 const FOLLOW_MS = 1000;
+/** Bytes a window holds: the tail first, earlier windows on demand. */
+const WINDOW = 256 * 1024;
 
 export function LogView(props: { runId: string; task: string; attempt: number; live: boolean }) {
   const { runId, task, attempt, live } = props;
@@ -21,7 +23,7 @@ export function LogView(props: { runId: string; task: string; attempt: number; l
   useEffect(() => {
     let alive = true;
     setText("");
-    api.logs(runId, task, attempt).then(
+    api.logs(runId, task, attempt, { limit: WINDOW }).then(
       (c) => {
         if (!alive) return;
         setText(c.text);
@@ -56,7 +58,7 @@ export function LogView(props: { runId: string; task: string; attempt: number; l
   }, [text]);
 
   const earlier = () =>
-    api.logs(runId, task, attempt, { end: start }).then((c) => {
+    api.logs(runId, task, attempt, { end: start, limit: WINDOW }).then((c) => {
       setText((t) => c.text + t);
       setStart(c.start);
     });
