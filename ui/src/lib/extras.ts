@@ -37,18 +37,23 @@ export function useRunExtras(ids: string[]): Map<string, RunExtras> {
   const [extras, setExtras] = useState(new Map<string, RunExtras>());
   const key = ids.join(",");
   useEffect(() => {
+    // Each answer shows as it comes: one slow run (a big one's summary takes a while to
+    // count) holds back only its own row.
     let live = true;
-    const chunks: string[][] = [];
-    for (let i = 0; i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
-    const metrics = Promise.all(chunks.map((c) => api.compare(c).catch(() => ({ columns: [], rows: [] }))));
-    const tags = Promise.all(ids.map((id) => api.run(id).then((d): [string, Record<string, string>] => [id, d.tags], (): [string, Record<string, string>] => [id, {}])));
-    Promise.all([metrics, tags]).then(([compared, tagged]) => {
-      if (!live) return;
-      const finals = finalMetrics(compared.flatMap((c) => c.rows));
-      const next = new Map<string, RunExtras>();
-      for (const [id, t] of tagged) next.set(id, { metrics: finals.get(id) ?? {}, tags: t });
-      setExtras(next);
-    });
+    setExtras(new Map());
+    const merge = (id: string, part: Partial<RunExtras>) =>
+      live &&
+      setExtras((prev) => {
+        const next = new Map(prev);
+        next.set(id, { metrics: {}, tags: {}, ...prev.get(id), ...part });
+        return next;
+      });
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      api.compare(ids.slice(i, i + CHUNK)).then((c) => {
+        for (const [id, metrics] of finalMetrics(c.rows)) merge(id, { metrics });
+      }, () => {});
+    }
+    for (const id of ids) api.run(id).then((d) => merge(id, { tags: d.tags }), () => {});
     return () => {
       live = false;
     };
