@@ -49,6 +49,11 @@ def test_a_failed_task_shows_its_traceback_and_log(
     page: Any, server: UiProcess, failed_run: str
 ) -> None:
     page.goto(f"{server.url}/runs")
+    page.get_by_label("state").select_option("failed")  # filters the API applies
+    page.get_by_label("pipeline").fill("broken")
+    page.get_by_label("pipeline").press("Enter")
+    expect(page).to_have_url(re.compile(r"/runs\?pipeline=broken&state=failed$"))
+    expect(page.locator(".runs-table tbody tr")).to_have_count(1)
     row = page.locator(f"tr[data-run='{failed_run}']")
     expect(row.locator(".badge")).to_have_text("failed")
     row.get_by_role("link").click()

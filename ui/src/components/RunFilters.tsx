@@ -1,4 +1,22 @@
+import { useEffect, useState } from "react";
 import { RUN_STATE_FILTERS, styleOf } from "../lib/states";
+
+/** A filter the server applies: sent on Enter or when the field is left, not per key. */
+function ServerField(props: { label: string; value: string; onCommit: (v: string) => void }) {
+  const [text, setText] = useState(props.value);
+  useEffect(() => setText(props.value), [props.value]);
+  const commit = () => text !== props.value && props.onCommit(text.trim());
+  return (
+    <input
+      placeholder={props.label}
+      aria-label={props.label.split(" ")[0]}
+      value={text}
+      onChange={(e) => setText(e.target.value)}
+      onBlur={commit}
+      onKeyDown={(e) => e.key === "Enter" && commit()}
+    />
+  );
+}
 
 export interface Filters {
   pipeline: string;
@@ -19,15 +37,15 @@ export function RunFilters({ filters, onChange }: { filters: Filters; onChange: 
         className="search" placeholder="Search this page" value={filters.search}
         onChange={set("search")} aria-label="search"
       />
-      <input placeholder="pipeline" value={filters.pipeline} onChange={set("pipeline")} aria-label="pipeline" />
+      <ServerField label="pipeline" value={filters.pipeline} onCommit={(v) => onChange({ ...filters, pipeline: v })} />
       <select value={filters.state} onChange={set("state")} aria-label="state">
         <option value="">any state</option>
         {RUN_STATE_FILTERS.map((s) => (
           <option key={s} value={s}>{styleOf(s).label}</option>
         ))}
       </select>
-      <input placeholder="tag name=value" value={filters.tag} onChange={set("tag")} aria-label="tag" />
-      <input placeholder="param name=value" value={filters.param} onChange={set("param")} aria-label="param" />
+      <ServerField label="tag name=value" value={filters.tag} onCommit={(v) => onChange({ ...filters, tag: v })} />
+      <ServerField label="param name=value" value={filters.param} onCommit={(v) => onChange({ ...filters, param: v })} />
       <div className="segmented">
         <button
           className={filters.view === "table" ? "on" : ""}
