@@ -473,6 +473,7 @@ def write_doc(results: Results, path: Path, plot: Path) -> None:
     add("make bench                                   # everything, with the peers")
     add("make bench-quick                             # legato alone, sizes up to 10,000")
     add("python benchmarks/run.py --peers prefect,luigi --only w1,w2,w3")
+    add("python benchmarks/server_budgets.py --quick  # the API's budgets alone")
     add("```")
     add("")
     add(

@@ -11,8 +11,12 @@ on one machine within one invocation.
     python benchmarks/run.py --peers prefect,luigi --only w1,w2
     python benchmarks/run.py --smoke --out /tmp/b --doc /tmp/b/benchmarks.md   (the CI test)
 
+The ``api`` group measures the API server's budgets on seeded stores
+(``benchmarks/server_budgets.py``, which also runs alone).
+
 Outputs: ``benchmarks/results/legato.csv`` (every run), ``benchmarks/results/results.csv``
-(medians, legato and peers), ``docs/benchmarks.md`` and ``docs/benchmarks-scale.png``.
+(medians, legato and peers), ``benchmarks/results/api.csv`` (the API's budgets),
+``docs/benchmarks.md`` and ``docs/benchmarks-scale.png``.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: `benchmarks` is a package of the root
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import peers, report  # noqa: E402
+from benchmarks import peers, report, server_budgets  # noqa: E402
 from benchmarks.measure import Homes, Measured, run_process  # noqa: E402
 
-GROUPS = ("w1", "w2", "w3", "scale", "cache", "handoff", "startup")
+GROUPS = ("w1", "w2", "w3", "scale", "cache", "handoff", "startup", "api")
 EXECUTORS = ("inline", "threads", "processes")
 GIB = 2**30
 
@@ -314,6 +318,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     _write_raw(args.out / "legato.csv", runner.raw)
     report.write_csv(results, args.out / "results.csv")
     report.write_doc(results, args.doc, plot)
+    if "api" in groups and not args.smoke:  # the API's budgets, on seeded stores
+        server_budgets.run(
+            quick=args.quick,
+            stores=("sqlite", "postgresql"),
+            repeat=runs * 2 + 1,
+            cache=Path(os.environ.get("LEGATO_API_BENCH_CACHE", "/tmp/legato-api-bench")),
+            out=args.out,
+            doc=args.doc,
+        )
     print(f"wrote {args.out / 'results.csv'}, {args.doc} ({results.elapsed_s / 60:.1f} min)")
     return 0 if results.all_ok else 1
 

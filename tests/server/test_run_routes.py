@@ -10,6 +10,7 @@ import server_pipelines as sp
 from starlette.testclient import TestClient
 
 import legato
+from legato.query.compare import MAX_COMPARED
 
 RUN = "/api/v1/runs/{}"
 
@@ -171,5 +172,5 @@ def test_runs_compared_side_by_side(viewer: TestClient, scored_runs: Any) -> Non
     assert first["metric_min.loss"] == pytest.approx(0.4)
     assert first["metric_max.loss"] == pytest.approx(1.2)
     assert viewer.get("/api/v1/compare").status_code == 422
-    many = [("run", low)] * 21
+    many = [("run", low)] * (MAX_COMPARED + 1)
     assert viewer.get("/api/v1/compare", params=many).status_code == 422

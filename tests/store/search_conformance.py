@@ -173,3 +173,25 @@ class FindRunsContract:
             "c",
             "a",
         ]
+
+    def test_a_runs_metric_follows_its_steps_logged_again(self, store: RunStore) -> None:
+        self.created(store, "a", _metric("a", "loss", 0.5, step=2), created_at=1000.0)
+        self.created(
+            store,
+            "b",
+            _metric("b", "loss", 0.4, step=1),
+            _metric("b", "loss", 0.1, key="val", step=1),  # the last task key's counts
+            created_at=1001.0,
+        )
+        assert _ids(store, order_by="loss", descending=False) == ["b", "a"]
+        store.append("a", "owner-1", [], [_metric("a", "loss", 0.05, step=2)])
+        assert _ids(store, order_by="loss", descending=False) == ["a", "b"]
+        store.append("b", "owner-1", [], [_metric("b", "loss", 0.9, key="val", step=1)])
+        store.append("a", "owner-1", [], [_metric("a", "loss", 0.95, step=1)])  # not the last
+        assert _ids(store, order_by="loss", descending=False) == ["a", "b"]
+        assert _ids(store, metric=MetricRange(name="loss", low=0.5)) == ["b"]
+        store.append("a", "owner-1", [], [_metric("a", "loss", math.nan, step=2)])
+        assert _ids(store, order_by="loss") == ["b"]
+        store.append("a", "owner-1", [], [_metric("a", "loss", 0.7, attempt=2, step=0)])
+        assert _ids(store, order_by="loss") == ["b", "a"]
+        assert _ids(store, metric=MetricRange(name="loss", high=0.8)) == ["a"]

@@ -14,6 +14,7 @@ from legato.store.sql import store as sql_store
 from legato.store.sql.schema import metadata
 
 from .conformance import RunStoreContract
+from .read_conformance import LightReadsContract
 from .registry_conformance import TrackingAndRegistryContract
 from .search_conformance import FindRunsContract
 
@@ -47,13 +48,17 @@ def offloaded_postgres(postgres_url: str, every_append_offloaded: None) -> Itera
     store.close()
 
 
-class TestMemoryRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
+class TestMemoryRunStore(
+    RunStoreContract, TrackingAndRegistryContract, FindRunsContract, LightReadsContract
+):
     @pytest.fixture
     def store(self) -> RunStore:
         return MemoryRunStore()
 
 
-class TestSqliteRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
+class TestSqliteRunStore(
+    RunStoreContract, TrackingAndRegistryContract, FindRunsContract, LightReadsContract
+):
     @pytest.fixture
     def store(self, sqlite_url: str) -> Iterator[RunStore]:
         store = SqlRunStore(sqlite_url)
@@ -61,7 +66,9 @@ class TestSqliteRunStore(RunStoreContract, TrackingAndRegistryContract, FindRuns
         store.close()
 
 
-class TestSqliteOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
+class TestSqliteOffloadedRunStore(
+    RunStoreContract, TrackingAndRegistryContract, FindRunsContract, LightReadsContract
+):
     """Every append made by the store's append process (``legato.store.sql.offload``)."""
 
     @pytest.fixture
@@ -69,7 +76,9 @@ class TestSqliteOffloadedRunStore(RunStoreContract, TrackingAndRegistryContract,
         return _emptied(offloaded_sqlite)
 
 
-class TestPostgresRunStore(RunStoreContract, TrackingAndRegistryContract, FindRunsContract):
+class TestPostgresRunStore(
+    RunStoreContract, TrackingAndRegistryContract, FindRunsContract, LightReadsContract
+):
     @pytest.fixture
     def store(self, postgres_run_store: SqlRunStore) -> RunStore:
         with postgres_run_store.engine.begin() as c:

@@ -51,6 +51,8 @@ TABLES = TABLES_0001 | {
     "model_versions",
     "model_aliases",
     "alias_changes",
+    "metric_summaries",
+    "run_metric_values",
 }
 
 
@@ -190,9 +192,15 @@ def test_a_file_written_at_0001_keeps_its_data_through_the_upgrade(tmp_path: Pat
         TaskTransitioned(run_id="r1", seq=2, at=7.0, key="t", state=TaskState.RUNNING, attempt=1),
     ]
     old.append("r1", "o", events)
-    old.append_logs(
-        [LogEntry(run_id="r1", key="t", attempt=1, stream="stdout", text="hi\n", at=7.5)]
-    )
+    with old.engine.begin() as c:  # log rows as 0001 has them (no end_byte: 0004 adds it)
+        for text, at in (("hi\n", 7.5), ("é!\n", 7.6)):
+            c.execute(
+                sa.text(
+                    "INSERT INTO logs (run_id, key, attempt, stream, text, at)"
+                    " VALUES ('r1', 't', 1, 'stdout', :text, :at)"
+                ),
+                {"text": text, "at": at},
+            )
     with old.engine.connect() as c:  # the run's row as 0001 has it (get_run reads newer columns)
         run_row = c.execute(sa.text("SELECT * FROM runs WHERE run_id = 'r1'")).mappings().one()
     before = (old.read_events("r1"), old.task_records("r1"), old.read_logs("r1"))
@@ -208,11 +216,90 @@ def test_a_file_written_at_0001_keeps_its_data_through_the_upgrade(tmp_path: Pat
     run = store.get_run("r1")
     assert (run.params, run.owner, run.created_at) == ({"n": 3}, "o", 5.0)
     assert (run.cancel_requested_at, run.cancel_reason) == (None, "")  # added by 0003
+    # 0004 numbered the old log rows' bytes: windows of them read as the whole text does
+    assert store.log_size("r1", "t", 1) == len("hi\né!\n".encode()) == 7
+    assert store.read_log_bytes("r1", "t", 1, 2, 7) == "\né!\n".encode()
+    store.append_logs([LogEntry(run_id="r1", key="t", attempt=1, stream="stdout", text="x", at=8)])
+    assert store.read_log_bytes("r1", "t", 1, 0, 8) == "hi\né!\nx".encode()
     # and the new tables work on the upgraded file
     metric = Tracked(run_id="r1", key="t", attempt=1, kind=TrackKind.METRIC, name="m", value=1.0)
     store.append("r1", "o", [], [metric])
     assert store.read_tracked("r1") == [metric]
     store.close()
+
+
+def _store_at_0004(url: str) -> None:
+    """A store at 0004 holding metrics, written as 0004 wrote them (no summaries)."""
+    engine = make_engine(url)
+    upgrade(engine, "0004")
+    old = SqlRunStore(url, upgrade_schema=False)
+    for run_id, created in (("a", 1.0), ("b", 2.0), ("c", 3.0)):
+        old.create_run(RunInfo(run_id=run_id, pipeline="p", owner="o", created_at=created))
+    rows = [  # run, task key, attempt, name, step, value (None: NaN)
+        *(("a", "t", 1, "loss", s, v) for s, v in enumerate([5.0, 2.0, None, 9.0, 2.0, 4.0])),
+        ("a", "t", 2, "loss", 0, 7.0),
+        ("a", "u", 1, "acc", 0, None),
+        ("b", "t", 1, "loss", 3, 1.0),
+        ("b", "u", 1, "loss", 3, 6.0),  # same attempt and step: the last task key's counts
+        ("c", "t", 1, "loss", 0, 3.0),
+    ]
+    with engine.begin() as c:
+        for run_id, key, attempt, name, step, value in rows:
+            c.execute(
+                sa.text(
+                    "INSERT INTO tracked_metrics"
+                    " (run_id, key, attempt, name, step, map_index, value, at)"
+                    " VALUES (:r, :k, :a, :n, :s, NULL, :v, :s + 0.5)"
+                ),
+                {"r": run_id, "k": key, "a": attempt, "n": name, "s": step, "v": value},
+            )
+    old.close()
+    engine.dispose()
+
+
+def _summaries_agree_with_the_values(store: SqlRunStore) -> None:
+    """What 0006 filled in answers as the full values (and the in-memory store) do."""
+    from legato.model.run_query import RunQuery
+    from legato.store.tallies import extremes
+
+    for run_id in ("a", "b", "c"):
+        assert store.read_tracked(run_id, extremes=True) == extremes(store.read_tracked(run_id))
+    kept = store.read_tracked("a", extremes=True)
+    shown = [(t.attempt, t.step, t.value) for t in kept if t.key == "t"]
+    assert shown == [(1, 1, 2.0), (1, 3, 9.0), (1, 5, 4.0), (2, 0, 7.0)]
+    page = store.find_runs(RunQuery(order_by="loss", descending=False))
+    assert [r.run_id for r in page.runs] == ["c", "b", "a"]  # 3.0, 6.0 (key u), 7.0
+
+
+def test_metric_summaries_are_filled_from_a_store_at_0004(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _store_at_0004(url)
+    store = SqlRunStore(url)
+    try:
+        _summaries_agree_with_the_values(store)
+    finally:
+        store.close()
+
+
+def test_metric_summaries_are_filled_from_a_postgres_store_at_0004(postgres_server: str) -> None:
+    import psycopg
+
+    from .conftest import _libpq, with_schema
+
+    schema = f"legato_0006_{time.time_ns()}"
+    with psycopg.connect(_libpq(postgres_server), autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = with_schema(postgres_server, schema)
+        _store_at_0004(url)
+        store = SqlRunStore(url)
+        try:
+            _summaries_agree_with_the_values(store)
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(_libpq(postgres_server), autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def test_a_schema_from_a_newer_legato_is_refused(tmp_path: Path) -> None:

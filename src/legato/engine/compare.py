@@ -38,7 +38,7 @@ def compare_rows(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     rows: list[dict[str, Any]] = []
     for run_id in run_ids:
         info = store.get_run(run_id)
-        summary = summarize(store, info.run_id)
+        summary = summarize(store, info.run_id, extremes=True)
         row: dict[str, Any] = {
             "run": info.run_id,
             "pipeline": info.pipeline,

@@ -16,7 +16,7 @@ from legato.store.base import RunStore
 
 __all__ = ["MAX_COMPARED", "Comparison", "compare"]
 
-MAX_COMPARED = 20
+MAX_COMPARED = 200
 """The most runs one comparison holds."""
 
 

@@ -46,8 +46,10 @@ def run_detail(
     """Run ``run_id`` (an id or a unique prefix) in detail."""
     info = store.get_run(run_id)
     now = time.time() if now is None else now
-    records = store.task_records(info.run_id)
-    counts = Counter(r.state.value for r in records if not r.mapped)
+    # The plan's tasks and the items counted per state, never each item's record.
+    counts = Counter(r.state.value for r in store.planned_tasks(info.run_id) if not r.mapped)
+    for items in store.item_counts(info.run_id).values():
+        counts.update(items)
     return RunDetail(
         run=run_summary(info, shown_state(info, stale_after, now)),
         target=info.target,
@@ -57,6 +59,8 @@ def run_detail(
         epoch=info.epoch,
         cancel_reason=info.cancel_reason,
         environment=json_value(dict(info.environment)),
-        tags={k: str(v) for k, v in by_name(summarize(store, info.run_id).tags).items()},
+        tags={
+            k: str(v) for k, v in by_name(summarize(store, info.run_id, extremes=True).tags).items()
+        },
         task_counts=dict(sorted(counts.items())),
     )

@@ -126,22 +126,22 @@ def layered(keys: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, 
     return {key: Placed(layer=layer[key], order=place[key]) for key in keys}
 
 
-def _items(mapped: bool, counts: Counter[str] | None) -> dict[str, int] | None:
+def _items(mapped: bool, counts: Mapping[str, int] | None) -> dict[str, int] | None:
     if counts is None:
         return {} if mapped else None  # a map not expanded yet has no items
     return dict(sorted(counts.items()))
 
 
 def run_graph(
-    run_id: str, shape: GraphShape, layout: Mapping[str, Placed], records: Sequence[TaskRecord]
+    run_id: str,
+    shape: GraphShape,
+    layout: Mapping[str, Placed],
+    planned: Sequence[TaskRecord],
+    counts: Mapping[str, Mapping[str, int]],
 ) -> RunGraph:
-    """``shape`` laid out by ``layout``, each node with its state in run ``run_id`` (its
-    task ``records``)."""
-    by_key = {r.key: r for r in records}
-    counts: dict[str, Counter[str]] = {}
-    for record in records:
-        if record.parent is not None:
-            counts.setdefault(record.parent, Counter())[record.state.value] += 1
+    """``shape`` laid out by ``layout``, each node with its state in run ``run_id``: its
+    ``planned`` task records, and its map items' ``counts`` per state (by mapped task)."""
+    by_key = {r.key: r for r in planned}
     nodes = []
     for node in shape.nodes:
         task = by_key.get(node.key)

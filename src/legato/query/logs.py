@@ -49,31 +49,29 @@ def log_chunk(
     """A window of the output of run ``run_id``: of task ``task``'s attempt ``attempt``
     (its latest by default), or of every task when ``task`` is None."""
     info = store.get_run(run_id)
+    limit = min(max(limit, 1), MAX_CHUNK)
     if task is None:
         if attempt is not None:
             raise ParameterError("attempt needs task: an attempt is a task's")
-        entries = store.read_logs(info.run_id)
-    else:
-        if attempt is None:
-            records = {r.key: r for r in store.task_records(info.run_id)}
-            if task not in records:
-                shown = ", ".join(sorted(records)[:20]) or "none"
-                raise ParameterError(f"run {info.run_id} has no task {task!r}; its tasks: {shown}")
-            attempt = records[task].attempt
-        entries = [e for e in store.read_logs(info.run_id, key=task) if e.attempt == attempt]
-    data = "".join(e.text for e in entries).encode()
-    size = len(data)
-    limit = min(max(limit, 1), MAX_CHUNK)
-    stop = size if end is None else min(end, size)
-    begin = max(stop - limit, 0) if start is None else min(start, size)
-    if begin < 0 or stop < 0 or begin > stop:
-        raise ParameterError(
-            f"byte range {start}..{end} is empty or reversed: give 0 <= start <= end "
-            f"(the text is {size} bytes)"
+        data = "".join(e.text for e in store.read_logs(info.run_id)).encode()
+        begin, stop = _window(len(data), start, end, limit)
+        text, begin, stop = _text(data[begin : stop + 1], begin, stop)
+        return LogChunk(
+            run_id=info.run_id,
+            task=None,
+            attempt=None,
+            start=begin,
+            end=stop,
+            size=len(data),
+            text=text,
         )
-    begin = max(begin, stop - limit)  # the window keeps its end: tail first
-    begin, stop = _forward(data, begin), _backward(data, stop)
-    stop = max(stop, begin)
+    if attempt is None:
+        attempt = _latest_attempt(store, info.run_id, task)
+    # The window alone is read (the tail of a million-line log costs what the tail is).
+    size = store.log_size(info.run_id, task, attempt)
+    begin, stop = _window(size, start, end, limit)
+    raw = store.read_log_bytes(info.run_id, task, attempt, begin, min(stop + 1, size))
+    text, begin, stop = _text(raw, begin, stop)
     return LogChunk(
         run_id=info.run_id,
         task=task,
@@ -81,8 +79,40 @@ def log_chunk(
         start=begin,
         end=stop,
         size=size,
-        text=data[begin:stop].decode(),
+        text=text,
     )
+
+
+def _latest_attempt(store: RunStore, run_id: str, task: str) -> int:
+    """Task ``task``'s latest attempt: of the plan's tasks, else of every task (a map
+    item)."""
+    for records in (store.planned_tasks(run_id), store.task_records(run_id)):
+        for record in records:
+            if record.key == task:
+                return record.attempt
+    shown = ", ".join(sorted(r.key for r in store.task_records(run_id))[:20]) or "none"
+    raise ParameterError(f"run {run_id} has no task {task!r}; its tasks: {shown}")
+
+
+def _window(size: int, start: int | None, end: int | None, limit: int) -> tuple[int, int]:
+    """The asked window of a text ``size`` bytes long, at most ``limit`` bytes, keeping its
+    end (tail first)."""
+    stop = size if end is None else min(end, size)
+    begin = max(stop - limit, 0) if start is None else min(start, size)
+    if begin < 0 or stop < 0 or begin > stop:
+        raise ParameterError(
+            f"byte range {start}..{end} is empty or reversed: give 0 <= start <= end "
+            f"(the text is {size} bytes)"
+        )
+    return max(begin, stop - limit), stop
+
+
+def _text(raw: bytes, begin: int, stop: int) -> tuple[str, int, int]:
+    """The window ``[begin, stop)`` of the text, given its bytes from ``begin`` (and the byte
+    at ``stop`` when there is one), with its edges moved onto character boundaries."""
+    first = _forward(raw, 0)
+    last = max(_backward(raw, stop - begin), first)
+    return raw[first:last].decode(), begin + first, begin + last
 
 
 def _continuation(byte: int) -> bool:

@@ -59,7 +59,13 @@ class GraphCache:
             with self._lock:
                 self._found[info.fingerprint] = known
         shape, layout = known
-        return run_graph(info.run_id, shape, layout, store.task_records(info.run_id))
+        return run_graph(
+            info.run_id,
+            shape,
+            layout,
+            store.planned_tasks(info.run_id),
+            store.item_counts(info.run_id),
+        )
 
     def _shape(self, target: str) -> GraphShape:
         self.loads += 1

@@ -170,6 +170,20 @@ class RunStore(Protocol):
         """The task projection of a run."""
         ...
 
+    def planned_tasks(self, run_id: str) -> list[TaskRecord]:
+        """The task projection's planned tasks in plan order, map items left out: a run's
+        shape and states without reading each of its (maybe 100,000) map items."""
+        ...
+
+    def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
+        """How many items of each mapped task (by its key) stand in each state."""
+        ...
+
+    def cache_hits(self, run_id: str) -> dict[str, str]:
+        """Of the run's tasks that were cache hits: task key -> the run whose output each
+        reused."""
+        ...
+
     def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
         """What the cache keys of a run's tasks covered, by task key (to explain misses)."""
         ...
@@ -189,9 +203,11 @@ class RunStore(Protocol):
         Reads every task of every run: for rare commands, never for a run."""
         ...
 
-    def read_tracked(self, run_id: str) -> list[Tracked]:
+    def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
         """The tracked values of a run's attempts: by task key, attempt, kind, name and
-        step."""
+        step. ``extremes``: of each metric series (task key, attempt, name) only the points
+        at its highest step and with its lowest and highest value (NaN left out), which is
+        what a comparison shows of it, found by the store instead of read point by point."""
         ...
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
@@ -202,6 +218,16 @@ class RunStore(Protocol):
         self, run_id: str, *, key: str | None = None, after_seq: int = 0
     ) -> list[LogEntry]:
         """Captured output of a run (or one task), in order."""
+        ...
+
+    def log_size(self, run_id: str, key: str, attempt: int) -> int:
+        """How many bytes (UTF-8) attempt ``attempt`` of task ``key`` wrote."""
+        ...
+
+    def read_log_bytes(self, run_id: str, key: str, attempt: int, start: int, stop: int) -> bytes:
+        """Bytes ``[start, stop)`` of what that attempt wrote (its entries joined, as UTF-8;
+        a window edge may fall inside a character): reading a log's tail costs what the
+        tail is, not what the log is."""
         ...
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
+from legato.store import tallies
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
 
@@ -219,13 +220,15 @@ class MemoryRunStore:
                 return []
             return [e for e in run.events if e.seq > after_seq]
 
-    def read_tracked(self, run_id: str) -> list[Tracked]:
-        """The tracked values of a run: by task key, attempt, kind, name and step."""
+    def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
+        """The tracked values of a run: by task key, attempt, kind, name and step (of each
+        metric series only its extremes and last point, with ``extremes``)."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return []
-            return [run.tracked[k] for k in sorted(run.tracked)]
+            found = [run.tracked[k] for k in sorted(run.tracked)]
+        return tallies.extremes(found) if extremes else found
 
     def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
         """What the cache keys of a run's tasks covered, by task key."""
@@ -240,6 +243,18 @@ class MemoryRunStore:
         with self._lock:
             run = self._runs.get(run_id)
             return [] if run is None else list(run.tasks.values())
+
+    def planned_tasks(self, run_id: str) -> list[TaskRecord]:
+        """The planned tasks in plan order, map items left out."""
+        return tallies.planned(self.task_records(run_id))
+
+    def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
+        """Each mapped task's items per state."""
+        return tallies.item_counts(self.task_records(run_id))
+
+    def cache_hits(self, run_id: str) -> dict[str, str]:
+        """Task key -> the run whose output it reused."""
+        return tallies.cache_hits(self.task_records(run_id))
 
     def _task(self, run: _Run, event: TaskTransitioned) -> None:
         old = run.tasks.get(event.key)
@@ -325,6 +340,15 @@ class MemoryRunStore:
                 for e in self._logs
                 if e.run_id == run_id and e.seq > after_seq and (key is None or e.key == key)
             ]
+
+    def log_size(self, run_id: str, key: str, attempt: int) -> int:
+        """Bytes (UTF-8) that attempt wrote."""
+        return len(tallies.attempt_output(self.read_logs(run_id, key=key), key, attempt))
+
+    def read_log_bytes(self, run_id: str, key: str, attempt: int, start: int, stop: int) -> bytes:
+        """Bytes ``[start, stop)`` of what that attempt wrote."""
+        data = tallies.attempt_output(self.read_logs(run_id, key=key), key, attempt)
+        return data[max(start, 0) : max(stop, 0)]
 
     def close(self) -> None:
         """Nothing to release."""

@@ -154,7 +154,10 @@ def runs_compare(
     config: Config,
     run: Annotated[
         list[str],
-        Query(description="Run ids (or unique prefixes): repeat for each run.", max_length=100),
+        Query(
+            description="Run ids (or unique prefixes): repeat for each run.",
+            max_length=MAX_COMPARED,
+        ),
     ],
 ) -> Comparison:
     """Runs side by side: parameters, each metric's final, lowest and highest value."""

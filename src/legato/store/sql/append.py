@@ -25,10 +25,11 @@ from legato.model.events import MapExpanded
 from legato.model.items import item_keys
 from legato.model.runs import RunInfo
 from legato.model.states import TaskState
+from legato.store import metric_summary
 from legato.store.memory import fenced_message, unknown_run_message
 from legato.store.sql.batch import Batch
 from legato.store.sql.kept import KeptConnections
-from legato.store.sql.statements import AppendStatements
+from legato.store.sql.statements import SUMMARY_COLUMNS, AppendStatements
 
 __all__ = ["Appender"]
 
@@ -192,8 +193,62 @@ class Appender:
     def _tracked(self, cursor: Any, batch: Batch) -> None:
         if batch.metrics:
             self._sql.metrics.executemany(cursor, batch.metrics)
+            summaries, values = self._summaries(cursor, batch.run_id, batch.metrics)
+            self._sql.summaries.executemany(cursor, summaries)
+            self._sql.run_values.executemany(cursor, values)
         if batch.values:
             self._sql.values.executemany(cursor, batch.values)
+
+    def _summaries(
+        self, cursor: Any, run_id: str, metrics: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows of ``metric_summaries`` and ``run_metric_values`` that the (already
+        written) ``metrics`` change (:mod:`legato.store.metric_summary`)."""
+        sql = self._sql
+        series: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+        ranked: dict[str, dict[tuple[int, int, str], dict[str, Any]]] = {}
+        for row in metrics:
+            series.setdefault((row["key"], row["attempt"], row["name"]), []).append(row)
+            ranked.setdefault(row["name"], {})[(row["attempt"], row["step"], row["key"])] = row
+        known: dict[tuple[str, int, str], dict[str, Any]] = {}
+        names = [c.name for c in SUMMARY_COLUMNS]
+        for key in {k for k, _, _ in series}:
+            sql.summaries_of.execute(cursor, {"b_run_id": run_id, "b_key": key})
+            for found in cursor.fetchall():
+                summary = dict(zip(names, found, strict=True))
+                known[(key, summary["attempt"], summary["name"])] = summary
+        summaries: list[dict[str, Any]] = []
+        for (key, attempt, name), rows in series.items():
+            old = known.get((key, attempt, name))
+            if metric_summary.may_replace(old, (r["step"] for r in rows)):
+                binds = {"b_run_id": run_id, "b_key": key, "b_attempt": attempt, "b_name": name}
+                sql.series.execute(cursor, binds)
+                summary = metric_summary.fold(None, cursor.fetchall())
+            else:
+                points = ((r["step"], r["value"], r["at"], r["map_index"]) for r in rows)
+                summary = metric_summary.fold(old, points)
+            summaries.append(
+                {**summary, "run_id": run_id, "key": key, "attempt": attempt, "name": name}
+            )
+        values: list[dict[str, Any]] = []
+        for name, candidates in ranked.items():
+            sql.run_value_of.execute(cursor, {"b_run_id": run_id, "b_name": name})
+            found = cursor.fetchone()
+            best = metric_summary.run_value(None if found is None else tuple(found), candidates)
+            if best in candidates:
+                attempt, step, key = best
+                value = candidates[best]["value"]
+                values.append(
+                    {
+                        "run_id": run_id,
+                        "name": name,
+                        "attempt": attempt,
+                        "step": step,
+                        "key": key,
+                        "value": value,
+                    }
+                )
+        return summaries, values
 
     def _items(self, cursor: Any, run_id: str, expanded: MapExpanded) -> list[dict[str, Any]]:
         """Mark a mapped task expanded; the rows of its items."""

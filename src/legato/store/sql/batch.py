@@ -42,10 +42,19 @@ from legato.model.events import (
     TaskTransitioned,
 )
 from legato.model.fold import KEEP, Change, admits, change_of
+from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
 
-__all__ = ["Batch", "ChangeShape", "dumps", "output_json", "plan_batch", "tracked_rows"]
+__all__ = [
+    "Batch",
+    "ChangeShape",
+    "dumps",
+    "log_rows",
+    "output_json",
+    "plan_batch",
+    "tracked_rows",
+]
 
 
 def _json_encoder() -> Callable[[Any], str]:
@@ -373,3 +382,32 @@ def _row(
         cache_parts is not KEEP,
     )
     return shape, row
+
+
+def log_rows(
+    entries: Sequence[LogEntry], size_of: Callable[[str, str, int], int]
+) -> list[dict[str, Any]]:
+    """The ``logs`` rows of ``entries``, each with its ``end_byte``: the bytes (UTF-8) its
+    attempt's output is up to and including it, counted on from ``size_of(run_id, key,
+    attempt)``, what the store holds of that attempt before (asked once per attempt)."""
+    ends: dict[tuple[str, str, int], int] = {}
+    rows = []
+    for e in entries:
+        ident = (e.run_id, e.key, e.attempt)
+        end = ends.get(ident)
+        if end is None:
+            end = size_of(*ident)
+        end += len(e.text.encode())
+        ends[ident] = end
+        rows.append(
+            {
+                "run_id": e.run_id,
+                "key": e.key,
+                "attempt": e.attempt,
+                "stream": e.stream,
+                "text": e.text,
+                "at": e.at,
+                "end_byte": end,
+            }
+        )
+    return rows

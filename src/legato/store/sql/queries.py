@@ -2,11 +2,11 @@
 same on SQLite and PostgreSQL but for how a JSON field is read.
 
 The query (:mod:`legato.model.run_query`) becomes a filtered selection of ``runs`` with the
-sort key beside each row (the creation time, or the run's value of a metric: a correlated
-subquery over ``tracked_metrics``), then a keyset condition on ``(sort key, run id)`` and
-``LIMIT page + 1``: one row more than the page says whether there is a next one without a
-``COUNT``. The in-memory store answers the same queries (:mod:`legato.store.memory_queries`)
-and the conformance suite holds both to the same pages.
+sort key beside each row (the creation time, or the run's value of a metric: a join of
+``run_metric_values``, which the store keeps beside the values), then a keyset condition
+on ``(sort key, run id)`` and ``LIMIT page + 1``: one row more than the page says whether
+there is a next one without a ``COUNT``. The in-memory store answers the same queries
+(:mod:`legato.store.memory_queries`) and the conformance suite holds both to the same pages.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from legato.model.run_query import RunCursor, RunQuery
 from legato.model.tracking import TrackKind
-from legato.store.sql.schema import runs, tracked_metrics, tracked_values
+from legato.store.sql.schema import run_metric_values, runs, tracked_values
 
 __all__ = ["find_runs_statement", "next_cursor"]
 
@@ -26,9 +26,19 @@ __all__ = ["find_runs_statement", "next_cursor"]
 def find_runs_statement(query: RunQuery, dialect: str, dumps: Any) -> sa.Select[Any]:
     """The statement selecting one page of ``query`` (and one row more), each row the
     run's columns and its ``sort_key``. ``dumps`` encodes JSON as the store writes it."""
-    sort_key = runs.c.created_at if query.order_by is None else _metric(query.order_by, dialect)
     conditions = _conditions(query, dialect, dumps)
-    selected = sa.select(runs, sort_key.label("sort_key")).where(*conditions)
+    if query.order_by is None:
+        selected = sa.select(runs, runs.c.created_at.label("sort_key")).where(*conditions)
+    else:
+        # A join, not a subquery per run: the database walks the (name, value) index.
+        rv = run_metric_values.alias("sorted_by")
+        selected = (
+            sa.select(runs, rv.c.value.label("sort_key"))
+            .select_from(
+                runs.join(rv, sa.and_(rv.c.run_id == runs.c.run_id, rv.c.name == query.order_by))
+            )
+            .where(*conditions)
+        )
     page = selected.subquery("page")
     key, run_id = page.c.sort_key, page.c.run_id
     statement = sa.select(page).where(key.is_not(None))
@@ -86,7 +96,7 @@ def _conditions(query: RunQuery, dialect: str, dumps: Any) -> list[sa.ColumnElem
             )
         )
     if query.metric is not None:
-        metric = _metric(query.metric.name, dialect)
+        metric = _metric(query.metric.name)
         found.append(metric.is_not(None))
         if query.metric.low is not None:
             found.append(metric >= query.metric.low)
@@ -95,18 +105,13 @@ def _conditions(query: RunQuery, dialect: str, dumps: Any) -> list[sa.ColumnElem
     return found
 
 
-def _metric(name: str, dialect: str) -> sa.ScalarSelect[Any]:
-    """The run's value of metric ``name``: its latest attempt's, at the highest step, the
-    last task key's on a tie (NULL when none, or NaN, which is stored as NULL)."""
-    m = tracked_metrics.alias("m")
-    # Task keys compare byte by byte, as Python compares them (the in-memory store), not by
-    # the database's locale.
-    key = sa.collate(m.c.key, "C") if dialect == "postgresql" else m.c.key
+def _metric(name: str) -> sa.ScalarSelect[Any]:
+    """The run's value of metric ``name`` (``run_metric_values``, which the store keeps as
+    :func:`legato.model.run_query.metric_of` says; NULL when none, or NaN)."""
+    rv = run_metric_values.alias("m")
     return (
-        sa.select(m.c.value)
-        .where(m.c.run_id == runs.c.run_id, m.c.name == name)
-        .order_by(m.c.attempt.desc(), m.c.step.desc(), key.desc())
-        .limit(1)
+        sa.select(rv.c.value)
+        .where(rv.c.run_id == runs.c.run_id, rv.c.name == name)
         .correlate(runs)
         .scalar_subquery()
     )

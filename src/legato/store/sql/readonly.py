@@ -12,8 +12,11 @@ provided there is no write-ahead log to read (a writer that closed cleanly folde
 database and removed it; one that has the database open keeps its log, and its ``-shm``,
 beside it, so ``immutable`` is used only while nobody writes). A file that does not exist
 yet reads as an empty store: each connection is an empty database in memory with the
-schema, and nothing is made on disk. Connections are not pooled, so a store opened before
-the file existed sees it once it does.
+schema, and nothing is made on disk. Such connections are not pooled, so a store opened
+before the file existed sees it once it does; nor are those of a file in a folder that cannot
+be written (each is opened ``immutable`` or not as the moment requires). Connections to a
+file in a writable folder are pooled: each read begins its own transaction, so it sees what
+was committed before it.
 
 PostgreSQL sessions are made ``READ ONLY`` on connecting, and the schema is checked the same
 way.
@@ -22,6 +25,7 @@ way.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -55,8 +59,15 @@ def read_only_engine(url: str) -> sa.Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         path = sqlite_path(parsed)
+        # Connections are kept (their page cache warm, no open and pragmas per read) only
+        # where each is certain to be a plain read-only one: the file exists, and its
+        # folder takes the -shm file (else a connection may be an empty in-memory one or an
+        # immutable one, which must not outlive the moment it was opened in).
+        pooled = path.exists() and os.access(path.parent, os.W_OK)
         engine = sa.create_engine(
-            parsed, creator=lambda: _connect(path), poolclass=sa.pool.NullPool
+            parsed,
+            creator=lambda: _connect(path),
+            poolclass=sa.pool.QueuePool if pooled else sa.pool.NullPool,
         )
         sa.event.listen(engine, "begin", begin)
         return engine

@@ -23,11 +23,13 @@ from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
+from legato.store import metric_summary
 from legato.store.memory import only_match, unknown_run_message
 from legato.store.sql.batch import dumps
 from legato.store.sql.schema import (
     artifacts,
     logs,
+    metric_summaries,
     runs,
     task_runs,
     tracked_metrics,
@@ -35,8 +37,13 @@ from legato.store.sql.schema import (
 )
 
 __all__ = [
+    "cache_hits",
+    "item_counts",
+    "log_bytes",
+    "log_size",
     "logs_of",
     "output_ref",
+    "planned",
     "run",
     "run_info",
     "storable",
@@ -69,22 +76,43 @@ def run(run_id: str, where: str, c: sa.Connection) -> RunInfo:
     return run_info(c.execute(sa.select(runs).where(runs.c.run_id == match)).one())
 
 
-def tracked(run_id: str, c: sa.Connection) -> list[Tracked]:
-    """The tracked values of a run: by task key, attempt, kind, name and step."""
-    m, v = tracked_metrics.c, tracked_values.c
+_M, _S = tracked_metrics.c, metric_summaries.c
+# Built once: a comparison reads the summaries of each of hundreds of runs.
+_ALL_POINTS = sa.select(_M.key, _M.attempt, _M.name, _M.step, _M.value, _M.at, _M.map_index).where(
+    _M.run_id == sa.bindparam("run_id")
+)
+_SUMMARIES = sa.select(
+    _S.key, _S.attempt, _S.name, *(_S[c] for c in metric_summary.END_COLUMNS)
+).where(_S.run_id == sa.bindparam("run_id"))
+_VALUES = sa.select(tracked_values).where(tracked_values.c.run_id == sa.bindparam("run_id"))
+
+
+def tracked(run_id: str, c: sa.Connection, *, extremes: bool = False) -> list[Tracked]:
+    """The tracked values of a run: by task key, attempt, kind, name and step (of each
+    metric series only its extreme and last points, with ``extremes``)."""
+    if extremes:
+        points = [
+            (row[0], row[1], row[2], point)
+            for row in c.execute(_SUMMARIES, {"run_id": run_id})
+            for point in metric_summary.points_of(row[3:])
+        ]
+    else:
+        points = [
+            (row[0], row[1], row[2], row[3:]) for row in c.execute(_ALL_POINTS, {"run_id": run_id})
+        ]
     found = [
         Tracked(
             run_id=run_id,
-            key=row.key,
-            attempt=row.attempt,
+            key=key,
+            attempt=attempt,
             kind=TrackKind.METRIC,
-            name=row.name,
-            value=math.nan if row.value is None else row.value,
-            map_index=row.map_index,
-            step=row.step,
-            at=row.at,
+            name=name,
+            value=math.nan if value is None else value,
+            map_index=map_index,
+            step=step,
+            at=at,
         )
-        for row in c.execute(sa.select(tracked_metrics).where(m.run_id == run_id))
+        for key, attempt, name, (step, value, at, map_index) in points
     ]
     found += [
         Tracked(
@@ -97,7 +125,7 @@ def tracked(run_id: str, c: sa.Connection) -> list[Tracked]:
             map_index=row.map_index,
             at=row.at,
         )
-        for row in c.execute(sa.select(tracked_values).where(v.run_id == run_id))
+        for row in c.execute(_VALUES, {"run_id": run_id})
     ]
     # Sorted here, not in SQL: the same order as the in-memory store whatever the database's
     # collation.
@@ -118,13 +146,86 @@ def tasks(run_id: str, c: sa.Connection) -> list[TaskRecord]:
     return [task_record(row) for row in c.execute(query)]
 
 
+def planned(run_id: str, c: sa.Connection) -> list[TaskRecord]:
+    """The planned tasks in plan order (map items, which have a parent, left out)."""
+    query = (
+        sa.select(task_runs, artifacts.c.inline)
+        .select_from(
+            task_runs.outerjoin(artifacts, artifacts.c.checksum == task_runs.c.output_checksum)
+        )
+        .where(task_runs.c.run_id == run_id, task_runs.c.parent.is_(None))
+        .order_by(task_runs.c.ord_seq, task_runs.c.ord_idx)
+    )
+    return [task_record(row) for row in c.execute(query)]
+
+
+def item_counts(run_id: str, c: sa.Connection) -> dict[str, dict[str, int]]:
+    """Map items (group records left out) per mapped task, per state: one grouped scan."""
+    t = task_runs.c
+    query = (
+        sa.select(t.parent, t.state, sa.func.count())
+        .where(t.run_id == run_id, t.parent.is_not(None), t.mapped == sa.false())
+        .group_by(t.parent, t.state)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for parent, state, n in c.execute(query):
+        counts.setdefault(parent, {})[state] = n
+    return counts
+
+
+def cache_hits(run_id: str, c: sa.Connection) -> dict[str, str]:
+    """Task key -> the run whose output it reused."""
+    t = task_runs.c
+    query = sa.select(t.key, t.cache_hit).where(t.run_id == run_id, t.cache_hit.is_not(None))
+    return {key: hit for key, hit in c.execute(query)}
+
+
+def _attempt(run_id: str, key: str, attempt: int) -> list[sa.ColumnElement[bool]]:
+    return [logs.c.run_id == run_id, logs.c.key == key, logs.c.attempt == attempt]
+
+
+def log_size(run_id: str, key: str, attempt: int, c: sa.Connection) -> int:
+    """Bytes that attempt wrote: its last entry's ``end_byte`` (one index seek)."""
+    end = logs.c.end_byte
+    query = sa.select(end).where(*_attempt(run_id, key, attempt)).order_by(end.desc()).limit(1)
+    return int(c.execute(query).scalar() or 0)
+
+
+def log_bytes(
+    run_id: str, key: str, attempt: int, c: sa.Connection, *, start: int, stop: int
+) -> bytes:
+    """Bytes ``[start, stop)`` of what that attempt wrote: the entries that end inside the
+    window, and the first that ends at or after it (index ranges on ``end_byte``)."""
+    if stop <= start:
+        return b""
+    text, end = logs.c.text, logs.c.end_byte
+    inside = sa.select(text, end).where(*_attempt(run_id, key, attempt), end > start, end < stop)
+    last = (
+        sa.select(text, end)
+        .where(*_attempt(run_id, key, attempt), end >= stop)
+        .order_by(end)
+        .limit(1)
+    )
+    rows = [*c.execute(inside.order_by(end)).all(), *c.execute(last).all()]
+    if not rows:
+        return b""
+    # The entries are contiguous: where the first begins places them all.
+    first_text, first_end = rows[0]
+    begin = first_end - len(first_text.encode())
+    data = "".join([text for text, _ in rows]).encode()
+    return data[max(start - begin, 0) : max(stop - begin, 0)]
+
+
 def logs_of(run_id: str, key: str | None, after_seq: int, c: sa.Connection) -> list[LogEntry]:
     """Captured output of a run (or one task key) after ``after_seq``, in order."""
+    col = logs.c
     query = (
-        sa.select(logs).where(logs.c.run_id == run_id, logs.c.seq > after_seq).order_by(logs.c.seq)
+        sa.select(col.run_id, col.key, col.attempt, col.stream, col.text, col.at, col.seq)
+        .where(col.run_id == run_id, col.seq > after_seq)
+        .order_by(col.seq)
     )
     if key is not None:
-        query = query.where(logs.c.key == key)
+        query = query.where(col.key == key)
     return [
         LogEntry(
             run_id=row.run_id,

@@ -22,18 +22,20 @@ __all__ = [
     "events",
     "logs",
     "metadata",
+    "metric_summaries",
     "model_aliases",
     "model_versions",
     "models",
     "pipeline_versions",
     "pipelines",
+    "run_metric_values",
     "runs",
     "task_runs",
     "tracked_metrics",
     "tracked_values",
 ]
 
-HEAD = "0003"
+HEAD = "0006"
 """The newest migration; a store whose schema is at it needs no upgrade."""
 
 VERSION_TABLE = "legato_alembic_version"
@@ -132,6 +134,24 @@ task_runs = sa.Table(
     # Order of appearance (seq of the event that made the row, index within it).
     sa.Column("ord_seq", sa.Integer, nullable=False),
     sa.Column("ord_idx", sa.Integer, nullable=False),
+    # A run's plan and its cache hits, read without a scan of its (maybe 100,000) map items
+    # (0004); partial, so that a map item's changes never touch them.
+    sa.Index(
+        "ix_task_runs_planned",
+        "run_id",
+        "ord_seq",
+        "ord_idx",
+        sqlite_where=sa.text("parent IS NULL"),
+        postgresql_where=sa.text("parent IS NULL"),
+    ),
+    sa.Index(
+        "ix_task_runs_cache_hits",
+        "run_id",
+        "key",
+        "cache_hit",
+        sqlite_where=sa.text("cache_hit IS NOT NULL"),
+        postgresql_where=sa.text("cache_hit IS NOT NULL"),
+    ),
     sqlite_with_rowid=False,
 )
 
@@ -178,7 +198,11 @@ logs = sa.Table(
     sa.Column("stream", sa.Text, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("at", sa.Float, nullable=False),
+    # Bytes (UTF-8) the attempt's output is up to and including this entry (0004): a byte
+    # window of a log, its tail first, is an index range, never the whole log.
+    sa.Column("end_byte", sa.BigInteger),
     sa.Index("ix_logs_run_id_seq", "run_id", "seq"),
+    sa.Index("ix_logs_attempt_end_byte", "run_id", "key", "attempt", "end_byte"),
 )
 
 # -- 0002: experiment tracking and the model registry -----------------------------------------
@@ -194,6 +218,8 @@ tracked_metrics = sa.Table(
     sa.Column("map_index", sa.Integer),
     sa.Column("value", sa.Float),  # NULL: NaN (SQLite cannot store NaN)
     sa.Column("at", sa.Float, nullable=False),
+    # A run's value of a metric (the runs list's sort and filter) is one seek (0004).
+    sa.Index("ix_tracked_metrics_run_name", "run_id", "name", "attempt", "step"),
     sqlite_with_rowid=False,
 )
 
@@ -208,6 +234,49 @@ tracked_values = sa.Table(
     sa.Column("map_index", sa.Integer),
     sa.Column("value", sa.Text, nullable=False),  # JSON
     sa.Column("at", sa.Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# -- 0006: metric summaries -------------------------------------------------------------------
+
+metric_summaries = sa.Table(
+    "metric_summaries",
+    metadata,
+    # One row per series (a task's attempt's metric): its point at the highest step and its
+    # lowest and highest points (NaN is neither; the lowest step wins a tie), written in the
+    # transaction that writes its values (legato.store.metric_summary), so that a comparison
+    # of hundreds of runs reads a few rows per series instead of every step.
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    *(
+        column
+        for end in ("last", "low", "high")
+        for column in (
+            sa.Column(f"{end}_step", sa.BigInteger),
+            sa.Column(f"{end}_value", sa.Float),  # NULL: NaN, or no number (low, high)
+            sa.Column(f"{end}_at", sa.Float),
+            sa.Column(f"{end}_map_index", sa.Integer),
+        )
+    ),
+    sqlite_with_rowid=False,
+)
+
+run_metric_values = sa.Table(
+    "run_metric_values",
+    metadata,
+    # A run's value of each metric name (legato.model.run_query.metric_of: its latest
+    # attempt's, at the highest step, the last task key's on a tie) and where it comes from,
+    # so that the runs list sorted by a metric walks an index instead of seeking every run.
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("value", sa.Float),  # NULL: NaN
+    sa.Index("ix_run_metric_values_name_value", "name", "value", "run_id"),
     sqlite_with_rowid=False,
 )
 

@@ -32,13 +32,18 @@ from legato.store.sql.schema import (
     artifacts,
     cache_entries,
     events,
+    metric_summaries,
+    run_metric_values,
     runs,
     task_runs,
     tracked_metrics,
     tracked_values,
 )
 
-__all__ = ["AppendStatements", "Prepared"]
+__all__ = ["SUMMARY_COLUMNS", "AppendStatements", "Prepared"]
+
+SUMMARY_COLUMNS = tuple(c for c in metric_summaries.columns if c.name not in ("run_id", "key"))
+"""The columns of a series summary that :attr:`AppendStatements.summaries_of` reads."""
 
 
 _ARRAYS_FROM = 8  # rows; below that, dumping arrays costs psycopg more than it saves
@@ -174,6 +179,28 @@ class AppendStatements:
         self.cache = self._many(self._cache_entries)
         self.metrics = self._many(lambda arrays: self._tracked(tracked_metrics, arrays))
         self.values = self._many(lambda arrays: self._tracked(tracked_values, arrays))
+        ms, rv, tm = metric_summaries.c, run_metric_values.c, tracked_metrics.c
+        key = sa.bindparam("b_key", type_=sa.Text)
+        name = sa.bindparam("b_name", type_=sa.Text)
+        self.summaries_of = self._one(
+            sa.select(*SUMMARY_COLUMNS).where(ms.run_id == run_id, ms.key == key)
+        )
+        """The series summaries of one task key of a run (:data:`SUMMARY_COLUMNS`)."""
+        self.series = self._one(
+            sa.select(tm.step, tm.value, tm.at, tm.map_index).where(
+                tm.run_id == run_id,
+                tm.key == key,
+                tm.attempt == sa.bindparam("b_attempt", type_=sa.Integer),
+                tm.name == name,
+            )
+        )
+        """A series' points, to recompute its summary when a step was logged again."""
+        self.summaries = self._many(lambda arrays: self._tracked(metric_summaries, arrays))
+        self.run_value_of = self._one(
+            sa.select(rv.attempt, rv.step, rv.key).where(rv.run_id == run_id, rv.name == name)
+        )
+        """Where a run's value of a metric comes from: ``(attempt, step, task key)``."""
+        self.run_values = self._many(lambda arrays: self._tracked(run_metric_values, arrays))
         self.run_state = self._one(
             sa.update(runs)
             .where(runs.c.run_id == run_id)

@@ -28,7 +28,7 @@ from legato.store.memory import (
 )
 from legato.store.sql import reads
 from legato.store.sql.append import Appender
-from legato.store.sql.batch import Batch, dumps, plan_batch, tracked_rows
+from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import WRITE, db_now, dialect_insert, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offload import AppendProcess, OffloadLostError
@@ -408,10 +408,13 @@ class SqlRunStore:
         row = self._read(f"checking the log of run {run_id!r}", lambda c: c.execute(query).first())
         return row is not None and row.owner == owner and row.last_seq >= seq
 
-    def read_tracked(self, run_id: str) -> list[Tracked]:
-        """The tracked values of a run: by task key, attempt, kind, name and step."""
+    def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
+        """The tracked values of a run: by task key, attempt, kind, name and step (of each
+        metric series only its extremes and last point, with ``extremes``: one grouped
+        query)."""
         return self._read(
-            f"reading the tracked values of run {run_id!r}", partial(reads.tracked, run_id)
+            f"reading the tracked values of run {run_id!r}",
+            partial(reads.tracked, run_id, extremes=extremes),
         )
 
     def _not_owner(self, c: sa.Connection, run_id: str) -> None:
@@ -451,6 +454,22 @@ class SqlRunStore:
     def task_records(self, run_id: str) -> list[TaskRecord]:
         """The task projection: planned tasks in plan order, then map items as they appeared."""
         return self._read(f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id))
+
+    def planned_tasks(self, run_id: str) -> list[TaskRecord]:
+        """The planned tasks in plan order, map items left out."""
+        return self._read(f"reading the plan of run {run_id!r}", partial(reads.planned, run_id))
+
+    def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
+        """Each mapped task's items per state (one grouped query)."""
+        return self._read(
+            f"counting the map items of run {run_id!r}", partial(reads.item_counts, run_id)
+        )
+
+    def cache_hits(self, run_id: str) -> dict[str, str]:
+        """Task key -> the run whose output it reused (one light query)."""
+        return self._read(
+            f"reading the cache hits of run {run_id!r}", partial(reads.cache_hits, run_id)
+        )
 
     # -- cache -----------------------------------------------------------------------------
 
@@ -496,17 +515,6 @@ class SqlRunStore:
         """Store captured output; each entry gets the next sequence number."""
         if not entries:
             return
-        rows = [
-            {
-                "run_id": e.run_id,
-                "key": e.key,
-                "attempt": e.attempt,
-                "stream": e.stream,
-                "text": e.text,
-                "at": e.at,
-            }
-            for e in entries
-        ]
         wanted = {e.run_id for e in entries}
         with self._write("storing logs") as c:
             known = set(
@@ -514,7 +522,7 @@ class SqlRunStore:
             )
             for run_id in sorted(wanted - known):
                 raise UnknownRunError(unknown_run_message(run_id, self._where))
-            c.execute(sa.insert(logs), rows)
+            c.execute(sa.insert(logs), log_rows(entries, partial(reads.log_size, c=c)))
 
     def read_logs(
         self, run_id: str, *, key: str | None = None, after_seq: int = 0
@@ -522,6 +530,19 @@ class SqlRunStore:
         """Captured output of a run (or one task key), in order."""
         return self._read(
             f"reading the logs of run {run_id!r}", partial(reads.logs_of, run_id, key, after_seq)
+        )
+
+    def log_size(self, run_id: str, key: str, attempt: int) -> int:
+        """Bytes (UTF-8) that attempt wrote."""
+        return self._read(
+            f"reading the logs of run {run_id!r}", partial(reads.log_size, run_id, key, attempt)
+        )
+
+    def read_log_bytes(self, run_id: str, key: str, attempt: int, start: int, stop: int) -> bytes:
+        """Bytes ``[start, stop)`` of what that attempt wrote."""
+        return self._read(
+            f"reading the logs of run {run_id!r}",
+            partial(reads.log_bytes, run_id, key, attempt, start=start, stop=stop),
         )
 
     def close(self) -> None:

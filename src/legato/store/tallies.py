@@ -1,0 +1,63 @@
+"""The light reads of a run's tasks and logs, over records already in memory: what the
+in-memory store answers ``planned_tasks``, ``item_counts``, ``cache_hits``, ``log_size`` and
+``read_log_bytes`` with. The SQL store answers the same in SQL (its conformance suite holds
+both to the same answers)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from legato.model.records import TaskRecord
+from legato.model.runs import LogEntry
+from legato.model.tracking import Tracked, TrackKind
+from legato.store import metric_summary
+
+__all__ = ["attempt_output", "cache_hits", "extremes", "item_counts", "planned"]
+
+
+def planned(records: Iterable[TaskRecord]) -> list[TaskRecord]:
+    """The planned tasks of ``records`` (map items left out), in their order."""
+    return [r for r in records if r.parent is None]
+
+
+def item_counts(records: Iterable[TaskRecord]) -> dict[str, dict[str, int]]:
+    """Map items (group records left out) per mapped task, per state."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in records:
+        if r.parent is not None and not r.mapped:
+            states = counts.setdefault(r.parent, {})
+            states[r.state.value] = states.get(r.state.value, 0) + 1
+    return counts
+
+
+def cache_hits(records: Iterable[TaskRecord]) -> dict[str, str]:
+    """Task key -> the run whose output it reused, of the cache hits among ``records``."""
+    return {r.key: r.cache_hit for r in records if r.cache_hit is not None}
+
+
+def extremes(tracked: Iterable[Tracked]) -> list[Tracked]:
+    """``tracked`` with each metric series (task key, attempt, name) cut down to the points
+    its summary keeps (:mod:`legato.store.metric_summary`: at the highest step, and with
+    the lowest and highest value, NaN neither, the lowest step on a tie)."""
+    values = list(tracked)
+    series: dict[tuple[str, int, str], list[Tracked]] = {}
+    for t in values:
+        if t.kind is TrackKind.METRIC:
+            series.setdefault((t.key, t.attempt, t.name), []).append(t)
+    kept: set[int] = set()
+    for points in series.values():
+        summary = metric_summary.fold(None, (_point(p) for p in points))
+        ends = [summary[c] for c in metric_summary.END_COLUMNS]
+        steps = {point[0] for point in metric_summary.points_of(ends)}
+        kept.update(id(p) for p in points if p.step in steps)
+    return [t for t in values if t.kind is not TrackKind.METRIC or id(t) in kept]
+
+
+def _point(t: Tracked) -> metric_summary.Point:
+    return (t.step, None if math.isnan(t.value) else t.value, t.at, t.map_index)
+
+
+def attempt_output(entries: Iterable[LogEntry], key: str, attempt: int) -> bytes:
+    """What attempt ``attempt`` of task ``key`` wrote, as UTF-8 (``entries`` in order)."""
+    return "".join(e.text for e in entries if e.key == key and e.attempt == attempt).encode()

@@ -1,0 +1,149 @@
+"""The light reads every run store answers alike: a run's plan, its map items counted per
+state, its cache hits, and byte windows of an attempt's output. They stand in for reading
+every task record (or every log entry) where the API needs only a part: each is checked
+here against what the full reads say."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from legato.model.runs import LogEntry
+from legato.model.states import TaskState
+from legato.model.tracking import Tracked, TrackKind
+from legato.store.base import RunStore
+
+from .conformance import ERROR, PlannedTask, Writer, inline_ref, run_info
+
+S = TaskState
+
+
+class LightReadsContract:
+    def test_plan_item_counts_and_cache_hits_agree_with_the_records(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(
+            w.start(
+                PlannedTask(key="load", name="load"),
+                PlannedTask(key="sq", name="sq", mapped=True, items=4),
+                PlannedTask(key="total", name="total"),
+            ),
+            w.task("load", S.SUCCEEDED, output=inline_ref("l"), cache_hit="older"),
+            w.expand("sq", 4),
+        )
+        w.append(
+            w.task("sq[0]", S.RUNNING),
+            w.task("sq[0]", S.SUCCEEDED, output=inline_ref("s0")),
+            w.task("sq[1]", S.RUNNING),
+            w.task("sq[1]", S.FAILED, error=ERROR),
+            w.task("sq[2]", S.RUNNING),
+            w.task("sq[3]", S.SUCCEEDED, output=inline_ref("s3"), cache_hit="older"),
+        )
+        records = store.task_records("r")
+        assert store.planned_tasks("r") == [r for r in records if r.parent is None]
+        assert [r.key for r in store.planned_tasks("r")] == ["load", "sq", "total"]
+        counted = Counter(r.state.value for r in records if r.parent == "sq")
+        assert store.item_counts("r") == {"sq": dict(counted)}
+        assert store.item_counts("r") == {"sq": {"succeeded": 2, "failed": 1, "running": 1}}
+        assert store.cache_hits("r") == {"load": "older", "sq[3]": "older"}
+        assert (store.planned_tasks("ghost"), store.item_counts("ghost")) == ([], {})
+        assert store.cache_hits("ghost") == {}
+
+    def test_log_windows_are_the_bytes_of_the_joined_text(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        texts = ["one\n", "naïve ✓\n", "", "x" * 50, "🎵 end\n"]
+
+        def entry(text: str, key: str = "t", attempt: int = 1) -> LogEntry:
+            return LogEntry(run_id="r", key=key, attempt=attempt, stream="stdout", text=text, at=1)
+
+        store.append_logs([entry(texts[0]), entry("other\n", key="u"), entry(texts[1])])
+        store.append_logs([entry("second attempt\n", attempt=2), entry(texts[2])])
+        store.append_logs([entry(t) for t in texts[3:]])
+        data = "".join(texts).encode()
+        assert store.log_size("r", "t", 1) == len(data)
+        assert store.log_size("r", "t", 2) == len(b"second attempt\n")
+        assert store.log_size("r", "nobody", 1) == 0
+        for start in range(len(data) + 1):
+            for stop in (start, start + 1, start + 7, len(data), len(data) + 5):
+                got = store.read_log_bytes("r", "t", 1, start, stop)
+                assert got == data[start:stop], (start, stop)
+        assert store.read_log_bytes("r", "u", 1, 0, 100) == b"other\n"
+
+    def test_extremes_keep_each_series_last_lowest_and_highest_points(
+        self, store: RunStore
+    ) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="t", name="t")), w.task("t", S.RUNNING))
+
+        def metric(name: str, step: int, value: float, attempt: int = 1) -> Tracked:
+            return Tracked(
+                run_id="r", key="t", attempt=attempt, kind=TrackKind.METRIC, name=name,
+                value=value, step=step, at=1.0,
+            )  # fmt: skip
+
+        loss = [5.0, 2.0, math.nan, 9.0, 3.0, 4.0]
+        tracked = [metric("loss", step, v) for step, v in enumerate(loss)]
+        tracked += [metric("nan", 0, math.nan), metric("nan", 1, math.nan)]
+        tracked += [metric("loss", 0, 1.0, attempt=2)]
+        tag = Tracked(run_id="r", key="t", attempt=1, kind=TrackKind.TAG, name="k", value="v")
+        store.append("r", "owner-1", [], [*tracked, tag])
+
+        def shown(values: list[Tracked]) -> list[tuple[object, ...]]:
+            return [(t.attempt, t.kind.value, t.name, t.step, repr(t.value)) for t in values]
+
+        got = store.read_tracked("r", extremes=True)
+        assert shown(got) == [
+            (1, "metric", "loss", 1, "2.0"),
+            (1, "metric", "loss", 3, "9.0"),
+            (1, "metric", "loss", 5, "4.0"),
+            (1, "metric", "nan", 1, "nan"),
+            (1, "tag", "k", 0, "'v'"),
+            (2, "metric", "loss", 0, "1.0"),
+        ]
+        kept = {(t.attempt, t.name, t.step) for t in got}
+        full = [t for t in store.read_tracked("r") if (t.attempt, t.name, t.step) in kept]
+        assert shown(full) == shown(got)
+
+    def test_extremes_follow_steps_logged_again_across_appends(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="t", name="t")), w.task("t", S.RUNNING))
+
+        def metric(step: int, value: float, key: str = "t", at: float = 1.0) -> Tracked:
+            return Tracked(
+                run_id="r", key=key, attempt=1, kind=TrackKind.METRIC, name="loss",
+                value=value, step=step, at=at, map_index=None if key == "t" else 0,
+            )  # fmt: skip
+
+        def expected(values: list[Tracked]) -> list[tuple[object, ...]]:
+            """Each series' point at its highest step, its lowest and highest (lowest step
+            on a tie), computed from every value."""
+            kept: list[Tracked] = []
+            for key in sorted({t.key for t in values if t.kind is TrackKind.METRIC}):
+                points = [t for t in values if t.key == key]
+                numbers = [t for t in points if not math.isnan(t.value)]
+                ends = {max(points, key=lambda t: t.step).step}
+                if numbers:
+                    ends.add(min(numbers, key=lambda t: (t.value, t.step)).step)
+                    ends.add(min(numbers, key=lambda t: (-t.value, t.step)).step)
+                kept += [t for t in points if t.step in ends]
+            return [(t.key, t.step, repr(t.value), t.at, t.map_index) for t in kept]
+
+        appends = [
+            [metric(0, 5.0), metric(1, 2.0), metric(2, 9.0), metric(3, 2.0)],  # a tie: step 1
+            [metric(4, 3.0), metric(0, math.nan, key="t[0]")],
+            [metric(2, 4.0, at=2.0)],  # the highest, logged again lower: 5.0 is the highest
+            [metric(1, 0.5, at=3.0)],  # the lowest, logged again lower still
+            [metric(4, 10.0, at=4.0), metric(0, 1.0, key="t[0]", at=4.0)],  # the last step
+            [metric(1, math.nan, at=5.0)],  # the lowest becomes NaN: 2.0 at step 3 is next
+            [metric(6, 2.0), metric(5, 7.0)],  # a step below the highest, logged late
+        ]
+        for tracked in appends:
+            store.append("r", "owner-1", [], tracked)
+            got = store.read_tracked("r", extremes=True)
+            assert [(t.key, t.step, repr(t.value), t.at, t.map_index) for t in got] == expected(
+                store.read_tracked("r")
+            )
+        shown = [(t.key, t.step, t.value) for t in store.read_tracked("r", extremes=True)]
+        assert shown == [("t", 3, 2.0), ("t", 4, 10.0), ("t", 6, 2.0), ("t[0]", 0, 1.0)]
