@@ -71,6 +71,10 @@ if TYPE_CHECKING:
     from legato.model.states import TaskState as TaskState
     from legato.model.tracking import Tracked as Tracked
     from legato.model.tracking import TrackKind as TrackKind
+    from legato.query.client import get_run as get_run
+    from legato.query.client import latest_output as latest_output
+    from legato.query.client import runs as runs
+    from legato.query.stored import StoredRun as StoredRun
     from legato.registry.registry import Registry as Registry
     from legato.registry.registry import open_registry as open_registry
     from legato.registry.signature import infer_signature as infer_signature
@@ -145,6 +149,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TaskState": ("legato.model.states", "TaskState"),
     "Tracked": ("legato.model.tracking", "Tracked"),
     "TrackKind": ("legato.model.tracking", "TrackKind"),
+    "get_run": ("legato.query.client", "get_run"),
+    "latest_output": ("legato.query.client", "latest_output"),
+    "runs": ("legato.query.client", "runs"),
+    "StoredRun": ("legato.query.stored", "StoredRun"),
     "Registry": ("legato.registry.registry", "Registry"),
     "open_registry": ("legato.registry.registry", "open_registry"),
     "infer_signature": ("legato.registry.signature", "infer_signature"),

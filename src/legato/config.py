@@ -4,7 +4,7 @@ Settings come from ``legato.toml``, or the ``[tool.legato]`` table of ``pyprojec
 the project root, found upwards from the working folder as git finds ``.git`` (see
 :mod:`legato.project`: the search stops at the repository root). Top-level keys apply to
 every profile; a ``[profiles.<name>]`` table overrides them for that profile (``secrets``
-tables merge name by name). Precedence, lowest first::
+and ``pipelines`` tables merge name by name). Precedence, lowest first::
 
     built-in defaults < top-level keys < [profiles.<selected>] < LEGATO_* variables
                       < explicit arguments (legato.run(executor=...), CLI flags)
@@ -110,6 +110,9 @@ class Settings:
     """Seconds without a heartbeat after which a run's orchestrator counts as dead."""
     secrets: Mapping[str, str]
     """Secret name -> name of the environment variable holding its value."""
+    pipelines: Mapping[str, str]
+    """The pipelines ``legato ui`` may start (``[pipelines]``): name -> target, a file's
+    path absolute (it counts from the settings file's folder)."""
     origins: Mapping[str, str]
     """Where each value that is not a default was set, by key: ``"LEGATO_HOME"``, or
     ``"profiles.prod.state_url in /work/legato.toml"`` (for messages that say why legato
@@ -145,6 +148,7 @@ def load_settings(
     values: dict[str, Any] = {}
     origins: dict[str, At] = {}
     secrets: dict[str, str] = {}
+    pipelines: dict[str, str] = {}
     source = "defaults"
     if found is not None:
         layers = _validate(found)
@@ -165,8 +169,9 @@ def load_settings(
             )
         for layer, prefix in ((layers.top, ""), (selected, f"profiles.{chosen}.")):
             secrets.update(layer.get("secrets", {}))
+            pipelines.update(layer.get("pipelines", {}))
             for key, value in layer.items():
-                if key != "secrets":
+                if key not in _MERGED:
                     values[key] = value
                     origins[key] = At(
                         source, found.prefix + prefix + key, project.root, text=found.text
@@ -201,6 +206,7 @@ def load_settings(
         failure_policy=values.get("failure_policy"),
         stale_after=values.get("stale_after", 30.0),
         secrets=MappingProxyType(secrets),
+        pipelines=MappingProxyType(pipelines),
         origins=MappingProxyType({key: at.origin for key, at in origins.items()}),
     )
 
@@ -228,6 +234,9 @@ def _check_home(home: Path, at: At | None, project: Project) -> None:
 
 
 # --------------------------------------------------------------------------- the file
+
+_MERGED = frozenset({"secrets", "pipelines"})
+"""Tables a profile merges name by name into the top level's, rather than replaces."""
 
 
 # Internal records are NamedTuples: a dataclass costs about a millisecond to create at import

@@ -24,6 +24,7 @@ __all__ = [
     "MIN_LEASE",
     "At",
     "one_of",
+    "resolve_target",
     "show",
 ]
 
@@ -164,6 +165,43 @@ def _secrets(raw: object, at: At) -> dict[str, str]:
     return out
 
 
+_PIPELINE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _pipelines(raw: object, at: At) -> dict[str, str]:
+    """``name = "path/to/file.py:name"`` or ``"package.module:name"``: the pipelines
+    ``legato ui`` may start. A file's path counts from the settings file's folder (the
+    project root), so the server finds it from wherever it runs."""
+    if not isinstance(raw, dict):
+        raise at.error(
+            f"got {show(raw)}", 'a table of name = "path/to/file.py:name" (e.g. [pipelines])'
+        )
+    out: dict[str, str] = {}
+    for name, target in raw.items():
+        entry = at._replace(key=f"{at.key}.{name}")
+        if not _PIPELINE_NAME.match(name):
+            raise entry.error("is not a usable pipeline name", "letters, digits and '_'")
+        out[name] = resolve_target(
+            _text(target, entry, 'a target: "path/to/file.py:name" or "package.module:name"'),
+            at.base,
+        )
+    return out
+
+
+def resolve_target(target: str, base: Path) -> str:
+    """``target`` with a relative file path made absolute against ``base`` (a module's
+    dotted name is left as it is: it is imported from the Python path)."""
+    where, sep, attr = target.rpartition(":")
+    if not sep:
+        where, attr = target, ""
+    if not (where.endswith(".py") or "/" in where or "\\" in where):
+        return target
+    path = Path(where).expanduser()
+    if not path.is_absolute():
+        path = (base / path).absolute()
+    return f"{path}{sep}{attr}"
+
+
 KEYS: dict[str, Callable[[object, At], Any]] = {
     "home": _path,
     "state_url": _state_url,
@@ -173,6 +211,7 @@ KEYS: dict[str, Callable[[object, At], Any]] = {
     "failure_policy": _choice(FAILURE_POLICIES),
     "stale_after": _stale_after,
     "secrets": _secrets,
+    "pipelines": _pipelines,
 }
 
 

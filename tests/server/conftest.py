@@ -55,6 +55,7 @@ def server_config(tokens: Tokens) -> ServerConfig:
         writer=lambda: open_storage(settings).runs,
         launcher=Launcher(home=settings.home),
         pipelines=pipeline_names([f"{PIPELINES}:scored", f"{PIPELINES}:slow"]),
+        settings=settings,
     )
 
 

@@ -17,6 +17,7 @@ from legato.cli.commands import inspection, run, serve, ui
 from legato.cli.commands.artifacts import artifacts_app, cache_app
 from legato.cli.commands.models import models_app
 from legato.cli.commands.options import SETTINGS
+from legato.cli.commands.pipelines import pipelines_app
 from legato.cli.commands.runs import runs_app
 
 __all__ = ["app", "main"]
@@ -38,6 +39,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 app.add_typer(artifacts_app, name="artifacts")
 app.add_typer(cache_app, name="cache")
+app.add_typer(pipelines_app, name="pipelines")
 
 
 def _version(value: bool) -> None:

@@ -13,11 +13,9 @@ data, stored with the run (``legato.define.params``).
 
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import datetime as dt
 import difflib
-import inspect
 import json
 import types
 import typing
@@ -27,18 +25,25 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from legato.cli.exits import USAGE, CommandError
+from legato.query.param_types import (
+    DICTS,
+    LISTS,
+    MISSING,
+    describe_type,
+    parameter_types,
+    type_name,
+    typeddict_fields,
+    unwrap,
+)
 
 if TYPE_CHECKING:
     from legato.define.pipeline import Pipeline
 
 __all__ = ["NoFormError", "describe_params", "describe_type", "parse_params", "parse_value"]
 
-_MISSING: Any = inspect.Parameter.empty
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "off"})
 _NONE = frozenset({"none", "null"})
-_LISTS = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Iterable)
-_DICTS = (dict, collections.abc.Mapping)
 
 
 def parse_params(pipeline: Pipeline[..., Any], pairs: Sequence[str]) -> dict[str, Any]:
@@ -98,36 +103,18 @@ def _no_form(pipeline: str, name: str, declared: Any, annotation: Any) -> str:
     """Why parameter ``name``, declared ``declared``, cannot be given: it is, or holds, a
     class (``annotation``) that is not data."""
     kind = " (a dataclass)" if dataclasses.is_dataclass(annotation) else ""
-    type_name = _type_name(annotation)
+    named = type_name(annotation)
     what = (
-        f"is a {type_name}{kind}"
-        if _unwrap(declared) is annotation
-        else f"({_type_name(declared)}) holds {type_name} values{kind}"
+        f"is a {named}{kind}"
+        if unwrap(declared) is annotation
+        else f"({type_name(declared)}) holds {named} values{kind}"
     )
     return (
         f"parameter {name!r} of pipeline {pipeline!r} {what}, which a run cannot take: run "
         "parameters are data, stored with the run (text, numbers, bool, lists, dicts, paths, "
         "dates, enums). Declare it as dict[str, Any] or a TypedDict (given as JSON: "
-        f"-p {name}='{{\"key\": 1}}') and build the {type_name} from it inside a task"
+        f"-p {name}='{{\"key\": 1}}') and build the {named} from it inside a task"
     )
-
-
-def parameter_types(pipeline: Pipeline[..., Any]) -> dict[str, Any]:
-    """The type of each run parameter: its annotation (string annotations resolved), or the
-    type of its default, or ``_MISSING``."""
-    try:
-        hints = typing.get_type_hints(pipeline.fn)
-    except Exception:  # an annotation naming something that is not importable here
-        hints = {}
-    out: dict[str, Any] = {}
-    for spec in pipeline.params:
-        annotation = hints.get(spec.name, spec.annotation)
-        if isinstance(annotation, str):
-            annotation = _MISSING
-        if annotation is _MISSING and spec.default not in (_MISSING, None):
-            annotation = type(spec.default)
-        out[spec.name] = annotation
-    return out
 
 
 def describe_params(pipeline: Pipeline[..., Any]) -> str:
@@ -136,100 +123,20 @@ def describe_params(pipeline: Pipeline[..., Any]) -> str:
     parts = []
     for spec in pipeline.params:
         annotation = types_[spec.name]
-        text = spec.name if annotation is _MISSING else f"{spec.name}: {_type_name(annotation)}"
+        text = spec.name if annotation is MISSING else f"{spec.name}: {type_name(annotation)}"
         text += " (required)" if spec.required else f" = {spec.default!r}"
         parts.append(text)
     return ", ".join(parts) or "none"
 
 
-def _type_name(annotation: Any) -> str:
-    """``annotation`` as written in a signature, with bare class names (a pipeline file
-    loaded by path has a long synthetic module name)."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is type(None):
-        return "None"
-    if annotation is Ellipsis:
-        return "..."
-    if origin in (Union, types.UnionType):
-        return " | ".join(_type_name(a) for a in args)
-    if origin is Literal:
-        return f"Literal[{', '.join(repr(a) for a in args)}]"
-    if origin is not None and args:
-        name = getattr(origin, "__name__", None) or str(origin).replace("typing.", "")
-        return f"{name}[{', '.join(_type_name(a) for a in args)}]"
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "").replace("pathlib.", "")
-
-
-def describe_type(annotation: Any) -> str:
-    """What a value of ``annotation`` looks like on the command line, for error messages."""
-    annotation = _unwrap(annotation)
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is _MISSING or annotation is Any or annotation is str:
-        return "text"
-    if origin in (Union, types.UnionType):
-        others = [a for a in args if a is not type(None)]
-        described = " or ".join(describe_type(a) for a in others)
-        return f"{described} or none" if len(others) < len(args) else described
-    if origin is Literal:
-        return "one of " + ", ".join(str(a) for a in args)
-    if annotation in _LISTS or origin in _LISTS:
-        if not args or (origin is tuple and args[-1] is not Ellipsis):
-            return "a JSON list, e.g. [1, 2]"
-        example = '["a", "b"]' if describe_type(args[0]) == "text" else "[1, 2]"
-        return f"a JSON list of {_plural(args[0])}, e.g. {example}"
-    if annotation in _DICTS or origin in _DICTS:
-        return 'a JSON object, e.g. {"key": 1}'
-    if typing.is_typeddict(annotation):
-        fields = ", ".join(f"{k} ({describe_type(v)})" for k, v in _fields(annotation).items())
-        return f"a JSON object with the keys {fields}"
-    if annotation is bool:
-        return "true or false (also yes/no, 1/0)"
-    if annotation is int:
-        return "an integer"
-    if annotation is float:
-        return "a number"
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return "one of " + ", ".join(m.name for m in annotation)
-    if annotation is dt.datetime:
-        return "an ISO date and time, e.g. 2024-05-01T12:30:00"
-    if annotation is dt.date:
-        return "an ISO date, e.g. 2024-05-01"
-    if annotation is dt.time:
-        return "an ISO time, e.g. 12:30:00"
-    if isinstance(annotation, type) and issubclass(annotation, PurePath):
-        return "a path"
-    return _type_name(annotation)
-
-
-def _plural(annotation: Any) -> str:
-    text = describe_type(annotation)
-    simple = {"an integer": "integers", "a number": "numbers", "a path": "paths", "text": "text"}
-    return simple.get(text, text)
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``annotation`` without ``Annotated[...]`` and ``NewType`` wrappers."""
-    while True:
-        if typing.get_origin(annotation) is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif isinstance(annotation, typing.NewType):
-            annotation = annotation.__supertype__
-        else:
-            return annotation
-
-
 def parse_value(value: Any, annotation: Any) -> Any:
     """``value`` (command-line text, or an item of a parsed JSON list or object) as a value
     of ``annotation``; ``ValueError`` when it is not one."""
-    annotation = _unwrap(annotation)
+    annotation = unwrap(annotation)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     text = value if isinstance(value, str) else None
-    if annotation is _MISSING or annotation is Any or annotation is object:
+    if annotation is MISSING or annotation is Any or annotation is object:
         return value
     if origin in (Union, types.UnionType):
         return _union(value, args)
@@ -238,11 +145,11 @@ def parse_value(value: Any, annotation: Any) -> Any:
             if value == choice or (text is not None and text == str(choice)):
                 return choice
         raise ValueError("")
-    if annotation in _LISTS or origin in _LISTS:
+    if annotation in LISTS or origin in LISTS:
         return _sequence(value, origin or annotation, args)
-    if annotation in _DICTS or origin in _DICTS:
+    if annotation in DICTS or origin in DICTS:
         items = _json(value, dict)
-        item_type = args[1] if len(args) == 2 else _MISSING
+        item_type = args[1] if len(args) == 2 else MISSING
         return {str(k): parse_value(v, item_type) for k, v in items.items()}
     if annotation is bool:
         if isinstance(value, bool):
@@ -302,10 +209,6 @@ def _union(value: Any, args: tuple[Any, ...]) -> Any:
     raise ValueError("")
 
 
-def _fields(typed_dict: Any) -> dict[str, Any]:
-    return typing.get_type_hints(typed_dict)
-
-
 def _required_keys(typed_dict: Any) -> list[str]:
     """The keys a value of ``typed_dict`` must have. ``Required``/``NotRequired`` are read
     from the resolved annotations: a module with ``from __future__ import annotations``
@@ -323,7 +226,7 @@ def _required_keys(typed_dict: Any) -> list[str]:
 
 def _typed_dict(value: Any, typed_dict: Any) -> dict[str, Any]:
     items = _json(value, dict)
-    fields = _fields(typed_dict)
+    fields = typeddict_fields(typed_dict)
     unknown = [key for key in items if key not in fields]
     if unknown:
         raise ValueError(f"no key {unknown[0]!r}; its keys: {', '.join(fields)}")
@@ -356,7 +259,7 @@ def _sequence(value: Any, kind: Any, args: tuple[Any, ...]) -> Any:
         if len(items) != len(args):
             raise ValueError(f"{len(args)} items needed, {len(items)} given")
         return tuple(parse_value(v, a) for v, a in zip(items, args, strict=True))
-    item_type = args[0] if args else _MISSING
+    item_type = args[0] if args else MISSING
     converted = [parse_value(v, item_type) for v in items]
     return tuple(converted) if kind is tuple else converted
 

@@ -8,13 +8,13 @@ command prints (task output, errors, settings).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from legato.cli.exits import USAGE, CommandError
 from legato.config import Settings, load_settings
 from legato.engine.storage import open_storage as open_settings_storage
 from legato.errors import ConfigError
+from legato.query.settings import without_password
 from legato.runtime.secrets import mask as mask_secrets
 from legato.runtime.secrets import watch
 
@@ -47,11 +47,3 @@ def open_storage(settings: Settings, *, read_only: bool = False) -> Storage:
 def mask(text: str) -> str:
     """``text`` as it may be shown: secret values and passwords in URLs replaced."""
     return mask_secrets(without_password(text))
-
-
-_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*):[^@/\s]+@")
-
-
-def without_password(text: str) -> str:
-    """``text`` with passwords in URLs (``scheme://user:password@host``) hidden."""
-    return _PASSWORD.sub(r"\g<head>:***@", text)

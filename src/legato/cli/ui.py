@@ -8,6 +8,7 @@ in an import's traceback.
 from __future__ import annotations
 
 from legato.cli.exits import OK, USAGE, CommandError
+from legato.cli.pipelines import known_pipelines
 from legato.cli.serving import without_serve_extra
 from legato.cli.settings import load, mask, open_storage
 from legato.errors import ParameterError
@@ -26,7 +27,6 @@ def ui_command(
 ) -> int:
     """Serve the API for ``profile``'s stores until interrupted."""
     try:  # an optional extra
-        from legato.server.actions import pipeline_names  # noqa: PLC0415
         from legato.server.config import ServerConfig  # noqa: PLC0415
         from legato.server.launch import Launcher  # noqa: PLC0415
         from legato.server.serving import serve, server_tokens  # noqa: PLC0415
@@ -35,7 +35,7 @@ def ui_command(
     settings = load(profile)
     try:
         HostPolicy.of(allowed_hosts)
-        known = pipeline_names(pipelines)
+        known = known_pipelines(settings, pipelines)
         tokens = server_tokens(settings.home, host)
     except ParameterError as exc:
         raise CommandError(mask(str(exc)), USAGE) from None
@@ -49,6 +49,7 @@ def ui_command(
         writer=lambda: open_storage(settings).runs,
         launcher=Launcher(home=settings.home, profile=profile),
         pipelines=known,
+        settings=settings,
     )
     serve(config, host=host, port=port, ready=lambda line: print(line, flush=True))
     return OK

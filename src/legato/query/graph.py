@@ -18,15 +18,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from legato.model.records import TaskRecord
+from legato.query.param_types import ParamField
 
 __all__ = [
     "GraphEdge",
     "GraphNode",
     "GraphShape",
+    "PipelineGraph",
     "Placed",
     "RunGraph",
     "ShapeNode",
     "layered",
+    "pipeline_graph",
     "run_graph",
 ]
 
@@ -95,6 +98,25 @@ class RunGraph:
     edges: tuple[GraphEdge, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PipelineGraph:
+    """A pipeline as it is now, before any run of it: its graph as a run's is drawn (every
+    node's ``state`` None) and the run parameters a start form asks for."""
+
+    name: str
+    """The name the server knows it by."""
+    pipeline: str
+    """The pipeline's own name (the one its runs record)."""
+    target: str
+    fingerprint: str
+    """Its version now: runs of this version have this fingerprint."""
+    layers: int
+    width: int
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+    params: tuple[ParamField, ...]
+
+
 def layered(keys: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, Placed]:
     """The layered layout of a DAG whose ``keys`` are in topological order."""
     ups: dict[str, list[str]] = {k: [] for k in keys}
@@ -141,12 +163,55 @@ def run_graph(
 ) -> RunGraph:
     """``shape`` laid out by ``layout``, each node with its state in run ``run_id``: its
     ``planned`` task records, and its map items' ``counts`` per state (by mapped task)."""
+    layers, width, nodes, edges = _drawn(shape, layout, planned, counts)
+    return RunGraph(
+        run_id=run_id,
+        fingerprint=shape.fingerprint,
+        layers=layers,
+        width=width,
+        nodes=nodes,
+        edges=edges,
+    )
+
+
+def pipeline_graph(
+    *,
+    name: str,
+    target: str,
+    pipeline: str,
+    shape: GraphShape,
+    layout: Mapping[str, Placed],
+    params: Sequence[ParamField],
+) -> PipelineGraph:
+    """Pipeline ``name`` (``target``) as :func:`run_graph` draws a run of it, with no run:
+    no node has a state, and its run parameters."""
+    layers, width, nodes, edges = _drawn(shape, layout, (), {})
+    return PipelineGraph(
+        name=name,
+        pipeline=pipeline,
+        target=target,
+        fingerprint=shape.fingerprint,
+        layers=layers,
+        width=width,
+        nodes=nodes,
+        edges=edges,
+        params=tuple(params),
+    )
+
+
+def _drawn(
+    shape: GraphShape,
+    layout: Mapping[str, Placed],
+    planned: Sequence[TaskRecord],
+    counts: Mapping[str, Mapping[str, int]],
+) -> tuple[int, int, tuple[GraphNode, ...], tuple[GraphEdge, ...]]:
+    """The layers, the width, the nodes (with their states in ``planned`` and their items'
+    ``counts``) and the edges."""
     by_key = {r.key: r for r in planned}
     nodes = []
     for node in shape.nodes:
         task = by_key.get(node.key)
         placed = layout[node.key]
-        items = counts.get(node.key)
         nodes.append(
             GraphNode(
                 key=node.key,
@@ -155,14 +220,12 @@ def run_graph(
                 layer=placed.layer,
                 order=placed.order,
                 state=task.state.value if task is not None else None,
-                items=_items(node.mapped, items),
+                items=_items(node.mapped, counts.get(node.key)),
             )
         )
-    return RunGraph(
-        run_id=run_id,
-        fingerprint=shape.fingerprint,
-        layers=1 + max((p.layer for p in layout.values()), default=-1),
-        width=max(Counter(p.layer for p in layout.values()).values(), default=0),
-        nodes=tuple(nodes),
-        edges=tuple(GraphEdge(source=up, target=down) for up, down in shape.edges),
+    return (
+        1 + max((p.layer for p in layout.values()), default=-1),
+        max(Counter(p.layer for p in layout.values()).values(), default=0),
+        tuple(nodes),
+        tuple(GraphEdge(source=up, target=down) for up, down in shape.edges),
     )

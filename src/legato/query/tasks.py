@@ -5,6 +5,15 @@ described by the artifact's metadata (never loaded).
 An attempt starts at its ``running`` event (a cache hit has none: it never ran) and ends at
 its first terminal or ``retry_wait`` event; what it ended with (state, reason, error, the
 seconds the function ran) is that event's.
+
+What legato spent around the user's function is read from the same events, never estimated:
+an attempt *queued* from its ``ready`` event (its inputs known) to its ``running`` event
+(handed to the executor: waiting for a slot and resources, and the cache lookup), and its
+*overhead* is its wall time (``running`` to its end, both on the orchestrator's clock) less
+``ran_for``, the seconds the worker measured from loading the inputs to the function's
+return: handing the call over, storing the output, the outcome's way back and the commit.
+Where an event is missing (a cache hit never ran; events of older runs lack ``ran_for``),
+the figure is None.
 """
 
 from __future__ import annotations
@@ -109,9 +118,17 @@ class AttemptView:
     started_at: float | None
     ended_at: float | None
     ran_for: float | None
-    """Seconds the function ran, measured by the worker."""
+    """Seconds the worker measured, from loading the inputs to the function's return."""
     reason: str
     error: ErrorView | None
+    ready_at: float | None = None
+    """When its inputs were known and it was queued (its ``ready`` event)."""
+    queued: float | None = None
+    """Seconds from ``ready_at`` to ``started_at``: waiting for a slot, resources and the
+    cache lookup."""
+    overhead: float | None = None
+    """Seconds of its wall time (``started_at`` to ``ended_at``) outside ``ran_for``:
+    legato's own work around the function (see the module)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +153,11 @@ class TaskView:
     cache: CacheView
     output: OutputView | None
     attempts: tuple[AttemptView, ...]
+    queued: float | None = None
+    """Seconds its attempts waited in the queue, in all (None: none was queued and ran)."""
+    overhead: float | None = None
+    """Seconds legato spent around the function over its attempts, in all (None: no
+    attempt records both its wall time and ``ran_for``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,18 +209,42 @@ def attempts_of(events: Iterable[Event]) -> dict[str, list[AttemptView]]:
         if before is not None and before.ended_at is not None:
             continue  # what follows an attempt's end (a late report) changes nothing
         ends = event.state in _ENDS_ATTEMPT
+        started_at = (
+            event.at
+            if event.state is TaskState.RUNNING
+            else (before.started_at if before else None)
+        )
+        ready_at = (
+            event.at if event.state is TaskState.READY else (before.ready_at if before else None)
+        )
+        ended_at = event.at if ends else None
         attempts[event.attempt] = AttemptView(
             attempt=event.attempt,
             state=event.state.value,
-            started_at=event.at
-            if event.state is TaskState.RUNNING
-            else (before.started_at if before else None),
-            ended_at=event.at if ends else None,
+            started_at=started_at,
+            ended_at=ended_at,
             ran_for=event.ran_for,
             reason=event.reason,
             error=error_view(event.error),
+            ready_at=ready_at,
+            queued=_between(ready_at, started_at),
+            overhead=_outside(started_at, ended_at, event.ran_for),
         )
     return {key: [a[n] for n in sorted(a)] for key, a in found.items()}
+
+
+def _between(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else end - start
+
+
+def _outside(started: float | None, ended: float | None, ran_for: float | None) -> float | None:
+    wall = _between(started, ended)
+    return None if wall is None or ran_for is None else wall - ran_for
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 def cache_reasons(events: Iterable[Event]) -> dict[str, str]:
@@ -219,6 +265,7 @@ def task_view(
 ) -> TaskView:
     """A task as shown: its record, its attempts, what the cache said about it and, for a
     miss, the parts it was compared with (``previous``)."""
+    tried = tuple(attempts)
     parts = dict(record.cache_parts) if record.cache_parts is not None else None
     missed = cache_reason is not None and cache_reason.startswith(_MISS)
     before = dict(previous) if missed and previous is not None else None
@@ -247,7 +294,9 @@ def task_view(
             changed=_changed(before, parts),
         ),
         output=output_view(record.output),
-        attempts=tuple(attempts),
+        attempts=tried,
+        queued=_total(a.queued for a in tried),
+        overhead=_total(a.overhead for a in tried),
     )
 
 

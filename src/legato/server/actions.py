@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from legato.errors import ParameterError, StoreError
-from legato.model.run_query import RunQuery
+from legato.model.run_query import MAX_PAGE, RunQuery
 from legato.model.runs import RunInfo
 from legato.model.states import RUN_RESUMABLE, RunState
 from legato.query.runs import CRASHED, shown_state
@@ -190,7 +190,6 @@ def param_pairs(params: dict[str, Any]) -> list[str]:
 def start_run(
     reader: RunStore,
     launcher: Launcher,
-    pipeline: str,
     target: str,
     params: dict[str, Any],
     *,
@@ -204,12 +203,12 @@ def start_run(
     launched = launcher.run(target, param_pairs(params))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        found = _run_of(reader, pipeline, since, launched.pid)
+        found = _run_of(reader, since, launched.pid)
         if found is not None:
             return Accepted(action="run", run_id=found, pid=launched.pid, log=launched.log)
         code = launched.process.poll()
         if code is not None:
-            found = _run_of(reader, pipeline, since, launched.pid)
+            found = _run_of(reader, since, launched.pid)
             if found is not None:
                 return Accepted(action="run", run_id=found, pid=launched.pid, log=launched.log)
             said = _ANSI.sub("", launched.output()).strip() or f"exit status {code}"
@@ -219,11 +218,12 @@ def start_run(
     return Accepted(action="run", run_id=None, pid=launched.pid, log=launched.log)
 
 
-def _run_of(reader: RunStore, pipeline: str, since: float, pid: int) -> str | None:
-    """The run of ``pipeline`` created since ``since`` by process ``pid`` (its recorded
-    environment names the process that made it)."""
+def _run_of(reader: RunStore, since: float, pid: int) -> str | None:
+    """The run created since ``since`` by process ``pid`` (its recorded environment names
+    the process that made it; the name a server knows a pipeline by need not be the one
+    its runs record)."""
     try:
-        page = reader.find_runs(RunQuery(pipeline=pipeline, created_from=since, limit=20))
+        page = reader.find_runs(RunQuery(created_from=since, limit=MAX_PAGE))
     except StoreError:  # the child is making the database's tables
         return None
     for info in page.runs:

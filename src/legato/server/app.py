@@ -36,7 +36,7 @@ from legato.server.actions import OpenOnce
 from legato.server.auth import Role
 from legato.server.config import ServerConfig
 from legato.server.graphs import GraphCache
-from legato.server.routes import actions, artifacts, live, models, runs
+from legato.server.routes import actions, admin, artifacts, live, models, runs
 from legato.server.routing import API_PREFIX, check_routes, needs
 from legato.server.security import COOKIE, wrap
 from legato.server.shell import ui_directory
@@ -142,6 +142,7 @@ def create_app(config: ServerConfig) -> SecuredApp:
     actions.add_routes(api)
     models.add_routes(api)
     artifacts.add_routes(api)
+    admin.add_routes(api)
     check_routes(api)
     secured = wrap(api, tokens=config.tokens, allowed_hosts=config.allowed_hosts, ui=ui_directory())
     return SecuredApp(api, secured)

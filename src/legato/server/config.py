@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from legato.config import Settings
 from legato.server.auth import Tokens
 from legato.server.launch import Launcher
 from legato.store.base import ArtifactStore, RunStore
@@ -40,6 +41,9 @@ class ServerConfig:
     pipelines: Mapping[str, str] = field(default_factory=dict)
     """The pipelines it may start, by name: their targets (``file.py:name`` or
     ``module:name``), loaded only by the child process that runs them."""
+    settings: Settings | None = None
+    """The profile's settings the stores were opened with, shown to an admin
+    (``GET /api/v1/settings``); None: the server was made without a profile."""
 
 
 def config_of(request: Request) -> ServerConfig:

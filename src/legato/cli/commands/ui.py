@@ -47,7 +47,8 @@ def ui(
             "--pipeline",
             metavar="TARGET",
             help="A pipeline the API may start runs of (path/to/file.py:name or "
-            "package.module:name); repeatable.",
+            "package.module:name); repeatable. Besides those of legato pipelines add and the "
+            "pipelines table of legato.toml.",
             show_default=False,
         ),
     ] = None,

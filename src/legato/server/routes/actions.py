@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
 
+from legato.query.graph import PipelineGraph
 from legato.query.views import RunSummary
 from legato.server.actions import (
     Accepted,
@@ -21,6 +22,7 @@ from legato.server.actions import (
 )
 from legato.server.auth import Role
 from legato.server.config import ServerConfig, config_of
+from legato.server.graphs import GraphCache
 from legato.server.launch import Launcher
 from legato.server.routing import API_PREFIX, needs
 from legato.server.security import ROLE_STATE
@@ -52,6 +54,12 @@ def add_routes(api: FastAPI) -> None:
         tags=["actions"],
         **needs(Role.VIEWER),
     )(pipelines)
+    api.get(
+        f"{API_PREFIX}/pipelines/{{name}}",
+        response_model=PipelineGraph,
+        tags=["actions"],
+        **needs(Role.VIEWER),
+    )(pipeline)
     api.post(
         f"{API_PREFIX}/pipelines/{{name}}/runs",
         response_model=Accepted,
@@ -93,7 +101,8 @@ def resume(config: Config, run_id: RunId) -> Accepted:
 
 
 def pipelines(config: Config) -> PipelineList:
-    """The pipelines this server can start (``legato ui --pipeline TARGET``)."""
+    """The pipelines this server can start (``[pipelines]`` of the profile, ``legato
+    pipelines add``, ``legato ui --pipeline TARGET``)."""
     return PipelineList(
         pipelines=tuple(
             PipelineView(name=name, target=target)
@@ -102,16 +111,30 @@ def pipelines(config: Config) -> PipelineList:
     )
 
 
-def start(
-    config: Config,
-    name: Annotated[str, Path(description="A pipeline's name.", max_length=200)],
-    body: StartRequest,
-) -> Accepted:
+PipelineName = Annotated[str, Path(description="A pipeline's name.", max_length=200)]
+
+
+def _target(config: ServerConfig, name: str) -> str:
+    target = config.pipelines.get(name)
+    if target is None:
+        known = ", ".join(sorted(config.pipelines)) or (
+            "none (legato pipelines add NAME TARGET, or legato ui --pipeline TARGET)"
+        )
+        raise HTTPException(404, f"this server knows no pipeline {name!r}; it knows: {known}")
+    return target
+
+
+def pipeline(request: Request, config: Config, name: PipelineName) -> PipelineGraph:
+    """A pipeline the server knows, as its code is now: its graph (nodes, edges, a layered
+    layout, as a run's graph is drawn) and its run parameters as a form (names, types,
+    defaults, which are required). Read by a child process: the server never imports the
+    pipeline's code."""
+    graphs: GraphCache = request.app.state.graphs
+    return graphs.pipeline(name, _target(config, name))
+
+
+def start(config: Config, name: PipelineName, body: StartRequest) -> Accepted:
     """Start a run of a pipeline the server knows, in a new process: the parameters are
     checked as ``legato run -p`` checks them; the answer has the run's id once it is
     created."""
-    target = config.pipelines.get(name)
-    if target is None:
-        known = ", ".join(sorted(config.pipelines)) or "none (legato ui --pipeline TARGET)"
-        raise HTTPException(404, f"this server knows no pipeline {name!r}; it knows: {known}")
-    return start_run(config.store, _launcher(config), name, target, body.params)
+    return start_run(config.store, _launcher(config), _target(config, name), body.params)

@@ -1,0 +1,41 @@
+"""What only an admin reads: the server's effective settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException
+
+from legato.query.settings import SettingsView, settings_view
+from legato.server.auth import Role
+from legato.server.config import ServerConfig, config_of
+from legato.server.routing import API_PREFIX, needs
+
+__all__ = ["add_routes"]
+
+Config = Annotated[ServerConfig, Depends(config_of)]
+
+
+def add_routes(api: FastAPI) -> None:
+    """Add the settings route to ``api``."""
+    api.get(
+        f"{API_PREFIX}/settings",
+        response_model=SettingsView,
+        tags=["server"],
+        **needs(Role.ADMIN),
+    )(settings)
+
+
+def settings(config: Config) -> SettingsView:
+    """The server's effective settings: its profile, stores (passwords masked), artifact
+    root, lease, secrets by name (never their values), allowed hosts and the pipelines it
+    may start."""
+    if config.settings is None:
+        raise HTTPException(404, "this server was made without a profile: it has no settings")
+    return settings_view(
+        config.settings,
+        allowed_hosts=config.allowed_hosts,
+        pipelines=config.pipelines,
+        writes=config.writer is not None,
+        starts_runs=config.launcher is not None,
+    )
