@@ -81,7 +81,14 @@ def test_a_run_started_from_the_pipelines_page_turns_green(
 ) -> None:
     page.goto(f"{server.url}/pipelines")
     page.get_by_role("link", name="digits", exact=True).click()
-    page.get_by_label("parameters").fill(f"out_dir={home / 'digits-out'}\ntest_size=0.3")
+    # the form is typed by the pipeline's signature, prefilled with its defaults
+    test_size = page.locator("input[name='test_size']")
+    expect(test_size).to_have_attribute("type", "number")
+    expect(test_size).to_have_value("0.25")
+    test_size.fill("0.3")
+    page.locator("input[name='out_dir']").fill(str(home / "digits-out"))
+    # the graph is drawn before any run, every node without a state
+    expect(page.get_by_test_id("graph").locator(".gnode")).to_have_count(11)
     page.get_by_role("button", name="Run").click()
     expect(page).to_have_url(re.compile(r"/runs/01[0-9a-z]{18}$"))
     graph = page.get_by_test_id("graph")

@@ -222,20 +222,30 @@ export interface Accepted {
   log: string;
 }
 
-/** One field of a pipeline's parameter form (GET /pipelines/{name}, where it answers). */
+/** One run parameter as a form shows it (GET /pipelines/{name}: query.param_types.ParamField). */
 export interface ParamField {
   name: string;
-  type?: string;
-  default?: unknown;
-  required?: boolean;
-  description?: string;
+  /** integer, number, boolean, string, path, datetime, date, time, choice, list, object or any. */
+  kind: string;
+  annotation: string;
+  hint: string;
+  required: boolean;
+  default: unknown;
+  nullable: boolean;
+  choices: unknown[];
 }
 
+/** A pipeline before any run: its graph drawn as a run's (no states) and its parameters. */
 export interface PipelineDetail {
   name: string;
-  target?: string;
-  graph?: { nodes: GraphNode[]; edges: { source: string; target: string }[] } | null;
-  params?: ParamField[] | Record<string, unknown> | null;
+  pipeline: string;
+  target: string;
+  fingerprint: string;
+  layers: number;
+  width: number;
+  nodes: GraphNode[];
+  edges: { source: string; target: string }[];
+  params: ParamField[];
 }
 
 export interface OutputPreview {

@@ -1,35 +1,55 @@
-// A pipeline's parameters as form fields, from whatever shape GET /pipelines/{name} gives
-// (a list of fields, or a JSON-schema-like object of properties); and free `name=value`
-// lines when the server describes none.
-import type { ParamField, PipelineDetail } from "../api/types";
+// A pipeline's parameters as form fields (GET /pipelines/{name} describes them) and the
+// values a form sends.
+import type { ParamField } from "../api/types";
 
-export function fieldsOf(detail: PipelineDetail | null): ParamField[] | null {
-  const p = detail?.params as unknown;
-  if (!p) return null;
-  if (Array.isArray(p)) return p as ParamField[];
-  const obj = p as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  if (obj.properties) {
-    const required = new Set(obj.required ?? []);
-    return Object.entries(obj.properties).map(([name, s]) => ({
-      name,
-      type: typeof s.type === "string" ? s.type : undefined,
-      default: s.default,
-      required: required.has(name),
-      description: typeof s.description === "string" ? s.description : undefined,
-    }));
+/** The form's input for a field: each kind the server names gets its own control. */
+export type Control = "integer" | "number" | "boolean" | "choice" | "json" | "text";
+
+export function controlOf(field: ParamField): Control {
+  switch (field.kind) {
+    case "integer":
+    case "number":
+    case "boolean":
+    case "choice":
+      return field.kind;
+    case "list":
+    case "object":
+      return "json";
+    default:
+      return "text";
   }
-  return Object.entries(obj as Record<string, unknown>).map(([name, v]) => ({ name, default: v }));
 }
 
-/** `name=value` lines as parameters; an error names the line that has no `=`. */
-export function parseLines(text: string): Record<string, string> {
-  const found: Record<string, string> = {};
-  text.split("\n").forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line) return;
-    const at = line.indexOf("=");
-    if (at <= 0) throw new Error(`line ${i + 1} is not name=value: ${line}`);
-    found[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-  });
-  return found;
+/** A value as the form's text shows it ("" for none). */
+export function shown(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** A field for a parameter known only by a value (a past run's): its kind from the value. */
+export function fieldOfValue(name: string, value: unknown): ParamField {
+  const kind =
+    typeof value === "boolean" ? "boolean"
+    : Number.isInteger(value) ? "integer"
+    : typeof value === "number" ? "number"
+    : Array.isArray(value) ? "list"
+    : value !== null && typeof value === "object" ? "object"
+    : "any";
+  return { name, kind, annotation: "", hint: "", required: false, default: value, nullable: value === null, choices: [] };
+}
+
+/**
+ * What a form sends for one field from its text ``raw``: numbers and booleans as JSON values,
+ * anything else as the text `legato run -p` takes; ``undefined`` (not sent: the pipeline's
+ * default applies) for an empty field.
+ */
+export function sent(field: ParamField, raw: string): unknown {
+  const control = controlOf(field);
+  if (control === "boolean") return raw === "true";
+  if (raw.trim() === "") return undefined;
+  if (control === "integer" || control === "number") {
+    const n = Number(raw);
+    return Number.isFinite(n) ? n : raw; // the server names what is wrong with the text
+  }
+  return raw;
 }

@@ -1,21 +1,18 @@
-// One pipeline: its graph before any run and its parameters as a form, where the server
-// describes them (GET /pipelines/{name}); free `name=value` lines where it does not.
+// One pipeline before any run (GET /pipelines/{name}): its graph as a run of it is drawn,
+// and its parameters as a form typed by field that starts a run.
 import { useState } from "react";
-import { api, ApiError } from "../api/client";
+import { api } from "../api/client";
 import { ParamsForm } from "../components/ParamsForm";
-import { ErrorNote, PageHeader } from "../components/Status";
+import { ErrorNote, Loading, PageHeader } from "../components/Status";
 import { useApi } from "../lib/hooks";
-import { fieldsOf, parseLines } from "../lib/params";
 import { navigate } from "../router";
 import { RunGraph } from "../run/RunGraph";
 
 export function PipelinePage({ name }: { name: string }) {
-  const detail = useApi(() => api.pipeline(name).catch((e: ApiError) => (e.status === 404 || e.status === 405 ? null : Promise.reject(e))), [name]);
+  const detail = useApi(() => api.pipeline(name), [name]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [lines, setLines] = useState("");
-  const fields = fieldsOf(detail.data);
-  const start = (params: Record<string, string>) => {
+  const start = (params: Record<string, unknown>) => {
     setBusy(true);
     setError(null);
     api.start(name, params).then(
@@ -26,39 +23,21 @@ export function PipelinePage({ name }: { name: string }) {
       },
     );
   };
-  const startLines = () => {
-    try {
-      start(parseLines(lines));
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
-  const graph = detail.data?.graph;
+  const pipeline = detail.data;
   return (
     <div className="page">
-      <PageHeader title={name} sub={detail.data?.target ?? "pipeline"} />
+      <PageHeader title={name} sub={pipeline ? `${pipeline.target} · ${pipeline.fingerprint.slice(0, 12)}` : "pipeline"} />
       <ErrorNote error={detail.error ?? error} />
-      <div className="pipeline-body">
-        <div className="card form-card">
-          <h3>Start a run</h3>
-          {fields ? (
-            <ParamsForm fields={fields} submit="Run" busy={busy} onSubmit={start} />
-          ) : (
-            <div className="params-form">
-              <label>
-                <span>Parameters, one <code>name=value</code> a line, as <code>legato run -p</code> takes them</span>
-                <textarea rows={4} value={lines} onChange={(e) => setLines(e.target.value)} aria-label="parameters" />
-              </label>
-              <div className="row">
-                <button className="primary" disabled={busy} onClick={startLines}>Run</button>
-              </div>
-            </div>
-          )}
+      {!pipeline && !detail.error && <Loading what="pipeline" />}
+      {pipeline && (
+        <div className="pipeline-body">
+          <div className="card form-card">
+            <h3>Start a run</h3>
+            <ParamsForm key={pipeline.fingerprint} fields={pipeline.params} submit="Run" busy={busy} onSubmit={start} />
+          </div>
+          {pipeline.nodes.length > 0 && <RunGraph shape={pipeline} live={null} selected={null} onSelect={() => {}} />}
         </div>
-        {graph && graph.nodes.length > 0 && graph.nodes.every((n) => Number.isFinite(n.layer)) && (
-          <RunGraph shape={graph} live={null} selected={null} onSelect={() => {}} />
-        )}
-      </div>
+      )}
     </div>
   );
 }

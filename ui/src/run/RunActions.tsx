@@ -4,6 +4,7 @@ import { api } from "../api/client";
 import type { RunSummary } from "../api/types";
 import { navigate } from "../router";
 import { ParamsForm } from "../components/ParamsForm";
+import { fieldOfValue } from "../lib/params";
 
 const RESUMABLE = new Set(["failed", "cancelled", "crashed"]);
 const ENDED = new Set(["succeeded", "failed", "cancelled", "crashed"]);
@@ -50,7 +51,7 @@ export function RunActions({ run, onDone }: { run: RunSummary; onDone: () => voi
         <div className="popover">
           <h3>Start {run.pipeline} again</h3>
           <ParamsForm
-            fields={Object.entries(run.params).map(([name, value]) => ({ name, default: value }))}
+            fields={Object.entries(run.params).map(([name, value]) => fieldOfValue(name, value))}
             submit="Start run"
             busy={busy}
             onSubmit={start}
