@@ -15,7 +15,7 @@ import { RunMetrics } from "../run/RunMetrics";
 import { StateCounts } from "../run/StateCounts";
 import { TaskDrawer } from "../run/TaskDrawer";
 import { Timeline } from "../run/Timeline";
-import { LISTED_TASKS, useRunLive } from "../run/useRunLive";
+import { LISTED_TASKS, useRunLive, type Follow } from "../run/useRunLive";
 
 const TABS = ["graph", "timeline", "metrics"] as const;
 
@@ -24,18 +24,29 @@ export function RunPage({ runId }: { runId: string }) {
   const selected = query.get("task");
   const tab = (TABS as readonly string[]).includes(query.get("tab") ?? "") ? query.get("tab")! : "graph";
   const [liveState, setLiveState] = useState<string | undefined>(undefined);
-  const detail = useApi(() => api.run(runId), [runId, liveState]);
+  const [counted, setCounted] = useState(0);
+  const detail = useApi(() => api.run(runId), [runId, liveState, counted]);
   const taskCount = detail.data ? Object.values(detail.data.task_counts).reduce((a, b) => a + b, 0) : null;
-  const graph = useApi(() => api.graph(runId), [runId]);
-  // A run that had ended when the page opened needs no stream for its graph (the graph's
-  // states are final): the stream, which replays the run's whole history, is opened only
-  // for what needs every task and was not listed (a big run's map items, its timeline).
+  const graph = useApi(() => api.graph(runId), [runId, counted]);
+  // The stream replays the run's whole history from its start: a small run is followed so;
+  // a big one is drawn from its summary and graph (re-read as patches come) and followed
+  // from now, its history replayed only for what needs every task (a map's items, the
+  // timeline). A run that had ended when the page opened needs no stream for its graph.
   const [endedAtOpen, setEndedAtOpen] = useState<boolean | null>(null);
   if (endedAtOpen == null && detail.data) setEndedAtOpen(detail.data.run.ended_at != null);
   const big = taskCount != null && taskCount > LISTED_TASKS;
   const mapSelected = graph.data?.nodes.some((n) => n.key === selected && n.mapped) ?? false;
-  const follow = endedAtOpen === false || (endedAtOpen === true && big && (mapSelected || tab === "timeline"));
-  const { live, tasks, version, listed } = useRunLive(runId, taskCount, follow);
+  const everyTask = mapSelected || tab === "timeline";
+  const follow: Follow =
+    endedAtOpen == null || taskCount == null ? null
+    : !big ? (endedAtOpen ? null : "all")
+    : everyTask ? "all"
+    : endedAtOpen ? null
+    : "now";
+  const { live, tasks, version, listed, counted: recount } = useRunLive(runId, taskCount, follow);
+  useEffect(() => setCounted(recount), [recount]);
+  /** Whether the stream's tasks are all of the run's (else counts come from the API). */
+  const whole = !big || follow === "all";
   const ended = live.ended;
   const shownState = ended ? `ended:${live.run?.state}` : live.run?.state;
   useEffect(() => setLiveState(shownState), [shownState]);
@@ -52,9 +63,9 @@ export function RunPage({ runId }: { runId: string }) {
   };
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
-    for (const t of live.tasks.values()) if (!t.mapped) c[t.state] = (c[t.state] ?? 0) + 1;
+    if (whole) for (const t of live.tasks.values()) if (!t.mapped) c[t.state] = (c[t.state] ?? 0) + 1;
     return Object.keys(c).length ? c : detail.data?.task_counts ?? {};
-  }, [live, detail.data]);
+  }, [live, detail.data, whole]);
   const items: LiveTask[] = useMemo(() => {
     if (!selected) return [];
     const streamed = (live.items.get(selected) ?? []).map((k) => live.tasks.get(k)!).filter(Boolean);
@@ -106,7 +117,7 @@ export function RunPage({ runId }: { runId: string }) {
       <div className="run-body">
         <div className="run-main">
           {tab === "graph" && (graph.data ? (
-            <RunGraph shape={graph.data} live={live} selected={selected} onSelect={(k) => go([["task", k]])} />
+            <RunGraph shape={graph.data} live={live} countsFromShape={!whole} selected={selected} onSelect={(k) => go([["task", k]])} />
           ) : graph.error ? <ErrorNote error={graph.error} /> : <Loading what="the graph" />)}
           {tab === "timeline" && (
             <Timeline tasks={tasks} live={live.tasks} listed={listed} onSelect={(k) => go([["task", k]])} />

@@ -29,13 +29,14 @@ export interface GraphShape {
   edges: { source: string; target: string }[];
 }
 
-export function flowNodes(shape: GraphShape, live: LiveState | null, selected: string | null): TaskFlowNode[] {
+/** The graph's nodes; a map's counts from ``live`` when it holds all its items, else ``shape``'s. */
+export function flowNodes(shape: GraphShape, live: LiveState | null, selected: string | null, countsFromShape = false): TaskFlowNode[] {
   const widths = new Map<number, number>();
   for (const n of shape.nodes) widths.set(n.layer, Math.max(widths.get(n.layer) ?? 0, n.order + 1));
   return shape.nodes.map((n) => {
     const task = live?.tasks.get(n.key);
     const items = live?.items.get(n.key);
-    const counts = n.mapped ? (items?.length && live ? countStates(live.tasks, items) : n.items) : null;
+    const counts = n.mapped ? (items?.length && live && !countsFromShape ? countStates(live.tasks, items) : n.items) : null;
     return {
       id: n.key,
       type: n.mapped ? "map" : "task",
@@ -56,11 +57,12 @@ export function flowNodes(shape: GraphShape, live: LiveState | null, selected: s
 export function RunGraph(props: {
   shape: GraphShape;
   live: LiveState | null;
+  countsFromShape?: boolean;
   selected: string | null;
   onSelect: (key: string) => void;
 }) {
-  const { shape, live, selected, onSelect } = props;
-  const nodes = useMemo(() => flowNodes(shape, live, selected), [shape, live, selected]);
+  const { shape, live, selected, onSelect, countsFromShape } = props;
+  const nodes = useMemo(() => flowNodes(shape, live, selected, countsFromShape), [shape, live, selected, countsFromShape]);
   const edges: Edge[] = useMemo(
     () =>
       shape.edges.map((e) => ({
