@@ -1,9 +1,11 @@
 """The runs list and the run page in a real browser against a real ``legato ui``: signing
 in, a failed task's traceback and log, a run started from the pipelines page whose graph
-turns green live (the README's screenshot), and a live run cancelled from its page."""
+turns green live (the README's screenshot), a live run cancelled from its page, and a
+viewer's disabled actions."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from legato.server.auth import TOKEN_FILE
 from server.processes import UiProcess
 
 from .conftest import UI_PIPELINES, keep_screenshot, record
@@ -130,3 +133,22 @@ def test_a_live_run_shows_in_the_list_and_is_cancelled_from_its_page(
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     page.go_back()
     expect(row.locator(".badge")).to_have_text("cancelled")
+
+
+def test_a_viewer_sees_the_actions_its_role_may_not_take_disabled(
+    browser: Any, server: UiProcess, home: Path, failed_run: str
+) -> None:
+    viewer = json.loads((home / ".legato" / TOKEN_FILE).read_text())["viewer"]
+    tab = browser.new_page()
+    try:
+        tab.goto(f"{server.url}/login?token={viewer}")
+        tab.goto(f"{server.url}/runs/{failed_run}")
+        resume = tab.get_by_role("button", name="Resume")
+        expect(resume).to_be_disabled()
+        expect(resume).to_have_attribute("title", "needs the operator role (you are viewer)")
+        expect(tab.get_by_role("button", name="Start again…")).to_be_disabled()
+        tab.goto(f"{server.url}/pipelines/digits")
+        expect(tab.get_by_role("button", name="Run")).to_be_disabled()
+    finally:
+        tab.close()
+        browser.clear_cookies()

@@ -88,6 +88,7 @@ export const api = {
     call<unknown>("POST", `/models/${enc(name)}/aliases/${enc(alias)}`, { version, reason }),
   rollback: (name: string, alias: string, reason: string) =>
     call<unknown>("POST", `/models/${enc(name)}/aliases/${enc(alias)}/rollback`, { reason }),
+  me: () => call<{ role: string }>("GET", "/me"),
   pipelines: () => call<{ pipelines: PipelineView[] }>("GET", "/pipelines"),
   pipeline: (name: string) => call<PipelineDetail>("GET", `/pipelines/${enc(name)}`),
   start: (name: string, params: Record<string, unknown>) =>

@@ -35,6 +35,8 @@ export function ParamsForm(props: {
   fields: ParamField[];
   submit: string;
   busy: boolean;
+  /** Why it may not be sent (the caller's role), if it may not. */
+  refused?: string;
   onSubmit: (params: Record<string, unknown>) => void;
   onCancel?: () => void;
 }) {
@@ -65,7 +67,7 @@ export function ParamsForm(props: {
         </label>
       ))}
       <div className="row">
-        <button type="submit" className="primary" disabled={props.busy}>{props.submit}</button>
+        <button type="submit" className="primary" disabled={props.busy || props.refused != null} title={props.refused}>{props.submit}</button>
         {props.onCancel && <button type="button" onClick={props.onCancel}>Cancel</button>}
       </div>
     </form>

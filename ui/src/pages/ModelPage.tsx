@@ -8,6 +8,7 @@ import { number, shortId, timestamp } from "../lib/format";
 import { useApi } from "../lib/hooks";
 import { AliasHistory } from "../components/AliasHistory";
 import { Confirm } from "../components/Confirm";
+import { allows, needsNote, useRole } from "../lib/role";
 
 type Pending = { kind: "promote"; version: number } | { kind: "rollback"; alias: string };
 
@@ -16,6 +17,8 @@ export function ModelPage({ name }: { name: string }) {
   const [pending, setPending] = useState<Pending | null>(null);
   const [alias, setAlias] = useState("production");
   const [error, setError] = useState<string | null>(null);
+  const role = useRole();
+  const admin = allows(role, "admin");
   if (!model.data) return model.error ? <div className="page"><ErrorNote error={model.error} /></div> : <Loading what="the model" />;
   const m = model.data;
   const metricNames = [...new Set(m.versions.flatMap((v) => Object.keys(v.metrics)))].sort();
@@ -42,7 +45,7 @@ export function ModelPage({ name }: { name: string }) {
           <>
             <label className="inline">alias <input value={alias} onChange={(e) => setAlias(e.target.value)} aria-label="alias" /></label>
             {Object.keys(m.aliases).map((a) => (
-              <button key={a} onClick={() => setPending({ kind: "rollback", alias: a })}>Roll back {a}</button>
+              <button key={a} disabled={!admin} title={needsNote(role, "admin")} onClick={() => setPending({ kind: "rollback", alias: a })}>Roll back {a}</button>
             ))}
           </>
         }
@@ -65,7 +68,7 @@ export function ModelPage({ name }: { name: string }) {
               <td>{v.run_id && v.task ? <Link to={`/runs/${v.run_id}?task=${encodeURIComponent(v.task)}`} className="mono">{v.task}</Link> : "—"}</td>
               <td className="nowrap">{timestamp(v.created_at)}</td>
               {metricNames.map((k) => <td key={k} className="num">{number(v.metrics[k] ?? null)}</td>)}
-              <td><button className="small" onClick={() => setPending({ kind: "promote", version: v.version })}>Promote</button></td>
+              <td><button className="small" disabled={!admin} title={needsNote(role, "admin")} onClick={() => setPending({ kind: "promote", version: v.version })}>Promote</button></td>
             </tr>
           ))}
         </tbody>

@@ -5,6 +5,7 @@ import { api } from "../api/client";
 import { ParamsForm } from "../components/ParamsForm";
 import { ErrorNote, Loading, PageHeader } from "../components/Status";
 import { useApi } from "../lib/hooks";
+import { needsNote, useRole } from "../lib/role";
 import { navigate } from "../router";
 import { RunGraph } from "../run/RunGraph";
 
@@ -12,6 +13,7 @@ export function PipelinePage({ name }: { name: string }) {
   const detail = useApi(() => api.pipeline(name), [name]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const refused = needsNote(useRole(), "operator");
   const start = (params: Record<string, unknown>) => {
     setBusy(true);
     setError(null);
@@ -33,7 +35,7 @@ export function PipelinePage({ name }: { name: string }) {
         <div className="pipeline-body">
           <div className="card form-card">
             <h3>Start a run</h3>
-            <ParamsForm key={pipeline.fingerprint} fields={pipeline.params} submit="Run" busy={busy} onSubmit={start} />
+            <ParamsForm key={pipeline.fingerprint} fields={pipeline.params} submit="Run" busy={busy} refused={refused} onSubmit={start} />
           </div>
           {pipeline.nodes.length > 0 && <RunGraph shape={pipeline} live={null} selected={null} onSelect={() => {}} />}
         </div>

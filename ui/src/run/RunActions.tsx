@@ -5,6 +5,7 @@ import type { RunSummary } from "../api/types";
 import { navigate } from "../router";
 import { ParamsForm } from "../components/ParamsForm";
 import { fieldOfValue } from "../lib/params";
+import { allows, needsNote, useRole } from "../lib/role";
 
 const RESUMABLE = new Set(["failed", "cancelled", "crashed"]);
 const ENDED = new Set(["succeeded", "failed", "cancelled", "crashed"]);
@@ -13,6 +14,9 @@ export function RunActions({ run, onDone }: { run: RunSummary; onDone: () => voi
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [again, setAgain] = useState(false);
+  const role = useRole();
+  const may = allows(role, "operator");
+  const note = needsNote(role, "operator");
   const act = (what: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
@@ -38,14 +42,14 @@ export function RunActions({ run, onDone }: { run: RunSummary; onDone: () => voi
   return (
     <div className="actions">
       {!ENDED.has(run.state) && (
-        <button className="danger" disabled={busy || run.cancel_requested} onClick={() => act(() => api.cancel(run.run_id))}>
+        <button className="danger" disabled={!may || busy || run.cancel_requested} title={note} onClick={() => act(() => api.cancel(run.run_id))}>
           {run.cancel_requested ? "Cancelling…" : "Cancel"}
         </button>
       )}
       {RESUMABLE.has(run.state) && (
-        <button disabled={busy} onClick={() => act(() => api.resume(run.run_id))}>Resume</button>
+        <button disabled={!may || busy} title={note} onClick={() => act(() => api.resume(run.run_id))}>Resume</button>
       )}
-      <button disabled={busy} onClick={() => setAgain(!again)}>Start again…</button>
+      <button disabled={!may || busy} title={note} onClick={() => setAgain(!again)}>Start again…</button>
       {error && <div className="error" role="alert">{error}</div>}
       {again && (
         <div className="popover">

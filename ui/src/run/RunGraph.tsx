@@ -11,7 +11,12 @@ import { MapNode, TaskNode, type TaskFlowNode } from "./GraphNodes";
 const X = 220;
 const Y = 78;
 const nodeTypes = { task: TaskNode, map: MapNode };
-const FIT = { padding: 0.15, maxZoom: 1.2 };
+/** Fit every node: those outside the first viewport are not rendered (so not measured) and
+ * count by their initial size, else the fit would frame only the nodes drawn at zoom 1. */
+const FIT = { padding: 0.15, maxZoom: 1.2, includeHiddenNodes: true };
+/** A node's size before it is measured (the CSS gives .gnode 190 px; a map's is taller). */
+const NODE_W = 190;
+const NODE_H = { task: 46, map: 64 };
 
 /** Fits the graph again when its pane changes size (the drawer opens or closes). */
 function FitOnResize() {
@@ -40,6 +45,8 @@ export function flowNodes(shape: GraphShape, live: LiveState | null, selected: s
     return {
       id: n.key,
       type: n.mapped ? "map" : "task",
+      initialWidth: NODE_W,
+      initialHeight: n.mapped ? NODE_H.map : NODE_H.task,
       position: { x: (n.order - ((widths.get(n.layer) ?? 1) - 1) / 2) * X, y: n.layer * Y },
       data: {
         name: n.name,
