@@ -33,6 +33,7 @@ PIPELINES = (
     f"{SERVER_PIPELINES}:scored",
     f"{SERVER_PIPELINES}:registered",
     f"{UI_PIPELINES}:broken",
+    f"{UI_PIPELINES}:big",
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,46 @@ def test_a_viewer_sees_the_actions_its_role_may_not_take_disabled(
     finally:
         tab.close()
         browser.clear_cookies()
+
+
+def test_a_big_live_run_is_followed_from_now_without_its_history(
+    page: Any, server: UiProcess, tmp_path: Path
+) -> None:
+    marker = tmp_path / "let-it-end"
+    started = httpx.post(
+        f"{server.url}/api/v1/pipelines/big/runs",
+        json={"params": {"n": 6000, "marker": str(marker)}},
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+    )
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    headers = {"Authorization": f"Bearer {server.token}"}
+    deadline = time.monotonic() + 60  # a big run: its map expanded before its page opens
+    while (
+        sum(
+            httpx.get(f"{server.url}/api/v1/runs/{run_id}", headers=headers)
+            .json()["task_counts"]
+            .values()
+        )
+        <= 6000
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/stream" in r.url else None)
+    try:
+        page.goto(f"{server.url}/runs/{run_id}")
+        graph = page.get_by_test_id("graph")
+        # the map's counts come from /graph, read again while patches come
+        expect(graph.locator(".gmap")).to_contain_text("6000 succeeded", timeout=90_000)
+        expect(graph.locator(".gnode[data-state='running']", has_text="held_total")).to_be_visible(
+            timeout=30_000
+        )
+    finally:
+        marker.touch()
+    expect(page.locator(".page-header .badge")).to_have_text("succeeded", timeout=30_000)
+    expect(graph.locator(".gnode[data-state='succeeded']", has_text="held_total")).to_be_visible()
+    run_streams = [u for u in streams if f"/runs/{run_id}/stream" in u]
+    assert run_streams, streams
+    assert all(u.endswith("?from_now=true") for u in run_streams), run_streams
