@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test test-exhaustive lint typecheck unit dist bench bench-quick bench-ab clean
+.PHONY: demo test test-exhaustive lint typecheck unit ui ui-screenshot dist bench bench-quick bench-ab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,26 @@ demo: $(DEMO_STAMP)
 	$(BIN)/python examples/digits/pipeline.py
 	@echo "the legato command is $(BIN)/legato (or: source $(BIN)/activate, then legato)"
 
-test: lint typecheck unit
+test: lint typecheck ui unit
+
+# The web UI (ui/, React + TypeScript + Vite): its npm packages as package-lock.json pins
+# them, the type check, the unit tests of its pure parts (vitest), and the build into
+# src/legato/server/static (committed: `pip install legato[ui]` needs no Node). The browser
+# tests under tests/ui run with `unit`, against what this built.
+UI_MODULES := ui/node_modules/.installed
+
+$(UI_MODULES): ui/package-lock.json
+	@command -v npm > /dev/null || { echo "make test builds the web UI: install Node.js 20+ and npm"; exit 1; }
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ui: $(UI_MODULES)
+	cd ui && npm run --silent typecheck && npm test --silent && npm run --silent build
+
+# docs/images/run-page.png, the README's screenshot: a real digits run's page, taken by the
+# browser test that starts it.
+ui-screenshot: $(STAMP) ui
+	LEGATO_UI_DOCS=1 $(BIN)/pytest -q tests/ui -k turns_green
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks

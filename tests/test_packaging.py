@@ -109,8 +109,12 @@ def test_the_wheel_holds_every_file_of_the_package(dist: Path) -> None:
         if path.is_file() and "__pycache__" not in path.parts
     }
     assert source - names == set()
-    # the package data: what alembic reads at run time, and the typing marker
-    assert {"legato/py.typed", "legato/store/sql/migrations/script.py.mako"} <= names
+    # the package data: what alembic reads at run time, the typing marker, the built web UI
+    assert {
+        "legato/py.typed",
+        "legato/store/sql/migrations/script.py.mako",
+        "legato/server/static/index.html",
+    } <= names
 
 
 @pytest.mark.slow

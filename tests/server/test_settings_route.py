@@ -1,5 +1,5 @@
-"""``GET /api/v1/settings``: the server's effective settings, an admin's only, passwords
-and secret values masked."""
+"""``GET /api/v1/me``: the caller's role; ``GET /api/v1/settings``: the server's effective
+settings, an admin's only, passwords and secret values masked."""
 
 from __future__ import annotations
 
@@ -43,3 +43,11 @@ def test_the_settings_are_an_admins_with_passwords_masked(
     assert found["writes"]
     assert found["starts_runs"]
     assert found["origins"]["stale_after"] == "LEGATO_STALE_AFTER"
+
+
+def test_each_role_learns_its_role_and_no_token_learns_nothing(tokens: Tokens) -> None:
+    for who in ("viewer", "operator", "admin"):
+        with _client(tokens, who) as client:
+            assert client.get("/api/v1/me").json() == {"role": who}
+    with _client(tokens, "viewer") as client:
+        assert client.get("/api/v1/me", headers={"Authorization": ""}).status_code == 401

@@ -216,3 +216,33 @@ def test_the_runs_stream_reports_state_changes(ui: UiProcess, legato_home: Path)
                 raise AssertionError(process.stderr.read() if process.stderr else "")
     assert states[-1] == "succeeded"
     assert "running" in states
+
+
+def test_a_stream_from_now_sends_no_history(
+    ui: UiProcess, legato_home: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "let-it-end"
+    process = _start_run(legato_home, pause=0.05, marker=marker)
+    try:
+        run_id = _run_id()
+        store = open_storage(load_settings(), read_only=True).runs
+        before = store.read_events(run_id)[-1].seq
+        url = f"{ui.url}/api/v1/runs/{run_id}/stream?from_now=true"
+        client = Client()
+        assert _follow(url, ui.token, client, (1, 0.5))  # the history: nothing to send
+        assert client.last_id is None or int(client.last_id) > before
+        marker.touch()
+        client.last_id = client.last_id or str(before)  # a reconnect resumes as ever
+        while not client.ended:
+            _follow(url, ui.token, client, None)
+        assert process.wait(timeout=60) == 0
+    finally:
+        marker.touch()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    record = fold(store.read_events(run_id))
+    assert client.run["state"] == "succeeded"
+    assert 0 < len(client.tasks) < len(record.tasks)  # the tasks that changed at the end
+    for key, task in client.tasks.items():
+        assert task == json.loads(json.dumps(dataclasses.asdict(live_task(record.tasks[key]))))

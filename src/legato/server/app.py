@@ -39,6 +39,7 @@ from legato.server.graphs import GraphCache
 from legato.server.routes import actions, admin, artifacts, live, models, runs
 from legato.server.routing import API_PREFIX, check_routes, needs
 from legato.server.security import COOKIE, wrap
+from legato.server.shell import ui_directory
 
 __all__ = ["MaskedJSON", "SecuredApp", "create_app", "error"]
 
@@ -132,7 +133,8 @@ def create_app(config: ServerConfig) -> SecuredApp:
 
     @api.get("/", tags=["server"], **needs(Role.VIEWER))
     def index() -> dict[str, str]:
-        """Where the API is (the web UI is served here once installed)."""
+        """Where the API is (a browser is answered the web UI's page instead:
+        :mod:`legato.server.shell`)."""
         return {"api": API_PREFIX, "openapi": f"{API_PREFIX}/openapi.json"}
 
     live.add_routes(api)  # first: /runs/stream before /runs/{run_id}
@@ -142,7 +144,8 @@ def create_app(config: ServerConfig) -> SecuredApp:
     artifacts.add_routes(api)
     admin.add_routes(api)
     check_routes(api)
-    return SecuredApp(api, wrap(api, tokens=config.tokens, allowed_hosts=config.allowed_hosts))
+    secured = wrap(api, tokens=config.tokens, allowed_hosts=config.allowed_hosts, ui=ui_directory())
+    return SecuredApp(api, secured)
 
 
 class SecuredApp:

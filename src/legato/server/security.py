@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from legato.serve.hosts import HostCheck, HostPolicy, host_of
 from legato.server.auth import Role, Tokens
+from legato.server.shell import WebShell
 
 __all__ = [
     "COOKIE",
@@ -66,10 +68,20 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _STREAM_SUFFIX = "/stream"
 
 
-def wrap(app: ASGIApp, *, tokens: Tokens, allowed_hosts: Sequence[str] = ()) -> ASGIApp:
-    """``app`` behind every check, in order (see the module docstring)."""
+def wrap(
+    app: ASGIApp,
+    *,
+    tokens: Tokens,
+    allowed_hosts: Sequence[str] = (),
+    ui: Path | None = None,
+) -> ASGIApp:
+    """``app`` behind every check, in order (see the module docstring); with ``ui`` (a
+    built web app), its shell served after the host check and with the headers, before the
+    token is checked (:mod:`legato.server.shell`: it holds no data)."""
     inner: ASGIApp = Authenticate(app, tokens)
     inner = OriginCheck(inner)
+    if ui is not None:
+        inner = WebShell(inner, ui, tokens)
     inner = SecurityHeaders(inner)
     return HostCheck(inner, HostPolicy.of(allowed_hosts))
 

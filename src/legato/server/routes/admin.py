@@ -1,29 +1,46 @@
-"""What only an admin reads: the server's effective settings."""
+"""Who the caller is (any role: the web app greys out what its role may not do), and what
+only an admin reads: the server's effective settings."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 
 from legato.query.settings import SettingsView, settings_view
 from legato.server.auth import Role
 from legato.server.config import ServerConfig, config_of
 from legato.server.routing import API_PREFIX, needs
+from legato.server.security import ROLE_STATE
 
 __all__ = ["add_routes"]
 
 Config = Annotated[ServerConfig, Depends(config_of)]
 
 
+@dataclass(frozen=True, slots=True)
+class Me:
+    """The caller: the role its token has."""
+
+    role: str
+
+
 def add_routes(api: FastAPI) -> None:
-    """Add the settings route to ``api``."""
+    """Add the caller's and the settings routes to ``api``."""
+    api.get(f"{API_PREFIX}/me", response_model=Me, tags=["server"], **needs(Role.VIEWER))(me)
     api.get(
         f"{API_PREFIX}/settings",
         response_model=SettingsView,
         tags=["server"],
         **needs(Role.ADMIN),
     )(settings)
+
+
+def me(request: Request) -> Me:
+    """The role of the token (or login cookie) the request carries."""
+    role: Role = getattr(request.state, ROLE_STATE)  # set by the token check needs() passed
+    return Me(role=role.value)
 
 
 def settings(config: Config) -> SettingsView:

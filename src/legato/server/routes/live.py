@@ -5,7 +5,9 @@ ever sent.
   reducer into patches (:mod:`legato.query.live`), one message per batch read, whose SSE
   ``id`` is the sequence number of the last event it folds. A client that reconnects with
   ``Last-Event-ID`` (browsers do it themselves) continues exactly after the last message it
-  received. The stream ends with an ``end`` message once the run has ended.
+  received. The stream ends with an ``end`` message once the run has ended. With
+  ``?from_now=true`` it sends only what the events committed after it opened change: a big
+  run's page, drawn from its summary and graph, follows it without receiving its history.
 - ``GET /api/v1/runs/stream``: the runs list's changes: every run of the newest page whose
   state (or shown state: ``crashed``), end or cancel request changed, as it changes (the
   whole page first).
@@ -84,9 +86,13 @@ def message(data: Any, *, event: str, seq: int | None = None) -> bytes:
     return f"{head}event: {event}\ndata: {text}\n\n".encode()
 
 
-def _resume_point(last_event_id: str | None, after_seq: int | None) -> int:
+_NOW = 2**63
+"""A resume point after every event: the history is folded, none of it sent."""
+
+
+def _resume_point(last_event_id: str | None, after_seq: int | None, from_now: bool) -> int:
     if last_event_id is None:
-        return after_seq or 0
+        return _NOW if from_now else after_seq or 0
     text = last_event_id.strip()
     if not text.isdigit() or len(text) > 18:
         raise ParameterError(
@@ -100,11 +106,13 @@ async def run_stream(
     request: Request,
     config: Config,
     run_id: str,
+    *,
     last_event_id: Annotated[str | None, Header(max_length=40)] = None,
     after_seq: int | None = None,
+    from_now: bool = False,
 ) -> StreamingResponse:
     """The run's committed events as task patches, live (Server-Sent Events)."""
-    after = _resume_point(last_event_id, after_seq)
+    after = _resume_point(last_event_id, after_seq, from_now)
     store = config.store
     info = await run_in_threadpool(store.get_run, run_id)  # 404 before the stream starts
     return StreamingResponse(

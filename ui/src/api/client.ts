@@ -1,0 +1,96 @@
+// The API client: one fetch wrapper for every call. The session cookie travels by itself
+// (same origin); an answer of 401 tells the app to show the login page.
+import type {
+  Accepted, Comparison, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
+  PipelineView, RunDetail, RunGraph, RunList, TaskList,
+} from "./types";
+
+export const API = "/api/v1";
+
+/** An answer that was not 2xx: its status and the server's message. */
+export class ApiError extends Error {
+  constructor(public status: number, message: string) {
+    super(message);
+  }
+}
+
+type Unauthorized = () => void;
+let onUnauthorized: Unauthorized = () => {};
+
+/** What to do when the server says the session is missing or wrong. */
+export function setUnauthorizedHandler(handler: Unauthorized): void {
+  onUnauthorized = handler;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const answer = await fetch(API + path, {
+    method,
+    credentials: "same-origin",
+    headers: body === undefined ? { Accept: "application/json" } : {
+      Accept: "application/json", "Content-Type": "application/json",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (answer.status === 401) onUnauthorized();
+  const text = await answer.text();
+  let found: unknown = null;
+  try {
+    found = text ? JSON.parse(text) : null;
+  } catch {
+    found = { error: text };
+  }
+  if (!answer.ok) {
+    const message = (found as { error?: string } | null)?.error ?? answer.statusText;
+    throw new ApiError(answer.status, message);
+  }
+  return found as T;
+}
+
+const q = (pairs: Record<string, unknown>) => {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(pairs)) {
+    if (Array.isArray(v)) v.forEach((x) => s.append(k, String(x)));
+    else if (v !== undefined && v !== null && v !== "") s.append(k, String(v));
+  }
+  const t = s.toString();
+  return t ? `?${t}` : "";
+};
+
+const enc = encodeURIComponent;
+
+export interface RunFilter {
+  pipeline?: string;
+  state?: string;
+  tag?: string;
+  param?: string;
+  sort?: string;
+  order?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export const api = {
+  runs: (f: RunFilter) => call<RunList>("GET", `/runs${q({ ...f })}`),
+  run: (id: string) => call<RunDetail>("GET", `/runs/${enc(id)}`),
+  tasks: (id: string) => call<TaskList>("GET", `/runs/${enc(id)}/tasks`),
+  graph: (id: string) => call<RunGraph>("GET", `/runs/${enc(id)}/graph`),
+  metrics: (id: string) => call<MetricSeries>("GET", `/runs/${enc(id)}/metrics`),
+  logs: (id: string, task: string, attempt: number | null, window: { start?: number; end?: number; limit?: number } = {}) =>
+    call<LogChunk>("GET", `/runs/${enc(id)}/logs${q({ task, attempt, ...window })}`),
+  output: (id: string, task: string, attempt: number) =>
+    call<Record<string, unknown>>("GET", `/runs/${enc(id)}/tasks/${enc(task)}/attempts/${attempt}/output`),
+  cancel: (id: string) => call<RunList["runs"][number]>("POST", `/runs/${enc(id)}/cancel`),
+  resume: (id: string) => call<Accepted>("POST", `/runs/${enc(id)}/resume`),
+  compare: (ids: string[]) => call<Comparison>("GET", `/compare${q({ run: ids })}`),
+  models: () => call<{ models: ModelSummary[] }>("GET", "/models"),
+  model: (name: string) => call<ModelDetail>("GET", `/models/${enc(name)}`),
+  promote: (name: string, alias: string, version: number, reason: string) =>
+    call<unknown>("POST", `/models/${enc(name)}/aliases/${enc(alias)}`, { version, reason }),
+  rollback: (name: string, alias: string, reason: string) =>
+    call<unknown>("POST", `/models/${enc(name)}/aliases/${enc(alias)}/rollback`, { reason }),
+  me: () => call<{ role: string }>("GET", "/me"),
+  pipelines: () => call<{ pipelines: PipelineView[] }>("GET", "/pipelines"),
+  pipeline: (name: string) => call<PipelineDetail>("GET", `/pipelines/${enc(name)}`),
+  start: (name: string, params: Record<string, unknown>) =>
+    call<Accepted>("POST", `/pipelines/${enc(name)}/runs`, { params }),
+};

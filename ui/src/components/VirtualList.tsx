@@ -1,0 +1,33 @@
+// A list that renders only the rows in view (fixed row height): 100,000 items cost the
+// same few dozen DOM nodes as 30.
+import { useState, type ReactNode } from "react";
+
+export function VirtualList<T>(props: {
+  items: T[];
+  rowHeight: number;
+  height: number;
+  render: (item: T, index: number) => ReactNode;
+  className?: string;
+}) {
+  const { items, rowHeight, height, render } = props;
+  const [top, setTop] = useState(0);
+  const first = Math.max(0, Math.floor(top / rowHeight) - 5);
+  const last = Math.min(items.length, Math.ceil((top + height) / rowHeight) + 5);
+  const rows: ReactNode[] = [];
+  for (let i = first; i < last; i += 1) {
+    rows.push(
+      <div key={i} className="vrow" style={{ top: i * rowHeight, height: rowHeight }}>
+        {render(items[i], i)}
+      </div>,
+    );
+  }
+  return (
+    <div
+      className={`vlist ${props.className ?? ""}`}
+      style={{ height: Math.min(height, items.length * rowHeight + 2) }}
+      onScroll={(e) => setTop(e.currentTarget.scrollTop)}
+    >
+      <div style={{ height: items.length * rowHeight, position: "relative" }}>{rows}</div>
+    </div>
+  );
+}
