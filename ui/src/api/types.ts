@@ -140,7 +140,7 @@ export interface RunGraph {
   layers: number;
   width: number;
   nodes: GraphNode[];
-  edges: { source: string; target: string }[];
+  edges: { source: string; target: string; after?: boolean }[];
 }
 
 export interface LogChunk {
@@ -244,7 +244,7 @@ export interface PipelineDetail {
   layers: number;
   width: number;
   nodes: GraphNode[];
-  edges: { source: string; target: string }[];
+  edges: { source: string; target: string; after?: boolean }[];
   params: ParamField[];
 }
 

@@ -3,7 +3,7 @@
 
 export type StateName =
   | "pending" | "ready" | "running" | "retry_wait" | "succeeded" | "failed" | "timed_out"
-  | "cancelled" | "upstream_failed" | "cancelling" | "rolling_back" | "crashed";
+  | "cancelled" | "upstream_failed" | "skipped" | "cancelling" | "rolling_back" | "crashed";
 
 interface StateStyle {
   /** What the state is called on screen. */
@@ -22,6 +22,7 @@ const CYAN = { color: "#1098ad", tint: "#e3fafc" };
 const MAGENTA = { color: "#ae3ec9", tint: "#f8f0fc" };
 const BLUE = { color: "#3b5bdb", tint: "#edf2ff" };
 const DIM = { color: "#adb5bd", tint: "#f8f9fa" };
+const DIM_CYAN = { color: "#66a8b4", tint: "#f1f8fa" };
 
 export const STATES: Record<StateName, StateStyle> = {
   pending: { label: "pending", ...DIM },
@@ -33,6 +34,7 @@ export const STATES: Record<StateName, StateStyle> = {
   timed_out: { label: "timed out", ...RED },
   cancelled: { label: "cancelled", ...YELLOW },
   upstream_failed: { label: "upstream failed", ...YELLOW },
+  skipped: { label: "skipped", ...DIM_CYAN },
   cancelling: { label: "cancelling", ...YELLOW },
   rolling_back: { label: "rolling back", ...YELLOW },
   crashed: { label: "crashed", ...RED },
@@ -41,7 +43,7 @@ export const STATES: Record<StateName, StateStyle> = {
 /** The task states in the order counts are shown (as the CLI's progress line). */
 export const TASK_STATE_ORDER: StateName[] = [
   "running", "ready", "retry_wait", "pending", "succeeded", "failed", "timed_out",
-  "upstream_failed", "cancelled",
+  "upstream_failed", "skipped", "cancelled",
 ];
 
 /** The run states a filter offers (the API's `state` parameter). */
@@ -50,7 +52,9 @@ export const RUN_STATE_FILTERS: StateName[] = [
   "crashed",
 ];
 
-const TERMINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "upstream_failed"]);
+const TERMINAL = new Set([
+  "succeeded", "failed", "timed_out", "cancelled", "upstream_failed", "skipped",
+]);
 
 export function styleOf(state: string): StateStyle {
   return STATES[state as StateName] ?? { label: state, ...DIM };

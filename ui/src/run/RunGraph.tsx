@@ -31,7 +31,7 @@ function FitOnResize() {
 
 export interface GraphShape {
   nodes: GraphNode[];
-  edges: { source: string; target: string }[];
+  edges: { source: string; target: string; after?: boolean }[];
 }
 
 /** The graph's nodes; a map's counts from ``live`` when it holds all its items, else ``shape``'s. */
@@ -77,7 +77,10 @@ export function RunGraph(props: {
         source: e.source,
         target: e.target,
         type: "default",
-        style: { stroke: "#adb5bd", strokeWidth: 1.25 },
+        // an order-only edge (after=): the task runs after the other without reading it
+        style: e.after
+          ? { stroke: "#adb5bd", strokeWidth: 1.25, strokeDasharray: "4 3" }
+          : { stroke: "#adb5bd", strokeWidth: 1.25 },
       })),
     [shape],
   );
