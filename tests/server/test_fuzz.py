@@ -15,8 +15,10 @@ from hypothesis import HealthCheck, given, settings
 import legato
 from legato.config import load_settings
 from legato.engine.storage import open_storage
+from legato.model.schedules import ScheduleDef
 from legato.server.app import SecuredApp, create_app
 from legato.server.auth import TOKEN_FILE, Tokens, create_tokens
+from legato.store.sql.schedules import SqlScheduleStore
 
 from .conftest import BASE, headers_for, server_config
 from .routes import status_of
@@ -24,7 +26,7 @@ from .schema_requests import Drawn, operations, requests
 
 
 class Seeded:
-    """One app for every example: runs of each kind, a model with versions."""
+    """One app for every example: runs of each kind, a model with versions, a schedule."""
 
     app: SecuredApp
     tokens: Tokens
@@ -46,17 +48,20 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         runs.append(legato.run(sp.retried, {"lines": 2}, executor="inline", store=storage))
         for accuracy in (0.8, 0.9):
             legato.run(sp.registered, {"accuracy": accuracy}, executor="inline", store=storage)
+        nightly = ScheduleDef(name="nightly", target="pipelines.py:scored", cron="0 3 * * *")
+        SqlScheduleStore(storage.runs.engine).sync([nightly], lambda d, after: 0)
         found = Seeded()
         found.known = {
             "run_id": [r.run_id for r in runs],
             "run": [r.run_id for r in runs],
             "task": ["prepare", "fit", "square[1]", "wobbly"],
-            "name": ["churn", "scored"],
+            "name": ["churn", "scored", "nightly"],
             "alias": ["production", "staging"],
             "version": ["1", "2"],
             "attempt": ["1", "2"],
             "sort": ["created", "score", "loss"],
             "state": ["succeeded", "crashed", "running"],
+            "status": ["launched", "missed", "skipped"],
         }
         found.statuses = Counter()
         found.tokens = create_tokens(home / TOKEN_FILE)
@@ -78,6 +83,8 @@ def test_every_operation_is_generated(seeded: Seeded) -> None:
     templates = {path for _, path, _ in operations(schema)}
     assert "/api/v1/runs/{run_id}/logs" in templates
     assert "/api/v1/models/{name}/aliases/{alias}/rollback" in templates
+    assert "/api/v1/schedules/{name}/ticks" in templates
+    assert "/api/v1/schedules/{name}/pause" in templates
 
 
 def _check(seeded: Seeded, examples: int) -> None:

@@ -25,11 +25,13 @@ __all__ = [
     "BackfillView",
     "DueView",
     "ScheduleView",
+    "TickPage",
     "TickView",
     "backfill_views",
     "describe_when",
     "schedule_view",
     "schedule_views",
+    "tick_page",
     "tick_views",
 ]
 
@@ -174,6 +176,44 @@ def tick_views(
     """Ticks, newest first: of a schedule, of a backfill, in some statuses."""
     found = store.ticks(schedule, origin=backfill, statuses=statuses, limit=limit)
     return [_tick(t) for t in found]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickPage:
+    """A page of a schedule's ticks, newest first."""
+
+    ticks: tuple[TickView, ...]
+    next_before: int | None
+    """Where the next page starts (seconds since the epoch, the ``before`` to ask with);
+    None: this page is the last."""
+
+
+_TIES = 10_000
+"""The most ticks of one instant a page brings whole (one per backfill over it)."""
+
+
+def tick_page(
+    store: ScheduleStore,
+    schedule: str,
+    *,
+    statuses: Sequence[TickStatus] = (),
+    limit: int = 100,
+    before: int | None = None,
+) -> TickPage:
+    """A schedule's ticks of instants before ``before``, newest first: ``limit`` of them,
+    give or take the ticks of its last instant. A page never splits an instant (its
+    schedule's own tick and its backfills' ones): it ends before one it cannot hold whole,
+    or, when one instant fills it, holds all of that instant's ticks; so asking again with
+    ``next_before`` misses none and repeats none."""
+    found = store.ticks(schedule, statuses=statuses, limit=limit, before=before)
+    if len(found) < limit or not found:
+        return TickPage(ticks=tuple(_tick(t) for t in found), next_before=None)
+    last = found[-1].nominal
+    whole = [t for t in found if t.nominal != last]
+    if not whole:  # one instant fills the page: bring all its ticks
+        whole = store.ticks(schedule, statuses=statuses, limit=_TIES, before=last + 1)
+        whole = [t for t in whole if t.nominal == last]
+    return TickPage(ticks=tuple(_tick(t) for t in whole), next_before=whole[-1].nominal)
 
 
 def _backfill(store: ScheduleStore, backfill: Backfill) -> BackfillView:

@@ -36,7 +36,7 @@ from legato.server.actions import OpenOnce
 from legato.server.auth import Role
 from legato.server.config import ServerConfig
 from legato.server.graphs import GraphCache
-from legato.server.routes import actions, admin, artifacts, live, models, runs
+from legato.server.routes import actions, admin, artifacts, live, models, runs, schedules
 from legato.server.routing import API_PREFIX, check_routes, needs
 from legato.server.security import COOKIE, wrap
 from legato.server.shell import ui_directory
@@ -76,7 +76,7 @@ def create_app(config: ServerConfig) -> SecuredApp:
     api = FastAPI(
         title="legato",
         version=__version__,
-        description="Runs, tasks, logs, metrics and models of a legato store.",
+        description="Runs, tasks, logs, metrics, models and schedules of a legato store.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,  # an interactive page loads scripts from elsewhere: CSP forbids it
         redoc_url=None,
@@ -143,6 +143,7 @@ def create_app(config: ServerConfig) -> SecuredApp:
     models.add_routes(api)
     artifacts.add_routes(api)
     admin.add_routes(api)
+    schedules.add_routes(api)
     check_routes(api)
     secured = wrap(api, tokens=config.tokens, allowed_hosts=config.allowed_hosts, ui=ui_directory())
     return SecuredApp(api, secured)

@@ -127,8 +127,10 @@ class ScheduleStore(Protocol):
         origin: str | None = None,
         statuses: Sequence[TickStatus] = (),
         limit: int = 100,
+        before: int | None = None,
     ) -> list[Tick]:
-        """Ticks, newest instant first."""
+        """Ticks, newest instant first (only those of instants before ``before``, if
+        given: the next page)."""
         ...
 
     def count_ticks(self, schedule: str, *, origin: str | None = None) -> dict[TickStatus, int]:

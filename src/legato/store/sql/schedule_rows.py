@@ -112,10 +112,16 @@ def in_group(group: str) -> sa.ColumnElement[bool]:
 
 
 def select_ticks(
-    schedule: str | None, origin: str | None, statuses: Sequence[TickStatus], limit: int
+    schedule: str | None,
+    origin: str | None,
+    statuses: Sequence[TickStatus],
+    limit: int,
+    before: int | None = None,
 ) -> sa.Select[Any]:
-    """Ticks, newest instant first."""
+    """Ticks, newest instant first (of instants before ``before``, if given)."""
     query = sa.select(schedule_ticks)
+    if before is not None:
+        query = query.where(schedule_ticks.c.nominal < before)
     if schedule is not None:
         query = query.where(schedule_ticks.c.schedule == schedule)
     if origin is not None:

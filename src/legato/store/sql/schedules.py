@@ -398,9 +398,10 @@ class SqlScheduleStore:
         origin: str | None = None,
         statuses: Sequence[TickStatus] = (),
         limit: int = 100,
+        before: int | None = None,
     ) -> list[Tick]:
-        """Ticks, newest instant first."""
-        query = rows.select_ticks(schedule, origin, statuses, limit)
+        """Ticks, newest instant first (of instants before ``before``, if given)."""
+        query = rows.select_ticks(schedule, origin, statuses, limit, before)
         return self._read("reading ticks", lambda c: [rows.tick(r) for r in c.execute(query)])
 
     def count_ticks(self, schedule: str, *, origin: str | None = None) -> dict[TickStatus, int]:
