@@ -113,19 +113,20 @@ def tracked_of(
     run_ids: Sequence[str], c: sa.Connection, *, extremes: bool = False
 ) -> dict[str, list[Tracked]]:
     """:func:`tracked` of each of ``run_ids`` that logged any value, in one query of
-    metrics and one of other values per :data:`CHUNK` runs."""
+    metrics and one of other values per :data:`CHUNK` runs (each fetched whole: a row at a
+    time costs a driver call per row)."""
     found: dict[str, list[Tracked]] = {}
     for chunk in _chunks(run_ids):
         if extremes:
             points = [
                 (row[0], row[1], row[2], row[3], point)
-                for row in c.execute(_SUMMARIES, {"run_ids": chunk})
+                for row in c.execute(_SUMMARIES, {"run_ids": chunk}).all()
                 for point in metric_summary.points_of(row[4:])
             ]
         else:
             points = [
                 (row[0], row[1], row[2], row[3], row[4:])
-                for row in c.execute(_ALL_POINTS, {"run_ids": chunk})
+                for row in c.execute(_ALL_POINTS, {"run_ids": chunk}).all()
             ]
         for run_id, key, attempt, name, (step, value, at, map_index) in points:
             found.setdefault(run_id, []).append(
@@ -141,7 +142,7 @@ def tracked_of(
                     at=at,
                 )
             )
-        for row in c.execute(_VALUES, {"run_ids": chunk}):
+        for row in c.execute(_VALUES, {"run_ids": chunk}).all():
             found.setdefault(row.run_id, []).append(
                 Tracked(
                     run_id=row.run_id,
