@@ -2,6 +2,7 @@
 
     python benchmarks/server_budgets.py [--quick] [--stores sqlite,postgresql] [--repeat 7]
         [--out benchmarks/results] [--doc docs/benchmarks.md] [--cache /tmp/legato-api-bench]
+        [--only compare,...]
 
 ``make bench`` runs it as its ``api`` group (``--quick`` for ``make bench-quick``).
 
@@ -15,7 +16,8 @@ repeats, the time from sending the request to having read the whole answer, set 
 budget. Every answer is checked against what was seeded, so an empty store or a wrong
 answer fails the benchmark instead of measuring nothing.
 
-Writes ``api.csv`` under ``--out`` and the *API budgets* section of ``--doc``.
+Writes ``api.csv`` under ``--out`` and the *API budgets* section of ``--doc`` (not with
+``--only``, which measures only the budgets it names: the section shows every budget).
 """
 
 from __future__ import annotations
@@ -201,8 +203,9 @@ class UiServer:
             self.process.wait()
 
 
-def measure(seeded: SeededStore, sizes: Sizes, repeat: int) -> list[Row]:
-    """Each request of :func:`asks` against a ``legato ui`` over ``seeded``."""
+def measure(seeded: SeededStore, sizes: Sizes, repeat: int, only: Sequence[str] = ()) -> list[Row]:
+    """Each request of :func:`asks` (of the budgets ``only`` names, when it names any)
+    against a ``legato ui`` over ``seeded``."""
     server = UiServer(seeded.env)
     rows = []
     try:
@@ -210,6 +213,8 @@ def measure(seeded: SeededStore, sizes: Sizes, repeat: int) -> list[Row]:
         with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
             _ready(client)
             for ask in asks(seeded, sizes):
+                if only and ask.budget not in only:
+                    continue
                 rows.append(_measured(client, ask, seeded.backend, repeat))
                 _print(rows[-1])
     finally:
@@ -269,7 +274,14 @@ def _print(row: Row) -> None:
 
 
 def run(
-    *, quick: bool, stores: Sequence[str], repeat: int, cache: Path, out: Path, doc: Path | None
+    *,
+    quick: bool,
+    stores: Sequence[str],
+    repeat: int,
+    cache: Path,
+    out: Path,
+    doc: Path | None,
+    only: Sequence[str] = (),
 ) -> list[Row]:
     """Seed (or reuse) each store, measure it, write the CSV and the section."""
     sizes = QUICK if quick else FULL
@@ -279,10 +291,10 @@ def run(
         if seeded is None:
             print(f"{backend}: not measured (no server answers)", flush=True)
             continue
-        rows += measure(seeded, sizes, repeat)
+        rows += measure(seeded, sizes, repeat, only)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "api.csv")
-    if doc is not None and doc.is_file():
+    if doc is not None and doc.is_file() and not only:
         write_section(doc, section(rows, quick=quick, repeat=repeat))
     return rows
 
@@ -350,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/legato-api-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--only", default="", help="measure only these budgets (e.g. compare); no doc section"
+    )
     args = parser.parse_args(argv)
     rows = run(
         quick=args.quick,
@@ -358,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache=args.cache,
         out=args.out,
         doc=args.doc,
+        only=[b for b in args.only.split(",") if b],
     )
     return 0 if rows and all(r.met for r in rows) else 1
 

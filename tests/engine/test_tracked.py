@@ -11,8 +11,10 @@ from seeing_pipelines import retried
 
 import legato
 from legato.config import load_settings
+from legato.engine.compare import compare_rows
 from legato.engine.storage import open_storage
 from legato.engine.tracked import by_name, summarize
+from legato.errors import UnknownRunError
 
 
 def test_read_tracked_returns_the_values_as_logged_by_prefix() -> None:
@@ -73,3 +75,16 @@ def test_compare_shows_the_lowest_and_highest_value_of_each_series() -> None:
         "metric_max.loss",
     ]
     assert f"fit: from run {first.run_id}" in records[1]["notes"]
+
+
+def test_compare_takes_prefixes_and_ids_in_their_order_and_refuses_unknown_runs() -> None:
+    first = legato.run(retried, executor="threads")
+    again = legato.run(retried, executor="threads")  # every task a cache hit
+    store = open_storage(load_settings(), read_only=True).runs
+    named = [again.run_id[:12], first.run_id, again.run_id]
+    rows = compare_rows(store, named)
+    assert [r["run"] for r in rows] == [again.run_id, first.run_id, again.run_id]
+    assert rows[0] == rows[2]
+    assert rows[0]["metric.accuracy"] == rows[1]["metric.accuracy"] == 0.8
+    with pytest.raises(UnknownRunError):
+        compare_rows(store, [first.run_id, "no-such-run"])

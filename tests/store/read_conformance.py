@@ -1,7 +1,7 @@
 """The light reads every run store answers alike: a run's plan, its map items counted per
-state, its cache hits, and byte windows of an attempt's output. They stand in for reading
-every task record (or every log entry) where the API needs only a part: each is checked
-here against what the full reads say."""
+state, its cache hits, byte windows of an attempt's output, and many runs read at once.
+They stand in for reading every task record (or every log entry, or run by run) where the
+API needs only a part: each is checked here against what the full reads say."""
 
 from __future__ import annotations
 
@@ -147,3 +147,36 @@ class LightReadsContract:
             )
         shown = [(t.key, t.step, t.value) for t in store.read_tracked("r", extremes=True)]
         assert shown == [("t", 3, 2.0), ("t", 4, 10.0), ("t", 6, 2.0), ("t[0]", 0, 1.0)]
+
+    def test_read_runs_is_each_runs_own_reads_at_once(self, store: RunStore) -> None:
+        def metric(run_id: str, name: str, step: int, value: float) -> Tracked:
+            return Tracked(
+                run_id=run_id, key="t", attempt=1, kind=TrackKind.METRIC, name=name,
+                value=value, step=step, at=1.0,
+            )  # fmt: skip
+
+        for run_id in ("run-a", "run-b", "run-c"):
+            store.create_run(run_info(run_id, params={"lr": run_id}))
+            w = Writer(store, run_id)
+            w.append(w.start(PlannedTask(key="t", name="t"), PlannedTask(key="u", name="u")))
+        w = Writer(store, "run-b")
+        w.seq = 1
+        w.append(w.task("u", S.SUCCEEDED, output=inline_ref("u"), cache_hit="run-a"))
+        param = Tracked(run_id="run-a", key="t", attempt=1, kind=TrackKind.PARAM, name="p", value=1)
+        for run_id, values in (("run-a", [3.0, math.nan, 1.0, 2.0]), ("run-b", [7.0, 8.0])):
+            tracked = [metric(run_id, "loss", step, v) for step, v in enumerate(values)]
+            store.append(run_id, "owner-1", [], [*tracked, metric(run_id, "acc", 0, 0.5)])
+        store.append("run-a", "owner-1", [], [param])
+
+        wanted = ["run-b", "run-a", "run-c", "ghost", "run-", "run-a"]
+        for extremes in (False, True):
+            got = store.read_runs(wanted, extremes=extremes)
+            assert list(got) == ["run-b", "run-a", "run-c"]  # exact ids only, once each
+            for run_id, reading in got.items():
+                assert reading.info == store.get_run(run_id)
+                assert reading.tracked == store.read_tracked(run_id, extremes=extremes)
+                assert reading.cache_hits == store.cache_hits(run_id)
+        got = store.read_runs(["run-a", "run-b", "run-c"], extremes=True)
+        assert [len(got[r].tracked) for r in ("run-a", "run-b", "run-c")] == [5, 3, 0]
+        assert got["run-b"].cache_hits == {"u": "run-a"}
+        assert store.read_runs([]) == {}

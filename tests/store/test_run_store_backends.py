@@ -7,13 +7,15 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from legato.model.tracking import Tracked, TrackKind
 from legato.store.base import RunStore
 from legato.store.memory import MemoryRunStore
 from legato.store.sql import SqlRunStore
+from legato.store.sql import reads as sql_reads
 from legato.store.sql import store as sql_store
 from legato.store.sql.schema import metadata
 
-from .conformance import RunStoreContract
+from .conformance import RunStoreContract, run_info
 from .read_conformance import LightReadsContract
 from .registry_conformance import TrackingAndRegistryContract
 from .search_conformance import FindRunsContract
@@ -103,3 +105,24 @@ def _emptied(store: SqlRunStore) -> SqlRunStore:
         for table in reversed(metadata.sorted_tables):
             c.execute(sa.delete(table))
     return store
+
+
+def test_read_runs_reads_more_runs_than_one_query_names(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs beyond one ``IN (...)``'s share are read by the next query, none lost or
+    repeated."""
+    monkeypatch.setattr(sql_reads, "CHUNK", 2)
+    store = SqlRunStore(sqlite_url)
+    ids = [f"run-{i}" for i in range(5)]
+    for i, run_id in enumerate(ids):
+        store.create_run(run_info(run_id))
+        value = Tracked(
+            run_id=run_id, key="t", attempt=1, kind=TrackKind.METRIC, name="m", value=i, step=0
+        )
+        store.append(run_id, "owner-1", [], [value])
+    got = store.read_runs([*reversed(ids), "ghost", ids[0]], extremes=True)
+    assert list(got) == list(reversed(ids))
+    assert [got[r].tracked for r in ids] == [store.read_tracked(r) for r in ids]
+    assert all(got[r].tracked[0].value == i for i, r in enumerate(ids))
+    store.close()

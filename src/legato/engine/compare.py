@@ -22,8 +22,8 @@ from typing import Any
 
 from legato.config import load_settings
 from legato.engine.storage import open_storage
-from legato.engine.tracked import by_name, summarize
-from legato.store.base import RunStore
+from legato.engine.tracked import by_name, summarize_runs
+from legato.store.base import RunReading, RunStore
 
 __all__ = ["METRIC_COLUMNS", "compare_rows", "runs_compare"]
 
@@ -35,10 +35,11 @@ def compare_rows(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     """One row per run: ``run``, ``pipeline``, ``state``, ``param.*``, for each metric
     ``metric.*``, ``metric_min.*`` and ``metric_max.*``, and ``notes``; every row has every
     column (None where a run has no such value)."""
+    ids, readings = _read(store, run_ids)
+    summaries = summarize_runs(store, readings, extremes=True)
     rows: list[dict[str, Any]] = []
-    for run_id in run_ids:
-        info = store.get_run(run_id)
-        summary = summarize(store, info.run_id, extremes=True, info=info)
+    for run_id in ids:
+        info, summary = readings[run_id].info, summaries[run_id]
         row: dict[str, Any] = {
             "run": info.run_id,
             "pipeline": info.pipeline,
@@ -63,6 +64,18 @@ def compare_rows(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     metrics = [prefix + name for name in names for prefix in METRIC_COLUMNS]
     ordered = ["run", "pipeline", "state", *params, *metrics, "notes"]
     return [{c: row.get(c) for c in ordered} for row in rows]
+
+
+def _read(store: RunStore, run_ids: Sequence[str]) -> tuple[list[str], dict[str, RunReading]]:
+    """The ids of the runs ``run_ids`` name, in their order, and the runs read: exact ids
+    together, then the runs prefixes name (a prefix matching no run, or several, raises
+    ``UnknownRunError``)."""
+    found = store.read_runs(run_ids, extremes=True)
+    ids = [r if r in found else store.get_run(r).run_id for r in run_ids]
+    missing = [r for r in ids if r not in found]
+    if missing:
+        found.update(store.read_runs(missing, extremes=True))
+    return ids, found
 
 
 def runs_compare(

@@ -26,7 +26,7 @@ from legato.model.codec import artifact_from_dict
 from legato.model.jsonable import from_jsonable
 from legato.model.runs import RunInfo
 from legato.model.tracking import Tracked, TrackKind
-from legato.store.base import RunStore
+from legato.store.base import RunReading, RunStore
 
 __all__ = [
     "LoggedArtifact",
@@ -36,6 +36,7 @@ __all__ = [
     "by_name",
     "read_tracked",
     "summarize",
+    "summarize_runs",
 ]
 
 _MAX_HOPS = 20  # cache hits of cache hits: a chain this long is a bug, not a run history
@@ -206,25 +207,45 @@ def summarize(
     every step. ``info``: the run, when the caller has read it already."""
     if info is None or info.run_id != run_id:
         info = store.get_run(run_id)
-    collected = _Collected()
-    collected.add(store.read_tracked(info.run_id, extremes=extremes), None)
-    borrowed: dict[str, str] = {}
-    pending: dict[str, set[str]] = {}
-    # Cache hits only, not every task record: a run of 100,000 map items is summed up
-    # without reading them.
-    for key, source in store.cache_hits(info.run_id).items():
-        if source != info.run_id:
-            pending.setdefault(source, set()).add(key)
-            borrowed[key] = source
+    readings = store.read_runs([info.run_id], extremes=extremes)
+    return summarize_runs(store, readings, extremes=extremes)[info.run_id]
+
+
+def summarize_runs(
+    store: RunStore, readings: Mapping[str, RunReading], *, extremes: bool = False
+) -> dict[str, RunSummary]:
+    """:func:`summarize` of each run of ``readings`` (:meth:`RunStore.read_runs`, with the
+    same ``extremes``), the runs their cache hits name read together: one read for each hop
+    of cache hits, whatever the number of runs, where reading run by run made a comparison
+    of 200 runs hundreds of round trips to the database."""
+    collected = {run_id: _Collected() for run_id in readings}
+    borrowed: dict[str, dict[str, str]] = {run_id: {} for run_id in readings}
+    # Per run, the tasks whose values are still to be read from each source run. Cache
+    # hits only, not every task record: a run of 100,000 map items is summed up without
+    # reading them.
+    pending: dict[str, dict[str, set[str]]] = {}
+    for run_id, reading in readings.items():
+        collected[run_id].add(reading.tracked, None)
+        for key, source in reading.cache_hits.items():
+            if source != run_id:
+                pending.setdefault(run_id, {}).setdefault(source, set()).add(key)
+                borrowed[run_id][key] = source
     hops = 0
     while pending and hops < _MAX_HOPS:
         hops += 1
-        following: dict[str, set[str]] = {}
-        for source, keys in pending.items():
-            collected.add(store.read_tracked(source, extremes=extremes), keys)
-            for key, hit in store.cache_hits(source).items():
-                if key in keys and hit != source:
-                    following.setdefault(hit, set()).add(key)
-                    borrowed[key] = hit
+        sources = store.read_runs(
+            sorted({s for wanted in pending.values() for s in wanted}), extremes=extremes
+        )
+        following: dict[str, dict[str, set[str]]] = {}
+        for run_id, wanted in pending.items():
+            for source, keys in wanted.items():
+                found = sources.get(source)
+                if found is None:  # the source run is gone: its values with it
+                    continue
+                collected[run_id].add(found.tracked, keys)
+                for key, hit in found.cache_hits.items():
+                    if key in keys and hit != source:
+                        following.setdefault(run_id, {}).setdefault(hit, set()).add(key)
+                        borrowed[run_id][key] = hit
         pending = following
-    return collected.summary(info.run_id, borrowed)
+    return {run_id: collected[run_id].summary(run_id, borrowed[run_id]) for run_id in readings}

@@ -15,10 +15,22 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState
 from legato.model.tracking import Tracked
 
-__all__ = ["ANY_VERSION", "ArtifactStore", "ModelStore", "RunStore", "Storage"]
+__all__ = ["ANY_VERSION", "ArtifactStore", "ModelStore", "RunReading", "RunStore", "Storage"]
 
 ANY_VERSION = -1
 """``expect`` for :meth:`ModelStore.move_alias`: whatever version the alias names now."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunReading:
+    """A run with what its attempts tracked and its cache hits: what summing up its values
+    reads (:meth:`RunStore.read_runs`)."""
+
+    info: RunInfo
+    tracked: list[Tracked]
+    """As :meth:`RunStore.read_tracked` returns them."""
+    cache_hits: dict[str, str]
+    """As :meth:`RunStore.cache_hits` returns them."""
 
 
 class ModelStore(Protocol):
@@ -210,6 +222,12 @@ class RunStore(Protocol):
         values the lowest step's), which is what a comparison shows of it, kept by the store
         as the values are written (``legato.store.metric_summary``) instead of read point by
         point."""
+        ...
+
+    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
+        """Of the runs with exactly these ids, in their order (others left out: a prefix is
+        :meth:`get_run`'s to resolve), each one's info, tracked values and cache hits, read
+        together: comparing 200 runs costs a few queries, not three round trips per run."""
         ...
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:

@@ -27,6 +27,7 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
+from legato.store.base import RunReading
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
 
@@ -219,6 +220,19 @@ class MemoryRunStore:
             if run is None:
                 return []
             return [e for e in run.events if e.seq > after_seq]
+
+    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
+        """The runs with exactly these ids, with their tracked values and cache hits."""
+        with self._lock:
+            found = [r for r in dict.fromkeys(run_ids) if r in self._runs]
+        return {
+            run_id: RunReading(
+                info=self.get_run(run_id),
+                tracked=self.read_tracked(run_id, extremes=extremes),
+                cache_hits=self.cache_hits(run_id),
+            )
+            for run_id in found
+        }
 
     def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
         """The tracked values of a run: by task key, attempt, kind, name and step (of each

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from legato.model.runs import LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
+from legato.store.base import RunReading
 from legato.store.memory import only_match, unknown_run_message
 from legato.store.sql.batch import dumps
 from legato.store.sql.schema import (
@@ -46,10 +48,12 @@ __all__ = [
     "planned",
     "run",
     "run_info",
+    "runs_of",
     "storable",
     "task_record",
     "tasks",
     "tracked",
+    "tracked_of",
 ]
 
 
@@ -81,60 +85,107 @@ def run(run_id: str, where: str, c: sa.Connection) -> RunInfo:
 
 
 _M, _S = tracked_metrics.c, metric_summaries.c
-# Built once: a comparison reads the summaries of each of hundreds of runs.
-_ALL_POINTS = sa.select(_M.key, _M.attempt, _M.name, _M.step, _M.value, _M.at, _M.map_index).where(
-    _M.run_id == sa.bindparam("run_id")
-)
+# Built once, for runs named by an expanding ``IN``: a comparison reads hundreds of runs.
+_IDS: sa.BindParameter[list[str]] = sa.bindparam("run_ids", expanding=True)
+_ALL_POINTS = sa.select(
+    _M.run_id, _M.key, _M.attempt, _M.name, _M.step, _M.value, _M.at, _M.map_index
+).where(_M.run_id.in_(_IDS))
 _SUMMARIES = sa.select(
-    _S.key, _S.attempt, _S.name, *(_S[c] for c in metric_summary.END_COLUMNS)
-).where(_S.run_id == sa.bindparam("run_id"))
-_VALUES = sa.select(tracked_values).where(tracked_values.c.run_id == sa.bindparam("run_id"))
+    _S.run_id, _S.key, _S.attempt, _S.name, *(_S[c] for c in metric_summary.END_COLUMNS)
+).where(_S.run_id.in_(_IDS))
+_VALUES = sa.select(tracked_values).where(tracked_values.c.run_id.in_(_IDS))
+_RUNS = sa.select(runs).where(runs.c.run_id.in_(_IDS))
+_CACHE_HITS = sa.select(task_runs.c.run_id, task_runs.c.key, task_runs.c.cache_hit).where(
+    task_runs.c.run_id.in_(_IDS), task_runs.c.cache_hit.is_not(None)
+)
+CHUNK = 500
+"""The most run ids one ``IN (...)`` names: well under any database's limit of bound
+parameters (SQLite's is 32,766, older builds' 999)."""
 
 
 def tracked(run_id: str, c: sa.Connection, *, extremes: bool = False) -> list[Tracked]:
     """The tracked values of a run: by task key, attempt, kind, name and step (of each
     metric series only its extreme and last points, with ``extremes``)."""
-    if extremes:
-        points = [
-            (row[0], row[1], row[2], point)
-            for row in c.execute(_SUMMARIES, {"run_id": run_id})
-            for point in metric_summary.points_of(row[3:])
-        ]
-    else:
-        points = [
-            (row[0], row[1], row[2], row[3:]) for row in c.execute(_ALL_POINTS, {"run_id": run_id})
-        ]
-    found = [
-        Tracked(
-            run_id=run_id,
-            key=key,
-            attempt=attempt,
-            kind=TrackKind.METRIC,
-            name=name,
-            value=math.nan if value is None else value,
-            map_index=map_index,
-            step=step,
-            at=at,
-        )
-        for key, attempt, name, (step, value, at, map_index) in points
-    ]
-    found += [
-        Tracked(
-            run_id=run_id,
-            key=row.key,
-            attempt=row.attempt,
-            kind=TrackKind(row.kind),
-            name=row.name,
-            value=json.loads(row.value),
-            map_index=row.map_index,
-            at=row.at,
-        )
-        for row in c.execute(_VALUES, {"run_id": run_id})
-    ]
-    # Sorted here, not in SQL: the same order as the in-memory store whatever the database's
-    # collation.
-    found.sort(key=lambda t: (t.key, t.attempt, t.kind.value, t.name, t.step))
+    return tracked_of([run_id], c, extremes=extremes).get(run_id, [])
+
+
+def tracked_of(
+    run_ids: Sequence[str], c: sa.Connection, *, extremes: bool = False
+) -> dict[str, list[Tracked]]:
+    """:func:`tracked` of each of ``run_ids`` that logged any value, in one query of
+    metrics and one of other values per :data:`CHUNK` runs (each fetched whole: a row at a
+    time costs a driver call per row)."""
+    found: dict[str, list[Tracked]] = {}
+    for chunk in _chunks(run_ids):
+        if extremes:
+            points = [
+                (row[0], row[1], row[2], row[3], point)
+                for row in c.execute(_SUMMARIES, {"run_ids": chunk}).all()
+                for point in metric_summary.points_of(row[4:])
+            ]
+        else:
+            points = [
+                (row[0], row[1], row[2], row[3], row[4:])
+                for row in c.execute(_ALL_POINTS, {"run_ids": chunk}).all()
+            ]
+        for run_id, key, attempt, name, (step, value, at, map_index) in points:
+            found.setdefault(run_id, []).append(
+                Tracked(
+                    run_id=run_id,
+                    key=key,
+                    attempt=attempt,
+                    kind=TrackKind.METRIC,
+                    name=name,
+                    value=math.nan if value is None else value,
+                    map_index=map_index,
+                    step=step,
+                    at=at,
+                )
+            )
+        for row in c.execute(_VALUES, {"run_ids": chunk}).all():
+            found.setdefault(row.run_id, []).append(
+                Tracked(
+                    run_id=row.run_id,
+                    key=row.key,
+                    attempt=row.attempt,
+                    kind=TrackKind(row.kind),
+                    name=row.name,
+                    value=json.loads(row.value),
+                    map_index=row.map_index,
+                    at=row.at,
+                )
+            )
+    for values in found.values():
+        # Sorted here, not in SQL: the same order as the in-memory store whatever the
+        # database's collation.
+        values.sort(key=lambda t: (t.key, t.attempt, t.kind.value, t.name, t.step))
     return found
+
+
+def runs_of(
+    run_ids: Sequence[str], c: sa.Connection, *, extremes: bool = False
+) -> dict[str, RunReading]:
+    """The runs with exactly these ids, each with its tracked values and cache hits: four
+    queries per :data:`CHUNK` runs, however many runs."""
+    infos = {}
+    hits: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(run_ids):
+        infos.update({row.run_id: run_info(row) for row in c.execute(_RUNS, {"run_ids": chunk})})
+        for run_id, key, hit in c.execute(_CACHE_HITS, {"run_ids": chunk}):
+            hits.setdefault(run_id, {})[key] = hit
+    tracked = tracked_of(list(infos), c, extremes=extremes)
+    return {
+        run_id: RunReading(
+            info=infos[run_id], tracked=tracked.get(run_id, []), cache_hits=hits.get(run_id, {})
+        )
+        for run_id in dict.fromkeys(run_ids)
+        if run_id in infos
+    }
+
+
+def _chunks(run_ids: Sequence[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(run_ids))
+    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
 
 
 def tasks(run_id: str, c: sa.Connection) -> list[TaskRecord]:
@@ -179,12 +230,7 @@ def item_counts(run_id: str, c: sa.Connection) -> dict[str, dict[str, int]]:
 
 def cache_hits(run_id: str, c: sa.Connection) -> dict[str, str]:
     """Task key -> the run whose output it reused."""
-    return {key: hit for key, hit in c.execute(_CACHE_HITS, {"run_id": run_id})}
-
-
-_CACHE_HITS = sa.select(task_runs.c.key, task_runs.c.cache_hit).where(
-    task_runs.c.run_id == sa.bindparam("run_id"), task_runs.c.cache_hit.is_not(None)
-)
+    return {key: hit for _, key, hit in c.execute(_CACHE_HITS, {"run_ids": [run_id]})}
 
 
 def _attempt(run_id: str, key: str, attempt: int) -> list[sa.ColumnElement[bool]]:

@@ -20,6 +20,7 @@ from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState
 from legato.model.tracking import Tracked
+from legato.store.base import RunReading
 from legato.store.memory import (
     check_batch,
     fenced_message,
@@ -407,6 +408,13 @@ class SqlRunStore:
         query = sa.select(runs.c.owner, runs.c.last_seq).where(runs.c.run_id == run_id)
         row = self._read(f"checking the log of run {run_id!r}", lambda c: c.execute(query).first())
         return row is not None and row.owner == owner and row.last_seq >= seq
+
+    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
+        """The runs with exactly these ids, with their tracked values and cache hits: on one
+        connection, a few chunked ``IN (...)`` queries (:func:`reads.runs_of`)."""
+        return self._read(
+            f"reading {len(run_ids)} runs", partial(reads.runs_of, run_ids, extremes=extremes)
+        )
 
     def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
         """The tracked values of a run: by task key, attempt, kind, name and step (of each
