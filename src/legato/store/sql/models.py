@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -31,7 +29,7 @@ from legato.store.memory_models import (
     unknown_version,
 )
 from legato.store.sql.batch import dumps, output_json
-from legato.store.sql.connect import WRITE, dialect_insert
+from legato.store.sql.connect import dialect_insert
 from legato.store.sql.schema import (
     alias_changes,
     model_aliases,
@@ -39,6 +37,7 @@ from legato.store.sql.schema import (
     models,
     task_runs,
 )
+from legato.store.sql.transactions import Transactions
 
 __all__ = ["SqlModelStore"]
 
@@ -49,29 +48,10 @@ class SqlModelStore:
     """A :class:`~legato.store.base.ModelStore` in a SQL database; thread-safe (each call
     is its own transaction on a pooled connection)."""
 
-    def __init__(
-        self, engine: sa.Engine, where: str, errors: tuple[type[BaseException], ...]
-    ) -> None:
-        self._engine = engine
-        self._writes = engine.execution_options(**{WRITE: True})
-        self._insert = dialect_insert(engine.dialect.name)
-        self._errors = errors
-        self.url = where
-
-    @contextmanager
-    def _write(self, what: str) -> Iterator[sa.Connection]:
-        try:
-            with self._writes.begin() as connection:
-                yield connection
-        except self._errors as exc:
-            raise StoreError(f"{what} failed in the registry at {self.url}: {exc}") from exc
-
-    def _read(self, what: str, work: Callable[[sa.Connection], _T]) -> _T:
-        try:
-            with self._engine.connect() as connection:
-                return work(connection)
-        except self._errors as exc:
-            raise StoreError(f"{what} failed in the registry at {self.url}: {exc}") from exc
+    def __init__(self, transactions: Transactions) -> None:
+        self._tx = transactions
+        self._insert = dialect_insert(transactions.engine.dialect.name)
+        self.url = transactions.engine.url.render_as_string(hide_password=True)
 
     def _lock(self, c: sa.Connection, name: str) -> None:
         """Lock the model's row for this transaction (``UnknownModelError`` if none)."""
@@ -95,7 +75,7 @@ class SqlModelStore:
         """Store the next version of a model (see the protocol)."""
         name = version.name
         row = _row(version)
-        with self._write(f"registering a version of model {name!r}") as c:
+        with self._tx.write(f"registering a version of model {name!r}") as c:
             c.execute(
                 self._insert(models)
                 .values(name=name, created_at=row["created_at"], last_version=0)
@@ -149,7 +129,7 @@ class SqlModelStore:
             self._exists(c, name)
             raise unknown_version(name, version, self._numbers(c, name))
 
-        return self._read(f"reading version {version} of model {name!r}", work)
+        return self._tx.read(f"reading version {version} of model {name!r}", work)
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         """A model's versions, oldest first."""
@@ -163,16 +143,16 @@ class SqlModelStore:
             )
             return [_version(row) for row in c.execute(query)]
 
-        return self._read(f"listing the versions of model {name!r}", work)
+        return self._tx.read(f"listing the versions of model {name!r}", work)
 
     def list_models(self) -> list[str]:
         """Names of the models, sorted."""
         query = sa.select(models.c.name)
-        return self._read("listing models", lambda c: sorted(c.execute(query).scalars()))
+        return self._tx.read("listing models", lambda c: sorted(c.execute(query).scalars()))
 
     def delete_version(self, name: str, version: int) -> None:
         """Delete a version no alias names."""
-        with self._write(f"deleting version {version} of model {name!r}") as c:
+        with self._tx.write(f"deleting version {version} of model {name!r}") as c:
             self._lock(c, name)
             holding = list(
                 c.execute(
@@ -203,7 +183,7 @@ class SqlModelStore:
             )
             return dict(sorted((alias, version) for alias, version in c.execute(query)))
 
-        return self._read(f"reading the aliases of model {name!r}", work)
+        return self._tx.read(f"reading the aliases of model {name!r}", work)
 
     def move_alias(
         self,
@@ -219,7 +199,7 @@ class SqlModelStore:
     ) -> AliasChange:
         """Point ``alias`` at ``version`` (None: remove it), recording the change."""
         where = (model_aliases.c.name == name, model_aliases.c.alias == alias)
-        with self._write(f"moving alias {alias!r} of model {name!r}") as c:
+        with self._tx.write(f"moving alias {alias!r} of model {name!r}") as c:
             self._lock(c, name)
             if version is not None:
                 found = c.execute(
@@ -290,7 +270,7 @@ class SqlModelStore:
                 for row in c.execute(query)
             ]
 
-        return self._read(f"reading the alias history of model {name!r}", work)
+        return self._tx.read(f"reading the alias history of model {name!r}", work)
 
     def _exists(self, c: sa.Connection, name: str) -> None:
         if c.execute(sa.select(models.c.name).where(models.c.name == name)).first() is None:

@@ -12,14 +12,13 @@ interleaving can write a second tick, or a second run, for one instant.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 import sqlalchemy as sa
 
 from legato._crash import crash_point
-from legato.errors import ParameterError, StoreError
+from legato.errors import ParameterError
 from legato.model.schedules import (
     CRON_ORIGIN,
     FILES_PREFIX,
@@ -35,7 +34,7 @@ from legato.model.schedules import (
 from legato.model.states import RUN_TERMINAL
 from legato.store.schedules import Decide, FirstDue, LaunchPass, Plan, TriggerPlan
 from legato.store.sql import schedule_rows as rows
-from legato.store.sql.connect import WRITE, db_now
+from legato.store.sql.connect import db_now
 from legato.store.sql.schedule_writes import (
     claim_files_in,
     db_time,
@@ -53,6 +52,7 @@ from legato.store.sql.schema import (
     scheduler_leases,
     schedules,
 )
+from legato.store.sql.transactions import Transactions
 
 __all__ = ["SqlScheduleStore"]
 
@@ -64,45 +64,27 @@ class SqlScheduleStore:
     has created the tables)."""
 
     def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._writes = engine.execution_options(**{WRITE: True})
         self._dialect = engine.dialect.name
         self._where = engine.url.render_as_string(hide_password=True)
-        dbapi = engine.dialect.loaded_dbapi
-        self._db_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa.exc.SQLAlchemyError)
+        self._tx = Transactions(engine, f"the run store at {self._where}")
 
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``: on SQLite one scheduler acts at a time."""
         return self._dialect
 
-    @contextmanager
-    def _write(self, what: str) -> Iterator[sa.Connection]:
-        try:
-            with self._writes.begin() as connection:
-                yield connection
-        except self._db_errors as exc:
-            raise StoreError(f"{what} failed in the run store at {self._where}: {exc}") from exc
-
-    def _read(self, what: str, work: Callable[[sa.Connection], _T]) -> _T:
-        try:
-            with self._engine.connect() as connection:
-                return work(connection)
-        except self._db_errors as exc:
-            raise StoreError(f"{what} failed in the run store at {self._where}: {exc}") from exc
-
     def _now(self, c: sa.Connection) -> float:
         return db_time(c, self._dialect)
 
     def now(self) -> float:
         """The database's time."""
-        return self._read("reading the time", self._now)
+        return self._tx.read("reading the time", self._now)
 
     # -- declarations ----------------------------------------------------------------------
 
     def sync(self, definitions: Sequence[ScheduleDef], first_due: FirstDue) -> None:
         """Store the declarations (see :meth:`ScheduleStore.sync`)."""
-        with self._write("storing schedules") as c:
+        with self._tx.write("storing schedules") as c:
             now = self._now(c)
             for definition in definitions:
                 found = c.execute(
@@ -136,7 +118,7 @@ class SqlScheduleStore:
 
     def set_paused(self, name: str, paused: bool) -> ScheduleRecord:
         """Pause or resume a schedule."""
-        with self._write(f"pausing schedule {name!r}") as c:
+        with self._tx.write(f"pausing schedule {name!r}") as c:
             done = c.execute(
                 sa.update(schedules)
                 .where(schedules.c.name == name)
@@ -164,12 +146,14 @@ class SqlScheduleStore:
                 raise self._unknown(c, name)
             return rows.record(row)
 
-        return self._read(f"reading schedule {name!r}", work)
+        return self._tx.read(f"reading schedule {name!r}", work)
 
     def list_schedules(self) -> list[ScheduleRecord]:
         """Every schedule, by name."""
         query = sa.select(schedules).order_by(schedules.c.name)
-        return self._read("listing schedules", lambda c: [rows.record(r) for r in c.execute(query)])
+        return self._tx.read(
+            "listing schedules", lambda c: [rows.record(r) for r in c.execute(query)]
+        )
 
     # -- claims ----------------------------------------------------------------------------
 
@@ -182,10 +166,13 @@ class SqlScheduleStore:
         if names is not None:
             due.append(schedules.c.name.in_(list(names)))
         anything = sa.select(schedules.c.name).where(*due).limit(1)
-        if self._read("looking for due schedules", lambda c: c.execute(anything).first()) is None:
+        if (
+            self._tx.read("looking for due schedules", lambda c: c.execute(anything).first())
+            is None
+        ):
             return claimed  # a read, so an idle pass takes no write lock
         for _ in range(limit):
-            with self._write("claiming a due schedule") as c:
+            with self._tx.write("claiming a due schedule") as c:
                 row = c.execute(
                     sa.select(schedules)
                     .where(*due)
@@ -229,14 +216,14 @@ class SqlScheduleStore:
         ]
         if names is not None:
             wanted.append(schedules.c.name.in_(list(names)))
-        found = self._read(
+        found = self._tx.read(
             "reading triggers",
             lambda c: list(c.execute(sa.select(schedules.c.name).where(*wanted)).scalars()),
         )
         claimed: list[Tick] = []
         for name in found:
             while True:
-                with self._write(f"claiming what triggers schedule {name!r}") as c:
+                with self._tx.write(f"claiming what triggers schedule {name!r}") as c:
                     ticks = self._claim_trigger(c, name, plan, batch)
                 claimed += ticks or []
                 if ticks is None or len(ticks) < batch:
@@ -268,14 +255,14 @@ class SqlScheduleStore:
 
     def claim_files(self, name: str, listing: Mapping[str, str], *, debounce: float) -> list[Tick]:
         """Record a file trigger's listing; one tick once its changes are still."""
-        with self._write(f"claiming changed files of schedule {name!r}") as c:
+        with self._tx.write(f"claiming changed files of schedule {name!r}") as c:
             return claim_files_in(c, self._dialect, name, listing, debounce=debounce)
 
     def launch_queued(
         self, owner: str, decide: Decide, *, stale_after: float, grace: float
     ) -> LaunchPass:
         """Decide and mark the queued ticks of every group no one else is deciding."""
-        groups = self._read(
+        groups = self._tx.read(
             "reading queued ticks",
             lambda c: list(
                 c.execute(
@@ -288,7 +275,7 @@ class SqlScheduleStore:
         launches: list[Launch] = []
         cancelled: list[str] = []
         for schedule, group in dict.fromkeys((s, group_of(o)) for s, o in groups):
-            with self._write(f"launching ticks of schedule {schedule!r}") as c:
+            with self._tx.write(f"launching ticks of schedule {schedule!r}") as c:
                 decided = decide_group(
                     c,
                     self._dialect,
@@ -322,11 +309,11 @@ class SqlScheduleStore:
             runs.c.cancel_requested_at.is_(None),
             runs.c.state.not_in([s.value for s in RUN_TERMINAL]),
         )
-        if not self._read(
+        if not self._tx.read(
             "reading cancelled backfills", lambda c: c.execute(still.limit(1)).first()
         ):
             return []
-        with self._write("cancelling the runs of cancelled backfills") as c:
+        with self._tx.write("cancelling the runs of cancelled backfills") as c:
             run_ids = list(c.execute(query).scalars())
             if not run_ids:
                 return []
@@ -345,11 +332,11 @@ class SqlScheduleStore:
                 t.c.launched_at <= db_now(self._dialect) - grace,
             )
         )
-        if not self._read(
+        if not self._tx.read(
             "looking for lost launches", lambda c: c.execute(lost_query.limit(1)).first()
         ):
             return launches
-        with self._write("relaunching lost ticks") as c:
+        with self._tx.write("relaunching lost ticks") as c:
             now = self._now(c)
             lost = c.execute(lost_query.with_for_update(of=t, skip_locked=True)).all()
             cancelled = set(
@@ -388,7 +375,7 @@ class SqlScheduleStore:
 
     def note_log(self, tick: Tick, log: str) -> None:
         """Record where a launched tick's output goes."""
-        with self._write("recording a tick's log") as c:
+        with self._tx.write("recording a tick's log") as c:
             c.execute(tick_update(tick).values(log=log))
 
     def ticks(
@@ -402,7 +389,7 @@ class SqlScheduleStore:
     ) -> list[Tick]:
         """Ticks, newest instant first (of instants before ``before``, if given)."""
         query = rows.select_ticks(schedule, origin, statuses, limit, before)
-        return self._read("reading ticks", lambda c: [rows.tick(r) for r in c.execute(query)])
+        return self._tx.read("reading ticks", lambda c: [rows.tick(r) for r in c.execute(query)])
 
     def count_ticks(self, schedule: str, *, origin: str | None = None) -> dict[TickStatus, int]:
         """How many ticks of a schedule (or of one origin) are in each status."""
@@ -411,7 +398,7 @@ class SqlScheduleStore:
         if origin is not None:
             query = query.where(t.c.origin == origin)
         query = query.group_by(t.c.status)
-        return self._read(
+        return self._tx.read(
             "counting ticks",
             lambda c: {TickStatus(status): int(n) for status, n in c.execute(query)},
         )
@@ -420,7 +407,7 @@ class SqlScheduleStore:
 
     def create_backfill(self, backfill: Backfill, ticks: Sequence[TickPlan]) -> Backfill:
         """Record a backfill and its queued ticks in one transaction."""
-        with self._write(f"creating backfill {backfill.backfill_id!r}") as c:
+        with self._tx.write(f"creating backfill {backfill.backfill_id!r}") as c:
             row = c.execute(
                 sa.select(schedules).where(schedules.c.name == backfill.schedule)
             ).first()
@@ -456,7 +443,7 @@ class SqlScheduleStore:
     def cancel_backfill(self, backfill_id: str, reason: str) -> list[str]:
         """Cancel a backfill as one action (see the protocol)."""
         b, t = schedule_backfills, schedule_ticks
-        with self._write(f"cancelling backfill {backfill_id!r}") as c:
+        with self._tx.write(f"cancelling backfill {backfill_id!r}") as c:
             now = self._now(c)
             found = c.execute(
                 sa.select(b).where(b.c.backfill_id == backfill_id).with_for_update()
@@ -491,7 +478,7 @@ class SqlScheduleStore:
         query = sa.select(b).order_by(b.c.created_at.desc(), b.c.backfill_id.desc())
         if schedule is not None:
             query = query.where(b.c.schedule == schedule)
-        return self._read(
+        return self._tx.read(
             "listing backfills", lambda c: [rows.backfill(r) for r in c.execute(query)]
         )
 
@@ -500,7 +487,7 @@ class SqlScheduleStore:
     def hold_lease(self, name: str, owner: str, ttl: float) -> bool:
         """Take or renew lease ``name`` (see the protocol)."""
         lease = scheduler_leases
-        with self._write("holding the scheduler lease") as c:
+        with self._tx.write("holding the scheduler lease") as c:
             now = self._now(c)
             row = c.execute(sa.select(lease).where(lease.c.name == name).with_for_update()).first()
             if row is None:
@@ -518,5 +505,5 @@ class SqlScheduleStore:
     def release_lease(self, name: str, owner: str) -> None:
         """Give the lease up if ``owner`` holds it."""
         lease = scheduler_leases
-        with self._write("releasing the scheduler lease") as c:
+        with self._tx.write("releasing the scheduler lease") as c:
             c.execute(sa.delete(lease).where(lease.c.name == name, lease.c.owner == owner))

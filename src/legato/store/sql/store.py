@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -30,7 +29,7 @@ from legato.store.memory import (
 from legato.store.sql import reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
-from legato.store.sql.connect import WRITE, db_now, dialect_insert, make_engine, upgrade
+from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offload import AppendProcess, OffloadLostError
 from legato.store.sql.queries import find_runs_statement, next_cursor
@@ -44,6 +43,7 @@ from legato.store.sql.schema import (
     runs,
     task_runs,
 )
+from legato.store.sql.transactions import Transactions
 
 __all__ = ["OFFLOAD_FROM", "OFFLOAD_MIN_EVENTS", "SqlRunStore"]
 
@@ -101,12 +101,10 @@ class SqlRunStore:
         self._offload_lock = threading.Lock()
         self._tasks_seen = 0
         self._engine = read_only_engine(url) if read_only else make_engine(url)
-        self._writes = self._engine.execution_options(**{WRITE: True})
         self._dialect = self._engine.dialect.name
         self._appender = Appender(self._engine, self._where)
-        dbapi = self._engine.dialect.loaded_dbapi
-        self._db_errors: tuple[type[BaseException], ...] = (dbapi.Error, sa.exc.SQLAlchemyError)
-        self._models = SqlModelStore(self._engine, self._where, self._db_errors)
+        self._tx = Transactions(self._engine, f"the run store at {self._where}")
+        self._models = SqlModelStore(Transactions(self._engine, f"the registry at {self._where}"))
         if upgrade_schema or read_only:
             try:
                 if read_only:
@@ -116,7 +114,7 @@ class SqlRunStore:
             except StoreError:
                 self._engine.dispose()
                 raise
-            except self._db_errors as exc:
+            except self._tx.errors as exc:
                 self._engine.dispose()
                 raise StoreError(f"cannot open the run store at {self._where}: {exc}") from exc
 
@@ -134,30 +132,13 @@ class SqlRunStore:
         """The SQLAlchemy engine (for tools and tests; the store's own settings applied)."""
         return self._engine
 
-    # -- transactions ----------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self, what: str) -> Iterator[sa.Connection]:
-        try:
-            with self._writes.begin() as connection:
-                yield connection
-        except self._db_errors as exc:
-            raise StoreError(f"{what} failed in the run store at {self._where}: {exc}") from exc
-
-    def _read(self, what: str, work: Callable[[sa.Connection], _T]) -> _T:
-        try:
-            with self._engine.connect() as connection:
-                return work(connection)
-        except self._db_errors as exc:
-            raise StoreError(f"{what} failed in the run store at {self._where}: {exc}") from exc
-
     # -- runs ------------------------------------------------------------------------------
 
     def create_run(self, run: RunInfo) -> None:
         """Record a new run and its pipeline version; ``RunExistsError`` if the id is taken."""
         params, environment = reads.storable(run)
         insert = dialect_insert(self._dialect)
-        with self._write(f"creating run {run.run_id!r}") as c:
+        with self._tx.write(f"creating run {run.run_id!r}") as c:
             c.execute(
                 insert(pipelines)
                 .values(name=run.pipeline, created_at=run.created_at)
@@ -200,7 +181,7 @@ class SqlRunStore:
 
     def get_run(self, run_id: str) -> RunInfo:
         """The run with this id, or the only one whose id starts with it."""
-        return self._read(f"reading run {run_id!r}", partial(reads.run, run_id, self._where))
+        return self._tx.read(f"reading run {run_id!r}", partial(reads.run, run_id, self._where))
 
     def list_runs(
         self, *, pipeline: str | None = None, state: RunState | None = None, limit: int = 50
@@ -212,7 +193,7 @@ class SqlRunStore:
         if state is not None:
             query = query.where(runs.c.state == state.value)
         query = query.limit(max(limit, 0))
-        return self._read(
+        return self._tx.read(
             "listing runs", lambda c: [reads.run_info(row) for row in c.execute(query)]
         )
 
@@ -226,12 +207,12 @@ class SqlRunStore:
             page = rows[: query.page_size]
             return RunPage(runs=tuple(map(reads.run_info, page)), next=next_cursor(rows, query))
 
-        return self._read("searching runs", work)
+        return self._tx.read("searching runs", work)
 
     def heartbeat(self, run_id: str, owner: str) -> None:
         """Renew ``owner``'s lease on the run (stamped with the database's clock);
         ``FencedError`` if it no longer owns the run."""
-        with self._write(f"heartbeat of run {run_id!r}") as c:
+        with self._tx.write(f"heartbeat of run {run_id!r}") as c:
             done = c.execute(
                 sa.update(runs)
                 .where(runs.c.run_id == run_id, runs.c.owner == owner)
@@ -243,7 +224,7 @@ class SqlRunStore:
     def request_cancel(self, run_id: str, reason: str) -> RunInfo:
         """Record a cancel request for the run (see :meth:`RunStore.request_cancel`)."""
         exact = self.get_run(run_id).run_id  # a prefix names one run, or fails
-        with self._write(f"asking run {run_id!r} to cancel") as c:
+        with self._tx.write(f"asking run {run_id!r} to cancel") as c:
             c.execute(
                 sa.update(runs)
                 .where(
@@ -268,14 +249,14 @@ class SqlRunStore:
                 return None
             return str(row.cancel_reason or "cancelled")
 
-        return self._read(f"reading run {run_id!r}", work)
+        return self._tx.read(f"reading run {run_id!r}", work)
 
     def take_over(
         self, run_id: str, owner: str, *, lease: float, seen: RunInfo | None = None
     ) -> RunInfo:
         """Make ``owner`` the run's orchestrator (see :meth:`RunStore.take_over`): read,
         judged and changed in one write transaction, on the database's clock."""
-        with self._write(f"taking over run {run_id!r}") as c:
+        with self._tx.write(f"taking over run {run_id!r}") as c:
             row = c.execute(
                 sa.select(runs, db_now(self._dialect).label("db_now"))
                 .where(runs.c.run_id == run_id)
@@ -406,13 +387,15 @@ class SqlRunStore:
     def _committed(self, run_id: str, owner: str, seq: int) -> bool:
         """Whether ``owner``'s log of ``run_id`` already reaches ``seq``."""
         query = sa.select(runs.c.owner, runs.c.last_seq).where(runs.c.run_id == run_id)
-        row = self._read(f"checking the log of run {run_id!r}", lambda c: c.execute(query).first())
+        row = self._tx.read(
+            f"checking the log of run {run_id!r}", lambda c: c.execute(query).first()
+        )
         return row is not None and row.owner == owner and row.last_seq >= seq
 
     def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
         """The runs with exactly these ids, with their tracked values and cache hits: on one
         connection, a few chunked ``IN (...)`` queries (:func:`reads.runs_of`)."""
-        return self._read(
+        return self._tx.read(
             f"reading {len(run_ids)} runs", partial(reads.runs_of, run_ids, extremes=extremes)
         )
 
@@ -420,7 +403,7 @@ class SqlRunStore:
         """The tracked values of a run: by task key, attempt, kind, name and step (of each
         metric series only its extremes and last point, with ``extremes``: one grouped
         query)."""
-        return self._read(
+        return self._tx.read(
             f"reading the tracked values of run {run_id!r}",
             partial(reads.tracked, run_id, extremes=extremes),
         )
@@ -443,7 +426,7 @@ class SqlRunStore:
             .order_by(events.c.seq)
         )
         loads = json.loads
-        return self._read(
+        return self._tx.read(
             f"reading the events of run {run_id!r}",
             lambda c: [event_from_dict(loads(p)) for p in c.execute(query).scalars()],
         )
@@ -454,28 +437,28 @@ class SqlRunStore:
             task_runs.c.run_id == run_id, task_runs.c.cache_parts.is_not(None)
         )
         loads = json.loads
-        return self._read(
+        return self._tx.read(
             f"reading the cache keys of run {run_id!r}",
             lambda c: {key: loads(parts) for key, parts in c.execute(query)},
         )
 
     def task_records(self, run_id: str) -> list[TaskRecord]:
         """The task projection: planned tasks in plan order, then map items as they appeared."""
-        return self._read(f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id))
+        return self._tx.read(f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id))
 
     def planned_tasks(self, run_id: str) -> list[TaskRecord]:
         """The planned tasks in plan order, map items left out."""
-        return self._read(f"reading the plan of run {run_id!r}", partial(reads.planned, run_id))
+        return self._tx.read(f"reading the plan of run {run_id!r}", partial(reads.planned, run_id))
 
     def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         """Each mapped task's items per state (one grouped query)."""
-        return self._read(
+        return self._tx.read(
             f"counting the map items of run {run_id!r}", partial(reads.item_counts, run_id)
         )
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
         """Task key -> the run whose output it reused (one light query)."""
-        return self._read(
+        return self._tx.read(
             f"reading the cache hits of run {run_id!r}", partial(reads.cache_hits, run_id)
         )
 
@@ -507,13 +490,13 @@ class SqlRunStore:
             statement = statement.where(
                 sa.or_(cache_entries.c.task_name == task, cache_entries.c.task_key == task)
             )
-        with self._write("clearing the cache") as c:
+        with self._tx.write("clearing the cache") as c:
             return int(c.execute(statement).rowcount)
 
     def task_names(self) -> list[str]:
         """The names of every task of any run and of cache entries, sorted (two scans)."""
         query = sa.union(sa.select(task_runs.c.name), sa.select(cache_entries.c.task_name))
-        return self._read(
+        return self._tx.read(
             "listing task names", lambda c: sorted(str(name) for (name,) in c.execute(query))
         )
 
@@ -524,7 +507,7 @@ class SqlRunStore:
         if not entries:
             return
         wanted = {e.run_id for e in entries}
-        with self._write("storing logs") as c:
+        with self._tx.write("storing logs") as c:
             known = set(
                 c.execute(sa.select(runs.c.run_id).where(runs.c.run_id.in_(wanted))).scalars()
             )
@@ -536,19 +519,19 @@ class SqlRunStore:
         self, run_id: str, *, key: str | None = None, after_seq: int = 0
     ) -> list[LogEntry]:
         """Captured output of a run (or one task key), in order."""
-        return self._read(
+        return self._tx.read(
             f"reading the logs of run {run_id!r}", partial(reads.logs_of, run_id, key, after_seq)
         )
 
     def log_size(self, run_id: str, key: str, attempt: int) -> int:
         """Bytes (UTF-8) that attempt wrote."""
-        return self._read(
+        return self._tx.read(
             f"reading the logs of run {run_id!r}", partial(reads.log_size, run_id, key, attempt)
         )
 
     def read_log_bytes(self, run_id: str, key: str, attempt: int, start: int, stop: int) -> bytes:
         """Bytes ``[start, stop)`` of what that attempt wrote."""
-        return self._read(
+        return self._tx.read(
             f"reading the logs of run {run_id!r}",
             partial(reads.log_bytes, run_id, key, attempt, start=start, stop=stop),
         )
