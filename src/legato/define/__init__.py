@@ -3,9 +3,9 @@
 from legato.define.graph import Graph, MapSpec, Node, ParamSpec
 from legato.define.mapping import keyed, unmapped
 from legato.define.pipeline import Pipeline, pipeline
+from legato.define.placeholders import Output
 from legato.define.products import product
 from legato.define.task import Task, task
-from legato.define.tracing import Output
 
 __all__ = [
     "Graph",

@@ -25,8 +25,9 @@ from types import TracebackType
 from typing import Any
 
 from legato.define.blocks import Frame, sinks
+from legato.define.placeholders import Output, ParamOutput
 from legato.define.task import task
-from legato.define.tracing import Output, ParamOutput, Tracer, current_tracer
+from legato.define.tracing import Tracer, current_tracer
 from legato.errors import DefinitionError
 from legato.model.specs import user_location
 from legato.model.triggers import BranchNotTaken, FailedInput, Trigger

@@ -33,7 +33,8 @@ from legato.define.graph import ItemKeys
 from legato.define.itemkeys import make_item_keys
 from legato.define.lanespec import Lane
 from legato.define.mapping import Keyed, Unmapped
-from legato.define.tracing import LaneOutput, Output, ParamOutput, Tracer
+from legato.define.placeholders import LaneOutput, Output, ParamOutput
+from legato.define.tracing import Tracer
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
 from legato.model.items import ItemKeyError
