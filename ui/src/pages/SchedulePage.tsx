@@ -1,6 +1,7 @@
 // One schedule: when it runs, its next instants (UTC and its own time zone, the days its
 // clocks change flagged), its ticks newest first (a status filter and the API's pages, both
-// in the URL), each launched tick linking to its run; pause and resume for an operator.
+// in the URL), each launched tick linking to its run (every tick has an id reserved for its
+// run, but only a launched one started it); pause and resume for an operator.
 import { useState } from "react";
 import { api } from "../api/client";
 import { Link } from "../components/Link";
@@ -69,7 +70,7 @@ export function SchedulePage({ name }: { name: string }) {
         <div className="empty">{s.cron ? (s.paused ? "Paused: nothing is due." : "None.") : `No clock: it runs ${s.when}.`}</div>
       ) : (
         <table className="table" data-testid="upcoming">
-          <thead><tr><th>UTC</th><th>{s.tz}</th><th>Clocks</th></tr></thead>
+          <thead><tr><th>UTC</th><th>Local ({s.tz})</th><th>Clocks</th></tr></thead>
           <tbody>
             {s.upcoming.map((due) => (
               <tr key={due.utc} data-dst={due.dst ? "true" : undefined}>
@@ -99,7 +100,7 @@ export function SchedulePage({ name }: { name: string }) {
               <tr key={`${t.instant}|${t.backfill ?? ""}`} data-status={t.status}>
                 <td className="nowrap">{wallClock(t.instant)}</td>
                 <td><TickBadge status={t.status} /></td>
-                <td>{t.run_id ? <Link to={`/runs/${encodeURIComponent(t.run_id)}`} className="mono">{shortId(t.run_id)}</Link> : "—"}</td>
+                <td>{t.status === "launched" && t.run_id ? <Link to={`/runs/${encodeURIComponent(t.run_id)}`} className="mono">{shortId(t.run_id)}</Link> : "—"}</td>
                 <td className="mono">{t.backfill ?? ""}</td>
                 <td className="num">{t.launches}</td>
                 <td>{t.reason}</td>
