@@ -9,12 +9,15 @@ import { PipelinePage } from "./pages/PipelinePage";
 import { PipelinesPage } from "./pages/PipelinesPage";
 import { RunPage } from "./pages/RunPage";
 import { RunsPage } from "./pages/RunsPage";
+import { SchedulePage } from "./pages/SchedulePage";
+import { SchedulesPage } from "./pages/SchedulesPage";
 import { routeOf, useLocation, type Route } from "./router";
 
 const NAV: { to: string; label: string; pages: Route["page"][] }[] = [
   { to: "/runs", label: "Runs", pages: ["runs", "run"] },
   { to: "/pipelines", label: "Pipelines", pages: ["pipelines", "pipeline"] },
   { to: "/models", label: "Models", pages: ["models", "model"] },
+  { to: "/schedules", label: "Schedules", pages: ["schedules", "schedule"] },
   { to: "/compare", label: "Compare", pages: ["compare"] },
 ];
 
@@ -27,6 +30,8 @@ function Page({ route }: { route: Route }) {
     case "model": return <ModelPage key={route.name} name={route.name} />;
     case "pipelines": return <PipelinesPage />;
     case "pipeline": return <PipelinePage key={route.name} name={route.name} />;
+    case "schedules": return <SchedulesPage />;
+    case "schedule": return <SchedulePage key={route.name} name={route.name} />;
     default: return <div className="empty">Nothing here. <Link to="/runs">See the runs</Link>.</div>;
   }
 }

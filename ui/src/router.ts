@@ -42,6 +42,8 @@ export type Route =
   | { page: "model"; name: string }
   | { page: "pipelines" }
   | { page: "pipeline"; name: string }
+  | { page: "schedules" }
+  | { page: "schedule"; name: string }
   | { page: "login" }
   | { page: "missing" };
 
@@ -55,6 +57,8 @@ export function routeOf(path: string): Route {
   if (head === "models" && parts.length === 2) return { page: "model", name: arg };
   if (head === "pipelines" && parts.length === 1) return { page: "pipelines" };
   if (head === "pipelines" && parts.length === 2) return { page: "pipeline", name: arg };
+  if (head === "schedules" && parts.length === 1) return { page: "schedules" };
+  if (head === "schedules" && parts.length === 2) return { page: "schedule", name: arg };
   if (head === "login") return { page: "login" };
   return { page: "missing" };
 }

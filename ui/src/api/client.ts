@@ -2,7 +2,7 @@
 // (same origin); an answer of 401 tells the app to show the login page.
 import type {
   Accepted, Comparison, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
-  PipelineView, RunDetail, RunGraph, RunList, TaskList,
+  PipelineView, RunDetail, RunGraph, RunList, TaskList, BackfillView, ScheduleView, TickPage,
 } from "./types";
 
 export const API = "/api/v1";
@@ -93,4 +93,11 @@ export const api = {
   pipeline: (name: string) => call<PipelineDetail>("GET", `/pipelines/${enc(name)}`),
   start: (name: string, params: Record<string, unknown>) =>
     call<Accepted>("POST", `/pipelines/${enc(name)}/runs`, { params }),
+  schedules: () => call<{ schedules: ScheduleView[] }>("GET", "/schedules"),
+  schedule: (name: string) => call<ScheduleView>("GET", `/schedules/${enc(name)}`),
+  ticks: (name: string, f: { status?: string[]; limit?: number; before?: number | string }) =>
+    call<TickPage>("GET", `/schedules/${enc(name)}/ticks${q({ ...f })}`),
+  setPaused: (name: string, paused: boolean) =>
+    call<ScheduleView>("POST", `/schedules/${enc(name)}/${paused ? "pause" : "resume"}`),
+  backfills: () => call<{ backfills: BackfillView[] }>("GET", "/backfills"),
 };

@@ -251,3 +251,57 @@ export interface PipelineDetail {
 export interface OutputPreview {
   [key: string]: unknown;
 }
+
+/** One coming instant of a schedule: UTC, its own time zone, what the clocks do that day. */
+export interface DueView {
+  utc: string;
+  local: string;
+  dst: string;
+}
+
+/** GET /schedules (each) and /schedules/{name} (with `upcoming`). */
+export interface ScheduleView {
+  name: string;
+  pipeline: string;
+  cron: string;
+  after: string;
+  when: string;
+  tz: string;
+  params: Record<string, unknown>;
+  catchup: string;
+  overlap: string;
+  max_active: number;
+  paused: boolean;
+  next_due: string | null;
+  last_instant: string | null;
+  ticks: Record<string, number>;
+  upcoming: DueView[];
+}
+
+export interface TickView {
+  schedule: string;
+  backfill: string | null;
+  instant: string;
+  interval_start: string;
+  status: string;
+  reason: string;
+  run_id: string;
+  launches: number;
+  log: string;
+}
+
+/** GET /schedules/{name}/ticks: newest first; `next_before` null on the last page. */
+export interface TickPage {
+  ticks: TickView[];
+  next_before: number | null;
+}
+
+export interface BackfillView {
+  backfill_id: string;
+  schedule: string;
+  start: string;
+  end: string;
+  max_active: number;
+  cancelled: boolean;
+  ticks: Record<string, number>;
+}
