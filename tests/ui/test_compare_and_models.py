@@ -1,6 +1,7 @@
 """Comparing runs and changing the model registry in a real browser against a real
 ``legato ui``: two runs side by side with their differences highlighted and their curves
-overlaid; a model version promoted and the alias rolled back, each after confirming."""
+overlaid; the runs grid, a map one cell with its items counted; a model version promoted
+and the alias rolled back, each after confirming."""
 
 from __future__ import annotations
 
@@ -50,6 +51,19 @@ def test_two_runs_compared_side_by_side(
     chart = page.locator(".chart", has_text="loss")
     expect(chart.locator("canvas")).to_have_count(1)
     expect(chart.locator(".u-legend .u-series")).to_have_count(3)  # the x axis and two runs
+
+
+def test_the_runs_grid_draws_a_map_as_one_cell(
+    page: Any, server: UiProcess, scored_runs: tuple[str, str]
+) -> None:
+    first, second = scored_runs
+    page.goto(f"{server.url}/runs?view=grid")
+    for run, items in ((first, 3), (second, 4)):
+        row = page.locator(".grid-row", has_text=run[:12])
+        expect(row.locator(".cell.map")).to_have_attribute(
+            "title", f"square: succeeded ({items} succeeded)"
+        )
+        expect(row.locator(".cell[title='fit: succeeded']")).to_have_count(1)
 
 
 def test_a_version_promoted_then_the_alias_rolled_back(

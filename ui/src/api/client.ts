@@ -2,7 +2,8 @@
 // (same origin); an answer of 401 tells the app to show the login page.
 import type {
   Accepted, Comparison, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
-  PipelineView, RunDetail, RunGraph, RunList, TaskList, BackfillView, ScheduleView, TickPage,
+  PipelineView, RunDetail, RunGraph, RunList, RunsGrid, TaskList, BackfillView, ScheduleView,
+  TickPage,
 } from "./types";
 
 export const API = "/api/v1";
@@ -81,6 +82,8 @@ export const api = {
     call<Record<string, unknown>>("GET", `/runs/${enc(id)}/tasks/${enc(task)}/attempts/${attempt}/output`),
   cancel: (id: string) => call<RunList["runs"][number]>("POST", `/runs/${enc(id)}/cancel`),
   resume: (id: string) => call<Accepted>("POST", `/runs/${enc(id)}/resume`),
+  grid: (ids: string[], taskOffset: number, taskLimit: number) =>
+    call<RunsGrid>("GET", `/grid${q({ run: ids, task_offset: taskOffset, task_limit: taskLimit })}`),
   compare: (ids: string[]) => call<Comparison>("GET", `/compare${q({ run: ids })}`),
   models: () => call<{ models: ModelSummary[] }>("GET", "/models"),
   model: (name: string) => call<ModelDetail>("GET", `/models/${enc(name)}`),

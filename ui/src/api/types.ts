@@ -167,6 +167,18 @@ export interface MetricSeries {
   series: Series[];
 }
 
+export interface GridCell {
+  state: string;
+  items: Record<string, number> | null;
+}
+
+export interface RunsGrid {
+  columns: string[];
+  total_columns: number;
+  offset: number;
+  rows: { run: RunSummary; cells: Record<string, GridCell> }[];
+}
+
 export interface Comparison {
   columns: string[];
   rows: Record<string, unknown>[];

@@ -12,6 +12,7 @@ from legato.query.compare import MAX_COMPARED, Comparison, compare
 from legato.query.detail import RunDetail, run_detail
 from legato.query.events import MAX_EVENTS, EventPage, event_page
 from legato.query.graph import RunGraph
+from legato.query.grid import MAX_GRID_COLUMNS, MAX_GRID_RUNS, RunsGrid, grid_of
 from legato.query.logs import MAX_CHUNK, LogChunk, log_chunk
 from legato.query.metrics import MAX_POINTS, MetricSeries, metric_series
 from legato.query.runs import RUN_STATES, RunFilter, list_runs
@@ -41,6 +42,7 @@ def add_routes(api: FastAPI) -> None:
     )
     api.get(f"{runs}/{{run_id}}/graph", response_model=RunGraph, tags=["runs"], **read)(graph)
     api.get(f"{API_PREFIX}/compare", response_model=Comparison, tags=["runs"], **read)(runs_compare)
+    api.get(f"{API_PREFIX}/grid", response_model=RunsGrid, tags=["runs"], **read)(runs_grid)
 
 
 def runs_list(
@@ -171,3 +173,38 @@ def graph(request: Request, config: Config, run_id: RunId) -> RunGraph:
     their states and places in a layered layout, and edges."""
     cache: GraphCache = request.app.state.graphs
     return cache.graph(config.store, run_id)
+
+
+def runs_grid(
+    config: Config,
+    *,
+    run: Annotated[
+        list[str] | None,
+        Query(
+            description="Run ids (or unique prefixes), one row each: repeat for each run "
+            "(default: the latest runs).",
+            max_length=MAX_GRID_RUNS,
+        ),
+    ] = None,
+    pipeline: Annotated[
+        str | None, Query(description="Without run: the latest runs of this pipeline.")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_GRID_RUNS, description="Without run: how many latest runs.")
+    ] = 25,
+    task_offset: Annotated[int, Query(ge=0, description="The first task column.")] = 0,
+    task_limit: Annotated[
+        int, Query(ge=1, le=MAX_GRID_COLUMNS, description="How many task columns.")
+    ] = 60,
+) -> RunsGrid:
+    """Runs (rows) x their planned tasks (columns, paged), each cell a task's state; a
+    mapped task one column with its items counted per state."""
+    return grid_of(
+        config.store,
+        run or (),
+        pipeline=pipeline,
+        limit=limit,
+        stale_after=config.stale_after,
+        task_offset=task_offset,
+        task_limit=task_limit,
+    )
