@@ -123,7 +123,9 @@ def s3_options() -> Iterator[dict[str, Any]]:
         "endpoint_url": f"http://{host}:{port}",
         "client_kwargs": {"region_name": "eu-west-1"},
     }
-    fsspec.filesystem("s3", **options).mkdir("legato-test")
+    # moto keeps its buckets in this process's memory: the server of a later test module
+    # finds the bucket an earlier one made.
+    fsspec.filesystem("s3", **options).makedirs("legato-test", exist_ok=True)
     try:
         yield options
     finally:
