@@ -17,6 +17,7 @@ from store.conftest import (  # noqa: F401 (fixtures shared with the store tests
     postgres_schema,
     postgres_server,
     postgres_url,
+    s3_options,
 )
 
 

@@ -1,4 +1,6 @@
-"""Run-store fixtures: a SQLite file per test, and one PostgreSQL schema per test session.
+"""Run-store fixtures: a SQLite file per test, and one PostgreSQL schema per test session;
+and a real S3 API (moto's standalone server on 127.0.0.1) for the stores and triggers that
+read object storage.
 
 PostgreSQL tests need ``LEGATO_TEST_POSTGRES_URL`` (``postgresql+psycopg://user@host/db``);
 without it, or with nothing answering there, they skip and say why. Each session works in a
@@ -12,7 +14,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -101,3 +103,30 @@ def memory_store() -> MemoryRunStore:
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite URL in a folder that does not exist yet."""
     return f"sqlite:///{tmp_path / 'state' / 'legato.db'}"
+
+
+@pytest.fixture(scope="module")
+def s3_options() -> Iterator[dict[str, Any]]:
+    """A real S3 API: moto's server on a free port of 127.0.0.1, with one bucket."""
+    server_module = pytest.importorskip(
+        "moto.server", reason="moto[server] is not installed: the S3 tests need it"
+    )
+    pytest.importorskip("s3fs", reason="s3fs (legato[s3]) is not installed")
+    import fsspec
+
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    options = {
+        "key": "testing",
+        "secret": "testing",
+        "endpoint_url": f"http://{host}:{port}",
+        "client_kwargs": {"region_name": "eu-west-1"},
+    }
+    # moto keeps its buckets in this process's memory: the server of a later test module
+    # finds the bucket an earlier one made.
+    fsspec.filesystem("s3", **options).makedirs("legato-test", exist_ok=True)
+    try:
+        yield options
+    finally:
+        server.stop()

@@ -1,5 +1,5 @@
 """The artifact store against real backends: a local folder, fsspec's memory filesystem and a
-real S3 API (moto's standalone server on 127.0.0.1, started here)."""
+real S3 API (moto's standalone server on 127.0.0.1, the fixture of conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -82,31 +82,6 @@ def _fsspec(url: str, options: Mapping[str, Any]) -> tuple[FsspecArtifactStore, 
         delete=lambda loc: fs.rm_file(f"{root}/{loc}"),
         listing=listing,
     )
-
-
-@pytest.fixture(scope="module")
-def s3_options() -> Iterator[dict[str, Any]]:
-    """A real S3 API: moto's server on a free port of 127.0.0.1, with one bucket."""
-    server_module = pytest.importorskip(
-        "moto.server", reason="moto[server] is not installed: the S3 tests need it"
-    )
-    pytest.importorskip("s3fs", reason="s3fs (legato[s3]) is not installed")
-    import fsspec
-
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    options = {
-        "key": "testing",
-        "secret": "testing",
-        "endpoint_url": f"http://{host}:{port}",
-        "client_kwargs": {"region_name": "eu-west-1"},
-    }
-    fsspec.filesystem("s3", **options).mkdir("legato-test")
-    try:
-        yield options
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["local", "memory", "s3"])

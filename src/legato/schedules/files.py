@@ -1,6 +1,6 @@
 """What a file trigger sees: the files under a path or an fsspec URL, each with a
-fingerprint (size and modification time, or the object store's ETag) that changes when the
-file does."""
+fingerprint (size and the object store's ETag, or size and modification time) that changes
+when the file does."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def list_files(where: str) -> dict[str, str]:
 
 
 def _changed(info: dict[str, Any]) -> str:
-    for key in ("mtime", "LastModified", "last_modified", "ETag", "etag", "updated"):
+    # An object store's ETag first: it changes with the content, whereas its modification
+    # time has whole seconds, so a same-size rewrite within the second would go unseen.
+    for key in ("ETag", "etag", "mtime", "LastModified", "last_modified", "updated"):
         if info.get(key) is not None:
             return str(info[key])
     return ""
