@@ -23,6 +23,7 @@ from legato.config import load_settings
 from legato.engine.reducer import fold
 from legato.engine.storage import open_storage
 from legato.errors import StoreError
+from legato.model.states import TaskState
 from legato.query.live import live_run, live_task
 
 from .processes import RESOURCES, UiProcess
@@ -226,6 +227,12 @@ def test_a_stream_from_now_sends_no_history(
     try:
         run_id = _run_id()
         store = open_storage(load_settings(), read_only=True).runs
+        deadline = time.monotonic() + 60  # some history first: a task has ended
+        while not any(
+            t.state is TaskState.SUCCEEDED for t in fold(store.read_events(run_id)).tasks.values()
+        ):
+            assert time.monotonic() < deadline, "no task of the run ended in 60 s"
+            time.sleep(0.05)
         before = store.read_events(run_id)[-1].seq
         url = f"{ui.url}/api/v1/runs/{run_id}/stream?from_now=true"
         client = Client()
