@@ -62,10 +62,11 @@ def test_a_branch_is_a_deciding_task_and_everything_inside_waits_for_it() -> Non
     assert nodes["when"].role == "branch"
     assert nodes["when"].upstream == ("beats",)
     assert nodes["otherwise"].role == "branch"
-    assert nodes["deploy"].control == ("when",)
+    assert nodes["deploy"].after == ("when",)
+    assert nodes["deploy"].waits == ("when",)
     assert nodes["deploy"].branches == ("when",)
     # tell reads deploy, which waits for the decision: no second edge
-    assert nodes["tell"].control == ()
+    assert nodes["tell"].after == ()
     assert nodes["tell"].branches == ("when",)
     assert nodes["keep"].branches == ("otherwise",)
     assert nodes["one_of"].role == "join"

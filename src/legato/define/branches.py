@@ -11,7 +11,7 @@
 
 Each ``with`` block is traced once, like the rest of the body: ``when`` records a small task
 of legato's (``when``, ``otherwise_when``, ``otherwise``) that reads the conditions and
-decides the branch, and every task traced inside waits for it (a control edge, see
+decides the branch, and every task traced inside waits for it (a wait-only edge, see
 :mod:`legato.define.blocks`). The decision runs on the executor like any task, so the
 orchestrator never loads a task's output to test it: a branch not taken ends its deciding
 task ``skipped`` (:class:`~legato.model.triggers.BranchNotTaken`), which the scheduler

@@ -84,7 +84,7 @@ from typing import Any
 import xxhash
 
 from legato._version import __version__
-from legato.define.graph import Graph, MapSpec
+from legato.define.graph import Graph, MapSpec, Node
 from legato.define.lanespec import LaneItem
 from legato.model.specs import TaskSpec
 from legato.model.values import Arg, Dict, Given, Lit, Param, Ref, Seq
@@ -366,8 +366,7 @@ class Fingerprinter:
                 tuple(map(self._arg, node.args)),
                 tuple((name, self._arg(a)) for name, a in node.kwargs),
                 None if node.mapped is None else self._map(node.mapped),
-                # Order-only edges only where there are some: older versions keep their digest.
-                node.upstream if not node.after else (node.upstream, node.after),
+                _edges(node),
                 *(() if node.lane is None else (("lane", node.lane),)),
             )
             for node in graph.nodes.values()
@@ -767,3 +766,13 @@ def code_fingerprints(fns: Iterable[object]) -> list[str]:
 def graph_fingerprint(graph: Graph) -> str:
     """Hex digest of a pipeline's version; see :meth:`Fingerprinter.graph`."""
     return Fingerprinter().graph(graph)
+
+
+def _edges(node: Node) -> Token:
+    """A node's dependencies as digests have always written them, so that recorded versions
+    keep theirs: its edges as one list, with its wait-only edges apart where it has some
+    outside every branch and ``finally_()`` block (there they can only be ``after=``'s)."""
+    if not node.after or node.branches or node.final:
+        return node.upstream
+    reads = tuple(up for up in node.upstream if up not in node.waits)
+    return (reads, node.after)

@@ -285,7 +285,7 @@ class Tracer:
             kwargs=kwarg_nodes,
             mapped=map_spec,
             location=location,
-            control=placed.control,
+            after=placed.after,
             branches=placed.branches,
             trigger=placed.trigger,
             final=placed.final,

@@ -258,7 +258,7 @@ def _check_dependencies(
     fail: Callable[[Event, str], InvalidHistoryError],
 ) -> None:
     key = event.key
-    inputs = (*node.upstream, *node.after) if node is not None else ()
+    inputs = node.upstream if node is not None else ()
     trigger = node.trigger if node is not None else Trigger.ALL_SUCCEEDED
     if event.state is TaskState.RUNNING or (
         event.state is TaskState.READY and states[key] is TaskState.PENDING
