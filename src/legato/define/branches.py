@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from legato.define.blocks import Frame, sinks
-from legato.define.placeholders import Output, ParamOutput
+from legato.define.placeholders import LaneOutput, Output, ParamOutput
 from legato.define.task import task
 from legato.define.tracing import Tracer, current_tracer
 from legato.errors import DefinitionError
@@ -45,10 +45,16 @@ def _decide(*conditions: Any, wanted: tuple[bool, ...]) -> bool:
     return True
 
 
-def _join(*values: Any) -> Any:
+def _join(*values: Any, lanes: tuple[int, ...] = ()) -> Any:
     """The value of the branch that ran: the first input that is not a FailedInput (the
-    engine runs it only when one succeeded)."""
-    return next(v for v in values if not isinstance(v, FailedInput))
+    engine runs it only when one succeeded). An input at a position in ``lanes`` is the
+    list of a mapped sub-pipeline's items, which did not run when every item is one."""
+    return next(
+        v
+        for i, v in enumerate(values)
+        if not isinstance(v, FailedInput)
+        and not (i in lanes and v and all(isinstance(item, FailedInput) for item in v))
+    )
 
 
 # One function object per name: the tracer tells tasks apart by their function.
@@ -182,8 +188,19 @@ def one_of(*outputs: Any) -> Any:
             pipeline=tracer.pipeline,
             location=user_location(),
         )
+    # A mapped sub-pipeline's whole output, read from outside it, is a list of its items.
+    lanes = tuple(
+        i
+        for i, o in enumerate(outputs)
+        if not isinstance(o, LaneOutput) and tracer.nodes[o._node].lane is not None
+    )
     return tracer.record(
-        _ONE_OF.spec, outputs, {}, mapped=False, role="join", trigger=Trigger.ONE_OF
+        _ONE_OF.spec,
+        outputs,
+        {"lanes": lanes} if lanes else {},
+        mapped=False,
+        role="join",
+        trigger=Trigger.ONE_OF,
     )
 
 

@@ -313,8 +313,10 @@ class Tracer:
         found = find_lane(list(args))
         if found is None:
             found = find_lane(list(kwargs.values()))
-        if found is None:
-            return None
+        if found is None:  # inside a branch decided per item, it runs per item too
+            return next(
+                (self.lanes[lane] for lane in self._branch_lanes() if lane is not None), None
+            )
         keyed = [v for v in (*args, *kwargs.values()) if isinstance(v, Keyed)]
         if mapped and any(find_lane(k.value) is not None for k in keyed):
             raise DefinitionError(
@@ -327,6 +329,10 @@ class Tracer:
                 location=location,
             )
         return self.lanes[found._lane]
+
+    def _branch_lanes(self) -> list[str | None]:
+        """The lane of each branch open now (None: decided once), innermost first."""
+        return [self.nodes[decided].lane for decided in reversed(self.blocks.branches)]
 
     def _after_targets(
         self, name: str, given: Any, location: SourceLocation | None
