@@ -16,7 +16,9 @@ decides the branch, and every task traced inside waits for it (a wait-only edge,
 orchestrator never loads a task's output to test it: a branch not taken ends its deciding
 task ``skipped`` (:class:`~legato.model.triggers.BranchNotTaken`), which the scheduler
 propagates to everything inside. The whole graph, both branches, is known and drawable
-before the run.
+before the run. Inside a mapped sub-pipeline (:mod:`legato.define.lanes`) a condition that
+reads the item makes the deciding task and everything in its branch steps of the lane: the
+plan unrolls them per item, so each item decides its own branch.
 """
 
 from __future__ import annotations
@@ -151,7 +153,8 @@ class _Branch:
 
 def when(condition: Any) -> _Branch:
     """``with legato.when(cond):`` — the tasks traced inside run only if ``cond`` (the
-    output of a task) is true when the run reaches it; otherwise they end ``skipped``."""
+    output of a task) is true when the run reaches it; otherwise they end ``skipped``.
+    Inside a mapped sub-pipeline a condition that reads the item is decided per item."""
     return _Branch("when", condition, has_condition=True)
 
 

@@ -17,6 +17,12 @@ A ``task.map(...)`` in the body over an item's value is a map per item: unrolled
 item's map (``per_file.score[a]``) expands as soon as that item's input is ready, with items
 ``per_file.score[a][0]``...
 
+A ``legato.when`` in the body whose condition reads the item is decided per item: the
+deciding task is a step, and so is every call inside its branch (even one that reads no
+item), so the plan unrolls each item's branch like the rest of its chain and an item that
+takes the other branch skips this one alone. The lane's result must then be a join
+(``legato.one_of``), not a value only one branch makes.
+
 The lists are known before the run (literal lists or list run parameters): the plan must
 know the items to wire each chain. A task's output is mapped over step by step with
 ``task.map(...)`` instead (each step then waits for the whole previous map).
