@@ -75,7 +75,7 @@ class Tracer:
         self.nodes: dict[str, Node] = {}
         self.lanes: dict[str, Lane] = {}
         """The mapped sub-pipelines traced so far, by key."""
-        self.after: dict[str, AfterTargets] = {}
+        self.after_targets: dict[str, AfterTargets] = {}
         """What each call's ``after=`` named, resolved by :meth:`finished_nodes`."""
         self._names: dict[str, Callable[..., Any]] = {}
         self._calls: dict[str, int] = {}
@@ -164,7 +164,7 @@ class Tracer:
     def finished_nodes(self) -> dict[str, Node]:
         """The nodes of the traced body, with their order-only edges, in an order where
         each follows what it waits for."""
-        return order_nodes(self.pipeline, self.nodes, self.after)
+        return order_nodes(self.pipeline, self.nodes, self.after_targets)
 
     # ------------------------------------------------------------------ recording
 
@@ -244,7 +244,7 @@ class Tracer:
         lane = self._lane_of(name, args, kwargs, mapped, location) if self.lanes else None
         key = self._new_key(name)
         if after is not None:
-            self.after[key] = after
+            self.after_targets[key] = after
         map_spec = None
         if mapped:
             map_spec = self._map_spec(name, args, kwargs, location)
