@@ -84,7 +84,7 @@ def test_a_map_per_item_on_a_branch_expands_only_for_the_items_that_take_it() ->
 
 
 @pytest.mark.parametrize(
-    ("new", "taken", "executor"), [(0.9, True, "threads"), (0.1, False, "processes")]
+    ("new", "taken", "executor"), [(0.9, True, "threads"), (0.1, False, "inline")]
 )
 def test_a_mapped_sub_pipeline_inside_a_condition_runs_or_is_skipped_whole(
     executor: str, new: float, taken: bool
