@@ -1,5 +1,6 @@
 """Property test over random pipelines with random, nested conditions and random failures,
-at the top level and inside a mapped sub-pipeline (every condition then decided per item):
+at the top level and inside a mapped sub-pipeline (every condition then decided per item;
+the map itself inside a random condition or not):
 every task ends in exactly one terminal state; a task is skipped exactly when a condition
 around it chose the other branch (for that item; a task deciding a branch: when its own
 condition is false), whatever failed meanwhile; a failure upstream makes a task on a branch
@@ -176,15 +177,17 @@ def build(program: tuple[Any, ...]) -> tuple[legato.Pipeline[..., Any], dict[str
 
 
 def build_mapped(
-    program: tuple[Any, ...],
+    program: tuple[Any, ...], outer: bool | None = None
 ) -> tuple[legato.Pipeline[..., Any], dict[str, TaskState]]:
     """A pipeline mapping a sub-pipeline that runs ``program`` over ``ITEMS`` items, every
     condition decided per item, then reading every item's result; and how each task of
-    each item must end."""
+    each item must end. With ``outer``, the map is inside a condition that is ``outer``
+    (the whole map skipped when it is false), joined with its other branch."""
     expected: dict[str, TaskState] = {}
 
     model = Model()
     model.width = ITEMS
+    failed = []
 
     def body() -> Any:
         last = model.block(program, [], (S,) * ITEMS)
@@ -193,7 +196,7 @@ def build_mapped(
             ending((S,) * ITEMS, [] if last is None else [last]),
         )
         expected.update(model.expected)
-        expected["work"] = UF if any(s is not S for s in result.state) else S
+        failed.append(any(s is not S for s in result.state))
         return result.out
 
     @legato.pipeline
@@ -203,14 +206,36 @@ def build_mapped(
 
     @legato.pipeline
     def random_items() -> Any:
-        return bd.work(False, each.map(list(range(ITEMS))))
+        if outer is None:
+            return bd.work(False, each.map(list(range(ITEMS))))
+        with legato.when(bd.cond(outer)):
+            results = each.map(list(range(ITEMS)))
+        with legato.otherwise():
+            other = bd.work(False)
+        return bd.work(False, legato.one_of(results, other))
 
     _ = random_items.graph  # traced now: the body fills ``expected``
+    if outer is None:
+        expected["work"] = UF if failed[0] else S
+        return random_items, expected
+    if not outer:  # nothing of the map runs
+        expected.update(dict.fromkeys(expected, SK))
+    joined = UF if outer and failed[0] else S
+    expected.update(
+        cond=S,
+        when=S if outer else SK,
+        otherwise=SK if outer else S,
+        work=SK if outer else S,
+        one_of=joined,
+        work_2=joined,
+    )
     return random_items, expected
 
 
-def check(program: tuple[Any, ...], executor: str, *, mapped: bool = False) -> None:
-    target, expected = (build_mapped if mapped else build)(program)
+def check(
+    program: tuple[Any, ...], executor: str, *, mapped: bool = False, outer: bool | None = None
+) -> None:
+    target, expected = build_mapped(program, outer) if mapped else build(program)
     recorder = EventRecorder()
     result = legato.run(target, {}, executor=executor, store=False, listeners=[recorder])
     got = {k: t.state for k, t in result.tasks.items()}
@@ -260,18 +285,20 @@ def test_random_conditions_and_failures_on_threads(program: tuple[Any, ...]) -> 
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(program=statements(depth=2, failures=True))
+@given(program=statements(depth=2, failures=True), outer=st.none() | st.booleans())
 def test_random_conditions_inside_a_mapped_sub_pipeline_are_decided_per_item(
-    program: tuple[Any, ...],
+    program: tuple[Any, ...], outer: bool | None
 ) -> None:
-    check(program, "inline", mapped=True)
+    check(program, "inline", mapped=True, outer=outer)
 
 
 @pytest.mark.exhaustive
 @PROPERTY
-@given(program=statements(depth=3, failures=True))
-def test_random_conditions_per_item_many_and_deep(program: tuple[Any, ...]) -> None:
-    check(program, "inline", mapped=True)
+@given(program=statements(depth=3, failures=True), outer=st.none() | st.booleans())
+def test_random_conditions_per_item_many_and_deep(
+    program: tuple[Any, ...], outer: bool | None
+) -> None:
+    check(program, "inline", mapped=True, outer=outer)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
