@@ -108,3 +108,14 @@ def test_an_item_s_own_value_may_decide_its_branch() -> None:
     assert result.output == ["ACME", "bolt"]
     assert result.tasks["by_record.when[0]"].state is S
     assert result.tasks["by_record.when[1]"].state is SK
+
+
+@pytest.mark.parametrize(("new", "output"), [(0.9, []), (0.1, "kept all 0.1")])
+def test_a_mapped_sub_pipeline_of_no_items_inside_a_condition_joins_as_its_branch_says(
+    new: float, output: Any
+) -> None:
+    # no item, so no task of the map: the join waits for the decision to know it ran
+    result = run(ib.lane_in_branch, "inline", new=new, customers=[])
+    assert result.state is RunState.SUCCEEDED
+    assert result.output == output
+    assert not any(k.startswith("per_customer.") for k in result.tasks)

@@ -135,10 +135,10 @@ def every_split(customers: list[str] = CUSTOMERS) -> list[Any]:
 
 
 @pipeline
-def lane_in_branch(new: float = 0.9) -> Any:
+def lane_in_branch(new: float = 0.9, customers: list[str] = CUSTOMERS) -> Any:
     s = score(new)
     with legato.when(above(s, 0.5)):
-        results = per_customer.map(keyed(CUSTOMERS))
+        results = per_customer.map(keyed(customers))
     with legato.otherwise():
         kept = keep_all(s)
     return legato.one_of(results, kept)

@@ -50,13 +50,15 @@ def _decide(*conditions: Any, wanted: tuple[bool, ...]) -> bool:
 def _join(*values: Any, lanes: tuple[int, ...] = ()) -> Any:
     """The value of the branch that ran: the first input that is not a FailedInput (the
     engine runs it only when one succeeded). An input at a position in ``lanes`` is the
-    list of a mapped sub-pipeline's items, which did not run when every item is one."""
-    return next(
+    list of a mapped sub-pipeline's items, which did not run when every item is one; an
+    empty list ran only if no other input did (its branch then was the one taken)."""
+    ran = (
         v
         for i, v in enumerate(values)
         if not isinstance(v, FailedInput)
-        and not (i in lanes and v and all(isinstance(item, FailedInput) for item in v))
+        and not (i in lanes and all(isinstance(item, FailedInput) for item in v))
     )
+    return next(ran, next((values[i] for i in lanes if values[i] == []), None))
 
 
 # One function object per name: the tracer tells tasks apart by their function.

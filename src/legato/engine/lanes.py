@@ -125,12 +125,28 @@ class _Unroller:
         mapped = node.mapped
         if mapped is not None and mapped.keys is not None and mapped.keys.known is None:
             mapped = self._inherit_keys(node)
-        return self._node(node, node.key, None, mapped)
+        # A lane of no items has no task to wait for, but the branches it is in still
+        # decide: what reads it waits for their decisions (a join then knows it ran).
+        empty = [
+            decided
+            for up in node.upstream
+            if up in self.steps and not self.steps[up]
+            for decided in self.source.nodes[up].branches
+        ]
+        return self._node(node, node.key, None, mapped, tuple(empty))
 
-    def _node(self, node: Node, key: str, at: _Item | None, mapped: MapSpec | None) -> Node:
+    def _node(
+        self,
+        node: Node,
+        key: str,
+        at: _Item | None,
+        mapped: MapSpec | None,
+        waits: tuple[str, ...] = (),
+    ) -> Node:
         """``node`` as planned for item ``at`` of its lane (None: outside every lane),
-        keyed ``key``: what it reads and waits for made that item's (a step of the same
-        lane) or every item's (a step of another)."""
+        keyed ``key``, waiting for ``waits`` too: what it reads and waits for made that
+        item's (a step of the same lane) or every item's (a step of another)."""
+        after = node.after if not waits else tuple(dict.fromkeys((*node.after, *waits)))
         return Node(
             key=key,
             spec=node.spec,
@@ -138,7 +154,7 @@ class _Unroller:
             kwargs=tuple((k, self._arg(a, at)) for k, a in node.kwargs),
             mapped=mapped,
             location=node.location,
-            after=self._keys(node.after, at),
+            after=self._keys(after, at),
             branches=self._keys(node.branches, at),
             trigger=node.trigger,
             final=node.final,
