@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bad_branches as bad
 import branch_pipelines as bp
+import item_branches as ib
 import pytest
 
 import legato
@@ -23,6 +24,21 @@ MISUSES = [
     (bad.one_of_single, "one_of_single", ["legato.one_of(...)", "1 value(s)"]),
     (bad.finally_first, "finally_first", ["legato.finally_()", "follows no task"]),
     (bad.finally_inside, "finally_inside", ["block.finally_()", "inside the block"]),
+    (
+        bad.every_item_branch_value,
+        "item_returned",
+        ["'item_branch_value.deploy'", "'item_branch_value.when'", "item_branch_value.map"],
+    ),
+    (
+        bad.every_item_branch_read,
+        "item_read",
+        ["task 'item_branch_read.notify'", "'item_branch_read.deploy'"],
+    ),
+    (
+        bad.every_lane_in_item_branch,
+        "lane_in_item_branch",
+        ["inner.map(...)", "'lane_in_item_branch.when'", "decided per item"],
+    ),
 ]
 
 
@@ -62,10 +78,11 @@ def test_a_branch_is_a_deciding_task_and_everything_inside_waits_for_it() -> Non
     assert nodes["when"].role == "branch"
     assert nodes["when"].upstream == ("beats",)
     assert nodes["otherwise"].role == "branch"
-    assert nodes["deploy"].control == ("when",)
+    assert nodes["deploy"].after == ("when",)
+    assert nodes["deploy"].waits == ("when",)
     assert nodes["deploy"].branches == ("when",)
     # tell reads deploy, which waits for the decision: no second edge
-    assert nodes["tell"].control == ()
+    assert nodes["tell"].after == ()
     assert nodes["tell"].branches == ("when",)
     assert nodes["keep"].branches == ("otherwise",)
     assert nodes["one_of"].role == "join"
@@ -121,3 +138,34 @@ def test_drawings_show_decisions_joins_and_waits() -> None:
     dot = graph.to_dot()
     assert "shape=diamond" in dot
     assert "style=dashed" in dot
+
+
+def test_a_condition_inside_a_mapped_sub_pipeline_is_decided_per_item() -> None:
+    graph = ib.every_customer.graph
+    nodes = graph.nodes
+    when, otherwise = nodes["per_customer.when"], nodes["per_customer.otherwise"]
+    assert (when.role, otherwise.role) == ("branch", "branch")
+    assert when.lane == otherwise.lane == "per_customer"  # a step: one decision per item
+    assert nodes["per_customer.retrain"].branches == ("per_customer.when",)
+    # page() reads no item, but runs on a branch decided per item: a step of the lane too
+    page = nodes["per_customer.page"]
+    assert page.lane == "per_customer"
+    assert page.after == ("per_customer.when",)
+    assert nodes["per_customer.keep"].branches == ("per_customer.otherwise",)
+    join = nodes["per_customer.one_of"]
+    assert (join.role, join.lane, join.branches) == ("join", "per_customer", ())
+    assert graph.lanes["per_customer"].output == "per_customer.one_of"
+    # drawn before any run: both branches, each a map of the lane's items
+    text = graph.render_text()
+    assert "per_customer.when[\u00d7?]" in text
+    assert "per_customer.page[\u00d7?]" in text
+    assert "<- after per_customer.when" in text
+
+
+def test_a_mapped_sub_pipeline_inside_a_branch_is_on_that_branch() -> None:
+    nodes = ib.lane_in_branch.graph.nodes
+    steps = [n for n in nodes.values() if n.lane == "per_customer"]
+    assert steps
+    assert all(n.branches[0] == "when" for n in steps)
+    assert nodes["per_customer.retrain"].branches == ("when", "per_customer.when")
+    assert dict(nodes["one_of"].kwargs)["lanes"].value == (0,)  # type: ignore[attr-defined]

@@ -56,11 +56,13 @@ def test_the_cycle_error_says_which_edge_to_take_out() -> None:
     assert "take 'evaluate' out of the after= of 'train'" in info.value.fix
 
 
-def test_an_after_edge_is_an_edge_of_its_own_and_no_input() -> None:
+def test_an_after_edge_is_a_wait_only_edge_and_no_input() -> None:
     graph = ordered.ordered.graph
     node = graph.nodes["count_rows"]
     assert node.after == ("write_table",)
-    assert node.upstream == ()  # it reads nothing
+    assert node.waits == ("write_table",)  # it reads nothing
+    assert node.upstream == ("write_table",)  # but waits for it
+    assert not node.args
     assert graph.order_edges == (("write_table", "count_rows"),)
     assert ("write_table", "count_rows") in graph.edges
     assert graph.downstream()["write_table"] == ["count_rows"]

@@ -1,6 +1,7 @@
 """A run's graph as the API draws it, for order-only edges and mapped sub-pipelines: the
-shape the server reads from ``graph_child`` marks ``after=`` edges, and a step planned once
-per item counts its items per state like a map."""
+shape the server reads from ``graph_child`` marks wait-only edges (``after=``, a branch's
+decision), and a step planned once per item counts its items per state like a map, a
+branch decided per item its taken and skipped items."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections import Counter
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import item_branches as ib
 import lane_pipelines as lanes
 import ordered_pipelines as ordered
 
@@ -67,3 +69,24 @@ def test_a_mapped_sub_pipeline_step_counts_its_items(ledger: Path) -> None:
     assert nodes["per_customer.train"].items == {"succeeded": 2, "upstream_failed": 1}
     assert nodes["summarize"].state == "upstream_failed"
     assert all(not e.after for e in graph.edges)
+
+
+def test_a_branch_decided_per_item_counts_its_taken_and_skipped_items() -> None:
+    shape = _shape("item_branches:every_customer")
+    assert ("per_customer.when", "per_customer.retrain") in shape.after
+    assert ("per_customer.otherwise", "per_customer.keep") in shape.after
+    result = legato.run(ib.every_customer, executor="inline")
+    layout = layered([n.key for n in shape.nodes], shape.edges)
+    graph = run_graph(result.run_id, shape, layout, *_as_stored(result))
+    nodes = {n.key: n for n in graph.nodes}
+    assert nodes["per_customer.when"].role == "branch"
+    assert nodes["per_customer.when"].items == {"succeeded": 2, "skipped": 2}
+    assert nodes["per_customer.keep"].items == {"succeeded": 2, "skipped": 2}
+    assert nodes["per_customer.one_of"].items == {"succeeded": 4}
+    assert nodes["summary"].state == "succeeded"
+    after = {(e.source, e.target) for e in graph.edges if e.after}
+    assert after == {
+        ("per_customer.when", "per_customer.retrain"),
+        ("per_customer.when", "per_customer.page"),
+        ("per_customer.otherwise", "per_customer.keep"),
+    }

@@ -102,3 +102,48 @@ def bad_trigger() -> None:
     @task(trigger="always")  # <- bad: trigger
     def report() -> None:
         pass
+
+
+@pipeline
+def item_branch_value(x: float) -> str:
+    with legato.when(beats(score(x))):
+        deployed = deploy(x)  # <- bad: item_returned
+    return deployed
+
+
+@pipeline
+def every_item_branch_value() -> list[str]:
+    return item_branch_value.map([0.1, 0.9])
+
+
+@pipeline
+def item_branch_read(x: float) -> str:
+    with legato.when(beats(score(x))):
+        deployed = deploy(x)
+    with legato.otherwise():
+        keep(x)
+    return notify(deployed)  # <- bad: item_read
+
+
+@pipeline
+def every_item_branch_read() -> list[str]:
+    return item_branch_read.map([0.1, 0.9])
+
+
+@pipeline
+def inner(y: float) -> str:
+    return deploy(y)
+
+
+@pipeline
+def lane_in_item_branch(x: float) -> str:
+    with legato.when(beats(score(x))):
+        deployed = inner.map([1.0, 2.0])  # <- bad: lane_in_item_branch
+    with legato.otherwise():
+        kept = keep(x)
+    return legato.one_of(deployed, kept)
+
+
+@pipeline
+def every_lane_in_item_branch() -> list[str]:
+    return lane_in_item_branch.map([0.1, 0.9])

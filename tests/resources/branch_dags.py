@@ -17,3 +17,9 @@ def work(fail: bool, *inputs: Any) -> int:
 @task
 def cond(value: bool, *inputs: Any) -> bool:
     return value
+
+
+@task
+def cond_of(values: tuple[bool, ...], item: int, *inputs: Any) -> bool:
+    """One item's condition: its value of ``values``."""
+    return values[item]

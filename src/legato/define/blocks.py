@@ -5,11 +5,12 @@ body enters pushes a :class:`Frame`; a task recorded inside gets, from :meth:`Bl
 what the block makes of it, written into its :class:`~legato.define.graph.Node` as plain
 data, so the plan, the scheduler and the drawings need nothing from here:
 
-- in a branch, a *control edge* to the task deciding the branch (unless it already reads a
-  task of that branch, which waits for it), and the branch in ``Node.branches``: a branch
+- in a branch, a wait-only edge (``Node.after``) to the task deciding the branch (unless it
+  already reads a task of that branch, which waits for it), and the branch in
+  ``Node.branches``: a branch
   not taken ends that task ``skipped`` and everything downstream with it, through the
   ordinary ``skipped`` propagation of the scheduler;
-- in a ``finally_()`` block, control edges to the last tasks of the block it follows, the
+- in a ``finally_()`` block, wait-only edges to the last tasks of the block it follows, the
   trigger ``all_done`` (unless the task declares its own) and ``final``.
 
 It also checks what a task reads (:meth:`Blocks.check_reads`): the output of a task on a
@@ -58,7 +59,8 @@ class Frame:
 class Placement:
     """What the blocks around a task make of its node."""
 
-    control: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    """Its wait-only edges (``Node.after``)."""
     branches: tuple[str, ...] = ()
     trigger: Trigger = Trigger.ALL_SUCCEEDED
     final: bool = False
@@ -97,10 +99,10 @@ class Blocks:
     def place(
         self, node_upstream: Iterable[str], nodes: Mapping[str, Node], declared: Trigger | None
     ) -> Placement:
-        """The control edges, branches, trigger and finality of a task recorded now, which
+        """The wait-only edges, branches, trigger and finality of a task recorded now, which
         reads the nodes ``node_upstream`` and declares ``declared`` (None: no trigger)."""
         reads = list(node_upstream)
-        control: list[str] = []
+        after: list[str] = []
         final = any(frame.kind == "finally" for frame in self.frames)
         trigger = declared or (Trigger.ALL_DONE if final else Trigger.ALL_SUCCEEDED)
         for frame in self.frames:
@@ -110,11 +112,11 @@ class Blocks:
                 # for the decision itself, which skips it (engine.triggers.settle).
                 waits = any(r == decided or decided in nodes[r].branches for r in reads)
                 if trigger is not Trigger.ALL_SUCCEEDED or not waits:
-                    control.append(decided)
+                    after.append(decided)
             elif frame.kind == "finally":
-                control.extend(k for k in frame.follows if k not in reads)
+                after.extend(k for k in frame.follows if k not in reads)
         return Placement(
-            control=tuple(dict.fromkeys(control)),
+            after=tuple(dict.fromkeys(after)),
             branches=self.branches,
             trigger=trigger,
             final=final,

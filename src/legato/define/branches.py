@@ -11,12 +11,14 @@
 
 Each ``with`` block is traced once, like the rest of the body: ``when`` records a small task
 of legato's (``when``, ``otherwise_when``, ``otherwise``) that reads the conditions and
-decides the branch, and every task traced inside waits for it (a control edge, see
+decides the branch, and every task traced inside waits for it (a wait-only edge, see
 :mod:`legato.define.blocks`). The decision runs on the executor like any task, so the
 orchestrator never loads a task's output to test it: a branch not taken ends its deciding
 task ``skipped`` (:class:`~legato.model.triggers.BranchNotTaken`), which the scheduler
 propagates to everything inside. The whole graph, both branches, is known and drawable
-before the run.
+before the run. Inside a mapped sub-pipeline (:mod:`legato.define.lanes`) a condition that
+reads the item makes the deciding task and everything in its branch steps of the lane: the
+plan unrolls them per item, so each item decides its own branch.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from legato.define.blocks import Frame, sinks
-from legato.define.placeholders import Output, ParamOutput
+from legato.define.placeholders import LaneOutput, Output, ParamOutput
 from legato.define.task import task
 from legato.define.tracing import Tracer, current_tracer
 from legato.errors import DefinitionError
@@ -45,10 +47,18 @@ def _decide(*conditions: Any, wanted: tuple[bool, ...]) -> bool:
     return True
 
 
-def _join(*values: Any) -> Any:
+def _join(*values: Any, lanes: tuple[int, ...] = ()) -> Any:
     """The value of the branch that ran: the first input that is not a FailedInput (the
-    engine runs it only when one succeeded)."""
-    return next(v for v in values if not isinstance(v, FailedInput))
+    engine runs it only when one succeeded). An input at a position in ``lanes`` is the
+    list of a mapped sub-pipeline's items, which did not run when every item is one; an
+    empty list ran only if no other input did (its branch then was the one taken)."""
+    ran = (
+        v
+        for i, v in enumerate(values)
+        if not isinstance(v, FailedInput)
+        and not (i in lanes and all(isinstance(item, FailedInput) for item in v))
+    )
+    return next(ran, next((values[i] for i in lanes if values[i] == []), None))
 
 
 # One function object per name: the tracer tells tasks apart by their function.
@@ -145,7 +155,8 @@ class _Branch:
 
 def when(condition: Any) -> _Branch:
     """``with legato.when(cond):`` — the tasks traced inside run only if ``cond`` (the
-    output of a task) is true when the run reaches it; otherwise they end ``skipped``."""
+    output of a task) is true when the run reaches it; otherwise they end ``skipped``.
+    Inside a mapped sub-pipeline a condition that reads the item is decided per item."""
     return _Branch("when", condition, has_condition=True)
 
 
@@ -182,8 +193,19 @@ def one_of(*outputs: Any) -> Any:
             pipeline=tracer.pipeline,
             location=user_location(),
         )
+    # A mapped sub-pipeline's whole output, read from outside it, is a list of its items.
+    lanes = tuple(
+        i
+        for i, o in enumerate(outputs)
+        if not isinstance(o, LaneOutput) and tracer.nodes[o._node].lane is not None
+    )
     return tracer.record(
-        _ONE_OF.spec, outputs, {}, mapped=False, role="join", trigger=Trigger.ONE_OF
+        _ONE_OF.spec,
+        outputs,
+        {"lanes": lanes} if lanes else {},
+        mapped=False,
+        role="join",
+        trigger=Trigger.ONE_OF,
     )
 
 

@@ -80,13 +80,20 @@ class Node:
     mapped: MapSpec | None = None
     location: SourceLocation | None = None
     upstream: tuple[str, ...] = field(default=())
-    """Keys of the nodes whose outputs it reads, in first-use order."""
+    """Keys of every node it waits for: those whose outputs it reads, in first-use order,
+    then those of ``after`` it does not read. Derived from ``args``, ``kwargs`` and
+    ``after``."""
     params: tuple[str, ...] = field(default=())
     """Names of the run parameters it reads."""
-    control: tuple[str, ...] = ()
-    """Nodes it waits for without reading their output: the task deciding the branch it is
-    in (``legato.when``), the tasks a ``finally_()`` block follows (see
-    :mod:`legato.define.blocks`). They are part of ``upstream``."""
+    after: tuple[str, ...] = ()
+    """Keys of the nodes it waits for without reading their outputs, its *wait-only* edges:
+    the targets of its ``after=`` (see :mod:`legato.define.ordering`), the task deciding
+    each ``legato.when`` branch it is in and the tasks a ``finally_()`` block follows (see
+    :mod:`legato.define.blocks`). Each is a dependency like an input (the plan waits for
+    it; a failure blocks, a skip skips), never an input (nothing bound, no part of a cache
+    key)."""
+    waits: tuple[str, ...] = field(default=())
+    """Those of ``after`` it does not also read: the edges drawn as wait-only. Derived."""
     branches: tuple[str, ...] = ()
     """The tasks deciding the branches it is inside, outermost first."""
     trigger: Trigger = Trigger.ALL_SUCCEEDED
@@ -96,11 +103,6 @@ class Node:
     role: str = "task"
     """``task``; ``branch``: the task deciding a ``legato.when`` branch; ``join``: a
     ``legato.one_of``."""
-    waits: tuple[str, ...] = field(default=())
-    """The control edges that are not also data: nodes it waits for and does not read."""
-    after: tuple[str, ...] = ()
-    """Keys of the nodes it runs after without reading their outputs (``after=``: it
-    depends on their effect); see :mod:`legato.define.ordering`."""
     lane: str | None = None
     """The mapped sub-pipeline (:class:`~legato.define.lanespec.Lane`) it is a step of: it
     runs once per item of the lane."""
@@ -114,9 +116,9 @@ class Node:
             for param in iter_params(arg):
                 names.setdefault(param.name)
         reads = set(seen)
-        for key in self.control:
+        for key in self.after:
             seen.setdefault(key)
-        object.__setattr__(self, "waits", tuple(k for k in self.control if k not in reads))
+        object.__setattr__(self, "waits", tuple(k for k in self.after if k not in reads))
         object.__setattr__(self, "upstream", tuple(seen))
         object.__setattr__(self, "params", tuple(names))
 
@@ -168,22 +170,14 @@ class Graph:
 
     @property
     def edges(self) -> tuple[tuple[str, str], ...]:
-        """``(upstream, downstream)`` pairs, one per dependency: data, then order-only."""
-        return (
-            *((up, node.key) for node in self.nodes.values() for up in node.upstream),
-            *self.order_edges,
-        )
+        """``(upstream, downstream)`` pairs, one per dependency (data or wait-only)."""
+        return tuple((up, node.key) for node in self.nodes.values() for up in node.upstream)
 
     @property
     def order_edges(self) -> tuple[tuple[str, str], ...]:
-        """The order-only ``(upstream, downstream)`` pairs (``after=``) not also a data
-        dependency."""
-        return tuple(
-            (up, node.key)
-            for node in self.nodes.values()
-            for up in node.after
-            if up not in node.upstream
-        )
+        """The wait-only ``(upstream, downstream)`` pairs (``Node.waits``): a dependency
+        without a value (``after=``, a branch's decision, what a ``finally_()`` follows)."""
+        return tuple((up, node.key) for node in self.nodes.values() for up in node.waits)
 
     def downstream(self) -> dict[str, list[str]]:
         """For each node key, the keys of nodes that wait for it (read its output, or run
@@ -192,9 +186,6 @@ class Graph:
         for node in self.nodes.values():  # a loop, not self.edges: plans of 100,000 tasks
             for up in node.upstream:
                 out[up].append(node.key)
-            for up in node.after:
-                if up not in node.upstream:
-                    out[up].append(node.key)
         return out
 
     def render_text(self) -> str:

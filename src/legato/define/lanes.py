@@ -17,6 +17,12 @@ A ``task.map(...)`` in the body over an item's value is a map per item: unrolled
 item's map (``per_file.score[a]``) expands as soon as that item's input is ready, with items
 ``per_file.score[a][0]``...
 
+A ``legato.when`` in the body whose condition reads the item is decided per item: the
+deciding task is a step, and so is every call inside its branch (even one that reads no
+item), so the plan unrolls each item's branch like the rest of its chain and an item that
+takes the other branch skips this one alone. The lane's result must then be a join
+(``legato.one_of``), not a value only one branch makes.
+
 The lists are known before the run (literal lists or list run parameters): the plan must
 know the items to wire each chain. A task's output is mapped over step by step with
 ``task.map(...)`` instead (each step then waits for the whole previous map).
@@ -90,6 +96,8 @@ def trace_lane(
             location,
         )
     size = next(iter(lengths), None) if all(isinstance(a, Lit) for _, a in sources) else None
+    _refuse_per_item_branch(tracer, name, location)
+    outer = tracer.blocks.branches
     key = tracer.enter(name)
     try:
         lane = Lane(
@@ -126,6 +134,7 @@ def trace_lane(
             "whole: index or combine the outputs in a task of the sub-pipeline)",
             location,
         )
+    _check_returned(tracer, name, returned._node, outer)
     tracer.lanes[key] = replace(lane, output=returned._node)
     return Output(tracer, returned._node, returned._task, length=size, location=location)
 
@@ -182,6 +191,43 @@ def _maps_over(tracer: Tracer, name: str, value: Any, location: SourceLocation |
             location,
         )
     return isinstance(value, list | range)
+
+
+def _refuse_per_item_branch(tracer: Tracer, name: str, location: SourceLocation | None) -> None:
+    """A mapped sub-pipeline inside a branch decided per item of another: its items would
+    be items of items, which a lane cannot plan."""
+    for decided in tracer.blocks.branches:
+        lane = tracer.nodes[decided].lane
+        if lane is not None:
+            raise _error(
+                tracer,
+                name,
+                f"{name}.map(...) is inside branch {decided!r}, which is decided per item of "
+                f"the mapped sub-pipeline {lane!r}: a mapped sub-pipeline inside another is "
+                "not supported",
+                f"call {name}(...) for the item (its steps then run per item of {lane!r}, "
+                f"inside the branch), or map {name} outside {lane!r}",
+                location,
+            )
+
+
+def _check_returned(tracer: Tracer, name: str, step: str, outer: tuple[str, ...]) -> None:
+    """Refuse a mapped sub-pipeline that returns the output of a step on a branch opened
+    in its body: an item that takes the other branch has no such value."""
+    node = tracer.nodes[step]
+    inner = node.branches[len(outer) :]
+    if not inner:
+        return
+    raise DefinitionError(
+        f"sub-pipeline {name!r} mapped with {name}.map(...) returns the output of task "
+        f"{step!r}, which runs only when branch {inner[0]!r} is taken: an item for which "
+        "it is not has no value to return",
+        fix=f"return legato.one_of(<output of {step}>, <the other branch's output>) from "
+        f"{name}, which is the value of the branch each item took",
+        task=step,
+        pipeline=tracer.pipeline,
+        location=node.location,
+    )
 
 
 def _known_keys(

@@ -11,7 +11,10 @@ nodes are ordered again here, and a cycle (``train`` after ``evaluate``, which r
 ``after=``.
 
 An order-only edge is no input: it is not part of a cache key (the value is not read), and
-a failed or cancelled target blocks the task as a failed input does.
+a failed or cancelled target blocks the task as a failed input does. It is a wait-only edge
+(``Node.after``) like those a branch or a ``finally_()`` block adds
+(:mod:`legato.define.blocks`), which all point at earlier calls: every cycle has a step
+that points at a later call, and that step is an ``after=``.
 """
 
 from __future__ import annotations
@@ -51,9 +54,9 @@ def takes_after(signature_params: Mapping[str, Any]) -> bool:
 def order_nodes(
     pipeline: str, nodes: Mapping[str, Node], targets: Mapping[str, AfterTargets]
 ) -> dict[str, Node]:
-    """``nodes`` with each call's ``after`` keys set from ``targets``, in an order where
-    every node follows its inputs and its ``after=`` targets (the trace order where it
-    already is one); raises :class:`~legato.errors.DefinitionError` for a task never
+    """``nodes`` with the targets of each call's ``after=`` added to its ``after`` keys, in
+    an order where every node follows what it waits for (the trace order where it already
+    is one); raises :class:`~legato.errors.DefinitionError` for a task never
     called or a cycle."""
     if not targets:
         return dict(nodes)
@@ -62,7 +65,7 @@ def order_nodes(
         by_name.setdefault(node.name, []).append(key)
     resolved = dict(nodes)
     for key, named in targets.items():
-        after: dict[str, None] = dict.fromkeys(named.calls)
+        after: dict[str, None] = dict.fromkeys((*nodes[key].after, *named.calls))
         for name in named.tasks:
             calls = by_name.get(name)
             if not calls:
@@ -93,10 +96,10 @@ def _topological(
     """Kahn's order, the earliest traced node first among those ready: the trace order
     where it already is one."""
     position = {key: i for i, key in enumerate(nodes)}
-    waits = {key: len(set(n.upstream) | set(n.after)) for key, n in nodes.items()}
+    waits = {key: len(n.upstream) for key, n in nodes.items()}
     users: dict[str, list[str]] = {key: [] for key in nodes}
     for key, node in nodes.items():
-        for up in set(node.upstream) | set(node.after):
+        for up in node.upstream:
             users[up].append(key)
     ready = [position[k] for k, n in waits.items() if n == 0]
     heapq.heapify(ready)
@@ -120,15 +123,16 @@ def _cycle_error(
     placed: Mapping[str, Node],
     targets: Mapping[str, AfterTargets],
 ) -> DefinitionError:
-    """The error for the cycle among the nodes not ``placed``, named from an ``after=``
-    edge on it (every cycle has one: data edges alone point backwards)."""
+    """The error for the cycle among the nodes not ``placed``, named from its ``after=``
+    edge: the step that points at a later call (every other edge points backwards)."""
     cycle = _find_cycle({k: n for k, n in nodes.items() if k not in placed})
-    # cycle[i] waits for cycle[i + 1]; find the step that is an after= edge.
+    position = {key: i for i, key in enumerate(nodes)}
+    # cycle[i] waits for cycle[i + 1]; find the step that points forwards.
     for i, key in enumerate(cycle):
         target = cycle[(i + 1) % len(cycle)]
-        if target in nodes[key].after and target not in nodes[key].upstream:
+        if position[target] > position[key]:
             break
-    else:  # pragma: no cover - data edges alone cannot close a cycle
+    else:  # pragma: no cover - edges that all point backwards cannot close a cycle
         key, target = cycle[0], cycle[1 % len(cycle)]
     path = _path_text(cycle, key)
     return DefinitionError(
@@ -145,7 +149,7 @@ def _cycle_error(
 
 def _find_cycle(nodes: Mapping[str, Node]) -> list[str]:
     """A cycle among ``nodes`` (each waits for the next, the last for the first)."""
-    waits = {k: [u for u in (*n.upstream, *n.after) if u in nodes] for k, n in nodes.items()}
+    waits = {k: [u for u in n.upstream if u in nodes] for k, n in nodes.items()}
     start = next(iter(nodes))
     seen: dict[str, int] = {}
     walk: list[str] = []

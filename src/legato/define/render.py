@@ -51,19 +51,10 @@ def task_count(graph: Graph) -> TaskCount:
 
 def _inputs(node: Node) -> list[str]:
     """What a task waits for: what it reads, then parameters, then ``after x`` for what it
-    only waits for (a branch's decision, what a finally block follows, an ``after=``)."""
+    only waits for (``after=``, a branch's decision, what a finally block follows)."""
     waits = node.waits
     reads = [up for up in node.upstream if up not in waits]
-    return [
-        *reads,
-        *(f"param {p}" for p in node.params),
-        *(f"after {w}" for w in (*waits, *_order_only(node))),
-    ]
-
-
-def _order_only(node: Node) -> list[str]:
-    """What ``node`` runs after without reading it (``after=``): drawn dashed."""
-    return [a for a in node.after if a not in node.upstream]
+    return [*reads, *(f"param {p}" for p in node.params), *(f"after {w}" for w in waits)]
 
 
 def render_text(graph: Graph) -> str:
@@ -95,9 +86,9 @@ def _mermaid_text(text: str) -> str:
 
 def render_mermaid(graph: Graph) -> str:
     """A Mermaid flowchart; mapped tasks are drawn as subroutine boxes, the tasks deciding
-    ``legato.when`` branches as diamonds, ``legato.one_of`` joins as stadiums, and edges
-    that only order (a branch's decision, what a finally block follows) dashed, order-only
-    edges (``after=``) dashed and labelled ``after``."""
+    ``legato.when`` branches as diamonds, ``legato.one_of`` joins as stadiums, and wait-only
+    edges (``after=``, a branch's decision, what a finally block follows) dashed and
+    labelled ``after``."""
     ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
     lines = ["flowchart TD"]
     for p in graph.params:
@@ -113,12 +104,10 @@ def render_mermaid(graph: Graph) -> str:
     for key, node in graph.nodes.items():
         waits = node.waits
         for up in node.upstream:
-            arrow = "-.->" if up in waits else "-->"
+            arrow = "-. after .->" if up in waits else "-->"
             lines.append(f"  {ids[up]} {arrow} {ids[key]}")
         for name in node.params:
             lines.append(f"  p_{name} -.-> {ids[key]}")
-        for up in _order_only(node):
-            lines.append(f"  {ids[up]} -. after .-> {ids[key]}")
     return "\n".join(lines)
 
 
@@ -128,8 +117,7 @@ def _dot_text(text: str) -> str:
 
 def render_dot(graph: Graph) -> str:
     """A Graphviz digraph; mapped tasks are drawn with a double border, branch decisions
-    as diamonds, joins as ovals, edges that only order dashed (``after=`` ones labelled
-    ``after``)."""
+    as diamonds, joins as ovals, wait-only edges dashed and labelled ``after``."""
     lines = [f'digraph "{_dot_text(graph.pipeline)}" {{', "  rankdir=TB;", "  node [shape=box];"]
     for key, node in graph.nodes.items():
         extra = ", peripheries=2" if node.mapped is not None else ""
@@ -141,12 +129,8 @@ def render_dot(graph: Graph) -> str:
     for key, node in graph.nodes.items():
         waits = node.waits
         for up in node.upstream:
-            style = " [style=dashed]" if up in waits else ""
+            style = ' [style=dashed, label="after"]' if up in waits else ""
             lines.append(f'  "{_dot_text(up)}" -> "{_dot_text(key)}"{style};')
-        for up in _order_only(node):
-            lines.append(
-                f'  "{_dot_text(up)}" -> "{_dot_text(key)}" [style=dashed, label="after"];'
-            )
     lines.append("}")
     return "\n".join(lines)
 

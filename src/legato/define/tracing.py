@@ -75,7 +75,7 @@ class Tracer:
         self.nodes: dict[str, Node] = {}
         self.lanes: dict[str, Lane] = {}
         """The mapped sub-pipelines traced so far, by key."""
-        self.after: dict[str, AfterTargets] = {}
+        self.after_targets: dict[str, AfterTargets] = {}
         """What each call's ``after=`` named, resolved by :meth:`finished_nodes`."""
         self._names: dict[str, Callable[..., Any]] = {}
         self._calls: dict[str, int] = {}
@@ -164,7 +164,7 @@ class Tracer:
     def finished_nodes(self) -> dict[str, Node]:
         """The nodes of the traced body, with their order-only edges, in an order where
         each follows what it waits for."""
-        return order_nodes(self.pipeline, self.nodes, self.after)
+        return order_nodes(self.pipeline, self.nodes, self.after_targets)
 
     # ------------------------------------------------------------------ recording
 
@@ -244,7 +244,7 @@ class Tracer:
         lane = self._lane_of(name, args, kwargs, mapped, location) if self.lanes else None
         key = self._new_key(name)
         if after is not None:
-            self.after[key] = after
+            self.after_targets[key] = after
         map_spec = None
         if mapped:
             map_spec = self._map_spec(name, args, kwargs, location)
@@ -285,7 +285,7 @@ class Tracer:
             kwargs=kwarg_nodes,
             mapped=map_spec,
             location=location,
-            control=placed.control,
+            after=placed.after,
             branches=placed.branches,
             trigger=placed.trigger,
             final=placed.final,
@@ -313,8 +313,10 @@ class Tracer:
         found = find_lane(list(args))
         if found is None:
             found = find_lane(list(kwargs.values()))
-        if found is None:
-            return None
+        if found is None:  # inside a branch decided per item, it runs per item too
+            return next(
+                (self.lanes[lane] for lane in self._branch_lanes() if lane is not None), None
+            )
         keyed = [v for v in (*args, *kwargs.values()) if isinstance(v, Keyed)]
         if mapped and any(find_lane(k.value) is not None for k in keyed):
             raise DefinitionError(
@@ -327,6 +329,10 @@ class Tracer:
                 location=location,
             )
         return self.lanes[found._lane]
+
+    def _branch_lanes(self) -> list[str | None]:
+        """The lane of each branch open now (None: decided once), innermost first."""
+        return [self.nodes[decided].lane for decided in reversed(self.blocks.branches)]
 
     def _after_targets(
         self, name: str, given: Any, location: SourceLocation | None

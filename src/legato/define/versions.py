@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from legato.define.code_objects import FORMAT, PYTHON, Token, digest
-from legato.define.graph import Graph, MapSpec
+from legato.define.graph import Graph, MapSpec, Node
 from legato.define.lanespec import LaneItem
 from legato.model.values import Arg, Dict, Given, Lit, Param, Ref, Seq
 
@@ -36,8 +36,7 @@ def version_of(graph: Graph, code: Code) -> str:
             tuple(_arg(a, code) for a in node.args),
             tuple((name, _arg(a, code)) for name, a in node.kwargs),
             None if node.mapped is None else _map(node.mapped, code),
-            # Order-only edges only where there are some: older versions keep their digest.
-            node.upstream if not node.after else (node.upstream, node.after),
+            _edges(node),
             *(() if node.lane is None else (("lane", node.lane),)),
         )
         for node in graph.nodes.values()
@@ -87,3 +86,13 @@ def _arg(arg: Arg, code: Code) -> Token:
     if isinstance(arg, LaneItem):
         return ("lane", arg.lane, arg.source, code(arg.path))
     return ("arg", type(arg).__qualname__)
+
+
+def _edges(node: Node) -> Token:
+    """A node's dependencies as digests have always written them, so that recorded versions
+    keep theirs: its edges as one list, with its wait-only edges apart where it has some
+    outside every branch and ``finally_()`` block (there they can only be ``after=``'s)."""
+    if not node.after or node.branches or node.final:
+        return node.upstream
+    reads = tuple(up for up in node.upstream if up not in node.waits)
+    return (reads, node.after)

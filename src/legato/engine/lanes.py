@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from legato.define.graph import Graph, ItemKeys, Node
+from legato.define.graph import Graph, ItemKeys, MapSpec, Node
 from legato.define.itemkeys import Inherited, make_item_keys
 from legato.define.lanespec import Lane, LaneItem, maps_per_item
 from legato.errors import ParameterError
@@ -63,16 +63,8 @@ class _Unroller:
                 made = item_key(key, label)
                 keys.append(made)
                 at = (node.lane, i)
-                nodes[made] = Node(
-                    key=made,
-                    spec=node.spec,
-                    args=tuple(self._arg(a, at) for a in node.args),
-                    kwargs=tuple((k, self._arg(a, at)) for k, a in node.kwargs),
-                    mapped=node.mapped if maps_per_item(node) else None,
-                    location=node.location,
-                    after=self._after(node.after, at),
-                    lane=node.lane,  # one item's step of the lane
-                )
+                mapped = node.mapped if maps_per_item(node) else None
+                nodes[made] = self._node(node, made, at, mapped)
             self.steps[key] = tuple(keys)
         source = self.source
         return Graph(
@@ -133,17 +125,44 @@ class _Unroller:
         mapped = node.mapped
         if mapped is not None and mapped.keys is not None and mapped.keys.known is None:
             mapped = self._inherit_keys(node)
+        # A lane of no items has no task to wait for, but the branches it is in still
+        # decide: what reads it waits for their decisions (a join then knows it ran).
+        empty = [
+            decided
+            for up in node.upstream
+            if up in self.steps and not self.steps[up]
+            for decided in self.source.nodes[up].branches
+        ]
+        return self._node(node, node.key, None, mapped, tuple(empty))
+
+    def _node(
+        self,
+        node: Node,
+        key: str,
+        at: _Item | None,
+        mapped: MapSpec | None,
+        waits: tuple[str, ...] = (),
+    ) -> Node:
+        """``node`` as planned for item ``at`` of its lane (None: outside every lane),
+        keyed ``key``, waiting for ``waits`` too: what it reads and waits for made that
+        item's (a step of the same lane) or every item's (a step of another)."""
+        after = node.after if not waits else tuple(dict.fromkeys((*node.after, *waits)))
         return Node(
-            key=node.key,
+            key=key,
             spec=node.spec,
-            args=tuple(self._arg(a, None) for a in node.args),
-            kwargs=tuple((k, self._arg(a, None)) for k, a in node.kwargs),
+            args=tuple(self._arg(a, at) for a in node.args),
+            kwargs=tuple((k, self._arg(a, at)) for k, a in node.kwargs),
             mapped=mapped,
             location=node.location,
-            after=self._after(node.after, None),
+            after=self._keys(after, at),
+            branches=self._keys(node.branches, at),
+            trigger=node.trigger,
+            final=node.final,
+            role=node.role,
+            lane=node.lane,  # for a step, one item's step of the lane
         )
 
-    def _inherit_keys(self, node: Node) -> Any:
+    def _inherit_keys(self, node: Node) -> MapSpec:
         """A keyed map over the whole output of a keyed lane: its item keys are the
         lane's, known now (the plan makes the keys of the others)."""
         assert node.mapped is not None
@@ -212,9 +231,13 @@ class _Unroller:
                 f"indexed with {step!r} ({exc!r}): give every item that index"
             ) from None
 
-    def _after(self, after: tuple[str, ...], at: _Item | None) -> tuple[str, ...]:
+    def _keys(self, keys: tuple[str, ...], at: _Item | None) -> tuple[str, ...]:
+        """Node keys (what a node waits for, the branches it is in) as planned for item
+        ``at``: a step of its own lane is that item's, of another lane every item's."""
+        if not keys:
+            return keys
         out: list[str] = []
-        for key in after:
+        for key in keys:
             steps = self.steps.get(key)
             if steps is None:
                 out.append(key)

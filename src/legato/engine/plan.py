@@ -111,10 +111,7 @@ def build_plan(
             kwargs=node.kwargs,
             mapped=node.mapped,
             location=node.location,
-            # What it waits for: its inputs, then what it runs after (never an input).
-            upstream=node.upstream
-            if not node.after
-            else (*node.upstream, *(a for a in node.after if a not in node.upstream)),
+            upstream=node.upstream,  # its inputs, then what it only waits for
             downstream=tuple(downstream[key]),
             amounts=node.spec.options.resources.amounts(),
             split_output=key in split,
@@ -125,7 +122,7 @@ def build_plan(
             branches=node.branches,
             lane=node.lane,
             chained=node.lane is not None
-            and any(graph.nodes[up].lane == node.lane for up in (*node.upstream, *node.after)),
+            and any(graph.nodes[up].lane == node.lane for up in node.upstream),
         )
     return Plan(
         pipeline=graph.pipeline,

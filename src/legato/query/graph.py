@@ -55,10 +55,10 @@ class GraphShape:
     fingerprint: str
     nodes: tuple[ShapeNode, ...]
     edges: tuple[tuple[str, str], ...]
-    """Every dependency, the order-only ones included (the layout keeps them pointing down)."""
+    """Every dependency, the wait-only ones included (the layout keeps them pointing down)."""
     after: tuple[tuple[str, str], ...] = ()
-    """The edges that are order-only (``after=``): the task runs after the other without
-    reading its output."""
+    """The edges that are wait-only (``after=``, a branch's decision, what a ``finally_()``
+    block follows): the task runs after the other without reading its output."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -93,7 +93,8 @@ def check_history(
     succeeds only if they all did). With ``complete`` (the default) the run and every task
     must have ended, the run succeeded exactly when every task did. Given the pipeline's
     ``graph`` (as the run planned it: a mapped sub-pipeline per item), a task (or map item)
-    may become ready or start only after every task it reads or runs after (``after=``) has
+    may become ready or start only after every task it waits for (``Node.upstream``: what it
+    reads, its ``after=``, its branches' decisions, what its ``finally_()`` follows) has
     succeeded (ended, for a task with a trigger rule), a task ends ``upstream_failed`` only
     when one of them failed, timed out or was itself ``upstream_failed`` (a cancelled input
     cancels its dependents), ``skipped`` only when one of them was skipped (or it decides a
@@ -258,7 +259,7 @@ def _check_dependencies(
     fail: Callable[[Event, str], InvalidHistoryError],
 ) -> None:
     key = event.key
-    inputs = (*node.upstream, *node.after) if node is not None else ()
+    inputs = node.upstream if node is not None else ()
     trigger = node.trigger if node is not None else Trigger.ALL_SUCCEEDED
     if event.state is TaskState.RUNNING or (
         event.state is TaskState.READY and states[key] is TaskState.PENDING

@@ -77,7 +77,8 @@ export function RunGraph(props: {
         source: e.source,
         target: e.target,
         type: "default",
-        // an order-only edge (after=): the task runs after the other without reading it
+        // a wait-only edge (after=, a branch's decision, what a finally_() follows): the
+        // task runs after the other without reading it
         style: e.after
           ? { stroke: "#adb5bd", strokeWidth: 1.25, strokeDasharray: "4 3" }
           : { stroke: "#adb5bd", strokeWidth: 1.25 },
