@@ -180,3 +180,33 @@ class LightReadsContract:
         assert [len(got[r].tracked) for r in ("run-a", "run-b", "run-c")] == [5, 3, 0]
         assert got["run-b"].cache_hits == {"u": "run-a"}
         assert store.read_runs([]) == {}
+
+    def test_read_runs_of_named_metrics_reads_the_others_last_points(self, store: RunStore) -> None:
+        def metric(name: str, step: int, value: float, attempt: int = 1) -> Tracked:
+            return Tracked(
+                run_id="r", key="t", attempt=attempt, kind=TrackKind.METRIC, name=name,
+                value=value, step=step, at=float(step),
+            )  # fmt: skip
+
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="t", name="t")))
+        param = Tracked(run_id="r", key="t", attempt=1, kind=TrackKind.PARAM, name="p", value=1)
+        store.append("r", "owner-1", [], [param])
+        store.append("r", "owner-1", [], [metric("loss", s, 5.0 - s) for s in range(5)])
+        store.append("r", "owner-1", [], [metric("acc", s, [0.9, 0.1, 0.5][s]) for s in range(3)])
+        store.append("r", "owner-1", [], [metric("acc", 0, 0.7, attempt=2)])
+        for extremes in (False, True):
+            full = store.read_tracked("r", extremes=extremes)
+            got = store.read_runs(["r"], extremes=extremes, metrics={"loss"})["r"].tracked
+            last_acc = {t.attempt: t for t in full if t.name == "acc"}  # in step order
+            assert got == [t for t in full if t.name != "acc" or last_acc[t.attempt] is t]
+            assert [(t.name, t.attempt, t.step) for t in got if t.name == "acc"] == [
+                ("acc", 1, 2),
+                ("acc", 2, 0),
+            ]
+        whole = store.read_runs(["r"], metrics={"loss", "acc", "nothing"})["r"].tracked
+        assert whole == store.read_tracked("r")
+        assert [t.name for t in store.read_runs(["r"], metrics=set())["r"].tracked] == [
+            "acc", "loss", "p", "acc",
+        ]  # fmt: skip

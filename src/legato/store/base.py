@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -224,10 +224,20 @@ class RunStore(Protocol):
         point."""
         ...
 
-    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
+    def read_runs(
+        self,
+        run_ids: Sequence[str],
+        *,
+        extremes: bool = False,
+        metrics: Collection[str] | None = None,
+    ) -> dict[str, RunReading]:
         """Of the runs with exactly these ids, in their order (others left out: a prefix is
         :meth:`get_run`'s to resolve), each one's info, tracked values and cache hits, read
-        together: comparing 200 runs costs a few queries, not three round trips per run."""
+        together: comparing 200 runs costs a few queries, not three round trips per run.
+        ``metrics``: only the metric series of these names are read as ``extremes`` says;
+        of every other series only its point at the highest step (so which attempt logged
+        what is still known): one metric's curves of 200 runs without every step of
+        every metric."""
         ...
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
@@ -221,14 +221,21 @@ class MemoryRunStore:
                 return []
             return [e for e in run.events if e.seq > after_seq]
 
-    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
-        """The runs with exactly these ids, with their tracked values and cache hits."""
+    def read_runs(
+        self,
+        run_ids: Sequence[str],
+        *,
+        extremes: bool = False,
+        metrics: Collection[str] | None = None,
+    ) -> dict[str, RunReading]:
+        """The runs with exactly these ids, with their tracked values and cache hits (of
+        the series not named in ``metrics``, when given, only the last point)."""
         with self._lock:
             found = [r for r in dict.fromkeys(run_ids) if r in self._runs]
         return {
             run_id: RunReading(
                 info=self.get_run(run_id),
-                tracked=self.read_tracked(run_id, extremes=extremes),
+                tracked=tallies.named_series(self.read_tracked(run_id, extremes=extremes), metrics),
                 cache_hits=self.cache_hits(run_id),
             )
             for run_id in found

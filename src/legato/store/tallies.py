@@ -6,14 +6,21 @@ both to the same answers)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
 
-__all__ = ["attempt_output", "cache_hits", "extremes", "item_counts", "planned"]
+__all__ = [
+    "attempt_output",
+    "cache_hits",
+    "extremes",
+    "item_counts",
+    "named_series",
+    "planned",
+]
 
 
 def planned(records: Iterable[TaskRecord]) -> list[TaskRecord]:
@@ -52,6 +59,20 @@ def extremes(tracked: Iterable[Tracked]) -> list[Tracked]:
         steps = {point[0] for point in metric_summary.points_of(ends)}
         kept.update(id(p) for p in points if p.step in steps)
     return [t for t in values if t.kind is not TrackKind.METRIC or id(t) in kept]
+
+
+def named_series(tracked: Iterable[Tracked], names: Collection[str] | None) -> list[Tracked]:
+    """``tracked`` (sorted, as a store reads it) with each metric series not named in
+    ``names`` cut down to its point at the highest step (None: every series whole)."""
+    values = list(tracked)
+    if names is None:
+        return values
+    last: dict[tuple[str, int, str], Tracked] = {}
+    for t in values:
+        if t.kind is TrackKind.METRIC and t.name not in names:
+            last[t.key, t.attempt, t.name] = t  # in step order: the last one stays
+    kept = {id(t) for t in last.values()}
+    return [t for t in values if t.kind is not TrackKind.METRIC or t.name in names or id(t) in kept]
 
 
 def _point(t: Tracked) -> metric_summary.Point:

@@ -14,7 +14,13 @@ from legato.query.events import MAX_EVENTS, EventPage, event_page
 from legato.query.graph import RunGraph
 from legato.query.grid import MAX_GRID_COLUMNS, MAX_GRID_RUNS, RunsGrid, grid_of
 from legato.query.logs import MAX_CHUNK, LogChunk, log_chunk
-from legato.query.metrics import MAX_POINTS, MetricSeries, metric_series
+from legato.query.metrics import (
+    MAX_POINTS,
+    ComparedSeries,
+    MetricSeries,
+    compared_series,
+    metric_series,
+)
 from legato.query.runs import RUN_STATES, RunFilter, list_runs
 from legato.query.tasks import TaskList, task_list
 from legato.query.views import RunList
@@ -42,6 +48,9 @@ def add_routes(api: FastAPI) -> None:
     )
     api.get(f"{runs}/{{run_id}}/graph", response_model=RunGraph, tags=["runs"], **read)(graph)
     api.get(f"{API_PREFIX}/compare", response_model=Comparison, tags=["runs"], **read)(runs_compare)
+    api.get(f"{API_PREFIX}/compare/series", response_model=ComparedSeries, tags=["runs"], **read)(
+        runs_compare_series
+    )
     api.get(f"{API_PREFIX}/grid", response_model=RunsGrid, tags=["runs"], **read)(runs_grid)
 
 
@@ -166,6 +175,32 @@ def runs_compare(
     if len(run) > MAX_COMPARED:
         raise ParameterError(f"compare at most {MAX_COMPARED} runs, not {len(run)}")
     return compare(config.store, run)
+
+
+def runs_compare_series(
+    config: Config,
+    run: Annotated[
+        list[str],
+        Query(
+            description="Run ids (or unique prefixes): repeat for each run.",
+            max_length=MAX_COMPARED,
+        ),
+    ],
+    name: Annotated[
+        str,
+        Query(
+            description="A metric's name, or <task key>/<name> as a compare column names it.",
+            min_length=1,
+            max_length=500,
+        ),
+    ],
+    points: Annotated[int, Query(ge=4, le=MAX_POINTS)] = MAX_POINTS,
+) -> ComparedSeries:
+    """One metric's series in each run (a chart of compared runs), downsampled to
+    ``points`` each: one request for all the runs, reading only that metric's points."""
+    if len(run) > MAX_COMPARED:
+        raise ParameterError(f"compare at most {MAX_COMPARED} runs, not {len(run)}")
+    return compared_series(config.store, run, name, limit=points)
 
 
 def graph(request: Request, config: Config, run_id: RunId) -> RunGraph:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -392,11 +392,18 @@ class SqlRunStore:
         )
         return row is not None and row.owner == owner and row.last_seq >= seq
 
-    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
+    def read_runs(
+        self,
+        run_ids: Sequence[str],
+        *,
+        extremes: bool = False,
+        metrics: Collection[str] | None = None,
+    ) -> dict[str, RunReading]:
         """The runs with exactly these ids, with their tracked values and cache hits: on one
         connection, a few chunked ``IN (...)`` queries (:func:`reads.runs_of`)."""
         return self._tx.read(
-            f"reading {len(run_ids)} runs", partial(reads.runs_of, run_ids, extremes=extremes)
+            f"reading {len(run_ids)} runs",
+            partial(reads.runs_of, run_ids, extremes=extremes, metrics=metrics),
         )
 
     def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
