@@ -53,6 +53,34 @@ def test_two_runs_compared_side_by_side(
     expect(chart.locator(".u-legend .u-series")).to_have_count(3)  # the x axis and two runs
 
 
+def test_many_runs_drawn_in_view_and_metrics_plotted_on_demand(
+    page: Any, server: UiProcess, home: Path, scored_runs: tuple[str, str]
+) -> None:
+    target = f"{SERVER_PIPELINES}:scored"
+    runs = [*scored_runs, *(record(home, target, f"score=0.{i}") for i in (3, 4, 6))]
+    page.set_viewport_size({"width": 560, "height": 900})
+    page.goto(f"{server.url}/compare?" + "&".join(f"run={r}" for r in runs))
+    table = page.get_by_test_id("compare")
+    expect(table).to_have_attribute("data-runs", "5")
+    score = table.locator("tr", has=page.locator("th", has_text=re.compile(r"^param\.score$")))
+    expect(score.locator("td:not(.pad)")).to_have_count(3)  # the runs in view, and one more
+    expect(table.get_by_role("link", name=runs[4][:12])).to_have_count(0)
+    page.locator(".compare-scroll").evaluate("box => box.scrollLeft = box.scrollWidth")
+    expect(table.get_by_role("link", name=runs[4][:12])).to_be_visible()
+    expect(score.locator("td:not(.pad)").last).to_have_text("0.6")
+    # the metrics plotted: the first few by default, each one's curves for every run
+    chart = page.locator(".chart", has_text="loss")
+    expect(chart.locator(".u-legend .u-series")).to_have_count(6)  # the x axis and 5 runs
+    page.locator(".metric-name", has_text="loss").get_by_role("checkbox").uncheck()
+    expect(page).to_have_url(re.compile("&plot=score$"))  # one value a run: no curve
+    expect(page.locator(".chart")).to_have_count(0)
+    page.locator(".metric-name", has_text="score").get_by_role("checkbox").uncheck()
+    expect(page).to_have_url(re.compile("&plot=$"))  # none
+    page.locator(".metric-name", has_text="loss").get_by_role("checkbox").check()
+    expect(page).to_have_url(re.compile("&plot=loss$"))
+    expect(chart.locator("canvas")).to_have_count(1)
+
+
 def test_the_runs_grid_draws_a_map_as_one_cell(
     page: Any, server: UiProcess, scored_runs: tuple[str, str]
 ) -> None:

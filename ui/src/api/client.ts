@@ -1,7 +1,7 @@
 // The API client: one fetch wrapper for every call. The session cookie travels by itself
 // (same origin); an answer of 401 tells the app to show the login page.
 import type {
-  Accepted, Comparison, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
+  Accepted, ComparedSeries, Comparison, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
   PipelineView, RunDetail, RunGraph, RunList, RunsGrid, TaskList, BackfillView, ScheduleView,
   TickPage,
 } from "./types";
@@ -85,6 +85,8 @@ export const api = {
   grid: (ids: string[], taskOffset: number, taskLimit: number) =>
     call<RunsGrid>("GET", `/grid${q({ run: ids, task_offset: taskOffset, task_limit: taskLimit })}`),
   compare: (ids: string[]) => call<Comparison>("GET", `/compare${q({ run: ids })}`),
+  compareSeries: (ids: string[], name: string, points: number) =>
+    call<ComparedSeries>("GET", `/compare/series${q({ run: ids, name, points })}`),
   models: () => call<{ models: ModelSummary[] }>("GET", "/models"),
   model: (name: string) => call<ModelDetail>("GET", `/models/${enc(name)}`),
   promote: (name: string, alias: string, version: number, reason: string) =>

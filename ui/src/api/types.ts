@@ -167,6 +167,11 @@ export interface MetricSeries {
   series: Series[];
 }
 
+export interface ComparedSeries {
+  name: string;
+  runs: MetricSeries[];
+}
+
 export interface GridCell {
   state: string;
   items: Record<string, number> | null;

@@ -94,7 +94,10 @@ _SUMMARIES = sa.select(
     _S.run_id, _S.key, _S.attempt, _S.name, *(_S[c] for c in metric_summary.END_COLUMNS)
 ).where(_S.run_id.in_(_IDS))
 _NAMES: sa.BindParameter[list[str]] = sa.bindparam("names", expanding=True)
-_NAMED_POINTS = _ALL_POINTS.where(_M.name.in_(_NAMES))
+# The range on ``attempt`` (always true) lets SQLite's planner, which has no statistics,
+# seek by (run_id, name) on ix_tracked_metrics_run_name instead of walking each run's every
+# metric by the primary key: one metric of 200 runs x 50 metrics in 0.07 s, not 0.17 to 0.5.
+_NAMED_POINTS = _ALL_POINTS.where(_M.name.in_(_NAMES), _M.attempt >= 1)
 _NAMED_SUMMARIES = _SUMMARIES.where(_S.name.in_(_NAMES))
 _OTHER_LASTS = sa.select(
     _S.run_id, _S.key, _S.attempt, _S.name, _S.last_step, _S.last_value, _S.last_at,
