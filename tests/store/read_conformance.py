@@ -210,3 +210,41 @@ class LightReadsContract:
         assert [t.name for t in store.read_runs(["r"], metrics=set())["r"].tracked] == [
             "acc", "loss", "p", "acc",
         ]  # fmt: skip
+
+    def test_map_items_pages_agree_with_the_records(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(
+            w.start(
+                PlannedTask(key="sq", name="sq", mapped=True, items=5),
+                PlannedTask(key="cube", name="cube", mapped=True, items=2),
+            ),
+            w.expand("sq", 5),
+            w.expand("cube", 2),
+        )
+        w.append(
+            w.task("sq[3]", S.RUNNING),
+            w.task("sq[3]", S.SUCCEEDED, output=inline_ref("s3")),
+            w.task("sq[1]", S.RUNNING),
+            w.task("sq[1]", S.FAILED, error=ERROR),
+            w.task("sq[0]", S.RUNNING),
+            w.task("sq[0]", S.SUCCEEDED, output=inline_ref("s0")),
+        )
+        items = [r for r in store.task_records("r") if r.parent == "sq" and not r.mapped]
+        items.sort(key=lambda r: r.map_index or 0)
+        page = store.map_items("r", "sq")
+        assert page.total == 5
+        assert page.items == items
+        assert [r.key for r in page.items] == [f"sq[{i}]" for i in range(5)]
+        assert store.map_items("r", "sq", offset=1, limit=2).items == items[1:3]
+        assert store.map_items("r", "sq", offset=4, limit=9).items == items[4:]
+        done = store.map_items("r", "sq", state=S.SUCCEEDED)
+        assert (done.total, [r.key for r in done.items]) == (2, ["sq[0]", "sq[3]"])
+        assert store.map_items("r", "sq", state=S.SUCCEEDED, offset=1).items == [items[3]]
+        failed = store.map_items("r", "sq", state=S.FAILED)
+        assert failed.items[0].error is not None
+        assert store.map_items("r", "sq", offset=9).total == 5
+        assert store.map_items("r", "sq", offset=9).items == []
+        assert [r.key for r in store.map_items("r", "cube").items] == ["cube[0]", "cube[1]"]
+        assert store.map_items("r", "nothing").total == 0
+        assert store.map_items("ghost", "sq").items == []

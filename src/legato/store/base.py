@@ -12,10 +12,18 @@ from legato.model.records import TaskRecord
 from legato.model.registry import AliasChange, ModelVersion
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import RunState
+from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 
-__all__ = ["ANY_VERSION", "ArtifactStore", "ModelStore", "RunReading", "RunStore", "Storage"]
+__all__ = [
+    "ANY_VERSION",
+    "ArtifactStore",
+    "ItemPage",
+    "ModelStore",
+    "RunReading",
+    "RunStore",
+    "Storage",
+]
 
 ANY_VERSION = -1
 """``expect`` for :meth:`ModelStore.move_alias`: whatever version the alias names now."""
@@ -31,6 +39,16 @@ class RunReading:
     """As :meth:`RunStore.read_tracked` returns them."""
     cache_hits: dict[str, str]
     """As :meth:`RunStore.cache_hits` returns them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """A page of a mapped task's items (:meth:`RunStore.map_items`)."""
+
+    total: int
+    """How many items the filter matches, on every page."""
+    items: list[TaskRecord]
+    """By map index."""
 
 
 class ModelStore(Protocol):
@@ -189,6 +207,21 @@ class RunStore(Protocol):
 
     def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         """How many items of each mapped task (by its key) stand in each state."""
+        ...
+
+    def map_items(
+        self,
+        run_id: str,
+        parent: str,
+        *,
+        state: TaskState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """The items of mapped task ``parent`` (its group record left out), in ``state``
+        when given, by map index, ``limit`` of them from the ``offset``-th, and how many
+        match: a list of a 100,000-item map scrolled a page at a time, never read whole
+        (nothing for an unknown run or task)."""
         ...
 
     def cache_hits(self, run_id: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
-from legato.store.base import RunReading
+from legato.store.base import ItemPage, RunReading
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
 
@@ -272,6 +272,19 @@ class MemoryRunStore:
     def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         """Each mapped task's items per state."""
         return tallies.item_counts(self.task_records(run_id))
+
+    def map_items(
+        self,
+        run_id: str,
+        parent: str,
+        *,
+        state: TaskState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of a mapped task's items, by map index."""
+        total, items = tallies.map_items(self.task_records(run_id), parent, state, offset, limit)
+        return ItemPage(total=total, items=items)
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
         """Task key -> the run whose output it reused."""

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable
 
 from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry
+from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
 
@@ -18,6 +19,7 @@ __all__ = [
     "cache_hits",
     "extremes",
     "item_counts",
+    "map_items",
     "named_series",
     "planned",
 ]
@@ -36,6 +38,24 @@ def item_counts(records: Iterable[TaskRecord]) -> dict[str, dict[str, int]]:
             states = counts.setdefault(r.parent, {})
             states[r.state.value] = states.get(r.state.value, 0) + 1
     return counts
+
+
+def map_items(
+    records: Iterable[TaskRecord],
+    parent: str,
+    state: TaskState | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[TaskRecord]]:
+    """The items of mapped task ``parent`` among ``records`` (in ``state``, when given), by
+    map index: how many, and ``limit`` of them from the ``offset``-th."""
+    found = [
+        r
+        for r in records
+        if r.parent == parent and not r.mapped and (state is None or r.state is state)
+    ]
+    found.sort(key=lambda r: (r.map_index if r.map_index is not None else -1, r.key))
+    return len(found), found[offset : offset + limit]
 
 
 def cache_hits(records: Iterable[TaskRecord]) -> dict[str, str]:

@@ -1,7 +1,7 @@
 // The API client: one fetch wrapper for every call. The session cookie travels by itself
 // (same origin); an answer of 401 tells the app to show the login page.
 import type {
-  Accepted, ComparedSeries, Comparison, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
+  Accepted, ComparedSeries, Comparison, ItemList, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
   PipelineView, RunDetail, RunGraph, RunList, RunsGrid, TaskList, BackfillView, ScheduleView,
   TickPage,
 } from "./types";
@@ -75,6 +75,8 @@ export const api = {
   run: (id: string) => call<RunDetail>("GET", `/runs/${enc(id)}`),
   tasks: (id: string) => call<TaskList>("GET", `/runs/${enc(id)}/tasks`),
   graph: (id: string) => call<RunGraph>("GET", `/runs/${enc(id)}/graph`),
+  items: (id: string, task: string, page: { state?: string; offset: number; limit: number }) =>
+    call<ItemList>("GET", `/runs/${enc(id)}/tasks/${enc(task)}/items${q({ ...page })}`),
   metrics: (id: string) => call<MetricSeries>("GET", `/runs/${enc(id)}/metrics`),
   logs: (id: string, task: string, attempt: number | null, window: { start?: number; end?: number; limit?: number } = {}) =>
     call<LogChunk>("GET", `/runs/${enc(id)}/logs${q({ task, attempt, ...window })}`),

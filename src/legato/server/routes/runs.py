@@ -13,6 +13,7 @@ from legato.query.detail import RunDetail, run_detail
 from legato.query.events import MAX_EVENTS, EventPage, event_page
 from legato.query.graph import RunGraph
 from legato.query.grid import MAX_GRID_COLUMNS, MAX_GRID_RUNS, RunsGrid, grid_of
+from legato.query.items import MAX_ITEMS, ItemList, item_list
 from legato.query.logs import MAX_CHUNK, LogChunk, log_chunk
 from legato.query.metrics import (
     MAX_POINTS,
@@ -41,6 +42,9 @@ def add_routes(api: FastAPI) -> None:
     api.get(runs, response_model=RunList, tags=["runs"], **read)(runs_list)
     api.get(f"{runs}/{{run_id}}", response_model=RunDetail, tags=["runs"], **read)(run)
     api.get(f"{runs}/{{run_id}}/tasks", response_model=TaskList, tags=["runs"], **read)(tasks)
+    api.get(
+        f"{runs}/{{run_id}}/tasks/{{task}}/items", response_model=ItemList, tags=["runs"], **read
+    )(items)
     api.get(f"{runs}/{{run_id}}/events", response_model=EventPage, tags=["runs"], **read)(events)
     api.get(f"{runs}/{{run_id}}/logs", response_model=LogChunk, tags=["runs"], **read)(logs)
     api.get(f"{runs}/{{run_id}}/metrics", response_model=MetricSeries, tags=["runs"], **read)(
@@ -117,6 +121,20 @@ def tasks(config: Config, run_id: RunId) -> TaskList:
     """A run's tasks: state, attempts with their errors and timings, what the cache said,
     outputs as artifact metadata."""
     return task_list(config.store, run_id)
+
+
+def items(
+    config: Config,
+    run_id: RunId,
+    task: Annotated[str, Path(description="A mapped task's key.", max_length=1000)],
+    *,
+    state: Annotated[str | None, Query(description="Only items in this state.")] = None,
+    offset: Annotated[int, Query(ge=0, description="The first item (by map index).")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = 100,
+) -> ItemList:
+    """A page of a mapped task's items by map index, each with its state, and how many
+    items the filter matches."""
+    return item_list(config.store, run_id, task, state=state, offset=offset, limit=limit)
 
 
 def events(

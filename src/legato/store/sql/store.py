@@ -17,16 +17,16 @@ from legato.model.events import Event, MapExpanded, RunStarted
 from legato.model.records import TaskRecord
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import RUN_TERMINAL, RunState
+from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked
-from legato.store.base import RunReading
+from legato.store.base import ItemPage, RunReading
 from legato.store.memory import (
     check_batch,
     fenced_message,
     refuse_take_over,
     unknown_run_message,
 )
-from legato.store.sql import reads
+from legato.store.sql import item_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
@@ -461,6 +461,21 @@ class SqlRunStore:
         """Each mapped task's items per state (one grouped query)."""
         return self._tx.read(
             f"counting the map items of run {run_id!r}", partial(reads.item_counts, run_id)
+        )
+
+    def map_items(
+        self,
+        run_id: str,
+        parent: str,
+        *,
+        state: TaskState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of a mapped task's items, by map index (:func:`item_reads.map_items`)."""
+        return self._tx.read(
+            f"reading the items of {parent!r} in run {run_id!r}",
+            partial(item_reads.map_items, run_id, parent, state=state, offset=offset, limit=limit),
         )
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
