@@ -82,7 +82,7 @@ def test_many_runs_drawn_in_view_and_metrics_plotted_on_demand(
 
 
 def test_the_runs_grid_draws_a_map_as_one_cell(
-    page: Any, server: UiProcess, scored_runs: tuple[str, str]
+    page: Any, server: UiProcess, home: Path, scored_runs: tuple[str, str]
 ) -> None:
     first, second = scored_runs
     page.goto(f"{server.url}/runs?view=grid")
@@ -92,6 +92,15 @@ def test_the_runs_grid_draws_a_map_as_one_cell(
             "title", f"square: succeeded ({items} succeeded)"
         )
         expect(row.locator(".cell[title='fit: succeeded']")).to_have_count(1)
+    # the latest runs, asked of GET /grid alone: a new run joins them, live
+    newer = record(home, f"{SERVER_PIPELINES}:scored", "n=2")
+    expect(page.locator(".grid-row").first).to_contain_text(newer[:12], timeout=30_000)
+    expect(page.locator(".grid-row").first.locator(".cell.map")).to_have_attribute(
+        "title", "square: succeeded (2 succeeded)"
+    )
+    # filtered by more than a pipeline: the grid of the runs list's runs
+    page.goto(f"{server.url}/runs?view=grid&state=succeeded")
+    expect(page.locator(".grid-row", has_text=newer[:12])).to_have_count(1)
 
 
 def test_a_version_promoted_then_the_alias_rolled_back(

@@ -84,8 +84,9 @@ export const api = {
     call<Record<string, unknown>>("GET", `/runs/${enc(id)}/tasks/${enc(task)}/attempts/${attempt}/output`),
   cancel: (id: string) => call<RunList["runs"][number]>("POST", `/runs/${enc(id)}/cancel`),
   resume: (id: string) => call<Accepted>("POST", `/runs/${enc(id)}/resume`),
-  grid: (ids: string[], taskOffset: number, taskLimit: number) =>
-    call<RunsGrid>("GET", `/grid${q({ run: ids, task_offset: taskOffset, task_limit: taskLimit })}`),
+  /** The grid of runs `ids`, or (none given) of the latest `limit` runs of `pipeline`. */
+  grid: (ids: string[], taskOffset: number, taskLimit: number, latest: { pipeline?: string; limit?: number } = {}) =>
+    call<RunsGrid>("GET", `/grid${q({ run: ids, task_offset: taskOffset, task_limit: taskLimit, ...latest })}`),
   compare: (ids: string[]) => call<Comparison>("GET", `/compare${q({ run: ids })}`),
   compareSeries: (ids: string[], name: string, points: number) =>
     call<ComparedSeries>("GET", `/compare/series${q({ run: ids, name, points })}`),
