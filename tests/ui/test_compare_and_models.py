@@ -54,23 +54,22 @@ def test_two_runs_compared_side_by_side(
 
 
 def test_many_runs_drawn_in_view_and_metrics_plotted_on_demand(
-    page: Any, server: UiProcess, home: Path, scored_runs: tuple[str, str]
+    page: Any, server: UiProcess, scored_runs: tuple[str, str], churn: list[str]
 ) -> None:
-    target = f"{SERVER_PIPELINES}:scored"
-    runs = [*scored_runs, *(record(home, target, f"score=0.{i}") for i in (3, 4, 6))]
+    runs = [*scored_runs, *churn]
     page.set_viewport_size({"width": 560, "height": 900})
     page.goto(f"{server.url}/compare?" + "&".join(f"run={r}" for r in runs))
     table = page.get_by_test_id("compare")
-    expect(table).to_have_attribute("data-runs", "5")
+    expect(table).to_have_attribute("data-runs", "4")
     score = table.locator("tr", has=page.locator("th", has_text=re.compile(r"^param\.score$")))
     expect(score.locator("td:not(.pad)")).to_have_count(3)  # the runs in view, and one more
-    expect(table.get_by_role("link", name=runs[4][:12])).to_have_count(0)
+    expect(table.get_by_role("link", name=runs[3][:12])).to_have_count(0)
     page.locator(".compare-scroll").evaluate("box => box.scrollLeft = box.scrollWidth")
-    expect(table.get_by_role("link", name=runs[4][:12])).to_be_visible()
-    expect(score.locator("td:not(.pad)").last).to_have_text("0.6")
+    expect(table.get_by_role("link", name=runs[3][:12])).to_be_visible()
+    expect(score.locator("td:not(.pad)").last).to_have_text("—")  # churn has no score
     # the metrics plotted: the first few by default, each one's curves for every run
     chart = page.locator(".chart", has_text="loss")
-    expect(chart.locator(".u-legend .u-series")).to_have_count(6)  # the x axis and 5 runs
+    expect(chart.locator(".u-legend .u-series")).to_have_count(3)  # the x axis, 2 runs
     page.locator(".metric-name", has_text="loss").get_by_role("checkbox").uncheck()
     expect(page).to_have_url(re.compile("&plot=score$"))  # one value a run: no curve
     expect(page.locator(".chart")).to_have_count(0)
