@@ -174,3 +174,34 @@ def test_runs_compared_side_by_side(viewer: TestClient, scored_runs: Any) -> Non
     assert viewer.get("/api/v1/compare").status_code == 422
     many = [("run", low)] * (MAX_COMPARED + 1)
     assert viewer.get("/api/v1/compare", params=many).status_code == 422
+
+
+def test_one_metric_of_compared_runs_in_one_request(viewer: TestClient, scored_runs: Any) -> None:
+    ids = [r.run_id for r in scored_runs]
+    asked = [("run", ids[0]), ("run", ids[1][:12]), ("run", ids[2])]
+    body = viewer.get("/api/v1/compare/series", params=[*asked, ("name", "loss")]).json()
+    assert body["name"] == "loss"
+    assert [r["run_id"] for r in body["runs"]] == ids  # prefixes resolved, order kept
+    for shown in body["runs"]:  # each run's series as its own metrics route sends it
+        alone = viewer.get(RUN.format(shown["run_id"]) + "/metrics", params={"name": "loss"})
+        assert shown["series"] == alone.json()["series"]
+    first = body["runs"][0]["series"]
+    assert [(s["task"], s["count"]) for s in first] == [("fit", 5)]
+    assert first[0]["points"] == [[s, pytest.approx(1 / (s + 1) + 0.2)] for s in range(5)]
+    labelled = viewer.get("/api/v1/compare/series", params=[*asked, ("name", "fit/loss")])
+    assert labelled.json()["runs"] == body["runs"]  # a compare column's task/name label
+    few = viewer.get("/api/v1/compare/series", params=[*asked, ("name", "loss"), ("points", 4)])
+    assert [len(r["series"][0]["points"]) for r in few.json()["runs"]] == [4, 4, 4]
+    none = viewer.get("/api/v1/compare/series", params=[*asked, ("name", "nothing")]).json()
+    assert [r["series"] for r in none["runs"]] == [[], [], []]
+
+
+def test_malformed_compared_series_requests(viewer: TestClient, scored_runs: Any) -> None:
+    run = ("run", scored_runs[0].run_id)
+    assert viewer.get("/api/v1/compare/series", params=[run]).status_code == 422  # no name
+    assert viewer.get("/api/v1/compare/series", params={"name": "loss"}).status_code == 422
+    many = [run] * (MAX_COMPARED + 1)
+    assert viewer.get("/api/v1/compare/series", params=[*many, ("name", "x")]).status_code == 422
+    ghost = viewer.get("/api/v1/compare/series", params=[("run", "ghost"), ("name", "loss")])
+    assert ghost.status_code == 404
+    assert "ghost" in ghost.json()["error"]

@@ -180,3 +180,71 @@ class LightReadsContract:
         assert [len(got[r].tracked) for r in ("run-a", "run-b", "run-c")] == [5, 3, 0]
         assert got["run-b"].cache_hits == {"u": "run-a"}
         assert store.read_runs([]) == {}
+
+    def test_read_runs_of_named_metrics_reads_the_others_last_points(self, store: RunStore) -> None:
+        def metric(name: str, step: int, value: float, attempt: int = 1) -> Tracked:
+            return Tracked(
+                run_id="r", key="t", attempt=attempt, kind=TrackKind.METRIC, name=name,
+                value=value, step=step, at=float(step),
+            )  # fmt: skip
+
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="t", name="t")))
+        param = Tracked(run_id="r", key="t", attempt=1, kind=TrackKind.PARAM, name="p", value=1)
+        store.append("r", "owner-1", [], [param])
+        store.append("r", "owner-1", [], [metric("loss", s, 5.0 - s) for s in range(5)])
+        store.append("r", "owner-1", [], [metric("acc", s, [0.9, 0.1, 0.5][s]) for s in range(3)])
+        store.append("r", "owner-1", [], [metric("acc", 0, 0.7, attempt=2)])
+        for extremes in (False, True):
+            full = store.read_tracked("r", extremes=extremes)
+            got = store.read_runs(["r"], extremes=extremes, metrics={"loss"})["r"].tracked
+            last_acc = {t.attempt: t for t in full if t.name == "acc"}  # in step order
+            assert got == [t for t in full if t.name != "acc" or last_acc[t.attempt] is t]
+            assert [(t.name, t.attempt, t.step) for t in got if t.name == "acc"] == [
+                ("acc", 1, 2),
+                ("acc", 2, 0),
+            ]
+        whole = store.read_runs(["r"], metrics={"loss", "acc", "nothing"})["r"].tracked
+        assert whole == store.read_tracked("r")
+        assert [t.name for t in store.read_runs(["r"], metrics=set())["r"].tracked] == [
+            "acc", "loss", "p", "acc",
+        ]  # fmt: skip
+
+    def test_map_items_pages_agree_with_the_records(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(
+            w.start(
+                PlannedTask(key="sq", name="sq", mapped=True, items=5),
+                PlannedTask(key="cube", name="cube", mapped=True, items=2),
+            ),
+            w.expand("sq", 5),
+            w.expand("cube", 2),
+        )
+        w.append(
+            w.task("sq[3]", S.RUNNING),
+            w.task("sq[3]", S.SUCCEEDED, output=inline_ref("s3")),
+            w.task("sq[1]", S.RUNNING),
+            w.task("sq[1]", S.FAILED, error=ERROR),
+            w.task("sq[0]", S.RUNNING),
+            w.task("sq[0]", S.SUCCEEDED, output=inline_ref("s0")),
+        )
+        items = [r for r in store.task_records("r") if r.parent == "sq" and not r.mapped]
+        items.sort(key=lambda r: r.map_index or 0)
+        page = store.map_items("r", "sq")
+        assert page.total == 5
+        assert page.items == items
+        assert [r.key for r in page.items] == [f"sq[{i}]" for i in range(5)]
+        assert store.map_items("r", "sq", offset=1, limit=2).items == items[1:3]
+        assert store.map_items("r", "sq", offset=4, limit=9).items == items[4:]
+        done = store.map_items("r", "sq", state=S.SUCCEEDED)
+        assert (done.total, [r.key for r in done.items]) == (2, ["sq[0]", "sq[3]"])
+        assert store.map_items("r", "sq", state=S.SUCCEEDED, offset=1).items == [items[3]]
+        failed = store.map_items("r", "sq", state=S.FAILED)
+        assert failed.items[0].error is not None
+        assert store.map_items("r", "sq", offset=9).total == 5
+        assert store.map_items("r", "sq", offset=9).items == []
+        assert [r.key for r in store.map_items("r", "cube").items] == ["cube[0]", "cube[1]"]
+        assert store.map_items("r", "nothing").total == 0
+        assert store.map_items("ghost", "sq").items == []

@@ -53,8 +53,35 @@ def test_two_runs_compared_side_by_side(
     expect(chart.locator(".u-legend .u-series")).to_have_count(3)  # the x axis and two runs
 
 
+def test_many_runs_drawn_in_view_and_metrics_plotted_on_demand(
+    page: Any, server: UiProcess, scored_runs: tuple[str, str], churn: list[str]
+) -> None:
+    runs = [*scored_runs, *churn]
+    page.set_viewport_size({"width": 560, "height": 900})
+    page.goto(f"{server.url}/compare?" + "&".join(f"run={r}" for r in runs))
+    table = page.get_by_test_id("compare")
+    expect(table).to_have_attribute("data-runs", "4")
+    score = table.locator("tr", has=page.locator("th", has_text=re.compile(r"^param\.score$")))
+    expect(score.locator("td:not(.pad)")).to_have_count(3)  # the runs in view, and one more
+    expect(table.get_by_role("link", name=runs[3][:12])).to_have_count(0)
+    page.locator(".compare-scroll").evaluate("box => box.scrollLeft = box.scrollWidth")
+    expect(table.get_by_role("link", name=runs[3][:12])).to_be_visible()
+    expect(score.locator("td:not(.pad)").last).to_have_text("—")  # churn has no score
+    # the metrics plotted: the first few by default, each one's curves for every run
+    chart = page.locator(".chart", has_text="loss")
+    expect(chart.locator(".u-legend .u-series")).to_have_count(3)  # the x axis, 2 runs
+    page.locator(".metric-name", has_text="loss").get_by_role("checkbox").uncheck()
+    expect(page).to_have_url(re.compile("&plot=score$"))  # one value a run: no curve
+    expect(page.locator(".chart")).to_have_count(0)
+    page.locator(".metric-name", has_text="score").get_by_role("checkbox").uncheck()
+    expect(page).to_have_url(re.compile("&plot=$"))  # none
+    page.locator(".metric-name", has_text="loss").get_by_role("checkbox").check()
+    expect(page).to_have_url(re.compile("&plot=loss$"))
+    expect(chart.locator("canvas")).to_have_count(1)
+
+
 def test_the_runs_grid_draws_a_map_as_one_cell(
-    page: Any, server: UiProcess, scored_runs: tuple[str, str]
+    page: Any, server: UiProcess, home: Path, scored_runs: tuple[str, str]
 ) -> None:
     first, second = scored_runs
     page.goto(f"{server.url}/runs?view=grid")
@@ -64,6 +91,15 @@ def test_the_runs_grid_draws_a_map_as_one_cell(
             "title", f"square: succeeded ({items} succeeded)"
         )
         expect(row.locator(".cell[title='fit: succeeded']")).to_have_count(1)
+    # the latest runs, asked of GET /grid alone: a new run joins them, live
+    newer = record(home, f"{SERVER_PIPELINES}:scored", "n=2")
+    expect(page.locator(".grid-row").first).to_contain_text(newer[:12], timeout=30_000)
+    expect(page.locator(".grid-row").first.locator(".cell.map")).to_have_attribute(
+        "title", "square: succeeded (2 succeeded)"
+    )
+    # filtered by more than a pipeline: the grid of the runs list's runs
+    page.goto(f"{server.url}/runs?view=grid&state=succeeded")
+    expect(page.locator(".grid-row", has_text=newer[:12])).to_have_count(1)
 
 
 def test_a_version_promoted_then_the_alias_rolled_back(

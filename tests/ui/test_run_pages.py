@@ -197,6 +197,17 @@ def test_a_big_live_run_is_followed_from_now_without_its_history(
         expect(graph.locator(".gnode[data-state='running']", has_text="held_total")).to_be_visible(
             timeout=30_000
         )
+        # the map's items, a page at a time from the API: no replay of the run's history
+        graph.locator(".gmap").click()
+        drawer = page.get_by_test_id("drawer")
+        expect(drawer.locator("h3", has_text="Items (6000)")).to_be_visible()
+        rows = drawer.locator(".item-row")
+        expect(rows.first).to_contain_text("double[0]")
+        expect(rows.first).to_contain_text("succeeded")
+        drawer.locator(".vlist").evaluate("list => list.scrollTop = list.scrollHeight")
+        expect(rows.last).to_contain_text("double[5999]")
+        drawer.get_by_label("item state").select_option("succeeded")
+        expect(drawer.locator(".map-items")).to_have_attribute("data-total", "6000")
     finally:
         marker.touch()
     expect(page.locator(".page-header .badge")).to_have_text("succeeded", timeout=30_000)

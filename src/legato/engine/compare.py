@@ -17,7 +17,7 @@ What a run shows (its values as :func:`legato.engine.tracked.summarize` reads th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from legato.config import load_settings
@@ -25,7 +25,7 @@ from legato.engine.storage import open_storage
 from legato.engine.tracked import by_name, summarize_runs
 from legato.store.base import RunReading, RunStore
 
-__all__ = ["METRIC_COLUMNS", "compare_rows", "runs_compare"]
+__all__ = ["METRIC_COLUMNS", "compare_rows", "read_named", "runs_compare"]
 
 METRIC_COLUMNS = ("metric.", "metric_min.", "metric_max.")
 """The prefixes of a metric's columns, in the order they are shown: final, lowest, highest."""
@@ -35,7 +35,7 @@ def compare_rows(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     """One row per run: ``run``, ``pipeline``, ``state``, ``param.*``, for each metric
     ``metric.*``, ``metric_min.*`` and ``metric_max.*``, and ``notes``; every row has every
     column (None where a run has no such value)."""
-    ids, readings = _read(store, run_ids)
+    ids, readings = read_named(store, run_ids)
     summaries = summarize_runs(store, readings, extremes=True)
     rows: list[dict[str, Any]] = []
     for run_id in ids:
@@ -66,15 +66,22 @@ def compare_rows(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     return [{c: row.get(c) for c in ordered} for row in rows]
 
 
-def _read(store: RunStore, run_ids: Sequence[str]) -> tuple[list[str], dict[str, RunReading]]:
-    """The ids of the runs ``run_ids`` name, in their order, and the runs read: exact ids
-    together, then the runs prefixes name (a prefix matching no run, or several, raises
+def read_named(
+    store: RunStore,
+    run_ids: Sequence[str],
+    *,
+    extremes: bool = True,
+    metrics: Collection[str] | None = None,
+) -> tuple[list[str], dict[str, RunReading]]:
+    """The ids of the runs ``run_ids`` name, in their order, and the runs read
+    (:meth:`RunStore.read_runs` with ``extremes`` and ``metrics``): exact ids together, then
+    the runs prefixes name (a prefix matching no run, or several, raises
     ``UnknownRunError``)."""
-    found = store.read_runs(run_ids, extremes=True)
+    found = store.read_runs(run_ids, extremes=extremes, metrics=metrics)
     ids = [r if r in found else store.get_run(r).run_id for r in run_ids]
     missing = [r for r in ids if r not in found]
     if missing:
-        found.update(store.read_runs(missing, extremes=True))
+        found.update(store.read_runs(missing, extremes=extremes, metrics=metrics))
     return ids, found
 
 

@@ -15,7 +15,7 @@ Two readings of the same records:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -212,12 +212,17 @@ def summarize(
 
 
 def summarize_runs(
-    store: RunStore, readings: Mapping[str, RunReading], *, extremes: bool = False
+    store: RunStore,
+    readings: Mapping[str, RunReading],
+    *,
+    extremes: bool = False,
+    metrics: Collection[str] | None = None,
 ) -> dict[str, RunSummary]:
     """:func:`summarize` of each run of ``readings`` (:meth:`RunStore.read_runs`, with the
-    same ``extremes``), the runs their cache hits name read together: one read for each hop
-    of cache hits, whatever the number of runs, where reading run by run made a comparison
-    of 200 runs hundreds of round trips to the database."""
+    same ``extremes`` and ``metrics``), the runs their cache hits name read together (as
+    ``extremes`` and ``metrics`` say): one read for each hop of cache hits, whatever the
+    number of runs, where reading run by run made a comparison of 200 runs hundreds of
+    round trips to the database."""
     collected = {run_id: _Collected() for run_id in readings}
     borrowed: dict[str, dict[str, str]] = {run_id: {} for run_id in readings}
     # Per run, the tasks whose values are still to be read from each source run. Cache
@@ -234,7 +239,9 @@ def summarize_runs(
     while pending and hops < _MAX_HOPS:
         hops += 1
         sources = store.read_runs(
-            sorted({s for wanted in pending.values() for s in wanted}), extremes=extremes
+            sorted({s for wanted in pending.values() for s in wanted}),
+            extremes=extremes,
+            metrics=metrics,
         )
         following: dict[str, dict[str, set[str]]] = {}
         for run_id, wanted in pending.items():

@@ -12,13 +12,23 @@ hit, those of the run that produced its output (``from_run``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from legato.engine.tracked import summarize
+from legato.engine import tracked
+from legato.engine.compare import read_named
+from legato.engine.tracked import summarize, summarize_runs
 from legato.store.base import RunStore
 
-__all__ = ["MAX_POINTS", "MetricSeries", "Series", "downsample", "metric_series"]
+__all__ = [
+    "MAX_POINTS",
+    "ComparedSeries",
+    "MetricSeries",
+    "Series",
+    "compared_series",
+    "downsample",
+    "metric_series",
+]
 
 MAX_POINTS = 2000
 """The most points a series is sent with."""
@@ -81,18 +91,64 @@ def metric_series(
     return MetricSeries(
         run_id=info.run_id,
         series=tuple(
-            Series(
-                task=key,
-                name=metric,
-                attempt=series.attempt,
-                from_run=summary.borrowed.get(key),
-                count=len(series.points),
-                points=tuple(
-                    (step, None if math.isnan(v) else v)
-                    for step, v in downsample([(p.step, p.value) for p in series.points], limit)
+            _shown(s, summary.borrowed, limit)
+            for (_, metric), s in sorted(summary.series.items())
+            if name is None or metric == name
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComparedSeries:
+    """One metric's series in each of the runs compared, in the runs' order."""
+
+    name: str
+    runs: tuple[MetricSeries, ...]
+
+
+def compared_series(
+    store: RunStore, run_ids: Sequence[str], name: str, *, limit: int = MAX_POINTS
+) -> ComparedSeries:
+    """The series of metric ``name`` in each of ``run_ids`` (ids or unique prefixes),
+    downsampled to ``limit`` points each: one chart of the compare page, read together, of
+    each run only this metric's points. ``name`` is a metric's name or, as the compare
+    table labels a name several tasks of a run logged, ``<task key>/<name>``
+    (:func:`legato.engine.tracked.by_name`): a series matches either way."""
+    names = _named(name)
+    ids, readings = read_named(store, run_ids, extremes=False, metrics=names)
+    summaries = summarize_runs(store, readings, metrics=names)
+    return ComparedSeries(
+        name=name,
+        runs=tuple(
+            MetricSeries(
+                run_id=run_id,
+                series=tuple(
+                    _shown(s, summaries[run_id].borrowed, limit)
+                    for (key, metric), s in sorted(summaries[run_id].series.items())
+                    if name in (metric, f"{key}/{metric}")
                 ),
             )
-            for (key, metric), series in sorted(summary.series.items())
-            if name is None or metric == name
+            for run_id in ids
+        ),
+    )
+
+
+def _named(name: str) -> set[str]:
+    """The metric names a label ``name`` may stand for: itself, and what follows each
+    ``/`` (a task key may hold ``/`` as much as a metric name may)."""
+    return {name} | {name[i + 1 :] for i, c in enumerate(name) if c == "/"}
+
+
+def _shown(series: tracked.Series, borrowed: Mapping[str, str], limit: int) -> Series:
+    """``series`` as the API sends it, downsampled to ``limit`` points."""
+    return Series(
+        task=series.task,
+        name=series.name,
+        attempt=series.attempt,
+        from_run=borrowed.get(series.task),
+        count=len(series.points),
+        points=tuple(
+            (step, None if math.isnan(v) else v)
+            for step, v in downsample([(p.step, p.value) for p in series.points], limit)
         ),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -12,10 +12,18 @@ from legato.model.records import TaskRecord
 from legato.model.registry import AliasChange, ModelVersion
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import RunState
+from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 
-__all__ = ["ANY_VERSION", "ArtifactStore", "ModelStore", "RunReading", "RunStore", "Storage"]
+__all__ = [
+    "ANY_VERSION",
+    "ArtifactStore",
+    "ItemPage",
+    "ModelStore",
+    "RunReading",
+    "RunStore",
+    "Storage",
+]
 
 ANY_VERSION = -1
 """``expect`` for :meth:`ModelStore.move_alias`: whatever version the alias names now."""
@@ -31,6 +39,16 @@ class RunReading:
     """As :meth:`RunStore.read_tracked` returns them."""
     cache_hits: dict[str, str]
     """As :meth:`RunStore.cache_hits` returns them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """A page of a mapped task's items (:meth:`RunStore.map_items`)."""
+
+    total: int
+    """How many items the filter matches, on every page."""
+    items: list[TaskRecord]
+    """By map index."""
 
 
 class ModelStore(Protocol):
@@ -191,6 +209,21 @@ class RunStore(Protocol):
         """How many items of each mapped task (by its key) stand in each state."""
         ...
 
+    def map_items(
+        self,
+        run_id: str,
+        parent: str,
+        *,
+        state: TaskState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """The items of mapped task ``parent`` (its group record left out), in ``state``
+        when given, by map index, ``limit`` of them from the ``offset``-th, and how many
+        match: a list of a 100,000-item map scrolled a page at a time, never read whole
+        (nothing for an unknown run or task)."""
+        ...
+
     def cache_hits(self, run_id: str) -> dict[str, str]:
         """Of the run's tasks that were cache hits: task key -> the run whose output each
         reused."""
@@ -224,10 +257,20 @@ class RunStore(Protocol):
         point."""
         ...
 
-    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
+    def read_runs(
+        self,
+        run_ids: Sequence[str],
+        *,
+        extremes: bool = False,
+        metrics: Collection[str] | None = None,
+    ) -> dict[str, RunReading]:
         """Of the runs with exactly these ids, in their order (others left out: a prefix is
         :meth:`get_run`'s to resolve), each one's info, tracked values and cache hits, read
-        together: comparing 200 runs costs a few queries, not three round trips per run."""
+        together: comparing 200 runs costs a few queries, not three round trips per run.
+        ``metrics``: only the metric series of these names are read as ``extremes`` says;
+        of every other series only its point at the highest step (so which attempt logged
+        what is still known): one metric's curves of 200 runs without every step of
+        every metric."""
         ...
 
     def append_logs(self, entries: Sequence[LogEntry]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
@@ -27,7 +27,7 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
-from legato.store.base import RunReading
+from legato.store.base import ItemPage, RunReading
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
 
@@ -221,14 +221,21 @@ class MemoryRunStore:
                 return []
             return [e for e in run.events if e.seq > after_seq]
 
-    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
-        """The runs with exactly these ids, with their tracked values and cache hits."""
+    def read_runs(
+        self,
+        run_ids: Sequence[str],
+        *,
+        extremes: bool = False,
+        metrics: Collection[str] | None = None,
+    ) -> dict[str, RunReading]:
+        """The runs with exactly these ids, with their tracked values and cache hits (of
+        the series not named in ``metrics``, when given, only the last point)."""
         with self._lock:
             found = [r for r in dict.fromkeys(run_ids) if r in self._runs]
         return {
             run_id: RunReading(
                 info=self.get_run(run_id),
-                tracked=self.read_tracked(run_id, extremes=extremes),
+                tracked=tallies.named_series(self.read_tracked(run_id, extremes=extremes), metrics),
                 cache_hits=self.cache_hits(run_id),
             )
             for run_id in found
@@ -265,6 +272,19 @@ class MemoryRunStore:
     def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         """Each mapped task's items per state."""
         return tallies.item_counts(self.task_records(run_id))
+
+    def map_items(
+        self,
+        run_id: str,
+        parent: str,
+        *,
+        state: TaskState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of a mapped task's items, by map index."""
+        total, items = tallies.map_items(self.task_records(run_id), parent, state, offset, limit)
+        return ItemPage(total=total, items=items)
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
         """Task key -> the run whose output it reused."""

@@ -6,14 +6,23 @@ both to the same answers)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry
+from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
 
-__all__ = ["attempt_output", "cache_hits", "extremes", "item_counts", "planned"]
+__all__ = [
+    "attempt_output",
+    "cache_hits",
+    "extremes",
+    "item_counts",
+    "map_items",
+    "named_series",
+    "planned",
+]
 
 
 def planned(records: Iterable[TaskRecord]) -> list[TaskRecord]:
@@ -29,6 +38,24 @@ def item_counts(records: Iterable[TaskRecord]) -> dict[str, dict[str, int]]:
             states = counts.setdefault(r.parent, {})
             states[r.state.value] = states.get(r.state.value, 0) + 1
     return counts
+
+
+def map_items(
+    records: Iterable[TaskRecord],
+    parent: str,
+    state: TaskState | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[TaskRecord]]:
+    """The items of mapped task ``parent`` among ``records`` (in ``state``, when given), by
+    map index: how many, and ``limit`` of them from the ``offset``-th."""
+    found = [
+        r
+        for r in records
+        if r.parent == parent and not r.mapped and (state is None or r.state is state)
+    ]
+    found.sort(key=lambda r: (r.map_index if r.map_index is not None else -1, r.key))
+    return len(found), found[offset : offset + limit]
 
 
 def cache_hits(records: Iterable[TaskRecord]) -> dict[str, str]:
@@ -52,6 +79,20 @@ def extremes(tracked: Iterable[Tracked]) -> list[Tracked]:
         steps = {point[0] for point in metric_summary.points_of(ends)}
         kept.update(id(p) for p in points if p.step in steps)
     return [t for t in values if t.kind is not TrackKind.METRIC or id(t) in kept]
+
+
+def named_series(tracked: Iterable[Tracked], names: Collection[str] | None) -> list[Tracked]:
+    """``tracked`` (sorted, as a store reads it) with each metric series not named in
+    ``names`` cut down to its point at the highest step (None: every series whole)."""
+    values = list(tracked)
+    if names is None:
+        return values
+    last: dict[tuple[str, int, str], Tracked] = {}
+    for t in values:
+        if t.kind is TrackKind.METRIC and t.name not in names:
+            last[t.key, t.attempt, t.name] = t  # in step order: the last one stays
+    kept = {id(t) for t in last.values()}
+    return [t for t in values if t.kind is not TrackKind.METRIC or t.name in names or id(t) in kept]
 
 
 def _point(t: Tracked) -> metric_summary.Point:

@@ -1,7 +1,7 @@
 // The API client: one fetch wrapper for every call. The session cookie travels by itself
 // (same origin); an answer of 401 tells the app to show the login page.
 import type {
-  Accepted, Comparison, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
+  Accepted, ComparedSeries, Comparison, ItemList, LogChunk, MetricSeries, ModelDetail, ModelSummary, PipelineDetail,
   PipelineView, RunDetail, RunGraph, RunList, RunsGrid, TaskList, BackfillView, ScheduleView,
   TickPage,
 } from "./types";
@@ -75,6 +75,8 @@ export const api = {
   run: (id: string) => call<RunDetail>("GET", `/runs/${enc(id)}`),
   tasks: (id: string) => call<TaskList>("GET", `/runs/${enc(id)}/tasks`),
   graph: (id: string) => call<RunGraph>("GET", `/runs/${enc(id)}/graph`),
+  items: (id: string, task: string, page: { state?: string; offset: number; limit: number }) =>
+    call<ItemList>("GET", `/runs/${enc(id)}/tasks/${enc(task)}/items${q({ ...page })}`),
   metrics: (id: string) => call<MetricSeries>("GET", `/runs/${enc(id)}/metrics`),
   logs: (id: string, task: string, attempt: number | null, window: { start?: number; end?: number; limit?: number } = {}) =>
     call<LogChunk>("GET", `/runs/${enc(id)}/logs${q({ task, attempt, ...window })}`),
@@ -82,9 +84,12 @@ export const api = {
     call<Record<string, unknown>>("GET", `/runs/${enc(id)}/tasks/${enc(task)}/attempts/${attempt}/output`),
   cancel: (id: string) => call<RunList["runs"][number]>("POST", `/runs/${enc(id)}/cancel`),
   resume: (id: string) => call<Accepted>("POST", `/runs/${enc(id)}/resume`),
-  grid: (ids: string[], taskOffset: number, taskLimit: number) =>
-    call<RunsGrid>("GET", `/grid${q({ run: ids, task_offset: taskOffset, task_limit: taskLimit })}`),
+  /** The grid of runs `ids`, or (none given) of the latest `limit` runs of `pipeline`. */
+  grid: (ids: string[], taskOffset: number, taskLimit: number, latest: { pipeline?: string; limit?: number } = {}) =>
+    call<RunsGrid>("GET", `/grid${q({ run: ids, task_offset: taskOffset, task_limit: taskLimit, ...latest })}`),
   compare: (ids: string[]) => call<Comparison>("GET", `/compare${q({ run: ids })}`),
+  compareSeries: (ids: string[], name: string, points: number) =>
+    call<ComparedSeries>("GET", `/compare/series${q({ run: ids, name, points })}`),
   models: () => call<{ models: ModelSummary[] }>("GET", "/models"),
   model: (name: string) => call<ModelDetail>("GET", `/models/${enc(name)}`),
   promote: (name: string, alias: string, version: number, reason: string) =>

@@ -124,6 +124,15 @@ export interface Patch {
   tasks: Record<string, LiveTask>;
 }
 
+export interface ItemList {
+  run_id: string;
+  task: string;
+  state: string | null;
+  total: number;
+  offset: number;
+  items: LiveTask[];
+}
+
 export interface GraphNode {
   key: string;
   name: string;
@@ -165,6 +174,11 @@ export interface Series {
 export interface MetricSeries {
   run_id: string;
   series: Series[];
+}
+
+export interface ComparedSeries {
+  name: string;
+  runs: MetricSeries[];
 }
 
 export interface GridCell {

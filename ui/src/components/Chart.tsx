@@ -37,7 +37,10 @@ export function Chart(props: { title: string; curves: Curve[]; width?: number; h
         width: props.width ?? box.current.clientWidth ?? 400,
         height: props.height ?? 180,
         scales: { x: { time: false } },
+        // Past a dozen curves a legend (and a hover dot per curve: 200 curves, 200 nodes)
+        // tells nothing; the chart stays one canvas.
         legend: { show: curves.length <= 12 },
+        cursor: { points: { show: curves.length <= 12 } },
         series: [
           { label: "step" },
           ...curves.map((c, i) => ({

@@ -1,4 +1,5 @@
-// Choose runs to compare: the newest runs (of a pipeline, if given) with a box each.
+// Choose runs to compare: the newest runs (of a pipeline, if given) with a box each, read
+// when the list is opened.
 import { useState } from "react";
 import { api } from "../api/client";
 import { ago, shortId } from "../lib/format";
@@ -8,7 +9,8 @@ import { StateBadge } from "./StateBadge";
 export function RunPicker({ chosen, onChange }: { chosen: string[]; onChange: (ids: string[]) => void }) {
   const [pipeline, setPipeline] = useState("");
   const [open, setOpen] = useState(chosen.length === 0); // open until closed, not per choice
-  const runs = useApi(() => api.runs({ pipeline, limit: 30 }), [pipeline]);
+  // Read when the list is open: a page of chosen runs need not wait on it.
+  const runs = useApi(() => (open ? api.runs({ pipeline, limit: 30 }) : Promise.resolve(null)), [pipeline, open]);
   const now = Date.now() / 1000;
   const toggle = (id: string) =>
     onChange(chosen.includes(id) ? chosen.filter((x) => x !== id) : [...chosen, id].slice(-20));

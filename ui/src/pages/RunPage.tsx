@@ -2,12 +2,12 @@
 // the chosen task (`?task=KEY`); the tab is in the URL too (`?tab=timeline`).
 import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
-import type { LiveTask } from "../api/types";
 import { Link } from "../components/Link";
 import { StateBadge } from "../components/StateBadge";
 import { ErrorNote, Loading, PageHeader } from "../components/Status";
 import { duration, timestamp } from "../lib/format";
 import { useApi, useNow } from "../lib/hooks";
+import { countStates } from "../lib/live";
 import { navigate, queryString, useLocation } from "../router";
 import { RunActions } from "../run/RunActions";
 import { RunGraph } from "../run/RunGraph";
@@ -30,13 +30,13 @@ export function RunPage({ runId }: { runId: string }) {
   const graph = useApi(() => api.graph(runId), [runId, counted]);
   // The stream replays the run's whole history from its start: a small run is followed so;
   // a big one is drawn from its summary and graph (re-read as patches come) and followed
-  // from now, its history replayed only for what needs every task (a map's items, the
-  // timeline). A run that had ended when the page opened needs no stream for its graph.
+  // from now, its history replayed only for the timeline, which needs every task (a map's
+  // items are read a page at a time from the API). A run that had ended when the page
+  // opened needs no stream for its graph.
   const [endedAtOpen, setEndedAtOpen] = useState<boolean | null>(null);
   if (endedAtOpen == null && detail.data) setEndedAtOpen(detail.data.run.ended_at != null);
   const big = taskCount != null && taskCount > LISTED_TASKS;
-  const mapSelected = graph.data?.nodes.some((n) => n.key === selected && n.mapped) ?? false;
-  const everyTask = mapSelected || tab === "timeline";
+  const everyTask = tab === "timeline";
   const follow: Follow =
     endedAtOpen == null || taskCount == null ? null
     : !big ? (endedAtOpen ? null : "all")
@@ -66,15 +66,14 @@ export function RunPage({ runId }: { runId: string }) {
     if (whole) for (const t of live.tasks.values()) if (!t.mapped) c[t.state] = (c[t.state] ?? 0) + 1;
     return Object.keys(c).length ? c : detail.data?.task_counts ?? {};
   }, [live, detail.data, whole]);
-  const items: LiveTask[] = useMemo(() => {
-    if (!selected) return [];
-    const streamed = (live.items.get(selected) ?? []).map((k) => live.tasks.get(k)!).filter(Boolean);
-    if (streamed.length || !listed) return streamed;
-    const listedItems = [...tasks.values()].filter((t) => t.parent === selected);
-    return listedItems
-      .sort((a, b) => (a.map_index ?? 0) - (b.map_index ?? 0))
-      .map((t) => ({ ...t, cache_hit: t.cache.hit_from }));
-  }, [live, selected, tasks, listed]);
+  // A map's items per state: of its streamed items while the whole run is streamed, else
+  // the graph's (the server's count, re-read as the run changes).
+  const itemCounts: Record<string, number> = useMemo(() => {
+    if (!selected) return {};
+    const streamed = live.items.get(selected) ?? [];
+    if (whole && streamed.length) return countStates(live.tasks, streamed);
+    return graph.data?.nodes.find((n) => n.key === selected)?.items ?? {};
+  }, [live, selected, whole, graph.data]);
 
   if (detail.error && !detail.data) return <div className="page"><ErrorNote error={detail.error} /></div>;
   if (!detail.data) return <RunSkeleton runId={runId} />;
@@ -131,7 +130,9 @@ export function RunPage({ runId }: { runId: string }) {
             taskKey={selected}
             task={tasks.get(selected)}
             live={live.tasks.get(selected)}
-            items={items}
+            graphMapped={graph.data?.nodes.some((n) => n.key === selected && n.mapped) ?? false}
+            itemCounts={itemCounts}
+            version={live.seq + version}
             listed={listed}
             series={series.filter((s) => s.task === selected)}
             onSelect={(k) => go([["task", k]])}

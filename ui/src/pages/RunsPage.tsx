@@ -31,15 +31,18 @@ export function RunsPage() {
   const filters = filtersOf(query);
   const cursor = query.get("cursor") ?? "";
   const [extra, setExtra] = useState<{ key: string; rows: RunSummary[] }>({ key: "", rows: [] });
-  const key = `${filters.pipeline}|${filters.state}|${filters.tag}|${filters.param}|${cursor}`;
+  // The grid of the latest runs (of a pipeline) needs no runs list: it asks GET /grid for them.
+  const gridOnly = filters.view === "grid" && !filters.state && !filters.tag && !filters.param && !cursor;
+  const key = `${filters.pipeline}|${filters.state}|${filters.tag}|${filters.param}|${cursor}|${gridOnly}`;
   const page = useApi(
     () =>
-      api.runs({
+      gridOnly ? Promise.resolve(null) : api.runs({
         pipeline: filters.pipeline, state: filters.state, tag: filters.tag,
         param: filters.param, limit: PAGE, cursor,
       }),
     [key],
   );
+  const [changed, setChanged] = useState(0);
   // the stream's changes, merged into the page as they come
   const base = page.data?.runs ?? [];
   const rows = extra.key === key ? extra.rows : base;
@@ -49,8 +52,12 @@ export function RunsPage() {
     state: filters.state || undefined,
     opaque: Boolean(filters.tag || filters.param),
   };
-  useEventStream(page.data ? `${API}/runs/stream` : null, {
+  useEventStream(page.data || gridOnly ? `${API}/runs/stream` : null, {
     run: (data) => {
+      if (gridOnly) {
+        setChanged((c) => c + 1);
+        return;
+      }
       setExtra((prev) => {
         const current = prev.key === key ? prev.rows : base;
         const next = mergeRun(current, data as RunSummary, view).slice(0, PAGE);
@@ -80,7 +87,7 @@ export function RunsPage() {
       <RunFilters filters={filters} onChange={setFilters} />
       <ErrorNote error={page.error} />
       {filters.view === "grid" ? (
-        <RunsGrid runs={rows} />
+        <RunsGrid runs={gridOnly ? null : rows} pipeline={filters.pipeline} changed={changed} />
       ) : (
         <>
           <RunsTable runs={shown} loading={page.loading && !page.data} />

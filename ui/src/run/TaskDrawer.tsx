@@ -25,7 +25,12 @@ export function TaskDrawer(props: {
   taskKey: string;
   task: TaskView | undefined;
   live: LiveTask | undefined;
-  items: LiveTask[];
+  /** Whether the graph draws the task as a map (a big run's tasks are neither listed nor streamed). */
+  graphMapped: boolean;
+  /** A mapped task's items per state. */
+  itemCounts: Record<string, number>;
+  /** Changes as the run changes (the item list reads its rows again). */
+  version: number;
   listed: boolean;
   series: Series[];
   onSelect: (key: string) => void;
@@ -34,7 +39,7 @@ export function TaskDrawer(props: {
   const { runId, taskKey, task, live } = props;
   const state = live?.state ?? task?.state ?? "pending";
   const latest = live?.attempt ?? task?.attempt ?? 1;
-  const mapped = live?.mapped ?? task?.mapped ?? false;
+  const mapped = live?.mapped ?? task?.mapped ?? props.graphMapped;
   const [chosen, setChosen] = useState(latest);
   useEffect(() => setChosen(latest), [taskKey, latest]);
   const attempt = task?.attempts.find((a) => a.attempt === chosen);
@@ -53,8 +58,8 @@ export function TaskDrawer(props: {
         <button className="icon" onClick={props.onClose} aria-label="close">×</button>
       </header>
       {mapped && (
-        <Section title={`Items (${props.items.length})`}>
-          <MapItems items={props.items} onSelect={props.onSelect} />
+        <Section title={`Items (${Object.values(props.itemCounts).reduce((a, b) => a + b, 0)})`}>
+          <MapItems runId={runId} taskKey={taskKey} counts={props.itemCounts} version={props.version} onSelect={props.onSelect} />
         </Section>
       )}
       {!mapped && (

@@ -13,8 +13,15 @@ from legato.query.detail import RunDetail, run_detail
 from legato.query.events import MAX_EVENTS, EventPage, event_page
 from legato.query.graph import RunGraph
 from legato.query.grid import MAX_GRID_COLUMNS, MAX_GRID_RUNS, RunsGrid, grid_of
+from legato.query.items import MAX_ITEMS, ItemList, item_list
 from legato.query.logs import MAX_CHUNK, LogChunk, log_chunk
-from legato.query.metrics import MAX_POINTS, MetricSeries, metric_series
+from legato.query.metrics import (
+    MAX_POINTS,
+    ComparedSeries,
+    MetricSeries,
+    compared_series,
+    metric_series,
+)
 from legato.query.runs import RUN_STATES, RunFilter, list_runs
 from legato.query.tasks import TaskList, task_list
 from legato.query.views import RunList
@@ -35,6 +42,9 @@ def add_routes(api: FastAPI) -> None:
     api.get(runs, response_model=RunList, tags=["runs"], **read)(runs_list)
     api.get(f"{runs}/{{run_id}}", response_model=RunDetail, tags=["runs"], **read)(run)
     api.get(f"{runs}/{{run_id}}/tasks", response_model=TaskList, tags=["runs"], **read)(tasks)
+    api.get(
+        f"{runs}/{{run_id}}/tasks/{{task}}/items", response_model=ItemList, tags=["runs"], **read
+    )(items)
     api.get(f"{runs}/{{run_id}}/events", response_model=EventPage, tags=["runs"], **read)(events)
     api.get(f"{runs}/{{run_id}}/logs", response_model=LogChunk, tags=["runs"], **read)(logs)
     api.get(f"{runs}/{{run_id}}/metrics", response_model=MetricSeries, tags=["runs"], **read)(
@@ -42,6 +52,9 @@ def add_routes(api: FastAPI) -> None:
     )
     api.get(f"{runs}/{{run_id}}/graph", response_model=RunGraph, tags=["runs"], **read)(graph)
     api.get(f"{API_PREFIX}/compare", response_model=Comparison, tags=["runs"], **read)(runs_compare)
+    api.get(f"{API_PREFIX}/compare/series", response_model=ComparedSeries, tags=["runs"], **read)(
+        runs_compare_series
+    )
     api.get(f"{API_PREFIX}/grid", response_model=RunsGrid, tags=["runs"], **read)(runs_grid)
 
 
@@ -110,6 +123,20 @@ def tasks(config: Config, run_id: RunId) -> TaskList:
     return task_list(config.store, run_id)
 
 
+def items(
+    config: Config,
+    run_id: RunId,
+    task: Annotated[str, Path(description="A mapped task's key.", max_length=1000)],
+    *,
+    state: Annotated[str | None, Query(description="Only items in this state.")] = None,
+    offset: Annotated[int, Query(ge=0, description="The first item (by map index).")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = 100,
+) -> ItemList:
+    """A page of a mapped task's items by map index, each with its state, and how many
+    items the filter matches."""
+    return item_list(config.store, run_id, task, state=state, offset=offset, limit=limit)
+
+
 def events(
     config: Config,
     run_id: RunId,
@@ -166,6 +193,32 @@ def runs_compare(
     if len(run) > MAX_COMPARED:
         raise ParameterError(f"compare at most {MAX_COMPARED} runs, not {len(run)}")
     return compare(config.store, run)
+
+
+def runs_compare_series(
+    config: Config,
+    run: Annotated[
+        list[str],
+        Query(
+            description="Run ids (or unique prefixes): repeat for each run.",
+            max_length=MAX_COMPARED,
+        ),
+    ],
+    name: Annotated[
+        str,
+        Query(
+            description="A metric's name, or <task key>/<name> as a compare column names it.",
+            min_length=1,
+            max_length=500,
+        ),
+    ],
+    points: Annotated[int, Query(ge=4, le=MAX_POINTS)] = MAX_POINTS,
+) -> ComparedSeries:
+    """One metric's series in each run (a chart of compared runs), downsampled to
+    ``points`` each: one request for all the runs, reading only that metric's points."""
+    if len(run) > MAX_COMPARED:
+        raise ParameterError(f"compare at most {MAX_COMPARED} runs, not {len(run)}")
+    return compared_series(config.store, run, name, limit=points)
 
 
 def graph(request: Request, config: Config, run_id: RunId) -> RunGraph:

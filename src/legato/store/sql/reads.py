@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,6 +93,16 @@ _ALL_POINTS = sa.select(
 _SUMMARIES = sa.select(
     _S.run_id, _S.key, _S.attempt, _S.name, *(_S[c] for c in metric_summary.END_COLUMNS)
 ).where(_S.run_id.in_(_IDS))
+_NAMES: sa.BindParameter[list[str]] = sa.bindparam("names", expanding=True)
+# The range on ``attempt`` (always true) lets SQLite's planner, which has no statistics,
+# seek by (run_id, name) on ix_tracked_metrics_run_name instead of walking each run's every
+# metric by the primary key: one metric of 200 runs x 50 metrics in 0.07 s, not 0.17 to 0.5.
+_NAMED_POINTS = _ALL_POINTS.where(_M.name.in_(_NAMES), _M.attempt >= 1)
+_NAMED_SUMMARIES = _SUMMARIES.where(_S.name.in_(_NAMES))
+_OTHER_LASTS = sa.select(
+    _S.run_id, _S.key, _S.attempt, _S.name, _S.last_step, _S.last_value, _S.last_at,
+    _S.last_map_index,
+).where(_S.run_id.in_(_IDS), _S.name.not_in(_NAMES))  # fmt: skip
 _VALUES = sa.select(tracked_values).where(tracked_values.c.run_id.in_(_IDS))
 _RUNS = sa.select(runs).where(runs.c.run_id.in_(_IDS))
 _CACHE_HITS = sa.select(task_runs.c.run_id, task_runs.c.key, task_runs.c.cache_hit).where(
@@ -110,24 +120,20 @@ def tracked(run_id: str, c: sa.Connection, *, extremes: bool = False) -> list[Tr
 
 
 def tracked_of(
-    run_ids: Sequence[str], c: sa.Connection, *, extremes: bool = False
+    run_ids: Sequence[str],
+    c: sa.Connection,
+    *,
+    extremes: bool = False,
+    metrics: Collection[str] | None = None,
 ) -> dict[str, list[Tracked]]:
     """:func:`tracked` of each of ``run_ids`` that logged any value, in one query of
     metrics and one of other values per :data:`CHUNK` runs (each fetched whole: a row at a
-    time costs a driver call per row)."""
+    time costs a driver call per row). ``metrics``: only the series of these names are read
+    point by point (:meth:`RunStore.read_runs`); of the others, their summaries' last
+    points."""
     found: dict[str, list[Tracked]] = {}
     for chunk in _chunks(run_ids):
-        if extremes:
-            points = [
-                (row[0], row[1], row[2], row[3], point)
-                for row in c.execute(_SUMMARIES, {"run_ids": chunk}).all()
-                for point in metric_summary.points_of(row[4:])
-            ]
-        else:
-            points = [
-                (row[0], row[1], row[2], row[3], row[4:])
-                for row in c.execute(_ALL_POINTS, {"run_ids": chunk}).all()
-            ]
+        points = _points(chunk, c, extremes=extremes, metrics=metrics)
         for run_id, key, attempt, name, (step, value, at, map_index) in points:
             found.setdefault(run_id, []).append(
                 Tracked(
@@ -163,17 +169,21 @@ def tracked_of(
 
 
 def runs_of(
-    run_ids: Sequence[str], c: sa.Connection, *, extremes: bool = False
+    run_ids: Sequence[str],
+    c: sa.Connection,
+    *,
+    extremes: bool = False,
+    metrics: Collection[str] | None = None,
 ) -> dict[str, RunReading]:
     """The runs with exactly these ids, each with its tracked values and cache hits: four
-    queries per :data:`CHUNK` runs, however many runs."""
+    queries per :data:`CHUNK` runs (five with ``metrics``), however many runs."""
     infos = {}
     hits: dict[str, dict[str, str]] = {}
     for chunk in _chunks(run_ids):
         infos.update({row.run_id: run_info(row) for row in c.execute(_RUNS, {"run_ids": chunk})})
         for run_id, key, hit in c.execute(_CACHE_HITS, {"run_ids": chunk}):
             hits.setdefault(run_id, {})[key] = hit
-    tracked = tracked_of(list(infos), c, extremes=extremes)
+    tracked = tracked_of(list(infos), c, extremes=extremes, metrics=metrics)
     return {
         run_id: RunReading(
             info=infos[run_id], tracked=tracked.get(run_id, []), cache_hits=hits.get(run_id, {})
@@ -181,6 +191,35 @@ def runs_of(
         for run_id in dict.fromkeys(run_ids)
         if run_id in infos
     }
+
+
+def _points(
+    chunk: list[str], c: sa.Connection, *, extremes: bool, metrics: Collection[str] | None
+) -> list[tuple[str, str, int, str, metric_summary.Point]]:
+    """The metric points of the runs of ``chunk`` (see :func:`tracked_of`), each as
+    ``(run_id, key, attempt, name, point)``."""
+    bound: dict[str, Any] = {"run_ids": chunk}
+    if metrics is not None:
+        bound["names"] = sorted(metrics)
+    found: list[tuple[str, str, int, str, metric_summary.Point]] = []
+    if extremes:
+        query = _SUMMARIES if metrics is None else _NAMED_SUMMARIES
+        for row in c.execute(query, bound).all():
+            found.extend(
+                (row[0], row[1], row[2], row[3], p) for p in metric_summary.points_of(row[4:])
+            )
+    else:
+        query = _ALL_POINTS if metrics is None else _NAMED_POINTS
+        found.extend(
+            (row[0], row[1], row[2], row[3], tuple(row[4:]))
+            for row in c.execute(query, bound).all()
+        )
+    if metrics is not None:
+        found.extend(
+            (row[0], row[1], row[2], row[3], tuple(row[4:]))
+            for row in c.execute(_OTHER_LASTS, bound).all()
+        )
+    return found
 
 
 def _chunks(run_ids: Sequence[str]) -> list[list[str]]:

@@ -40,7 +40,7 @@ __all__ = [
     "tracked_values",
 ]
 
-HEAD = "0006"
+HEAD = "0007"
 """The newest migration; a store whose schema is at it needs no upgrade."""
 
 VERSION_TABLE = "legato_alembic_version"
@@ -156,6 +156,17 @@ task_runs = sa.Table(
         "cache_hit",
         sqlite_where=sa.text("cache_hit IS NOT NULL"),
         postgresql_where=sa.text("cache_hit IS NOT NULL"),
+    ),
+    # A page of a map's items by map index, and their count, without a scan of the run
+    # (0007); of columns an item's transitions never change.
+    sa.Index(
+        "ix_task_runs_items",
+        "run_id",
+        "parent",
+        "mapped",
+        "map_index",
+        sqlite_where=sa.text("parent IS NOT NULL"),
+        postgresql_where=sa.text("parent IS NOT NULL"),
     ),
     sqlite_with_rowid=False,
 )

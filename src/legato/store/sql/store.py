@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -17,16 +17,16 @@ from legato.model.events import Event, MapExpanded, RunStarted
 from legato.model.records import TaskRecord
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import RUN_TERMINAL, RunState
+from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked
-from legato.store.base import RunReading
+from legato.store.base import ItemPage, RunReading
 from legato.store.memory import (
     check_batch,
     fenced_message,
     refuse_take_over,
     unknown_run_message,
 )
-from legato.store.sql import reads
+from legato.store.sql import item_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
@@ -392,11 +392,18 @@ class SqlRunStore:
         )
         return row is not None and row.owner == owner and row.last_seq >= seq
 
-    def read_runs(self, run_ids: Sequence[str], *, extremes: bool = False) -> dict[str, RunReading]:
+    def read_runs(
+        self,
+        run_ids: Sequence[str],
+        *,
+        extremes: bool = False,
+        metrics: Collection[str] | None = None,
+    ) -> dict[str, RunReading]:
         """The runs with exactly these ids, with their tracked values and cache hits: on one
         connection, a few chunked ``IN (...)`` queries (:func:`reads.runs_of`)."""
         return self._tx.read(
-            f"reading {len(run_ids)} runs", partial(reads.runs_of, run_ids, extremes=extremes)
+            f"reading {len(run_ids)} runs",
+            partial(reads.runs_of, run_ids, extremes=extremes, metrics=metrics),
         )
 
     def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
@@ -454,6 +461,21 @@ class SqlRunStore:
         """Each mapped task's items per state (one grouped query)."""
         return self._tx.read(
             f"counting the map items of run {run_id!r}", partial(reads.item_counts, run_id)
+        )
+
+    def map_items(
+        self,
+        run_id: str,
+        parent: str,
+        *,
+        state: TaskState | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of a mapped task's items, by map index (:func:`item_reads.map_items`)."""
+        return self._tx.read(
+            f"reading the items of {parent!r} in run {run_id!r}",
+            partial(item_reads.map_items, run_id, parent, state=state, offset=offset, limit=limit),
         )
 
     def cache_hits(self, run_id: str) -> dict[str, str]:

@@ -1,0 +1,51 @@
+"""A page of a mapped task's items, in SQL: what the run page's list of a 100,000-item map
+shows as it is scrolled, each page a count and a query of at most ``limit`` rows, both on
+``ix_task_runs_items`` (migration 0007: the run's items of one map by map index), not a
+sort of every task of the run."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from legato.model.states import TaskState
+from legato.store.base import ItemPage
+from legato.store.sql.reads import task_record
+from legato.store.sql.schema import artifacts, task_runs
+
+__all__ = ["map_items"]
+
+_T = task_runs.c
+
+
+def map_items(
+    run_id: str,
+    parent: str,
+    c: sa.Connection,
+    *,
+    state: TaskState | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> ItemPage:
+    """The items of mapped task ``parent`` of run ``run_id`` (in ``state``, when given), by
+    map index: how many, and ``limit`` of them from the ``offset``-th."""
+    where = [_T.run_id == run_id, _T.parent == parent, _T.mapped == sa.false()]
+    if state is not None:
+        where.append(_T.state == state.value)
+    total = c.execute(sa.select(sa.func.count()).select_from(task_runs).where(*where)).scalar()
+    # The page's keys first, from the index alone (its entries hold the key): an offset of
+    # 50,000 then skips index entries, not 50,000 rows read and joined.
+    keys = (
+        sa.select(_T.key)
+        .where(*where)
+        .order_by(_T.map_index, _T.key)
+        .offset(offset)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(task_runs, artifacts.c.inline)
+        .select_from(task_runs.outerjoin(artifacts, artifacts.c.checksum == _T.output_checksum))
+        .where(_T.run_id == run_id, _T.key.in_(keys))
+        .order_by(_T.map_index, _T.key)
+    )
+    return ItemPage(total=total or 0, items=[task_record(row) for row in c.execute(query)])
