@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import io
 import math
 import os
 import pickle
@@ -290,6 +291,36 @@ def test_sklearn_estimators_go_to_joblib_and_predict_the_same(store: FsspecArtif
     assert ref.meta["type"] == "sklearn.pipeline.Pipeline"
     assert np.array_equal(out.predict(x), model.predict(x))
     assert np.array_equal(out.predict_proba(x), model.predict_proba(x))
+
+
+def test_a_stored_estimator_loads_with_joblib_and_one_joblib_wrote_still_loads(
+    tmp_path: Path,
+) -> None:
+    import joblib
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    local = FsspecArtifactStore(tmp_path / "artifacts", inline_limit=0)
+    ref = local.put(model, producer=PRODUCER)
+    assert (ref.serializer, ref.meta["serializer_version"]) == ("joblib", "2")
+    path = Path(local.local_root or "") / (ref.location or "")
+    assert np.array_equal(joblib.load(path).predict(x), model.predict(x))  # users' way
+    # An artifact of version 1, as joblib.dump wrote it, is read with joblib.load.
+    written = io.BytesIO()
+    joblib.dump(model, written)
+    data = written.getvalue()
+    old = ArtifactRef(
+        checksum=checksum_bytes(data),
+        size=len(data),
+        serializer="joblib",
+        inline=data,
+        producer=PRODUCER,
+        meta={"serializer_version": "1"},
+    )
+    assert np.array_equal(local.get(old).predict(x), model.predict(x))
 
 
 def test_anything_else_is_cloudpickled(store: FsspecArtifactStore) -> None:
