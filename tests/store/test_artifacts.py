@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import io
 import math
 import os
 import pickle
@@ -33,6 +34,7 @@ from legato.store.artifacts import (
     location_for,
     register_serializer,
 )
+from legato.store.artifacts.stamps import STAMP
 from legato.store.hashing import checksum_bytes
 
 PRODUCER = "run-1/train#1"
@@ -289,6 +291,36 @@ def test_sklearn_estimators_go_to_joblib_and_predict_the_same(store: FsspecArtif
     assert ref.meta["type"] == "sklearn.pipeline.Pipeline"
     assert np.array_equal(out.predict(x), model.predict(x))
     assert np.array_equal(out.predict_proba(x), model.predict_proba(x))
+
+
+def test_a_stored_estimator_loads_with_joblib_and_one_joblib_wrote_still_loads(
+    tmp_path: Path,
+) -> None:
+    import joblib
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    local = FsspecArtifactStore(tmp_path / "artifacts", inline_limit=0)
+    ref = local.put(model, producer=PRODUCER)
+    assert (ref.serializer, ref.meta["serializer_version"]) == ("joblib", "2")
+    path = Path(local.local_root or "") / (ref.location or "")
+    assert np.array_equal(joblib.load(path).predict(x), model.predict(x))  # users' way
+    # An artifact of version 1, as joblib.dump wrote it, is read with joblib.load.
+    written = io.BytesIO()
+    joblib.dump(model, written)
+    data = written.getvalue()
+    old = ArtifactRef(
+        checksum=checksum_bytes(data),
+        size=len(data),
+        serializer="joblib",
+        inline=data,
+        producer=PRODUCER,
+        meta={"serializer_version": "1"},
+    )
+    assert np.array_equal(local.get(old).predict(x), model.predict(x))
 
 
 def test_anything_else_is_cloudpickled(store: FsspecArtifactStore) -> None:
@@ -648,7 +680,8 @@ def test_a_registered_serializer_is_used_and_recorded(tmp_path: Path) -> None:
     assert (ref.serializer, out) == ("point", Point(1, 2))
     assert ref.location is not None
     assert ref.location.endswith(".pt")
-    assert dict(ref.meta) == {"serializer_version": "2", "points": "0.1", "unit": "px"}
+    details = {k: v for k, v in ref.meta.items() if k != STAMP}  # a file's stamp: see stamps.py
+    assert details == {"serializer_version": "2", "points": "0.1", "unit": "px"}
 
 
 def test_a_serializer_can_decline_and_the_next_one_takes_the_value(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 __all__ = ["KILL_TREE", "REAPS", "descendants", "kill_descendants", "main", "worker_command"]
@@ -154,7 +154,6 @@ def _kill_all(children: _Children) -> None:
 
 def _start_worker(argv: list[str]) -> NoReturn:
     try:
-        signal.pthread_sigmask(signal.SIG_SETMASK, ())  # a blocked mask survives exec
         os.execv(sys.executable, [sys.executable, "-m", _WORKER, *argv[1:]])
     except OSError as exc:
         os.write(2, f"legato reaper: cannot start the worker: {exc}\n".encode())
@@ -174,9 +173,11 @@ def _end_like(status: int | None) -> NoReturn:
     os._exit(1 if status is None else os.waitstatus_to_exitcode(status))
 
 
-def main(argv: list[str]) -> NoReturn:
+def main(argv: list[str], start: Callable[[list[str]], NoReturn] | None = None) -> NoReturn:
     """Start the worker under this process and watch over it and all it starts until it
-    ends; exit as it did."""
+    ends; exit as it did. ``start`` runs the worker in the forked child (by default it
+    executes ``python -m legato.executors.worker``; a reaper forked from the executor's
+    template runs the worker already imported there)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the orchestrator's to handle
     orchestrator = os.getppid()
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
@@ -185,7 +186,8 @@ def main(argv: list[str]) -> NoReturn:
     signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
     worker = os.fork()
     if worker == 0:
-        _start_worker(argv)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())  # a blocked mask survives exec
+        (start or _start_worker)(argv)
     for fd in argv[1:3]:
         os.close(int(fd))  # only the worker talks to the orchestrator
     children = _Children(worker)

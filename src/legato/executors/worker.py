@@ -104,6 +104,8 @@ def _run(data: DataPlane, received: Received, functions: dict[str, Any]) -> Task
 
 
 def main(argv: list[str]) -> int:
+    global _STARTED_WITH_GPUS
+    _STARTED_WITH_GPUS = os.environ.get("CUDA_VISIBLE_DEVICES")  # forked: not at import
     read_fd, write_fd = int(argv[1]), int(argv[2])
     for fd in (read_fd, write_fd):
         os.set_inheritable(fd, False)  # processes a task starts must not hold our pipes

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from multiprocessing.connection import Connection
 
+from legato.executors.forked import ForkedProcess, Template, TemplateError
 from legato.executors.reaper import KILL_TREE, REAPS, worker_command
 from legato.model import wire
 from legato.model.calls import TaskCall
@@ -63,7 +64,12 @@ class WorkerHandle:
         "stopping",
     )
 
-    def __init__(self, proc: subprocess.Popen[bytes], calls: Connection, outcomes: Connection):
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes] | ForkedProcess,
+        calls: Connection,
+        outcomes: Connection,
+    ):
         self.proc = proc
         self.calls = calls
         self.outcomes = outcomes
@@ -113,9 +119,10 @@ class WorkerHandle:
             os.killpg(self.proc.pid, sig)
 
 
-def start_worker(init: bytes) -> WorkerHandle:
+def start_worker(init: bytes, template: Template | None = None) -> WorkerHandle:
     """Start a worker process in a session of its own and send it ``init`` (its artifact
-    store and whether to capture output)."""
+    store and whether to capture output): forked from ``template`` when one is given and
+    it can, else a fresh interpreter."""
     calls_r, calls_w = os.pipe()
     out_r, out_w = os.pipe()
     env = dict(os.environ)
@@ -125,12 +132,17 @@ def start_worker(init: bytes) -> WorkerHandle:
     if visible is not None:
         env["LEGATO_VISIBLE_GPUS"] = visible
     try:
-        proc = subprocess.Popen(
-            worker_command(calls_r, out_w),
-            pass_fds=(calls_r, out_w),
-            start_new_session=True,
-            env=env,
-        )
+        proc: subprocess.Popen[bytes] | ForkedProcess | None = None
+        if template is not None:
+            with contextlib.suppress(TemplateError):  # then a fresh interpreter does
+                proc = template.fork((calls_r, out_w), env)
+        if proc is None:
+            proc = subprocess.Popen(
+                worker_command(calls_r, out_w),
+                pass_fds=(calls_r, out_w),
+                start_new_session=True,
+                env=env,
+            )
     finally:
         os.close(calls_r)
         os.close(out_w)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from legato.store.artifacts.spool import Spool
+from legato.store.artifacts.stamps import stamp_file, unchanged
 from legato.store.artifacts.temps import temp_name
 from legato.store.hashing import Hasher, checksum_bytes, checksum_mapped
 
@@ -46,7 +47,9 @@ class Fetched:
     """An artifact's bytes, read once and hashed on the way: in memory (``data``) or in a
     local file (``path``; ``temporary`` when it is a download to delete after loading)."""
 
-    checksum: str
+    checksum: str | None
+    """None when the file was not read: it still has the stamp its writer noted, so the
+    checksum the writer computed holds."""
     size: int
     data: bytes | None = None
     path: Path | None = None
@@ -68,14 +71,17 @@ class Backend(Protocol):
         """A spool for one value; values up to ``inline_limit`` bytes must stay in memory."""
         ...
 
-    def commit(self, spool: Spool, location: str) -> None:
+    def commit(self, spool: Spool, location: str) -> str | None:
         """Make the spool's bytes appear at ``location`` atomically (or find them there
-        already), then discard the spool."""
+        already), then discard the spool. Returns the file's stamp where a reader of this
+        machine can trust the spool's checksum (:mod:`~legato.store.artifacts.stamps`)."""
         ...
 
-    def fetch(self, location: str, size: int) -> Fetched:
+    def fetch(self, location: str, size: int, stamp: str | None = None) -> Fetched:
         """Read (and hash) the artifact at ``location``, expected to be ``size`` bytes long:
-        ``FileNotFoundError`` if missing."""
+        ``FileNotFoundError`` if missing. ``stamp``: what its writer noted of its file, if
+        anything; ``Fetched.checksum`` is None when the file still has that stamp (the
+        writer's checksum holds, nothing was read)."""
         ...
 
     def checksum(self, location: str) -> tuple[str, int]:
@@ -127,13 +133,16 @@ class LocalBackend:
         """Bytes beyond ``inline_limit`` go to ``<root>/tmp/<name>.tmp``."""
         return Spool(inline_limit, self._make_temp, durable=True)
 
-    def commit(self, spool: Spool, location: str) -> None:
-        """fsync the temporary file, rename it into place, fsync the folder. An existing
-        artifact with the same checksum is kept (and a damaged one replaced)."""
+    def commit(self, spool: Spool, location: str) -> str | None:
+        """fsync the temporary file, rename it into place, fsync the folder; the file's
+        stamp. An existing artifact with the same checksum is kept (and a damaged one
+        replaced)."""
         final = self.root / location
         try:
-            if final.exists() and checksum_mapped(final) == (spool.checksum, spool.size):
-                return
+            if final.exists():
+                stamp = stamp_file(final)  # before hashing: a change meanwhile voids it
+                if checksum_mapped(final) == (spool.checksum, spool.size):
+                    return stamp if stamp is not None and unchanged(final, stamp) else None
             data = spool.data
             if data is not None:  # small values stay in memory: write them out now
                 path, f = self._make_temp()
@@ -153,12 +162,16 @@ class LocalBackend:
                 spool.path = source
                 raise
             _fsync_dir(final.parent)
+            return stamp_file(final)
         finally:
             spool.discard()
 
-    def fetch(self, location: str, size: int) -> Fetched:
-        """Hash the file in place (memory-mapped); the value is loaded from the same file."""
+    def fetch(self, location: str, size: int, stamp: str | None = None) -> Fetched:
+        """The file in place, hashed (memory-mapped) unless it still has the stamp its
+        writer noted; the value is loaded from the same file."""
         path = self.root / location
+        if stamp is not None and unchanged(path, stamp):
+            return Fetched(checksum=None, size=size, path=path)
         checksum, size = checksum_mapped(path)
         return Fetched(checksum=checksum, size=size, path=path)
 
@@ -195,7 +208,8 @@ class FsspecBackend:
         return Spool(max(inline_limit, _MEMORY_SPOOL), self._make_temp)
 
     def commit(self, spool: Spool, location: str) -> None:
-        """Upload to the final key (object stores) or to ``tmp/`` then ``mv``."""
+        """Upload to the final key (object stores) or to ``tmp/`` then ``mv``; no stamp:
+        every read of a remote object hashes it."""
         key = self._key(location)
         try:
             try:
@@ -224,9 +238,10 @@ class FsspecBackend:
             spool.discard()
             self.fs.invalidate_cache(key)
 
-    def fetch(self, location: str, size: int) -> Fetched:
+    def fetch(self, location: str, size: int, stamp: str | None = None) -> Fetched:
         """Small artifacts into memory (one request); large ones streamed into a local
-        temporary file, hashed on the way."""
+        temporary file, hashed on the way (``stamp`` is ignored: the bytes left the
+        machine)."""
         key = self._key(location)
         self.fs.invalidate_cache(key)
         if size <= _MEMORY_SPOOL:

@@ -14,6 +14,7 @@ from legato.store.artifacts.backends import Backend, Fetched, LocalBackend, open
 from legato.store.artifacts.registry import SerializerRegistry, default_registry
 from legato.store.artifacts.serializers import Serializer, UnsupportedValueError
 from legato.store.artifacts.spool import Spool
+from legato.store.artifacts.stamps import STAMP
 from legato.store.artifacts.temps import Swept, TempFile, scan, sweep, sweep_once
 from legato.store.hashing import CHECKSUM_PATTERN, checksum_bytes
 
@@ -79,7 +80,10 @@ class FsspecArtifactStore:
       hashing as it writes; outputs up to ``inline_limit`` bytes stay inline in the
       reference (they travel through the run store), larger ones are written once, at
       ``objects/<hh>/<digest>.<ext>``, atomically;
-    - ``get`` verifies the checksum before deserialising; ``verify`` only checks.
+    - ``get`` verifies the checksum before deserialising; ``verify`` only checks. A local
+      file that still has the stamp its writer noted in this boot is not hashed again by
+      ``get``: the writer's checksum, computed as it wrote, holds for it
+      (:mod:`~legato.store.artifacts.stamps`); ``verify`` always reads every byte.
 
     Opening a local store removes the temporary files that writers killed mid-write left in
     its ``tmp/`` folder (once per process and folder; see
@@ -176,9 +180,11 @@ class FsspecArtifactStore:
             checksum, size = spool.checksum, spool.size
             location = location_for(checksum, serializer.extension)
             try:
-                self._backend.commit(spool, location)
+                stamp = self._backend.commit(spool, location)
             except Exception as e:
                 raise self._write_error(e, producer, size) from e
+            if stamp is not None:
+                meta[STAMP] = stamp
             return ArtifactRef(
                 checksum=checksum,
                 size=size,
@@ -313,11 +319,13 @@ class FsspecArtifactStore:
             return Fetched(checksum=ref.checksum, size=ref.size, data=ref.inline)
         assert ref.location is not None
         try:
-            fetched = self._backend.fetch(ref.location, ref.size)
+            fetched = self._backend.fetch(ref.location, ref.size, ref.meta.get(STAMP))
         except FileNotFoundError as e:
             raise self._missing(ref) from e
         except Exception as e:
             raise self._read_error(ref, e) from e
+        if fetched.checksum is None:
+            return fetched  # the very file its writer hashed, unchanged (see stamps.py)
         try:
             self._check(ref, fetched.checksum, fetched.size)
         except IntegrityError:
@@ -410,5 +418,7 @@ def _rewrite(ref: ArtifactRef) -> str:
 
 
 def _versions(meta: Mapping[str, str]) -> str:
-    shown = [f"{k} {v}" for k, v in meta.items() if k not in _DETAILS]
+    shown = [
+        f"{k} {v}" for k, v in meta.items() if k not in _DETAILS and not k.startswith("legato.")
+    ]
     return ", ".join(shown) or "unrecorded versions"

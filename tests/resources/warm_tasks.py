@@ -1,0 +1,43 @@
+"""Tasks that tell where they run, for the warm start tests: this module imports neither
+numpy nor anything else installed, so whatever of that a worker has, it was given."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from legato import pipeline, task
+
+
+@task
+def surroundings(name: str) -> dict[str, Any]:
+    """What the worker running it has: its process, environment, folder, imports."""
+    return {
+        "pid": os.getpid(),
+        "variable": os.environ.get("LEGATO_TEST_WARM"),
+        "cwd": os.getcwd(),
+        "numpy imported": "numpy" in sys.modules,
+        "path": list(sys.path),
+    }
+
+
+@task
+def draw(i: int) -> tuple[int, float]:
+    """The first number numpy's global generator gives in this worker (the task holds its
+    worker a moment, so two of them run on two workers)."""
+    import numpy as np
+
+    time.sleep(0.3)
+    return os.getpid(), float(np.random.random())
+
+
+@pipeline
+def look() -> dict[str, Any]:
+    return surroundings("look")  # type: ignore[no-any-return]
+
+
+@pipeline
+def two_draws() -> list[tuple[int, float]]:
+    return [draw(0), draw(1)]
