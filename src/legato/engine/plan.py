@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,11 +203,17 @@ def _given(name: str, asked: float) -> str:
     return repr(f"{asked / 1024**3:.3g}GiB") if name == "memory" else f"{asked:g}"
 
 
-def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
+def check_capacity(
+    plan: Plan, capacity: Capacity, executor: str, hosts: Sequence[Capacity] = ()
+) -> None:
     """Raise :class:`~legato.errors.PlanError` for a task that asks for more than the
-    executor can ever offer (it would wait forever)."""
+    executor can ever offer (it would wait forever): more than its whole capacity, or, on
+    an executor of several machines (``hosts``), more than the largest of them offers (an
+    attempt runs on one machine)."""
     for node in plan.nodes.values():
         over = exceeds(node.amounts, capacity)
+        if over is None and hosts and all(exceeds(node.amounts, h) for h in hosts):
+            _refuse_split(plan, node, executor, hosts)
         if over is None:
             continue
         name, asked, offered = over
@@ -223,3 +229,22 @@ def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
             pipeline=plan.pipeline,
             location=node.location,
         )
+
+
+def _refuse_split(plan: Plan, node: PlanNode, executor: str, hosts: Sequence[Capacity]) -> None:
+    """A task that fits the machines together but none of them alone."""
+    shortest = [exceeds(node.amounts, host) for host in hosts]
+    described = "; ".join(
+        f"node {i + 1}: at most {_amount(name, offered)}"
+        for i, (name, _, offered) in enumerate(s for s in shortest if s is not None)
+    )
+    raise PlanError(
+        f"task {node.key!r} needs {', '.join(_amount(k, v) for k, v in node.amounts.items())} "
+        f"on one machine, and no node of the {executor} executor's {len(hosts)} has that "
+        f"much ({described}); an attempt runs on a single node",
+        fix="lower the task's resources=Resources(...) to what one node offers, or add a "
+        "node large enough to the cluster",
+        task=node.key,
+        pipeline=plan.pipeline,
+        location=node.location,
+    )
