@@ -13,8 +13,9 @@ import ray
 import ray_tasks
 
 import legato
-from legato import RunState, TaskState
+from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
+from legato.executors.ray_executor import RayExecutor
 from legato.model.tracking import TrackKind
 from legato.store.open import open_run_store
 
@@ -90,3 +91,14 @@ def test_an_array_is_handed_to_the_next_task() -> None:
 
     assert result.state is RunState.SUCCEEDED
     assert result.output == 1000
+
+
+@pytest.mark.exhaustive
+def test_time_queued_for_a_node_does_not_count_against_the_timeout() -> None:
+    # legato admits four 1-CPU attempts (the capacity says 4 CPUs), the cluster has 2: two
+    # wait in Ray's queue for about 1 s, then run 1 s, within their 1.7 s timeout.
+    executor = RayExecutor(capacity=Capacity(cpus=4, memory="1GiB", slots=4))
+    result = legato.run(ray_tasks.naps, executor=executor)
+
+    assert result.state is RunState.SUCCEEDED, {k: r.reason for k, r in result.tasks.items()}
+    assert result.output == [0, 1, 2, 3]

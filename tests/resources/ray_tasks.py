@@ -19,6 +19,7 @@ __all__ = [
     "gpu_pair",
     "handoff",
     "lost_handoff",
+    "naps",
     "hungry",
     "pair",
     "parallel",
@@ -231,3 +232,14 @@ def summed(ledger: str, array: object, opened: bool) -> int:
 @pipeline
 def lost_handoff(ledger: str, gate_path: str) -> int:
     return summed(ledger, made(ledger, 1000), gate(gate_path))
+
+
+@task(timeout=1.7)
+def nap(i: int) -> int:
+    time.sleep(1.0)
+    return i
+
+
+@pipeline
+def naps() -> list[int]:
+    return [nap(i) for i in range(4)]

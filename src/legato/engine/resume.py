@@ -114,6 +114,10 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
             fix="start a new run: unchanged tasks will be cache hits",
         )
     check_capacity(plan, chosen.capacity, chosen.name, chosen.hosts)
+    if storage is not None:
+        chosen.check_storage(
+            getattr(storage.runs, "url", None), getattr(storage.artifacts, "url", None)
+        )
     if record is not None:
         _check_items(record, plan)
     # Succeeded tasks whose output the resume would read but is damaged run again (checked

@@ -161,6 +161,10 @@ def prepare(
     clock = options.clock or SystemClock()
     run_id = options.run_id or new_run_id()
     storage = resolve_storage(options.store, settings)
+    if storage is not None:
+        chosen.check_storage(
+            getattr(storage.runs, "url", None), getattr(storage.artifacts, "url", None)
+        )
     if storage is None:
         return Driver(
             run_id=run_id,

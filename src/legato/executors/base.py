@@ -52,6 +52,12 @@ class Executor(ABC):
         them); empty when :attr:`capacity` is one machine's."""
         return ()
 
+    def check_storage(self, runs_url: str | None, artifacts_url: str | None) -> None:
+        """Refuse, before a run starts, stores its workers cannot reach (an executor of
+        several machines given a local SQLite file or folder). Nothing to check when calls
+        run on the orchestrator's machine."""
+        return
+
     @abstractmethod
     def open(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import pickle
 import sys
 import threading
@@ -34,8 +35,12 @@ __all__ = [
     "connect",
     "node_capacities",
     "hub",
+    "machines",
+    "seen_everywhere",
+    "storage_problem",
     "to_ray_options",
     "total",
+    "version_mismatch",
     "versions",
 ]
 
@@ -175,13 +180,75 @@ def check_versions() -> None:
         for node in alive
     ]
     for node, there in zip(alive, ray.get(refs, timeout=120), strict=True):
-        for name, mine, theirs in zip(_NAMES, here, there, strict=True):
-            if mine != theirs:
-                raise ExecutorError(
-                    f"Ray node {node.get('NodeManagerAddress', '?')} runs {name} {theirs} "
-                    f"and this driver {name} {mine}: install the same versions of Ray, "
-                    "Python, cloudpickle and legato on every node and on the driver"
-                )
+        problem = version_mismatch(here, there, str(node.get("NodeManagerAddress", "?")))
+        if problem is not None:
+            raise ExecutorError(problem)
+
+
+def version_mismatch(here: tuple[str, ...], there: tuple[str, ...], node: str) -> str | None:
+    """What differs between the driver's :func:`versions` and a node's, or None."""
+    for name, mine, theirs in zip(_NAMES, here, there, strict=True):
+        if mine != theirs:
+            return (
+                f"Ray node {node} runs {name} {theirs} and this driver {name} {mine}: install "
+                "the same versions of Ray, Python, cloudpickle and legato on every node and "
+                "on the driver"
+            )
+    return None
+
+
+def machines() -> list[str]:
+    """The addresses of the machines the alive nodes run on (several nodes may share one)."""
+    alive = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+    return sorted({str(n.get("NodeManagerAddress", "")) for n in alive})
+
+
+def storage_problem(
+    hosts: int, runs_url: str | None, artifacts_url: str | None, folder_everywhere: bool
+) -> str | None:
+    """Why a cluster on ``hosts`` machines cannot use these stores, or None.
+
+    Every node writes the artifacts, so a local folder must be one every machine mounts
+    (``folder_everywhere``: a file the driver wrote there was seen by every machine); the
+    run store is written by the driver alone, but SQLite files are not for sharing over a
+    network, and resuming from another machine must find the run.
+    """
+    if hosts < 2:
+        return None
+    if runs_url is not None and runs_url.startswith("sqlite"):
+        return (
+            f"the run store is a SQLite file ({runs_url}) and the Ray cluster spans {hosts} "
+            "machines; use a PostgreSQL store every machine reaches: state_url = "
+            '"postgresql+psycopg://user@host/db" in the profile, or LEGATO_STATE_URL'
+        )
+    local = artifacts_url is not None and artifacts_url.startswith("file:")
+    if local and not folder_everywhere:
+        return (
+            f"the artifact root {artifacts_url} is a folder some of the cluster's {hosts} "
+            'machines do not see; use S3 (artifacts_url = "s3://bucket/prefix") or a '
+            "path every machine mounts (LEGATO_ARTIFACTS_URL)"
+        )
+    return None
+
+
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def seen_everywhere(path: str) -> bool:
+    """Whether a file exists at ``path`` on every alive node (one zero-CPU probe each)."""
+    probe = ray.remote(_exists)
+    alive = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+    refs = [
+        probe.options(
+            num_cpus=0,
+            scheduling_strategy=ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(
+                node["NodeID"], soft=False
+            ),
+        ).remote(path)
+        for node in alive
+    ]
+    return all(ray.get(refs, timeout=120))
 
 
 class Relay:

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import urllib.parse
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -119,6 +122,25 @@ class RayExecutor(Executor):
     def multi_node(self) -> bool:
         """Whether the cluster has more than one node (its store must be shared)."""
         return len(self.hosts) > 1
+
+    def check_storage(self, runs_url: str | None, artifacts_url: str | None) -> None:
+        self._connect()
+        hosts = len(ray_cluster.machines())
+        if hosts < 2:
+            return
+        everywhere = False
+        if artifacts_url is not None and artifacts_url.startswith("file:"):
+            root = Path(urllib.parse.unquote(urllib.parse.urlparse(artifacts_url).path))
+            root.mkdir(parents=True, exist_ok=True)
+            marker = root / f".legato-probe-{uuid.uuid4().hex}"
+            marker.touch()
+            try:
+                everywhere = ray_cluster.seen_everywhere(str(marker))
+            finally:
+                marker.unlink(missing_ok=True)
+        problem = ray_cluster.storage_problem(hosts, runs_url, artifacts_url, everywhere)
+        if problem is not None:
+            raise ExecutorError(f"the ray executor cannot run here: {problem}")
 
     # ------------------------------------------------------------------ lifecycle
 
