@@ -175,6 +175,7 @@ def run(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
     )
     ray.init(
+        address="local",  # a new cluster, never one found on the machine
         num_cpus=2,
         include_dashboard=False,
         object_store_memory=int(size * 2.5),

@@ -68,6 +68,7 @@ def ray_local() -> Iterator[None]:
     os.environ.update(ray_environment())
     try:
         ray.init(
+            address="local",  # a new cluster, never one found on the machine
             num_cpus=2,
             include_dashboard=False,
             object_store_memory=128 * 1024**2,

@@ -68,6 +68,7 @@ def connect(address: str | None, num_cpus: int | None) -> Cluster:
     try:
         if address is None:
             ray.init(
+                address="local",  # a new cluster, never one found on the machine
                 num_cpus=num_cpus,
                 include_dashboard=False,
                 object_store_memory=_LOCAL_OBJECT_STORE,

@@ -38,7 +38,7 @@ from legato.executors.ray_task import STARTED, run_attempt
 from legato.model import wire
 from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
-from legato.model.specs import Capacity
+from legato.model.specs import Capacity, Resources
 from legato.model.values import Arg, Dict, Given, Seq, Stored, StoredItems
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
@@ -97,6 +97,9 @@ class RayExecutor(Executor):
         self._closing = threading.Event()
         self._checked = False
         self._remote: Any = None
+        self._remotes: dict[Resources, Any] = {}
+        """The Ray task with each resource request's options (``options()`` is not free)."""
+        self._stores: list[Any] = []
 
     # ------------------------------------------------------------------ the cluster
 
@@ -159,6 +162,9 @@ class RayExecutor(Executor):
         self._artifacts = artifacts
         self._closing.clear()
         self._remote = ray.remote(run_attempt)
+        self._remotes.clear()
+        # The artifact store travels once, as an object each worker loads once.
+        self._stores = [ray.put(artifacts)] if artifacts is not None else []
         self._hub = ray_cluster.hub()
         self._runs.clear()
 
@@ -175,6 +181,8 @@ class RayExecutor(Executor):
             self._hub = None
         self._objects.clear()
         self._functions.clear()
+        self._remotes.clear()
+        self._stores = []
         self._report = None
         cluster, self._cluster = self._cluster, None
         if cluster is not None and cluster.owned:
@@ -211,10 +219,13 @@ class RayExecutor(Executor):
         message = wire.encode(replace(call, gpu_ids=()), fn_data=None, args_data=args_data)
         with self._lock:
             objects = self._objects_for(call.args, (a for _, a in call.kwargs))
-        res = call.resources
-        options = ray_cluster.to_ray_options(res.cpus, res.memory, res.gpus, res.custom)
-        outcome_ref, live_ref = self._remote.options(**options).remote(
-            message, [fn_ref], objects, self._artifacts, hub.relay, self._logs is not None
+        remote = self._remotes.get(call.resources)
+        if remote is None:
+            res = call.resources
+            options = ray_cluster.to_ray_options(res.cpus, res.memory, res.gpus, res.custom)
+            remote = self._remotes[res] = self._remote.options(**options)
+        outcome_ref, live_ref = remote.remote(
+            message, [fn_ref], objects, self._stores, hub.relay, self._logs is not None
         )
         entry = _InFlight(call, outcome_ref)
         with self._lock:

@@ -98,17 +98,19 @@ def run_attempt(  # noqa: PLR0917 - a Ray task takes its arguments by position
     message: Message,
     fn_ref: list[Any],
     objects: dict[str, Any],
-    artifacts: ArtifactStore | None,
+    stores: list[Any],
     relay: Any,
     capture: bool,
 ) -> tuple[tuple[TaskOutcome, bool], Any]:
     """The Ray task of one attempt: returns its outcome (with whether it sent the relay
     anything) and its live output, as two objects.
 
-    ``fn_ref`` holds the reference of the pickled function (read only when this worker does
-    not have it yet); ``objects`` the references of inputs held in the object store; both
-    are nested so that Ray does not fetch them before the task starts.
+    ``fn_ref`` holds the reference of the pickled function, ``stores`` that of the run's
+    artifact store (none: no store), each read only when this worker does not have it yet;
+    ``objects`` the references of inputs held in the object store. All are nested so that
+    Ray does not fetch them before the task starts.
     """
+    artifacts = _artifact_store(stores[0]) if stores else None
     received = decode(message)
     fields = received.fields
     if fields["timeout"] is not None:
@@ -131,6 +133,19 @@ def run_attempt(  # noqa: PLR0917 - a Ray task takes its arguments by position
     else:
         live = None
     return (outcome, relayed), live
+
+
+_stores: dict[str, ArtifactStore] = {}
+"""Artifact stores by the id of the object that carried them (one per run)."""
+
+
+def _artifact_store(ref: Any) -> ArtifactStore:
+    key = ref.hex()
+    store = _stores.get(key)
+    if store is None:
+        _stores.clear()  # a worker serves one run at a time, mostly: keep the latest
+        store = _stores[key] = ray.get(ref)
+    return store
 
 
 def _flushed() -> bool:
