@@ -304,14 +304,22 @@ class Hub:
             self._after.append(then)
         self.relay.put.remote(b"")  # ends a take waiting now, so the next starts at once
 
+    def _current(self) -> bool:
+        """Whether this process is still connected as this hub's job (not shut down, and
+        not since connected to another cluster)."""
+        if not ray.is_initialized():
+            return False
+        context = ray.get_runtime_context()
+        return f"{context.get_job_id()}@{context.get_node_id()}" == self.job
+
     def _take(self) -> None:
-        while _hubs.get(self.job) is self and ray.is_initialized():
+        while self._current():
             with self._lock:
                 after, self._after = self._after, []
             try:
                 messages = ray.get(self.relay.take.remote(0.0 if after else _TAKE_WAIT_S))
             except BaseException:  # ray.shutdown() ends a get with SystemExit
-                if not ray.is_initialized():
+                if not self._current():
                     return
                 messages = []
                 if not after:
@@ -344,8 +352,11 @@ def _run_of(entries: list[Any]) -> str:
 
 
 def hub() -> Hub:
-    """The hub of this process's Ray connection, started on first use."""
-    job = ray.get_runtime_context().get_job_id()
+    """The hub of this process's Ray connection, started on first use. A connection is
+    its job on its cluster: a local cluster started again numbers its jobs from 1 again,
+    but its driver's node is a new one."""
+    context = ray.get_runtime_context()
+    job = f"{context.get_job_id()}@{context.get_node_id()}"
     with _hubs_lock:
         found = _hubs.get(job)
         if found is None:

@@ -91,7 +91,6 @@ class RayExecutor(Executor):
         self._functions: dict[str, Any] = {}
         self._report: Report | None = None
         self._logs: LogSink | None = None
-        self._artifacts: ArtifactStore | None = None
         self._hub: ray_cluster.Hub | None = None
         self._runs: set[str] = set()
         self._closing = threading.Event()
@@ -120,11 +119,6 @@ class RayExecutor(Executor):
     def hosts(self) -> tuple[Capacity, ...]:
         self._connect()
         return tuple(self._nodes)
-
-    @property
-    def multi_node(self) -> bool:
-        """Whether the cluster has more than one node (its store must be shared)."""
-        return len(self.hosts) > 1
 
     def check_storage(self, runs_url: str | None, artifacts_url: str | None) -> None:
         self._connect()
@@ -159,7 +153,6 @@ class RayExecutor(Executor):
             self._checked = True
         self._report = report
         self._logs = logs
-        self._artifacts = artifacts
         self._closing.clear()
         self._remote = ray.remote(run_attempt)
         self._remotes.clear()
