@@ -53,9 +53,9 @@ def ray_environment() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[None]:
-    """A local one-node Ray cluster shared by a module's tests (2 CPUs, 127.0.0.1, no
-    dashboard, a small object store); runs with the ray executor use it, and it is shut
-    down after the module, with every process it started."""
+    """A local one-node Ray cluster shared by a module's tests (2 CPUs, 2 logical GPUs,
+    127.0.0.1, no dashboard, a small object store); runs with the ray executor use it, and
+    it is shut down after the module, with every process it started."""
     import ray
 
     saved = os.environ.get("PYTHONPATH")
@@ -64,6 +64,7 @@ def ray_local() -> Iterator[None]:
         ray.init(
             address="local",  # a new cluster, never one found on the machine
             num_cpus=2,
+            num_gpus=2,  # logical: Ray hands them out and sets CUDA_VISIBLE_DEVICES
             include_dashboard=False,
             object_store_memory=128 * 1024**2,
             _node_ip_address="127.0.0.1",

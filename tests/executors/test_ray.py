@@ -102,3 +102,19 @@ def test_time_queued_for_a_node_does_not_count_against_the_timeout() -> None:
 
     assert result.state is RunState.SUCCEEDED, {k: r.reason for k, r in result.tasks.items()}
     assert result.output == [0, 1, 2, 3]
+
+
+@pytest.mark.exhaustive
+def test_half_gpu_tasks_share_the_gpus_two_to_a_gpu(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.touch()
+    result = legato.run(ray_tasks.half_gpus, {"ledger": str(ledger)}, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED
+    rows = [line.split()[2:] for line in ledger.read_text().splitlines()]
+    assert len(rows) == 8
+    assert {devices for devices, _, _ in rows} <= {"0", "1"}  # one GPU each, not both
+    for _, start, _ in rows:  # what runs when each starts: 2 GPUs / 0.5 = 4 at most
+        running = [d for d, s, e in rows if float(s) <= float(start) < float(e)]
+        assert len(running) <= 4
+        assert all(running.count(d) <= 2 for d in running)

@@ -4,6 +4,10 @@ probes that feed them run in tests/executors/test_ray*.py on real clusters."""
 
 from __future__ import annotations
 
+import pytest
+
+import legato
+from legato import PlanError, Resources, pipeline, task
 from legato.executors.ray_cluster import storage_problem, version_mismatch, versions
 
 POSTGRES = "postgresql+psycopg://legato@db/legato"
@@ -41,3 +45,26 @@ def test_a_node_with_other_versions_is_named() -> None:
     problem = version_mismatch(here, there, "10.0.0.2")
     assert problem is not None
     assert f"Ray node 10.0.0.2 runs Python 3.9 and this driver Python {python}" in problem
+
+
+@task(resources=Resources(gpus=0.5))
+def half() -> int:
+    return 1
+
+
+@pipeline
+def halves() -> int:
+    return half()
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_a_fraction_of_a_gpu_is_refused_where_gpus_are_handed_out_whole(executor: str) -> None:
+    with pytest.raises(PlanError, match=r"asks for 0\.5 of a GPU, and the \w+ executor hands"):
+        legato.run(halves, executor=executor, capacity={"gpus": 1})
+    assert legato.runs() == []
+
+
+def test_gpus_are_whole_numbers_or_a_fraction_of_one() -> None:
+    assert Resources(gpus=0.25).gpus == 0.25
+    with pytest.raises(legato.DefinitionError, match="or a fraction of one between 0 and 1"):
+        Resources(gpus=1.5)

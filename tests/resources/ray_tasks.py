@@ -17,6 +17,7 @@ __all__ = [
     "chain",
     "chatty",
     "gpu_pair",
+    "half_gpus",
     "handoff",
     "lost_handoff",
     "naps",
@@ -243,3 +244,17 @@ def nap(i: int) -> int:
 @pipeline
 def naps() -> list[int]:
     return [nap(i) for i in range(4)]
+
+
+@task(resources=Resources(cpus=0.25, gpus=0.5))
+def half_gpu(ledger: str, i: int) -> str:
+    start = time.time()
+    devices = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    time.sleep(0.6)
+    _note(ledger, "half", i, devices, start, time.time())
+    return devices
+
+
+@pipeline
+def half_gpus(ledger: str) -> list[str]:
+    return [half_gpu(ledger, i) for i in range(8)]

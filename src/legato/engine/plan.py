@@ -204,13 +204,30 @@ def _given(name: str, asked: float) -> str:
 
 
 def check_capacity(
-    plan: Plan, capacity: Capacity, executor: str, hosts: Sequence[Capacity] = ()
+    plan: Plan,
+    capacity: Capacity,
+    executor: str,
+    hosts: Sequence[Capacity] = (),
+    *,
+    shares_gpus: bool = False,
 ) -> None:
     """Raise :class:`~legato.errors.PlanError` for a task that asks for more than the
     executor can ever offer (it would wait forever): more than its whole capacity, or, on
     an executor of several machines (``hosts``), more than the largest of them offers (an
-    attempt runs on one machine)."""
+    attempt runs on one machine); or a fraction of a GPU from an executor that hands GPUs
+    out whole."""
     for node in plan.nodes.values():
+        gpus = node.amounts.get("gpus", 0.0)
+        if not shares_gpus and gpus != int(gpus):
+            raise PlanError(
+                f"task {node.key!r} asks for {gpus:g} of a GPU, and the {executor} executor "
+                "hands GPUs out whole",
+                fix="ask for whole GPUs (Resources(gpus=1)), or run it on the ray executor, "
+                "which shares a GPU between tasks",
+                task=node.key,
+                pipeline=plan.pipeline,
+                location=node.location,
+            )
         over = exceeds(node.amounts, capacity)
         if over is None and hosts and all(exceeds(node.amounts, h) for h in hosts):
             _refuse_split(plan, node, executor, hosts)

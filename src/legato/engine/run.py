@@ -157,7 +157,7 @@ def prepare(
     plan = build_plan(
         graph, bound, FailurePolicy(failure_policy) if failure_policy else None, caching
     )
-    check_capacity(plan, chosen.capacity, chosen.name, chosen.hosts)
+    check_capacity(plan, chosen.capacity, chosen.name, chosen.hosts, shares_gpus=chosen.shares_gpus)
     clock = options.clock or SystemClock()
     run_id = options.run_id or new_run_id()
     storage = resolve_storage(options.store, settings)

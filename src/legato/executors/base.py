@@ -36,6 +36,9 @@ class Executor(ABC):
     hard_timeouts: bool = False
     """Whether :meth:`cancel` stops code stuck anywhere (killing a process) rather than only
     discarding its result."""
+    shares_gpus: bool = False
+    """Whether tasks may ask for a fraction of a GPU (``Resources(gpus=0.5)``): the executor
+    places several on one GPU. Others hand out GPUs whole, by index."""
     starts_late: bool = False
     """Whether a submitted call may wait in the executor's own queue (a cluster placing it
     on a node with room): the executor then reports a :class:`CallStarted` when it begins

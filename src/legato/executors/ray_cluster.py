@@ -137,7 +137,7 @@ def total(nodes: list[Capacity]) -> Capacity:
 
 
 def to_ray_options(
-    cpus: float, memory: int, gpus: int, custom: Mapping[str, float]
+    cpus: float, memory: int, gpus: float, custom: Mapping[str, float]
 ) -> dict[str, Any]:
     """Ray task options for one attempt's resources. Ray's own retries are off: legato's
     recorded attempts are the only ones."""

@@ -71,6 +71,7 @@ class RayExecutor(Executor):
 
     name = "ray"
     hard_timeouts = True
+    shares_gpus = True
     starts_late = True
 
     def __init__(
