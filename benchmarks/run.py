@@ -12,10 +12,12 @@ on one machine within one invocation.
     python benchmarks/run.py --smoke --out /tmp/b --doc /tmp/b/benchmarks.md   (the CI test)
 
 The ``api`` group measures the API server's budgets on seeded stores
-(``benchmarks/server_budgets.py``, which also runs alone).
+(``benchmarks/server_budgets.py``, which also runs alone); the ``ray`` group legato on Ray
+beside raw Ray on one local cluster (``benchmarks/ray_compare.py``, which also runs alone).
 
 Outputs: ``benchmarks/results/legato.csv`` (every run), ``benchmarks/results/results.csv``
 (medians, legato and peers), ``benchmarks/results/api.csv`` (the API's budgets),
+``benchmarks/results/ray.csv`` (legato on Ray and raw Ray),
 ``docs/benchmarks.md`` and ``docs/benchmarks-scale.png``.
 """
 
@@ -34,10 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: `benchmarks` is a package of the root
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import peers, report, server_budgets  # noqa: E402
+from benchmarks import peers, ray_compare, report, server_budgets  # noqa: E402
 from benchmarks.measure import Homes, Measured, run_process  # noqa: E402
 
-GROUPS = ("w1", "w2", "w3", "scale", "cache", "handoff", "startup", "api")
+GROUPS = ("w1", "w2", "w3", "scale", "cache", "handoff", "startup", "api", "ray")
 EXECUTORS = ("inline", "threads", "processes")
 GIB = 2**30
 
@@ -327,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out=args.out,
             doc=args.doc,
         )
+    if "ray" in groups and not args.smoke:  # legato on Ray beside raw Ray, one cluster
+        ray_compare.run(repeat=runs, size=ray_compare.GIB // (8 if args.quick else 1), out=args.out)
     print(f"wrote {args.out / 'results.csv'}, {args.doc} ({results.elapsed_s / 60:.1f} min)")
     return 0 if results.all_ok else 1
 

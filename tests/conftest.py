@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,58 @@ def legato_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return home
 
 
-@pytest.fixture(params=EXECUTORS)
+PER_EXECUTOR = tuple(name for name in EXECUTORS if name != ExecutorName.RAY.value)
+"""The executors every per-executor test runs on. Not ``ray``: those tests hand files to
+their tasks through environment variables (``LEGATO_TEST_LEDGER``), which a Ray cluster's
+workers, started with the cluster, do not inherit; tests/executors/test_ray*.py cover it."""
+
+
+@pytest.fixture(params=PER_EXECUTOR)
 def executor(request: pytest.FixtureRequest) -> str:
     """Each test using this runs once per executor."""
     return str(request.param)
+
+
+def ray_environment() -> dict[str, str]:
+    """What a test cluster's processes need: tests/resources importable by Ray workers,
+    which import task functions by module."""
+    path = os.pathsep.join(p for p in (str(RESOURCES), os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path}
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[None]:
+    """A local one-node Ray cluster shared by a module's tests (2 CPUs, 2 logical GPUs,
+    127.0.0.1, no dashboard, a small object store); runs with the ray executor use it, and
+    it is shut down after the module, with every process it started."""
+    import ray
+
+    saved = os.environ.get("PYTHONPATH")
+    os.environ.update(ray_environment())
+    try:
+        ray.init(
+            address="local",  # a new cluster, never one found on the machine
+            num_cpus=2,
+            num_gpus=2,  # logical: Ray hands them out and sets CUDA_VISIBLE_DEVICES
+            include_dashboard=False,
+            object_store_memory=128 * 1024**2,
+            _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    finally:
+        _restore("PYTHONPATH", saved)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _restore(variable: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(variable, None)
+    else:
+        os.environ[variable] = value
 
 
 @pytest.fixture
@@ -64,4 +113,4 @@ def alive(pid: int) -> bool:
         return False
 
 
-__all__ = ["EXECUTORS", "RESOURCES", "alive", "ledger_lines", "os"]
+__all__ = ["EXECUTORS", "RESOURCES", "alive", "ledger_lines", "os", "ray_environment"]

@@ -273,6 +273,7 @@ def test_every_documented_variable_is_read() -> None:
         "LEGATO_EXECUTOR",
         "LEGATO_CONCURRENCY",
         "LEGATO_FAILURE_POLICY",
+        "LEGATO_RAY_ADDRESS",
         "LEGATO_CAPACITY",
         "LEGATO_STALE_AFTER",
     }
@@ -283,7 +284,17 @@ def test_every_documented_variable_is_read() -> None:
 
 # Each name list is defined once (legato.choices); these hold every user to it, by what each
 # accepts rather than by comparing lists, with near misses that none may accept.
-NEAR_MISSES = ("thread", "Threads", "process", "ray", "keep-going", "fail-fast", "stop", "x")
+NEAR_MISSES = (
+    "thread",
+    "Threads",
+    "process",
+    "Ray",
+    "dask",
+    "keep-going",
+    "fail-fast",
+    "stop",
+    "x",
+)
 
 
 def _config_accepts(folder: Path, key: str, value: str) -> bool:
@@ -324,7 +335,7 @@ def _pipeline_accepts(policy: str) -> bool:
 
 def test_config_engine_and_cli_accept_exactly_the_same_executor_names(tmp_path: Path) -> None:
     names = {name.value for name in ExecutorName}
-    assert names == {"inline", "threads", "processes"}  # a new one is a deliberate change
+    assert names == {"inline", "threads", "processes", "ray"}  # a new one is a deliberate change
     for name in (*names, *NEAR_MISSES):
         accepted = {
             "config": _config_accepts(tmp_path, "executor", name),
@@ -451,7 +462,7 @@ def test_a_secret_value_pasted_into_the_file_is_refused_and_not_shown(tmp_path: 
 def test_a_bad_environment_variable_names_it(tmp_path: Path) -> None:
     exc = error(tmp_path, LEGATO_CONCURRENCY="many")
     assert_names(exc, "environment", "LEGATO_CONCURRENCY", "a whole number of at least 1")
-    exc = error(tmp_path, LEGATO_EXECUTOR="ray")
+    exc = error(tmp_path, LEGATO_EXECUTOR="dask")
     assert_names(exc, "environment", "LEGATO_EXECUTOR", "one of 'inline'")
     exc = error(tmp_path, LEGATO_STALE_AFTER="soon")
     assert_names(exc, "environment", "LEGATO_STALE_AFTER", "a number of seconds")

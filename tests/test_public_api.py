@@ -60,6 +60,7 @@ PUBLIC = {
     "Pipeline",
     "PlanError",
     "ProcessesExecutor",
+    "RayExecutor",
     "Resources",
     "RetryPolicy",
     "RollbackContext",

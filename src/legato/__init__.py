@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from legato.executors.base import Executor as Executor
     from legato.executors.inline import InlineExecutor as InlineExecutor
     from legato.executors.processes import ProcessesExecutor as ProcessesExecutor
+    from legato.executors.ray_executor import RayExecutor as RayExecutor
     from legato.executors.threads import ThreadsExecutor as ThreadsExecutor
     from legato.model.registry import AliasChange as AliasChange
     from legato.model.registry import ModelVersion as ModelVersion
@@ -162,6 +163,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Executor": ("legato.executors.base", "Executor"),
     "InlineExecutor": ("legato.executors.inline", "InlineExecutor"),
     "ProcessesExecutor": ("legato.executors.processes", "ProcessesExecutor"),
+    "RayExecutor": ("legato.executors.ray_executor", "RayExecutor"),
     "ThreadsExecutor": ("legato.executors.threads", "ThreadsExecutor"),
     "AliasChange": ("legato.model.registry", "AliasChange"),
     "ModelVersion": ("legato.model.registry", "ModelVersion"),

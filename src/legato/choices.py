@@ -25,6 +25,9 @@ class ExecutorName(StrEnum):
     releases the GIL."""
     PROCESSES = "processes"
     """Worker processes: GIL-bound Python, hard timeouts, isolation from crashing workers."""
+    RAY = "ray"
+    """A Ray cluster (``legato[ray]``): several machines, Ray's placement of resources and
+    GPUs, outputs handed on through its object store."""
 
 
 class FailurePolicy(StrEnum):

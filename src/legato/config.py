@@ -59,6 +59,7 @@ ENVIRONMENT: Mapping[str, str] = MappingProxyType(
         "LEGATO_FAILURE_POLICY": "failure_policy",
         "LEGATO_STALE_AFTER": "stale_after",
         "LEGATO_CAPACITY": "capacity",
+        "LEGATO_RAY_ADDRESS": "ray_address",
     }
 )
 """The environment variables read, and the key each overrides (``LEGATO_PROFILE`` chooses
@@ -118,6 +119,9 @@ class Settings:
     """What the executor offers over the machine's: ``cpus``, ``memory``, ``gpus``,
     ``slots`` or a custom resource's name -> amount (``capacity = { db = 2 }``,
     ``LEGATO_CAPACITY="db=2"``); a run's ``capacity`` option overrides it by name."""
+    ray_address: str | None = None
+    """The Ray cluster the ``ray`` executor joins (``auto``: the one this machine belongs
+    to; None: a local cluster started for each run, ``LEGATO_RAY_ADDRESS``)."""
     origins: Mapping[str, str]
     """Where each value that is not a default was set, by key: ``"LEGATO_HOME"``, or
     ``"profiles.prod.state_url in /work/legato.toml"`` (for messages that say why legato
@@ -216,6 +220,7 @@ def load_settings(
         secrets=MappingProxyType(secrets),
         pipelines=MappingProxyType(pipelines),
         capacity=MappingProxyType(values.get("capacity", {})),
+        ray_address=values.get("ray_address"),
         origins=MappingProxyType({key: at.origin for key, at in origins.items()}),
     )
 

@@ -259,6 +259,10 @@ def resolve_target(target: str, base: Path) -> str:
     return f"{path}{sep}{attr}"
 
 
+def _ray_address(raw: object, at: At) -> str:
+    return _text(raw, at, 'a Ray cluster address, e.g. "auto" or "ray://head:10001"')
+
+
 KEYS: dict[str, Callable[[object, At], Any]] = {
     "home": _path,
     "state_url": _state_url,
@@ -270,6 +274,7 @@ KEYS: dict[str, Callable[[object, At], Any]] = {
     "secrets": _secrets,
     "pipelines": _pipelines,
     "capacity": _capacity,
+    "ray_address": _ray_address,
 }
 
 

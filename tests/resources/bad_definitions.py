@@ -72,7 +72,7 @@ def negative_cpus() -> None:
 
 
 def fractional_gpus() -> None:
-    Resources(gpus=0.5)  # <- bad: gpus
+    Resources(gpus=1.5)  # <- bad: gpus
 
 
 def negative_custom() -> None:

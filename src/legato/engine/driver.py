@@ -34,7 +34,7 @@ from legato.engine.scheduler.tasks import TaskEntry
 from legato.engine.stored import answer, recorded_values
 from legato.engine.timers import Timers
 from legato.executors.base import Executor
-from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
+from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.records import RunRecord
 from legato.model.tracking import Tracked
@@ -153,8 +153,8 @@ class Driver:
         self._cancel_requested = True
         self.inbox.put(_WAKE)
 
-    def report(self, outcome: TaskOutcome) -> None:
-        """Where the executor delivers outcomes (any thread)."""
+    def report(self, outcome: TaskOutcome | CallStarted) -> None:
+        """Where the executor delivers outcomes and starts (any thread)."""
         self.inbox.put(outcome)
 
     def _wake(self) -> None:
@@ -206,7 +206,9 @@ class Driver:
             items = self._commit_and_wait()
             self._tell_cancel()  # before outcomes: a call stopped by it was cancelled
             for item in items:
-                if item is not _WAKE:
+                if isinstance(item, CallStarted):
+                    self._arm(item.call_id, item.attempt)
+                elif item is not _WAKE:
                     scheduler.on_outcome(item, clock.time())
             self._take()
             self._fire_timers()
@@ -374,13 +376,22 @@ class Driver:
                     )
                 )
             else:
-                if call.timeout is not None:
-                    due = self.clock.monotonic() + call.timeout
-                    self._timers.add(due, Deadline(call.call_id, call.attempt))
+                if not executor.starts_late:
+                    self._arm(call.call_id, call.attempt)
             finally:
                 self.in_submit = False
                 if executor.synchronous:  # the call ran here: that is not overhead
                     self.idle += time.perf_counter() - started
+
+    def _arm(self, call_id: int, attempt: int) -> None:
+        """Start the timeout of a call that began to run (a call already ended, or without
+        a timeout, has none to start)."""
+        running = self.scheduler.dispatcher.calls.get(call_id)
+        if running is None or running.attempt != attempt or running.stopping:
+            return
+        timeout = running.entry.node.spec.options.timeout
+        if timeout is not None:
+            self._timers.add(self.clock.monotonic() + timeout, Deadline(call_id, attempt))
 
     def _abandon(self, call: TaskCall) -> None:
         self.report(

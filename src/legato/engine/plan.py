@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,11 +200,34 @@ def _given(name: str, asked: float) -> str:
     return repr(f"{asked / 1024**3:.3g}GiB") if name == "memory" else f"{asked:g}"
 
 
-def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
+def check_capacity(
+    plan: Plan,
+    capacity: Capacity,
+    executor: str,
+    hosts: Sequence[Capacity] = (),
+    *,
+    shares_gpus: bool = False,
+) -> None:
     """Raise :class:`~legato.errors.PlanError` for a task that asks for more than the
-    executor can ever offer (it would wait forever)."""
+    executor can ever offer (it would wait forever): more than its whole capacity, or, on
+    an executor of several machines (``hosts``), more than the largest of them offers (an
+    attempt runs on one machine); or a fraction of a GPU from an executor that hands GPUs
+    out whole."""
     for node in plan.nodes.values():
+        gpus = node.amounts.get("gpus", 0.0)
+        if not shares_gpus and gpus != int(gpus):
+            raise PlanError(
+                f"task {node.key!r} asks for {gpus:g} of a GPU, and the {executor} executor "
+                "hands GPUs out whole",
+                fix="ask for whole GPUs (Resources(gpus=1)), or run it on the ray executor, "
+                "which shares a GPU between tasks",
+                task=node.key,
+                pipeline=plan.pipeline,
+                location=node.location,
+            )
         over = exceeds(node.amounts, capacity)
+        if over is None and hosts and all(exceeds(node.amounts, h) for h in hosts):
+            _refuse_split(plan, node, executor, hosts)
         if over is None:
             continue
         name, asked, offered = over
@@ -220,3 +243,22 @@ def check_capacity(plan: Plan, capacity: Capacity, executor: str) -> None:
             pipeline=plan.pipeline,
             location=node.location,
         )
+
+
+def _refuse_split(plan: Plan, node: PlanNode, executor: str, hosts: Sequence[Capacity]) -> None:
+    """A task that fits the machines together but none of them alone."""
+    shortest = [exceeds(node.amounts, host) for host in hosts]
+    described = "; ".join(
+        f"node {i + 1}: at most {_amount(name, offered)}"
+        for i, (name, _, offered) in enumerate(s for s in shortest if s is not None)
+    )
+    raise PlanError(
+        f"task {node.key!r} needs {', '.join(_amount(k, v) for k, v in node.amounts.items())} "
+        f"on one machine, and no node of the {executor} executor's {len(hosts)} has that "
+        f"much ({described}); an attempt runs on a single node",
+        fix="lower the task's resources=Resources(...) to what one node offers, or add a "
+        "node large enough to the cluster",
+        task=node.key,
+        pipeline=plan.pipeline,
+        location=node.location,
+    )

@@ -113,7 +113,11 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
             f"(new tasks: {added or 'none'}; removed: {removed or 'none'})",
             fix="start a new run: unchanged tasks will be cache hits",
         )
-    check_capacity(plan, chosen.capacity, chosen.name)
+    check_capacity(plan, chosen.capacity, chosen.name, chosen.hosts, shares_gpus=chosen.shares_gpus)
+    if storage is not None:
+        chosen.check_storage(
+            getattr(storage.runs, "url", None), getattr(storage.artifacts, "url", None)
+        )
     if record is not None:
         _check_items(record, plan)
     # Succeeded tasks whose output the resume would read but is damaged run again (checked

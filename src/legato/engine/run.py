@@ -57,7 +57,10 @@ so threads run them in parallel with no serialisation and shared memory. Choose
 
 
 def _build_executor(
-    name: ExecutorName, max_workers: int | None, capacity: Capacity | None = None
+    name: ExecutorName,
+    max_workers: int | None,
+    capacity: Capacity | None = None,
+    ray_address: str | None = None,
 ) -> Executor:
     # A match, not a table: mypy checks it handles every ExecutorName.
     match name:
@@ -67,13 +70,33 @@ def _build_executor(
             return ThreadsExecutor(max_workers=max_workers, capacity=capacity)
         case ExecutorName.PROCESSES:
             return ProcessesExecutor(max_workers=max_workers, capacity=capacity)
+        case ExecutorName.RAY:
+            return _ray_executor(ray_address, max_workers, capacity)
     assert_never(name)
 
 
-def make_executor(executor: str | Executor | None, *, max_workers: int | None = None) -> Executor:
+def _ray_executor(address: str | None, cpus: int | None, capacity: Capacity | None) -> Executor:
+    """The Ray executor, imported only when a run names it (``legato[ray]``)."""
+    try:
+        from legato.executors.ray_executor import RayExecutor  # noqa: PLC0415 (optional)
+    except ImportError as exc:
+        raise DefinitionError(
+            f"the ray executor needs Ray, which cannot be imported here ({exc})",
+            fix="install it with `pip install 'legato[ray]'`, or choose another executor",
+        ) from None
+    return RayExecutor(address, num_cpus=cpus, capacity=capacity)
+
+
+def make_executor(
+    executor: str | Executor | None,
+    *,
+    max_workers: int | None = None,
+    ray_address: str | None = None,
+) -> Executor:
     """An executor from a name (an :class:`~legato.choices.ExecutorName`; None: the
-    default) with ``max_workers`` workers (None: the usable CPU cores), or an instance as
-    given."""
+    default) with ``max_workers`` workers (None: the usable CPU cores; for ``ray``, the CPUs
+    of a local cluster), or an instance as given. ``ray_address``: the cluster the ``ray``
+    executor joins (None: a local one started for the run)."""
     if isinstance(executor, Executor):
         return executor
     name = executor or DEFAULT_EXECUTOR
@@ -84,7 +107,7 @@ def make_executor(executor: str | Executor | None, *, max_workers: int | None = 
             f"unknown executor {name!r}",
             fix=f"use one of {', '.join(ExecutorName)} or pass an Executor instance",
         ) from None
-    return _build_executor(known, max_workers)
+    return _build_executor(known, max_workers, ray_address=ray_address)
 
 
 def executor_for(
@@ -97,12 +120,16 @@ def executor_for(
     ``capacity`` and then ``capacity`` set over it (:mod:`legato.engine.capacities`)."""
     chosen = executor if executor is not None else settings.executor
     check_given(chosen, capacity or {})
-    built = make_executor(chosen, max_workers=settings.concurrency)
+    built = make_executor(
+        chosen, max_workers=settings.concurrency, ray_address=settings.ray_address
+    )
     amounts = {**settings.capacity, **(capacity or {})}
     if isinstance(chosen, Executor) or not amounts:
         return built
     merged = with_amounts(built.capacity, amounts)
-    return _build_executor(ExecutorName(built.name), settings.concurrency, merged)
+    return _build_executor(
+        ExecutorName(built.name), settings.concurrency, merged, settings.ray_address
+    )
 
 
 @takes_run_options(RunOptions)
@@ -130,10 +157,14 @@ def prepare(
     plan = build_plan(
         graph, bound, FailurePolicy(failure_policy) if failure_policy else None, caching
     )
-    check_capacity(plan, chosen.capacity, chosen.name)
+    check_capacity(plan, chosen.capacity, chosen.name, chosen.hosts, shares_gpus=chosen.shares_gpus)
     clock = options.clock or SystemClock()
     run_id = options.run_id or new_run_id()
     storage = resolve_storage(options.store, settings)
+    if storage is not None:
+        chosen.check_storage(
+            getattr(storage.runs, "url", None), getattr(storage.artifacts, "url", None)
+        )
     if storage is None:
         return Driver(
             run_id=run_id,

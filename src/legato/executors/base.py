@@ -13,15 +13,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from legato.model.calls import TaskCall, TaskOutcome
+from legato.model.calls import CallStarted, TaskCall, TaskOutcome
 from legato.model.specs import Capacity
 from legato.runtime.logs import LogSink
 from legato.store.base import ArtifactStore
 
 __all__ = ["Executor", "Report"]
 
-Report = Callable[[TaskOutcome], None]
-"""Where an executor delivers outcomes; safe to call from any thread."""
+Report = Callable[[TaskOutcome | CallStarted], None]
+"""Where an executor delivers outcomes (and, if it ``starts_late``, starts); safe to call
+from any thread."""
 
 
 class Executor(ABC):
@@ -35,11 +36,30 @@ class Executor(ABC):
     hard_timeouts: bool = False
     """Whether :meth:`cancel` stops code stuck anywhere (killing a process) rather than only
     discarding its result."""
+    shares_gpus: bool = False
+    """Whether tasks may ask for a fraction of a GPU (``Resources(gpus=0.5)``): the executor
+    places several on one GPU. Others hand out GPUs whole, by index."""
+    starts_late: bool = False
+    """Whether a submitted call may wait in the executor's own queue (a cluster placing it
+    on a node with room): the executor then reports a :class:`CallStarted` when it begins
+    to run, and its timeout counts from there."""
 
     @property
     @abstractmethod
     def capacity(self) -> Capacity:
         """What may run at once."""
+
+    @property
+    def hosts(self) -> tuple[Capacity, ...]:
+        """What each machine offers, when calls run on several (a task must fit one of
+        them); empty when :attr:`capacity` is one machine's."""
+        return ()
+
+    def check_storage(self, runs_url: str | None, artifacts_url: str | None) -> None:
+        """Refuse, before a run starts, stores its workers cannot reach (an executor of
+        several machines given a local SQLite file or folder). Nothing to check when calls
+        run on the orchestrator's machine."""
+        return
 
     @abstractmethod
     def open(

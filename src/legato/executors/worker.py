@@ -35,7 +35,7 @@ from legato.runtime.tracking import Destination, track_in_process
 from legato.store.base import ArtifactStore, RunStore
 from legato.store.open import open_run_store
 
-__all__ = ["main"]
+__all__ = ["capture_output", "flush_output", "main", "route_tracking", "run_received"]
 
 READY = b"ready"
 
@@ -76,7 +76,34 @@ def _show_gpus(gpu_ids: tuple[int, ...]) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = _STARTED_WITH_GPUS
 
 
-def _run(data: DataPlane, received: Received, functions: dict[str, Any]) -> TaskOutcome:
+def run_received(
+    data: DataPlane,
+    received: Received,
+    functions: dict[str, Any],
+    *,
+    show_gpus: bool = True,
+) -> TaskOutcome:
+    """Run one received call with ``data``; never raises. The function comes from
+    ``functions`` (by ``fn_id``) or is unpickled into it; a function or inputs that do not
+    load fail the attempt. With ``show_gpus`` the call's GPUs are made visible here (a
+    cluster that assigns GPUs itself, as Ray does, has set them already)."""
+    try:
+        return _run(data, received, functions, show_gpus)
+    except BaseException as exc:
+        # SIGINT is ignored in workers, so this is a task raising KeyboardInterrupt itself:
+        # a failed attempt, not a dead worker.
+        return TaskOutcome(
+            call_id=received.fields["call_id"],
+            key=received.fields["key"],
+            attempt=received.fields["attempt"],
+            kind=OutcomeKind.FAILED,
+            error=capture_error(exc, ErrorKind.RAISED),
+        )
+
+
+def _run(
+    data: DataPlane, received: Received, functions: dict[str, Any], show_gpus: bool
+) -> TaskOutcome:
     fn_id, task = received.fields["fn_id"], received.fields["task"]
     fn = functions.get(fn_id)
     if fn is None:
@@ -97,7 +124,8 @@ def _run(data: DataPlane, received: Received, functions: dict[str, Any]) -> Task
     except Exception as exc:
         return _failed(received, f"the inputs of task {task!r} cannot be loaded in a worker", exc)
     call = received.call(fn, args, kwargs)
-    _show_gpus(call.gpu_ids)
+    if show_gpus:
+        _show_gpus(call.gpu_ids)
     with memory_limit(call.resources) as limit:
         outcome = invoke(call, fn, data)
     return describe_limit(outcome, limit)
@@ -125,8 +153,8 @@ def main(argv: list[str]) -> int:
             outcomes.send_bytes(message)
 
     if capture:
-        _capture_output(send)
-        _route_tracking(artifacts)
+        capture_output(send)
+        route_tracking(artifacts)
     assert tag == "init", tag
     plane: DataPlane = (
         StoredData(artifacts, keep_live=False) if artifacts is not None else PickledData()
@@ -146,18 +174,7 @@ def main(argv: list[str]) -> int:
             # why on standard error and exit, and the executor reports the call as crashed.
             os.write(2, f"legato worker: {exc}\n".encode())
             return WIRE_VERSION_EXIT
-        try:
-            outcome = _run(plane, received, functions)
-        except BaseException as exc:
-            # SIGINT is ignored here, so this is a task raising KeyboardInterrupt itself: a
-            # failed attempt, not a dead worker.
-            outcome = TaskOutcome(
-                call_id=received.fields["call_id"],
-                key=received.fields["key"],
-                attempt=received.fields["attempt"],
-                kind=OutcomeKind.FAILED,
-                error=capture_error(exc, ErrorKind.RAISED),
-            )
+        outcome = run_received(plane, received, functions)
         try:
             message = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # an error message that does not pickle, say
@@ -197,7 +214,7 @@ _pending: list[LogEntry | Tracked] = []
 _send: Callable[[bytes], None] | None = None
 
 
-def _capture_output(send: Callable[[bytes], None]) -> None:
+def capture_output(send: Callable[[bytes], None]) -> None:
     """Route what tasks print and log to the orchestrator, line by line as it comes."""
     global _send
     _send = send
@@ -219,7 +236,7 @@ def _capture_output(send: Callable[[bytes], None]) -> None:
     capture_in_process(ANY_RUN, route, echo=False)
 
 
-def _route_tracking(artifacts: ArtifactStore | None) -> None:
+def route_tracking(artifacts: ArtifactStore | None) -> None:
     """Send what tasks track to the orchestrator with their output; ``register_model``
     opens the run's store here (by the URL its call carries) the first time it needs it."""
     stores: dict[str, RunStore] = {}

@@ -13,7 +13,7 @@ from legato.model.errors import ErrorInfo
 from legato.model.specs import Resources
 from legato.model.values import Arg, Value
 
-__all__ = ["OutcomeKind", "TaskCall", "TaskOutcome"]
+__all__ = ["CallStarted", "OutcomeKind", "TaskCall", "TaskOutcome"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,3 +77,13 @@ class TaskOutcome:
     error: ErrorInfo | None = None
     started_at: float = 0.0
     ended_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """Call ``call_id`` (attempt ``attempt``) began to run on its worker. Only executors
+    that queue calls of their own (``Executor.starts_late``: a cluster waiting for a node
+    with room) send it; the call's timeout counts from here, not from its submit."""
+
+    call_id: int
+    attempt: int

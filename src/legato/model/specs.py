@@ -276,8 +276,9 @@ class Resources:
     """CPU cores (fractions allowed: 0.5 lets two such tasks share a core)."""
     memory: int = 0
     """Bytes of memory; give a size such as ``"4GiB"`` and it is converted."""
-    gpus: int = 0
-    """Whole GPUs."""
+    gpus: float = 0
+    """Whole GPUs, or a fraction of one (``0.5``: two such tasks share a GPU) on an executor
+    that shares GPUs between tasks (``ray``)."""
     custom: Mapping[str, float] = field(default_factory=dict)
     """Named amounts of anything else the executor's capacity declares (licences, DB slots)."""
     limit: bool = False
@@ -319,9 +320,20 @@ def _check_amounts(spec: Resources | Capacity, fix: str) -> None:
     if spec.cpus < 0 or not math.isfinite(spec.cpus):
         raise _invalid(f"cpus must be >= 0, not {spec.cpus!r}", fix)
     object.__setattr__(spec, "memory", parse_memory(spec.memory))
-    if isinstance(spec.gpus, bool) or not isinstance(spec.gpus, int) or spec.gpus < 0:
-        raise _invalid(f"gpus must be a whole number >= 0, not {spec.gpus!r}", fix)
+    if isinstance(spec, Resources) and _is_fraction(spec.gpus):
+        pass  # a share of one GPU (checked against the executor when the run is planned)
+    elif isinstance(spec.gpus, bool) or not isinstance(spec.gpus, int) or spec.gpus < 0:
+        what = "a whole number >= 0, or a fraction of one between 0 and 1"
+        raise _invalid(
+            f"gpus must be {what if isinstance(spec, Resources) else 'a whole number >= 0'}, "
+            f"not {spec.gpus!r}",
+            fix,
+        )
     object.__setattr__(spec, "custom", _amounts(spec.custom, fix))
+
+
+def _is_fraction(value: object) -> bool:
+    return isinstance(value, float) and 0 < value < 1
 
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")

@@ -84,7 +84,7 @@ Message = tuple[int, tuple[Any, ...], bytes | None, bytes]
 _header = operator.attrgetter(*HEADER)
 
 _PlainSecrets = tuple[str, str, tuple[tuple[str, str], ...]] | None
-_PlainResources = tuple[float, int, int, tuple[tuple[str, float], ...], bool]
+_PlainResources = tuple[float, int, float, tuple[tuple[str, float], ...], bool]
 
 
 class WireVersionError(Exception):

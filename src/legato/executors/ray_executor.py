@@ -1,0 +1,347 @@
+"""The Ray executor: each attempt is one Ray task, on a cluster legato joins or starts.
+
+Ray does what a multi-machine executor needs and legato does not rebuild: it places each
+attempt on a node with the resources it declares (CPUs, GPUs, memory, custom amounts,
+mapped one to one), gives it its GPUs (``CUDA_VISIBLE_DEVICES``), and passes outputs
+between nodes through its shared-memory object store. legato keeps what makes a run
+durable: Ray's own retries are off (``max_retries=0``), so every attempt is one legato
+records, retries by its rules, and every output is also a checksummed artifact, so a
+resume never needs the cluster that ran the first attempts.
+
+An attempt's timeout counts from when its worker reports that it started (``CallStarted``,
+through the relay), not from the submit: waiting for a node is queueing, not running. A
+timeout or cancel kills the worker (``ray.cancel(force=True)``), so code stuck in C stops
+too; a worker that dies (crash, Ray's out-of-memory killer, its node lost) is a failed
+attempt with that reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import urllib.parse
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import exceptions as rex
+
+from legato.errors import ExecutorError
+from legato.executors import ray_cluster
+from legato.executors.base import Executor, Report
+from legato.executors.ray_task import STARTED, run_attempt
+from legato.model import wire
+from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
+from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.specs import Capacity, Resources
+from legato.model.values import Arg, Dict, Given, Seq, Stored, StoredItems
+from legato.runtime.logs import LogSink
+from legato.runtime.pickling import dumps
+from legato.store.base import ArtifactStore
+
+__all__ = ["RayExecutor"]
+
+_KEPT_OBJECTS = 4096
+"""Output objects kept referenced for downstream attempts (the oldest are let go: their
+consumers read the artifact instead)."""
+
+
+@dataclass(slots=True)
+class _InFlight:
+    call: TaskCall
+    ref: Any
+    stopping: bool = False
+
+
+class RayExecutor(Executor):
+    """Runs every attempt as a Ray task.
+
+    Args:
+        address: a running cluster (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``);
+            None starts a local cluster for the run and stops it after (or uses the
+            connection this process already has, ``ray.init`` called before).
+        num_cpus: CPUs of a local cluster (default: the machine's).
+        capacity: what tasks may use together (default: the cluster's totals).
+    """
+
+    name = "ray"
+    hard_timeouts = True
+    shares_gpus = True
+    starts_late = True
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: int | None = None,
+        capacity: Capacity | None = None,
+    ) -> None:
+        self.address = address
+        self._num_cpus = num_cpus
+        self._given = capacity
+        self._cluster: ray_cluster.Cluster | None = None
+        self._nodes: list[Capacity] = []
+        self._lock = threading.Lock()
+        self._flight: dict[int, _InFlight] = {}
+        self._objects: OrderedDict[str, Any] = OrderedDict()
+        self._functions: dict[str, Any] = {}
+        self._report: Report | None = None
+        self._logs: LogSink | None = None
+        self._hub: ray_cluster.Hub | None = None
+        self._runs: set[str] = set()
+        self._closing = threading.Event()
+        self._checked = False
+        self._remote: Any = None
+        self._remotes: dict[Resources, Any] = {}
+        """The Ray task with each resource request's options (``options()`` is not free)."""
+        self._stores: list[Any] = []
+
+    # ------------------------------------------------------------------ the cluster
+
+    def _connect(self) -> None:
+        if self._cluster is None or not ray.is_initialized():
+            self._cluster = ray_cluster.connect(self.address, self._num_cpus)
+            self._nodes = ray_cluster.node_capacities()
+            self._checked = False
+
+    @property
+    def capacity(self) -> Capacity:
+        if self._given is not None:
+            return self._given
+        self._connect()
+        return ray_cluster.total(self._nodes)
+
+    @property
+    def hosts(self) -> tuple[Capacity, ...]:
+        self._connect()
+        return tuple(self._nodes)
+
+    def check_storage(self, runs_url: str | None, artifacts_url: str | None) -> None:
+        self._connect()
+        hosts = len(ray_cluster.machines())
+        if hosts < 2:
+            return
+        everywhere = False
+        if artifacts_url is not None and artifacts_url.startswith("file:"):
+            root = Path(urllib.parse.unquote(urllib.parse.urlparse(artifacts_url).path))
+            root.mkdir(parents=True, exist_ok=True)
+            marker = root / f".legato-probe-{uuid.uuid4().hex}"
+            marker.touch()
+            try:
+                everywhere = ray_cluster.seen_everywhere(str(marker))
+            finally:
+                marker.unlink(missing_ok=True)
+        problem = ray_cluster.storage_problem(hosts, runs_url, artifacts_url, everywhere)
+        if problem is not None:
+            raise ExecutorError(f"the ray executor cannot run here: {problem}")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(
+        self,
+        report: Report,
+        artifacts: ArtifactStore | None = None,
+        logs: LogSink | None = None,
+    ) -> None:
+        self._connect()
+        if not self._checked:
+            ray_cluster.check_versions()
+            self._checked = True
+        self._report = report
+        self._logs = logs
+        self._closing.clear()
+        self._remote = ray.remote(run_attempt)
+        self._remotes.clear()
+        # The artifact store travels once, as an object each worker loads once.
+        self._stores = [ray.put(artifacts)] if artifacts is not None else []
+        self._hub = ray_cluster.hub()
+        self._runs.clear()
+
+    def close(self, *, wait: bool = True) -> None:
+        with self._lock:
+            flying = list(self._flight.values())
+        for entry in flying:
+            entry.stopping = True
+            with contextlib.suppress(Exception):
+                ray.cancel(entry.ref, force=True)
+        self._closing.set()
+        if self._hub is not None:
+            self._hub.release(self._relayed)
+            self._hub = None
+        self._objects.clear()
+        self._functions.clear()
+        self._remotes.clear()
+        self._stores = []
+        self._report = None
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None and cluster.owned:
+            ray.shutdown()
+
+    # ------------------------------------------------------------------ calls
+
+    def submit(self, call: TaskCall) -> None:
+        hub = self._hub
+        if self._remote is None or hub is None:
+            raise ExecutorError("the ray executor is not open")
+        if call.run_id not in self._runs:
+            self._runs.add(call.run_id)
+            hub.register(call.run_id, self._relayed)
+        try:
+            args_data = dumps((call.args, call.kwargs))
+            fn_ref = self._functions.get(call.fn_id)
+            if fn_ref is None:
+                fn_ref = self._functions[call.fn_id] = ray.put(dumps(call.fn))
+        except Exception as exc:
+            self._deliver(
+                _failed(
+                    call,
+                    ErrorKind.INPUT,
+                    f"task {call.task!r} or one of its inputs cannot be sent to a Ray worker "
+                    f"({type(exc).__name__}: {exc}); pass data that pickles, or use the "
+                    "threads executor",
+                    "legato.InputError",
+                )
+            )
+            return
+        # Ray assigns GPUs itself and sets CUDA_VISIBLE_DEVICES: the engine's indices are
+        # not those of the node the attempt lands on.
+        message = wire.encode(replace(call, gpu_ids=()), fn_data=None, args_data=args_data)
+        with self._lock:
+            objects = self._objects_for(call.args, (a for _, a in call.kwargs))
+        remote = self._remotes.get(call.resources)
+        if remote is None:
+            res = call.resources
+            options = ray_cluster.to_ray_options(res.cpus, res.memory, res.gpus, res.custom)
+            remote = self._remotes[res] = self._remote.options(**options)
+        outcome_ref, live_ref = remote.remote(
+            message, [fn_ref], objects, self._stores, hub.relay, self._logs is not None
+        )
+        entry = _InFlight(call, outcome_ref)
+        with self._lock:
+            self._flight[call.call_id] = entry
+        future: Future[Any] = outcome_ref.future()
+        future.add_done_callback(lambda f: self._done(entry, f, live_ref))
+
+    def _objects_for(self, *groups: Iterable[Arg]) -> dict[str, Any]:
+        """The object references of the inputs that Ray's object store holds, by checksum."""
+        found: dict[str, Any] = {}
+        if not self._objects:
+            return found
+        stack = [arg for group in groups for arg in group]
+        while stack:
+            arg = stack.pop()
+            if isinstance(arg, Given):
+                value = arg.value
+                if isinstance(value, Stored | StoredItems):
+                    ref = value.ref if isinstance(value, Stored) else value.manifest
+                    obj = self._objects.get(ref.checksum)
+                    if obj is not None:
+                        found[ref.checksum] = obj
+            elif isinstance(arg, Seq):
+                stack.extend(arg.items)
+            elif isinstance(arg, Dict):
+                stack.extend(item for _, item in arg.items)
+        return found
+
+    def cancel(self, call_id: int) -> None:
+        with self._lock:
+            entry = self._flight.get(call_id)
+            if entry is None or entry.stopping:
+                return
+            entry.stopping = True
+        with contextlib.suppress(Exception):
+            ray.cancel(entry.ref, force=True)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _done(self, entry: _InFlight, future: Future[Any], live_ref: Any) -> None:
+        call = entry.call
+        with self._lock:
+            self._flight.pop(call.call_id, None)
+        try:
+            outcome, relayed = future.result()
+        except BaseException as exc:
+            outcome = self._lost(entry, exc)
+        else:
+            hub = self._hub
+            if relayed and hub is not None:
+                hub.after_drain(lambda: self._finish(outcome, live_ref))
+                return
+        self._finish(outcome, live_ref)
+
+    def _finish(self, outcome: TaskOutcome, live_ref: Any) -> None:
+        if outcome.kind is OutcomeKind.SUCCEEDED:
+            value = outcome.output
+            if isinstance(value, Stored | StoredItems) and not self._closing.is_set():
+                ref = value.ref if isinstance(value, Stored) else value.manifest
+                with self._lock:
+                    self._objects[ref.checksum] = live_ref
+                    while len(self._objects) > _KEPT_OBJECTS:
+                        self._objects.popitem(last=False)
+        self._deliver(outcome)
+
+    def _lost(self, entry: _InFlight, exc: BaseException) -> TaskOutcome:
+        call = entry.call
+        if entry.stopping:
+            return TaskOutcome(
+                call_id=call.call_id, key=call.key, attempt=call.attempt, kind=OutcomeKind.STOPPED
+            )
+        return TaskOutcome(
+            call_id=call.call_id,
+            key=call.key,
+            attempt=call.attempt,
+            kind=OutcomeKind.CRASHED,
+            error=ErrorInfo.of(ErrorKind.CRASH, describe_loss(exc), "legato.WorkerCrashed"),
+        )
+
+    def _relayed(self, item: Any) -> None:
+        """What a worker of this executor's runs sent through the relay: a start (the
+        timeout begins) or captured output and tracked values (into the run's log sink)."""
+        if isinstance(item, tuple) and item and item[0] == STARTED:
+            _, _, call_id, _ = item
+            with self._lock:
+                entry = self._flight.get(call_id)
+            if entry is not None:
+                self._deliver(CallStarted(call_id=call_id, attempt=entry.call.attempt))
+        elif isinstance(item, list) and self._logs is not None:
+            self._logs.add(item)
+
+    def _deliver(self, outcome: TaskOutcome | CallStarted) -> None:
+        report = self._report
+        if report is not None:
+            report(outcome)
+
+
+def describe_loss(exc: BaseException) -> str:
+    """Why an attempt ended without an outcome of its own, in legato's words."""
+    text = str(exc).strip().splitlines()
+    detail = f" ({text[0][:300]})" if text else ""
+    if isinstance(exc, rex.OutOfMemoryError):
+        return (
+            "out of memory: Ray's memory monitor killed the worker because its node ran out "
+            f"of memory{detail}; declare more memory= for the task or free the node"
+        )
+    if isinstance(exc, rex.NodeDiedError):
+        return f"the Ray node running it died{detail}"
+    if isinstance(exc, rex.WorkerCrashedError):
+        return f"the Ray worker died under it (crash, kill or its node lost){detail}"
+    if isinstance(exc, rex.TaskCancelledError):
+        return f"Ray cancelled it{detail}"
+    if isinstance(exc, rex.RayError):
+        return f"Ray could not run it: {type(exc).__name__}{detail}"
+    return f"the Ray executor lost it: {type(exc).__name__}{detail}"
+
+
+def _failed(call: TaskCall, kind: ErrorKind, message: str, type_name: str) -> TaskOutcome:
+    return TaskOutcome(
+        call_id=call.call_id,
+        key=call.key,
+        attempt=call.attempt,
+        kind=OutcomeKind.FAILED,
+        error=ErrorInfo.of(kind, message, type_name),
+    )

@@ -1,0 +1,163 @@
+"""One attempt inside a Ray worker: the Ray task the Ray executor submits for every attempt.
+
+It speaks the processes executor's protocol: the call arrives in ``model.wire``'s form and
+runs through ``executors.worker.run_received`` (function cache, input loading, the memory
+limit, the one user-code error boundary); captured output and tracked values are the same
+pickled batches of ``LogEntry``/``Tracked``, sent to the run's relay (an actor beside the
+driver, ``executors.ray_cluster.Relay``) instead of a pipe. So the worker needs no access
+to the run store: only the driver writes it.
+
+Each output is stored as an artifact here, as with worker processes, and also returned as a
+second Ray object, which a downstream attempt on any node reads from Ray's object store
+(:class:`RayData`). When that object is gone with its node, the checksummed artifact is
+read instead: the object store is a shortcut, never the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayError
+
+from legato.executors.worker import capture_output, flush_output, route_tracking, run_received
+from legato.model.calls import OutcomeKind, TaskOutcome
+from legato.model.values import Stored, StoredItems, Value
+from legato.model.wire import Message, decode
+from legato.runtime.data import DataPlane, PickledData, StoredData
+from legato.store.base import ArtifactStore
+
+__all__ = ["STARTED", "RayData", "run_attempt", "strip_live"]
+
+STARTED = "started"
+"""First element of a relay message saying an attempt began:
+``(STARTED, run_id, call_id, at)``."""
+
+_OBJECT_WAIT_S = 60.0
+"""How long an input held in the object store may take to arrive before its artifact is
+read instead (a node under load can be slow to answer, a lost one never does)."""
+
+_functions: dict[str, Any] = {}
+"""Task functions by ``fn_id``, unpickled once per worker process."""
+_relay: list[Any] = [None]
+"""The relay of the run whose attempt runs now; captured output goes there."""
+_routed: list[bool] = []
+"""Whether this worker process captures output already (once per process)."""
+
+
+_last: list[Any] = [None]
+"""The reference of the last message sent for the attempt running now."""
+
+
+def _send(message: bytes) -> None:
+    relay = _relay[0]
+    if relay is not None:
+        _last[0] = relay.put.remote(message)
+
+
+class RayData(StoredData):
+    """Inputs from Ray's object store where the driver handed over a reference, else from
+    the artifact store; outputs stored as artifacts, the live object kept for the return."""
+
+    def __init__(self, artifacts: ArtifactStore, objects: Mapping[str, Any]) -> None:
+        super().__init__(artifacts, keep_live=True)
+        self.objects = objects
+        """Object references by artifact checksum (the manifest's for split outputs)."""
+
+    def load(self, value: Value) -> Any:
+        if isinstance(value, Stored | StoredItems) and not value.has_live:
+            ref = value.ref if isinstance(value, Stored) else value.manifest
+            obj_ref = self.objects.get(ref.checksum)
+            if obj_ref is not None:
+                try:
+                    return ray.get(obj_ref, timeout=_OBJECT_WAIT_S)
+                except (RayError, GetTimeoutError):
+                    pass  # lost with its node: the artifact is the record
+        return super().load(value)
+
+
+def strip_live(outcome: TaskOutcome) -> tuple[TaskOutcome, Any]:
+    """``outcome`` without the live output (which travels as its own Ray object, never
+    through the driver), and that output (None when there is none)."""
+    value = outcome.output
+    if isinstance(value, Stored | StoredItems) and value.has_live:
+        bare: Value = (
+            Stored(value.ref)
+            if isinstance(value, Stored)
+            else StoredItems(value.items, value.manifest)
+        )
+        return dataclasses.replace(outcome, output=bare), value.live
+    return outcome, None
+
+
+def run_attempt(  # noqa: PLR0917 - a Ray task takes its arguments by position
+    message: Message,
+    fn_ref: list[Any],
+    objects: dict[str, Any],
+    stores: list[Any],
+    relay: Any,
+    capture: bool,
+) -> tuple[tuple[TaskOutcome, bool], Any]:
+    """The Ray task of one attempt: returns its outcome (with whether it sent the relay
+    anything) and its live output, as two objects.
+
+    ``fn_ref`` holds the reference of the pickled function, ``stores`` that of the run's
+    artifact store (none: no store), each read only when this worker does not have it yet;
+    ``objects`` the references of inputs held in the object store. All are nested so that
+    Ray does not fetch them before the task starts.
+    """
+    artifacts = _artifact_store(stores[0]) if stores else None
+    received = decode(message)
+    fields = received.fields
+    if fields["timeout"] is not None:
+        relay.put.remote(pickle.dumps((STARTED, fields["run_id"], fields["call_id"], time.time())))
+    if capture:
+        _relay[0] = relay
+        if not _routed:
+            capture_output(_send)
+            _routed.append(True)
+        route_tracking(artifacts)
+    if received.fn_data is None and fields["fn_id"] not in _functions:
+        received = dataclasses.replace(received, fn_data=ray.get(fn_ref[0]))
+    plane: DataPlane = RayData(artifacts, objects) if artifacts is not None else PickledData()
+    try:
+        outcome = run_received(plane, received, _functions, show_gpus=False)
+    finally:
+        relayed = capture and _flushed()
+    if outcome.kind is OutcomeKind.SUCCEEDED:
+        outcome, live = strip_live(outcome)
+    else:
+        live = None
+    return (outcome, relayed), live
+
+
+_stores: dict[str, ArtifactStore] = {}
+"""Artifact stores by the id of the object that carried them (one per run)."""
+
+
+def _artifact_store(ref: Any) -> ArtifactStore:
+    key = ref.hex()
+    store = _stores.get(key)
+    if store is None:
+        _stores.clear()  # a worker serves one run at a time, mostly: keep the latest
+        store = _stores[key] = ray.get(ref)
+    return store
+
+
+def _flushed() -> bool:
+    """Send what the attempt printed and tracked and not sent yet, and wait until the relay
+    holds all of it (actor calls from one caller run in order): the driver, told so with
+    the outcome, takes it before the outcome counts. Whether anything was sent."""
+    flush_output()
+    last, _last[0] = _last[0], None
+    if last is None:
+        return False
+    try:
+        ray.get(last, timeout=_OBJECT_WAIT_S)
+    except (RayError, GetTimeoutError):
+        return False
+    return True

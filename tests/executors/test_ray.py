@@ -1,0 +1,120 @@
+"""The ray executor on a real local Ray cluster (one per module, bound to 127.0.0.1): a run
+succeeds with its attempts recorded, output, tracked values and retries as with worker
+processes, outputs handed on through Ray's object store with the artifact as the fallback,
+hard timeouts, memory limits and refusals before a run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import ray
+import ray_tasks
+
+import legato
+from legato import Capacity, RunState, TaskState
+from legato.config import load_settings
+from legato.executors.ray_executor import RayExecutor
+from legato.model.tracking import TrackKind
+from legato.store.open import open_run_store
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("ray_local")]
+
+
+def stored(run_id: str) -> tuple[list[tuple[str, int, str]], dict[tuple[str, str], object]]:
+    """The run's captured output as (key, attempt, text) and its metrics by (key, name)."""
+    store = open_run_store(load_settings().state_url)
+    try:
+        logs = [(e.key, e.attempt, e.text) for e in store.read_logs(run_id)]
+        metrics = {
+            (t.key, t.name): t.value
+            for t in store.read_tracked(run_id)
+            if t.kind is TrackKind.METRIC
+        }
+        return logs, metrics
+    finally:
+        store.close()
+
+
+def test_a_run_on_ray_succeeds_with_its_attempts_output_and_metrics_recorded() -> None:
+    result = legato.run(ray_tasks.chatty, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED, result.tasks
+    assert result.output == (8, "second")
+    assert result.tasks["talk"].attempt == 1
+    flaky = result.tasks["flaky_of"]
+    assert (flaky.state, flaky.attempt) == (TaskState.SUCCEEDED, 2)
+    logs, metrics = stored(result.run_id)
+    text = "".join(t for k, _, t in logs if k == "talk")
+    assert "hello from attempt of talk(4)" in text
+    assert "a warning from talk" in text
+    assert metrics == {("talk", "n"): 4.0}
+    # The process's Ray connection was not legato's to close.
+    assert ray.is_initialized()
+
+
+def test_a_chain_hands_each_output_to_the_next_attempt() -> None:
+    result = legato.run(ray_tasks.chain, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED
+    assert result.output == 5
+    assert all(record.attempt == 1 for record in result.tasks.values())
+
+
+@pytest.mark.exhaustive
+def test_a_task_stuck_in_c_stops_within_its_timeout(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.touch()
+    began = time.monotonic()
+    result = legato.run(ray_tasks.stuck, {"ledger": str(ledger)}, executor="ray")
+    took = time.monotonic() - began
+
+    record = result.tasks["stuck_in_c"]
+    assert record.state is TaskState.TIMED_OUT, result.tasks
+    assert took < 1.0 + 5.0 + 3.0  # its timeout, the allowance, the run's own start
+    assert "timeout of 1s" in (record.reason or "")
+
+
+@pytest.mark.exhaustive
+def test_a_task_past_its_memory_limit_fails_as_out_of_memory_and_is_retried() -> None:
+    result = legato.run(ray_tasks.hungry, executor="ray")
+
+    record = result.tasks["hog"]
+    assert (record.state, record.attempt) == (TaskState.FAILED, 2), result.tasks
+    assert record.error is not None
+    assert "memory limit of 64 MiB" in record.error.message
+
+
+def test_an_array_is_handed_to_the_next_task() -> None:
+    result = legato.run(ray_tasks.handoff, {"size": 1000}, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED
+    assert result.output == 1000
+
+
+@pytest.mark.exhaustive
+def test_time_queued_for_a_node_does_not_count_against_the_timeout() -> None:
+    # legato admits four 1-CPU attempts (the capacity says 4 CPUs), the cluster has 2: two
+    # wait in Ray's queue for about 1 s, then run 1 s, within their 1.7 s timeout.
+    executor = RayExecutor(capacity=Capacity(cpus=4, memory="1GiB", slots=4))
+    result = legato.run(ray_tasks.naps, executor=executor)
+
+    assert result.state is RunState.SUCCEEDED, {k: r.reason for k, r in result.tasks.items()}
+    assert result.output == [0, 1, 2, 3]
+
+
+@pytest.mark.exhaustive
+def test_half_gpu_tasks_share_the_gpus_two_to_a_gpu(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.touch()
+    result = legato.run(ray_tasks.half_gpus, {"ledger": str(ledger)}, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED
+    rows = [line.split()[2:] for line in ledger.read_text().splitlines()]
+    assert len(rows) == 8
+    assert {devices for devices, _, _ in rows} <= {"0", "1"}  # one GPU each, not both
+    for _, start, _ in rows:  # what runs when each starts: 2 GPUs / 0.5 = 4 at most
+        running = [d for d, s, e in rows if float(s) <= float(start) < float(e)]
+        assert len(running) <= 4
+        assert all(running.count(d) <= 2 for d in running)
