@@ -117,7 +117,7 @@ def test_the_wheel_holds_every_file_of_the_package(dist: Path) -> None:
     } <= names
 
 
-@pytest.mark.slow
+@pytest.mark.exhaustive  # a minute of installing; the wheel's files are checked above
 @pytest.mark.timeout(600)
 def test_the_wheel_installed_in_a_fresh_venv_runs_the_demo_outside_the_repository(
     dist: Path, tmp_path: Path

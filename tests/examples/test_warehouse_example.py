@@ -43,6 +43,7 @@ def _check_run(url: str, result: legato.RunResult) -> dict[str, object]:
     return out
 
 
+@pytest.mark.exhaustive  # the other cases run the example on threads, SQLite and PostgreSQL
 def test_processes_then_threads_reuse_every_task(sqlite_url: str) -> None:
     assert warehouse.create_demo_database(sqlite_url)
     assert not warehouse.create_demo_database(sqlite_url)  # it exists: left alone

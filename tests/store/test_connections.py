@@ -211,6 +211,24 @@ def run_once(i: int, executor: str, started: bool) -> Any:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("database", "executor"),
+    [
+        ("sqlite", "threads"),
+        ("postgresql", "processes"),
+        # The same bound, on the other pairs: minutes more.
+        *(
+            pytest.param(database, executor, marks=pytest.mark.exhaustive)
+            for database, executor in [
+                ("sqlite", "inline"),
+                ("sqlite", "processes"),
+                ("postgresql", "inline"),
+                ("postgresql", "threads"),
+            ]
+        ),
+    ],
+    indirect=["database"],
+)
 def test_a_thousand_runs_hold_a_bounded_number_of_connections(
     default_store: SqlRunStore, executor: str
 ) -> None:
