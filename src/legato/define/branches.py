@@ -31,6 +31,7 @@ from legato.define.placeholders import LaneOutput, Output, ParamOutput
 from legato.define.task import task
 from legato.define.tracing import Tracer, current_tracer
 from legato.errors import DefinitionError
+from legato.model.skips import JOIN
 from legato.model.specs import user_location
 from legato.model.triggers import BranchNotTaken, FailedInput, Trigger
 
@@ -79,7 +80,7 @@ _DECIDERS = {
     "otherwise_when": task(name="otherwise_when", cache=False)(_otherwise_when),
     "otherwise": task(name="otherwise", cache=False)(_otherwise),
 }
-_ONE_OF = task(name="one_of", cache=False)(_join)
+_ONE_OF = task(name=JOIN, cache=False)(_join)
 
 
 def _tracer(what: str) -> Tracer:
