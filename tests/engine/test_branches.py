@@ -183,6 +183,15 @@ def test_a_skipped_part_of_the_output_is_named_with_the_tasks_the_skip_went_thro
     assert done.output == {"value": 20.0, "told": "BIG"}
 
 
+@pytest.mark.parametrize(
+    ("new", "output"), [(0.9, ["deployed 0.9", "HIGH"]), (0.1, ["kept 0.1", "LOW"])]
+)
+def test_a_sub_pipeline_s_chain_leaves_its_caller_s_chain_as_it_was(
+    new: float, output: list[str]
+) -> None:
+    assert run(bp.chain_around_a_call, "inline", new=new).output == output
+
+
 def test_a_finally_block_runs_after_success(executor: str) -> None:
     result = run(bp.with_finally, executor)
     assert result.state is RunState.SUCCEEDED

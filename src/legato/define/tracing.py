@@ -81,7 +81,7 @@ class Tracer:
         self._calls: dict[str, int] = {}
         self._scope: list[str] = []
         self._body_codes: set[CodeType] = set()
-        self.blocks = Blocks()
+        self.blocks = Blocks(pipeline)
         """The ``legato.when`` branches and ``finally_()`` blocks open now."""
 
     # ------------------------------------------------------------------ body execution
@@ -116,10 +116,13 @@ class Tracer:
         count = self._calls.get(scoped, 0) + 1
         self._calls[scoped] = count
         self._scope.append(name if count == 1 else f"{name}_{count}")
-        return ".".join(self._scope)
+        key = ".".join(self._scope)
+        self.blocks.enter_body(key)
+        return key
 
     def leave(self) -> None:
         """Close the innermost sub-pipeline scope."""
+        self.blocks.leave_body()
         self._scope.pop()
 
     def body(self, fn: Callable[..., Any], bound: Mapping[str, Any]) -> Any:
