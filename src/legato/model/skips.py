@@ -5,7 +5,8 @@ was not taken ends ``skipped`` with the reason ``branch not taken: ...``; a task
 trigger ``any_failed`` whose inputs all succeeded ends ``skipped`` with ``no input
 failed``; every task that reads a skipped input with the default trigger (and a
 ``legato.one_of`` whose inputs were all skipped) ends ``skipped`` with the reason
-``input 'KEY' skipped`` (:func:`input_reason`), naming the first such input. Following
+``input 'KEY' skipped`` (:func:`input_reason`), naming such an input (for a task that
+waits for all its inputs, the first in the order it reads them, whatever ended first). Following
 those reasons back from a skipped task reaches where its skip started, with no graph:
 what a run recorded is enough, so a run read back from the store
 (``legato.get_run``) explains itself as well as the one just finished.

@@ -265,11 +265,13 @@ class Flow:
             for key in unmet:
                 self.inputs.failures[key] = failed_input(tasks[key])
             return True
-        # Named: the input that settled it (a branch's decision first), so a skip can be
-        # followed back to where it started (legato.model.skips).
+        # Named: the input that settled it (a branch's decision first, else the first in
+        # the order the task reads them, not in the order they ended: the same reason
+        # whatever the executor's timing), so a skip can be followed back to where it
+        # started (legato.model.skips).
         first = next((d for d in node.branches if d in unmet), None)
         if first is None:
-            first = next((k for k, s in unmet.items() if s is to), next(iter(unmet), None))
+            first = next((k for k in node.upstream if unmet.get(k) is to), next(iter(unmet), None))
         if first is None or (to is TaskState.SKIPPED and node.trigger is Trigger.ANY_FAILED):
             reason = "no input failed"
         else:
