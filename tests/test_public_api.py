@@ -56,6 +56,7 @@ PUBLIC = {
     "FailurePolicy",
     "InlineExecutor",
     "LegatoError",
+    "OutputSkippedError",
     "ParameterError",
     "Pipeline",
     "PlanError",

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from legato.errors import ExecutorError as ExecutorError
     from legato.errors import InvalidNameError as InvalidNameError
     from legato.errors import LegatoError as LegatoError
+    from legato.errors import OutputSkippedError as OutputSkippedError
     from legato.errors import ParameterError as ParameterError
     from legato.errors import PlanError as PlanError
     from legato.errors import RegistryError as RegistryError
@@ -151,6 +152,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ExecutorError": ("legato.errors", "ExecutorError"),
     "InvalidNameError": ("legato.errors", "InvalidNameError"),
     "LegatoError": ("legato.errors", "LegatoError"),
+    "OutputSkippedError": ("legato.errors", "OutputSkippedError"),
     "ParameterError": ("legato.errors", "ParameterError"),
     "PlanError": ("legato.errors", "PlanError"),
     "RegistryError": ("legato.errors", "RegistryError"),

@@ -26,6 +26,8 @@
     ├── DeploymentError           a deployment was refused by its gates or its smoke
     │                             test: the alias did not move to the version
     ├── RunFailedError            a run failed; ``.result`` tells which tasks and why
+    ├── OutputSkippedError        a run succeeded but what its pipeline returns was skipped
+    │                             (a branch not taken): there is no value to read
     └── TaskFailedError           one task's failure, with its recorded error
 
     Cancelled (BaseException)     never swallowed by ``except Exception``
@@ -52,6 +54,7 @@ __all__ = [
     "FencedError",
     "IntegrityError",
     "LegatoError",
+    "OutputSkippedError",
     "ParameterError",
     "PlanError",
     "RegistryError",
@@ -236,6 +239,24 @@ class RunFailedError(LegatoError):
     def __init__(self, message: str, result: Any) -> None:
         self.result = result
         super().__init__(message)
+
+
+class OutputSkippedError(LegatoError):
+    """A run succeeded, but what its pipeline returns is (or holds) the output of a task
+    that was skipped: a branch not taken, or a ``legato.one_of`` whose every branch was.
+    A skip is a decision, not a failure, so the run's state says ``succeeded`` and only
+    its output is missing.
+
+    ``task`` is the skipped task whose output was to be read, ``because`` why it was
+    skipped (``branch 'when' was not taken (the condition was False)``) and ``fix`` how to
+    get a value; ``str()`` shows all three."""
+
+    def __init__(self, problem: str, *, task: str, because: str, fix: str) -> None:
+        self.problem = problem
+        self.task = task
+        self.because = because
+        self.fix = fix
+        super().__init__(f"{problem}\n  fix: {fix}")
 
 
 class Cancelled(BaseException):

@@ -143,3 +143,21 @@ def _npy(header: bytes, major: int = 1) -> bytes:
 )
 def test_npy_header(head: bytes, found: object) -> None:
     assert npy_header(head) == found
+
+
+def test_a_run_whose_output_was_skipped_says_why_and_still_succeeds(cli: Invoke) -> None:
+    ran = cli("run", target("no_otherwise", RESOURCES / "branch_pipelines.py"), "-p", "value=0.5")
+    assert ran.exit_code == OK, ran.stderr  # a skip is a decision: the run succeeded
+    why = (
+        "task 'one_of' was skipped because none of the branches it joins ran (the first: "
+        "'tell' was skipped because branch 'when' was not taken (the condition was False))"
+    )
+    assert f"output: skipped, so the pipeline returned no value: {why}" in ran.stdout
+    shown = cli("runs", "show", run_id_of(ran.stdout))
+    assert shown.exit_code == OK, shown.stderr
+    assert _line(shown.stdout, "output") == (
+        "<one_of: skipped, none of the branches it joins ran (the first: 'tell' was skipped "
+        "because branch 'when' was not taken (the condition was False))>"
+    )
+    kept = cli("run", target("no_otherwise", RESOURCES / "branch_pipelines.py"), "-p", "value=5")
+    assert "output:" not in kept.stdout

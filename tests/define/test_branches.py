@@ -22,6 +22,25 @@ MISUSES = [
     (bad.other_branch_value, "other_branch", ["task 'notify'", "task 'deploy'"]),
     (bad.otherwise_alone, "otherwise_alone", ["legato.otherwise(...)", "does not follow"]),
     (bad.one_of_single, "one_of_single", ["legato.one_of(...)", "1 value(s)"]),
+    (
+        bad.chain_into_callee,
+        "otherwise_in_callee",
+        ["legato.otherwise(...)", "sub-pipeline 'fallback'", "pipeline 'chain_into_callee'"],
+    ),
+    (
+        bad.chain_into_mapped_callee,
+        "otherwise_in_mapped_callee",
+        [
+            "legato.otherwise_when(...)",
+            "sub-pipeline 'mapped_fallback'",
+            "in chain_into_mapped_callee",
+        ],
+    ),
+    (
+        bad.chain_out_of_callee,
+        "otherwise_after_callee",
+        ["legato.otherwise(...)", "pipeline 'chain_out_of_callee'", "sub-pipeline 'gate'"],
+    ),
     (bad.finally_first, "finally_first", ["legato.finally_()", "follows no task"]),
     (bad.finally_inside, "finally_inside", ["block.finally_()", "inside the block"]),
     (
@@ -60,6 +79,18 @@ def test_a_misused_value_names_the_task_and_suggests_one_of() -> None:
         _ = bad.branch_value_returned.graph
     assert returned.value.task == "deploy"
     assert "legato.one_of" in returned.value.fix
+
+
+def test_a_chain_belongs_to_the_pipeline_body_that_opened_it() -> None:
+    nodes = bp.chain_around_a_call.graph.nodes
+    assert nodes["otherwise"].upstream == ("beats",)  # the caller's condition alone
+    assert nodes["verdict.otherwise"].upstream == ("verdict.above",)
+    with pytest.raises(DefinitionError) as into:
+        _ = bad.chain_into_callee.graph
+    assert "move this block into pipeline 'chain_into_callee'" in into.value.fix
+    with pytest.raises(DefinitionError) as out_of:
+        _ = bad.chain_out_of_callee.graph
+    assert "give sub-pipeline 'gate' its own `with legato.otherwise(...)`" in out_of.value.fix
 
 
 def test_an_unknown_trigger_names_the_task_and_the_triggers() -> None:

@@ -149,6 +149,52 @@ def test_a_skipped_input_reaches_an_all_done_task_as_a_failed_input(executor: st
     assert result.output == ["0.9", "'deployed 0.9'"]
 
 
+def test_a_pipeline_whose_join_was_skipped_has_no_output_and_says_which_branch(
+    executor: str,
+) -> None:
+    # the same answer whatever order the branches end in on this executor
+    result = run(bp.no_otherwise, executor, value=0.5)  # neither condition holds
+    assert result.state is RunState.SUCCEEDED  # a skip is a decision, not a failure
+    assert states(result)["one_of"] is SK
+    with pytest.raises(legato.OutputSkippedError) as caught:
+        _ = result.output
+    err = caught.value
+    assert not isinstance(err, KeyError)
+    assert err.task == "one_of"
+    assert err.because == (
+        "none of the branches it joins ran (the first: 'tell' was skipped because branch "
+        "'when' was not taken (the condition was False))"
+    )
+    assert f"run {result.run_id} of pipeline 'no_otherwise' succeeded" in str(err)
+    assert "legato.otherwise()" in err.fix
+    assert "result.tasks['one_of'].state" in err.fix
+    assert result.skipped_output() is not None
+    assert run(bp.no_otherwise, executor, value=5.0).output == "MEDIUM"
+
+
+def test_a_skipped_part_of_the_output_is_named_with_the_tasks_the_skip_went_through() -> None:
+    result = run(bp.reads_skipped_join, "inline", value=0.5)
+    assert result.state is RunState.SUCCEEDED
+    with pytest.raises(legato.OutputSkippedError) as caught:
+        _ = result.output
+    assert caught.value.task == "tell_3"
+    assert caught.value.because == (
+        "branch 'when' was not taken (the condition was False), through 'tell' and 'one_of'"
+    )
+    done = run(bp.reads_skipped_join, "inline", value=20.0)
+    assert done.skipped_output() is None
+    assert done.output == {"value": 20.0, "told": "BIG"}
+
+
+@pytest.mark.parametrize(
+    ("new", "output"), [(0.9, ["deployed 0.9", "HIGH"]), (0.1, ["kept 0.1", "LOW"])]
+)
+def test_a_sub_pipeline_s_chain_leaves_its_caller_s_chain_as_it_was(
+    new: float, output: list[str]
+) -> None:
+    assert run(bp.chain_around_a_call, "inline", new=new).output == output
+
+
 def test_a_finally_block_runs_after_success(executor: str) -> None:
     result = run(bp.with_finally, executor)
     assert result.state is RunState.SUCCEEDED

@@ -119,3 +119,18 @@ def test_a_mapped_sub_pipeline_of_no_items_inside_a_condition_joins_as_its_branc
     assert result.state is RunState.SUCCEEDED
     assert result.output == output
     assert not any(k.startswith("per_customer.") for k in result.tasks)
+
+
+def test_an_item_whose_join_was_skipped_leaves_the_output_without_a_value() -> None:
+    result = run(ib.every_drifting, "inline")  # bolt and dyne take no branch
+    assert result.state is RunState.SUCCEEDED
+    assert result.tasks["drifting_only.one_of[acme]"].state is S
+    assert result.tasks["drifting_only.one_of[bolt]"].state is SK
+    with pytest.raises(legato.OutputSkippedError) as caught:
+        _ = result.output
+    assert caught.value.task == "drifting_only.one_of[bolt]"  # the first item without one
+    assert "branch 'drifting_only.when[bolt]' was not taken" in caught.value.because
+    assert run(ib.every_drifting, "inline", customers=["acme", "crux"]).output == [
+        "retrained acme",
+        "CRUX",
+    ]

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import branch_pipelines as bp
 import client_pipelines as cp
 import pytest
 import sqlalchemy as sa
@@ -143,6 +144,23 @@ def test_latest_output_is_the_newest_succeeded_runs(backend: str) -> None:
     assert legato.latest_output("train", "total") == {"sum": 5.0, "lr": 0.2}
     with pytest.raises(UnknownRunError, match="pipelines with recent runs: 'train'"):
         legato.latest_output("trian")
+
+
+def test_a_skipped_output_is_explained_when_read_back(backend: str) -> None:
+    store = open_storage(load_settings())
+    skipped = legato.run(bp.no_otherwise, {"value": 0.5}, executor="inline", store=store)
+    run = legato.get_run(skipped.run_id)
+    assert run.ok
+    with pytest.raises(legato.OutputSkippedError) as caught:
+        _ = run.output
+    assert caught.value.task == "one_of"
+    assert "branch 'when' was not taken (the condition was False)" in caught.value.because
+    with pytest.raises(legato.OutputSkippedError, match=f"run {skipped.run_id} of pipeline"):
+        legato.latest_output("no_otherwise")  # the newest succeeded run: it has no value
+    with pytest.raises(ParameterError, match="has no output: it is skipped"):
+        run.task_output("one_of")
+    legato.run(bp.no_otherwise, {"value": 5.0}, executor="inline", store=store)
+    assert legato.latest_output("no_otherwise") == "MEDIUM"
 
 
 def test_a_profile_chooses_the_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

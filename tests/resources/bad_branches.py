@@ -147,3 +147,46 @@ def lane_in_item_branch(x: float) -> str:
 @pipeline
 def every_lane_in_item_branch() -> list[str]:
     return lane_in_item_branch.map([0.1, 0.9])
+
+
+@pipeline
+def fallback(x: float) -> None:
+    with legato.otherwise():  # <- bad: otherwise_in_callee
+        keep(x)
+
+
+@pipeline
+def chain_into_callee() -> None:
+    s = score(0.9)
+    with legato.when(beats(s)):
+        deploy(s)
+    fallback(s)  # its otherwise does not continue the when above
+
+
+@pipeline
+def mapped_fallback(x: float) -> float:
+    checked = score(x)
+    with legato.otherwise_when(beats(checked)):  # <- bad: otherwise_in_mapped_callee
+        keep(x)
+    return checked
+
+
+@pipeline
+def chain_into_mapped_callee() -> None:
+    s = score(0.9)
+    with legato.when(beats(s)):
+        deploy(s)
+    mapped_fallback.map([0.1, 0.9])
+
+
+@pipeline
+def gate(x: float) -> None:
+    with legato.when(beats(score(x))):
+        deploy(x)
+
+
+@pipeline
+def chain_out_of_callee() -> None:
+    gate(0.9)
+    with legato.otherwise():  # <- bad: otherwise_after_callee
+        keep(0.9)

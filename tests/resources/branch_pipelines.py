@@ -181,6 +181,50 @@ def nothing_failed(new: float = 0.9) -> float:
 
 
 @pipeline
+def no_otherwise(value: float = 5.0) -> str:
+    """A chain with no ``otherwise``: below 1.0 no branch runs and the join is skipped."""
+    v = score(value)
+    with legato.when(above(v, 10.0)):
+        big = tell("big")
+    with legato.otherwise_when(above(v, 1.0)):
+        medium = tell("medium")
+    return legato.one_of(big, medium)
+
+
+@pipeline
+def reads_skipped_join(value: float = 5.0) -> dict[str, Any]:
+    """Returns a task reading the join of :func:`no_otherwise`'s chain, beside a value."""
+    v = score(value)
+    with legato.when(above(v, 10.0)):
+        big = tell("big")
+    with legato.otherwise_when(above(v, 1.0)):
+        medium = tell("medium")
+    return {"value": v, "told": tell(legato.one_of(big, medium))}
+
+
+@pipeline
+def verdict(value: float) -> str:
+    with legato.when(above(value, 0.5)):
+        high = tell("high")
+    with legato.otherwise():
+        low = tell("low")
+    return legato.one_of(high, low)
+
+
+@pipeline
+def chain_around_a_call(new: float = 0.9) -> list[str]:
+    """A sub-pipeline with a chain of its own, called between a `when` and its
+    `otherwise`: the caller's chain goes on after it, untouched."""
+    s = score(new)
+    with legato.when(beats(s, 0.5)):
+        deployed = deploy(s)
+    said = verdict(s)
+    with legato.otherwise():
+        kept = keep(s)
+    return [legato.one_of(deployed, kept), said]
+
+
+@pipeline
 def skipped_into_trigger(new: float = 0.1) -> list[str]:
     s = score(new)
     with legato.when(beats(s, 0.5)):

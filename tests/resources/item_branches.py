@@ -176,3 +176,18 @@ def by_record(customer: dict[str, Any]) -> str:
 @pipeline
 def every_record() -> list[str]:
     return by_record.map([{"name": "acme", "premium": True}, {"name": "bolt", "premium": False}])
+
+
+@pipeline
+def drifting_only(customer: str) -> str:
+    d = drift(customer)
+    with legato.when(above(d, 0.8)):
+        high = retrain(customer)
+    with legato.otherwise_when(above(d, 0.5)):
+        medium = shout(customer)
+    return legato.one_of(high, medium)  # no otherwise: bolt and dyne have no value
+
+
+@pipeline
+def every_drifting(customers: list[str] = CUSTOMERS) -> list[str]:
+    return drifting_only.map(keyed(customers))

@@ -19,6 +19,8 @@ from legato.engine.tracked import LoggedArtifact, RunSummary, Series
 from legato.model.artifacts import ArtifactRef, items_of_ref
 from legato.model.codec import artifact_from_dict
 from legato.model.records import TaskRecord
+from legato.model.skips import skip_cause
+from legato.model.states import TaskState
 from legato.store.base import ArtifactStore
 
 __all__ = ["ITEM_LIMIT", "output_text", "print_attempt_errors", "tracked_table"]
@@ -149,6 +151,8 @@ class _OutputView:
         return self._stored(record.output, record)
 
     def _stored(self, ref: ArtifactRef | None, record: TaskRecord) -> Seen:
+        if ref is None and record.state is TaskState.SKIPPED:
+            return Described(f"skipped, {skip_cause(record.key, self.records).describe()}")
         if ref is None:
             return Described(f"no output, {record.state.value}")
         if items_of_ref(ref) is None:

@@ -71,7 +71,8 @@ def task_table(records: Iterable[TaskRecord], *, limit: int | None = None) -> tu
 
 def print_outcome(console: Console, result: RunResult) -> None:
     """The end of ``legato run``/``resume``: the task table, the run's state, its id and
-    the orchestration overhead per task; each failure's error and how to resume."""
+    the orchestration overhead per task; why its output was skipped when it was; each
+    failure's error and how to resume."""
     records = list(result.tasks.values())
     table, hidden = task_table(records, limit=ROW_LIMIT)
     if table.row_count:
@@ -95,6 +96,17 @@ def print_outcome(console: Console, result: RunResult) -> None:
     line.append(f" · overhead per task: {milliseconds(result.overhead_per_task)}")
     console.print(line, soft_wrap=True)
     if result.state is RunState.SUCCEEDED:
+        skipped = result.skipped_output()
+        if skipped is not None:  # a decision, not a failure: the exit status stays 0
+            console.print(
+                Text("output: ", style="bold")
+                + Text("skipped", style=STATE_STYLES["skipped"])
+                + Text(
+                    f", so the pipeline returned no value: task {skipped.task!r} was skipped "
+                    f"because {mask(skipped.because)}"
+                ),
+                soft_wrap=True,
+            )
         return
     failures = result.failures()
     for failure in failures[:10]:

@@ -33,6 +33,7 @@ from legato.model.triggers import Trigger
 __all__ = [
     "UNPLACED",
     "Blocks",
+    "Chain",
     "Frame",
     "Placement",
     "check_reads",
@@ -56,6 +57,18 @@ class Frame:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Chain:
+    """A ``when`` chain an ``otherwise_when``/``otherwise`` may continue."""
+
+    conditions: tuple[Any, ...]
+    """The conditions of its branches so far, in order."""
+    scope: str
+    """The pipeline body that opened it (a sub-pipeline's key, or the pipeline's name)."""
+    location: SourceLocation | None
+    """Where its ``when`` is written."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Placement:
     """What the blocks around a task make of its node."""
 
@@ -72,15 +85,25 @@ UNPLACED = Placement()
 
 class Blocks:
     """The ``with`` blocks open while a pipeline body is traced, and the chains of
-    conditions ``otherwise_when``/``otherwise`` continue."""
+    conditions ``otherwise_when``/``otherwise`` continue.
 
-    def __init__(self) -> None:
+    A chain belongs to the pipeline body that opened it: a sub-pipeline's body (inlined
+    or mapped) starts with no chain to continue, and its chains end with it, so an
+    ``otherwise`` never continues a ``when`` written in another body at the same depth."""
+
+    def __init__(self, scope: str) -> None:
         self.frames: list[Frame] = []
         self.used = False
         """Whether a block was ever entered (until then no task is on a branch)."""
-        self.chains: dict[int, list[Any]] = {}
-        """For each depth, the conditions of the ``when`` chain that ended there last (None
-        once an ``otherwise`` closed it); ``otherwise_when`` and ``otherwise`` continue it."""
+        self.scope = scope
+        """The pipeline body traced now."""
+        self.chains: dict[int, Chain] = {}
+        """For each depth, the ``when`` chain of this body that ended there last (none once
+        an ``otherwise`` closed it); ``otherwise_when`` and ``otherwise`` continue it."""
+        self._outer: list[tuple[str, dict[int, Chain]]] = []
+        """The scope and chains of each body around this one, outermost first."""
+        self._ended: dict[int, Chain] = {}
+        """The chains sub-pipeline bodies left open when they ended (for error messages)."""
 
     @property
     def branches(self) -> tuple[str, ...]:
@@ -95,6 +118,27 @@ class Blocks:
 
     def pop(self) -> Frame:
         return self.frames.pop()
+
+    def enter_body(self, scope: str) -> None:
+        """A sub-pipeline's body starts: it has no chain to continue yet."""
+        self._outer.append((self.scope, self.chains))
+        self.scope = scope
+        self.chains = {}
+
+    def leave_body(self) -> None:
+        """The sub-pipeline's body ended: its chains end with it."""
+        self._ended.update(self.chains)
+        self.scope, self.chains = self._outer.pop()
+
+    def elsewhere(self, depth: int) -> tuple[Chain, bool] | None:
+        """A chain open at ``depth`` in another body, and whether that body encloses this
+        one (the nearest around it; else one a sub-pipeline's body left open): what an
+        ``otherwise`` with no chain of its own may have been written to continue."""
+        for _, chains in reversed(self._outer):
+            if depth in chains:
+                return chains[depth], True
+        ended = self._ended.get(depth)
+        return None if ended is None else (ended, False)
 
     def place(
         self, node_upstream: Iterable[str], nodes: Mapping[str, Node], declared: Trigger | None

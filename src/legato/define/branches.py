@@ -26,11 +26,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from legato.define.blocks import Frame, sinks
+from legato.define.blocks import Chain, Frame, sinks
 from legato.define.placeholders import LaneOutput, Output, ParamOutput
 from legato.define.task import task
 from legato.define.tracing import Tracer, current_tracer
 from legato.errors import DefinitionError
+from legato.model.ids import SourceLocation
+from legato.model.skips import JOIN
 from legato.model.specs import user_location
 from legato.model.triggers import BranchNotTaken, FailedInput, Trigger
 
@@ -79,7 +81,7 @@ _DECIDERS = {
     "otherwise_when": task(name="otherwise_when", cache=False)(_otherwise_when),
     "otherwise": task(name="otherwise", cache=False)(_otherwise),
 }
-_ONE_OF = task(name="one_of", cache=False)(_join)
+_ONE_OF = task(name=JOIN, cache=False)(_join)
 
 
 def _tracer(what: str) -> Tracer:
@@ -118,25 +120,26 @@ class _Branch:
         self._kind = kind
         blocks = tracer.blocks
         self._depth = depth = len(blocks.frames)
-        chain = [] if kind == "when" else blocks.chains.get(depth)
-        if chain is None:
-            raise DefinitionError(
-                f"legato.{kind}(...) does not follow a `with legato.when(...)` block at its "
-                "level, so there is no condition to continue",
-                fix=f"put `with legato.{kind}(...)` right after the `with legato.when(...)` "
-                "block (or a legato.otherwise_when block) whose alternative it is",
-                pipeline=tracer.pipeline,
-                location=user_location(),
-            )
-        conditions = list(chain)
+        location = opened = user_location()
+        if kind == "when":
+            conditions: list[Any] = []
+        else:
+            chain = blocks.chains.get(depth)
+            if chain is None:
+                raise _unchained(tracer, kind, blocks.elsewhere(depth), location)
+            conditions, opened = list(chain.conditions), chain.location
         wanted = [False] * len(conditions)
         if has_condition:
             conditions.append(_condition(tracer, condition, f"{kind}"))
             wanted.append(True)
-        self._chain = conditions if kind != "otherwise" else None
         decider = _DECIDERS[kind]
         self.decision = tracer.record(
             decider.spec, tuple(conditions), {"wanted": tuple(wanted)}, mapped=False, role="branch"
+        )
+        self._chain = (
+            None
+            if kind == "otherwise"
+            else Chain(conditions=tuple(conditions), scope=blocks.scope, location=opened)
         )
 
     def __enter__(self) -> None:
@@ -151,6 +154,49 @@ class _Branch:
             blocks.chains.pop(self._depth, None)
         else:
             blocks.chains[self._depth] = self._chain
+
+
+def _unchained(
+    tracer: Tracer, kind: str, other: tuple[Chain, bool] | None, location: SourceLocation | None
+) -> DefinitionError:
+    """The error of an ``otherwise_when``/``otherwise`` with no chain to continue in its
+    own pipeline body (``other``: a chain open at its depth in another body, and whether
+    that body encloses this one)."""
+    here = _body(tracer, tracer.blocks.scope)
+    problem = (
+        f"legato.{kind}(...) in the body of {here} does not follow a `with "
+        "legato.when(...)` block of that body at its level, so there is no condition to "
+        "continue"
+    )
+    fix = (
+        f"put `with legato.{kind}(...)` right after the `with legato.when(...)` block (or a "
+        "legato.otherwise_when block) whose alternative it is, in the same pipeline body"
+    )
+    if other is not None:
+        chain, encloses = other
+        there = _body(tracer, chain.scope)
+        at = chain.location
+        line = f" (line {at.lineno}, in {at.function})" if at is not None else ""
+        problem += (
+            f"; the `when` block before it at that level{line} is in the body of {there}, "
+            "and a chain of conditions belongs to the pipeline body that opened it"
+        )
+        if encloses:
+            fix = (
+                f"move this block into {there}, right after its `with legato.when(...)` "
+                f"block; or begin the chain in {here} with its own `with legato.when(...)`"
+            )
+        else:
+            fix = (
+                f"give {there} its own `with legato.{kind}(...)` inside its body (and return "
+                "legato.one_of(...) of its branches if the caller needs the value); or write "
+                f"the `with legato.when(...)` this block continues in {here} itself"
+            )
+    return DefinitionError(problem, fix=fix, pipeline=tracer.pipeline, location=location)
+
+
+def _body(tracer: Tracer, scope: str) -> str:
+    return f"pipeline {scope!r}" if scope == tracer.pipeline else f"sub-pipeline {scope!r}"
 
 
 def when(condition: Any) -> _Branch:

@@ -4,7 +4,7 @@ once per item, each item's chain on its own: an item's next step starts as soon 
 item's* previous step has succeeded, not when every item of it has.
 
 The body is traced once, as for a plain sub-pipeline call, with a placeholder for one item
-of each list it maps over (:class:`~legato.define.tracing.LaneOutput`). Every task call that
+of each list it maps over (:class:`~legato.define.placeholders.LaneOutput`). Every task call that
 reads such a placeholder, directly or through another such call, is a step of the *lane*
 (:class:`~legato.define.lanespec.Lane`), drawn as a map (``per_customer.train[×3]``);
 a call that reads none runs once, as in any pipeline. The plan unrolls the lane into one

@@ -10,14 +10,15 @@ from collections.abc import Callable, Container, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from legato.define import render
+from legato.define.arguments import call_form
 from legato.define.graph import Graph
 from legato.define.graph import ParamSpec as RunParam
 from legato.define.lanes import map_eagerly, trace_lane
 from legato.define.params import check_params
-from legato.define.tracing import Tracer, call_form, current_tracer, user_location
+from legato.define.tracing import Tracer, current_tracer
 from legato.errors import DefinitionError
 from legato.model.ids import SourceLocation
-from legato.model.specs import FailurePolicy, check_name
+from legato.model.specs import FailurePolicy, check_name, user_location
 
 __all__ = ["Pipeline", "pipeline"]
 

@@ -6,10 +6,12 @@ import html
 from collections.abc import Container, Mapping
 from typing import Any
 
-from legato.errors import RunFailedError, TaskFailedError
+from legato.define.graph import iter_refs
+from legato.errors import OutputSkippedError, RunFailedError, TaskFailedError
 from legato.model.counts import TaskCount
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.rollback import CompensationRecord
+from legato.model.skips import skip_cause
 from legato.model.states import RunState, TaskState
 from legato.model.values import Arg, Dict, Lit, Param, Ref, Seq, Value
 from legato.runtime.data import DataPlane, LiveData
@@ -125,11 +127,40 @@ class RunResult:
     @property
     def output(self) -> Any:
         """What the pipeline function returned, with task outputs in place of placeholders.
-        Raises :class:`~legato.errors.RunFailedError` if the run did not succeed."""
+        Raises :class:`~legato.errors.RunFailedError` if the run did not succeed, and
+        :class:`~legato.errors.OutputSkippedError` if it did but what it returns was
+        skipped (see :meth:`skipped_output`)."""
         if self._output is _MISSING:
             self.raise_for_status()
+            skipped = self.skipped_output()
+            if skipped is not None:
+                raise skipped
             self._output = self._load(self._output_arg)
         return self._output
+
+    def skipped_output(self) -> OutputSkippedError | None:
+        """Why :attr:`output` has no value though the run may have succeeded: the error
+        reading it raises when what the pipeline returns is (or holds) the output of a
+        skipped task, a branch not taken or a ``legato.one_of`` whose every branch was;
+        None when nothing it returns was skipped. Loads nothing."""
+        tasks = self.record.tasks
+        for ref in iter_refs(self._output_arg):
+            record = tasks.get(ref.node)
+            if record is None or record.state is not TaskState.SKIPPED:
+                continue
+            because = skip_cause(ref.node, tasks).describe()
+            return OutputSkippedError(
+                f"run {self.run_id} of pipeline {self.pipeline!r} {self.state.value}, but what "
+                f"the pipeline returns is the output of task {ref.node!r}, which was skipped "
+                f"because {because}: there is no value to return",
+                task=ref.node,
+                because=because,
+                fix="to always have a value, give the chain of conditions a `with "
+                "legato.otherwise():` branch and return legato.one_of(...) of every branch's "
+                f"output; or check result.tasks[{ref.node!r}].state (skipped) before reading "
+                "the output",
+            )
+        return None
 
     def _load(self, arg: Arg) -> Any:
         if isinstance(arg, Lit):

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.records import TaskRecord
+from legato.model.skips import BRANCH_REASON
 from legato.model.specs import RetryPolicy, TaskOptions
 from legato.model.states import REOPEN_TARGETS, TASK_TERMINAL, TASK_TRANSITIONS, TaskState
 from legato.model.triggers import BRANCH_NOT_TAKEN
@@ -217,7 +218,7 @@ class BranchNotTakenIsSkip(Rule):
         if error is None or error.type_name != BRANCH_NOT_TAKEN:
             return proposal
         return replace(
-            proposal, to=TaskState.SKIPPED, reason=f"branch not taken: {error.message}", error=None
+            proposal, to=TaskState.SKIPPED, reason=BRANCH_REASON + error.message, error=None
         )
 
 

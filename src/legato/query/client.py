@@ -116,7 +116,8 @@ def latest_output(
     """The output of the newest succeeded run of ``pipeline``: what the pipeline returned,
     or, with ``task`` (a task's name or key), that task's output, loaded from the artifact
     store (checksums verified). ``UnknownRunError`` when the pipeline has no succeeded run,
-    saying what its runs are."""
+    saying what its runs are; ``OutputSkippedError`` when that run's output was skipped (a
+    branch not taken), naming the run, the task and the branch."""
     _, storage = _open(profile, store)
     page = storage.runs.find_runs(
         RunQuery(pipeline=pipeline, states=frozenset({RunState.SUCCEEDED}), limit=1)

@@ -24,6 +24,7 @@ from legato.engine.triggers import blocked_state, failed_input, settle
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import MapExpanded
+from legato.model.skips import input_reason
 from legato.model.specs import FailurePolicy
 from legato.model.states import TaskState
 from legato.model.triggers import Trigger
@@ -156,7 +157,7 @@ class Flow:
             # A cancel is nobody's failure: what waited for a cancelled task is cancelled.
             cancelled = state is TaskState.CANCELLED
             to = blocked_state(state)
-            reason = f"input {entry.key!r} {state.value}"
+            reason = input_reason(entry.key, state)
             error = ErrorInfo.of(ErrorKind.CANCELLED, reason) if cancelled else None
             for down in closed.blocked:
                 if tasks[down.key].state is TaskState.PENDING:
@@ -264,11 +265,17 @@ class Flow:
             for key in unmet:
                 self.inputs.failures[key] = failed_input(tasks[key])
             return True
-        first = next(iter(unmet), None)
+        # Named: the input that settled it (a branch's decision first, else the first in
+        # the order the task reads them, not in the order they ended: the same reason
+        # whatever the executor's timing), so a skip can be followed back to where it
+        # started (legato.model.skips).
+        first = next((d for d in node.branches if d in unmet), None)
+        if first is None:
+            first = next((k for k in node.upstream if unmet.get(k) is to), next(iter(unmet), None))
         if first is None or (to is TaskState.SKIPPED and node.trigger is Trigger.ANY_FAILED):
             reason = "no input failed"
         else:
-            reason = f"input {first!r} {unmet[first].value}"
+            reason = input_reason(first, unmet[first])
         error = ErrorInfo.of(ErrorKind.CANCELLED, reason) if to is TaskState.CANCELLED else None
         self.transition(entry, to, self.attempt(entry), reason=reason, error=error)
         return False
