@@ -36,6 +36,8 @@ __all__ = [
 
 _MAX_DEPTH = 32
 """How deep annotations and literal containers are searched for paths."""
+_NO_LITERALS = xxhash.xxh3_128().hexdigest()
+"""The params digest of a call without literal arguments."""
 
 
 class UncacheableError(Exception):
@@ -254,6 +256,9 @@ def key_of(
     for name, arg in kwargs:
         annotation = params[name].annotation if name in params else inspect.Parameter.empty
         walk(arg, name, is_path_annotation(annotation))
-    return KeyParts(
-        code=code, inputs=inputs.hexdigest(), params=literals.hexdigest(), version=version
-    )
+    params_digest = literals.hexdigest()
+    if params_digest == _NO_LITERALS:
+        # Shared rather than a copy per call: most items of a map have no literal arguments,
+        # and the digest is kept with every task's record.
+        params_digest = _NO_LITERALS
+    return KeyParts(code=code, inputs=inputs.hexdigest(), params=params_digest, version=version)
