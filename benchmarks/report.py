@@ -27,6 +27,8 @@ CaseKey = tuple[str, int, str, str, str]
 PEER_SIZES = {"w1": 100, "w2": 500, "w3": 0}
 PEER_TASKS = {"w1": 100, "w2": 502, "w3": 13}
 EXECUTORS = ("inline", "threads", "processes")
+FINDINGS = Path(__file__).with_name("findings.md")
+"""What profiles showed, written by hand: copied into the report before its last section."""
 
 
 @dataclass(slots=True)
@@ -486,6 +488,9 @@ def write_doc(results: Results, path: Path, plot: Path) -> None:
     _cache(results, add)
     _handoff(results, add)
     _startup(results, add)
+    if FINDINGS.is_file():  # written by hand: what profiles showed
+        lines.extend(FINDINGS.read_text().rstrip().splitlines())
+        add("")
     add("## Reproduce")
     add("")
     add("```sh")
