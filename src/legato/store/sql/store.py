@@ -48,12 +48,14 @@ __all__ = ["OFFLOAD_FROM", "OFFLOAD_MIN_EVENTS", "SqlRunStore"]
 log = logging.getLogger("legato.store")
 
 _T = TypeVar("_T")
-OFFLOAD_FROM = 500
+OFFLOAD_FROM = 5_000
 """Tasks (planned, or items of expanded maps; counted over every run the store object
 appends) before the store starts its append process (:mod:`legato.store.sql.offload`). The
-process imports no SQLAlchemy and is ready within tens of milliseconds, so a run of a few
-hundred tasks already moves most of the store's Python work off the orchestrator's GIL; a
-smaller one never starts it (nor pays for a process it would not use)."""
+process imports no SQLAlchemy and is ready within tens of milliseconds on an idle machine,
+so a big run moves the store's Python work off the orchestrator's GIL almost from its
+start. A run of a few hundred tasks is better off without it: measured beside the engine
+before (``make bench-ab``), a 500-item fan-out that started it was slower, the process's
+start competing with the run for the machine's two cores."""
 OFFLOAD_MIN_EVENTS = 16
 """Smaller appends are written in-process even when the append process is ready: a
 synchronous commit (the inline executor commits before each call) would wait for the round
