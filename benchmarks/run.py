@@ -6,7 +6,7 @@ is the median of those runs. The peers run through their own harness in the same
 (``--legato-only`` leaves them out), so every ratio in the report compares figures measured
 on one machine within one invocation.
 
-    python benchmarks/run.py                       # everything, with the peers (~40 min)
+    python benchmarks/run.py                       # everything, with the peers (~50 min)
     python benchmarks/run.py --quick --legato-only # sizes up to 10,000, no peers (~5 min)
     python benchmarks/run.py --peers prefect,luigi --only w1,w2
     python benchmarks/run.py --smoke --out /tmp/b --doc /tmp/b/benchmarks.md   (the CI test)
@@ -42,6 +42,8 @@ from benchmarks.measure import Homes, Measured, run_process  # noqa: E402
 GROUPS = ("w1", "w2", "w3", "scale", "cache", "handoff", "startup", "api", "ray")
 EXECUTORS = ("inline", "threads", "processes")
 GIB = 2**30
+HUGE = 1_000_000
+"""Cases of this many tasks and more are run once (each takes minutes)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +57,9 @@ class Case:
     store: str = "sqlite"
     """``sqlite`` (durable, the default) or ``none`` (``store=False``)."""
     warmup: int = 1
+    runs: int | None = None
+    """Recorded runs (None: the runner's number): a 1,000,000-task case runs once, as it
+    takes minutes."""
     step: str = ""
     """For the cache workload: ``first``, ``unchanged`` or ``edited``."""
 
@@ -90,7 +95,9 @@ class Sizes:
     run there (inline commits before every call) and are measured up to 10,000 tasks."""
 
 
-FULL = Sizes(chain=(100, 1000), fan=(500, 10_000), scale=(1000, 10_000, 100_000), handoff=GIB)
+FULL = Sizes(
+    chain=(100, 1000), fan=(500, 10_000), scale=(1000, 10_000, 100_000, 1_000_000), handoff=GIB
+)
 QUICK = Sizes(chain=(100, 1000), fan=(500, 10_000), scale=(1000, 10_000), handoff=GIB // 4)
 SMOKE = Sizes(chain=(10,), fan=(10,), scale=(), handoff=0, executors=("threads",), warmup=0)
 
@@ -102,13 +109,19 @@ def plan(sizes: Sizes, groups: Sequence[str]) -> list[Case]:
     def add(workload: str, size: int, *, stores: Sequence[str] = ("sqlite",)) -> None:
         heavy = size >= 100_000 or workload == "handoff"
         warmup = 0 if heavy else sizes.warmup
-        cases.append(Case(workload=workload, size=size, executor="plain", warmup=warmup))
+        runs = 1 if size >= HUGE else None
+        cases.append(Case(workload=workload, size=size, executor="plain", warmup=warmup, runs=runs))
         executors = sizes.big_executors if size >= 100_000 else sizes.executors
         for store in stores:
             for executor in executors:
                 cases.append(
                     Case(
-                        workload=workload, size=size, executor=executor, store=store, warmup=warmup
+                        workload=workload,
+                        size=size,
+                        executor=executor,
+                        store=store,
+                        warmup=warmup,
+                        runs=runs,
                     )
                 )
 
@@ -152,7 +165,8 @@ class Runner:
         """``case.warmup`` unrecorded runs, then ``runs`` recorded ones, each in a fresh
         process with a fresh ``LEGATO_HOME``."""
         measured = Measured()
-        for i in range(-case.warmup, self.runs):
+        runs = case.runs if case.runs is not None else self.runs
+        for i in range(-case.warmup, runs):
             run = self._once(case.argv(), self.homes.new(), case.label)
             if i >= 0:
                 measured.runs.append(run)
@@ -248,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--venvs", type=Path, default=Path(os.environ.get("PEERS_VENVS", "/tmp/peers"))
     )
-    parser.add_argument("--timeout", type=float, default=900, help="seconds per process")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per process")
     args = parser.parse_args(argv)
 
     groups = [g for g in args.only.split(",") if g]

@@ -264,3 +264,15 @@ def test_a_run_through_the_child_is_recorded_whole(
     items = [t for t in store.task_records(again.run_id) if t.map_index is not None]
     assert len(items) == 300
     assert all(t.cache_hit == result.run_id for t in items)
+
+
+def test_the_child_imports_no_sqlalchemy() -> None:
+    # What keeps its start in tens of milliseconds: SQLAlchemy alone takes longer to import.
+    code = (
+        "import sys, legato.store.sql.offload_child; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

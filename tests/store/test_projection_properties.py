@@ -24,7 +24,7 @@ from legato.model.runs import RunInfo
 from legato.model.states import TASK_TERMINAL, TaskState
 from legato.store.base import RunStore
 from legato.store.memory import MemoryRunStore
-from legato.store.sql import SqlRunStore, statements
+from legato.store.sql import SqlRunStore, prepared
 
 PLANNED = (
     PlannedTask(key="a", name="a_fn"),
@@ -175,5 +175,5 @@ def test_postgres_array_statements_equal_the_reference(
     postgres_run_store: SqlRunStore, drawn: list[dict[str, Any]], cuts: list[int]
 ) -> None:
     # Every multi-row statement in its one-array-per-column form, however few its rows.
-    with mock.patch.object(statements, "_ARRAYS_FROM", 1):
+    with mock.patch.object(prepared, "ARRAYS_FROM", 1):
         check_same(postgres_run_store, drawn, cuts)

@@ -38,7 +38,11 @@ class Inputs:
     ) -> None:
         """Record the output of ``key``."""
         self.outputs[key] = value
-        self.lengths[key] = (length, item_lengths)
+        if length is not None or item_lengths is not None:
+            # Most outputs are not lists: nothing to keep (a million items, a million tuples).
+            self.lengths[key] = (length, item_lengths)
+        else:
+            self.lengths.pop(key, None)
 
     def drop(self, key: str) -> None:
         """Forget the output of ``key``."""

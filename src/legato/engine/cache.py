@@ -36,6 +36,8 @@ __all__ = [
 
 _MAX_DEPTH = 32
 """How deep annotations and literal containers are searched for paths."""
+_NO_LITERALS = xxhash.xxh3_128().hexdigest()
+"""The params digest of a call without literal arguments."""
 
 
 class UncacheableError(Exception):
@@ -211,6 +213,20 @@ def _names_files(value: Any, as_path: bool, depth: int) -> bool:
     return False
 
 
+_PARAMETERS: dict[int, tuple[inspect.Signature, list[str], frozenset[str]]] = {}
+
+
+def _parameters(signature: inspect.Signature) -> tuple[list[str], frozenset[str]]:
+    """The parameter names of ``signature``, and those annotated as paths: read once per
+    task, not once per call (a map of a million items asks a million times)."""
+    found = _PARAMETERS.get(id(signature))
+    if found is None or found[0] is not signature:
+        params = signature.parameters
+        paths = frozenset(n for n, p in params.items() if is_path_annotation(p.annotation))
+        found = _PARAMETERS[id(signature)] = (signature, list(params), paths)
+    return found[1], found[2]
+
+
 def key_of(
     *,
     task: str,
@@ -223,8 +239,7 @@ def key_of(
 ) -> KeyParts:
     """The key parts of one call with its bound arguments (``Lit``, ``Given`` and
     containers of them). Raises :class:`UncacheableError` when an input has no stable digest."""
-    names = list(signature.parameters)
-    params = signature.parameters
+    names, path_params = _parameters(signature)
     inputs = xxhash.xxh3_128()
     literals = xxhash.xxh3_128()
 
@@ -249,11 +264,12 @@ def key_of(
 
     for i, arg in enumerate(args):
         name = names[i] if i < len(names) else f"*{i}"
-        annotation = params[name].annotation if name in params else inspect.Parameter.empty
-        walk(arg, name, is_path_annotation(annotation))
+        walk(arg, name, name in path_params)
     for name, arg in kwargs:
-        annotation = params[name].annotation if name in params else inspect.Parameter.empty
-        walk(arg, name, is_path_annotation(annotation))
-    return KeyParts(
-        code=code, inputs=inputs.hexdigest(), params=literals.hexdigest(), version=version
-    )
+        walk(arg, name, name in path_params)
+    params_digest = literals.hexdigest()
+    if params_digest == _NO_LITERALS:
+        # Shared rather than a copy per call: most items of a map have no literal arguments,
+        # and the digest is kept with every task's record.
+        params_digest = _NO_LITERALS
+    return KeyParts(code=code, inputs=inputs.hexdigest(), params=params_digest, version=version)

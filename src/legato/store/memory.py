@@ -30,6 +30,7 @@ from legato.store import tallies
 from legato.store.base import ItemPage, RunReading
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
+from legato.store.refusals import fenced_message, unknown_run_message
 
 __all__ = ["MemoryRunStore"]
 
@@ -437,23 +438,6 @@ def only_match(prefix: str, matches: list[str], url: str) -> str:
     raise UnknownRunError(
         f"{len(matches)} runs have ids starting with {prefix!r} ({shown}): "
         "give more characters of the id"
-    )
-
-
-def unknown_run_message(run_id: str, url: str) -> str:
-    """Why ``run_id`` was not found, and what to do."""
-    return (
-        f"no run has id {run_id!r} in the run store at {url}: check the id "
-        "(`legato runs list` shows the newest runs) or point legato at the store that holds "
-        "it (--profile, LEGATO_HOME)"
-    )
-
-
-def fenced_message(run_id: str, info: RunInfo) -> str:
-    """Who owns the run now (``info``), for an orchestrator that no longer does."""
-    return (
-        f"run {run_id!r} was taken over by another orchestrator (owner {info.owner!r}, "
-        f"epoch {info.epoch}); this one must stop writing to it"
     )
 
 

@@ -319,8 +319,9 @@ class Flow:
                 keys=node.item_keys,
             )
         )
+        records = ledger.run.tasks  # the expansion made the items' records
         for i in range(count):
-            self.became_ready(self.table.add_item(group, i))
+            self.became_ready(self.table.add_item(group, i, keys=records))
         if count == 0:
             self.inputs.keep(group.key, Gathered(()), 0, ())
             self.transition(

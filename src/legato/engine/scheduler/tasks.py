@@ -10,17 +10,23 @@ what a terminal state sets free or blocks. It decides nothing about states: the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from legato.engine.caching import BoundArgs
 from legato.engine.plan import Plan, PlanNode
+from legato.model.records import TaskRecord
 from legato.model.states import TaskState
 from legato.model.triggers import Trigger
 
 __all__ = ["Closed", "TaskEntry", "TaskTable"]
 
 _FAILED = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
+_NO_POSITIONS: frozenset[int] = frozenset()
+_NO_NAMES: frozenset[str] = frozenset()
+_LEAF: list[str] = []
+# Shared by every entry that is not a map's group: an empty frozenset is a new 216-byte
+# object each time it is made, and a run of a million items has a million entries.
 
 
 class TaskEntry:
@@ -56,12 +62,14 @@ class TaskEntry:
         for them; see :mod:`legato.engine.triggers`); None until one does (most never)."""
         self.group: TaskEntry | None = None
         # For the group instance of a mapped node:
-        self.children: list[str] = []
+        self.children: list[str] = [] if node.mapped is not None and index is None else _LEAF
+        """The keys of a group's items (a shared empty list, never appended to, for the
+        others)."""
         self.remaining = 0
         self.failed = 0
         self.cancelled = 0
-        self.map_positions: frozenset[int] = frozenset()
-        self.map_names: frozenset[str] = frozenset()
+        self.map_positions = _NO_POSITIONS
+        self.map_names = _NO_NAMES
         # Set when the cache was consulted (or the task first started):
         self.bound: BoundArgs | None = None
         self.cache_key: str | None = None
@@ -104,9 +112,20 @@ class TaskTable:
         """Planned instances that wait for nothing, in plan order."""
         return (e for e in list(self.entries.values()) if e.waiting == 0 and e.index is None)
 
-    def add_item(self, group: TaskEntry, index: int, *, open_: bool = True) -> TaskEntry:
-        """Add item ``index`` of ``group`` (open unless it succeeded before a resume)."""
+    def add_item(
+        self,
+        group: TaskEntry,
+        index: int,
+        *,
+        open_: bool = True,
+        keys: Mapping[str, TaskRecord] | None = None,
+    ) -> TaskEntry:
+        """Add item ``index`` of ``group`` (open unless it succeeded before a resume).
+        ``keys``: the run's records, whose key string the entry then shares (one string per
+        item rather than one per table)."""
         key = group.node.item_key(index)
+        if keys is not None:
+            key = keys[key].key
         item = TaskEntry(key, group.node, index)
         item.group = group
         group.children.append(key)

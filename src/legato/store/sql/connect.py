@@ -16,13 +16,13 @@ too (an advisory lock), so processes opening a fresh database at once do not rac
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from legato.errors import StoreError
+from legato.store.sql.dbapi import BUSY_TIMEOUT, Recipe, configure_sqlite
 from legato.store.sql.schema import HEAD, VERSION_TABLE, metadata
 
 if TYPE_CHECKING:
@@ -38,19 +38,16 @@ __all__ = [
     "dialect_insert",
     "make_engine",
     "postgresql_array",
+    "recipe",
     "sqlite_path",
     "unknown_revision",
     "upgrade",
     "version_table",
 ]
 
-BUSY_TIMEOUT = 60.0
-"""Seconds a SQLite connection waits for another process's write lock before failing."""
-
 WRITE = "legato_write"
 """Execution option that marks an engine's transactions as writes (``BEGIN IMMEDIATE``)."""
 
-_CACHE_KIB = 32 * 1024  # page cache per connection (SQLite's default is 2 MiB)
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x1E6A70  # any constant: the advisory lock all legato migrators share
 
@@ -101,34 +98,22 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-        # No implicit BEGIN/COMMIT from the sqlite3 module: transactions are ours (below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-            _set_wal(cursor)
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
-        finally:
-            cursor.close()
+        configure_sqlite(dbapi_connection)
 
     sa.event.listen(engine, "begin", begin)
     return engine
 
 
-def _set_wal(cursor: sqlite3.Cursor) -> None:
-    # Switching a fresh file to WAL needs a moment of exclusive access; when several processes
-    # open it at once SQLite may answer "locked" without consulting the busy timeout.
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
+def recipe(engine: sa.Engine) -> Recipe:
+    """How to open a connection like the engine's without SQLAlchemy
+    (:func:`legato.store.sql.dbapi.connect`): what the append process is sent."""
+    if engine.dialect.name == "sqlite":
+        return {"dialect": "sqlite", "database": str(sqlite_path(engine.url))}
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    # Only the connection's settings travel: SQLAlchemy also hands psycopg its own type
+    # adapters, which an append's plain values (text, numbers, bytes, their arrays) need not.
+    plain = {k: v for k, v in kwargs.items() if isinstance(v, str | int | float | bool | None)}
+    return {"dialect": "postgresql", "args": list(args), "kwargs": plain}
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:

@@ -3,9 +3,11 @@
 An append turns events into rows (:func:`~legato.store.sql.batch.plan_batch`) and binds
 them into statements: tens of microseconds of Python per task, on the same interpreter lock
 as the loop and the worker threads. Big runs hand that work to a child process of their own
-(``python -m legato.store.sql.offload_child``), one per store object, which opens the same database
-and commits each batch with the store's own code; the orchestrator's part is encoding the
-events (about 2 µs each) and waiting for the answer with the lock released.
+(``python -m legato.store.sql.offload_child``), one per store object, which opens the same
+database (with the DB-API driver alone: it imports no SQLAlchemy, and starts in tens of
+milliseconds) and commits each batch with the store's own code and compiled statements; the
+orchestrator's part is encoding the events (about 2 µs each) and waiting for the answer
+with the lock released.
 
 The semantics do not change: :meth:`AppendProcess.append` returns only once the child has
 committed, and raises the error the store would have raised (``FencedError``,
@@ -32,7 +34,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 import orjson
@@ -41,6 +43,8 @@ from legato.errors import FencedError, RunBusyError, StoreError, UnknownRunError
 from legato.model.codec import event_to_dict, tracked_to_dict
 from legato.model.events import Event
 from legato.model.tracking import Tracked
+from legato.store.sql.batch import ChangeShape
+from legato.store.sql.prepared import Prepared
 
 __all__ = ["AppendProcess", "OffloadLostError", "encode", "receive", "send"]
 
@@ -86,17 +90,31 @@ def receive(stream: IO[bytes]) -> Any | None:
 class AppendProcess:
     """The child process appending for one store (see the module's documentation)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], where: str) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        where: str,
+        compile_change: Callable[[ChangeShape], Prepared],
+    ) -> None:
         self._proc = proc
         self._where = where
+        self._compile_change = compile_change
         self._lock = threading.Lock()  # one request in flight: the child answers in order
         self._ready = threading.Event()
         self._lost = ""
         self._next_id = 0
 
     @classmethod
-    def start(cls, url: str, where: str) -> AppendProcess:
-        """Start the child for the store at ``url``; it is not :attr:`ready` yet."""
+    def start(
+        cls,
+        opening: dict[str, Any],
+        where: str,
+        compile_change: Callable[[ChangeShape], Prepared],
+    ) -> AppendProcess:
+        """Start the child with ``opening`` (how to connect, the compiled statements: see
+        :mod:`legato.store.sql.offload_child`); it is not :attr:`ready` yet.
+        ``compile_change`` gives the projection statement of a change shape the child asks
+        for."""
         env = dict(os.environ)
         env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
         env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
@@ -107,10 +125,11 @@ class AppendProcess:
             start_new_session=True,
             env=env,
         )
-        child = cls(proc, where)
+        child = cls(proc, where, compile_change)
         assert proc.stdin is not None
-        # The URL travels on the pipe, not on the command line, where `ps` would show it.
-        send(proc.stdin, encode({"url": url}))
+        # How to connect (a password included) travels on the pipe, not on the command
+        # line, where `ps` would show it.
+        send(proc.stdin, encode(opening))
         threading.Thread(
             target=child._await_ready, name="legato-offload-start", daemon=True
         ).start()
@@ -159,25 +178,37 @@ class AppendProcess:
             "tracked": [tracked_to_dict(t) for t in tracked],
         }
         with self._lock:
-            if self._lost:
-                raise OffloadLostError(self._lost)
-            self._next_id += 1
-            request["id"] = self._next_id
-            assert self._proc.stdin is not None
-            assert self._proc.stdout is not None
-            try:
-                send(self._proc.stdin, encode(request))
-                answer = receive(self._proc.stdout)
-            except (OSError, ValueError) as exc:
-                answer = None
-                self._lost = f"{type(exc).__name__}: {exc}"
-            if not isinstance(answer, dict) or answer.get("id") != self._next_id:
-                self._lost = self._lost or f"it exited with status {self._proc.poll()}"
-                self._kill()
-                raise OffloadLostError(self._lost)
+            answer = self._ask(request)
+            if answer.get("need"):
+                # Projection statements the child was not sent yet: send them with the
+                # batch again (it wrote nothing the first time).
+                request["shapes"] = [
+                    [shape, self._compile_change(tuple(shape)).spec()] for shape in answer["need"]
+                ]
+                answer = self._ask(request)
         error = answer.get("error")
         if error is not None:
             raise _ERRORS.get(error, StoreError)(answer.get("message", ""))
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send ``request`` and read its answer (under the lock)."""
+        if self._lost:
+            raise OffloadLostError(self._lost)
+        self._next_id += 1
+        request["id"] = self._next_id
+        assert self._proc.stdin is not None
+        assert self._proc.stdout is not None
+        try:
+            send(self._proc.stdin, encode(request))
+            answer = receive(self._proc.stdout)
+        except (OSError, ValueError) as exc:
+            answer = None
+            self._lost = f"{type(exc).__name__}: {exc}"
+        if not isinstance(answer, dict) or answer.get("id") != self._next_id:
+            self._lost = self._lost or f"it exited with status {self._proc.poll()}"
+            self._kill()
+            raise OffloadLostError(self._lost)
+        return answer
 
     def close(self) -> None:
         """Let the child finish and exit (it is killed if it does not within seconds)."""

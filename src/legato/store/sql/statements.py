@@ -17,9 +17,8 @@ in one statement).
 
 from __future__ import annotations
 
-import operator
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +27,7 @@ from legato.model.fold import FINAL_FOR_ATTEMPT
 from legato.model.states import TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
 from legato.store.sql.connect import db_now, dialect_insert, postgresql_array
+from legato.store.sql.prepared import Prepared
 from legato.store.sql.schema import (
     artifacts,
     cache_entries,
@@ -46,9 +46,6 @@ SUMMARY_COLUMNS = tuple(c for c in metric_summaries.columns if c.name not in ("r
 """The columns of a series summary that :attr:`AppendStatements.summaries_of` reads."""
 
 
-_ARRAYS_FROM = 8  # rows; below that, dumping arrays costs psycopg more than it saves
-
-
 def _bind(table: sa.Table, name: str) -> sa.BindParameter[Any]:
     return sa.bindparam(name, type_=table.c[name].type)
 
@@ -57,46 +54,18 @@ def _binds(table: sa.Table, names: Sequence[str]) -> dict[str, Any]:
     return {name: _bind(table, name) for name in names}
 
 
-class Prepared:
-    """One compiled statement and how to bind rows (mappings of parameter names) to it; on
-    PostgreSQL also its one-array-per-column form, used from a few rows on."""
-
-    __slots__ = ("_array_params", "_arrays", "_params", "sql")
-
-    def __init__(self, compiled: sa.Compiled, arrays: sa.Compiled | None = None) -> None:
-        self.sql = compiled.string
-        self._params = _getter(compiled)
-        self._arrays: str | None = None
-        self._array_params = self._params
-        if arrays is not None:
-            # Arrays go in psycopg's binary format: its text format escapes every element
-            # with a regular expression, in Python.
-            self._arrays = arrays.string.replace("%s", "%b")
-            self._array_params = _getter(arrays)
-
-    def execute(self, cursor: Any, row: Mapping[str, Any]) -> None:
-        """Run the statement once."""
-        cursor.execute(self.sql, self._params(row))
-
-    def executemany(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run the statement for every row, in order."""
-        if not rows:
-            return
-        if self._arrays is not None and len(rows) >= _ARRAYS_FROM:
-            columns = zip(*map(self._array_params, rows), strict=True)
-            cursor.execute(self._arrays, [list(c) for c in columns])
-        else:
-            cursor.executemany(self.sql, list(map(self._params, rows)))
+def _prepared(compiled: sa.Compiled, arrays: sa.Compiled | None = None) -> Prepared:
+    """A compiled statement (and its one-array-per-column form) as plain data."""
+    return Prepared(
+        compiled.string,
+        _names(compiled),
+        arrays.string if arrays is not None else None,
+        _names(arrays) if arrays is not None else (),
+    )
 
 
-def _getter(compiled: sa.Compiled) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    names = list(getattr(compiled, "positiontup", None) or ())
-    if not names:
-        return lambda _row: ()
-    getter = operator.itemgetter(*names)
-    if len(names) == 1:
-        return lambda row: (getter(row),)
-    return getter
+def _names(compiled: sa.Compiled) -> list[str]:
+    return list(getattr(compiled, "positiontup", None) or ())
 
 
 class AppendStatements:
@@ -212,14 +181,14 @@ class AppendStatements:
         )
 
     def _one(self, statement: sa.ClauseElement) -> Prepared:
-        return Prepared(statement.compile(dialect=self._dialect))
+        return _prepared(statement.compile(dialect=self._dialect))
 
     def _many(self, build: Callable[[bool], sa.ClauseElement]) -> Prepared:
         """A many-rows statement; ``build(arrays)`` makes it with rows from ``VALUES`` or,
         on PostgreSQL, from one array per column."""
         rows = build(False).compile(dialect=self._dialect)
         arrays = build(True).compile(dialect=self._dialect) if self._postgres else None
-        return Prepared(rows, arrays)
+        return _prepared(rows, arrays)
 
     def _source(self, table: sa.Table, names: Sequence[str]) -> Any:
         """The rows' values on PostgreSQL: a derived table over one array per column."""

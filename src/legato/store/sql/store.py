@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Collection, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -20,16 +20,12 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store.base import ItemPage, RunReading
-from legato.store.memory import (
-    check_batch,
-    fenced_message,
-    refuse_take_over,
-    unknown_run_message,
-)
+from legato.store.memory import check_batch, refuse_take_over
+from legato.store.refusals import fenced_message, unknown_run_message
 from legato.store.sql import item_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
-from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
+from legato.store.sql.connect import db_now, dialect_insert, make_engine, recipe, upgrade
 from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offload import AppendProcess, OffloadLostError
 from legato.store.sql.queries import find_runs_statement, next_cursor
@@ -43,7 +39,9 @@ from legato.store.sql.schema import (
     runs,
     task_runs,
 )
+from legato.store.sql.statements import SUMMARY_COLUMNS
 from legato.store.sql.transactions import Transactions
+from legato.store.sql.writes import STATEMENTS
 
 __all__ = ["OFFLOAD_FROM", "OFFLOAD_MIN_EVENTS", "SqlRunStore"]
 
@@ -53,9 +51,11 @@ _T = TypeVar("_T")
 OFFLOAD_FROM = 5_000
 """Tasks (planned, or items of expanded maps; counted over every run the store object
 appends) before the store starts its append process (:mod:`legato.store.sql.offload`). The
-process takes about half a second to be ready on a busy machine: a run of a few thousand
-tasks is over by then, a bigger one moves the store's Python work off the orchestrator's
-GIL for the rest of it."""
+process imports no SQLAlchemy and is ready within tens of milliseconds on an idle machine,
+so a big run moves the store's Python work off the orchestrator's GIL almost from its
+start. A run of a few hundred tasks is better off without it: measured beside the engine
+before (``make bench-ab``), a 500-item fan-out that started it was slower, the process's
+start competing with the run for the machine's two cores."""
 OFFLOAD_MIN_EVENTS = 16
 """Smaller appends are written in-process even when the append process is ready: a
 synchronous commit (the inline executor commits before each call) would wait for the round
@@ -351,7 +351,11 @@ class SqlRunStore:
         with self._offload_lock:
             if self._offload is None and self._offload_enabled:
                 try:
-                    self._offload = AppendProcess.start(self.url, self._where)
+                    self._offload = AppendProcess.start(
+                        self._offload_opening(),
+                        self._where,
+                        self._appender.statements.change,
+                    )
                 except OSError as exc:
                     log.warning(
                         "the run store at %s writes in this process: cannot start its "
@@ -361,6 +365,16 @@ class SqlRunStore:
                     )
                     self._offload_enabled = False
             return self._offload
+
+    def _offload_opening(self) -> dict[str, Any]:
+        """What the append process is started with: how to connect and the statements."""
+        statements = self._appender.statements
+        return {
+            "connect": recipe(self._engine),
+            "where": self._where,
+            "statements": {name: getattr(statements, name).spec() for name in STATEMENTS},
+            "summary_names": [c.name for c in SUMMARY_COLUMNS],
+        }
 
     def _offloaded(
         self,
