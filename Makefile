@@ -55,8 +55,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The 25 slowest cases are listed at the end: the suite has a budget of about 10 minutes.
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 # Also the cases marked `exhaustive`: more of what the default run already proves (every
 # crash point of the write-ahead chain test, say); minutes more than `make test`.
