@@ -83,3 +83,25 @@ def test_a_template_with_a_thread_refuses_to_fork_and_the_worker_starts_fresh() 
             worker.finish()
     finally:
         template.close()
+
+
+def test_a_template_whose_socket_is_past_descriptor_1024_still_forks() -> None:
+    """A process that holds many files gives the template a socket numbered past what
+    ``select`` can watch."""
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        template = Template()
+    finally:
+        for fd in filler:
+            os.close(fd)
+    try:
+        template.warm([])
+        worker = start_worker(b"", template)
+        try:
+            assert worker.outcomes.recv_bytes() == b"ready"
+            assert hasattr(worker.proc, "_changed")  # forked by the template, not a Popen
+        finally:
+            worker.kill()
+            worker.finish()
+    finally:
+        template.close()

@@ -128,14 +128,19 @@ def main(argv: list[str]) -> int:
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the select below
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the poll below
     _send(sock, ("ready", os.getpid()))
+    # poll, not select: the socket keeps the orchestrator's descriptor number, which may be
+    # past select's limit of 1,024 in a process that holds many files.
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
     while True:
-        readable, _, _ = select.select([sock.fileno(), wake_r], [], [])
-        if wake_r in readable:
+        ready = {fd for fd, _ in poller.poll()}
+        if wake_r in ready:
             os.read(wake_r, 4096)
             _reap(sock)
-        if sock.fileno() not in readable:
+        if sock.fileno() not in ready:  # any event on it (data, hang-up) is read below
             continue
         try:
             data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, _FDS)
