@@ -47,7 +47,7 @@ def store(sqlite_url: str) -> Iterator[SqlRunStore]:
 
 
 def _child(store: SqlRunStore) -> AppendProcess:
-    offload = store._offload
+    offload = store._offloading.process
     assert offload is not None
     assert offload.ready
     return offload
@@ -179,13 +179,13 @@ def test_the_child_starts_once_a_store_has_seen_enough_tasks(sqlite_url: str) ->
     store = SqlRunStore(sqlite_url, offload_from=100)
     try:
         _run(store, "r1", 1)
-        assert store._offload is None  # a small run never starts it
+        assert store._offloading.process is None  # a small run never starts it
         store.append("r1", "me", [MapExpanded(run_id="r1", seq=2, at=2.0, key="t0", count=100)])
-        assert store._offload is not None
-        assert store._offload.wait_ready(30)
+        assert store._offloading.process is not None
+        assert store._offloading.process.wait_ready(30)
     finally:
         store.close()
-    assert store._offload is None
+    assert store._offloading.process is None
 
 
 def test_the_child_exits_when_its_orchestrator_is_killed(tmp_path: Path) -> None:
@@ -195,7 +195,7 @@ def test_the_child_exits_when_its_orchestrator_is_killed(tmp_path: Path) -> None
         from legato.store.sql import SqlRunStore
         store = SqlRunStore("sqlite:///{tmp_path / "legato.db"}", offload_from=0)
         assert store.start_offload(wait=True)
-        print(store._offload._proc.pid, flush=True)
+        print(store._offloading.process._proc.pid, flush=True)
         time.sleep(600)
         """
     )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Collection, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
 from legato.model.codec import event_from_dict
-from legato.model.events import Event, MapExpanded, RunStarted
+from legato.model.events import Event
 from legato.model.records import TaskRecord
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
@@ -25,9 +24,9 @@ from legato.store.refusals import fenced_message, unknown_run_message
 from legato.store.sql import item_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
-from legato.store.sql.connect import db_now, dialect_insert, make_engine, recipe, upgrade
+from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
 from legato.store.sql.models import SqlModelStore
-from legato.store.sql.offload import AppendProcess, OffloadLostError
+from legato.store.sql.offloading import Offloading
 from legato.store.sql.queries import find_runs_statement, next_cursor
 from legato.store.sql.readonly import check_schema, read_only_engine
 from legato.store.sql.schema import (
@@ -39,9 +38,7 @@ from legato.store.sql.schema import (
     runs,
     task_runs,
 )
-from legato.store.sql.statements import SUMMARY_COLUMNS
 from legato.store.sql.transactions import Transactions
-from legato.store.sql.writes import STATEMENTS
 
 __all__ = ["OFFLOAD_FROM", "OFFLOAD_MIN_EVENTS", "SqlRunStore"]
 
@@ -95,15 +92,17 @@ class SqlRunStore:
         self.url = url
         self.read_only = read_only
         """Whether the store was opened only to read."""
-        self._offload_from = offload_from
-        self._offload_enabled = offload_from is not None and not read_only
-        self._offload: AppendProcess | None = None
-        self._offload_lock = threading.Lock()
-        self._tasks_seen = 0
         self._engine = read_only_engine(url) if read_only else make_engine(url)
         self._dialect = self._engine.dialect.name
         self._appender = Appender(self._engine, self._where)
         self._tx = Transactions(self._engine, f"the run store at {self._where}")
+        self._offloading = Offloading(
+            self._engine,
+            self._appender,
+            self._tx,
+            self._where,
+            start_from=None if read_only else offload_from,
+        )
         self._models = SqlModelStore(Transactions(self._engine, f"the registry at {self._where}"))
         if upgrade_schema or read_only:
             try:
@@ -310,11 +309,11 @@ class SqlRunStore:
             self._appender.append_tracked(batch, owner)
             return
         check_batch(run_id, events[0].seq - 1, events)
-        offload = self._offload_for(events)
+        process = self._offloading.ready_for(events)
         if (
-            offload is not None
+            process is not None
             and len(events) >= OFFLOAD_MIN_EVENTS
-            and self._offloaded(offload, run_id, owner, events, tracked)
+            and self._offloading.append(process, run_id, owner, events, tracked)
         ):
             return
         batch = plan_batch(run_id, events)
@@ -322,89 +321,13 @@ class SqlRunStore:
             batch.metrics, batch.values = tracked_rows(run_id, tracked)
         self._appender.append(batch, owner)
 
-    def _offload_for(self, events: Sequence[Event]) -> AppendProcess | None:
-        """The append process, once it is ready; started when the store has seen enough
-        tasks."""
-        offload = self._offload
-        if offload is None:
-            if not self._offload_enabled:
-                return None
-            self._tasks_seen += sum(
-                len(e.tasks) if isinstance(e, RunStarted) else e.count
-                for e in events
-                if isinstance(e, RunStarted | MapExpanded)
-            )
-            if self._tasks_seen < (self._offload_from or 0):
-                return None
-            offload = self._start_offload()
-        return offload if offload is not None and offload.ready else None
-
     def start_offload(self, *, wait: bool = False) -> bool:
         """Start the append process now (for a long-lived process that will run big
         pipelines); with ``wait``, return once it is ready. Whether it is ready."""
-        offload = self._start_offload()
-        if offload is None:
+        process = self._offloading.start()
+        if process is None:
             return False
-        return offload.wait_ready() if wait else offload.ready
-
-    def _start_offload(self) -> AppendProcess | None:
-        with self._offload_lock:
-            if self._offload is None and self._offload_enabled:
-                try:
-                    self._offload = AppendProcess.start(
-                        self._offload_opening(),
-                        self._where,
-                        self._appender.statements.change,
-                    )
-                except OSError as exc:
-                    log.warning(
-                        "the run store at %s writes in this process: cannot start its "
-                        "append process (%s)",
-                        self._where,
-                        exc,
-                    )
-                    self._offload_enabled = False
-            return self._offload
-
-    def _offload_opening(self) -> dict[str, Any]:
-        """What the append process is started with: how to connect and the statements."""
-        statements = self._appender.statements
-        return {
-            "connect": recipe(self._engine),
-            "where": self._where,
-            "statements": {name: getattr(statements, name).spec() for name in STATEMENTS},
-            "summary_names": [c.name for c in SUMMARY_COLUMNS],
-        }
-
-    def _offloaded(
-        self,
-        offload: AppendProcess,
-        run_id: str,
-        owner: str,
-        events: Sequence[Event],
-        tracked: Sequence[Tracked],
-    ) -> bool:
-        """Append through ``offload``; ``False`` if it is gone without having committed
-        (the caller then appends itself)."""
-        try:
-            offload.append(run_id, owner, events, tracked)
-        except OffloadLostError as exc:
-            log.warning(
-                "the append process of the run store at %s is gone (%s); this process "
-                "writes from now on",
-                self._where,
-                exc,
-            )
-            return self._committed(run_id, owner, events[-1].seq)
-        return True
-
-    def _committed(self, run_id: str, owner: str, seq: int) -> bool:
-        """Whether ``owner``'s log of ``run_id`` already reaches ``seq``."""
-        query = sa.select(runs.c.owner, runs.c.last_seq).where(runs.c.run_id == run_id)
-        row = self._tx.read(
-            f"checking the log of run {run_id!r}", lambda c: c.execute(query).first()
-        )
-        return row is not None and row.owner == owner and row.last_seq >= seq
+        return process.wait_ready() if wait else process.ready
 
     def read_runs(
         self,
@@ -575,10 +498,6 @@ class SqlRunStore:
     def close(self) -> None:
         """Close the pooled connections and stop the append process (a later call opens new
         ones)."""
-        with self._offload_lock:
-            offload, self._offload = self._offload, None
-            self._tasks_seen = 0
-        if offload is not None:
-            offload.close()
+        self._offloading.close()
         self._appender.close()
         self._engine.dispose()
