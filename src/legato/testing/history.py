@@ -112,100 +112,131 @@ def check_history(
     first = events[0]
     if not isinstance(first, RunStarted):
         raise InvalidHistoryError(f"history starts with {type(first).__name__}, not RunStarted")
-    states: dict[str, TaskState] = {}
-    attempts: dict[str, int] = {}
-    mapped: set[str] = set()
-    expanded: dict[str, list[str]] = {}  # group -> its items
-    compensations: dict[str, RollbackState] = {}  # the rollback's keys -> where they stand
-    run_state = RunState.PENDING
-    if graph is not None:  # as the run planned it: a mapped sub-pipeline per item
-        graph = unroll(graph, first.params)
-    nodes: Mapping[str, Node] = graph.nodes if graph is not None else {}
-
-    def fail(event: Event, problem: str) -> InvalidHistoryError:
-        return InvalidHistoryError(f"event {event.seq} ({type(event).__name__}): {problem}")
-
+    checker = _Checker(first, graph)
     for position, event in enumerate(events, start=1):
-        if event.seq != position:
-            raise fail(event, f"sequence number {event.seq}, expected {position}")
-        if event.run_id != first.run_id:
-            raise fail(event, f"belongs to run {event.run_id}, not {first.run_id}")
-        if run_state.is_terminal:
-            raise fail(event, f"comes after the run ended {run_state}")
-        if isinstance(event, RunStarted):
-            if position != 1:
-                raise fail(event, "a second RunStarted")
-            for planned in event.tasks:
-                states[planned.key] = TaskState.PENDING
-                attempts[planned.key] = 1
-                if planned.mapped:
-                    mapped.add(planned.key)
-            if graph is not None and set(states) != set(graph.nodes):
-                raise fail(event, "its planned tasks are not the graph's nodes")
-        elif isinstance(event, RunTransitioned):
-            if event.state not in RUN_TRANSITIONS[run_state]:
-                raise fail(event, f"run {run_state} -> {event.state} is not a transition")
-            run_state = event.state
-        elif isinstance(event, MapExpanded):
-            if event.key not in mapped or event.key in expanded:
-                raise fail(event, f"{event.key!r} is not a mapped task waiting to expand")
-            if states[event.key] is not TaskState.RUNNING:
-                raise fail(event, f"{event.key!r} expanded while {states[event.key]}")
-            if event.keys and len(event.keys) != event.count:
-                raise fail(event, f"{event.count} items but {len(event.keys)} item keys")
-            expanded[event.key] = item_keys(event.key, event.count, event.keys)
-            for item in expanded[event.key]:
-                states[item] = TaskState.READY
-                attempts[item] = 1
-        elif isinstance(event, TaskTransitioned):
-            key = event.key
-            if key not in states:
-                raise fail(event, f"unknown task {key!r}")
-            old = states[key]
-            new = event.state
-            if new not in TASK_TRANSITIONS[old]:
-                raise fail(event, f"task {key!r}: {old} -> {new} is not a transition")
-            expected = attempts[key]
-            if old is TaskState.RETRY_WAIT and new is TaskState.READY:
-                expected += 1  # the next attempt begins
-            if event.attempt != expected:
-                raise fail(event, f"task {key!r} {new} in attempt {event.attempt}, not {expected}")
-            if run_state not in (RunState.RUNNING, RunState.CANCELLING):
-                raise fail(event, f"task {key!r} moved while the run was {run_state}")
-            final = key in nodes and nodes[key].final  # a finally_() block runs on cancel
-            if new is TaskState.RUNNING and run_state is not RunState.RUNNING and not final:
-                raise fail(event, f"task {key!r} started while the run was {run_state}")
-            if key in expanded and new in TASK_TERMINAL:
-                items = expanded[key]
-                left = [k for k in items if states[k] not in TASK_TERMINAL]
-                if left:
-                    raise fail(event, f"group {key!r} ended {new} before its items {left}")
-                if new is TaskState.SUCCEEDED and any(
-                    states[k] is not TaskState.SUCCEEDED for k in items
-                ):
-                    raise fail(event, f"group {key!r} succeeded but not all its items did")
-            if new is TaskState.RETRY_WAIT and event.retry_at is None:
-                raise fail(event, f"task {key!r} waits for a retry without a retry time")
-            if graph is not None:
-                _check_dependencies(event, states, nodes.get(_node_of(key, nodes)), fail)
-            states[key] = new
-            attempts[key] = event.attempt
-        elif isinstance(event, RollbackPlanned):
-            if run_state is not RunState.ROLLING_BACK or compensations:
-                raise fail(event, f"a rollback planned while the run was {run_state}")
-            for key in event.keys:
-                if states.get(key) is not TaskState.SUCCEEDED:
-                    raise fail(event, f"rolls back {key!r}, which did not succeed")
-                compensations[key] = RollbackState.PLANNED
-        elif isinstance(event, RollbackTransitioned):
-            _check_compensation(event, run_state, compensations, fail)
-        else:
-            raise fail(event, "unknown event type")
-
+        checker.check(event, position)
     if complete:
+        checker.check_complete()
+    record = fold(events)
+    folded = {k: t.state for k, t in record.tasks.items()}
+    if folded != checker.states or record.state is not checker.run_state:
+        raise InvalidHistoryError("folding the events disagrees with the transitions they make")
+    return record
+
+
+def _fail(event: Event, problem: str) -> InvalidHistoryError:
+    return InvalidHistoryError(f"event {event.seq} ({type(event).__name__}): {problem}")
+
+
+class _Checker:
+    """Where a history stands after each event it was given: the run's state and every
+    task's, attempts, maps and their items, the rollback's compensations. ``check`` takes
+    the next event and raises at the first rule it breaks."""
+
+    def __init__(self, first: RunStarted, graph: Graph | None) -> None:
+        self.first = first
+        self.states: dict[str, TaskState] = {}
+        self.attempts: dict[str, int] = {}
+        self.mapped: set[str] = set()
+        self.expanded: dict[str, list[str]] = {}  # group -> its items
+        self.compensations: dict[str, RollbackState] = {}  # the rollback's keys -> states
+        self.run_state = RunState.PENDING
+        # As the run planned it: a mapped sub-pipeline per item.
+        self.graph = unroll(graph, first.params) if graph is not None else None
+        self.nodes: Mapping[str, Node] = self.graph.nodes if self.graph is not None else {}
+
+    def check(self, event: Event, position: int) -> None:
+        if event.seq != position:
+            raise _fail(event, f"sequence number {event.seq}, expected {position}")
+        if event.run_id != self.first.run_id:
+            raise _fail(event, f"belongs to run {event.run_id}, not {self.first.run_id}")
+        if self.run_state.is_terminal:
+            raise _fail(event, f"comes after the run ended {self.run_state}")
+        if isinstance(event, RunStarted):
+            self._run_started(event, position)
+        elif isinstance(event, RunTransitioned):
+            if event.state not in RUN_TRANSITIONS[self.run_state]:
+                raise _fail(event, f"run {self.run_state} -> {event.state} is not a transition")
+            self.run_state = event.state
+        elif isinstance(event, MapExpanded):
+            self._map_expanded(event)
+        elif isinstance(event, TaskTransitioned):
+            self._task_transitioned(event)
+        elif isinstance(event, RollbackPlanned):
+            if self.run_state is not RunState.ROLLING_BACK or self.compensations:
+                raise _fail(event, f"a rollback planned while the run was {self.run_state}")
+            for key in event.keys:
+                if self.states.get(key) is not TaskState.SUCCEEDED:
+                    raise _fail(event, f"rolls back {key!r}, which did not succeed")
+                self.compensations[key] = RollbackState.PLANNED
+        elif isinstance(event, RollbackTransitioned):
+            _check_compensation(event, self.run_state, self.compensations, _fail)
+        else:
+            raise _fail(event, "unknown event type")
+
+    def _run_started(self, event: RunStarted, position: int) -> None:
+        if position != 1:
+            raise _fail(event, "a second RunStarted")
+        for planned in event.tasks:
+            self.states[planned.key] = TaskState.PENDING
+            self.attempts[planned.key] = 1
+            if planned.mapped:
+                self.mapped.add(planned.key)
+        if self.graph is not None and set(self.states) != set(self.graph.nodes):
+            raise _fail(event, "its planned tasks are not the graph's nodes")
+
+    def _map_expanded(self, event: MapExpanded) -> None:
+        if event.key not in self.mapped or event.key in self.expanded:
+            raise _fail(event, f"{event.key!r} is not a mapped task waiting to expand")
+        if self.states[event.key] is not TaskState.RUNNING:
+            raise _fail(event, f"{event.key!r} expanded while {self.states[event.key]}")
+        if event.keys and len(event.keys) != event.count:
+            raise _fail(event, f"{event.count} items but {len(event.keys)} item keys")
+        self.expanded[event.key] = item_keys(event.key, event.count, event.keys)
+        for item in self.expanded[event.key]:
+            self.states[item] = TaskState.READY
+            self.attempts[item] = 1
+
+    def _task_transitioned(self, event: TaskTransitioned) -> None:
+        key, new, states = event.key, event.state, self.states
+        if key not in states:
+            raise _fail(event, f"unknown task {key!r}")
+        old = states[key]
+        if new not in TASK_TRANSITIONS[old]:
+            raise _fail(event, f"task {key!r}: {old} -> {new} is not a transition")
+        expected = self.attempts[key]
+        if old is TaskState.RETRY_WAIT and new is TaskState.READY:
+            expected += 1  # the next attempt begins
+        if event.attempt != expected:
+            raise _fail(event, f"task {key!r} {new} in attempt {event.attempt}, not {expected}")
+        if self.run_state not in (RunState.RUNNING, RunState.CANCELLING):
+            raise _fail(event, f"task {key!r} moved while the run was {self.run_state}")
+        final = key in self.nodes and self.nodes[key].final  # a finally_() block runs on cancel
+        if new is TaskState.RUNNING and self.run_state is not RunState.RUNNING and not final:
+            raise _fail(event, f"task {key!r} started while the run was {self.run_state}")
+        if key in self.expanded and new in TASK_TERMINAL:
+            items = self.expanded[key]
+            left = [k for k in items if states[k] not in TASK_TERMINAL]
+            if left:
+                raise _fail(event, f"group {key!r} ended {new} before its items {left}")
+            if new is TaskState.SUCCEEDED and any(
+                states[k] is not TaskState.SUCCEEDED for k in items
+            ):
+                raise _fail(event, f"group {key!r} succeeded but not all its items did")
+        if new is TaskState.RETRY_WAIT and event.retry_at is None:
+            raise _fail(event, f"task {key!r} waits for a retry without a retry time")
+        if self.graph is not None:
+            node = self.nodes.get(_node_of(key, self.nodes))
+            _check_dependencies(event, states, node, _fail)
+        states[key] = new
+        self.attempts[key] = event.attempt
+
+    def check_complete(self) -> None:
+        """The run and every task ended, and the run's outcome agrees with its tasks'."""
+        run_state, states = self.run_state, self.states
         if run_state is RunState.FAILED:
             ended = (RollbackState.SUCCEEDED, RollbackState.FAILED)
-            left = [k for k, c in compensations.items() if c not in ended]
+            left = [k for k, c in self.compensations.items() if c not in ended]
             if left:
                 raise InvalidHistoryError(f"the run failed without running compensations {left}")
         if not run_state.is_terminal:
@@ -218,12 +249,6 @@ def check_history(
             raise InvalidHistoryError("the run succeeded but not every task did")
         if run_state is RunState.FAILED and all_succeeded:
             raise InvalidHistoryError("the run failed but every task succeeded")
-
-    record = fold(events)
-    folded = {k: t.state for k, t in record.tasks.items()}
-    if folded != states or record.state is not run_state:
-        raise InvalidHistoryError("folding the events disagrees with the transitions they make")
-    return record
 
 
 def _check_compensation(
