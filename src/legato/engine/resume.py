@@ -8,10 +8,12 @@ again, and every other task starts a new attempt.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import load_pipeline
+from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
@@ -31,6 +33,7 @@ from legato.model.runs import RunInfo
 from legato.model.specs import FailurePolicy
 from legato.model.states import RUN_RESUMABLE, RunState
 from legato.runtime.secrets import watch
+from legato.store.base import RunStore
 from legato.store.hashing import fingerprint_path
 
 __all__ = ["prepare_resume", "resume"]
@@ -58,68 +61,19 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
             fix="leave store= out (the local default) or pass the store the run used",
         )
     info = storage.runs.get_run(run_id)
-    pipeline = options.pipeline
-    if pipeline is None:
-        if not info.target:
-            raise DefinitionError(
-                f"run {info.run_id} was started from a script or notebook legato cannot "
-                "import again",
-                fix="pass the pipeline: legato.resume(run_id, pipeline=my_pipeline)",
-            )
-        pipeline = load_pipeline(info.target)
-    if pipeline.name != info.pipeline:
-        raise DefinitionError(
-            f"run {info.run_id} belongs to pipeline {info.pipeline!r}, not {pipeline.name!r}",
-            fix=f"pass the {info.pipeline} pipeline",
-        )
+    pipeline = _pipeline_of(info, options.pipeline)
     events = storage.runs.read_events(info.run_id)
     # No events: the orchestrator died between creating the run and starting it.
     record = fold(events) if events else None
-    if record is not None and record.state not in RUN_RESUMABLE | {RunState.SUCCEEDED}:
-        raise ParameterError(
-            f"run {info.run_id} is {record.state.value}; only failed, cancelled or "
-            "interrupted runs can be resumed"
-        )
-    if (
-        record is not None
-        and record.rollbacks
-        and record.state is not RunState.ROLLING_BACK
-        and not unfinished(record)
-    ):
-        raise ParameterError(
-            f"run {info.run_id} failed and was rolled back ({summary(record)}): what its "
-            "tasks did is undone, so there is nothing to continue; start a new run (tasks "
-            "without rollback handlers whose code and inputs are unchanged are cache hits)"
-        )
+    if record is not None:
+        _check_resumable(record)
     # The executor the run used before the profile's: a resumed run carries on as it ran.
     chosen = executor_for(options.executor or info.executor or None, settings, options.amounts)
-    graph = pipeline.graph
-    policy = record.failure_policy if record is not None else ""
-    plan = build_plan(
-        graph,
-        pipeline.bind_params(record.params if record is not None else info.params),
-        FailurePolicy(policy) if policy else None,
-        # As the run started: a resume must not reuse what the run refused to (cache=False,
-        # refresh=...). A run without events never started: its choices are unknown.
-        record.caching if record is not None else None,
-    )
-    # The plan's tasks, not the graph's nodes: a mapped sub-pipeline plans one per item.
-    planned = {k for k, t in record.tasks.items() if t.parent is None} if record else set()
-    if record is not None and planned != set(plan.nodes):
-        added = sorted(set(plan.nodes) - planned)
-        removed = sorted(planned - set(plan.nodes))
-        raise DefinitionError(
-            f"pipeline {pipeline.name!r} changed shape since run {info.run_id} started "
-            f"(new tasks: {added or 'none'}; removed: {removed or 'none'})",
-            fix="start a new run: unchanged tasks will be cache hits",
-        )
+    plan = _plan_again(pipeline, info, record)
     check_capacity(plan, chosen.capacity, chosen.name, chosen.hosts, shares_gpus=chosen.shares_gpus)
-    if storage is not None:
-        chosen.check_storage(
-            getattr(storage.runs, "url", None), getattr(storage.artifacts, "url", None)
-        )
-    if record is not None:
-        _check_items(record, plan)
+    chosen.check_storage(
+        getattr(storage.runs, "url", None), getattr(storage.artifacts, "url", None)
+    )
     # Succeeded tasks whose output the resume would read but is damaged run again (checked
     # before the take-over: it only reads, and a run that cannot be repaired is left alone).
     damaged = (
@@ -132,19 +86,8 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
     clock = options.clock or SystemClock()
     owner = owner_token()
     if record is None or record.state is not RunState.SUCCEEDED:
-        # Ownership is a lease (docs/durability.md): an orchestrator alive on this host keeps
-        # the run whatever its heartbeat says; one known gone releases it at once; any other
-        # is waited for until its lease expires on the store's clock (the judgement `legato
-        # runs` shows). The take-over is a compare-and-set on the owner read here: of two
-        # resumes at once, one wins.
-        alive = orchestrator_alive(info.owner, info.heartbeat_at)
-        if alive and not info.state.is_terminal:
-            raise _busy_here(info)
         lease = options.stale_after if options.stale_after is not None else settings.stale_after
-        lease = max(lease, float(info.environment.get("lease", 0.0)))  # never shorter than promised
-        storage.runs.take_over(
-            info.run_id, owner, lease=0.0 if alive is False else lease, seen=info
-        )
+        _take_over(storage.runs, info, owner, lease)
     fingerprinter = Fingerprinter()
     caching = Caching(
         store=storage.runs,
@@ -171,6 +114,84 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         echo_logs=options.echo_logs,
         lease=settings.stale_after,
     )
+
+
+def _pipeline_of(info: RunInfo, given: Pipeline[..., Any] | None) -> Pipeline[..., Any]:
+    """The pipeline to continue the run with: the one given, or the one the run was started
+    from imported again; it must be the run's own."""
+    pipeline = given
+    if pipeline is None:
+        if not info.target:
+            raise DefinitionError(
+                f"run {info.run_id} was started from a script or notebook legato cannot "
+                "import again",
+                fix="pass the pipeline: legato.resume(run_id, pipeline=my_pipeline)",
+            )
+        pipeline = load_pipeline(info.target)
+    if pipeline.name != info.pipeline:
+        raise DefinitionError(
+            f"run {info.run_id} belongs to pipeline {info.pipeline!r}, not {pipeline.name!r}",
+            fix=f"pass the {info.pipeline} pipeline",
+        )
+    return pipeline
+
+
+def _check_resumable(record: RunRecord) -> None:
+    """Refuse a run that is still going or was rolled back to the end."""
+    if record.state not in RUN_RESUMABLE | {RunState.SUCCEEDED}:
+        raise ParameterError(
+            f"run {record.run_id} is {record.state.value}; only failed, cancelled or "
+            "interrupted runs can be resumed"
+        )
+    if record.rollbacks and record.state is not RunState.ROLLING_BACK and not unfinished(record):
+        raise ParameterError(
+            f"run {record.run_id} failed and was rolled back ({summary(record)}): what its "
+            "tasks did is undone, so there is nothing to continue; start a new run (tasks "
+            "without rollback handlers whose code and inputs are unchanged are cache hits)"
+        )
+
+
+def _plan_again(pipeline: Pipeline[..., Any], info: RunInfo, record: RunRecord | None) -> Plan:
+    """The run's plan, made again from its recorded parameters and choices; a pipeline
+    whose tasks or map items are no longer the run's is refused."""
+    policy = record.failure_policy if record is not None else ""
+    plan = build_plan(
+        pipeline.graph,
+        pipeline.bind_params(record.params if record is not None else info.params),
+        FailurePolicy(policy) if policy else None,
+        # As the run started: a resume must not reuse what the run refused to (cache=False,
+        # refresh=...). A run without events never started: its choices are unknown.
+        record.caching if record is not None else None,
+    )
+    if record is None:
+        return plan
+    # The plan's tasks, not the graph's nodes: a mapped sub-pipeline plans one per item.
+    planned = {k for k, t in record.tasks.items() if t.parent is None}
+    if planned != set(plan.nodes):
+        added = sorted(set(plan.nodes) - planned)
+        removed = sorted(planned - set(plan.nodes))
+        raise DefinitionError(
+            f"pipeline {pipeline.name!r} changed shape since run {info.run_id} started "
+            f"(new tasks: {added or 'none'}; removed: {removed or 'none'})",
+            fix="start a new run: unchanged tasks will be cache hits",
+        )
+    _check_items(record, plan)
+    return plan
+
+
+def _take_over(runs: RunStore, info: RunInfo, owner: str, lease: float) -> None:
+    """Make ``owner`` the run's orchestrator.
+
+    Ownership is a lease (docs/durability.md): an orchestrator alive on this host keeps the
+    run whatever its heartbeat says; one known gone releases it at once; any other is waited
+    for until its lease expires on the store's clock (the judgement `legato runs` shows). The
+    take-over is a compare-and-set on the owner read here: of two resumes at once, one wins.
+    """
+    alive = orchestrator_alive(info.owner, info.heartbeat_at)
+    if alive and not info.state.is_terminal:
+        raise _busy_here(info)
+    lease = max(lease, float(info.environment.get("lease", 0.0)))  # never shorter than promised
+    runs.take_over(info.run_id, owner, lease=0.0 if alive is False else lease, seen=info)
 
 
 def _check_items(record: RunRecord, plan: Plan) -> None:
