@@ -224,6 +224,7 @@ def test_two_resume_processes_started_together(tmp_path: Path) -> None:
         "from legato.engine.storage import open_storage\n"
         f"chain = runpy.run_path({str(CHAIN)!r}, run_name='paced_chain')\n"
         "open_storage(load_settings())\n"
+        "open(os.environ['LEGATO_TEST_LEDGER'] + '.ready', 'w').close()\n"
         f"while not os.path.exists({str(gate)!r}): pass\n"
         f"sys.exit(chain['main']([{str(CHAIN)!r}, 'resume', {run.run_id!r}]))\n"
     )
@@ -238,7 +239,12 @@ def test_two_resume_processes_started_together(tmp_path: Path) -> None:
         )
         for ledger in ledgers
     ]
-    time.sleep(1.5)  # both imported and waiting at the gate
+    # Both imported and waiting at the gate (however long a loaded machine takes).
+    deadline = time.monotonic() + 120
+    while not all(Path(f"{ledger}.ready").exists() for ledger in ledgers):
+        assert all(r.poll() is None for r in resumers), [r.communicate() for r in resumers]
+        assert time.monotonic() < deadline, "the resumes never reached the gate"
+        time.sleep(0.05)
     gate.touch()
     results = [r.communicate(timeout=120) for r in resumers]
     codes = sorted(r.returncode for r in resumers)
