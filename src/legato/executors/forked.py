@@ -6,8 +6,12 @@ imports once), and a :class:`ForkedProcess` per worker that answers like the
 
 What the template imports: the modules of installed libraries (under a ``site-packages`` or
 ``dist-packages`` folder) that the orchestrator has imported when a processes executor
-opens, in the order it imported them; nothing of the user's own code (a worker imports the
-pipeline's modules itself, fresh, as before) and nothing of legato beyond the worker.
+opens, in the order it imported them, and legato's definition modules (``legato.define``:
+what a pipeline's module imports to declare its tasks, a tenth of a second on the quiet
+machine, paid otherwise by each worker's first task); nothing of the user's own code (a
+worker imports the pipeline's modules itself, fresh, as before) and nothing else of legato
+beyond the worker. legato's own modules never change while the orchestrator runs (it has
+them imported), so the template's copy is the orchestrator's.
 """
 
 from __future__ import annotations
@@ -25,11 +29,19 @@ from typing import Any
 
 from legato.executors.template import MAX_MESSAGE
 
-__all__ = ["ForkedProcess", "Template", "TemplateError", "installed_modules", "shared_template"]
+__all__ = [
+    "ForkedProcess",
+    "Template",
+    "TemplateError",
+    "definition_modules",
+    "installed_modules",
+    "shared_template",
+]
 
 _START_TIMEOUT_S = 60.0
 """How long the template may take to start, or to import before it answers."""
 _LIBRARIES = ("site-packages", "dist-packages")
+_DEFINITIONS = "legato.define"
 
 
 class TemplateError(Exception):
@@ -49,6 +61,16 @@ def installed_modules() -> list[str]:
         if any(part in _LIBRARIES for part in parts):
             found.append(name)
     return found
+
+
+def definition_modules() -> list[str]:
+    """legato's definition modules this process has imported (a pipeline's module imports
+    them through ``from legato import task, pipeline``)."""
+    return [
+        name
+        for name in list(sys.modules)
+        if name == _DEFINITIONS or name.startswith(_DEFINITIONS + ".")
+    ]
 
 
 class ForkedProcess:
