@@ -18,39 +18,35 @@ small run never waits for it. If the child dies, the append in flight is reporte
 committed it).
 
 The child reads requests on its stdin and answers on its stdout: frames of a 4-byte
-big-endian length and a JSON body. It runs in its own session (a Ctrl-C meant for the
-orchestrator does not reach it), and exits when its stdin closes: when the store is closed
-or the orchestrator dies, after finishing the transaction it is in, never one it has only
-partly received.
+big-endian length and a JSON body (:mod:`legato.store.sql.frames`). It runs in its own
+session (a Ctrl-C meant for the orchestrator does not reach it), and exits when its stdin
+closes: when the store is closed or the orchestrator dies, after finishing the transaction it
+is in, never one it has only partly received.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any
-
-import orjson
+from typing import Any
 
 from legato.errors import FencedError, RunBusyError, StoreError, UnknownRunError
 from legato.model.codec import event_to_dict, tracked_to_dict
 from legato.model.events import Event
 from legato.model.tracking import Tracked
 from legato.store.sql.batch import ChangeShape
+from legato.store.sql.frames import encode, receive, send
 from legato.store.sql.prepared import Prepared
 
-__all__ = ["AppendProcess", "OffloadLostError", "encode", "receive", "send"]
+__all__ = ["AppendProcess", "OffloadLostError"]
 
 log = logging.getLogger("legato.store")
 
-_HEADER = struct.Struct(">I")
 _ERRORS: dict[str, type[StoreError]] = {
     cls.__name__: cls for cls in (FencedError, UnknownRunError, RunBusyError, StoreError)
 }
@@ -59,32 +55,6 @@ _STOP_TIMEOUT = 10.0
 
 class OffloadLostError(Exception):
     """The child process is gone; whether it committed the append in flight is unknown."""
-
-
-def encode(value: Any) -> bytes:
-    """A frame's JSON. Unlike the store's column encoding (``batch.dumps``), the fallback
-    escapes to ASCII: the other side parses with orjson, which refuses unpaired surrogates."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:  # ints beyond 64 bits, unpaired surrogates: the standard library's JSON
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
-def send(stream: IO[bytes], body: bytes) -> None:
-    stream.write(_HEADER.pack(len(body)) + body)
-    stream.flush()
-
-
-def receive(stream: IO[bytes]) -> Any | None:
-    """The next frame's value; ``None`` at the end of the stream (or in a cut frame)."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(header)
-    body = stream.read(size)
-    if len(body) < size:
-        return None
-    return orjson.loads(body)
 
 
 class AppendProcess:
