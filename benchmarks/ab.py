@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.measure import run_process  # noqa: E402
+from benchmarks.measure import measured_env, run_process  # noqa: E402
 
 DEFAULT = ("w1:100:threads", "w2:500:threads", "w2:10000:threads")
 
@@ -64,7 +64,7 @@ def measure(tree: Path, config: str, peers: Path, logs: Path, timeout: float) ->
     """``run_s`` of one fresh process running ``config`` (``workload:size:executor``) from
     ``tree``'s sources; None if it failed."""
     workload, size, executor = config.split(":")
-    env = dict(os.environ)
+    env = measured_env(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(tree / "src"), str(tree), str(peers)])
     with tempfile.TemporaryDirectory(prefix="legato-ab-home-") as home:
         env["LEGATO_HOME"] = home

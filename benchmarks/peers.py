@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.measure import measured_env
+
 __all__ = ["DURABLE", "PEERS", "PeerRun", "available", "run_peers"]
 
 PEERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
@@ -102,7 +104,7 @@ def run_peers(
         "--workloads",
         ",".join(workloads),
     ]
-    env = dict(os.environ)
+    env = measured_env(os.environ)
     env.pop("PYTHONPATH", None)
     with log.open("w") as f:
         f.write(" ".join(argv) + "\n")

@@ -497,7 +497,10 @@ def write_doc(results: Results, path: Path, plot: Path) -> None:
         "Per-run figures: `benchmarks/results/legato.csv` (legato) and "
         "`benchmarks/results/peers/raw.csv` (peers); medians of both: "
         "`benchmarks/results/results.csv`. The peers come from `../shared/bench/peers/` "
-        "(`install.sh` puts each in its own virtualenv under `/tmp/peers`)."
+        "(`install.sh` puts each in its own virtualenv under `/tmp/peers`). Every measured "
+        "process keeps Python's bytecode caches (in `legato-bench-pycache` under the "
+        "temporary folder), as an installed legato has them, even where the environment "
+        "turns them off (`PYTHONDONTWRITEBYTECODE`)."
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:  # run as a script: `benchmarks` is a package of t
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import peers, ray_compare, report, server_budgets  # noqa: E402
-from benchmarks.measure import Homes, Measured, run_process  # noqa: E402
+from benchmarks.measure import Homes, Measured, measured_env, run_process  # noqa: E402
 
 GROUPS = ("w1", "w2", "w3", "scale", "cache", "handoff", "startup", "api", "ray")
 EXECUTORS = ("inline", "threads", "processes")
@@ -156,7 +156,7 @@ class Runner:
         self.timeout = timeout
         self.homes = Homes()
         self.raw: list[dict[str, object]] = []
-        self.env = dict(os.environ)
+        self.env = measured_env(os.environ)
         self.env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(peers_dir)])
         self.env.pop("LEGATO_PROFILE", None)
         self._n = 0

@@ -15,8 +15,14 @@ import pytest
 import warm_tasks
 
 import legato
+import legato.define.loader  # imported by the orchestrator (as `legato run` does)
 from legato import ProcessesExecutor
-from legato.executors.forked import Template, TemplateError, installed_modules
+from legato.executors.forked import (
+    Template,
+    TemplateError,
+    definition_modules,
+    installed_modules,
+)
 from legato.executors.reaper import REAPS
 from legato.executors.worker_handle import start_worker
 
@@ -32,6 +38,12 @@ def test_installed_libraries_the_orchestrator_imported_are_to_be_warmed() -> Non
     assert not [m for m in modules if m.startswith("legato") or m == "warm_tasks"]
 
 
+def test_legatos_definition_modules_are_to_be_warmed_and_nothing_else_of_legato() -> None:
+    modules = definition_modules()
+    assert {"legato.define", "legato.define.task", "legato.define.pipeline"} <= set(modules)
+    assert all(m == "legato.define" or m.startswith("legato.define.") for m in modules)
+
+
 @pytest.mark.parametrize("warm", [True, False])
 def test_a_worker_has_what_the_orchestrator_imported_only_when_started_warm(warm: bool) -> None:
     result = legato.run(
@@ -39,6 +51,7 @@ def test_a_worker_has_what_the_orchestrator_imported_only_when_started_warm(warm
     )
     assert result.ok
     assert result.output["numpy imported"] is warm
+    assert result.output["loader imported"] is warm
 
 
 def test_each_worker_gets_the_environment_folder_and_path_of_its_start(

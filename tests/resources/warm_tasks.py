@@ -19,6 +19,8 @@ def surroundings(name: str) -> dict[str, Any]:
         "variable": os.environ.get("LEGATO_TEST_WARM"),
         "cwd": os.getcwd(),
         "numpy imported": "numpy" in sys.modules,
+        # legato's pipeline loader: neither this module nor a worker imports it
+        "loader imported": "legato.define.loader" in sys.modules,
         "path": list(sys.path),
     }
 

@@ -1,6 +1,7 @@
 """The append process of a SQL run store: used once ready, same errors, and nothing lost or
 written twice when it dies (the conformance suite also runs through it:
-``test_run_store_backends.py``)."""
+``test_run_store_backends.py``); each as a fresh interpreter and as a process forked from the
+processes executor's template."""
 
 from __future__ import annotations
 
@@ -21,13 +22,15 @@ import legato
 from conftest import alive
 from legato import pipeline, task
 from legato.errors import FencedError
+from legato.executors import forked
+from legato.executors.reaper import REAPS
 from legato.model.events import Event, MapExpanded, PlannedTask, RunStarted, TaskTransitioned
 from legato.model.runs import RunInfo
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store.artifacts import FsspecArtifactStore
 from legato.store.base import Storage
-from legato.store.sql import SqlRunStore
+from legato.store.sql import SqlRunStore, offload
 from legato.store.sql import store as sql_store
 from legato.store.sql.offload import AppendProcess, OffloadLostError
 
@@ -38,8 +41,25 @@ def every_append_offloaded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sql_store, "OFFLOAD_MIN_EVENTS", 1)
 
 
+@pytest.fixture(params=["fresh", "forked"])
+def start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the append process starts: a fresh interpreter, or forked from the template."""
+    if request.param == "fresh":
+        monkeypatch.setattr(offload, "_launcher", None)
+    else:
+        if not REAPS:
+            pytest.skip("workers are forked from a template on Linux only")
+        forked.shared_template()
+        monkeypatch.setattr(offload, "_launcher", forked.fork_append)
+    return str(request.param)
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 @pytest.fixture
-def store(sqlite_url: str) -> Iterator[SqlRunStore]:
+def store(sqlite_url: str, start: str) -> Iterator[SqlRunStore]:
     store = SqlRunStore(sqlite_url, offload_from=0)
     assert store.start_offload(wait=True)
     yield store
@@ -85,6 +105,42 @@ def test_appends_are_made_by_the_child_process(store: SqlRunStore) -> None:
     assert len(calls) == 2
     assert [t.state for t in store.task_records("r1")] == [TaskState.RUNNING] * 3
     assert [e.seq for e in store.read_events("r1")] == [1, 2, 3, 4]
+
+
+def test_the_child_is_forked_from_the_template_when_one_runs(
+    store: SqlRunStore, start: str
+) -> None:
+    parent = _parent_of(_child(store)._proc.pid)
+    if start == "forked":
+        assert parent == forked.shared_template()._proc.pid
+    else:
+        assert parent == os.getpid()
+
+
+@pytest.mark.parametrize("template", ["gone", "refusing"])
+def test_a_template_that_cannot_fork_leaves_a_fresh_interpreter(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, template: str
+) -> None:
+    if not REAPS:
+        pytest.skip("workers are forked from a template on Linux only")
+    unusable = forked.Template()
+    if template == "gone":
+        unusable.close()
+    else:
+        unusable.warm(["thread_at_import"])  # a module that starts a thread: no more forks
+    monkeypatch.setattr(forked, "_shared", unusable)
+    monkeypatch.setattr(offload, "_launcher", forked.fork_append)
+    store = SqlRunStore(sqlite_url, offload_from=0)
+    try:
+        assert store.start_offload(wait=True)
+        child = _child(store)
+        assert _parent_of(child._proc.pid) == os.getpid()
+        _run(store, "r1", 2)
+        store.append("r1", "me", _running("r1", 2, ["t0", "t1"]))
+        assert [e.seq for e in store.read_events("r1")] == [1, 2, 3]
+    finally:
+        store.close()
+        unusable.close()
 
 
 def test_small_appends_stay_in_this_process(
@@ -188,11 +244,17 @@ def test_the_child_starts_once_a_store_has_seen_enough_tasks(sqlite_url: str) ->
     assert store._offloading.process is None
 
 
-def test_the_child_exits_when_its_orchestrator_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("warm", [False, True])
+def test_the_child_exits_when_its_orchestrator_is_killed(tmp_path: Path, warm: bool) -> None:
+    if warm and not REAPS:
+        pytest.skip("workers are forked from a template on Linux only")
     script = textwrap.dedent(
         f"""
         import sys, time
+        from legato.executors.forked import shared_template
         from legato.store.sql import SqlRunStore
+        if {warm}:
+            shared_template()  # as a processes executor starts it: the child is forked
         store = SqlRunStore("sqlite:///{tmp_path / "legato.db"}", offload_from=0)
         assert store.start_offload(wait=True)
         print(store._offloading.process._proc.pid, flush=True)
@@ -203,6 +265,7 @@ def test_the_child_exits_when_its_orchestrator_is_killed(tmp_path: Path) -> None
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
+        assert (_parent_of(child) != parent.pid) is warm  # forked by the template
         parent.kill()
         parent.wait(10)
         deadline = time.monotonic() + 20
@@ -266,11 +329,13 @@ def test_a_run_through_the_child_is_recorded_whole(
     assert all(t.cache_hit == result.run_id for t in items)
 
 
-def test_the_child_imports_no_sqlalchemy() -> None:
-    # What keeps its start in tens of milliseconds: SQLAlchemy alone takes longer to import.
+def test_the_child_imports_neither_sqlalchemy_nor_what_starts_it() -> None:
+    # What keeps its start short: SQLAlchemy alone takes longer to import than the child's
+    # start, and the starting side's subprocess, threading and logging are not the child's.
     code = (
         "import sys, legato.store.sql.offload_child; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'alembic', 'subprocess', 'threading', 'logging')))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True

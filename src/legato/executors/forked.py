@@ -6,8 +6,12 @@ imports once), and a :class:`ForkedProcess` per worker that answers like the
 
 What the template imports: the modules of installed libraries (under a ``site-packages`` or
 ``dist-packages`` folder) that the orchestrator has imported when a processes executor
-opens, in the order it imported them; nothing of the user's own code (a worker imports the
-pipeline's modules itself, fresh, as before) and nothing of legato beyond the worker.
+opens, in the order it imported them, and legato's definition modules (``legato.define``:
+what a pipeline's module imports to declare its tasks, a tenth of a second on the quiet
+machine, paid otherwise by each worker's first task); nothing of the user's own code (a
+worker imports the pipeline's modules itself, fresh, as before) and nothing else of legato
+beyond the worker. legato's own modules never change while the orchestrator runs (it has
+them imported), so the template's copy is the orchestrator's.
 """
 
 from __future__ import annotations
@@ -24,12 +28,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from legato.executors.template import MAX_MESSAGE
+from legato.store.sql import offload
 
-__all__ = ["ForkedProcess", "Template", "TemplateError", "installed_modules", "shared_template"]
+__all__ = [
+    "ForkedProcess",
+    "Template",
+    "TemplateError",
+    "definition_modules",
+    "fork_append",
+    "installed_modules",
+    "shared_template",
+]
 
 _START_TIMEOUT_S = 60.0
 """How long the template may take to start, or to import before it answers."""
 _LIBRARIES = ("site-packages", "dist-packages")
+_DEFINITIONS = "legato.define"
 
 
 class TemplateError(Exception):
@@ -49,6 +63,16 @@ def installed_modules() -> list[str]:
         if any(part in _LIBRARIES for part in parts):
             found.append(name)
     return found
+
+
+def definition_modules() -> list[str]:
+    """legato's definition modules this process has imported (a pipeline's module imports
+    them through ``from legato import task, pipeline``)."""
+    return [
+        name
+        for name in list(sys.modules)
+        if name == _DEFINITIONS or name.startswith(_DEFINITIONS + ".")
+    ]
 
 
 class ForkedProcess:
@@ -135,11 +159,20 @@ class Template:
         """A reaper (and its worker) talking over ``fds``, with ``env``, this process's
         working folder, ``sys.path`` and standard streams; ``TemplateError`` when it
         cannot."""
+        return self._fork("fork", [*fds, 0, 1, 2], env)
+
+    def fork_append(self, fds: tuple[int, int], env: Mapping[str, str]) -> ForkedProcess:
+        """A run store's append process reading ``fds[0]`` and answering on ``fds[1]``
+        (:mod:`legato.store.sql.offload`), with ``env``, this process's working folder,
+        ``sys.path`` and standard error; ``TemplateError`` when it cannot."""
+        return self._fork("append", [*fds, 2], env)
+
+    def _fork(self, kind: str, fds: list[int], env: Mapping[str, str]) -> ForkedProcess:
         with self._changed:
             self._next += 1
             ident = self._next
-        message = ("fork", ident, dict(env), os.getcwd(), list(sys.path))
-        self._send(message, [*fds, 0, 1, 2])
+        message = (kind, ident, dict(env), os.getcwd(), list(sys.path))
+        self._send(message, fds)
         with self._changed:
             if not self._changed.wait_for(
                 lambda: ident in self._replies or not self._alive, _START_TIMEOUT_S
@@ -202,12 +235,27 @@ _shared_lock = threading.Lock()
 
 def shared_template() -> Template:
     """This process's template, started on first use (again if it died); ``TemplateError``
-    if it cannot start."""
+    if it cannot start. While it lives, run stores fork their append processes from it
+    (:func:`fork_append`)."""
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.alive:
             _shared = Template()
+            offload.fork_with(fork_append)
         return _shared
+
+
+def fork_append(fds: tuple[int, int], env: Mapping[str, str]) -> ForkedProcess:
+    """A run store's append process forked from this process's template, if one lives
+    (none is started for it: a fresh one would take as long as the process it saves);
+    ``OSError`` otherwise, and the store starts a fresh interpreter."""
+    template = _shared
+    if template is None or not template.alive:
+        raise OSError("no worker template runs")
+    try:
+        return template.fork_append(fds, env)
+    except TemplateError as exc:
+        raise OSError(str(exc)) from exc
 
 
 def _forget() -> None:

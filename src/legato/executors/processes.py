@@ -27,7 +27,13 @@ from typing import Any
 from legato.errors import ExecutorError
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
-from legato.executors.forked import Template, TemplateError, installed_modules, shared_template
+from legato.executors.forked import (
+    Template,
+    TemplateError,
+    definition_modules,
+    installed_modules,
+    shared_template,
+)
 from legato.executors.reaper import REAPS
 from legato.executors.worker import READY
 from legato.executors.worker_handle import WorkerHandle, describe_exit, start_worker
@@ -118,13 +124,13 @@ class ProcessesExecutor(Executor):
         self._monitor.start()
 
     def _open_template(self) -> Template | None:
-        """This process's template, told to import what this process has imported; None
-        when workers start as fresh interpreters."""
+        """This process's template, told to import the libraries and legato's definition
+        modules this process has imported; None when workers start as fresh interpreters."""
         if not self._warm_start:
             return None
         try:
             template = shared_template()
-            template.warm(installed_modules())
+            template.warm(installed_modules() + definition_modules())
         except TemplateError:
             return None  # fresh interpreters, as without it
         return template

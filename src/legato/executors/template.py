@@ -7,7 +7,10 @@ It talks to the orchestrator over the Unix socket ``FD`` (one message per packet
 standard types only): ``("warm", modules)`` imports those modules here;
 ``("fork", id, env, cwd, path)`` with five file descriptors attached (the worker's two
 pipe ends, and the orchestrator's standard input, output and error at that moment) forks a
-reaper and answers ``("started", id, pid)``; when a reaper it forked ends, it says
+reaper and answers ``("started", id, pid)``; ``("append", id, env, cwd, path)`` with three (the
+child's standard input, output and error) forks a run store's append process
+(:mod:`legato.store.sql.offload_child`, imported here on the first such request) and answers
+the same way; when a process it forked ends, it says
 ``("ended", pid, wait status)``, as only the parent of a process can learn it. It exits when
 the socket closes (the orchestrator closed it, or died), and its reapers, re-parented,
 then kill all they watch over.
@@ -43,6 +46,9 @@ from legato.executors import reaper, worker
 
 __all__ = ["MAX_MESSAGE", "main"]
 
+offload_child: Any = None
+"""``legato.store.sql.offload_child``, once an append process was asked for."""
+
 MAX_MESSAGE = 4 * 1024 * 1024
 """The largest message either side sends (the modules to import are the largest)."""
 _FDS = 5
@@ -60,26 +66,49 @@ def _warm(modules: list[str]) -> None:
                 importlib.import_module(name)
 
 
+def _enter(stdio: list[int], env: dict[str, str], cwd: str, path: list[str]) -> None:
+    """In a forked child: a session of its own, the template's signal handling undone, and
+    the orchestrator's standard streams, environment, folder and ``sys.path`` of now."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for target, fd in enumerate(stdio):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.path[:] = path
+
+
 def _child(fds: list[int], env: dict[str, str], cwd: str, path: list[str]) -> NoReturn:
-    """The forked reaper: the orchestrator's context of now, then the reaper's loop over a
-    worker that runs in the process it forks."""
+    """The forked reaper: the reaper's loop over a worker that runs in the process it
+    forks."""
     try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         calls, outcomes, *stdio = fds
-        for target, fd in enumerate(stdio):
-            os.dup2(fd, target)
-            os.close(fd)
-        os.environ.clear()
-        os.environ.update(env)
-        os.chdir(cwd)
-        sys.path[:] = path
+        _enter(stdio, env, cwd, path)
         reaper.main(["reaper", str(calls), str(outcomes)], start=_run_worker)
     except BaseException as exc:  # nothing to report to but standard error
         with contextlib.suppress(OSError):
             os.write(2, f"legato template: cannot start a worker: {exc!r}\n".encode())
     os._exit(127)
+
+
+def _append_child(fds: list[int], env: dict[str, str], cwd: str, path: list[str]) -> NoReturn:
+    """The forked append process: it serves the store on its standard input and output, as
+    ``python -m legato.store.sql.offload_child`` does."""
+    code = 127
+    try:
+        _enter(fds, env, cwd, path)
+        code = offload_child.main()
+    except BaseException as exc:  # nothing to report to but standard error
+        with contextlib.suppress(OSError):
+            os.write(2, f"legato template: append process failed: {exc!r}\n".encode())
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    os._exit(code)
 
 
 def _run_worker(argv: list[str]) -> NoReturn:
@@ -102,6 +131,14 @@ def _reseed() -> None:
     seed = getattr(np_random, "seed", None)
     if seed is not None:
         seed()
+
+
+def _import_append() -> None:
+    """Import the append process's module (once; its failure is the child's to report)."""
+    global offload_child
+    if offload_child is None:
+        with contextlib.suppress(BaseException):
+            offload_child = importlib.import_module("legato.store.sql.offload_child")
 
 
 def _send(sock: socket.socket, message: tuple[Any, ...]) -> None:
@@ -152,7 +189,9 @@ def main(argv: list[str]) -> int:
         if message[0] == "warm":
             _warm(message[1])
             continue
-        _, ident, env, cwd, path = message
+        kind, ident, env, cwd, path = message
+        if kind == "append":
+            _import_append()
         if threading.active_count() > 1:
             for fd in fds:
                 os.close(fd)
@@ -164,7 +203,7 @@ def main(argv: list[str]) -> int:
             sock.close()
             os.close(wake_r)
             os.close(wake_w)
-            _child(fds, env, cwd, path)
+            (_append_child if kind == "append" else _child)(fds, env, cwd, path)
         for fd in fds:
             os.close(fd)
         _send(sock, ("started", ident, pid))

@@ -3,8 +3,11 @@ in memory while they are few, and spills them to a temporary file beyond that, s
 value is never held twice in memory and is hashed without being read again.
 
 Large writes go to the disk from a helper thread while the calling thread hashes the same
-bytes (the write system call releases the GIL; xxhash does not), and the file is flushed to
-disk in the background every 256 MiB, so the final fsync has little left to do. ``write``
+bytes (both the write system call and xxhash's update release the GIL: a thread sleeping
+5 ms beside a 1 GiB update wakes in 6 to 18 ms, not after the update's 165 ms), and the file
+is flushed to disk in the background every 256 MiB, so the final fsync has little left to
+do (every 256 MiB beat every 64 MiB and none at all: 1.18 s, 1.71 s and 2.64 s for 1 GiB,
+medians of 4 alternated rounds on a loaded machine). ``write``
 returns only when its bytes are written: a caller may reuse its buffer at once.
 """
 

@@ -3,8 +3,9 @@
 An append turns events into rows (:func:`~legato.store.sql.batch.plan_batch`) and binds
 them into statements: tens of microseconds of Python per task, on the same interpreter lock
 as the loop and the worker threads. Big runs hand that work to a child process of their own
-(``python -m legato.store.sql.offload_child``), one per store object, which opens the same
-database (with the DB-API driver alone: it imports no SQLAlchemy, and starts in tens of
+(``python -m legato.store.sql.offload_child``, or the same code forked from a warm process
+that a :data:`Launcher` reaches, see :func:`fork_with`), one per store object, which opens
+the same database (with the DB-API driver alone: it imports no SQLAlchemy, and starts in tens of
 milliseconds) and commits each batch with the store's own code and compiled statements; the
 orchestrator's part is encoding the events (about 2 µs each) and waiting for the answer
 with the lock released.
@@ -18,39 +19,36 @@ small run never waits for it. If the child dies, the append in flight is reporte
 committed it).
 
 The child reads requests on its stdin and answers on its stdout: frames of a 4-byte
-big-endian length and a JSON body. It runs in its own session (a Ctrl-C meant for the
-orchestrator does not reach it), and exits when its stdin closes: when the store is closed
-or the orchestrator dies, after finishing the transaction it is in, never one it has only
-partly received.
+big-endian length and a JSON body (:mod:`legato.store.sql.frames`). It runs in its own
+session (a Ctrl-C meant for the orchestrator does not reach it), and exits when its stdin
+closes: when the store is closed or the orchestrator dies, after finishing the transaction it
+is in, never one it has only partly received.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import struct
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from typing import IO, Any
-
-import orjson
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any, Protocol
 
 from legato.errors import FencedError, RunBusyError, StoreError, UnknownRunError
 from legato.model.codec import event_to_dict, tracked_to_dict
 from legato.model.events import Event
 from legato.model.tracking import Tracked
 from legato.store.sql.batch import ChangeShape
+from legato.store.sql.frames import encode, receive, send
 from legato.store.sql.prepared import Prepared
 
-__all__ = ["AppendProcess", "OffloadLostError", "encode", "receive", "send"]
+__all__ = ["AppendProcess", "ChildProcess", "Launcher", "OffloadLostError", "fork_with"]
 
 log = logging.getLogger("legato.store")
 
-_HEADER = struct.Struct(">I")
 _ERRORS: dict[str, type[StoreError]] = {
     cls.__name__: cls for cls in (FencedError, UnknownRunError, RunBusyError, StoreError)
 }
@@ -61,30 +59,52 @@ class OffloadLostError(Exception):
     """The child process is gone; whether it committed the append in flight is unknown."""
 
 
-def encode(value: Any) -> bytes:
-    """A frame's JSON. Unlike the store's column encoding (``batch.dumps``), the fallback
-    escapes to ASCII: the other side parses with orjson, which refuses unpaired surrogates."""
+class ChildProcess(Protocol):
+    """What the store needs of its child: ``subprocess.Popen`` has it, and so has a process
+    forked from a warm one."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+
+Launcher = Callable[[tuple[int, int], Mapping[str, str]], ChildProcess]
+"""Forks the append process from a warm process: given the child's standard input (read
+end) and output (write end) and its environment, the child; ``OSError`` when it cannot."""
+
+_launcher: Launcher | None = None
+
+
+def fork_with(launcher: Launcher | None) -> None:
+    """Have append processes started by ``launcher`` from now on (the processes executor's
+    template registers itself: a child forked from it has legato imported and is ready in
+    milliseconds); when it cannot, or with None, the child is a fresh interpreter."""
+    global _launcher
+    _launcher = launcher
+
+
+def _forked(
+    launcher: Launcher, env: Mapping[str, str]
+) -> tuple[ChildProcess, tuple[IO[bytes], IO[bytes]]] | None:
+    """The child forked by ``launcher`` and this side's ends of its pipes; None when it
+    cannot fork (the caller starts a fresh interpreter)."""
+    child_in, to_child = os.pipe()
+    from_child, child_out = os.pipe()
     try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:  # ints beyond 64 bits, unpaired surrogates: the standard library's JSON
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
-def send(stream: IO[bytes], body: bytes) -> None:
-    stream.write(_HEADER.pack(len(body)) + body)
-    stream.flush()
-
-
-def receive(stream: IO[bytes]) -> Any | None:
-    """The next frame's value; ``None`` at the end of the stream (or in a cut frame)."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
+        proc = launcher((child_in, child_out), env)
+    except OSError as exc:
+        log.debug("the append process starts as a fresh interpreter: %s", exc)
+        os.close(to_child)
+        os.close(from_child)
         return None
-    (size,) = _HEADER.unpack(header)
-    body = stream.read(size)
-    if len(body) < size:
-        return None
-    return orjson.loads(body)
+    finally:
+        os.close(child_in)  # the launcher passed them on: the child's now
+        os.close(child_out)
+    return proc, (os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb"))
 
 
 class AppendProcess:
@@ -92,11 +112,13 @@ class AppendProcess:
 
     def __init__(
         self,
-        proc: subprocess.Popen[bytes],
+        proc: ChildProcess,
+        pipes: tuple[IO[bytes], IO[bytes]],
         where: str,
         compile_change: Callable[[ChangeShape], Prepared],
     ) -> None:
         self._proc = proc
+        self._stdin, self._stdout = pipes
         self._where = where
         self._compile_change = compile_change
         self._lock = threading.Lock()  # one request in flight: the child answers in order
@@ -117,19 +139,23 @@ class AppendProcess:
         for."""
         env = dict(os.environ)
         env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
-        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "legato.store.sql.offload_child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            start_new_session=True,
-            env=env,
-        )
-        child = cls(proc, where, compile_change)
-        assert proc.stdin is not None
+        started = _forked(_launcher, env) if _launcher is not None else None
+        if started is None:
+            env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "legato.store.sql.offload_child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                start_new_session=True,
+                env=env,
+            )
+            assert popen.stdin is not None
+            assert popen.stdout is not None
+            started = popen, (popen.stdin, popen.stdout)
+        child = cls(*started, where, compile_change)
         # How to connect (a password included) travels on the pipe, not on the command
         # line, where `ps` would show it.
-        send(proc.stdin, encode(opening))
+        send(child._stdin, encode(opening))
         threading.Thread(
             target=child._await_ready, name="legato-offload-start", daemon=True
         ).start()
@@ -151,9 +177,8 @@ class AppendProcess:
         return self.ready
 
     def _await_ready(self) -> None:
-        assert self._proc.stdout is not None
         try:
-            hello = receive(self._proc.stdout)
+            hello = receive(self._stdout)
         except (OSError, ValueError) as exc:
             hello = {"failed": f"{type(exc).__name__}: {exc}"}
         if not isinstance(hello, dict) or hello.get("ready") is not True:
@@ -196,11 +221,9 @@ class AppendProcess:
             raise OffloadLostError(self._lost)
         self._next_id += 1
         request["id"] = self._next_id
-        assert self._proc.stdin is not None
-        assert self._proc.stdout is not None
         try:
-            send(self._proc.stdin, encode(request))
-            answer = receive(self._proc.stdout)
+            send(self._stdin, encode(request))
+            answer = receive(self._stdout)
         except (OSError, ValueError) as exc:
             answer = None
             self._lost = f"{type(exc).__name__}: {exc}"
@@ -214,18 +237,16 @@ class AppendProcess:
         """Let the child finish and exit (it is killed if it does not within seconds)."""
         with self._lock:
             self._lost = self._lost or "closed"
-            if self._proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    self._proc.stdin.close()
+            with contextlib.suppress(OSError):
+                self._stdin.close()
             try:
                 self._proc.wait(_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self._kill()
-            if self._proc.stdout is not None:
-                self._proc.stdout.close()
+            self._stdout.close()
 
     def _kill(self) -> None:
         with contextlib.suppress(OSError):
-            self._proc.kill()
+            self._proc.send_signal(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(_STOP_TIMEOUT)

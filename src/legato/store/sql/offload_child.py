@@ -22,7 +22,7 @@ from legato.errors import StoreError
 from legato.model.codec import event_from_dict, tracked_from_dict
 from legato.store.sql.batch import Batch, ChangeShape, plan_batch, tracked_rows
 from legato.store.sql.dbapi import Recipe, connect, driver_errors
-from legato.store.sql.offload import encode, receive, send
+from legato.store.sql.frames import encode, receive, send
 from legato.store.sql.prepared import Prepared
 from legato.store.sql.writes import STATEMENTS, BatchWriter
 
