@@ -27,7 +27,7 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
-from legato.store.base import ItemPage, RunReading
+from legato.store.base import ItemPage, RunReading, StepCount
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
 from legato.store.refusals import fenced_message, unknown_run_message
@@ -214,13 +214,17 @@ class MemoryRunStore:
             run.events.extend(events)
             run.last_seq = events[-1].seq
 
-    def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
-        """The run's events after ``after_seq``, in order (none for an unknown run)."""
+    def read_events(
+        self, run_id: str, after_seq: int = 0, *, limit: int | None = None
+    ) -> list[Event]:
+        """The run's events after ``after_seq``, in order, ``limit`` of them when given (none
+        for an unknown run)."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return []
-            return [e for e in run.events if e.seq > after_seq]
+            found = [e for e in run.events if e.seq > after_seq]
+            return found if limit is None else found[:limit]
 
     def read_runs(
         self,
@@ -260,11 +264,17 @@ class MemoryRunStore:
                 return {}
             return {k: dict(t.cache_parts) for k, t in run.tasks.items() if t.cache_parts}
 
-    def task_records(self, run_id: str) -> list[TaskRecord]:
-        """The task projection: planned tasks in plan order, then map items as they appeared."""
+    def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
+        """The task projection: planned tasks in plan order, then map items as they appeared
+        (of ``keys`` only, when given)."""
         with self._lock:
             run = self._runs.get(run_id)
-            return [] if run is None else list(run.tasks.values())
+            if run is None:
+                return []
+            if keys is None:
+                return list(run.tasks.values())
+            wanted = set(keys)
+            return [r for r in run.tasks.values() if r.key in wanted]
 
     def planned_tasks(self, run_id: str) -> list[TaskRecord]:
         """The planned tasks in plan order, map items left out."""
@@ -286,6 +296,22 @@ class MemoryRunStore:
         """A page of a mapped task's items, by map index."""
         total, items = tallies.map_items(self.task_records(run_id), parent, state, offset, limit)
         return ItemPage(total=total, items=items)
+
+    def step_counts(self, run_id: str) -> list[StepCount]:
+        """Tasks per name per state, names in plan order."""
+        return tallies.step_counts(self.task_records(run_id))
+
+    def task_page(
+        self,
+        run_id: str,
+        *,
+        states: Collection[TaskState] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of the run's tasks in ``states``, in the order they appeared."""
+        total, found = tallies.task_page(self.task_records(run_id), states, offset, limit)
+        return ItemPage(total=total, items=found)
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
         """Task key -> the run whose output it reused."""

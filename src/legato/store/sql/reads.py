@@ -228,8 +228,9 @@ def _chunks(run_ids: Sequence[str]) -> list[list[str]]:
     return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
 
 
-def tasks(run_id: str, c: sa.Connection) -> list[TaskRecord]:
-    """The task projection: planned tasks in plan order, then map items as they appeared."""
+def tasks(run_id: str, c: sa.Connection, keys: Collection[str] | None = None) -> list[TaskRecord]:
+    """The task projection: planned tasks in plan order, then map items as they appeared
+    (of ``keys`` only, when given: a few primary-key seeks per chunk of them)."""
     query = (
         sa.select(task_runs, artifacts.c.inline)
         .select_from(
@@ -238,7 +239,15 @@ def tasks(run_id: str, c: sa.Connection) -> list[TaskRecord]:
         .where(task_runs.c.run_id == run_id)
         .order_by(task_runs.c.ord_seq, task_runs.c.ord_idx)
     )
-    return [task_record(row) for row in c.execute(query)]
+    if keys is None:
+        return [task_record(row) for row in c.execute(query)]
+    rows = [
+        row
+        for chunk in _chunks(list(keys))
+        for row in c.execute(query.where(task_runs.c.key.in_(chunk)))
+    ]
+    rows.sort(key=lambda row: (row.ord_seq, row.ord_idx))
+    return [task_record(row) for row in rows]
 
 
 def planned(run_id: str, c: sa.Connection) -> list[TaskRecord]:

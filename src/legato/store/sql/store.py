@@ -18,10 +18,10 @@ from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked
-from legato.store.base import ItemPage, RunReading
+from legato.store.base import ItemPage, RunReading, StepCount
 from legato.store.memory import check_batch, refuse_take_over
 from legato.store.refusals import fenced_message, unknown_run_message
-from legato.store.sql import item_reads, reads
+from legato.store.sql import item_reads, reads, task_reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
@@ -362,12 +362,16 @@ class SqlRunStore:
         info = RunInfo(run_id=run_id, pipeline="", owner=row.owner, epoch=row.epoch)
         raise FencedError(fenced_message(run_id, info))
 
-    def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
-        """The run's events after ``after_seq``, in order (none for an unknown run)."""
+    def read_events(
+        self, run_id: str, after_seq: int = 0, *, limit: int | None = None
+    ) -> list[Event]:
+        """The run's events after ``after_seq``, in order, ``limit`` of them when given (none
+        for an unknown run)."""
         query = (
             sa.select(events.c.payload)
             .where(events.c.run_id == run_id, events.c.seq > after_seq)
             .order_by(events.c.seq)
+            .limit(limit)
         )
         loads = json.loads
         return self._tx.read(
@@ -386,9 +390,12 @@ class SqlRunStore:
             lambda c: {key: loads(parts) for key, parts in c.execute(query)},
         )
 
-    def task_records(self, run_id: str) -> list[TaskRecord]:
-        """The task projection: planned tasks in plan order, then map items as they appeared."""
-        return self._tx.read(f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id))
+    def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
+        """The task projection: planned tasks in plan order, then map items as they appeared
+        (of ``keys`` only, when given)."""
+        return self._tx.read(
+            f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id, keys=keys)
+        )
 
     def planned_tasks(self, run_id: str) -> list[TaskRecord]:
         """The planned tasks in plan order, map items left out."""
@@ -413,6 +420,26 @@ class SqlRunStore:
         return self._tx.read(
             f"reading the items of {parent!r} in run {run_id!r}",
             partial(item_reads.map_items, run_id, parent, state=state, offset=offset, limit=limit),
+        )
+
+    def step_counts(self, run_id: str) -> list[StepCount]:
+        """Tasks per name per state (:func:`task_reads.step_counts`: one grouped query)."""
+        return self._tx.read(
+            f"counting the tasks of run {run_id!r}", partial(task_reads.step_counts, run_id)
+        )
+
+    def task_page(
+        self,
+        run_id: str,
+        *,
+        states: Collection[TaskState] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of the run's tasks in ``states`` (:func:`task_reads.task_page`)."""
+        return self._tx.read(
+            f"reading the tasks of run {run_id!r}",
+            partial(task_reads.task_page, run_id, states=states, offset=offset, limit=limit),
         )
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
