@@ -25,7 +25,13 @@ from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import in_display_order, task_table
 from legato.engine.reducer import fold
 from legato.engine.tracked import summarize
-from legato.model.events import Event, RunStarted
+from legato.model.events import (
+    Event,
+    RollbackPlanned,
+    RollbackTransitioned,
+    RunStarted,
+    RunTransitioned,
+)
 from legato.model.records import TaskRecord
 from legato.model.rollback import CompensationRecord
 from legato.model.runs import RunInfo
@@ -140,9 +146,9 @@ def show_command(
         out.print()
         started = store.read_events(info.run_id, limit=1)
         out.print(_output_line(started, store, info, storage.artifacts), soft_wrap=True)
-    events = [] if big else store.read_events(info.run_id)
-    print_attempt_errors(out, attempts_of(events), records)
-    rollback = fold(events).rollbacks if events else {}
+    if not big:
+        print_attempt_errors(out, attempts_of(store.read_events(info.run_id)), records)
+    rollback = _rollback(store, info.run_id)
     if rollback:
         out.print()
         out.print(rollback_table(rollback))
@@ -153,6 +159,17 @@ def show_command(
         else:
             out.print(f"resume it with: legato resume {info.run_id}", markup=False)
     return OK
+
+
+_ROLLBACK_EVENTS = (RunTransitioned, RollbackPlanned, RollbackTransitioned)
+"""What the reducer folds a run's rollback from: its plan, each compensation's changes, and
+the run's own (a resume clears a finished rollback); never its task events."""
+
+
+def _rollback(store: RunStore, run_id: str) -> dict[str, CompensationRecord]:
+    """The run's rollback, as the reducer folds it from its rollback and run events."""
+    events = store.read_events(run_id, kinds=_ROLLBACK_EVENTS)
+    return fold(events).rollbacks if events else {}
 
 
 def _facts(info: RunInfo, shown: str, counts: Mapping[str, int], now: float) -> Table:

@@ -207,10 +207,17 @@ class RunStore(Protocol):
         ...
 
     def read_events(
-        self, run_id: str, after_seq: int = 0, *, limit: int | None = None
+        self,
+        run_id: str,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        kinds: Collection[type[Event]] | None = None,
     ) -> list[Event]:
-        """The run's events with ``seq > after_seq``, in order; the first ``limit`` of them
-        when given (a page of a log of millions of events, or its ``RunStarted`` alone)."""
+        """The run's events with ``seq > after_seq``, in order; of these classes only, when
+        ``kinds`` is given (a run's rollback without decoding its million task events); the
+        first ``limit`` of them when given (a page of a log of millions of events, or its
+        ``RunStarted`` alone)."""
         ...
 
     def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:

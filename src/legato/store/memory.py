@@ -215,15 +215,22 @@ class MemoryRunStore:
             run.last_seq = events[-1].seq
 
     def read_events(
-        self, run_id: str, after_seq: int = 0, *, limit: int | None = None
+        self,
+        run_id: str,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        kinds: Collection[type[Event]] | None = None,
     ) -> list[Event]:
-        """The run's events after ``after_seq``, in order, ``limit`` of them when given (none
-        for an unknown run)."""
+        """The run's events after ``after_seq`` (of ``kinds``), in order, ``limit`` of them
+        when given (none for an unknown run)."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return []
-            found = [e for e in run.events if e.seq > after_seq]
+            found = [
+                e for e in run.events if e.seq > after_seq and (kinds is None or type(e) in kinds)
+            ]
             return found if limit is None else found[:limit]
 
     def read_runs(

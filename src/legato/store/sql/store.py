@@ -11,7 +11,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
-from legato.model.codec import event_from_dict
+from legato.model.codec import EVENT_KINDS, event_from_dict
 from legato.model.events import Event
 from legato.model.records import TaskRecord
 from legato.model.run_query import RunPage, RunQuery
@@ -363,16 +363,24 @@ class SqlRunStore:
         raise FencedError(fenced_message(run_id, info))
 
     def read_events(
-        self, run_id: str, after_seq: int = 0, *, limit: int | None = None
+        self,
+        run_id: str,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        kinds: Collection[type[Event]] | None = None,
     ) -> list[Event]:
-        """The run's events after ``after_seq``, in order, ``limit`` of them when given (none
-        for an unknown run)."""
+        """The run's events after ``after_seq`` (of ``kinds``: filtered on the ``type``
+        column, the others never decoded), in order, ``limit`` of them when given (none for
+        an unknown run)."""
         query = (
             sa.select(events.c.payload)
             .where(events.c.run_id == run_id, events.c.seq > after_seq)
             .order_by(events.c.seq)
             .limit(limit)
         )
+        if kinds is not None:
+            query = query.where(events.c.type.in_(sorted(EVENT_KINDS[k] for k in kinds)))
         loads = json.loads
         return self._tx.read(
             f"reading the events of run {run_id!r}",
