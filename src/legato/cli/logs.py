@@ -64,22 +64,33 @@ def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str |
 
 def in_plan_order(store: RunStore, run_id: str, entries: Iterable[LogEntry]) -> list[LogEntry]:
     """``entries`` grouped by attempt: tasks in plan order (each map's items after it),
-    each task's attempts in order, each attempt's text in the order it was written."""
-    order = {r.key: i for i, r in enumerate(in_display_order(store.task_records(run_id)))}
+    each task's attempts in order, each attempt's text in the order it was written. Reads
+    the records of the tasks that wrote (and of their maps), not every task of the run."""
+    entries = list(entries)
+    keys = {e.key for e in entries}
+    records = store.task_records(run_id, keys=keys) if keys else []
+    maps = {r.parent for r in records if r.parent is not None} - keys
+    if maps:
+        records = store.task_records(run_id, keys=keys | maps)
+    order = {r.key: i for i, r in enumerate(in_display_order(records))}
     last = len(order)
     return sorted(entries, key=lambda e: (order.get(e.key, last), e.key, e.attempt, e.seq))
 
 
 def _task_keys(store: RunStore, run_id: str, task: str | None) -> set[str] | None:
-    """The task keys whose output to show: ``None`` for all; for a mapped task, its items."""
+    """The task keys whose output to show: ``None`` for all; for a mapped task, its items
+    (read as a page of them all), never every task of the run."""
     if task is None:
         return None
-    records = store.task_records(run_id)
-    keys = {r.key for r in records if task in (r.key, r.parent)}
-    if not keys:
-        names = ", ".join(r.key for r in records if r.parent is None) or "none"
+    found = store.task_records(run_id, keys=[task])
+    if not found:
+        names = ", ".join(r.key for r in store.planned_tasks(run_id)) or "none"
         raise CommandError(f"run {run_id} has no task {task!r}; its tasks: {names}", USAGE)
-    return keys
+    if not found[0].mapped:
+        return {task}
+    total = store.map_items(run_id, task, limit=1).total
+    items = store.map_items(run_id, task, limit=max(total, 1)).items
+    return {task} | {r.key for r in items}
 
 
 class _Printer:
