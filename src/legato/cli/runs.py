@@ -148,7 +148,7 @@ def show_command(
         out.print(_output_line(started, store, info, storage.artifacts), soft_wrap=True)
     if not big:
         print_attempt_errors(out, attempts_of(store.read_events(info.run_id)), records)
-    rollback = _rollback(store, info.run_id)
+    rollback = {} if info.state is RunState.SUCCEEDED else _rollback(store, info.run_id)
     if rollback:
         out.print()
         out.print(rollback_table(rollback))
@@ -167,7 +167,9 @@ the run's own (a resume clears a finished rollback); never its task events."""
 
 
 def _rollback(store: RunStore, run_id: str) -> dict[str, CompensationRecord]:
-    """The run's rollback, as the reducer folds it from its rollback and run events."""
+    """The run's rollback, as the reducer folds it from its rollback and run events (a scan
+    of its events, not read for a run that succeeded: a rollback follows a failure, and the
+    resume that runs the work again clears it)."""
     events = store.read_events(run_id, kinds=_ROLLBACK_EVENTS)
     return fold(events).rollbacks if events else {}
 
