@@ -55,12 +55,20 @@ def task_page(
     if states is not None:
         where.append(_T.state.in_(sorted(s.value for s in states)))
     total = c.execute(sa.select(sa.func.count()).select_from(task_runs).where(*where)).scalar()
-    query = (
-        sa.select(task_runs, artifacts.c.inline)
-        .select_from(task_runs.outerjoin(artifacts, artifacts.c.checksum == _T.output_checksum))
+    # The page's keys first: what is sorted is a key and two numbers a row, not whole rows
+    # joined with their artifacts.
+    keys = (
+        sa.select(_T.key)
         .where(*where)
         .order_by(_T.ord_seq, _T.ord_idx)
         .offset(offset)
         .limit(limit)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(task_runs, artifacts.c.inline)
+        .select_from(task_runs.outerjoin(artifacts, artifacts.c.checksum == _T.output_checksum))
+        .where(_T.run_id == run_id, _T.key.in_(keys))
+        .order_by(_T.ord_seq, _T.ord_idx)
     )
     return ItemPage(total=total or 0, items=[task_record(row) for row in c.execute(query)])
