@@ -305,7 +305,16 @@ class LightReadsContract:
         assert store.read_events("r", limit=1) == events[:1]
         assert store.read_events("r", after_seq=2, limit=2) == events[2:4]
         assert store.read_events("r", after_seq=events[-1].seq, limit=5) == []
+        assert store.run_output("r") is None  # not recorded
+        assert store.run_output("ghost") is None
         expanded = store.read_events("r", kinds=[MapExpanded, RunStarted])
         assert expanded == [e for e in events if isinstance(e, (MapExpanded, RunStarted))]
         assert [type(e) for e in expanded] == [RunStarted, MapExpanded]
         assert store.read_events("r", after_seq=1, kinds=[MapExpanded], limit=1) == expanded[1:]
+
+    def test_run_output_is_what_run_started_recorded(self, store: RunStore) -> None:
+        output = {"dict": [["best", {"task": "sq", "path": [-1]}], ["n", {"literal": "3"}]]}
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="sq", name="sq", mapped=True), output=output))
+        assert store.run_output("r") == output

@@ -26,10 +26,8 @@ from legato.cli.summary import in_display_order, task_table
 from legato.engine.reducer import fold
 from legato.engine.tracked import summarize
 from legato.model.events import (
-    Event,
     RollbackPlanned,
     RollbackTransitioned,
-    RunStarted,
     RunTransitioned,
 )
 from legato.model.records import TaskRecord
@@ -144,8 +142,8 @@ def show_command(
         out.print(tracked_table(summary, storage.artifacts, order, counted=not big))
     if info.state is RunState.SUCCEEDED:
         out.print()
-        started = store.read_events(info.run_id, limit=1)
-        out.print(_output_line(started, store, info, storage.artifacts), soft_wrap=True)
+        output = store.run_output(info.run_id)
+        out.print(_output_line(output, store, info, storage.artifacts), soft_wrap=True)
     if not big:
         print_attempt_errors(out, attempts_of(store.read_events(info.run_id)), records)
     rollback = {} if info.state is RunState.SUCCEEDED else _rollback(store, info.run_id)
@@ -201,15 +199,14 @@ def _facts(info: RunInfo, shown: str, counts: Mapping[str, int], now: float) -> 
 
 
 def _output_line(
-    started: list[Event], store: RunStore, info: RunInfo, artifacts: ArtifactStore
+    output: Mapping[str, Any] | None, store: RunStore, info: RunInfo, artifacts: ArtifactStore
 ) -> Text:
     """``output`` and the pipeline's return value as far as it can be shown (see
-    :func:`~legato.cli.run_details.output_text`), on one line however long; ``started``:
-    the run's first event."""
-    first = started[0] if started else None
+    :func:`~legato.cli.run_details.output_text`), on one line however long; ``output``:
+    how it is made (:meth:`~legato.store.base.RunStore.run_output`)."""
     line = Text("output  ", style="bold")
-    if isinstance(first, RunStarted) and first.output is not None:
-        line.append(mask(output_text(first.output, store, info, artifacts)))
+    if output is not None:
+        line.append(mask(output_text(output, store, info, artifacts)))
     else:
         line.append(
             "not recorded (by a legato older than this one): legato artifacts lists the "

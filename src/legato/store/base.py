@@ -225,6 +225,11 @@ class RunStore(Protocol):
         (the few tasks a run's output names, without reading its million others)."""
         ...
 
+    def run_output(self, run_id: str) -> dict[str, Any] | None:
+        """How the run's output is made (its ``RunStarted``'s ``output``; None where it was
+        not recorded), without decoding the plan beside it: a million planned tasks."""
+        ...
+
     def step_counts(self, run_id: str) -> list[StepCount]:
         """How many of the run's tasks of each name stand in each state, names in the order
         their first tasks appeared (the plan's order): a run of a million tasks summed up

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
 from legato.model.artifacts import ArtifactRef
@@ -303,6 +304,13 @@ class MemoryRunStore:
         """A page of a mapped task's items, by map index."""
         total, items = tallies.map_items(self.task_records(run_id), parent, state, offset, limit)
         return ItemPage(total=total, items=items)
+
+    def run_output(self, run_id: str) -> dict[str, Any] | None:
+        """How the run's output is made, as its ``RunStarted`` recorded it."""
+        for started in self.read_events(run_id, kinds=[RunStarted], limit=1):
+            assert isinstance(started, RunStarted)
+            return None if started.output is None else dict(started.output)
+        return None
 
     def step_counts(self, run_id: str) -> list[StepCount]:
         """Tasks per name per state, names in plan order."""

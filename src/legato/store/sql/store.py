@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Collection, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -21,7 +21,7 @@ from legato.model.tracking import Tracked
 from legato.store.base import ItemPage, RunReading, StepCount
 from legato.store.memory import check_batch, refuse_take_over
 from legato.store.refusals import fenced_message, unknown_run_message
-from legato.store.sql import item_reads, reads, task_reads
+from legato.store.sql import item_reads, overview_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
@@ -430,10 +430,16 @@ class SqlRunStore:
             partial(item_reads.map_items, run_id, parent, state=state, offset=offset, limit=limit),
         )
 
-    def step_counts(self, run_id: str) -> list[StepCount]:
-        """Tasks per name per state (:func:`task_reads.step_counts`: one grouped query)."""
+    def run_output(self, run_id: str) -> dict[str, Any] | None:
+        """How the run's output is made (:func:`overview_reads.run_output`)."""
         return self._tx.read(
-            f"counting the tasks of run {run_id!r}", partial(task_reads.step_counts, run_id)
+            f"reading the output of run {run_id!r}", partial(overview_reads.run_output, run_id)
+        )
+
+    def step_counts(self, run_id: str) -> list[StepCount]:
+        """Tasks per name per state (:func:`overview_reads.step_counts`: one grouped query)."""
+        return self._tx.read(
+            f"counting the tasks of run {run_id!r}", partial(overview_reads.step_counts, run_id)
         )
 
     def task_page(
@@ -444,10 +450,10 @@ class SqlRunStore:
         offset: int = 0,
         limit: int = 100,
     ) -> ItemPage:
-        """A page of the run's tasks in ``states`` (:func:`task_reads.task_page`)."""
+        """A page of the run's tasks in ``states`` (:func:`overview_reads.task_page`)."""
         return self._tx.read(
             f"reading the tasks of run {run_id!r}",
-            partial(task_reads.task_page, run_id, states=states, offset=offset, limit=limit),
+            partial(overview_reads.task_page, run_id, states=states, offset=offset, limit=limit),
         )
 
     def cache_hits(self, run_id: str) -> dict[str, str]:

@@ -1,20 +1,25 @@
-"""A run's tasks summed up and paged in SQL: what ``legato runs show`` and the API's run
-detail read of a run of a million tasks instead of its million rows. ``step_counts`` is one
-grouped scan of the run's rows (no record decoded); ``task_page`` a filtered scan that stops
-at the page's end, and a count."""
+"""What a run of a million tasks is summed up from, in SQL: what ``legato runs show`` and the
+API's run detail read instead of its million rows. ``step_counts`` is one grouped scan of
+the run's rows (no record decoded); ``task_page`` a filtered scan and a count; ``run_output``
+the output description of the run's ``RunStarted`` taken out of its payload by the database,
+the plan beside it (a million tasks of it) never decoded."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
+from typing import Any
 
 import sqlalchemy as sa
 
+from legato.model.codec import EVENT_KINDS
+from legato.model.events import RunStarted
 from legato.model.states import TaskState
 from legato.store.base import ItemPage, StepCount
 from legato.store.sql.reads import task_record
-from legato.store.sql.schema import artifacts, task_runs
+from legato.store.sql.schema import artifacts, events, task_runs
 
-__all__ = ["step_counts", "task_page"]
+__all__ = ["run_output", "step_counts", "task_page"]
 
 _T = task_runs.c
 _ORDER = sa.cast(_T.ord_seq, sa.BigInteger) * (2**32) + _T.ord_idx
@@ -72,3 +77,24 @@ def task_page(
         .order_by(_T.ord_seq, _T.ord_idx)
     )
     return ItemPage(total=total or 0, items=[task_record(row) for row in c.execute(query)])
+
+
+def run_output(run_id: str, c: sa.Connection) -> dict[str, Any] | None:
+    """The ``output`` of the run's ``RunStarted`` payload (None: not recorded), extracted by
+    SQLite's ``json_extract`` or PostgreSQL's ``json_extract_path_text``."""
+    e = events.c
+    if c.dialect.name == "postgresql":
+        output = sa.func.json_extract_path_text(sa.cast(e.payload, sa.JSON), "output")
+    else:
+        output = sa.func.json_extract(e.payload, "$.output")
+    query = (
+        sa.select(output)
+        .where(e.run_id == run_id, e.type == EVENT_KINDS[RunStarted])
+        .order_by(e.seq)
+        .limit(1)
+    )
+    found = c.execute(query).scalar()
+    if found is None or found == "null":
+        return None
+    value = json.loads(found)
+    return value if isinstance(value, dict) else None
