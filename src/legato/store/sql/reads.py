@@ -26,8 +26,7 @@ from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
 from legato.store.base import RunReading
-from legato.store.memory import only_match
-from legato.store.refusals import unknown_run_message
+from legato.store.refusals import only_match, unknown_run_message
 from legato.store.sql.batch import dumps
 from legato.store.sql.schema import (
     artifacts,

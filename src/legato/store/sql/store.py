@@ -19,8 +19,7 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store.base import ItemPage, RunReading, StepCount
-from legato.store.memory import check_batch, refuse_take_over
-from legato.store.refusals import fenced_message, unknown_run_message
+from legato.store.refusals import check_batch, fenced_message, refuse_take_over, unknown_run_message
 from legato.store.sql import item_reads, overview_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
