@@ -56,8 +56,8 @@ def runs_list(
 
 @runs_app.command(
     "show",
-    help="A run's parameters, where it ran, its tasks and errors (a run of more than 1,000 "
-    "tasks: per step, and the tasks that failed or run); with --tasks a page of its tasks.",
+    help="A run's parameters, where it ran, its tasks (of a big run: per step, and those that "
+    "failed or run) and errors; with --tasks a page of its tasks.",
 )
 def runs_show(
     run_id: RunRef,
