@@ -169,3 +169,21 @@ def checked(x: int) -> int:
 def wide(n: int = 1001) -> list[int]:
     """More tasks than ``legato runs show`` lists one by one (1,002), 25 of them failing."""
     return checked.map(numbers(n))
+
+
+@task
+def counted(n: int) -> list[int]:
+    print(f"counting to {n}")
+    return list(range(n))
+
+
+@task
+def said(x: int) -> int:
+    print(f"item {x}")
+    return x
+
+
+@pipeline
+def chatty(n: int = 3) -> list[int]:
+    """A task and the items of a map that each print a line."""
+    return said.map(counted(n))
