@@ -114,6 +114,8 @@ def main() -> None:
         record["ran"] = sorted(r.key for r in tasks if r.cache_hit is None)
         record["hits"] = sum(1 for r in tasks if r.cache_hit is not None)
         record["state"] = result.state.value
+        if args.store != "none":
+            record["run_id"] = result.run_id  # what `legato runs show` is timed on (run.py)
         record["result"] = _checked(args.workload, args.size, result.output) if result.ok else None
     record["ok"] = result.ok and _expected_ok(args.workload, args.size, record["result"])
     if args.workload != "cache":

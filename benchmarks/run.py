@@ -29,7 +29,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,13 +37,15 @@ if str(ROOT) not in sys.path:  # run as a script: `benchmarks` is a package of t
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import peers, ray_compare, report, server_budgets  # noqa: E402
-from benchmarks.measure import Homes, Measured, measured_env, run_process  # noqa: E402
+from benchmarks.measure import Homes, Measured, Process, measured_env, run_process  # noqa: E402
 
 GROUPS = ("w1", "w2", "w3", "scale", "cache", "handoff", "startup", "api", "ray")
 EXECUTORS = ("inline", "threads", "processes")
 GIB = 2**30
 HUGE = 1_000_000
 """Cases of this many tasks and more are run once (each takes minutes)."""
+SHOWN = 100_000
+"""Of durable cases of this many tasks and more, ``legato runs show`` of the run is timed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,7 +169,10 @@ class Runner:
         measured = Measured()
         runs = case.runs if case.runs is not None else self.runs
         for i in range(-case.warmup, runs):
-            run = self._once(case.argv(), self.homes.new(), case.label)
+            home = self.homes.new()
+            run = self._once(case.argv(), home, case.label)
+            if i >= 0 and case.size >= SHOWN and case.store == "sqlite":
+                run = self._shown(run, home, case.label)
             if i >= 0:
                 measured.runs.append(run)
                 self._record(case.label, case, i, run)
@@ -204,6 +209,19 @@ class Runner:
                 self._record(name, None, i, run)
         self._print(name, measured)
         return measured
+
+    def _shown(self, run: Process, home: Path, label: str) -> Process:
+        """``run`` with the wall time and peak memory of ``legato runs show`` of the run it
+        made (a fresh process, in its ``LEGATO_HOME``): what reading a run of this size
+        back costs."""
+        run_id = run.bench.get("run_id")
+        if not isinstance(run_id, str):
+            return run
+        argv = [sys.executable, "-m", "legato.cli", "runs", "show", run_id]
+        shown = self._once(argv, home, f"{label} runs show")
+        figures = {"show_s": round(shown.wall_s, 4), "show_rss_mb": round(shown.peak_rss_mb, 1)}
+        ok = bool(run.bench.get("ok")) and shown.exit == 0
+        return replace(run, bench={**run.bench, **figures, "ok": ok})
 
     def _once(self, argv: Sequence[str], home: Path, label: str):  # type: ignore[no-untyped-def]
         self._n += 1

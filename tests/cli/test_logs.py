@@ -71,3 +71,19 @@ def test_attempts_say_how_each_ended() -> None:
     assert found[("a", 2)].error == boom
     assert [a.settled for a in found.values()] == [True, True, False, False]
     assert [a.ended_badly for a in found.values()] == [True, True, False, False]
+
+
+def test_the_logs_of_a_map_are_its_items(cli: Invoke) -> None:
+    run_id = run_id_of(cli("run", target("chatty", SEEING)).stdout)
+    items = cli("logs", run_id, "said")
+    assert items.exit_code == OK, items.stderr
+    assert items.stdout.splitlines() == [
+        line
+        for i in range(3)
+        for line in (f"==> said[{i}] · attempt 1 · succeeded <==", f"item {i}")
+    ]
+    assert cli("logs", run_id, "said[1]").stdout.splitlines()[1:] == ["item 1"]
+    assert cli("logs", run_id).stdout.splitlines()[:2] == [
+        "==> counted · attempt 1 · succeeded <==",
+        "counting to 3",
+    ]

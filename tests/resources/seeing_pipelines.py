@@ -150,3 +150,40 @@ def invert(x: int) -> float:
 @pipeline(failure_policy="keep_going")
 def partly() -> list[float]:
     return invert.map([1, 0, 2])
+
+
+@task
+def numbers(n: int) -> list[int]:
+    return list(range(n))
+
+
+@task
+def checked(x: int) -> int:
+    """Fails for every 40th item from the 7th."""
+    if x % 40 == 7:
+        raise ValueError(f"item {x} is bad")
+    return x
+
+
+@pipeline(failure_policy="keep_going")
+def wide(n: int = 1001) -> list[int]:
+    """More tasks than ``legato runs show`` lists one by one (1,002), 25 of them failing."""
+    return checked.map(numbers(n))
+
+
+@task
+def counted(n: int) -> list[int]:
+    print(f"counting to {n}")
+    return list(range(n))
+
+
+@task
+def said(x: int) -> int:
+    print(f"item {x}")
+    return x
+
+
+@pipeline
+def chatty(n: int = 3) -> list[int]:
+    """A task and the items of a map that each print a line."""
+    return said.map(counted(n))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from legato.model.events import MapExpanded, RunStarted
 from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
@@ -248,3 +249,72 @@ class LightReadsContract:
         assert [r.key for r in store.map_items("r", "cube").items] == ["cube[0]", "cube[1]"]
         assert store.map_items("r", "nothing").total == 0
         assert store.map_items("ghost", "sq").items == []
+
+    def test_step_counts_and_task_pages_agree_with_the_records(self, store: RunStore) -> None:
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(
+            w.start(
+                PlannedTask(key="inc", name="inc"),
+                PlannedTask(key="sq", name="sq", mapped=True, items=4),
+                PlannedTask(key="inc_1", name="inc"),
+                PlannedTask(key="cube", name="cube", mapped=True),
+                PlannedTask(key="total", name="total"),
+            ),
+            w.task("inc", S.SUCCEEDED, output=inline_ref("i")),
+            w.expand("sq", 4),
+        )
+        w.append(
+            w.task("sq[2]", S.RUNNING),
+            w.task("sq[2]", S.FAILED, error=ERROR),
+            w.task("sq[0]", S.RUNNING),
+            w.task("inc_1", S.RUNNING),
+            w.task("inc_1", S.FAILED, error=ERROR),
+            w.task("sq[3]", S.SUCCEEDED, output=inline_ref("s3")),
+        )
+        records = store.task_records("r")
+        steps = store.step_counts("r")
+        assert [s.name for s in steps] == ["inc", "sq", "cube", "total"]  # first tasks' order
+        for step in steps:
+            named = [r for r in records if r.name == step.name]
+            assert step.states == dict(Counter(r.state.value for r in named if not r.mapped))
+            assert step.maps == dict(Counter(r.state.value for r in named if r.mapped))
+        assert steps[0].states == {"succeeded": 1, "failed": 1}
+        assert sum(steps[1].states.values()) == 4  # its items; its group record apart
+        assert (steps[1].states["failed"], sum(steps[1].maps.values())) == (1, 1)
+        assert (steps[2].states, steps[2].maps) == ({}, {"pending": 1})
+
+        tasks = [r for r in records if not r.mapped]  # in the order they appeared
+        page = store.task_page("r")
+        assert (page.total, page.items) == (len(tasks), tasks)
+        assert store.task_page("r", offset=2, limit=3).items == tasks[2:5]
+        bad = store.task_page("r", states=[S.FAILED, S.RUNNING])
+        assert bad.total == 3
+        assert [r.key for r in bad.items] == ["inc_1", "sq[0]", "sq[2]"]
+        assert bad.items == [r for r in tasks if r.state in (S.FAILED, S.RUNNING)]
+        assert bad.items[0].error is not None
+        assert store.task_page("r", states=[S.FAILED], offset=1).items == [bad.items[2]]
+        assert store.task_page("r", states=[S.CANCELLED]) == store.task_page("ghost")
+        assert store.task_page("ghost").total == 0
+        assert store.step_counts("ghost") == []
+
+        named = store.task_records("r", keys=["total", "sq[3]", "inc", "nobody"])
+        assert named == [r for r in records if r.key in ("inc", "total", "sq[3]")]
+        assert store.task_records("r", keys=[]) == []
+        events = store.read_events("r")
+        assert store.read_events("r", limit=1) == events[:1]
+        assert store.read_events("r", after_seq=2, limit=2) == events[2:4]
+        assert store.read_events("r", after_seq=events[-1].seq, limit=5) == []
+        assert store.run_output("r") is None  # not recorded
+        assert store.run_output("ghost") is None
+        expanded = store.read_events("r", kinds=[MapExpanded, RunStarted])
+        assert expanded == [e for e in events if isinstance(e, (MapExpanded, RunStarted))]
+        assert [type(e) for e in expanded] == [RunStarted, MapExpanded]
+        assert store.read_events("r", after_seq=1, kinds=[MapExpanded], limit=1) == expanded[1:]
+
+    def test_run_output_is_what_run_started_recorded(self, store: RunStore) -> None:
+        output = {"dict": [["best", {"task": "sq", "path": [-1]}], ["n", {"literal": "3"}]]}
+        store.create_run(run_info("r"))
+        w = Writer(store, "r")
+        w.append(w.start(PlannedTask(key="sq", name="sq", mapped=True), output=output))
+        assert store.run_output("r") == output

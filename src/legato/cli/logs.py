@@ -38,8 +38,8 @@ def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str |
     settings = load(profile)
     store = open_existing(settings, f"run {run_ref!r}").runs
     info = store.get_run(run_ref)
-    keys = _task_keys(store, info.run_id, task)
-    printer = _Printer(console(), store, info.run_id, keys)
+    selection = None if task is None else _Selection(store, info.run_id, task)
+    printer = _Printer(console(), store, info.run_id, selection)
     printer.show(in_plan_order(store, info.run_id, store.read_logs(info.run_id)))
     ended = info.state in RUN_TERMINAL
     try:
@@ -48,8 +48,6 @@ def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str |
             ended = current.state in RUN_TERMINAL or (
                 shown_state(current, settings.stale_after) == CRASHED
             )
-            if task is not None:
-                printer.keys = _task_keys(store, info.run_id, task)  # a map's items appear
             printer.show(store.read_logs(info.run_id, after_seq=printer.seq))
             if not ended:
                 time.sleep(_FOLLOW_EVERY)
@@ -64,32 +62,54 @@ def logs_command(run_ref: str, task: str | None, *, follow: bool, profile: str |
 
 def in_plan_order(store: RunStore, run_id: str, entries: Iterable[LogEntry]) -> list[LogEntry]:
     """``entries`` grouped by attempt: tasks in plan order (each map's items after it),
-    each task's attempts in order, each attempt's text in the order it was written."""
-    order = {r.key: i for i, r in enumerate(in_display_order(store.task_records(run_id)))}
+    each task's attempts in order, each attempt's text in the order it was written. Reads
+    the records of the tasks that wrote (and of their maps), not every task of the run."""
+    entries = list(entries)
+    keys = {e.key for e in entries}
+    records = store.task_records(run_id, keys=keys) if keys else []
+    maps = {r.parent for r in records if r.parent is not None} - keys
+    if maps:
+        records = store.task_records(run_id, keys=keys | maps)
+    order = {r.key: i for i, r in enumerate(in_display_order(records))}
     last = len(order)
     return sorted(entries, key=lambda e: (order.get(e.key, last), e.key, e.attempt, e.seq))
 
 
-def _task_keys(store: RunStore, run_id: str, task: str | None) -> set[str] | None:
-    """The task keys whose output to show: ``None`` for all; for a mapped task, its items."""
-    if task is None:
-        return None
-    records = store.task_records(run_id)
-    keys = {r.key for r in records if task in (r.key, r.parent)}
-    if not keys:
-        names = ", ".join(r.key for r in records if r.parent is None) or "none"
-        raise CommandError(f"run {run_id} has no task {task!r}; its tasks: {names}", USAGE)
-    return keys
+class _Selection:
+    """The entries ``legato logs RUN TASK`` prints: the task's own and, of a mapped task,
+    its items' (the records whose parent it is), judged key by key as entries come: a map
+    of a million items is never read whole, and items that write later are still found."""
+
+    def __init__(self, store: RunStore, run_id: str, task: str) -> None:
+        found = store.task_records(run_id, keys=[task])
+        if not found:
+            names = ", ".join(r.key for r in store.planned_tasks(run_id)) or "none"
+            raise CommandError(f"run {run_id} has no task {task!r}; its tasks: {names}", USAGE)
+        self.store = store
+        self.run_id = run_id
+        self.task = task
+        self.mapped = found[0].mapped
+        self._ours: dict[str, bool] = {task: True}
+
+    def of(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
+        """The entries of ``entries`` that are the task's."""
+        unknown = {e.key for e in entries} - self._ours.keys()
+        if unknown and self.mapped:
+            for record in self.store.task_records(self.run_id, keys=unknown):
+                self._ours[record.key] = record.parent == self.task
+        return [e for e in entries if self._ours.get(e.key, False)]
 
 
 class _Printer:
     """Writes entries under the header of their attempt; remembers where it is."""
 
-    def __init__(self, out: Console, store: RunStore, run_id: str, keys: set[str] | None) -> None:
+    def __init__(
+        self, out: Console, store: RunStore, run_id: str, selection: _Selection | None
+    ) -> None:
         self.out = out
         self.store = store
         self.run_id = run_id
-        self.keys = keys
+        self.selection = selection
         self.seq = 0
         """The highest sequence number seen (what ``--follow`` reads after)."""
         self.printed = False
@@ -98,10 +118,10 @@ class _Printer:
         self._attempts = Attempts()
 
     def show(self, entries: Sequence[LogEntry]) -> None:
+        self.seq = max([self.seq, *(e.seq for e in entries)])
+        if self.selection is not None:
+            entries = self.selection.of(entries)
         for entry in entries:
-            self.seq = max(self.seq, entry.seq)
-            if self.keys is not None and entry.key not in self.keys:
-                continue
             ident = (entry.key, entry.attempt)
             if ident != self._current:
                 self._header(ident)

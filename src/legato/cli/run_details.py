@@ -3,7 +3,8 @@ tracked, what the pipeline returned, and the error of every attempt that failed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -19,9 +20,10 @@ from legato.engine.tracked import LoggedArtifact, RunSummary, Series
 from legato.model.artifacts import ArtifactRef, items_of_ref
 from legato.model.codec import artifact_from_dict
 from legato.model.records import TaskRecord
+from legato.model.runs import RunInfo
 from legato.model.skips import skip_cause
 from legato.model.states import TaskState
-from legato.store.base import ArtifactStore
+from legato.store.base import ArtifactStore, RunStore
 
 __all__ = ["ITEM_LIMIT", "output_text", "print_attempt_errors", "tracked_table"]
 
@@ -36,10 +38,14 @@ item by item) its items'."""
 _KINDS = ("param", "metric", "tag", "artifact")
 
 
-def tracked_table(summary: RunSummary, artifacts: ArtifactStore, order: list[str]) -> Table:
+def tracked_table(
+    summary: RunSummary, artifacts: ArtifactStore, order: list[str], *, counted: bool = True
+) -> Table:
     """A row per parameter, metric (final value, at which step, the series' range), tag and
     logged artifact (a preview, and where it is), tasks in ``order``; past
-    :data:`~legato.cli.summary.ROW_LIMIT` rows the rest are counted."""
+    :data:`~legato.cli.summary.ROW_LIMIT` rows the rest are counted. ``counted``: the
+    series hold every point, and how many values each has is said (not of a summary read
+    with ``extremes``, whose series hold their ends only)."""
     table = Table(
         title="tracked",
         title_justify="left",
@@ -59,7 +65,7 @@ def tracked_table(summary: RunSummary, artifacts: ArtifactStore, order: list[str
     rank = {key: i for i, key in enumerate(order)}
     found.sort(key=lambda row: (rank.get(row[0], len(rank)), row[0], _KINDS.index(row[1]), row[2]))
     for key, kind, name, payload in found[:ROW_LIMIT]:
-        value, detail = _cells(kind, payload, artifacts)
+        value, detail = _cells(kind, payload, artifacts, counted)
         # Text, not markup: an item key in brackets ([linear]) is no style tag.
         table.add_row(
             Text(key), kind, Text(mask(name)), Text(mask(value)), Text(mask(detail), style="dim")
@@ -72,16 +78,14 @@ def tracked_table(summary: RunSummary, artifacts: ArtifactStore, order: list[str
     return table
 
 
-def _cells(kind: str, payload: Any, artifacts: ArtifactStore) -> tuple[str, str]:
+def _cells(kind: str, payload: Any, artifacts: ArtifactStore, counted: bool) -> tuple[str, str]:
     """The value and detail cells of a tracked value of ``kind``."""
     if kind == "metric":
         series: Series = payload
         detail = f"step {series.last.step}"
         if len(series.points) > 1:
-            detail += (
-                f" · {len(series.points)} values · min {number(series.minimum)}"
-                f" · max {number(series.maximum)}"
-            )
+            values = f" · {len(series.points)} values" if counted else ""
+            detail += f"{values} · min {number(series.minimum)} · max {number(series.maximum)}"
         return number(series.last.value), detail
     if kind == "artifact":
         logged: LoggedArtifact = payload
@@ -96,21 +100,57 @@ def _cells(kind: str, payload: Any, artifacts: ArtifactStore) -> tuple[str, str]
 
 def output_text(
     output: Mapping[str, Any],
-    records: Iterable[TaskRecord],
-    params: Mapping[str, Any],
+    store: RunStore,
+    info: RunInfo,
     artifacts: ArtifactStore,
 ) -> str:
     """The pipeline's return value as its description (``RunStarted.output``) says it is
     made: task outputs as previews (values of JSON outputs, what the others are), run
-    parameters and literals."""
-    return _OutputView(records, params, artifacts).render(output)
+    parameters and literals. Reads the tasks it names, and of a map the items it shows: a
+    run of a million tasks costs what its output is."""
+    return _OutputView(_Records(store, info.run_id), info.params, artifacts).render(output)
+
+
+class _Records(Mapping[str, TaskRecord]):
+    """A run's task records, each read from the store when first asked for (what a skipped
+    task's cause walks up through, and the tasks an output names)."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._read: dict[str, TaskRecord | None] = {}
+
+    def __getitem__(self, key: str) -> TaskRecord:
+        if key not in self._read:
+            found = self.store.task_records(self.run_id, keys=[key])
+            self._read[key] = found[0] if found else None
+        record = self._read[key]
+        if record is None:
+            raise KeyError(key)
+        return record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(k for k, r in self._read.items() if r is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for r in self._read.values() if r is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Items:
+    """A map's output: how many items, the first :data:`ITEM_LIMIT` of them previewed, and
+    how to preview any other."""
+
+    total: int
+    head: list[Seen]
+    item: Callable[[int], Seen]
 
 
 class _OutputView:
     def __init__(
-        self, records: Iterable[TaskRecord], params: Mapping[str, Any], artifacts: ArtifactStore
+        self, records: _Records, params: Mapping[str, Any], artifacts: ArtifactStore
     ) -> None:
-        self.records = {r.key: r for r in records}
+        self.records = records
         self.params = params
         self.artifacts = artifacts
 
@@ -138,16 +178,20 @@ class _OutputView:
             seen, label = _index(seen, step, label)
         return _shown(seen, label)
 
-    def _seen(self, key: str) -> Seen | str:
+    def _seen(self, key: str) -> Seen | _Items | str:
         record = self.records.get(key)
         if record is None:
             return "not in this run"
         if record.mapped:
-            items = sorted(
-                (r for r in self.records.values() if r.parent == key),
-                key=lambda r: r.map_index or 0,
-            )
-            return [self._stored(r.output, r) for r in items]
+            store, run_id = self.records.store, self.records.run_id
+            page = store.map_items(run_id, key, limit=ITEM_LIMIT)
+
+            def item(index: int) -> Seen:
+                (found,) = store.map_items(run_id, key, offset=index, limit=1).items
+                return self._stored(found.output, found)
+
+            head = [self._stored(r.output, r) for r in page.items]
+            return _Items(total=page.total, head=head, item=item)
         return self._stored(record.output, record)
 
     def _stored(self, ref: ArtifactRef | None, record: TaskRecord) -> Seen:
@@ -163,9 +207,12 @@ class _OutputView:
         return [look(self.artifacts, artifact_from_dict(d)) for d in manifest.value]
 
 
-def _index(seen: Seen | str, step: Any, label: str) -> tuple[Seen | str, str]:
+def _index(seen: Seen | _Items | str, step: Any, label: str) -> tuple[Seen | _Items | str, str]:
     """Item ``step`` of a previewed output, where it can be taken without loading."""
     label = f"{label}[{step!r}]" if not isinstance(step, dict) else f"{label}[{step['repr']}]"
+    if isinstance(seen, _Items) and isinstance(step, int) and -seen.total <= step < seen.total:
+        index = step % seen.total
+        return (seen.head[index] if index < len(seen.head) else seen.item(index)), label
     if isinstance(seen, list) and isinstance(step, int) and -len(seen) <= step < len(seen):
         return seen[step], label
     if isinstance(seen, Loaded) and not isinstance(step, dict):
@@ -176,16 +223,17 @@ def _index(seen: Seen | str, step: Any, label: str) -> tuple[Seen | str, str]:
     return seen, label
 
 
-def _shown(seen: Seen | str, label: str) -> str:
+def _shown(seen: Seen | _Items | str, label: str) -> str:
     if isinstance(seen, str):
         return f"<{label}: {seen}>"
     if isinstance(seen, Loaded):
         return short_repr(seen.value)
     if isinstance(seen, Described):
         return f"<{label}: {seen.text}>"
-    items = [_shown(s, f"{label}[{i}]") for i, s in enumerate(seen[:ITEM_LIMIT])]
-    if len(seen) > ITEM_LIMIT:
-        items.append(f"… {len(seen) - ITEM_LIMIT} more")
+    head, total = (seen.head, seen.total) if isinstance(seen, _Items) else (seen, len(seen))
+    items = [_shown(s, f"{label}[{i}]") for i, s in enumerate(head[:ITEM_LIMIT])]
+    if total > ITEM_LIMIT:
+        items.append(f"… {total - ITEM_LIMIT} more")
     return "[" + ", ".join(items) + "]"
 
 

@@ -13,18 +13,30 @@ from legato.cli.attempts import attempts_of
 from legato.cli.exits import OK
 from legato.cli.formats import STATE_STYLES, console, duration, timestamp
 from legato.cli.run_details import output_text, print_attempt_errors, tracked_table
+from legato.cli.run_overview import (
+    SHOWN_TASKS,
+    counts_text,
+    print_noticed,
+    print_task_page,
+    step_table,
+)
 from legato.cli.settings import load, mask, open_storage
 from legato.cli.stores import missing_store, open_existing, store_name
 from legato.cli.summary import in_display_order, task_table
 from legato.engine.reducer import fold
 from legato.engine.tracked import summarize
-from legato.model.events import Event, RunStarted
+from legato.model.events import (
+    RollbackPlanned,
+    RollbackTransitioned,
+    RunTransitioned,
+)
 from legato.model.records import TaskRecord
 from legato.model.rollback import CompensationRecord
 from legato.model.runs import RunInfo
 from legato.model.states import CRASHED, RunState
+from legato.query.detail import state_counts
 from legato.query.runs import shown_state
-from legato.store.base import ArtifactStore
+from legato.store.base import ArtifactStore, RunStore
 
 __all__ = ["list_command", "show_command"]
 
@@ -88,17 +100,80 @@ def list_command(
     return OK
 
 
-def show_command(run_ref: str, *, profile: str | None) -> int:
-    """``legato runs show RUN``: the run's parameters, where it ran, every task, what they
-    tracked, the pipeline's output and the error of every attempt that failed."""
+def show_command(
+    run_ref: str,
+    *,
+    profile: str | None,
+    tasks: bool = False,
+    state: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> int:
+    """``legato runs show RUN``: the run's parameters, where it ran, its tasks (each one, or
+    of a run of more than :data:`~legato.cli.run_overview.SHOWN_TASKS` per step and the
+    ones that need a look), what they tracked, the pipeline's output and the errors of the
+    attempts that failed. ``tasks``: a page of its tasks (in ``state``) instead."""
     settings = load(profile)
     storage = open_existing(settings, f"run {run_ref!r}")
     store = storage.runs
     info = store.get_run(run_ref)
-    records = store.task_records(info.run_id)
     out = console()
+    if tasks:
+        print_task_page(out, store, info.run_id, state=state, offset=offset, limit=limit)
+        return OK
     now = time.time()
     shown = shown_state(info, settings.stale_after, now)
+    steps = store.step_counts(info.run_id)
+    counts = state_counts(steps)
+    out.print(_facts(info, shown, counts, now))
+    out.print()
+    big = sum(counts.values()) > SHOWN_TASKS
+    records: list[TaskRecord] = []
+    if big:
+        out.print(step_table(steps))
+        print_noticed(out, store, info.run_id, counts)
+    else:
+        records = store.task_records(info.run_id)
+        out.print(task_table(records)[0])
+    summary = summarize(store, info.run_id, extremes=big, info=info)
+    if summary.params or summary.series or summary.tags or summary.artifacts:
+        out.print()
+        order = [r.key for r in in_display_order(records)]
+        out.print(tracked_table(summary, storage.artifacts, order, counted=not big))
+    if info.state is RunState.SUCCEEDED:
+        out.print()
+        output = store.run_output(info.run_id)
+        out.print(_output_line(output, store, info, storage.artifacts), soft_wrap=True)
+    if not big:
+        print_attempt_errors(out, attempts_of(store.read_events(info.run_id)), records)
+    rollback = {} if info.state is RunState.SUCCEEDED else _rollback(store, info.run_id)
+    if rollback:
+        out.print()
+        out.print(rollback_table(rollback))
+    if shown in (RunState.FAILED.value, RunState.CANCELLED.value, CRASHED):
+        out.print()
+        if rollback and not unfinished_rollback(rollback):
+            out.print("its work was rolled back: start a new run to try again", markup=False)
+        else:
+            out.print(f"resume it with: legato resume {info.run_id}", markup=False)
+    return OK
+
+
+_ROLLBACK_EVENTS = (RunTransitioned, RollbackPlanned, RollbackTransitioned)
+"""What the reducer folds a run's rollback from: its plan, each compensation's changes, and
+the run's own (a resume clears a finished rollback); never its task events."""
+
+
+def _rollback(store: RunStore, run_id: str) -> dict[str, CompensationRecord]:
+    """The run's rollback, as the reducer folds it from its rollback and run events (a scan
+    of its events, not read for a run that succeeded: a rollback follows a failure, and the
+    resume that runs the work again clears it)."""
+    events = store.read_events(run_id, kinds=_ROLLBACK_EVENTS)
+    return fold(events).rollbacks if events else {}
+
+
+def _facts(info: RunInfo, shown: str, counts: Mapping[str, int], now: float) -> Table:
+    """The run's own fields, where it ran and its tasks per state, a row each."""
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
@@ -119,42 +194,19 @@ def show_command(run_ref: str, *, profile: str | None) -> int:
     facts.add_row("params", Text(mask(_params(info.params))))
     for name, value in _environment(info.environment):
         facts.add_row(name, Text(mask(value)))
-    out.print(facts)
-    out.print()
-    table, _ = task_table(records)
-    out.print(table)
-    events = store.read_events(info.run_id)
-    summary = summarize(store, info.run_id)
-    if summary.params or summary.series or summary.tags or summary.artifacts:
-        out.print()
-        order = [r.key for r in in_display_order(records)]
-        out.print(tracked_table(summary, storage.artifacts, order))
-    if info.state is RunState.SUCCEEDED:
-        out.print()
-        out.print(_output_line(events, records, info, storage.artifacts), soft_wrap=True)
-    print_attempt_errors(out, attempts_of(events), records)
-    rollback = fold(events).rollbacks if events else {}
-    if rollback:
-        out.print()
-        out.print(rollback_table(rollback))
-    if shown in (RunState.FAILED.value, RunState.CANCELLED.value, CRASHED):
-        out.print()
-        if rollback and not unfinished_rollback(rollback):
-            out.print("its work was rolled back: start a new run to try again", markup=False)
-        else:
-            out.print(f"resume it with: legato resume {info.run_id}", markup=False)
-    return OK
+    facts.add_row("tasks", counts_text(counts))
+    return facts
 
 
 def _output_line(
-    events: list[Event], records: list[TaskRecord], info: RunInfo, artifacts: ArtifactStore
+    output: Mapping[str, Any] | None, store: RunStore, info: RunInfo, artifacts: ArtifactStore
 ) -> Text:
     """``output`` and the pipeline's return value as far as it can be shown (see
-    :func:`~legato.cli.run_details.output_text`), on one line however long."""
-    started = events[0] if events else None
+    :func:`~legato.cli.run_details.output_text`), on one line however long; ``output``:
+    how it is made (:meth:`~legato.store.base.RunStore.run_output`)."""
     line = Text("output  ", style="bold")
-    if isinstance(started, RunStarted) and started.output is not None:
-        line.append(mask(output_text(started.output, records, info.params, artifacts)))
+    if output is not None:
+        line.append(mask(output_text(output, store, info, artifacts)))
     else:
         line.append(
             "not recorded (by a legato older than this one): legato artifacts lists the "

@@ -26,6 +26,7 @@ from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 
 __all__ = [
+    "EVENT_KINDS",
     "SCHEMA_VERSION",
     "artifact_from_dict",
     "artifact_to_dict",
@@ -131,6 +132,18 @@ def tracked_from_dict(d: Mapping[str, Any]) -> Tracked:
     )
 
 
+EVENT_KINDS: Mapping[type[Event], str] = {
+    TaskTransitioned: "task",
+    MapExpanded: "map",
+    RunTransitioned: "run",
+    RollbackTransitioned: "rollback",
+    RollbackPlanned: "rollback_plan",
+    RunStarted: "start",
+}
+"""Each event class's ``type`` in its payload (which the SQL store also keeps in a column of
+its own, to read events of some kinds without decoding the others)."""
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
     """``{"v": 1, "type": ..., fields...}``; run id and sequence included."""
     base: dict[str, Any] = {
@@ -138,10 +151,10 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "run_id": event.run_id,
         "seq": event.seq,
         "at": event.at,
+        "type": EVENT_KINDS.get(type(event), ""),
     }
     if isinstance(event, TaskTransitioned):
         base.update(
-            type="task",
             key=event.key,
             state=event.state.value,
             attempt=event.attempt,
@@ -164,14 +177,13 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         if event.cache_parts is not None:
             base["cache_parts"] = dict(event.cache_parts)
     elif isinstance(event, MapExpanded):
-        base.update(type="map", key=event.key, count=event.count)
+        base.update(key=event.key, count=event.count)
         if event.keys:
             base.update(v=_KEYED_MAP, keys=list(event.keys))
     elif isinstance(event, RunTransitioned):
-        base.update(type="run", state=event.state.value, reason=event.reason)
+        base.update(state=event.state.value, reason=event.reason)
     elif isinstance(event, RollbackTransitioned):
         base.update(
-            type="rollback",
             key=event.key,
             state=event.state.value,
             attempt=event.attempt,
@@ -182,10 +194,9 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         if event.ran_for is not None:
             base["ran_for"] = event.ran_for
     elif isinstance(event, RollbackPlanned):
-        base.update(type="rollback_plan", keys=list(event.keys), reason=event.reason)
+        base.update(keys=list(event.keys), reason=event.reason)
     elif isinstance(event, RunStarted):
         base.update(
-            type="start",
             pipeline=event.pipeline,
             params=to_jsonable(dict(event.params)),
             tasks=[[t.key, t.name, t.mapped] for t in event.tasks],

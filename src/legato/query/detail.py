@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from legato.engine.tracked import by_name, summarize
 from legato.query.runs import shown_state
 from legato.query.views import RunSummary, json_value, run_summary
-from legato.store.base import RunStore
+from legato.store.base import RunStore, StepCount
 
-__all__ = ["RunDetail", "run_detail"]
+__all__ = ["RunDetail", "run_detail", "state_counts"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,10 +47,7 @@ def run_detail(
     """Run ``run_id`` (an id or a unique prefix) in detail."""
     info = store.get_run(run_id)
     now = time.time() if now is None else now
-    # The plan's tasks and the items counted per state, never each item's record.
-    counts = Counter(r.state.value for r in store.planned_tasks(info.run_id) if not r.mapped)
-    for items in store.item_counts(info.run_id).values():
-        counts.update(items)
+    counts = state_counts(store.step_counts(info.run_id))
     return RunDetail(
         run=run_summary(info, shown_state(info, stale_after, now)),
         target=info.target,
@@ -62,5 +60,14 @@ def run_detail(
         tags={
             k: str(v) for k, v in by_name(summarize(store, info.run_id, extremes=True).tags).items()
         },
-        task_counts=dict(sorted(counts.items())),
+        task_counts=counts,
     )
+
+
+def state_counts(steps: Iterable[StepCount]) -> dict[str, int]:
+    """How many tasks (map items counted, their group records not) stand in each state,
+    by state name: the run's steps' counts (:meth:`RunStore.step_counts`) added up."""
+    counts: Counter[str] = Counter()
+    for step in steps:
+        counts.update(step.states)
+    return dict(sorted(counts.items()))

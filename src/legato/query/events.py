@@ -41,7 +41,7 @@ def event_page(store: RunStore, run_id: str, *, after_seq: int, limit: int) -> E
     ``after_seq``."""
     info = store.get_run(run_id)
     size = min(max(limit, 1), MAX_EVENTS)
-    found = store.read_events(info.run_id, after_seq=max(after_seq, 0))
+    found = store.read_events(info.run_id, after_seq=max(after_seq, 0), limit=size + 1)
     return EventPage(
         run_id=info.run_id,
         after_seq=after_seq,

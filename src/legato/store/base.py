@@ -22,6 +22,7 @@ __all__ = [
     "ModelStore",
     "RunReading",
     "RunStore",
+    "StepCount",
     "Storage",
 ]
 
@@ -43,12 +44,25 @@ class RunReading:
 
 @dataclass(frozen=True, slots=True)
 class ItemPage:
-    """A page of a mapped task's items (:meth:`RunStore.map_items`)."""
+    """A page of a mapped task's items (:meth:`RunStore.map_items`), or of a run's tasks
+    (:meth:`RunStore.task_page`)."""
 
     total: int
-    """How many items the filter matches, on every page."""
+    """How many items (tasks) the filter matches, on every page."""
     items: list[TaskRecord]
-    """By map index."""
+    """By map index (tasks: in the order they appeared)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepCount:
+    """How many of a run's tasks of one name (a step: a task of the plan, a map's items, a
+    mapped sub-pipeline's copies) stand in each state (:meth:`RunStore.step_counts`)."""
+
+    name: str
+    states: dict[str, int]
+    """Its tasks and map items per state, the group records of mapped tasks left out."""
+    maps: dict[str, int]
+    """The group records of its mapped tasks per state; empty for a step that is no map."""
 
 
 class ModelStore(Protocol):
@@ -192,12 +206,48 @@ class RunStore(Protocol):
         of a metric is."""
         ...
 
-    def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
-        """The run's events with ``seq > after_seq``, in order."""
+    def read_events(
+        self,
+        run_id: str,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        kinds: Collection[type[Event]] | None = None,
+    ) -> list[Event]:
+        """The run's events with ``seq > after_seq``, in order; of these classes only, when
+        ``kinds`` is given (a run's rollback without decoding its million task events); the
+        first ``limit`` of them when given (a page of a log of millions of events, or its
+        ``RunStarted`` alone)."""
         ...
 
-    def task_records(self, run_id: str) -> list[TaskRecord]:
-        """The task projection of a run."""
+    def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
+        """The task projection of a run; of the tasks with these ``keys`` only, when given
+        (the few tasks a run's output names, without reading its million others)."""
+        ...
+
+    def run_output(self, run_id: str) -> dict[str, Any] | None:
+        """How the run's output is made (its ``RunStarted``'s ``output``; None where it was
+        not recorded), without decoding the plan beside it: a million planned tasks."""
+        ...
+
+    def step_counts(self, run_id: str) -> list[StepCount]:
+        """How many of the run's tasks of each name stand in each state, names in the order
+        their first tasks appeared (the plan's order): a run of a million tasks summed up
+        by one grouped query, never read."""
+        ...
+
+    def task_page(
+        self,
+        run_id: str,
+        *,
+        states: Collection[TaskState] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """The run's tasks and map items (the group records of mapped tasks left out) in one
+        of ``states`` when given, in the order they appeared, ``limit`` of them from the
+        ``offset``-th, and how many match: the failed or running tasks of a huge run, a
+        page at a time (nothing for an unknown run)."""
         ...
 
     def planned_tasks(self, run_id: str) -> list[TaskRecord]:

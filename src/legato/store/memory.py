@@ -15,8 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from legato.errors import FencedError, RunBusyError, RunExistsError, StoreError, UnknownRunError
+from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
 from legato.model.artifacts import ArtifactRef
 from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
 from legato.model.fold import add_planned, admits, apply, change_of, expand
@@ -27,10 +28,16 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
-from legato.store.base import ItemPage, RunReading
+from legato.store.base import ItemPage, RunReading, StepCount
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
-from legato.store.refusals import fenced_message, unknown_run_message
+from legato.store.refusals import (
+    check_batch,
+    fenced_message,
+    only_match,
+    refuse_take_over,
+    unknown_run_message,
+)
 
 __all__ = ["MemoryRunStore"]
 
@@ -214,13 +221,24 @@ class MemoryRunStore:
             run.events.extend(events)
             run.last_seq = events[-1].seq
 
-    def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
-        """The run's events after ``after_seq``, in order (none for an unknown run)."""
+    def read_events(
+        self,
+        run_id: str,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        kinds: Collection[type[Event]] | None = None,
+    ) -> list[Event]:
+        """The run's events after ``after_seq`` (of ``kinds``), in order, ``limit`` of them
+        when given (none for an unknown run)."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return []
-            return [e for e in run.events if e.seq > after_seq]
+            found = [
+                e for e in run.events if e.seq > after_seq and (kinds is None or type(e) in kinds)
+            ]
+            return found if limit is None else found[:limit]
 
     def read_runs(
         self,
@@ -260,11 +278,17 @@ class MemoryRunStore:
                 return {}
             return {k: dict(t.cache_parts) for k, t in run.tasks.items() if t.cache_parts}
 
-    def task_records(self, run_id: str) -> list[TaskRecord]:
-        """The task projection: planned tasks in plan order, then map items as they appeared."""
+    def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
+        """The task projection: planned tasks in plan order, then map items as they appeared
+        (of ``keys`` only, when given)."""
         with self._lock:
             run = self._runs.get(run_id)
-            return [] if run is None else list(run.tasks.values())
+            if run is None:
+                return []
+            if keys is None:
+                return list(run.tasks.values())
+            wanted = set(keys)
+            return [r for r in run.tasks.values() if r.key in wanted]
 
     def planned_tasks(self, run_id: str) -> list[TaskRecord]:
         """The planned tasks in plan order, map items left out."""
@@ -286,6 +310,29 @@ class MemoryRunStore:
         """A page of a mapped task's items, by map index."""
         total, items = tallies.map_items(self.task_records(run_id), parent, state, offset, limit)
         return ItemPage(total=total, items=items)
+
+    def run_output(self, run_id: str) -> dict[str, Any] | None:
+        """How the run's output is made, as its ``RunStarted`` recorded it."""
+        for started in self.read_events(run_id, kinds=[RunStarted], limit=1):
+            assert isinstance(started, RunStarted)
+            return None if started.output is None else dict(started.output)
+        return None
+
+    def step_counts(self, run_id: str) -> list[StepCount]:
+        """Tasks per name per state, names in plan order."""
+        return tallies.step_counts(self.task_records(run_id))
+
+    def task_page(
+        self,
+        run_id: str,
+        *,
+        states: Collection[TaskState] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of the run's tasks in ``states``, in the order they appeared."""
+        total, found = tallies.task_page(self.task_records(run_id), states, offset, limit)
+        return ItemPage(total=total, items=found)
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
         """Task key -> the run whose output it reused."""
@@ -405,61 +452,3 @@ class MemoryRunStore:
 
 def _copy_info(run: RunInfo) -> RunInfo:
     return dataclasses.replace(run, params=dict(run.params), environment=dict(run.environment))
-
-
-# -- shared with the SQL store: the protocol's rules and messages, written once -------------
-
-
-def check_batch(run_id: str, last_seq: int, events: Sequence[Event]) -> None:
-    """Raise ``StoreError`` unless ``events`` belong to ``run_id`` and number on from
-    ``last_seq`` without a gap or a repeat."""
-    expected = last_seq
-    for event in events:
-        expected += 1
-        if event.run_id != run_id:
-            raise StoreError(
-                f"event {event.seq} belongs to run {event.run_id!r}, not {run_id!r}: "
-                "append one run's events at a time"
-            )
-        if event.seq != expected:
-            raise StoreError(
-                f"event seq {event.seq} does not continue the log of run {run_id!r} "
-                f"(expected {expected}); nothing of this batch was written"
-            )
-
-
-def only_match(prefix: str, matches: list[str], url: str) -> str:
-    """The one run id in ``matches``, else ``UnknownRunError`` saying what to do."""
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise UnknownRunError(unknown_run_message(prefix, url))
-    shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
-    raise UnknownRunError(
-        f"{len(matches)} runs have ids starting with {prefix!r} ({shown}): "
-        "give more characters of the id"
-    )
-
-
-def refuse_take_over(info: RunInfo, seen: RunInfo | None, lease: float, now: float) -> None:
-    """Raise ``RunBusyError`` unless a taker that read ``seen`` may take the run ``info``
-    over at ``now`` (the store's clock): it must still be owned as the taker saw it (a
-    compare-and-set: of two takers, the second finds the first), and have ended or its
-    owner's lease (``lease`` seconds from its last heartbeat) have expired."""
-    if seen is not None and (info.owner, info.epoch) != (seen.owner, seen.epoch):
-        raise RunBusyError(
-            f"run {info.run_id!r} was taken over by orchestrator {info.owner!r} (epoch "
-            f"{info.epoch}) since it was read; it is that one's to continue"
-        )
-    age = now - info.heartbeat_at
-    if lease > 0 and not info.state.is_terminal and age <= lease:  # 0: known gone, at once
-        raise RunBusyError(busy_message(info, age))
-
-
-def busy_message(info: RunInfo, age: float) -> str:
-    """Why a live run cannot be taken over."""
-    return (
-        f"run {info.run_id!r} is still driven by orchestrator {info.owner!r} "
-        f"(last heartbeat {age:.1f} s ago); stop it first, or wait until its heartbeat is "
-        "stale to resume the run"
-    )

@@ -1,7 +1,7 @@
 """The light reads of a run's tasks and logs, over records already in memory: what the
-in-memory store answers ``planned_tasks``, ``item_counts``, ``cache_hits``, ``log_size`` and
-``read_log_bytes`` with. The SQL store answers the same in SQL (its conformance suite holds
-both to the same answers)."""
+in-memory store answers ``planned_tasks``, ``item_counts``, ``step_counts``, ``task_page``,
+``cache_hits``, ``log_size`` and ``read_log_bytes`` with. The SQL store answers the same in
+SQL (its conformance suite holds both to the same answers)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
+from legato.store.base import StepCount
 
 __all__ = [
     "attempt_output",
@@ -22,6 +23,8 @@ __all__ = [
     "map_items",
     "named_series",
     "planned",
+    "step_counts",
+    "task_page",
 ]
 
 
@@ -55,6 +58,32 @@ def map_items(
         if r.parent == parent and not r.mapped and (state is None or r.state is state)
     ]
     found.sort(key=lambda r: (r.map_index if r.map_index is not None else -1, r.key))
+    return len(found), found[offset : offset + limit]
+
+
+def step_counts(records: Iterable[TaskRecord]) -> list[StepCount]:
+    """Tasks per name per state (group records of mapped tasks apart), names in the order
+    of their first records."""
+    found: dict[str, StepCount] = {}
+    for r in records:
+        step = found.get(r.name)
+        if step is None:
+            step = found[r.name] = StepCount(name=r.name, states={}, maps={})
+        counts = step.maps if r.mapped else step.states
+        counts[r.state.value] = counts.get(r.state.value, 0) + 1
+    return list(found.values())
+
+
+def task_page(
+    records: Iterable[TaskRecord],
+    states: Collection[TaskState] | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[TaskRecord]]:
+    """The tasks and map items among ``records`` (in their order, group records of mapped
+    tasks left out) in one of ``states`` when given: how many, and ``limit`` of them from
+    the ``offset``-th."""
+    found = [r for r in records if not r.mapped and (states is None or r.state in states)]
     return len(found), found[offset : offset + limit]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from legato.cli.boundary import call
-from legato.cli.choices import RUN_STATES
+from legato.cli.choices import RUN_STATES, TASK_STATES
 from legato.cli.commands.options import SETTINGS, DefaultGroup, Profile, RunRef, one_of
 
 __all__ = ["runs_app"]
@@ -54,11 +54,48 @@ def runs_list(
     )
 
 
-@runs_app.command("show", help="A run's parameters, where it ran, every task, and errors.")
-def runs_show(run_id: RunRef, profile: Profile = None) -> None:
+@runs_app.command(
+    "show",
+    help="A run's parameters, where it ran, its tasks (of a big run: per step, and those that "
+    "failed or run) and errors; with --tasks a page of its tasks.",
+)
+def runs_show(
+    run_id: RunRef,
+    *,
+    tasks: Annotated[
+        bool,
+        typer.Option("--tasks", help="List the run's tasks a page at a time instead."),
+    ] = False,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            metavar="STATE",
+            callback=one_of(TASK_STATES),
+            help=f"With --tasks: only tasks in this state: {', '.join(TASK_STATES)}.",
+            show_default=False,
+        ),
+    ] = None,
+    offset: Annotated[
+        int, typer.Option("--offset", help="With --tasks: from the task at this index.", min=0)
+    ] = 0,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="With --tasks: at most this many tasks.", min=1)
+    ] = 50,
+    profile: Profile = None,
+) -> None:
     from legato.cli.runs import show_command
 
-    call(lambda: show_command(run_id, profile=profile))
+    call(
+        lambda: show_command(
+            run_id,
+            profile=profile,
+            tasks=tasks or state is not None,
+            state=state,
+            offset=offset,
+            limit=limit,
+        )
+    )
 
 
 @runs_app.command(

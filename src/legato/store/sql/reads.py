@@ -26,8 +26,7 @@ from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
 from legato.store.base import RunReading
-from legato.store.memory import only_match
-from legato.store.refusals import unknown_run_message
+from legato.store.refusals import only_match, unknown_run_message
 from legato.store.sql.batch import dumps
 from legato.store.sql.schema import (
     artifacts,
@@ -228,8 +227,9 @@ def _chunks(run_ids: Sequence[str]) -> list[list[str]]:
     return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
 
 
-def tasks(run_id: str, c: sa.Connection) -> list[TaskRecord]:
-    """The task projection: planned tasks in plan order, then map items as they appeared."""
+def tasks(run_id: str, c: sa.Connection, keys: Collection[str] | None = None) -> list[TaskRecord]:
+    """The task projection: planned tasks in plan order, then map items as they appeared
+    (of ``keys`` only, when given: a few primary-key seeks per chunk of them)."""
     query = (
         sa.select(task_runs, artifacts.c.inline)
         .select_from(
@@ -238,7 +238,15 @@ def tasks(run_id: str, c: sa.Connection) -> list[TaskRecord]:
         .where(task_runs.c.run_id == run_id)
         .order_by(task_runs.c.ord_seq, task_runs.c.ord_idx)
     )
-    return [task_record(row) for row in c.execute(query)]
+    if keys is None:
+        return [task_record(row) for row in c.execute(query)]
+    rows = [
+        row
+        for chunk in _chunks(list(keys))
+        for row in c.execute(query.where(task_runs.c.key.in_(chunk)))
+    ]
+    rows.sort(key=lambda row: (row.ord_seq, row.ord_idx))
+    return [task_record(row) for row in rows]
 
 
 def planned(run_id: str, c: sa.Connection) -> list[TaskRecord]:

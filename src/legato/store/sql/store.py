@@ -6,22 +6,21 @@ import json
 import logging
 from collections.abc import Collection, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
-from legato.model.codec import event_from_dict
+from legato.model.codec import EVENT_KINDS, event_from_dict
 from legato.model.events import Event
 from legato.model.records import TaskRecord
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState, TaskState
 from legato.model.tracking import Tracked
-from legato.store.base import ItemPage, RunReading
-from legato.store.memory import check_batch, refuse_take_over
-from legato.store.refusals import fenced_message, unknown_run_message
-from legato.store.sql import item_reads, reads
+from legato.store.base import ItemPage, RunReading, StepCount
+from legato.store.refusals import check_batch, fenced_message, refuse_take_over, unknown_run_message
+from legato.store.sql import item_reads, overview_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
@@ -362,13 +361,25 @@ class SqlRunStore:
         info = RunInfo(run_id=run_id, pipeline="", owner=row.owner, epoch=row.epoch)
         raise FencedError(fenced_message(run_id, info))
 
-    def read_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
-        """The run's events after ``after_seq``, in order (none for an unknown run)."""
+    def read_events(
+        self,
+        run_id: str,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        kinds: Collection[type[Event]] | None = None,
+    ) -> list[Event]:
+        """The run's events after ``after_seq`` (of ``kinds``: filtered on the ``type``
+        column, the others never decoded), in order, ``limit`` of them when given (none for
+        an unknown run)."""
         query = (
             sa.select(events.c.payload)
             .where(events.c.run_id == run_id, events.c.seq > after_seq)
             .order_by(events.c.seq)
+            .limit(limit)
         )
+        if kinds is not None:
+            query = query.where(events.c.type.in_(sorted(EVENT_KINDS[k] for k in kinds)))
         loads = json.loads
         return self._tx.read(
             f"reading the events of run {run_id!r}",
@@ -386,9 +397,12 @@ class SqlRunStore:
             lambda c: {key: loads(parts) for key, parts in c.execute(query)},
         )
 
-    def task_records(self, run_id: str) -> list[TaskRecord]:
-        """The task projection: planned tasks in plan order, then map items as they appeared."""
-        return self._tx.read(f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id))
+    def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
+        """The task projection: planned tasks in plan order, then map items as they appeared
+        (of ``keys`` only, when given)."""
+        return self._tx.read(
+            f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id, keys=keys)
+        )
 
     def planned_tasks(self, run_id: str) -> list[TaskRecord]:
         """The planned tasks in plan order, map items left out."""
@@ -413,6 +427,32 @@ class SqlRunStore:
         return self._tx.read(
             f"reading the items of {parent!r} in run {run_id!r}",
             partial(item_reads.map_items, run_id, parent, state=state, offset=offset, limit=limit),
+        )
+
+    def run_output(self, run_id: str) -> dict[str, Any] | None:
+        """How the run's output is made (:func:`overview_reads.run_output`)."""
+        return self._tx.read(
+            f"reading the output of run {run_id!r}", partial(overview_reads.run_output, run_id)
+        )
+
+    def step_counts(self, run_id: str) -> list[StepCount]:
+        """Tasks per name per state (:func:`overview_reads.step_counts`: one grouped query)."""
+        return self._tx.read(
+            f"counting the tasks of run {run_id!r}", partial(overview_reads.step_counts, run_id)
+        )
+
+    def task_page(
+        self,
+        run_id: str,
+        *,
+        states: Collection[TaskState] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ItemPage:
+        """A page of the run's tasks in ``states`` (:func:`overview_reads.task_page`)."""
+        return self._tx.read(
+            f"reading the tasks of run {run_id!r}",
+            partial(overview_reads.task_page, run_id, states=states, offset=offset, limit=limit),
         )
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
