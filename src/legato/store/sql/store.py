@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
-from legato.model.codec import EVENT_KINDS, event_from_dict
 from legato.model.events import Event
-from legato.model.records import TaskRecord
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
-from legato.model.states import RUN_TERMINAL, RunState, TaskState
+from legato.model.states import RUN_TERMINAL, RunState
 from legato.model.tracking import Tracked
-from legato.store.base import ItemPage, RunReading, StepCount
 from legato.store.refusals import check_batch, fenced_message, refuse_take_over, unknown_run_message
-from legato.store.sql import item_reads, overview_reads, reads
+from legato.store.sql import reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
@@ -28,9 +24,9 @@ from legato.store.sql.models import SqlModelStore
 from legato.store.sql.offloading import Offloading
 from legato.store.sql.queries import find_runs_statement, next_cursor
 from legato.store.sql.readonly import check_schema, read_only_engine
+from legato.store.sql.run_reads import SqlRunReads
 from legato.store.sql.schema import (
     cache_entries,
-    events,
     logs,
     pipeline_versions,
     pipelines,
@@ -59,7 +55,7 @@ trip, and a few events cost less to write than to ship."""
 _CHUNK = 500  # keys per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
-class SqlRunStore:
+class SqlRunStore(SqlRunReads):
     """A :class:`~legato.store.base.RunStore` in a SQL database (SQLAlchemy 2 Core).
 
     ``url`` is a SQLAlchemy URL: ``sqlite:///path/to/legato.db`` (the folder is created) or
@@ -328,29 +324,6 @@ class SqlRunStore:
             return False
         return process.wait_ready() if wait else process.ready
 
-    def read_runs(
-        self,
-        run_ids: Sequence[str],
-        *,
-        extremes: bool = False,
-        metrics: Collection[str] | None = None,
-    ) -> dict[str, RunReading]:
-        """The runs with exactly these ids, with their tracked values and cache hits: on one
-        connection, a few chunked ``IN (...)`` queries (:func:`reads.runs_of`)."""
-        return self._tx.read(
-            f"reading {len(run_ids)} runs",
-            partial(reads.runs_of, run_ids, extremes=extremes, metrics=metrics),
-        )
-
-    def read_tracked(self, run_id: str, *, extremes: bool = False) -> list[Tracked]:
-        """The tracked values of a run: by task key, attempt, kind, name and step (of each
-        metric series only its extremes and last point, with ``extremes``: one grouped
-        query)."""
-        return self._tx.read(
-            f"reading the tracked values of run {run_id!r}",
-            partial(reads.tracked, run_id, extremes=extremes),
-        )
-
     def _not_owner(self, c: sa.Connection, run_id: str) -> None:
         """Raise why a write fenced by the run's owner changed nothing."""
         row = c.execute(
@@ -360,106 +333,6 @@ class SqlRunStore:
             raise UnknownRunError(unknown_run_message(run_id, self._where))
         info = RunInfo(run_id=run_id, pipeline="", owner=row.owner, epoch=row.epoch)
         raise FencedError(fenced_message(run_id, info))
-
-    def read_events(
-        self,
-        run_id: str,
-        after_seq: int = 0,
-        *,
-        limit: int | None = None,
-        kinds: Collection[type[Event]] | None = None,
-    ) -> list[Event]:
-        """The run's events after ``after_seq`` (of ``kinds``: filtered on the ``type``
-        column, the others never decoded), in order, ``limit`` of them when given (none for
-        an unknown run)."""
-        query = (
-            sa.select(events.c.payload)
-            .where(events.c.run_id == run_id, events.c.seq > after_seq)
-            .order_by(events.c.seq)
-            .limit(limit)
-        )
-        if kinds is not None:
-            query = query.where(events.c.type.in_(sorted(EVENT_KINDS[k] for k in kinds)))
-        loads = json.loads
-        return self._tx.read(
-            f"reading the events of run {run_id!r}",
-            lambda c: [event_from_dict(loads(p)) for p in c.execute(query).scalars()],
-        )
-
-    def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
-        """What the cache keys of a run's tasks covered, by task key (one light query)."""
-        query = sa.select(task_runs.c.key, task_runs.c.cache_parts).where(
-            task_runs.c.run_id == run_id, task_runs.c.cache_parts.is_not(None)
-        )
-        loads = json.loads
-        return self._tx.read(
-            f"reading the cache keys of run {run_id!r}",
-            lambda c: {key: loads(parts) for key, parts in c.execute(query)},
-        )
-
-    def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
-        """The task projection: planned tasks in plan order, then map items as they appeared
-        (of ``keys`` only, when given)."""
-        return self._tx.read(
-            f"reading the tasks of run {run_id!r}", partial(reads.tasks, run_id, keys=keys)
-        )
-
-    def planned_tasks(self, run_id: str) -> list[TaskRecord]:
-        """The planned tasks in plan order, map items left out."""
-        return self._tx.read(f"reading the plan of run {run_id!r}", partial(reads.planned, run_id))
-
-    def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
-        """Each mapped task's items per state (one grouped query)."""
-        return self._tx.read(
-            f"counting the map items of run {run_id!r}", partial(reads.item_counts, run_id)
-        )
-
-    def map_items(
-        self,
-        run_id: str,
-        parent: str,
-        *,
-        state: TaskState | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> ItemPage:
-        """A page of a mapped task's items, by map index (:func:`item_reads.map_items`)."""
-        return self._tx.read(
-            f"reading the items of {parent!r} in run {run_id!r}",
-            partial(item_reads.map_items, run_id, parent, state=state, offset=offset, limit=limit),
-        )
-
-    def run_output(self, run_id: str) -> dict[str, Any] | None:
-        """How the run's output is made (:func:`overview_reads.run_output`)."""
-        return self._tx.read(
-            f"reading the output of run {run_id!r}", partial(overview_reads.run_output, run_id)
-        )
-
-    def step_counts(self, run_id: str) -> list[StepCount]:
-        """Tasks per name per state (:func:`overview_reads.step_counts`: one grouped query)."""
-        return self._tx.read(
-            f"counting the tasks of run {run_id!r}", partial(overview_reads.step_counts, run_id)
-        )
-
-    def task_page(
-        self,
-        run_id: str,
-        *,
-        states: Collection[TaskState] | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> ItemPage:
-        """A page of the run's tasks in ``states`` (:func:`overview_reads.task_page`)."""
-        return self._tx.read(
-            f"reading the tasks of run {run_id!r}",
-            partial(overview_reads.task_page, run_id, states=states, offset=offset, limit=limit),
-        )
-
-    def cache_hits(self, run_id: str) -> dict[str, str]:
-        """Task key -> the run whose output it reused (one light query)."""
-        return self._tx.read(
-            f"reading the cache hits of run {run_id!r}", partial(reads.cache_hits, run_id)
-        )
 
     # -- cache -----------------------------------------------------------------------------
 
@@ -513,27 +386,6 @@ class SqlRunStore:
             for run_id in sorted(wanted - known):
                 raise UnknownRunError(unknown_run_message(run_id, self._where))
             c.execute(sa.insert(logs), log_rows(entries, partial(reads.log_size, c=c)))
-
-    def read_logs(
-        self, run_id: str, *, key: str | None = None, after_seq: int = 0
-    ) -> list[LogEntry]:
-        """Captured output of a run (or one task key), in order."""
-        return self._tx.read(
-            f"reading the logs of run {run_id!r}", partial(reads.logs_of, run_id, key, after_seq)
-        )
-
-    def log_size(self, run_id: str, key: str, attempt: int) -> int:
-        """Bytes (UTF-8) that attempt wrote."""
-        return self._tx.read(
-            f"reading the logs of run {run_id!r}", partial(reads.log_size, run_id, key, attempt)
-        )
-
-    def read_log_bytes(self, run_id: str, key: str, attempt: int, start: int, stop: int) -> bytes:
-        """Bytes ``[start, stop)`` of what that attempt wrote."""
-        return self._tx.read(
-            f"reading the logs of run {run_id!r}",
-            partial(reads.log_bytes, run_id, key, attempt, start=start, stop=stop),
-        )
 
     def close(self) -> None:
         """Close the pooled connections and stop the append process (a later call opens new
