@@ -16,6 +16,7 @@ import legato
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
 from legato.executors.ray_executor import RayExecutor
+from legato.model.events import TaskTransitioned
 from legato.model.tracking import TrackKind
 from legato.store.open import open_run_store
 
@@ -91,6 +92,30 @@ def test_an_array_is_handed_to_the_next_task() -> None:
 
     assert result.state is RunState.SUCCEEDED
     assert result.output == 1000
+
+
+def test_the_cluster_is_given_its_next_attempts_before_it_has_room() -> None:
+    # Four 1-CPU naps on 2 CPUs: all four are submitted at once (two wait in Ray's queue,
+    # their 1.7 s timeout counting from their start), not two and two after a round trip.
+    executor = RayExecutor()
+    result = legato.run(ray_tasks.naps, executor=executor)
+
+    assert result.state is RunState.SUCCEEDED, {k: r.reason for k, r in result.tasks.items()}
+    assert executor.admits.cpus == 2 * executor.capacity.cpus == 4
+    store = open_run_store(load_settings().state_url)
+    try:
+        events = [e for e in store.read_events(result.run_id) if isinstance(e, TaskTransitioned)]
+    finally:
+        store.close()
+    claimed = [e.at for e in events if e.state is TaskState.RUNNING]
+    ended = [e.at for e in events if e.state is TaskState.SUCCEEDED]
+    assert len(claimed) == len(ended) == 4
+    assert max(claimed) < min(ended)
+
+
+def test_a_capacity_given_by_hand_is_admitted_exactly() -> None:
+    given = Capacity(cpus=1, memory="1GiB", slots=1)
+    assert RayExecutor(capacity=given).admits == given
 
 
 @pytest.mark.exhaustive

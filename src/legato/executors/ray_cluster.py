@@ -34,6 +34,7 @@ __all__ = [
     "check_versions",
     "connect",
     "node_capacities",
+    "scaled",
     "hub",
     "machines",
     "seen_everywhere",
@@ -133,6 +134,17 @@ def total(nodes: list[Capacity]) -> Capacity:
         custom=custom,
         # Fractional CPUs let more attempts share a node than it has cores.
         slots=max(1, 4 * int(cpus)),
+    )
+
+
+def scaled(capacity: Capacity, factor: int) -> Capacity:
+    """``capacity`` with every amount and its slots ``factor`` times over."""
+    return Capacity(
+        cpus=capacity.cpus * factor,
+        memory=capacity.memory * factor,
+        gpus=capacity.gpus * factor,
+        custom={name: amount * factor for name, amount in capacity.custom.items()},
+        slots=capacity.slots * factor,
     )
 
 

@@ -46,6 +46,9 @@ from legato.store.base import ArtifactStore
 
 __all__ = ["RayExecutor"]
 
+_QUEUED_AHEAD = 2
+"""Attempts admitted per attempt the cluster has room for (see :attr:`RayExecutor.admits`)."""
+
 _KEPT_OBJECTS = 4096
 """Output objects kept referenced for downstream attempts (the oldest are let go: their
 consumers read the artifact instead)."""
@@ -115,6 +118,16 @@ class RayExecutor(Executor):
             return self._given
         self._connect()
         return ray_cluster.total(self._nodes)
+
+    @property
+    def admits(self) -> Capacity:
+        """The cluster's totals, twice over: Ray runs what its nodes have room for and
+        queues the rest, so a node has its next attempt when one ends rather than idling
+        through the driver's round trip (outcome, commit, submit, placement). A capacity
+        given by hand is a limit of legato's own, admitted exactly."""
+        if self._given is not None:
+            return self._given
+        return ray_cluster.scaled(self.capacity, _QUEUED_AHEAD)
 
     @property
     def hosts(self) -> tuple[Capacity, ...]:
