@@ -16,8 +16,12 @@ import legato
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
 from legato.executors.ray_executor import RayExecutor
+from legato.executors.ray_task import strip_live
+from legato.model.artifacts import ArtifactRef
+from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.events import TaskTransitioned
 from legato.model.tracking import TrackKind
+from legato.model.values import Stored
 from legato.store.open import open_run_store
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("ray_local")]
@@ -111,6 +115,24 @@ def test_the_cluster_is_given_its_next_attempts_before_it_has_room() -> None:
     ended = [e.at for e in events if e.state is TaskState.SUCCEEDED]
     assert len(claimed) == len(ended) == 4
     assert max(claimed) < min(ended)
+
+
+def test_only_outputs_stored_apart_travel_as_ray_objects() -> None:
+    # An output inline in its reference is read there by its consumer: no Ray object, no
+    # round trip to its owner. One written apart is also handed over in the object store.
+    def outcome(ref: ArtifactRef) -> TaskOutcome:
+        return TaskOutcome(
+            call_id=1, key="t", attempt=1, kind=OutcomeKind.SUCCEEDED, output=Stored(ref, "v")
+        )
+
+    small = ArtifactRef(checksum="xxh3_128:1", size=3, serializer="json", inline=b"1")
+    large = ArtifactRef(checksum="xxh3_128:2", size=9, serializer="pickle", location="o/2")
+    for ref, live in ((small, None), (large, "v")):
+        bare, sent = strip_live(outcome(ref))
+        assert sent == live
+        assert bare.output == Stored(ref)
+        assert isinstance(bare.output, Stored)
+        assert not bare.output.has_live
 
 
 def test_a_capacity_given_by_hand_is_admitted_exactly() -> None:

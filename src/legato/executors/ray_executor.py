@@ -290,7 +290,12 @@ class RayExecutor(Executor):
     def _finish(self, outcome: TaskOutcome, live_ref: Any) -> None:
         if outcome.kind is OutcomeKind.SUCCEEDED:
             value = outcome.output
-            if isinstance(value, Stored | StoredItems) and not self._closing.is_set():
+            inline = isinstance(value, Stored) and value.ref.inline is not None
+            if (
+                isinstance(value, Stored | StoredItems)
+                and not inline
+                and not self._closing.is_set()
+            ):
                 ref = value.ref if isinstance(value, Stored) else value.manifest
                 with self._lock:
                     self._objects[ref.checksum] = live_ref

@@ -82,15 +82,17 @@ class RayData(StoredData):
 
 def strip_live(outcome: TaskOutcome) -> tuple[TaskOutcome, Any]:
     """``outcome`` without the live output (which travels as its own Ray object, never
-    through the driver), and that output (None when there is none)."""
+    through the driver), and that output: None when there is none, or when the output's
+    bytes are inline in its reference (a consumer reads them there, with no round trip to
+    the object's owner)."""
     value = outcome.output
     if isinstance(value, Stored | StoredItems) and value.has_live:
-        bare: Value = (
-            Stored(value.ref)
-            if isinstance(value, Stored)
-            else StoredItems(value.items, value.manifest)
-        )
-        return dataclasses.replace(outcome, output=bare), value.live
+        if isinstance(value, Stored):
+            bare: Value = Stored(value.ref)
+            live = None if value.ref.inline is not None else value.live
+        else:
+            bare, live = StoredItems(value.items, value.manifest), value.live
+        return dataclasses.replace(outcome, output=bare), live
     return outcome, None
 
 
