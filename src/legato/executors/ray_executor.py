@@ -34,7 +34,7 @@ from ray import exceptions as rex
 from legato.errors import ExecutorError
 from legato.executors import ray_cluster
 from legato.executors.base import Executor, Report
-from legato.executors.ray_task import STARTED, run_attempt
+from legato.executors.ray_task import STARTED, RunShared, run_attempt
 from legato.model import wire
 from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -102,7 +102,8 @@ class RayExecutor(Executor):
         self._remote: Any = None
         self._remotes: dict[Resources, Any] = {}
         """The Ray task with each resource request's options (``options()`` is not free)."""
-        self._stores: list[Any] = []
+        self._run: Any = None
+        """The reference of what every attempt of the run shares (see ``ray_task.RunShared``)."""
 
     # ------------------------------------------------------------------ the cluster
 
@@ -170,9 +171,10 @@ class RayExecutor(Executor):
         self._closing.clear()
         self._remote = ray.remote(run_attempt)
         self._remotes.clear()
-        # The artifact store travels once, as an object each worker loads once.
-        self._stores = [ray.put(artifacts)] if artifacts is not None else []
         self._hub = ray_cluster.hub()
+        # The artifact store and the relay travel once, as an object each worker loads
+        # once: an actor handle passed with every call costs the submit its serialisation.
+        self._run = ray.put(RunShared(artifacts, self._hub.relay, logs is not None))
         self._runs.clear()
 
     def close(self, *, wait: bool = True) -> None:
@@ -189,7 +191,7 @@ class RayExecutor(Executor):
         self._objects.clear()
         self._functions.clear()
         self._remotes.clear()
-        self._stores = []
+        self._run = None
         self._report = None
         cluster, self._cluster = self._cluster, None
         if cluster is not None and cluster.owned:
@@ -231,9 +233,7 @@ class RayExecutor(Executor):
             res = call.resources
             options = ray_cluster.to_ray_options(res.cpus, res.memory, res.gpus, res.custom)
             remote = self._remotes[res] = self._remote.options(**options)
-        outcome_ref, live_ref = remote.remote(
-            message, [fn_ref], objects, self._stores, hub.relay, self._logs is not None
-        )
+        outcome_ref, live_ref = remote.remote(message, [fn_ref, self._run], objects)
         entry = _InFlight(call, outcome_ref)
         with self._lock:
             self._flight[call.call_id] = entry

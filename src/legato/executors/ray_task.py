@@ -31,7 +31,7 @@ from legato.model.wire import Message, decode
 from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.store.base import ArtifactStore
 
-__all__ = ["STARTED", "RayData", "run_attempt", "strip_live"]
+__all__ = ["STARTED", "RayData", "RunShared", "run_attempt", "strip_live"]
 
 STARTED = "started"
 """First element of a relay message saying an attempt began:
@@ -96,40 +96,49 @@ def strip_live(outcome: TaskOutcome) -> tuple[TaskOutcome, Any]:
     return outcome, None
 
 
-def run_attempt(  # noqa: PLR0917 - a Ray task takes its arguments by position
-    message: Message,
-    fn_ref: list[Any],
-    objects: dict[str, Any],
-    stores: list[Any],
-    relay: Any,
-    capture: bool,
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunShared:
+    """What every attempt of a run shares, put in Ray's object store once per run and
+    loaded once per worker."""
+
+    artifacts: ArtifactStore | None
+    """The run's artifact store (None: no store, outputs travel pickled)."""
+    relay: Any
+    """The relay actor that starts, captured output and tracked values go to."""
+    capture: bool
+    """Whether to capture what the attempt prints and tracks."""
+
+
+def run_attempt(
+    message: Message, refs: list[Any], objects: dict[str, Any]
 ) -> tuple[tuple[TaskOutcome, bool], Any]:
     """The Ray task of one attempt: returns its outcome (with whether it sent the relay
     anything) and its live output, as two objects.
 
-    ``fn_ref`` holds the reference of the pickled function, ``stores`` that of the run's
-    artifact store (none: no store), each read only when this worker does not have it yet;
-    ``objects`` the references of inputs held in the object store. All are nested so that
-    Ray does not fetch them before the task starts.
+    ``refs`` holds the references of the pickled function and of the run's
+    :class:`RunShared`, each read only when this worker does not have it yet; ``objects``
+    the references of inputs held in the object store. Both are nested so that Ray does
+    not fetch them before the task starts.
     """
-    artifacts = _artifact_store(stores[0]) if stores else None
+    shared = _shared(refs[1])
+    artifacts, relay = shared.artifacts, shared.relay
     received = decode(message)
     fields = received.fields
     if fields["timeout"] is not None:
         relay.put.remote(pickle.dumps((STARTED, fields["run_id"], fields["call_id"], time.time())))
-    if capture:
+    if shared.capture:
         _relay[0] = relay
         if not _routed:
             capture_output(_send)
             _routed.append(True)
         route_tracking(artifacts)
     if received.fn_data is None and fields["fn_id"] not in _functions:
-        received = dataclasses.replace(received, fn_data=ray.get(fn_ref[0]))
+        received = dataclasses.replace(received, fn_data=ray.get(refs[0]))
     plane: DataPlane = RayData(artifacts, objects) if artifacts is not None else PickledData()
     try:
         outcome = run_received(plane, received, _functions, show_gpus=False)
     finally:
-        relayed = capture and _flushed()
+        relayed = shared.capture and _flushed()
     if outcome.kind is OutcomeKind.SUCCEEDED:
         outcome, live = strip_live(outcome)
     else:
@@ -137,17 +146,17 @@ def run_attempt(  # noqa: PLR0917 - a Ray task takes its arguments by position
     return (outcome, relayed), live
 
 
-_stores: dict[str, ArtifactStore] = {}
-"""Artifact stores by the id of the object that carried them (one per run)."""
+_runs: dict[str, RunShared] = {}
+"""What the run shares, by the id of the object that carried it."""
 
 
-def _artifact_store(ref: Any) -> ArtifactStore:
+def _shared(ref: Any) -> RunShared:
     key = ref.hex()
-    store = _stores.get(key)
-    if store is None:
-        _stores.clear()  # a worker serves one run at a time, mostly: keep the latest
-        store = _stores[key] = ray.get(ref)
-    return store
+    shared = _runs.get(key)
+    if shared is None:
+        _runs.clear()  # a worker serves one run at a time, mostly: keep the latest
+        shared = _runs[key] = ray.get(ref)
+    return shared
 
 
 def _flushed() -> bool:
