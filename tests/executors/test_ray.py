@@ -15,6 +15,7 @@ import ray_tasks
 import legato
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
+from legato.executors import ray_cluster
 from legato.executors.ray_executor import RayExecutor
 from legato.executors.ray_task import strip_live
 from legato.model.artifacts import ArtifactRef
@@ -133,6 +134,22 @@ def test_only_outputs_stored_apart_travel_as_ray_objects() -> None:
         assert bare.output == Stored(ref)
         assert isinstance(bare.output, Stored)
         assert not bare.output.has_live
+
+
+def test_what_a_run_keeps_in_the_relay_is_let_go_when_its_executor_closes() -> None:
+    # Workers fetch the run's shared part and its functions from the relay by name, once
+    # each; the relay outlives runs (one per process and Ray connection), so it must not
+    # hold on to every run's.
+    executor = RayExecutor()
+    relay = ray_cluster.hub().relay
+    executor.open(lambda _: None)
+    first = executor._kept
+    executor.open(lambda _: None)  # opened again for the next run
+    second = executor._kept
+    assert ray.get(relay.kept.remote(f"{first}run")) is None
+    assert ray.get(relay.kept.remote(f"{second}run")) is not None
+    executor.close()
+    assert ray.get(relay.kept.remote(f"{second}run")) is None
 
 
 def test_a_capacity_given_by_hand_is_admitted_exactly() -> None:

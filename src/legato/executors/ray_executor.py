@@ -92,7 +92,8 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._flight: dict[int, _InFlight] = {}
         self._objects: OrderedDict[str, Any] = OrderedDict()
-        self._functions: dict[str, Any] = {}
+        self._functions: dict[str, bool] = {}
+        """The functions kept in the relay, by ``fn_id``."""
         self._report: Report | None = None
         self._logs: LogSink | None = None
         self._hub: ray_cluster.Hub | None = None
@@ -102,8 +103,9 @@ class RayExecutor(Executor):
         self._remote: Any = None
         self._remotes: dict[Resources, Any] = {}
         """The Ray task with each resource request's options (``options()`` is not free)."""
-        self._run: Any = None
-        """The reference of what every attempt of the run shares (see ``ray_task.RunShared``)."""
+        self._kept = ""
+        """Prefix of what this opening keeps in the relay: ``<prefix>run`` (a pickled
+        ``ray_task.RunShared``) and ``<prefix>fn/<fn_id>`` (each pickled function)."""
 
     # ------------------------------------------------------------------ the cluster
 
@@ -171,11 +173,28 @@ class RayExecutor(Executor):
         self._closing.clear()
         self._remote = ray.remote(run_attempt)
         self._remotes.clear()
+        self._let_go()
         self._hub = ray_cluster.hub()
-        # The artifact store and the relay travel once, as an object each worker loads
-        # once: an actor handle passed with every call costs the submit its serialisation.
-        self._run = ray.put(RunShared(artifacts, self._hub.relay, logs is not None))
+        # What every attempt shares, and each function, is kept in the relay and fetched
+        # from it once per worker: object references passed with every call would make
+        # each worker a borrower, which the owner and the worker track for every call.
+        self._kept = f"{uuid.uuid4().hex}/"
+        self._keep("run", dumps(RunShared(artifacts, logs is not None)))
         self._runs.clear()
+
+    def _keep(self, name: str, data: bytes) -> None:
+        """Keep ``data`` in the relay for the workers, and wait until it holds it: an
+        attempt submitted next may ask for it at once."""
+        assert self._hub is not None
+        ray.get(self._hub.relay.keep.remote(self._kept + name, data), timeout=120)
+
+    def _let_go(self) -> None:
+        """Drop what this executor kept in the relay (the relay serves later runs)."""
+        if self._hub is not None and self._kept:
+            with contextlib.suppress(Exception):
+                self._hub.relay.drop.remote(self._kept)
+        self._kept = ""
+        self._functions.clear()
 
     def close(self, *, wait: bool = True) -> None:
         with self._lock:
@@ -187,11 +206,10 @@ class RayExecutor(Executor):
         self._closing.set()
         if self._hub is not None:
             self._hub.release(self._relayed)
-            self._hub = None
+        self._let_go()
+        self._hub = None
         self._objects.clear()
-        self._functions.clear()
         self._remotes.clear()
-        self._run = None
         self._report = None
         cluster, self._cluster = self._cluster, None
         if cluster is not None and cluster.owned:
@@ -208,9 +226,9 @@ class RayExecutor(Executor):
             hub.register(call.run_id, self._relayed)
         try:
             args_data = dumps((call.args, call.kwargs))
-            fn_ref = self._functions.get(call.fn_id)
-            if fn_ref is None:
-                fn_ref = self._functions[call.fn_id] = ray.put(dumps(call.fn))
+            if call.fn_id not in self._functions:
+                self._keep(f"fn/{call.fn_id}", dumps(call.fn))
+                self._functions[call.fn_id] = True
         except Exception as exc:
             self._deliver(
                 _failed(
@@ -233,7 +251,7 @@ class RayExecutor(Executor):
             res = call.resources
             options = ray_cluster.to_ray_options(res.cpus, res.memory, res.gpus, res.custom)
             remote = self._remotes[res] = self._remote.options(**options)
-        outcome_ref, live_ref = remote.remote(message, [fn_ref, self._run], objects)
+        outcome_ref, live_ref = remote.remote(message, hub.name, self._kept, objects)
         entry = _InFlight(call, outcome_ref)
         with self._lock:
             self._flight[call.call_id] = entry

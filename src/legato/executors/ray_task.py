@@ -98,30 +98,29 @@ def strip_live(outcome: TaskOutcome) -> tuple[TaskOutcome, Any]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RunShared:
-    """What every attempt of a run shares, put in Ray's object store once per run and
-    loaded once per worker."""
+    """What every attempt of a run shares, kept in the relay once per run and fetched
+    from it once per worker."""
 
     artifacts: ArtifactStore | None
     """The run's artifact store (None: no store, outputs travel pickled)."""
-    relay: Any
-    """The relay actor that starts, captured output and tracked values go to."""
     capture: bool
     """Whether to capture what the attempt prints and tracks."""
 
 
 def run_attempt(
-    message: Message, refs: list[Any], objects: dict[str, Any]
+    message: Message, relay_name: str, kept: str, objects: dict[str, Any]
 ) -> tuple[tuple[TaskOutcome, bool], Any]:
     """The Ray task of one attempt: returns its outcome (with whether it sent the relay
     anything) and its live output, as two objects.
 
-    ``refs`` holds the references of the pickled function and of the run's
-    :class:`RunShared`, each read only when this worker does not have it yet; ``objects``
-    the references of inputs held in the object store. Both are nested so that Ray does
-    not fetch them before the task starts.
+    ``relay_name`` names the relay actor; ``kept`` is the prefix under which the driver
+    keeps the run's :class:`RunShared` and its pickled functions there, each fetched only
+    when this worker does not have it yet. ``objects`` holds the references of inputs in
+    the object store, nested so that Ray does not fetch them before the task starts.
     """
-    shared = _shared(refs[1])
-    artifacts, relay = shared.artifacts, shared.relay
+    relay = _relay_named(relay_name)
+    shared = _shared(relay, kept)
+    artifacts = shared.artifacts
     received = decode(message)
     fields = received.fields
     if fields["timeout"] is not None:
@@ -133,7 +132,8 @@ def run_attempt(
             _routed.append(True)
         route_tracking(artifacts)
     if received.fn_data is None and fields["fn_id"] not in _functions:
-        received = dataclasses.replace(received, fn_data=ray.get(refs[0]))
+        fn_data = ray.get(relay.kept.remote(f"{kept}fn/{fields['fn_id']}"))
+        received = dataclasses.replace(received, fn_data=fn_data)
     plane: DataPlane = RayData(artifacts, objects) if artifacts is not None else PickledData()
     try:
         outcome = run_received(plane, received, _functions, show_gpus=False)
@@ -146,16 +146,27 @@ def run_attempt(
     return (outcome, relayed), live
 
 
+_relays: dict[str, Any] = {}
+"""Relay actors by name (a worker looks each up once)."""
 _runs: dict[str, RunShared] = {}
-"""What the run shares, by the id of the object that carried it."""
+"""What a run shares, by the prefix it is kept under."""
 
 
-def _shared(ref: Any) -> RunShared:
-    key = ref.hex()
-    shared = _runs.get(key)
+def _relay_named(name: str) -> Any:
+    relay = _relays.get(name)
+    if relay is None:
+        relay = _relays[name] = ray.get_actor(name)
+    return relay
+
+
+def _shared(relay: Any, kept: str) -> RunShared:
+    shared = _runs.get(kept)
     if shared is None:
+        data = ray.get(relay.kept.remote(f"{kept}run"))
+        if data is None:
+            raise RuntimeError(f"the driver's relay holds nothing under {kept!r}")
         _runs.clear()  # a worker serves one run at a time, mostly: keep the latest
-        shared = _runs[key] = ray.get(ref)
+        shared = _runs[kept] = pickle.loads(data)
     return shared
 
 
