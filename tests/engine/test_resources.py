@@ -208,6 +208,28 @@ def test_one_admission_pass_keeps_its_promises(
                 assert p.free[k] >= v - 1e-9, (k, first, p.free)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    running=st.lists(_REQUESTS, max_size=4),
+    kinds=st.lists(_REQUESTS, min_size=1, max_size=3),
+    order=st.lists(st.integers(0, 2), min_size=1, max_size=30),
+)
+def test_a_pass_decides_the_same_for_shared_and_equal_amounts(
+    running: list[dict[str, float]], kinds: list[dict[str, float]], order: list[int]
+) -> None:
+    # The items of a map share one amounts object, which a pass may refuse at once once it
+    # was refused; the decisions are those for equal but distinct requests.
+    queue = [kinds[i % len(kinds)] for i in order]
+    decided = []
+    for requests in (queue, [dict(amounts) for amounts in queue]):
+        p = pool(cpus=4, gpus=2, db=2, slots=40)
+        for amounts in running:
+            if p.fits(amounts):
+                p.acquire(amounts)
+        decided.append((admit_all(p, requests), p.free))
+    assert decided[0] == decided[1]
+
+
 @pytest.mark.parametrize("slots", [1, 3])
 def test_a_pool_with_free_slots_but_no_room_blocks_every_user_of_the_short_resource(
     slots: int,

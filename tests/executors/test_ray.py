@@ -15,8 +15,14 @@ import ray_tasks
 import legato
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
+from legato.executors import ray_cluster
 from legato.executors.ray_executor import RayExecutor
+from legato.executors.ray_task import strip_live
+from legato.model.artifacts import ArtifactRef
+from legato.model.calls import OutcomeKind, TaskOutcome
+from legato.model.events import TaskTransitioned
 from legato.model.tracking import TrackKind
+from legato.model.values import Stored
 from legato.store.open import open_run_store
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("ray_local")]
@@ -91,6 +97,64 @@ def test_an_array_is_handed_to_the_next_task() -> None:
 
     assert result.state is RunState.SUCCEEDED
     assert result.output == 1000
+
+
+def test_the_cluster_is_given_its_next_attempts_before_it_has_room() -> None:
+    # Four 1-CPU naps on 2 CPUs: all four are submitted at once (two wait in Ray's queue,
+    # their 1.7 s timeout counting from their start), not two and two after a round trip.
+    executor = RayExecutor()
+    result = legato.run(ray_tasks.naps, executor=executor)
+
+    assert result.state is RunState.SUCCEEDED, {k: r.reason for k, r in result.tasks.items()}
+    assert executor.admits.cpus == 2 * executor.capacity.cpus == 4
+    store = open_run_store(load_settings().state_url)
+    try:
+        events = [e for e in store.read_events(result.run_id) if isinstance(e, TaskTransitioned)]
+    finally:
+        store.close()
+    claimed = [e.at for e in events if e.state is TaskState.RUNNING]
+    ended = [e.at for e in events if e.state is TaskState.SUCCEEDED]
+    assert len(claimed) == len(ended) == 4
+    assert max(claimed) < min(ended)
+
+
+def test_only_outputs_stored_apart_travel_as_ray_objects() -> None:
+    # An output inline in its reference is read there by its consumer: no Ray object, no
+    # round trip to its owner. One written apart is also handed over in the object store.
+    def outcome(ref: ArtifactRef) -> TaskOutcome:
+        return TaskOutcome(
+            call_id=1, key="t", attempt=1, kind=OutcomeKind.SUCCEEDED, output=Stored(ref, "v")
+        )
+
+    small = ArtifactRef(checksum="xxh3_128:1", size=3, serializer="json", inline=b"1")
+    large = ArtifactRef(checksum="xxh3_128:2", size=9, serializer="pickle", location="o/2")
+    for ref, live in ((small, None), (large, "v")):
+        bare, sent = strip_live(outcome(ref))
+        assert sent == live
+        assert bare.output == Stored(ref)
+        assert isinstance(bare.output, Stored)
+        assert not bare.output.has_live
+
+
+def test_what_a_run_keeps_in_the_relay_is_let_go_when_its_executor_closes() -> None:
+    # Workers fetch the run's shared part and its functions from the relay by name, once
+    # each; the relay outlives runs (one per process and Ray connection), so it must not
+    # hold on to every run's.
+    executor = RayExecutor()
+    relay = ray_cluster.hub().relay
+    executor.open(lambda _: None)
+    first = executor._kept
+    executor.open(lambda _: None)  # opened again for the next run
+    second = executor._kept
+    assert ray.get(relay.kept.remote(f"{first}run")) is None
+    assert ray.get(relay.kept.remote(f"{second}run")) is not None
+    executor.close()
+    assert ray.get(relay.kept.remote(f"{second}run")) is None
+
+
+def test_a_capacity_given_by_hand_is_admitted_exactly() -> None:
+    given = Capacity(cpus=1, memory="1GiB", slots=1)
+    assert RayExecutor(capacity=given).admits == given
 
 
 @pytest.mark.exhaustive

@@ -103,7 +103,7 @@ class Driver:
         self.scheduler = Scheduler(
             run_id=run_id,
             plan=plan,
-            capacity=executor.capacity,
+            capacity=executor.admits,
             executor=executor.name,
             hard_timeouts=executor.hard_timeouts,
             seed=seed,

@@ -80,23 +80,36 @@ class ResourcePool:
 class Admission:
     """One pass over waiting requests in priority order (see :class:`ResourcePool`)."""
 
-    __slots__ = ("_pool", "_reserved", "_short")
+    __slots__ = ("_pool", "_refused", "_reserved", "_short")
 
     def __init__(self, pool: ResourcePool) -> None:
         self._pool = pool
         self._short: set[str] = set()
         self._reserved: dict[str, float] = {}
+        self._refused: set[int] = set()
+        """The amounts (by identity: a map's items share their node's) refused in this
+        pass."""
 
     def admit(self, amounts: Mapping[str, float]) -> bool:
         """Whether a request may start now; if not, it reserves what it needs."""
+        if id(amounts) in self._refused:
+            return False
         pool = self._pool
         if "slots" in self._short or not self._fits_around_blocked(amounts):
-            self._block(amounts)
+            self._refuse(amounts)
             return False
         if not pool.fits(amounts):
-            self._block(amounts)
+            self._refuse(amounts)
             return False
         return True
+
+    def _refuse(self, amounts: Mapping[str, float]) -> None:
+        self._block(amounts)
+        # A refused request leaves one of its amounts short (or no slot free), and what is
+        # short stays short for the rest of the pass (nothing is given back in it): the
+        # same amounts asked again are refused without reserving anything, so they need
+        # no second look, and a pass over a map of a thousand waiting items stays cheap.
+        self._refused.add(id(amounts))
 
     @property
     def exhausted(self) -> bool:

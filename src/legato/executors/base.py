@@ -50,6 +50,14 @@ class Executor(ABC):
         """What may run at once."""
 
     @property
+    def admits(self) -> Capacity:
+        """What the engine hands the executor at once: :attr:`capacity`, or more for an
+        executor that holds its calls to the capacity itself and queues the rest
+        (``starts_late``), so that a machine has its next attempt before the driver has
+        heard that the last one ended."""
+        return self.capacity
+
+    @property
     def hosts(self) -> tuple[Capacity, ...]:
         """What each machine offers, when calls run on several (a task must fit one of
         them); empty when :attr:`capacity` is one machine's."""

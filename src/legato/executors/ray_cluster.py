@@ -16,6 +16,7 @@ import pickle
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "check_versions",
     "connect",
     "node_capacities",
+    "scaled",
     "hub",
     "machines",
     "seen_everywhere",
@@ -133,6 +135,17 @@ def total(nodes: list[Capacity]) -> Capacity:
         custom=custom,
         # Fractional CPUs let more attempts share a node than it has cores.
         slots=max(1, 4 * int(cpus)),
+    )
+
+
+def scaled(capacity: Capacity, factor: int) -> Capacity:
+    """``capacity`` with every amount and its slots ``factor`` times over."""
+    return Capacity(
+        cpus=capacity.cpus * factor,
+        memory=capacity.memory * factor,
+        gpus=capacity.gpus * factor,
+        custom={name: amount * factor for name, amount in capacity.custom.items()},
+        slots=capacity.slots * factor,
     )
 
 
@@ -254,11 +267,26 @@ def seen_everywhere(path: str) -> bool:
 
 class Relay:
     """Collects what workers send the driver (attempt starts, captured output and tracked
-    values, pickled) until the executor takes it: an actor placed on the driver's node."""
+    values, pickled) until the executor takes it, and holds what the driver keeps for the
+    workers (what a run's attempts share, its functions): an actor placed on the driver's
+    node, which workers find by its name."""
 
     def __init__(self) -> None:
         self._items: list[bytes] = []
         self._event = asyncio.Event()
+        self._kept: dict[str, bytes] = {}
+
+    async def keep(self, key: str, data: bytes) -> None:
+        """Hold ``data`` for the workers (what a run's attempts share, its functions)."""
+        self._kept[key] = data
+
+    async def kept(self, key: str) -> bytes | None:
+        return self._kept.get(key)
+
+    async def drop(self, prefix: str) -> None:
+        """Let go of what an executor kept (it closed)."""
+        for key in [k for k in self._kept if k.startswith(prefix)]:
+            del self._kept[key]
 
     async def put(self, message: bytes) -> None:
         self._items.append(message)
@@ -280,7 +308,9 @@ class Hub:
 
     def __init__(self, job: str) -> None:
         self.job = job
-        self.relay = _start_relay()
+        self.name = f"legato-relay-{uuid.uuid4().hex}"
+        """The relay actor's name in the job's namespace, by which workers find it."""
+        self.relay = _start_relay(self.name)
         self._sinks: dict[str, Callable[[Any], None]] = {}
         self._after: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -365,10 +395,11 @@ def hub() -> Hub:
         return found
 
 
-def _start_relay() -> Any:
-    """A relay actor on this node (it holds no CPU)."""
+def _start_relay(name: str) -> Any:
+    """A relay actor on this node (it holds no CPU), named ``name``."""
     node = ray.get_runtime_context().get_node_id()
     actor = ray.remote(Relay).options(
+        name=name,
         num_cpus=0,
         max_concurrency=64,
         scheduling_strategy=ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(

@@ -34,7 +34,7 @@ from ray import exceptions as rex
 from legato.errors import ExecutorError
 from legato.executors import ray_cluster
 from legato.executors.base import Executor, Report
-from legato.executors.ray_task import STARTED, run_attempt
+from legato.executors.ray_task import STARTED, RunShared, run_attempt
 from legato.model import wire
 from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -45,6 +45,9 @@ from legato.runtime.pickling import dumps
 from legato.store.base import ArtifactStore
 
 __all__ = ["RayExecutor"]
+
+_QUEUED_AHEAD = 2
+"""Attempts admitted per attempt the cluster has room for (see :attr:`RayExecutor.admits`)."""
 
 _KEPT_OBJECTS = 4096
 """Output objects kept referenced for downstream attempts (the oldest are let go: their
@@ -89,7 +92,8 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._flight: dict[int, _InFlight] = {}
         self._objects: OrderedDict[str, Any] = OrderedDict()
-        self._functions: dict[str, Any] = {}
+        self._functions: dict[str, bool] = {}
+        """The functions kept in the relay, by ``fn_id``."""
         self._report: Report | None = None
         self._logs: LogSink | None = None
         self._hub: ray_cluster.Hub | None = None
@@ -99,7 +103,9 @@ class RayExecutor(Executor):
         self._remote: Any = None
         self._remotes: dict[Resources, Any] = {}
         """The Ray task with each resource request's options (``options()`` is not free)."""
-        self._stores: list[Any] = []
+        self._kept = ""
+        """Prefix of what this opening keeps in the relay: ``<prefix>run`` (a pickled
+        ``ray_task.RunShared``) and ``<prefix>fn/<fn_id>`` (each pickled function)."""
 
     # ------------------------------------------------------------------ the cluster
 
@@ -115,6 +121,16 @@ class RayExecutor(Executor):
             return self._given
         self._connect()
         return ray_cluster.total(self._nodes)
+
+    @property
+    def admits(self) -> Capacity:
+        """The cluster's totals, twice over: Ray runs what its nodes have room for and
+        queues the rest, so a node has its next attempt when one ends rather than idling
+        through the driver's round trip (outcome, commit, submit, placement). A capacity
+        given by hand is a limit of legato's own, admitted exactly."""
+        if self._given is not None:
+            return self._given
+        return ray_cluster.scaled(self.capacity, _QUEUED_AHEAD)
 
     @property
     def hosts(self) -> tuple[Capacity, ...]:
@@ -157,10 +173,28 @@ class RayExecutor(Executor):
         self._closing.clear()
         self._remote = ray.remote(run_attempt)
         self._remotes.clear()
-        # The artifact store travels once, as an object each worker loads once.
-        self._stores = [ray.put(artifacts)] if artifacts is not None else []
+        self._let_go()
         self._hub = ray_cluster.hub()
+        # What every attempt shares, and each function, is kept in the relay and fetched
+        # from it once per worker: object references passed with every call would make
+        # each worker a borrower, which the owner and the worker track for every call.
+        self._kept = f"{uuid.uuid4().hex}/"
+        self._keep("run", dumps(RunShared(artifacts, logs is not None)))
         self._runs.clear()
+
+    def _keep(self, name: str, data: bytes) -> None:
+        """Keep ``data`` in the relay for the workers, and wait until it holds it: an
+        attempt submitted next may ask for it at once."""
+        assert self._hub is not None
+        ray.get(self._hub.relay.keep.remote(self._kept + name, data), timeout=120)
+
+    def _let_go(self) -> None:
+        """Drop what this executor kept in the relay (the relay serves later runs)."""
+        if self._hub is not None and self._kept:
+            with contextlib.suppress(Exception):
+                self._hub.relay.drop.remote(self._kept)
+        self._kept = ""
+        self._functions.clear()
 
     def close(self, *, wait: bool = True) -> None:
         with self._lock:
@@ -172,11 +206,10 @@ class RayExecutor(Executor):
         self._closing.set()
         if self._hub is not None:
             self._hub.release(self._relayed)
-            self._hub = None
+        self._let_go()
+        self._hub = None
         self._objects.clear()
-        self._functions.clear()
         self._remotes.clear()
-        self._stores = []
         self._report = None
         cluster, self._cluster = self._cluster, None
         if cluster is not None and cluster.owned:
@@ -193,9 +226,9 @@ class RayExecutor(Executor):
             hub.register(call.run_id, self._relayed)
         try:
             args_data = dumps((call.args, call.kwargs))
-            fn_ref = self._functions.get(call.fn_id)
-            if fn_ref is None:
-                fn_ref = self._functions[call.fn_id] = ray.put(dumps(call.fn))
+            if call.fn_id not in self._functions:
+                self._keep(f"fn/{call.fn_id}", dumps(call.fn))
+                self._functions[call.fn_id] = True
         except Exception as exc:
             self._deliver(
                 _failed(
@@ -218,9 +251,7 @@ class RayExecutor(Executor):
             res = call.resources
             options = ray_cluster.to_ray_options(res.cpus, res.memory, res.gpus, res.custom)
             remote = self._remotes[res] = self._remote.options(**options)
-        outcome_ref, live_ref = remote.remote(
-            message, [fn_ref], objects, self._stores, hub.relay, self._logs is not None
-        )
+        outcome_ref, live_ref = remote.remote(message, hub.name, self._kept, objects)
         entry = _InFlight(call, outcome_ref)
         with self._lock:
             self._flight[call.call_id] = entry
@@ -277,7 +308,12 @@ class RayExecutor(Executor):
     def _finish(self, outcome: TaskOutcome, live_ref: Any) -> None:
         if outcome.kind is OutcomeKind.SUCCEEDED:
             value = outcome.output
-            if isinstance(value, Stored | StoredItems) and not self._closing.is_set():
+            inline = isinstance(value, Stored) and value.ref.inline is not None
+            if (
+                isinstance(value, Stored | StoredItems)
+                and not inline
+                and not self._closing.is_set()
+            ):
                 ref = value.ref if isinstance(value, Stored) else value.manifest
                 with self._lock:
                     self._objects[ref.checksum] = live_ref

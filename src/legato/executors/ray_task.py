@@ -31,7 +31,7 @@ from legato.model.wire import Message, decode
 from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.store.base import ArtifactStore
 
-__all__ = ["STARTED", "RayData", "run_attempt", "strip_live"]
+__all__ = ["STARTED", "RayData", "RunShared", "run_attempt", "strip_live"]
 
 STARTED = "started"
 """First element of a relay message saying an attempt began:
@@ -82,52 +82,63 @@ class RayData(StoredData):
 
 def strip_live(outcome: TaskOutcome) -> tuple[TaskOutcome, Any]:
     """``outcome`` without the live output (which travels as its own Ray object, never
-    through the driver), and that output (None when there is none)."""
+    through the driver), and that output: None when there is none, or when the output's
+    bytes are inline in its reference (a consumer reads them there, with no round trip to
+    the object's owner)."""
     value = outcome.output
     if isinstance(value, Stored | StoredItems) and value.has_live:
-        bare: Value = (
-            Stored(value.ref)
-            if isinstance(value, Stored)
-            else StoredItems(value.items, value.manifest)
-        )
-        return dataclasses.replace(outcome, output=bare), value.live
+        if isinstance(value, Stored):
+            bare: Value = Stored(value.ref)
+            live = None if value.ref.inline is not None else value.live
+        else:
+            bare, live = StoredItems(value.items, value.manifest), value.live
+        return dataclasses.replace(outcome, output=bare), live
     return outcome, None
 
 
-def run_attempt(  # noqa: PLR0917 - a Ray task takes its arguments by position
-    message: Message,
-    fn_ref: list[Any],
-    objects: dict[str, Any],
-    stores: list[Any],
-    relay: Any,
-    capture: bool,
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunShared:
+    """What every attempt of a run shares, kept in the relay once per run and fetched
+    from it once per worker."""
+
+    artifacts: ArtifactStore | None
+    """The run's artifact store (None: no store, outputs travel pickled)."""
+    capture: bool
+    """Whether to capture what the attempt prints and tracks."""
+
+
+def run_attempt(
+    message: Message, relay_name: str, kept: str, objects: dict[str, Any]
 ) -> tuple[tuple[TaskOutcome, bool], Any]:
     """The Ray task of one attempt: returns its outcome (with whether it sent the relay
     anything) and its live output, as two objects.
 
-    ``fn_ref`` holds the reference of the pickled function, ``stores`` that of the run's
-    artifact store (none: no store), each read only when this worker does not have it yet;
-    ``objects`` the references of inputs held in the object store. All are nested so that
-    Ray does not fetch them before the task starts.
+    ``relay_name`` names the relay actor; ``kept`` is the prefix under which the driver
+    keeps the run's :class:`RunShared` and its pickled functions there, each fetched only
+    when this worker does not have it yet. ``objects`` holds the references of inputs in
+    the object store, nested so that Ray does not fetch them before the task starts.
     """
-    artifacts = _artifact_store(stores[0]) if stores else None
+    relay = _relay_named(relay_name)
+    shared = _shared(relay, kept)
+    artifacts = shared.artifacts
     received = decode(message)
     fields = received.fields
     if fields["timeout"] is not None:
         relay.put.remote(pickle.dumps((STARTED, fields["run_id"], fields["call_id"], time.time())))
-    if capture:
+    if shared.capture:
         _relay[0] = relay
         if not _routed:
             capture_output(_send)
             _routed.append(True)
         route_tracking(artifacts)
     if received.fn_data is None and fields["fn_id"] not in _functions:
-        received = dataclasses.replace(received, fn_data=ray.get(fn_ref[0]))
+        fn_data = ray.get(relay.kept.remote(f"{kept}fn/{fields['fn_id']}"))
+        received = dataclasses.replace(received, fn_data=fn_data)
     plane: DataPlane = RayData(artifacts, objects) if artifacts is not None else PickledData()
     try:
         outcome = run_received(plane, received, _functions, show_gpus=False)
     finally:
-        relayed = capture and _flushed()
+        relayed = shared.capture and _flushed()
     if outcome.kind is OutcomeKind.SUCCEEDED:
         outcome, live = strip_live(outcome)
     else:
@@ -135,17 +146,28 @@ def run_attempt(  # noqa: PLR0917 - a Ray task takes its arguments by position
     return (outcome, relayed), live
 
 
-_stores: dict[str, ArtifactStore] = {}
-"""Artifact stores by the id of the object that carried them (one per run)."""
+_relays: dict[str, Any] = {}
+"""Relay actors by name (a worker looks each up once)."""
+_runs: dict[str, RunShared] = {}
+"""What a run shares, by the prefix it is kept under."""
 
 
-def _artifact_store(ref: Any) -> ArtifactStore:
-    key = ref.hex()
-    store = _stores.get(key)
-    if store is None:
-        _stores.clear()  # a worker serves one run at a time, mostly: keep the latest
-        store = _stores[key] = ray.get(ref)
-    return store
+def _relay_named(name: str) -> Any:
+    relay = _relays.get(name)
+    if relay is None:
+        relay = _relays[name] = ray.get_actor(name)
+    return relay
+
+
+def _shared(relay: Any, kept: str) -> RunShared:
+    shared = _runs.get(kept)
+    if shared is None:
+        data = ray.get(relay.kept.remote(f"{kept}run"))
+        if data is None:
+            raise RuntimeError(f"the driver's relay holds nothing under {kept!r}")
+        _runs.clear()  # a worker serves one run at a time, mostly: keep the latest
+        shared = _runs[kept] = pickle.loads(data)
+    return shared
 
 
 def _flushed() -> bool:

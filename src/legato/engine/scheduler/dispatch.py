@@ -88,10 +88,12 @@ class Dispatcher:
         admission = Admission(self.pool)
         for queue in (self.claimed, self.ready):
             skipped: list[TaskEntry] = []
+            took = True  # only an admitted entry takes a slot and may exhaust the pass
             try:
-                while queue and not admission.exhausted:
+                while queue and not (took and admission.exhausted):
                     entry = queue.popleft()
-                    if admission.admit(entry.node.amounts):
+                    took = admission.admit(entry.node.amounts)
+                    if took:
                         yield entry
                     else:
                         skipped.append(entry)
