@@ -73,7 +73,7 @@ class TaskEntry:
         # Set when the cache was consulted (or the task first started):
         self.bound: BoundArgs | None = None
         self.cache_key: str | None = None
-        self.cache_parts: dict[str, str] | None = None
+        self.cache_parts: Mapping[str, str] | None = None
         self.cache_reason = ""
         self.claim_seq: int | None = None
         """Sequence number of the current attempt's claim, while it waits to start."""
