@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import xxhash
 
 from legato.engine.cache import KeyParts
 
@@ -41,3 +42,12 @@ def test_the_key_covers_every_part() -> None:
         KeyParts(code="c", inputs="i", params="p", version="v").key("t2"),
     }
     assert len(keys) == 6
+
+
+def test_the_key_keeps_the_format_of_stored_entries() -> None:
+    # Entries stored by earlier versions are found again only while the key is the hash
+    # of the task and the four parts, each followed by a NUL byte.
+    h = xxhash.xxh3_128()
+    for part in ("t", "c1", "i1", "p1", "v1"):
+        h.update(part.encode() + b"\0")
+    assert PARTS.key("t") == h.hexdigest()
