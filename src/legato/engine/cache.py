@@ -13,7 +13,7 @@ import json
 import os
 import pickle
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -44,9 +44,18 @@ class UncacheableError(Exception):
     """An input has no stable content hash (an object that cannot be pickled, say)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyParts:
-    """The components of a cache key, kept with each cache entry to explain misses."""
+_PART_NAMES = ("code", "inputs", "params", "version")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class KeyParts(Mapping[str, str]):
+    """The components of a cache key, kept with each cache entry to explain misses.
+
+    It is also the read-only mapping a task's record and events keep as ``cache_parts``
+    (``code``, ``inputs``, ``params``, ``version``): one small object per task rather than a
+    dict of the same four strings (about 64 bytes rather than 184, for each task of a run).
+    Equal to any mapping with the same items.
+    """
 
     code: str
     inputs: str
@@ -56,19 +65,19 @@ class KeyParts:
     version: str = ""
 
     def key(self, task: str) -> str:
-        h = xxhash.xxh3_128()
-        for part in (task, self.code, self.inputs, self.params, self.version):
-            h.update(part.encode())
-            h.update(b"\0")
-        return h.hexdigest()
+        return _combine((task, self.code, self.inputs, self.params, self.version))
 
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "code": self.code,
-            "inputs": self.inputs,
-            "params": self.params,
-            "version": self.version,
-        }
+    def __getitem__(self, name: str) -> str:
+        if name in _PART_NAMES:
+            value: str = getattr(self, name)
+            return value
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_PART_NAMES)
+
+    def __len__(self) -> int:
+        return len(_PART_NAMES)
 
 
 def explain_miss(previous: Mapping[str, str] | None, current: KeyParts) -> str:
@@ -146,11 +155,12 @@ def _ref_digest(ref: ArtifactRef, hash_path: Callable[[Any], str] | None) -> str
 
 
 def _combine(parts: Any) -> str:
-    h = xxhash.xxh3_128()
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
+    """The digest of ``parts``, each followed by a NUL byte. Hashed in one piece: the same
+    digest as feeding them to the hash one by one, for a fraction of the calls."""
+    return _hexdigest("".join([f"{part}\0" for part in parts]).encode())
+
+
+_hexdigest = xxhash.xxh3_128_hexdigest
 
 
 def literal_digest(value: Any, *, as_path: bool, hash_path: Callable[[Any], str]) -> str:
@@ -240,36 +250,49 @@ def key_of(
     """The key parts of one call with its bound arguments (``Lit``, ``Given`` and
     containers of them). Raises :class:`UncacheableError` when an input has no stable digest."""
     names, path_params = _parameters(signature)
-    inputs = xxhash.xxh3_128()
-    literals = xxhash.xxh3_128()
-
-    def walk(arg: Arg, where: str, as_path: bool) -> None:
-        if isinstance(arg, Given):
-            digest = value_digest(arg.value, hash_path)
-            inputs.update(f"{where}={digest}{arg.path!r}\0".encode())
-        elif isinstance(arg, Lit):
-            digest = literal_digest(arg.value, as_path=as_path, hash_path=hash_path)
-            target = inputs if digest.startswith("path:") else literals
-            target.update(f"{where}={digest}\0".encode())
-        elif isinstance(arg, Seq):
-            literals.update(f"{where}=seq{len(arg.items)}{arg.as_tuple}\0".encode())
-            for i, item in enumerate(arg.items):
-                walk(item, f"{where}[{i}]", as_path)
-        elif isinstance(arg, Dict):
-            literals.update(f"{where}=dict{len(arg.items)}\0".encode())
-            for key, item in arg.items:
-                walk(item, f"{where}[{key!r}]", as_path)
-        else:
-            raise UncacheableError(f"unbound argument {arg!r}")
-
+    # What each hash is fed, joined and hashed once at the end (the same digests as feeding
+    # the pieces one by one).
+    inputs: list[str] = []
+    literals: list[str] = []
+    fed = (inputs, literals)
     for i, arg in enumerate(args):
         name = names[i] if i < len(names) else f"*{i}"
-        walk(arg, name, name in path_params)
+        _walk(arg, name, name in path_params, fed, hash_path)
     for name, arg in kwargs:
-        walk(arg, name, name in path_params)
-    params_digest = literals.hexdigest()
+        _walk(arg, name, name in path_params, fed, hash_path)
+    params_digest = _hexdigest("".join(literals).encode())
     if params_digest == _NO_LITERALS:
         # Shared rather than a copy per call: most items of a map have no literal arguments,
         # and the digest is kept with every task's record.
         params_digest = _NO_LITERALS
-    return KeyParts(code=code, inputs=inputs.hexdigest(), params=params_digest, version=version)
+    inputs_digest = _hexdigest("".join(inputs).encode())
+    return KeyParts(code=code, inputs=inputs_digest, params=params_digest, version=version)
+
+
+def _walk(
+    arg: Arg,
+    where: str,
+    as_path: bool,
+    fed: tuple[list[str], list[str]],
+    hash_path: Callable[[Any], str],
+) -> None:
+    """Add what ``arg`` (the argument named ``where``) contributes to the inputs' and the
+    literals' digests (``fed``: what each is fed)."""
+    inputs, literals = fed
+    if isinstance(arg, Given):
+        digest = value_digest(arg.value, hash_path)
+        inputs.append(f"{where}={digest}{arg.path!r}\0")
+    elif isinstance(arg, Lit):
+        digest = literal_digest(arg.value, as_path=as_path, hash_path=hash_path)
+        target = inputs if digest.startswith("path:") else literals
+        target.append(f"{where}={digest}\0")
+    elif isinstance(arg, Seq):
+        literals.append(f"{where}=seq{len(arg.items)}{arg.as_tuple}\0")
+        for i, item in enumerate(arg.items):
+            _walk(item, f"{where}[{i}]", as_path, fed, hash_path)
+    elif isinstance(arg, Dict):
+        literals.append(f"{where}=dict{len(arg.items)}\0")
+        for key, item in arg.items:
+            _walk(item, f"{where}[{key!r}]", as_path, fed, hash_path)
+    else:
+        raise UncacheableError(f"unbound argument {arg!r}")

@@ -10,8 +10,8 @@ as a bug.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.records import TaskRecord
@@ -36,9 +36,12 @@ class InvalidTransitionError(RuntimeError):
     """A transition outside the table was proposed: a bug in legato, never user error."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Proposal:
-    """A transition the scheduler asks for, possibly rewritten by rules."""
+class Proposal(NamedTuple):
+    """A transition the scheduler asks for, possibly rewritten by rules (``_replace``).
+
+    A ``NamedTuple`` rather than a frozen dataclass: just as immutable, and several times
+    cheaper to make; every transition of every task makes one.
+    """
 
     to: TaskState
     attempt: int
@@ -171,8 +174,7 @@ class CancelStopsRetries(Rule):
             return proposal
         # A cancel names the attempt on record: the next attempt of a waiting retry never
         # began (see NextAttemptIsNew).
-        return replace(
-            proposal,
+        return proposal._replace(
             to=TaskState.CANCELLED,
             attempt=record.attempt,
             reason="run cancelled",
@@ -194,8 +196,7 @@ class LateResultIsTimeout(Rule):
         if limit is None or proposal.ran_for is None or proposal.ran_for <= limit:
             return proposal
         message = f"ran {proposal.ran_for:.3g}s, past its timeout of {limit:g}s"
-        return replace(
-            proposal,
+        return proposal._replace(
             to=TaskState.TIMED_OUT,
             reason=message,
             error=ErrorInfo.of(ErrorKind.TIMEOUT, message, "legato.TimeoutExpired"),
@@ -217,8 +218,8 @@ class BranchNotTakenIsSkip(Rule):
         error = proposal.error
         if error is None or error.type_name != BRANCH_NOT_TAKEN:
             return proposal
-        return replace(
-            proposal, to=TaskState.SKIPPED, reason=BRANCH_REASON + error.message, error=None
+        return proposal._replace(
+            to=TaskState.SKIPPED, reason=BRANCH_REASON + error.message, error=None
         )
 
 
@@ -239,8 +240,7 @@ class RetryFailedAttempt(Rule):
         if error is None or not _retryable(error, retry):
             return proposal
         delay = retry.delay_before(record.attempt + 1, ctx.rng)
-        return replace(
-            proposal,
+        return proposal._replace(
             to=TaskState.RETRY_WAIT,
             retry_delay=delay,
             reason=f"attempt {record.attempt} of {retry.attempts} failed "
@@ -291,18 +291,56 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+_Moves = dict[tuple[TaskState, TaskState], tuple[tuple[int, Rule], ...]]
+
+
+def _by_move(rules: tuple[Rule, ...]) -> _Moves:
+    """For each (from, to) pair, the rules that look at it, in order (with their places in
+    the list): read off the rules' own declarations, so that a transition asks only the two
+    or three rules that apply rather than testing all ten."""
+    return {
+        (state, to): tuple(
+            (i, rule)
+            for i, rule in enumerate(rules)
+            if state in rule.from_states and to in rule.to_states
+        )
+        for state in TaskState
+        for to in TaskState
+    }
+
+
+_MOVES: tuple[tuple[Rule, ...], _Moves] = (RULES, _by_move(RULES))
+""":func:`_by_move` of :data:`RULES`, and the tuple it was read from (made again if the list
+is ever replaced, so the list stays the one definition)."""
+
+
 def decide(
     record: TaskRecord,
     proposal: Proposal,
     options: TaskOptions,
     ctx: Context,
 ) -> Proposal | None:
-    """Pass ``proposal`` through :data:`RULES`; the accepted transition, or None."""
+    """Pass ``proposal`` through :data:`RULES`; the accepted transition, or None.
+
+    A rule that changes the target state changes which of the later rules apply: they are
+    looked up again for the new (from, to) pair, from the next place in the list on."""
+    global _MOVES
+    built_from, moves = _MOVES
+    if built_from is not RULES:
+        _MOVES = built_from, moves = RULES, _by_move(RULES)
     state = record.state
-    for rule in RULES:
-        if state in rule.from_states and proposal.to in rule.to_states:
+    to = proposal.to
+    after = -1
+    while True:
+        for place, rule in moves[state, to]:
+            if place <= after:
+                continue
             result = rule.apply(record, proposal, options, ctx)
             if result is None:
                 return None
             proposal = result
-    return proposal
+            if proposal.to is not to:
+                to, after = proposal.to, place
+                break
+        else:
+            return proposal

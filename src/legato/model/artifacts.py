@@ -17,6 +17,7 @@ __all__ = [
     "ArtifactRef",
     "items_of_ref",
     "paths_of_ref",
+    "shared_meta",
     "shape_of",
     "shape_of_ref",
     "with_items",
@@ -56,6 +57,25 @@ class ArtifactRef:
     def digest(self) -> str:
         """The hex part of the checksum."""
         return self.checksum.split(":", 1)[-1]
+
+
+_SHARED_META: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+_MAX_SHARED_META = 4096
+
+
+def shared_meta(meta: Mapping[str, str]) -> Mapping[str, str]:
+    """``meta``, or an equal mapping made before: the references of one serialiser's outputs
+    carry the same few versions, and a run of a million outputs then holds one dict of them,
+    not a million (about 180 bytes each). A reference's ``meta`` is never changed in place
+    (the notes below copy it), which is what makes sharing it safe. At most
+    ``_MAX_SHARED_META`` distinct ones are kept; past that, ``meta`` itself is returned."""
+    key = tuple(meta.items())
+    found = _SHARED_META.get(key)
+    if found is not None:
+        return found
+    if len(_SHARED_META) < _MAX_SHARED_META:
+        _SHARED_META[key] = meta
+    return meta
 
 
 # -- notes in an artifact's meta: what maps and cache keys need without loading it ------

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from legato.model.artifacts import ArtifactRef
+from legato.model.artifacts import ArtifactRef, shared_meta
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import (
     Event,
@@ -92,7 +92,7 @@ def artifact_from_dict(d: Mapping[str, Any]) -> ArtifactRef:
         location=d.get("location"),
         inline=base64.b64decode(inline) if inline is not None else None,
         producer=d.get("producer", ""),
-        meta=dict(d.get("meta", {})),
+        meta=shared_meta(dict(d.get("meta", {}))),
     )
 
 

@@ -19,7 +19,7 @@ from legato.engine.rules import Proposal
 from legato.engine.scheduler.commands import Cancel
 from legato.engine.scheduler.dispatch import Dispatcher
 from legato.engine.scheduler.ledger import Ledger
-from legato.engine.scheduler.tasks import TaskEntry, TaskTable
+from legato.engine.scheduler.tasks import GroupEntry, TaskEntry, TaskTable
 from legato.engine.triggers import blocked_state, failed_input, settle
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -170,7 +170,7 @@ class Flow:
         ):
             self.stop_pending = f"fail-fast: task {entry.key!r} {state.value}"
 
-    def finish_group(self, group: TaskEntry) -> None:
+    def finish_group(self, group: GroupEntry) -> None:
         """End a map's group once all its items have ended."""
         n = len(group.children)
         if group.cancelled and not group.failed:
@@ -249,7 +249,7 @@ class Flow:
             return  # already failed upstream or cancelled
         if (entry.unmet or entry.node.trigger is Trigger.ANY_FAILED) and not self._settle(entry):
             return
-        if entry.node.mapped is not None:
+        if isinstance(entry, GroupEntry):
             self._expand(entry)
         elif self.transition(entry, TaskState.READY, self.attempt(entry)) is not None:
             self.became_ready(entry)
@@ -285,7 +285,7 @@ class Flow:
         dispatcher = self.dispatcher
         dispatcher.enqueue(dispatcher.unchecked if self.caching else dispatcher.ready, entry)
 
-    def _expand(self, group: TaskEntry) -> None:
+    def _expand(self, group: GroupEntry) -> None:
         node = group.node
         try:
             count, group.map_positions, group.map_names = self.inputs.map_length(node)

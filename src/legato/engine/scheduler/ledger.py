@@ -9,6 +9,7 @@ wait beside the events in the order they were decided.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 
 from legato.engine import reducer
 from legato.engine.rules import Context, InvalidTransitionError, Proposal, decide
@@ -67,7 +68,7 @@ class Ledger:
         output: ArtifactRef | None = None,
         cache_hit: str | None = None,
         cache_key: str | None = None,
-        cache_parts: dict[str, str] | None = None,
+        cache_parts: Mapping[str, str] | None = None,
         reopen: bool = False,
     ) -> Proposal | None:
         """Propose a transition of task ``key``; emit and return what the rules decided

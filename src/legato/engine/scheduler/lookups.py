@@ -54,7 +54,7 @@ class Lookups:
         dispatcher = self.flow.dispatcher
         for entry, (verdict, value) in zip(waiting, answers, strict=True):
             entry.cache_key = verdict.key
-            entry.cache_parts = verdict.parts.as_dict() if verdict.parts is not None else None
+            entry.cache_parts = verdict.parts
             entry.cache_reason = verdict.reason
             if verdict.hit is None or value is None or not self._reuse(entry, verdict, value):
                 dispatcher.enqueue(dispatcher.ready, entry)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from legato.engine.binding import MapError
 from legato.engine.scheduler.flow import Flow
-from legato.engine.scheduler.tasks import TaskEntry
+from legato.engine.scheduler.tasks import GroupEntry, TaskEntry
 from legato.model.artifacts import shape_of_ref
 from legato.model.records import RunRecord, TaskRecord
 from legato.model.states import RunState, TaskState
@@ -92,7 +92,7 @@ def restore(
         unmet = {up: TaskState.SKIPPED for up in node.upstream if up in skipped}
         entry.unmet = unmet or None
         recorded = tasks[key]
-        if node.mapped is not None and recorded.items is not None and entry.waiting == 0:
+        if isinstance(entry, GroupEntry) and recorded.items is not None and entry.waiting == 0:
             _restore_group(flow, entry, recorded, damaged)
             continue
         flow.transition(
@@ -128,7 +128,7 @@ def _why(key: str, damaged: Mapping[str, str]) -> str:
 
 
 def _restore_group(
-    flow: Flow, group: TaskEntry, recorded: TaskRecord, damaged: Mapping[str, str]
+    flow: Flow, group: GroupEntry, recorded: TaskRecord, damaged: Mapping[str, str]
 ) -> None:
     """A map that expanded before: its items that succeeded stay, the others run again."""
     count, group.map_positions, group.map_names = flow.inputs.map_length(group.node)

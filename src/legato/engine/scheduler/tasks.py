@@ -19,35 +19,31 @@ from legato.model.records import TaskRecord
 from legato.model.states import TaskState
 from legato.model.triggers import Trigger
 
-__all__ = ["Closed", "TaskEntry", "TaskTable"]
+__all__ = ["Closed", "GroupEntry", "TaskEntry", "TaskTable"]
 
 _FAILED = frozenset({TaskState.FAILED, TaskState.TIMED_OUT})
 _NO_POSITIONS: frozenset[int] = frozenset()
 _NO_NAMES: frozenset[str] = frozenset()
-_LEAF: list[str] = []
-# Shared by every entry that is not a map's group: an empty frozenset is a new 216-byte
-# object each time it is made, and a run of a million items has a million entries.
+# Shared by every group until its map expands: an empty frozenset is a new 216-byte object
+# each time it is made.
 
 
 class TaskEntry:
-    """Scheduler-private bookkeeping of one task instance (a node, or one item of a map)."""
+    """Scheduler-private bookkeeping of one task instance (a node, or one item of a map).
+
+    A map's group is a :class:`GroupEntry`, which adds what only a group needs: the items of
+    a run of a million carry none of it."""
 
     __slots__ = (
         "bound",
         "cache_key",
         "cache_parts",
         "cache_reason",
-        "cancelled",
-        "children",
         "claim_seq",
-        "failed",
         "group",
         "index",
         "key",
-        "map_names",
-        "map_positions",
         "node",
-        "remaining",
         "unmet",
         "waiting",
     )
@@ -60,23 +56,32 @@ class TaskEntry:
         self.unmet: dict[str, TaskState] | None = None
         """Inputs that ended without succeeding, and how (a task with a trigger rule waits
         for them; see :mod:`legato.engine.triggers`); None until one does (most never)."""
-        self.group: TaskEntry | None = None
-        # For the group instance of a mapped node:
-        self.children: list[str] = [] if node.mapped is not None and index is None else _LEAF
-        """The keys of a group's items (a shared empty list, never appended to, for the
-        others)."""
+        self.group: GroupEntry | None = None
+        """For an item of a map: its group."""
+        # Set when the cache was consulted (or the task first started):
+        self.bound: BoundArgs | None = None
+        self.cache_key: str | None = None
+        self.cache_parts: Mapping[str, str] | None = None
+        self.cache_reason = ""
+        self.claim_seq: int | None = None
+        """Sequence number of the current attempt's claim, while it waits to start."""
+
+
+class GroupEntry(TaskEntry):
+    """The group instance of a mapped node: its items, and how many are open, failed or
+    cancelled."""
+
+    __slots__ = ("cancelled", "children", "failed", "map_names", "map_positions", "remaining")
+
+    def __init__(self, key: str, node: PlanNode) -> None:
+        super().__init__(key, node)
+        self.children: list[str] = []
+        """The keys of the group's items, in item order."""
         self.remaining = 0
         self.failed = 0
         self.cancelled = 0
         self.map_positions = _NO_POSITIONS
         self.map_names = _NO_NAMES
-        # Set when the cache was consulted (or the task first started):
-        self.bound: BoundArgs | None = None
-        self.cache_key: str | None = None
-        self.cache_parts: dict[str, str] | None = None
-        self.cache_reason = ""
-        self.claim_seq: int | None = None
-        """Sequence number of the current attempt's claim, while it waits to start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +94,7 @@ class Closed:
     blocked: tuple[TaskEntry, ...] = ()
     """Dependents with the default trigger that can never run (their input failed, was
     skipped or cancelled)."""
-    group: TaskEntry | None = None
+    group: GroupEntry | None = None
     """The group whose last open item this was."""
 
 
@@ -102,7 +107,10 @@ class TaskTable:
     __slots__ = ("entries", "open")
 
     def __init__(self, plan: Plan) -> None:
-        self.entries: dict[str, TaskEntry] = {k: TaskEntry(k, n) for k, n in plan.nodes.items()}
+        self.entries: dict[str, TaskEntry] = {
+            k: TaskEntry(k, n) if n.mapped is None else GroupEntry(k, n)
+            for k, n in plan.nodes.items()
+        }
         self.open: dict[str, TaskEntry] = dict(self.entries)
 
     def __getitem__(self, key: str) -> TaskEntry:
@@ -114,7 +122,7 @@ class TaskTable:
 
     def add_item(
         self,
-        group: TaskEntry,
+        group: GroupEntry,
         index: int,
         *,
         open_: bool = True,

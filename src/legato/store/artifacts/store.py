@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from legato.errors import IntegrityError, SerializationError, StoreError
-from legato.model.artifacts import INLINE_LIMIT, ArtifactRef
+from legato.model.artifacts import INLINE_LIMIT, ArtifactRef, shared_meta
 from legato.store.artifacts.backends import Backend, Fetched, LocalBackend, open_backend
 from legato.store.artifacts.registry import SerializerRegistry, default_registry
 from legato.store.artifacts.serializers import Serializer, UnsupportedValueError
@@ -175,7 +175,7 @@ class FsspecArtifactStore:
                     serializer=serializer.name,
                     inline=data,
                     producer=producer,
-                    meta=meta,
+                    meta=shared_meta(meta),
                 )
             checksum, size = spool.checksum, spool.size
             location = location_for(checksum, serializer.extension)
@@ -215,7 +215,7 @@ class FsspecArtifactStore:
             serializer=serializer.name,
             inline=data,
             producer=producer,
-            meta={"serializer_version": str(serializer.version), **versions},
+            meta=shared_meta({"serializer_version": str(serializer.version), **versions}),
         )
 
     def _serialize(
