@@ -41,6 +41,13 @@ from legato.model import wire
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity
+from legato.model.values import Stored
+from legato.runtime.data import (
+    HANDED_ON_BYTES,
+    HANDED_ON_ENTRIES,
+    HANDED_ON_SERIALIZERS,
+    handed_on_checksums,
+)
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
 from legato.store.base import ArtifactStore
@@ -197,7 +204,13 @@ class ProcessesExecutor(Executor):
         if not idle:
             return None
         if not call.gpu_ids:
-            return min(idle, key=lambda w: w.gpus is not None)  # keep GPU workers for GPU calls
+            # Keep GPU workers for GPU calls; then the worker that stored the call's inputs
+            # last, which may hand them over without loading them (HandedOnData).
+            inputs = handed_on_checksums(call)
+            return min(
+                idle,
+                key=lambda w: (w.gpus is not None, -sum(c in w.handed_on for c in inputs)),
+            )
         for wanted in (call.gpu_ids, None):
             for worker in idle:
                 if worker.gpus == wanted:
@@ -237,6 +250,8 @@ class ProcessesExecutor(Executor):
             return
         message = wire.encode(call, fn_data=fn_data, args_data=args_data)
         worker.call = call
+        for checksum in handed_on_checksums(call):
+            worker.handed_on.pop(checksum, None)  # handed to this call, if still kept
         if call.gpu_ids and worker.gpus is None:
             worker.gpus = call.gpu_ids
         try:
@@ -331,6 +346,7 @@ class ProcessesExecutor(Executor):
             return
         with self._lock:
             call, worker.call = worker.call, None
+            _note_handed_on(worker, outcome)
             self._feed(worker)
         if call is not None:
             # Also when it finished just as it was being stopped: the engine knows it asked
@@ -417,3 +433,18 @@ class ProcessesExecutor(Executor):
         if self._wake_w >= 0:
             with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
+
+
+def _note_handed_on(worker: WorkerHandle, outcome: TaskOutcome) -> None:
+    """Remember which of its outputs ``worker`` may keep as objects, as its data plane
+    chooses them (:class:`~legato.runtime.data.HandedOnData`; a hint: a miss loads)."""
+    output = outcome.output
+    if not isinstance(output, Stored):
+        return
+    ref = output.ref
+    if ref.serializer in HANDED_ON_SERIALIZERS and ref.size <= HANDED_ON_BYTES:
+        kept = worker.handed_on
+        kept.pop(ref.checksum, None)
+        kept[ref.checksum] = None
+        while len(kept) > HANDED_ON_ENTRIES:
+            del kept[next(iter(kept))]

@@ -27,7 +27,7 @@ from legato.model.runs import LogEntry
 from legato.model.tracking import Tracked
 from legato.model.wire import WIRE_VERSION_EXIT, Received, WireVersionError, decode
 from legato.runtime.context import TaskContext
-from legato.runtime.data import DataPlane, PickledData, StoredData
+from legato.runtime.data import DataPlane, HandedOnData, PickledData
 from legato.runtime.invoke import capture_error, invoke
 from legato.runtime.logs import ANY_RUN, capture_in_process, join_entries
 from legato.runtime.secrets import mask
@@ -156,9 +156,7 @@ def main(argv: list[str]) -> int:
         capture_output(send)
         route_tracking(artifacts)
     assert tag == "init", tag
-    plane: DataPlane = (
-        StoredData(artifacts, keep_live=False) if artifacts is not None else PickledData()
-    )
+    plane: DataPlane = HandedOnData(artifacts) if artifacts is not None else PickledData()
     functions: dict[str, Any] = {}
     while True:
         try:

@@ -57,6 +57,7 @@ class WorkerHandle:
         "closing",
         "functions",
         "gpus",
+        "handed_on",
         "kill_at",
         "outcomes",
         "proc",
@@ -76,6 +77,9 @@ class WorkerHandle:
         self.call: TaskCall | None = None
         self.functions: set[str] = set()
         self.gpus: tuple[int, ...] | None = None  # the GPUs it first ran a call on
+        self.handed_on: dict[str, None] = {}
+        """Checksums of the outputs it stored last, oldest first, which it may still hold as
+        objects (``runtime.data.HandedOnData``): a hint for placing their readers."""
         self.ready = False
         self.stopping = False  # its call was cancelled: it is being killed
         self.kill_at: float | None = None  # when SIGTERM turns into SIGKILL

@@ -7,11 +7,15 @@ Three data planes, one per situation:
 - :class:`StoredData` — a durable run: every output becomes a checksummed artifact (inline in
   its reference when small); in-process consumers still get the live object without loading
   it. A list that a map consumes is stored item by item, plus a manifest listing the items.
+- :class:`HandedOnData` — a durable run's worker process: as :class:`StoredData`, and the
+  last outputs it stored are handed, each once, to a call of the same worker that reads
+  them, instead of being loaded (unpickled) again.
 """
 
 from __future__ import annotations
 
 import pickle
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from legato._crash import crash_point
@@ -19,10 +23,13 @@ from legato.model.artifacts import ArtifactRef, with_items, with_paths, with_sha
 from legato.model.calls import TaskCall
 from legato.model.codec import artifact_from_dict, artifact_to_dict
 from legato.model.values import (
+    Dict,
     Gathered,
+    Given,
     Inline,
     Pickled,
     PickledItems,
+    Seq,
     Stored,
     StoredItems,
     Value,
@@ -31,10 +38,15 @@ from legato.runtime.pickling import dumps_output
 from legato.store.base import ArtifactStore
 
 __all__ = [
+    "HANDED_ON_BYTES",
+    "HANDED_ON_ENTRIES",
+    "HANDED_ON_SERIALIZERS",
     "DataPlane",
+    "HandedOnData",
     "LiveData",
     "PickledData",
     "StoredData",
+    "handed_on_checksums",
     "in_process_data",
     "items_of_manifest",
 ]
@@ -117,6 +129,82 @@ class StoredData:
         ref = with_paths(with_shape(self.artifacts.put(obj, producer=producer), obj), obj)
         crash_point("output_written")
         return Stored(ref, obj) if self.keep_live else Stored(ref)
+
+
+HANDED_ON_SERIALIZERS = frozenset({"pickle", "joblib"})
+"""Outputs whose loading is unpickling them (a model, a tuple of arrays): worth keeping.
+Arrays (``npy``) load as a memory map of the file, JSON and tables cheaply: not kept."""
+HANDED_ON_BYTES = 256 * 2**20
+"""What a worker keeps at most, counted by the stored size of its outputs; the oldest goes
+first. An output larger than this is never kept."""
+HANDED_ON_ENTRIES = 8
+
+
+class HandedOnData(StoredData):
+    """A worker process's data plane in a durable run: it stores every output as
+    :class:`StoredData` does, keeps the last few it stored as objects (see
+    :data:`HANDED_ON_SERIALIZERS`, :data:`HANDED_ON_BYTES`), and hands each of them to the
+    first call of this worker that reads it, without loading it from the store.
+
+    Each kept object is handed out once and then forgotten, so a consumer gets the object
+    its producer returned, as a task on threads does, but never one another consumer (or an
+    earlier attempt of the same one, which may have changed it) was given: those load their
+    own copy. The processes executor sends a call to the worker that stored its inputs when
+    that worker is free (:meth:`ProcessesExecutor._worker_for`). The artifact is written,
+    fsynced and checksummed all the same: the object only saves the consumer the load.
+    """
+
+    def __init__(self, artifacts: ArtifactStore, *, budget: int = HANDED_ON_BYTES) -> None:
+        super().__init__(artifacts, keep_live=False)
+        self.budget = budget
+        self._kept: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+
+    def load(self, value: Value) -> Any:
+        if isinstance(value, Stored):
+            kept = self._kept.pop(value.ref.checksum, None)
+            if kept is not None:
+                self._bytes -= kept[1]
+                return kept[0]
+        return super().load(value)
+
+    def pack(self, call: TaskCall, obj: Any) -> Value:
+        value = super().pack(call, obj)
+        if isinstance(value, Stored):
+            ref = value.ref
+            if ref.serializer in HANDED_ON_SERIALIZERS and ref.size <= self.budget:
+                self._keep(ref.checksum, obj, ref.size)
+        return value
+
+    def _keep(self, checksum: str, obj: Any, size: int) -> None:
+        old = self._kept.pop(checksum, None)
+        if old is not None:
+            self._bytes -= old[1]
+        self._kept[checksum] = (obj, size)
+        self._bytes += size
+        while self._bytes > self.budget or len(self._kept) > HANDED_ON_ENTRIES:
+            _, (_, dropped) = self._kept.popitem(last=False)
+            self._bytes -= dropped
+
+
+def handed_on_checksums(call: TaskCall) -> list[str]:
+    """The checksums of the stored outputs a call reads (in lists, dicts and gathered map
+    outputs too) that a worker may have kept: what such a worker could hand the call."""
+    found: list[str] = []
+    stack: list[Any] = [*call.args, *(arg for _, arg in call.kwargs)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Given):
+            stack.append(node.value)
+        elif isinstance(node, Seq):
+            stack.extend(node.items)
+        elif isinstance(node, Dict):
+            stack.extend(arg for _, arg in node.items)
+        elif isinstance(node, Gathered):
+            stack.extend(node.items)
+        elif isinstance(node, Stored) and node.ref.serializer in HANDED_ON_SERIALIZERS:
+            found.append(node.ref.checksum)
+    return found
 
 
 def items_of_manifest(artifacts: ArtifactStore, manifest: ArtifactRef) -> tuple[ArtifactRef, ...]:
