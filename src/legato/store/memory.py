@@ -228,15 +228,21 @@ class MemoryRunStore:
         *,
         limit: int | None = None,
         kinds: Collection[type[Event]] | None = None,
+        keys: Collection[str] | None = None,
     ) -> list[Event]:
-        """The run's events after ``after_seq`` (of ``kinds``), in order, ``limit`` of them
-        when given (none for an unknown run)."""
+        """The run's events after ``after_seq`` (of ``kinds``; the task events of ``keys``),
+        in order, ``limit`` of them when given (none for an unknown run)."""
+        wanted = None if keys is None else frozenset(keys)
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return []
             found = [
-                e for e in run.events if e.seq > after_seq and (kinds is None or type(e) in kinds)
+                e
+                for e in run.events
+                if e.seq > after_seq
+                and (kinds is None or type(e) in kinds)
+                and (wanted is None or (isinstance(e, TaskTransitioned) and e.key in wanted))
             ]
             return found if limit is None else found[:limit]
 
@@ -329,9 +335,11 @@ class MemoryRunStore:
         states: Collection[TaskState] | None = None,
         offset: int = 0,
         limit: int = 100,
+        groups: bool = False,
     ) -> ItemPage:
         """A page of the run's tasks in ``states``, in the order they appeared."""
-        total, found = tallies.task_page(self.task_records(run_id), states, offset, limit)
+        records = self.task_records(run_id)
+        total, found = tallies.task_page(records, states, offset, limit, groups)
         return ItemPage(total=total, items=found)
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
