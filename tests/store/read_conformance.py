@@ -331,6 +331,14 @@ class LightReadsContract:
         assert store.read_events("r", keys=["sq[2]", "inc_1"], limit=1) == some[:1]
         assert store.read_events("r", keys=[]) == []
         assert store.read_events("r", keys=["sq"], kinds=[MapExpanded]) == []
+        ended = store.read_events("r", states=[S.FAILED, S.SUCCEEDED])
+        assert ended == [
+            e
+            for e in events
+            if isinstance(e, TaskTransitioned) and e.state in (S.FAILED, S.SUCCEEDED)
+        ]
+        assert [e.key for e in ended] == ["inc", "sq[2]", "inc_1", "sq[3]"]
+        assert store.read_events("r", states=[S.FAILED], keys=["inc_1", "inc"]) == [ended[2]]
 
     def test_run_output_is_what_run_started_recorded(self, store: RunStore) -> None:
         output = {"dict": [["best", {"task": "sq", "path": [-1]}], ["n", {"literal": "3"}]]}

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from rich.console import Console
 from rich.text import Text
 
-from legato.cli.attempts import Attempts
+from legato.cli.attempts import Attempt, attempts_of
 from legato.cli.choices import CRASHED
 from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
 from legato.cli.formats import STATE_STYLES, console
@@ -115,12 +115,13 @@ class _Printer:
         self.printed = False
         self._current: tuple[str, int] | None = None
         self._at_line_start = True
-        self._attempts = Attempts()
+        self._attempts: dict[tuple[str, int], Attempt] = {}
 
     def show(self, entries: Sequence[LogEntry]) -> None:
         self.seq = max([self.seq, *(e.seq for e in entries)])
         if self.selection is not None:
             entries = self.selection.of(entries)
+        self._learn(entries)
         for entry in entries:
             ident = (entry.key, entry.attempt)
             if ident != self._current:
@@ -131,13 +132,22 @@ class _Printer:
             self.printed = True
         self.out.file.flush()
 
+    def _learn(self, entries: Sequence[LogEntry]) -> None:
+        """Folds the events of the tasks that wrote ``entries`` whose attempts are not known
+        or not settled (a followed run's attempts move on): the events of the tasks that
+        wrote, never every event of the run."""
+        unknown = {
+            e.key
+            for e in entries
+            if (known := self._attempts.get((e.key, e.attempt))) is None or not known.settled
+        }
+        if unknown:
+            self._attempts.update(attempts_of(self.store.read_events(self.run_id, keys=unknown)))
+
     def _header(self, ident: tuple[str, int]) -> None:
         if not self._at_line_start:
             self.out.file.write("\n")
-        attempt = self._attempts.found.get(ident)
-        if attempt is None or not attempt.settled:  # a followed run's attempts move on
-            self._attempts.add(self.store.read_events(self.run_id, self._attempts.seq))
-            attempt = self._attempts.found.get(ident)
+        attempt = self._attempts.get(ident)
         outcome = attempt.outcome if attempt is not None else "unknown"
         key, number = ident
         line = Text("==> ", style="dim")

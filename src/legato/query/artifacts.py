@@ -4,6 +4,7 @@ location is checked before anything is read (:mod:`legato.query.preview`)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from legato.engine.tracked import summarize
@@ -51,11 +52,15 @@ class ArtifactList:
     logged: tuple[LoggedView, ...]
 
 
-def _outputs(store: RunStore, run_id: str) -> dict[tuple[str, int], ArtifactRef]:
+def _outputs(
+    store: RunStore, run_id: str, keys: Collection[str] | None = None
+) -> dict[tuple[str, int], ArtifactRef]:
+    """Each succeeded attempt's output (of the tasks with ``keys``, when given): read from
+    the run's ``succeeded`` events alone, the events that led to them never decoded."""
     return {
         (e.key, e.attempt): e.output
-        for e in store.read_events(run_id)
-        if isinstance(e, TaskTransitioned) and e.state is TaskState.SUCCEEDED and e.output
+        for e in store.read_events(run_id, keys=keys, states=[TaskState.SUCCEEDED])
+        if isinstance(e, TaskTransitioned) and e.output
     }
 
 
@@ -76,7 +81,7 @@ def artifact_list(store: RunStore, run_id: str) -> ArtifactList:
 
 def output_ref(store: RunStore, run_id: str, task: str, attempt: int) -> ArtifactRef | None:
     """The output of attempt ``attempt`` of task ``task`` of run ``run_id``, or None."""
-    return _outputs(store, store.get_run(run_id).run_id).get((task, attempt))
+    return _outputs(store, store.get_run(run_id).run_id, [task]).get((task, attempt))
 
 
 def logged_ref(store: RunStore, run_id: str, task: str, name: str) -> ArtifactRef | None:

@@ -214,13 +214,15 @@ class RunStore(Protocol):
         limit: int | None = None,
         kinds: Collection[type[Event]] | None = None,
         keys: Collection[str] | None = None,
+        states: Collection[TaskState] | None = None,
     ) -> list[Event]:
         """The run's events with ``seq > after_seq``, in order; of these classes only, when
         ``kinds`` is given (a run's rollback without decoding its million task events); the
         task events (:class:`~legato.model.events.TaskTransitioned`) of the tasks with these
         ``keys`` only, when given (the attempts of a page of tasks, without decoding the
-        events of the million others); the first ``limit`` of them when given (a page of a
-        log of millions of events, or its ``RunStarted`` alone)."""
+        events of the million others), into these ``states`` only, when given (a run's
+        outputs, without the events that led to them); the first ``limit`` of them when
+        given (a page of a log of millions of events, or its ``RunStarted`` alone)."""
         ...
 
     def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:

@@ -63,10 +63,11 @@ class SqlRunReads:
         limit: int | None = None,
         kinds: Collection[type[Event]] | None = None,
         keys: Collection[str] | None = None,
+        states: Collection[TaskState] | None = None,
     ) -> list[Event]:
-        """The run's events after ``after_seq`` (of ``kinds``; the task events of ``keys``:
-        :func:`event_reads.read_events`), in order, ``limit`` of them when given (none for
-        an unknown run)."""
+        """The run's events after ``after_seq`` (of ``kinds``; the task events of ``keys``,
+        into ``states``: :func:`event_reads.read_events`), in order, ``limit`` of them when
+        given (none for an unknown run)."""
         return self._tx.read(
             f"reading the events of run {run_id!r}",
             partial(
@@ -76,6 +77,7 @@ class SqlRunReads:
                 limit=limit,
                 kinds=kinds,
                 keys=keys,
+                states=states,
             ),
         )
 
