@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from rich.console import Console
 from rich.text import Text
 
-from legato.cli.attempts import Attempt, attempts_of
+from legato.cli.attempts import Attempts
 from legato.cli.choices import CRASHED
 from legato.cli.exits import CANCELLED, OK, USAGE, CommandError
 from legato.cli.formats import STATE_STYLES, console
@@ -115,7 +115,7 @@ class _Printer:
         self.printed = False
         self._current: tuple[str, int] | None = None
         self._at_line_start = True
-        self._attempts: dict[tuple[str, int], Attempt] = {}
+        self._attempts = Attempts()
 
     def show(self, entries: Sequence[LogEntry]) -> None:
         self.seq = max([self.seq, *(e.seq for e in entries)])
@@ -133,21 +133,22 @@ class _Printer:
         self.out.file.flush()
 
     def _learn(self, entries: Sequence[LogEntry]) -> None:
-        """Folds the events of the tasks that wrote ``entries`` whose attempts are not known
-        or not settled (a followed run's attempts move on): the events of the tasks that
-        wrote, never every event of the run."""
-        unknown = {
-            e.key
-            for e in entries
-            if (known := self._attempts.get((e.key, e.attempt))) is None or not known.settled
-        }
-        if unknown:
-            self._attempts.update(attempts_of(self.store.read_events(self.run_id, keys=unknown)))
+        """Folds the events of the tasks that wrote ``entries``, never every event of the
+        run. A task first seen has its events read from the log's start; the attempts
+        already folded that have not settled (a followed run's attempts move on) are read
+        with every batch, after the last event folded, so their fold stays whole (folding
+        an event again changes nothing)."""
+        fresh = {e.key for e in entries if (e.key, e.attempt) not in self._attempts.found}
+        moving = {a.key for a in self._attempts.found.values() if not a.settled}
+        if not fresh and not moving & {e.key for e in entries}:
+            return
+        after = 0 if fresh else self._attempts.seq
+        self._attempts.add(self.store.read_events(self.run_id, after, keys=fresh | moving))
 
     def _header(self, ident: tuple[str, int]) -> None:
         if not self._at_line_start:
             self.out.file.write("\n")
-        attempt = self._attempts.get(ident)
+        attempt = self._attempts.found.get(ident)
         outcome = attempt.outcome if attempt is not None else "unknown"
         key, number = ident
         line = Text("==> ", style="dim")
