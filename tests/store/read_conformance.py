@@ -330,6 +330,9 @@ class LightReadsContract:
         assert store.read_events("r", after_seq=some[0].seq, keys=["sq[2]"], limit=5) == some[1:2]
         assert store.read_events("r", keys=["sq[2]", "inc_1"], limit=1) == some[:1]
         assert store.read_events("r", keys=[]) == []
+        many = ["inc_1", *(f"nobody{i}" for i in range(1200)), "sq[2]"]  # SQL: a scan, then seeks
+        assert store.read_events("r", keys=many) == some
+        assert store.read_events("r", after_seq=some[1].seq, keys=many, limit=1) == some[2:3]
         assert store.read_events("r", keys=["sq"], kinds=[MapExpanded]) == []
         ended = store.read_events("r", states=[S.FAILED, S.SUCCEEDED])
         assert ended == [

@@ -1,10 +1,12 @@
 """A run's events, in SQL, decoded only where wanted: of some kinds (filtered on the
 ``type`` column), the task events into some states (the ``state`` column: a run's outputs
 without decoding the events that led to them), or the task events of some tasks. The
-events table has no index by task key, so the events of a page of tasks are found by one
-scan of the run's rows that reads two light columns (key and sequence number) and decodes
-nothing, then fetched by primary key, a chunk of sequence numbers at a time: the attempts
-of a page of a million-task run's tasks without decoding its million other task events."""
+events table has no index by task key, so the events of a few tasks are found by one scan
+of the run's rows that the database filters on the key column, and those of many (a page
+of thousands) by one scan that reads two light columns (key and sequence number) and
+decodes nothing, then fetched by primary key, a chunk of sequence numbers at a time: the
+attempts of a page of a million-task run's tasks without decoding its million other task
+events."""
 
 from __future__ import annotations
 
@@ -49,9 +51,15 @@ def read_events(
     if keys is None:
         query = sa.select(_E.payload).where(*where).order_by(_E.seq).limit(limit)
         return [event_from_dict(loads(p)) for p in c.execute(query).scalars()]
-    wanted = frozenset(keys)
+    wanted = sorted(set(keys))
+    if len(wanted) <= _CHUNK:  # one scan, the keys matched by the database
+        query = (
+            sa.select(_E.payload).where(*where, _E.key.in_(wanted)).order_by(_E.seq).limit(limit)
+        )
+        return [event_from_dict(loads(p)) for p in c.execute(query).scalars()]
+    among = frozenset(wanted)
     scan = sa.select(_E.key, _E.seq).where(*where).order_by(_E.seq)
-    seqs = [seq for key, seq in c.execute(scan) if key in wanted][:limit]
+    seqs = [seq for key, seq in c.execute(scan) if key in among][:limit]
     found: list[Event] = []
     for start in range(0, len(seqs), _CHUNK):
         chunk = seqs[start : start + _CHUNK]
