@@ -3,11 +3,18 @@ a word when a run or a task captured nothing."""
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console
+
 from legato.cli.attempts import attempts_of
 from legato.cli.exits import OK
+from legato.cli.logs import _Printer
 from legato.model.errors import ErrorInfo, ErrorKind
-from legato.model.events import Event, TaskTransitioned
-from legato.model.states import TaskState
+from legato.model.events import Event, PlannedTask, RunStarted, TaskTransitioned
+from legato.model.runs import LogEntry, RunInfo
+from legato.model.states import RunState, TaskState
+from legato.store.memory import MemoryRunStore
 
 from .conftest import RESOURCES, Invoke, run_id_of, target
 
@@ -45,6 +52,53 @@ def _moved(seq: int, key: str, attempt: int, state: TaskState, **more: object) -
     return TaskTransitioned(
         run_id="r", seq=seq, at=float(seq), key=key, attempt=attempt, state=state, **more
     )
+
+
+def test_a_followed_run_heads_each_attempt_as_it_stands() -> None:
+    """The printer folds the events of the tasks that write: a task first seen from the
+    log's start, the attempts still moving after the last event folded."""
+    boom = ErrorInfo(kind=ErrorKind.RAISED, type_name="builtins.ValueError", message="boom")
+    store = MemoryRunStore()
+    store.create_run(RunInfo(run_id="r", pipeline="p", state=RunState.RUNNING, owner="o"))
+    plan = (PlannedTask(key="fit", name="fit"), PlannedTask(key="other", name="other"))
+    store.append("r", "o", [RunStarted(run_id="r", seq=1, at=1.0, pipeline="p", tasks=plan)])
+    out = io.StringIO()
+    printer = _Printer(Console(file=out, width=200), store, "r", None)
+    written = iter(range(1, 100))
+
+    def wrote(key: str, attempt: int, text: str) -> LogEntry:
+        return LogEntry(
+            run_id="r", key=key, attempt=attempt, stream="stdout", text=text, at=0.0,
+            seq=next(written),
+        )  # fmt: skip
+
+    store.append("r", "o", [_moved(2, "fit", 1, TaskState.RUNNING)])
+    store.append("r", "o", [_moved(3, "other", 1, TaskState.RUNNING)])
+    printer.show([wrote("fit", 1, "a\n"), wrote("other", 1, "x\n")])
+    store.append(
+        "r", "o",
+        [
+            _moved(4, "fit", 1, TaskState.RETRY_WAIT, error=boom),
+            _moved(5, "fit", 2, TaskState.RUNNING),
+            _moved(6, "other", 1, TaskState.SUCCEEDED),
+        ],
+    )  # fmt: skip
+    printer.show([wrote("fit", 2, "b\n")])
+    store.append("r", "o", [_moved(7, "fit", 2, TaskState.FAILED, error=boom)])
+    printer.show([wrote("other", 1, "y\n"), wrote("fit", 2, "c\n")])
+    assert out.getvalue().splitlines() == [
+        "==> fit · attempt 1 · running <==",
+        "a",
+        "==> other · attempt 1 · running <==",
+        "x",
+        "==> fit · attempt 2 · running <==",
+        "b",
+        "==> other · attempt 1 · succeeded <==",
+        "y",
+        "==> fit · attempt 2 · failed <==",
+        "c",
+    ]
+    assert printer.seq == 5
 
 
 def test_attempts_say_how_each_ended() -> None:

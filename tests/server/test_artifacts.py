@@ -31,6 +31,23 @@ def test_a_runs_artifacts_by_metadata(viewer: TestClient, outputs: Any) -> None:
     assert all(o["attempt"] == 1 for o in body["outputs"])
     (report,) = body["logged"]
     assert (report["task"], report["name"]) == ("summary", "report")
+    assert body["next_after_seq"] is None  # one page holds them all
+
+
+def test_a_runs_outputs_a_page_at_a_time(viewer: TestClient, outputs: Any) -> None:
+    path = RUN.format(outputs.run_id) + "/artifacts"
+    whole = viewer.get(path).json()["outputs"]
+    assert len(whole) > 3
+    pages, after = [], 0
+    while after is not None:
+        page = viewer.get(path, params={"after_seq": after, "limit": 3}).json()
+        assert len(page["outputs"]) <= 3
+        pages.append(page["outputs"])
+        after = page["next_after_seq"]
+    assert [o for p in pages for o in p] == whole
+    assert len(pages) == -(-len(whole) // 3) + (len(whole) % 3 == 0)  # a full page has a next
+    assert viewer.get(path, params={"limit": 0}).status_code == 422
+    assert viewer.get(path, params={"after_seq": -1}).status_code == 422
 
 
 def test_previews_read_values_headers_and_schemas(viewer: TestClient, outputs: Any) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from legato.model.events import MapExpanded, RunStarted
+from legato.model.events import MapExpanded, RunStarted, TaskTransitioned
 from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
@@ -297,6 +297,12 @@ class LightReadsContract:
         assert store.task_page("r", states=[S.CANCELLED]) == store.task_page("ghost")
         assert store.task_page("ghost").total == 0
         assert store.step_counts("ghost") == []
+        whole = store.task_page("r", groups=True, limit=100)
+        assert (whole.total, whole.items) == (len(records), records)
+        waiting = store.task_page("r", states=[S.PENDING], groups=True)
+        assert waiting.items == [r for r in records if r.state is S.PENDING]
+        assert "cube" in [r.key for r in waiting.items]  # a group record, in its place
+        assert store.task_page("r", groups=True, offset=1, limit=2).items == records[1:3]
 
         named = store.task_records("r", keys=["total", "sq[3]", "inc", "nobody"])
         assert named == [r for r in records if r.key in ("inc", "total", "sq[3]")]
@@ -311,6 +317,31 @@ class LightReadsContract:
         assert expanded == [e for e in events if isinstance(e, (MapExpanded, RunStarted))]
         assert [type(e) for e in expanded] == [RunStarted, MapExpanded]
         assert store.read_events("r", after_seq=1, kinds=[MapExpanded], limit=1) == expanded[1:]
+        some = store.read_events("r", keys=["sq[2]", "inc_1", "nobody"])
+        assert some == [
+            e for e in events if isinstance(e, TaskTransitioned) and e.key in ("sq[2]", "inc_1")
+        ]
+        assert [(e.key, e.state) for e in some] == [
+            ("sq[2]", S.RUNNING),
+            ("sq[2]", S.FAILED),
+            ("inc_1", S.RUNNING),
+            ("inc_1", S.FAILED),
+        ]
+        assert store.read_events("r", after_seq=some[0].seq, keys=["sq[2]"], limit=5) == some[1:2]
+        assert store.read_events("r", keys=["sq[2]", "inc_1"], limit=1) == some[:1]
+        assert store.read_events("r", keys=[]) == []
+        many = ["inc_1", *(f"nobody{i}" for i in range(1200)), "sq[2]"]  # SQL: a scan, then seeks
+        assert store.read_events("r", keys=many) == some
+        assert store.read_events("r", after_seq=some[1].seq, keys=many, limit=1) == some[2:3]
+        assert store.read_events("r", keys=["sq"], kinds=[MapExpanded]) == []
+        ended = store.read_events("r", states=[S.FAILED, S.SUCCEEDED])
+        assert ended == [
+            e
+            for e in events
+            if isinstance(e, TaskTransitioned) and e.state in (S.FAILED, S.SUCCEEDED)
+        ]
+        assert [e.key for e in ended] == ["inc", "sq[2]", "inc_1", "sq[3]"]
+        assert store.read_events("r", states=[S.FAILED], keys=["inc_1", "inc"]) == [ended[2]]
 
     def test_run_output_is_what_run_started_recorded(self, store: RunStore) -> None:
         output = {"dict": [["best", {"task": "sq", "path": [-1]}], ["n", {"literal": "3"}]]}

@@ -121,6 +121,7 @@ class _Printer:
         self.seq = max([self.seq, *(e.seq for e in entries)])
         if self.selection is not None:
             entries = self.selection.of(entries)
+        self._learn(entries)
         for entry in entries:
             ident = (entry.key, entry.attempt)
             if ident != self._current:
@@ -131,13 +132,23 @@ class _Printer:
             self.printed = True
         self.out.file.flush()
 
+    def _learn(self, entries: Sequence[LogEntry]) -> None:
+        """Folds the events of the tasks that wrote ``entries``, never every event of the
+        run. A task first seen has its events read from the log's start; the attempts
+        already folded that have not settled (a followed run's attempts move on) are read
+        with every batch, after the last event folded, so their fold stays whole (folding
+        an event again changes nothing)."""
+        fresh = {e.key for e in entries if (e.key, e.attempt) not in self._attempts.found}
+        moving = {a.key for a in self._attempts.found.values() if not a.settled}
+        if not fresh and not moving & {e.key for e in entries}:
+            return
+        after = 0 if fresh else self._attempts.seq
+        self._attempts.add(self.store.read_events(self.run_id, after, keys=fresh | moving))
+
     def _header(self, ident: tuple[str, int]) -> None:
         if not self._at_line_start:
             self.out.file.write("\n")
         attempt = self._attempts.found.get(ident)
-        if attempt is None or not attempt.settled:  # a followed run's attempts move on
-            self._attempts.add(self.store.read_events(self.run_id, self._attempts.seq))
-            attempt = self._attempts.found.get(ident)
         outcome = attempt.outcome if attempt is not None else "unknown"
         key, number = ident
         line = Text("==> ", style="dim")

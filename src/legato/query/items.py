@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from legato.errors import ParameterError
-from legato.model.states import TaskState
 from legato.query.live import LiveTask, live_task
+from legato.query.tasks import task_state
 from legato.store.base import RunStore
 
 __all__ = ["MAX_ITEMS", "ItemList", "item_list"]
@@ -46,7 +46,7 @@ def item_list(
     state that is not a task state."""
     if not 1 <= limit <= MAX_ITEMS or offset < 0:
         raise ParameterError(f"a page is 1 to {MAX_ITEMS} items from offset 0 or more")
-    wanted = _state(state)
+    wanted = task_state(state)
     info = store.get_run(run_id)
     planned = store.planned_tasks(info.run_id)
     if not any(r.key == task and r.mapped for r in planned):
@@ -61,13 +61,3 @@ def item_list(
         offset=offset,
         items=tuple(live_task(r) for r in page.items),
     )
-
-
-def _state(state: str | None) -> TaskState | None:
-    if state is None:
-        return None
-    try:
-        return TaskState(state)
-    except ValueError:
-        known = ", ".join(s.value for s in TaskState)
-        raise ParameterError(f"no task state {state!r}: one of {known}") from None

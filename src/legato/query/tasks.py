@@ -1,6 +1,7 @@
-"""A run's tasks as the API shows them: each task's record (the store's projection, the
-reducer's fold), its attempts rebuilt from the event log, its cache story and its output
-described by the artifact's metadata (never loaded).
+"""A run's tasks as the API shows them, a page at a time: each task's record (the store's
+projection, the reducer's fold, read a page of a million-task run at a time), its attempts
+rebuilt from the events of the page's tasks alone, its cache story and its output described
+by the artifact's metadata (never loaded).
 
 An attempt starts at its ``running`` event (a cache hit has none: it never ran) and ends at
 its first terminal or ``retry_wait`` event; what it ended with (state, reason, error, the
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from legato.engine.caching import previous_parts
+from legato.errors import ParameterError
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.events import Event, TaskTransitioned
@@ -32,6 +34,7 @@ from legato.model.states import TASK_TERMINAL, TaskState
 from legato.store.base import RunStore
 
 __all__ = [
+    "MAX_TASKS",
     "AttemptView",
     "CacheView",
     "ErrorView",
@@ -44,12 +47,16 @@ __all__ = [
     "error_view",
     "output_view",
     "task_list",
+    "task_state",
     "task_view",
 ]
 
 _CACHE_WORD = "cache:"
 _MISS = "cache: miss"
 _PARTS = ("code", "inputs", "params", "version")
+MAX_TASKS = 10_000
+"""The most tasks one page holds, and a page's size when none is asked: the run page lists
+a run of up to 5,000 tasks (and its maps' group records) whole, in one page."""
 _ENDS_ATTEMPT = TASK_TERMINAL | {TaskState.RETRY_WAIT}
 """What ends an attempt: derived from the states' own groups, so a new state counts here."""
 
@@ -154,10 +161,17 @@ class TaskView:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskList:
-    """A run's tasks: planned tasks in plan order, then map items as they appeared."""
+    """Tasks ``offset`` to ``offset + len(tasks)`` of the ``total`` a run's filter (a state,
+    a mapped task's items) matches: in the order they appeared (the group records of
+    mapped tasks in their places), a map's items by map index."""
 
     run_id: str
     tasks: tuple[TaskView, ...]
+    total: int = 0
+    offset: int = 0
+    state: str | None = None
+    parent: str | None = None
+    """The mapped task whose items these are; None: the run's tasks."""
 
 
 def error_view(error: ErrorInfo | None) -> ErrorView | None:
@@ -298,12 +312,33 @@ def _changed(before: Mapping[str, str] | None, now: Mapping[str, str] | None) ->
     return tuple(part for part in _PARTS if before.get(part) != now.get(part))
 
 
-def task_list(store: RunStore, run_id: str) -> TaskList:
-    """Run ``run_id``'s tasks (an id or a unique prefix), with their attempts; a cache
-    miss set beside the parts the engine compared it with (those of the newest of the three
-    runs of the pipeline before it that has cache keys, as the engine chose them)."""
+def task_list(
+    store: RunStore,
+    run_id: str,
+    *,
+    state: str | None = None,
+    parent: str | None = None,
+    offset: int = 0,
+    limit: int = MAX_TASKS,
+) -> TaskList:
+    """A page of run ``run_id``'s tasks (an id or a unique prefix): in the order they
+    appeared, the group records of mapped tasks in their places, or the items of the mapped
+    task ``parent`` by map index; in ``state`` when given; ``limit`` (1 to
+    :data:`MAX_TASKS`) from the ``offset``-th; with their attempts, from the events of
+    these tasks alone. A cache miss is set beside the parts the engine compared it with
+    (those of the newest of the three runs of the pipeline before it that has cache keys,
+    as the engine chose them). Raises ``ParameterError`` for a page out of bounds or a
+    state that is not a task state."""
+    if not 1 <= limit <= MAX_TASKS or offset < 0:
+        raise ParameterError(f"a page is 1 to {MAX_TASKS} tasks from offset 0 or more")
+    wanted = task_state(state)
     info = store.get_run(run_id)
-    log = store.read_events(info.run_id)
+    if parent is None:
+        states = None if wanted is None else [wanted]
+        page = store.task_page(info.run_id, states=states, offset=offset, limit=limit, groups=True)
+    else:
+        page = store.map_items(info.run_id, parent, state=wanted, offset=offset, limit=limit)
+    log = store.read_events(info.run_id, keys=[r.key for r in page.items]) if page.items else []
     attempts = attempts_of(log)
     said = cache_reasons(log)
     previous: Mapping[str, Any] = {}
@@ -316,6 +351,22 @@ def task_list(store: RunStore, run_id: str) -> TaskList:
         run_id=info.run_id,
         tasks=tuple(
             task_view(r, attempts.get(r.key, ()), said.get(r.key), previous.get(r.key))
-            for r in store.task_records(info.run_id)
+            for r in page.items
         ),
+        total=page.total,
+        offset=offset,
+        state=state,
+        parent=parent,
     )
+
+
+def task_state(state: str | None) -> TaskState | None:
+    """The task state named ``state`` (None for None); raises ``ParameterError`` for a name
+    that is no task state."""
+    if state is None:
+        return None
+    try:
+        return TaskState(state)
+    except ValueError:
+        known = ", ".join(s.value for s in TaskState)
+        raise ParameterError(f"no task state {state!r}: one of {known}") from None

@@ -213,11 +213,16 @@ class RunStore(Protocol):
         *,
         limit: int | None = None,
         kinds: Collection[type[Event]] | None = None,
+        keys: Collection[str] | None = None,
+        states: Collection[TaskState] | None = None,
     ) -> list[Event]:
         """The run's events with ``seq > after_seq``, in order; of these classes only, when
         ``kinds`` is given (a run's rollback without decoding its million task events); the
-        first ``limit`` of them when given (a page of a log of millions of events, or its
-        ``RunStarted`` alone)."""
+        task events (:class:`~legato.model.events.TaskTransitioned`) of the tasks with these
+        ``keys`` only, when given (the attempts of a page of tasks, without decoding the
+        events of the million others), into these ``states`` only, when given (a run's
+        outputs, without the events that led to them); the first ``limit`` of them when
+        given (a page of a log of millions of events, or its ``RunStarted`` alone)."""
         ...
 
     def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
@@ -243,11 +248,12 @@ class RunStore(Protocol):
         states: Collection[TaskState] | None = None,
         offset: int = 0,
         limit: int = 100,
+        groups: bool = False,
     ) -> ItemPage:
-        """The run's tasks and map items (the group records of mapped tasks left out) in one
-        of ``states`` when given, in the order they appeared, ``limit`` of them from the
-        ``offset``-th, and how many match: the failed or running tasks of a huge run, a
-        page at a time (nothing for an unknown run)."""
+        """The run's tasks and map items (the group records of mapped tasks left out, or in
+        their places with ``groups``) in one of ``states`` when given, in the order they
+        appeared, ``limit`` of them from the ``offset``-th, and how many match: the failed
+        or running tasks of a huge run, a page at a time (nothing for an unknown run)."""
         ...
 
     def planned_tasks(self, run_id: str) -> list[TaskRecord]:

@@ -228,15 +228,24 @@ class MemoryRunStore:
         *,
         limit: int | None = None,
         kinds: Collection[type[Event]] | None = None,
+        keys: Collection[str] | None = None,
+        states: Collection[TaskState] | None = None,
     ) -> list[Event]:
-        """The run's events after ``after_seq`` (of ``kinds``), in order, ``limit`` of them
-        when given (none for an unknown run)."""
+        """The run's events after ``after_seq`` (of ``kinds``; the task events of ``keys``,
+        into ``states``), in order, ``limit`` of them when given (none for an unknown
+        run)."""
+        task_only = keys is not None or states is not None
+        keys = None if keys is None else frozenset(keys)
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return []
             found = [
-                e for e in run.events if e.seq > after_seq and (kinds is None or type(e) in kinds)
+                e
+                for e in run.events
+                if e.seq > after_seq
+                and (kinds is None or type(e) in kinds)
+                and (not task_only or _among(e, keys, states))
             ]
             return found if limit is None else found[:limit]
 
@@ -329,9 +338,11 @@ class MemoryRunStore:
         states: Collection[TaskState] | None = None,
         offset: int = 0,
         limit: int = 100,
+        groups: bool = False,
     ) -> ItemPage:
         """A page of the run's tasks in ``states``, in the order they appeared."""
-        total, found = tallies.task_page(self.task_records(run_id), states, offset, limit)
+        records = self.task_records(run_id)
+        total, found = tallies.task_page(records, states, offset, limit, groups)
         return ItemPage(total=total, items=found)
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
@@ -452,3 +463,15 @@ class MemoryRunStore:
 
 def _copy_info(run: RunInfo) -> RunInfo:
     return dataclasses.replace(run, params=dict(run.params), environment=dict(run.environment))
+
+
+def _among(
+    event: Event, keys: Collection[str] | None, states: Collection[TaskState] | None
+) -> bool:
+    """Whether ``event`` is a task event of one of ``keys`` into one of ``states`` (either
+    when not given)."""
+    return (
+        isinstance(event, TaskTransitioned)
+        and (keys is None or event.key in keys)
+        and (states is None or event.state in states)
+    )

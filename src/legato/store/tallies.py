@@ -79,11 +79,14 @@ def task_page(
     states: Collection[TaskState] | None,
     offset: int,
     limit: int,
+    groups: bool = False,
 ) -> tuple[int, list[TaskRecord]]:
     """The tasks and map items among ``records`` (in their order, group records of mapped
-    tasks left out) in one of ``states`` when given: how many, and ``limit`` of them from
-    the ``offset``-th."""
-    found = [r for r in records if not r.mapped and (states is None or r.state in states)]
+    tasks left out unless ``groups``) in one of ``states`` when given: how many, and
+    ``limit`` of them from the ``offset``-th."""
+    found = [
+        r for r in records if (groups or not r.mapped) and (states is None or r.state in states)
+    ]
     return len(found), found[offset : offset + limit]
 
 

@@ -9,7 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query
 
-from legato.query.artifacts import ArtifactList, artifact_list, logged_ref, output_ref
+from legato.query.artifacts import (
+    MAX_OUTPUTS,
+    ArtifactList,
+    artifact_list,
+    logged_ref,
+    output_ref,
+)
 from legato.query.preview import PREVIEW_ROWS, Preview, preview
 from legato.server.auth import Role
 from legato.server.config import ServerConfig, config_of
@@ -42,9 +48,18 @@ def add_routes(api: FastAPI) -> None:
     )(logged)
 
 
-def artifacts(config: Config, run_id: RunId) -> ArtifactList:
-    """A run's stored outputs (per succeeded attempt) and logged artifacts, by metadata."""
-    return artifact_list(config.store, run_id)
+def artifacts(
+    config: Config,
+    run_id: RunId,
+    *,
+    after_seq: Annotated[
+        int, Query(ge=0, description="Outputs of the events after this one (a page's next).")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_OUTPUTS)] = MAX_OUTPUTS,
+) -> ArtifactList:
+    """A run's stored outputs (per succeeded attempt, a page at a time) and logged
+    artifacts, by metadata."""
+    return artifact_list(config.store, run_id, after_seq=after_seq, limit=limit)
 
 
 def output(

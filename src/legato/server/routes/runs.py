@@ -23,7 +23,7 @@ from legato.query.metrics import (
     metric_series,
 )
 from legato.query.runs import RUN_STATES, RunFilter, list_runs
-from legato.query.tasks import TaskList, task_list
+from legato.query.tasks import MAX_TASKS, TaskList, task_list
 from legato.query.views import RunList
 from legato.server.auth import Role
 from legato.server.config import ServerConfig, config_of
@@ -117,10 +117,22 @@ def run(config: Config, run_id: RunId) -> RunDetail:
     return run_detail(config.store, run_id, stale_after=config.stale_after)
 
 
-def tasks(config: Config, run_id: RunId) -> TaskList:
-    """A run's tasks: state, attempts with their errors and timings, what the cache said,
-    outputs as artifact metadata."""
-    return task_list(config.store, run_id)
+def tasks(
+    config: Config,
+    run_id: RunId,
+    *,
+    state: Annotated[str | None, Query(description="Only tasks in this state.")] = None,
+    parent: Annotated[
+        str | None,
+        Query(description="Only the items of this mapped task (by map index).", max_length=1000),
+    ] = None,
+    offset: Annotated[int, Query(ge=0, description="The first task of the page.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = MAX_TASKS,
+) -> TaskList:
+    """A page of a run's tasks in the order they appeared (or of a mapped task's items):
+    state, attempts with their errors and timings, what the cache said, outputs as artifact
+    metadata; and how many tasks the filter matches."""
+    return task_list(config.store, run_id, state=state, parent=parent, offset=offset, limit=limit)
 
 
 def items(

@@ -53,10 +53,14 @@ def task_page(
     states: Collection[TaskState] | None = None,
     offset: int = 0,
     limit: int = 100,
+    groups: bool = False,
 ) -> ItemPage:
-    """The run's tasks and map items in one of ``states`` (when given), in the order they
-    appeared: how many, and ``limit`` of them from the ``offset``-th."""
-    where = [_T.run_id == run_id, _T.mapped == sa.false()]
+    """The run's tasks and map items (and the group records of mapped tasks, with
+    ``groups``) in one of ``states`` (when given), in the order they appeared: how many,
+    and ``limit`` of them from the ``offset``-th."""
+    where = [_T.run_id == run_id]
+    if not groups:
+        where.append(_T.mapped == sa.false())
     if states is not None:
         where.append(_T.state.in_(sorted(s.value for s in states)))
     total = c.execute(sa.select(sa.func.count()).select_from(task_runs).where(*where)).scalar()

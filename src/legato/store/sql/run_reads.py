@@ -14,15 +14,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from legato.model.codec import EVENT_KINDS, event_from_dict
 from legato.model.events import Event
 from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked
 from legato.store.base import ItemPage, RunReading, StepCount
-from legato.store.sql import item_reads, overview_reads, reads
-from legato.store.sql.schema import events, task_runs
+from legato.store.sql import event_reads, item_reads, overview_reads, reads
+from legato.store.sql.schema import task_runs
 from legato.store.sql.transactions import Transactions
 
 __all__ = ["SqlRunReads"]
@@ -63,22 +62,23 @@ class SqlRunReads:
         *,
         limit: int | None = None,
         kinds: Collection[type[Event]] | None = None,
+        keys: Collection[str] | None = None,
+        states: Collection[TaskState] | None = None,
     ) -> list[Event]:
-        """The run's events after ``after_seq`` (of ``kinds``: filtered on the ``type``
-        column, the others never decoded), in order, ``limit`` of them when given (none for
-        an unknown run)."""
-        query = (
-            sa.select(events.c.payload)
-            .where(events.c.run_id == run_id, events.c.seq > after_seq)
-            .order_by(events.c.seq)
-            .limit(limit)
-        )
-        if kinds is not None:
-            query = query.where(events.c.type.in_(sorted(EVENT_KINDS[k] for k in kinds)))
-        loads = json.loads
+        """The run's events after ``after_seq`` (of ``kinds``; the task events of ``keys``,
+        into ``states``: :func:`event_reads.read_events`), in order, ``limit`` of them when
+        given (none for an unknown run)."""
         return self._tx.read(
             f"reading the events of run {run_id!r}",
-            lambda c: [event_from_dict(loads(p)) for p in c.execute(query).scalars()],
+            partial(
+                event_reads.read_events,
+                run_id,
+                after_seq=after_seq,
+                limit=limit,
+                kinds=kinds,
+                keys=keys,
+                states=states,
+            ),
         )
 
     def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
@@ -143,11 +143,19 @@ class SqlRunReads:
         states: Collection[TaskState] | None = None,
         offset: int = 0,
         limit: int = 100,
+        groups: bool = False,
     ) -> ItemPage:
         """A page of the run's tasks in ``states`` (:func:`overview_reads.task_page`)."""
         return self._tx.read(
             f"reading the tasks of run {run_id!r}",
-            partial(overview_reads.task_page, run_id, states=states, offset=offset, limit=limit),
+            partial(
+                overview_reads.task_page,
+                run_id,
+                states=states,
+                offset=offset,
+                limit=limit,
+                groups=groups,
+            ),
         )
 
     def cache_hits(self, run_id: str) -> dict[str, str]:
