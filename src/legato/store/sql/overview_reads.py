@@ -16,8 +16,8 @@ from legato.model.codec import EVENT_KINDS
 from legato.model.events import RunStarted
 from legato.model.states import TaskState
 from legato.store.base import ItemPage, StepCount
-from legato.store.sql.reads import task_record
-from legato.store.sql.schema import artifacts, events, task_runs
+from legato.store.sql.item_reads import page_of
+from legato.store.sql.schema import events, task_runs
 
 __all__ = ["run_output", "step_counts", "task_page"]
 
@@ -63,24 +63,8 @@ def task_page(
         where.append(_T.mapped == sa.false())
     if states is not None:
         where.append(_T.state.in_(sorted(s.value for s in states)))
-    total = c.execute(sa.select(sa.func.count()).select_from(task_runs).where(*where)).scalar()
-    # The page's keys first: what is sorted is a key and two numbers a row, not whole rows
-    # joined with their artifacts.
-    keys = (
-        sa.select(_T.key)
-        .where(*where)
-        .order_by(_T.ord_seq, _T.ord_idx)
-        .offset(offset)
-        .limit(limit)
-        .scalar_subquery()
-    )
-    query = (
-        sa.select(task_runs, artifacts.c.inline)
-        .select_from(task_runs.outerjoin(artifacts, artifacts.c.checksum == _T.output_checksum))
-        .where(_T.run_id == run_id, _T.key.in_(keys))
-        .order_by(_T.ord_seq, _T.ord_idx)
-    )
-    return ItemPage(total=total or 0, items=[task_record(row) for row in c.execute(query)])
+    # What is sorted is a key and two numbers a row, not whole rows joined with artifacts.
+    return page_of(run_id, where, (_T.ord_seq, _T.ord_idx), c, offset=offset, limit=limit)
 
 
 def run_output(run_id: str, c: sa.Connection) -> dict[str, Any] | None:
