@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
 from legato.model.artifacts import ArtifactRef
@@ -28,9 +27,10 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
-from legato.store.base import ItemPage, RunReading, StepCount
+from legato.store.base import RunReading
 from legato.store.memory_models import MemoryModelStore
 from legato.store.memory_queries import find_runs
+from legato.store.memory_reads import MemoryRunReads
 from legato.store.refusals import (
     check_batch,
     fenced_message,
@@ -58,7 +58,7 @@ class _CacheEntry:
     order: int
 
 
-class MemoryRunStore:
+class MemoryRunStore(MemoryRunReads):
     """A :class:`~legato.store.base.RunStore` that keeps everything in this process."""
 
     url: str = "memory://"
@@ -298,56 +298,6 @@ class MemoryRunStore:
                 return list(run.tasks.values())
             wanted = set(keys)
             return [r for r in run.tasks.values() if r.key in wanted]
-
-    def planned_tasks(self, run_id: str) -> list[TaskRecord]:
-        """The planned tasks in plan order, map items left out."""
-        return tallies.planned(self.task_records(run_id))
-
-    def item_counts(self, run_id: str) -> dict[str, dict[str, int]]:
-        """Each mapped task's items per state."""
-        return tallies.item_counts(self.task_records(run_id))
-
-    def map_items(
-        self,
-        run_id: str,
-        parent: str,
-        *,
-        state: TaskState | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> ItemPage:
-        """A page of a mapped task's items, by map index."""
-        total, items = tallies.map_items(self.task_records(run_id), parent, state, offset, limit)
-        return ItemPage(total=total, items=items)
-
-    def run_output(self, run_id: str) -> dict[str, Any] | None:
-        """How the run's output is made, as its ``RunStarted`` recorded it."""
-        for started in self.read_events(run_id, kinds=[RunStarted], limit=1):
-            assert isinstance(started, RunStarted)
-            return None if started.output is None else dict(started.output)
-        return None
-
-    def step_counts(self, run_id: str) -> list[StepCount]:
-        """Tasks per name per state, names in plan order."""
-        return tallies.step_counts(self.task_records(run_id))
-
-    def task_page(
-        self,
-        run_id: str,
-        *,
-        states: Collection[TaskState] | None = None,
-        offset: int = 0,
-        limit: int = 100,
-        groups: bool = False,
-    ) -> ItemPage:
-        """A page of the run's tasks in ``states``, in the order they appeared."""
-        records = self.task_records(run_id)
-        total, found = tallies.task_page(records, states, offset, limit, groups)
-        return ItemPage(total=total, items=found)
-
-    def cache_hits(self, run_id: str) -> dict[str, str]:
-        """Task key -> the run whose output it reused."""
-        return tallies.cache_hits(self.task_records(run_id))
 
     def _task(self, run: _Run, event: TaskTransitioned) -> None:
         old = run.tasks.get(event.key)
