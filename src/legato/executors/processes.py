@@ -43,10 +43,9 @@ from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity
 from legato.model.values import Stored
 from legato.runtime.data import (
-    HANDED_ON_BYTES,
     HANDED_ON_ENTRIES,
-    HANDED_ON_SERIALIZERS,
     handed_on_checksums,
+    worth_handing_on,
 )
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
@@ -442,7 +441,7 @@ def _note_handed_on(worker: WorkerHandle, outcome: TaskOutcome) -> None:
     if not isinstance(output, Stored):
         return
     ref = output.ref
-    if ref.serializer in HANDED_ON_SERIALIZERS and ref.size <= HANDED_ON_BYTES:
+    if worth_handing_on(ref):
         kept = worker.handed_on
         kept.pop(ref.checksum, None)
         kept[ref.checksum] = None

@@ -47,6 +47,7 @@ __all__ = [
     "PickledData",
     "StoredData",
     "handed_on_checksums",
+    "worth_handing_on",
     "in_process_data",
     "items_of_manifest",
 ]
@@ -140,6 +141,13 @@ first. An output larger than this is never kept."""
 HANDED_ON_ENTRIES = 8
 
 
+def worth_handing_on(ref: ArtifactRef, budget: int = HANDED_ON_BYTES) -> bool:
+    """Whether a worker keeps the output ``ref`` stores for its next reader: one that loads
+    by unpickling, within the budget. The one rule the worker and the executor's placement
+    of calls both follow."""
+    return ref.serializer in HANDED_ON_SERIALIZERS and ref.size <= budget
+
+
 class HandedOnData(StoredData):
     """A worker process's data plane in a durable run: it stores every output as
     :class:`StoredData` does, keeps the last few it stored as objects (see
@@ -172,7 +180,7 @@ class HandedOnData(StoredData):
         value = super().pack(call, obj)
         if isinstance(value, Stored):
             ref = value.ref
-            if ref.serializer in HANDED_ON_SERIALIZERS and ref.size <= self.budget:
+            if worth_handing_on(ref, self.budget):
                 self._keep(ref.checksum, obj, ref.size)
         return value
 
@@ -202,7 +210,7 @@ def handed_on_checksums(call: TaskCall) -> list[str]:
             stack.extend(arg for _, arg in node.items)
         elif isinstance(node, Gathered):
             stack.extend(node.items)
-        elif isinstance(node, Stored) and node.ref.serializer in HANDED_ON_SERIALIZERS:
+        elif isinstance(node, Stored) and worth_handing_on(node.ref):
             found.append(node.ref.checksum)
     return found
 
