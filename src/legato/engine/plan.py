@@ -102,6 +102,9 @@ def build_plan(
                 if isinstance(arg, Ref) and not arg.path:
                     split.add(arg.node)
     nodes: dict[str, PlanNode] = {}
+    # Nodes that ask for the same resources share one mapping: admission refuses equal
+    # requests by identity (scheduler/waiting.py), and a wide plan keeps one copy.
+    requests: dict[tuple[tuple[str, float], ...], dict[str, float]] = {}
     for key, node in graph.nodes.items():  # inputs first: a keyed map reads its inputs' keys
         keys = _item_keys(node, params, nodes, graph.pipeline)
         nodes[key] = PlanNode(
@@ -113,7 +116,7 @@ def build_plan(
             location=node.location,
             upstream=node.upstream,  # its inputs, then what it only waits for
             downstream=tuple(downstream[key]),
-            amounts=node.spec.options.resources.amounts(),
+            amounts=_shared(requests, node.spec.options.resources.amounts()),
             split_output=key in split,
             item_keys=keys,
             size=len(keys) if keys else _size(node, params, nodes),
@@ -132,6 +135,12 @@ def build_plan(
         failure_policy=failure_policy or graph.failure_policy,
         caching=caching or CacheOptions(),
     )
+
+
+def _shared(
+    requests: dict[tuple[tuple[str, float], ...], dict[str, float]], amounts: dict[str, float]
+) -> dict[str, float]:
+    return requests.setdefault(tuple(amounts.items()), amounts)
 
 
 def _item_keys(

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from legato.config import SecretRefs
 from legato.engine.resources import Admission, ResourcePool
 from legato.engine.scheduler.tasks import TaskEntry
+from legato.engine.scheduler.waiting import WaitQueue
 from legato.model.calls import TaskCall
 from legato.model.specs import Capacity
 
@@ -58,8 +59,8 @@ class Dispatcher:
     def __init__(self, capacity: Capacity, *, runahead: bool = False) -> None:
         self.pool = ResourcePool(capacity)
         self.unchecked: deque[TaskEntry] = deque()
-        self.ready: deque[TaskEntry] = deque()
-        self.claimed: deque[TaskEntry] = deque()
+        self.ready = WaitQueue()
+        self.claimed = WaitQueue()
         """Claimed ahead (``running`` on record) and waiting for resources, oldest first."""
         self.calls: dict[int, Call] = {}
         self.runahead = runahead
@@ -72,7 +73,7 @@ class Dispatcher:
         return next(self._ids)
 
     @staticmethod
-    def enqueue(queue: deque[TaskEntry], entry: TaskEntry) -> None:
+    def enqueue(queue: deque[TaskEntry] | WaitQueue, entry: TaskEntry) -> None:
         """Queue ``entry``: at the front for the next step of a mapped sub-pipeline's item
         (its chain goes through before other items start), else at the back."""
         if entry.node.chained:
@@ -87,19 +88,9 @@ class Dispatcher:
             return
         admission = Admission(self.pool)
         for queue in (self.claimed, self.ready):
-            skipped: list[TaskEntry] = []
-            took = True  # only an admitted entry takes a slot and may exhaust the pass
-            try:
-                while queue and not (took and admission.exhausted):
-                    entry = queue.popleft()
-                    took = admission.admit(entry.node.amounts)
-                    if took:
-                        yield entry
-                    else:
-                        skipped.append(entry)
-            finally:
-                if skipped:
-                    queue.extendleft(reversed(skipped))
+            if admission.exhausted:
+                return
+            yield from queue.admitted(admission)
 
     def to_claim_ahead(self) -> Iterator[TaskEntry]:
         """Ready instances to claim now, before a slot is free (see the module's doc)."""
@@ -108,9 +99,10 @@ class Dispatcher:
         ready, claimed = self.ready, self.claimed
         slots = self.pool.total["slots"]
         while ready:
-            if ready[0].node.lane is not None:
+            node = ready.first().node
+            if node.lane is not None:
                 return  # a claimed first step would go before an item's next step
-            mean = self._means.get(ready[0].node.spec.name)
+            mean = self._means.get(node.spec.name)
             if mean is None:
                 return
             allowed = RUNAHEAD_MAX if mean <= 0 else int(slots * RUNAHEAD_BUDGET_S / mean)
