@@ -40,18 +40,19 @@ def _packages() -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+_GIT_STATUS = ("git", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+
+
 def git_state(folder: Path) -> dict[str, Any]:
-    """Commit, branch and dirty flag of the git repository holding ``folder``, if any."""
+    """Commit, root and dirty flag of the git repository holding ``folder``, if any.
+
+    One ``git status`` answers for the commit (its branch header) and the dirty flag: a
+    run pays for one git process, not two. The root is the nearest folder holding ``.git``
+    (a folder, or a file in a worktree or submodule), as ``git rev-parse --show-toplevel``
+    would say."""
     try:
-        top = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "--show-toplevel", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.split()
-        status = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+        out = subprocess.run(
+            [*_GIT_STATUS[:1], "-C", str(folder), *_GIT_STATUS[1:]],
             capture_output=True,
             text=True,
             timeout=5,
@@ -59,9 +60,16 @@ def git_state(folder: Path) -> dict[str, Any]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
-    if len(top) < 2:
+    commit, dirty = None, False
+    for line in out.splitlines():
+        if line.startswith("# branch.oid "):
+            commit = line.split()[2]
+        elif line and not line.startswith("#"):
+            dirty = True  # a changed tracked file
+    root = next((p for p in (folder, *folder.parents) if (p / ".git").exists()), None)
+    if commit is None or commit == "(initial)" or root is None:
         return {}
-    return {"root": top[0], "commit": top[1], "dirty": bool(status.strip())}
+    return {"root": str(root), "commit": commit, "dirty": dirty}
 
 
 def environment_snapshot(source_file: str | None) -> dict[str, Any]:

@@ -1,0 +1,76 @@
+"""What a run records of its git repository, read from real repositories."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from legato.engine.environment import environment_snapshot, git_state
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["git", "--version"], capture_output=True, check=False).returncode != 0,
+    reason="needs the git command",
+)
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def repository(path: Path) -> Path:
+    path.mkdir()
+    git(path, "init", "-q")
+    (path / "pipe.py").write_text("x = 1\n")
+    (path / "sub").mkdir()
+    git(path, "add", "pipe.py")
+    git(path, "commit", "-qm", "first")
+    return path.resolve()
+
+
+def test_a_clean_checkout_records_its_commit_and_root(tmp_path: Path) -> None:
+    repo = repository(tmp_path / "repo")
+    state = git_state(repo / "sub")
+    assert state == {"root": str(repo), "commit": git(repo, "rev-parse", "HEAD"), "dirty": False}
+    assert state["root"] == git(repo / "sub", "rev-parse", "--show-toplevel")
+
+
+def test_an_edited_tracked_file_makes_it_dirty_and_an_untracked_one_does_not(
+    tmp_path: Path,
+) -> None:
+    repo = repository(tmp_path / "repo")
+    (repo / "notes.txt").write_text("not tracked\n")
+    assert git_state(repo)["dirty"] is False
+    (repo / "pipe.py").write_text("x = 2\n")
+    assert git_state(repo)["dirty"] is True
+
+
+def test_a_worktree_records_its_own_root_and_commit(tmp_path: Path) -> None:
+    repo = repository(tmp_path / "repo")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "other")
+    (tmp_path / "wt" / "more.py").write_text("y = 1\n")
+    git(tmp_path / "wt", "add", "more.py")
+    git(tmp_path / "wt", "commit", "-qm", "second")
+    state = git_state((tmp_path / "wt").resolve())
+    assert state["root"] == str((tmp_path / "wt").resolve())
+    assert state["commit"] == git(tmp_path / "wt", "rev-parse", "HEAD")
+    assert state["commit"] != git(repo, "rev-parse", "HEAD")
+
+
+def test_no_repository_or_no_commit_records_nothing(tmp_path: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    assert git_state(tmp_path / "plain") == {}
+    (tmp_path / "empty").mkdir()
+    git(tmp_path / "empty", "init", "-q")
+    assert git_state(tmp_path / "empty") == {}
+
+
+def test_the_snapshot_reads_the_repository_of_the_pipeline_file(tmp_path: Path) -> None:
+    repo = repository(tmp_path / "repo")
+    assert environment_snapshot(str(repo / "pipe.py"))["git"]["root"] == str(repo)
