@@ -44,6 +44,11 @@ def executor(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+NO_STATE = os.path.join(os.devnull, "legato-home")
+"""A state folder no process can have or make (``/dev/null`` is no folder): the one a test
+Ray cluster's workers are given."""
+
+
 def ray_environment() -> dict[str, str]:
     """What a test cluster's processes need: tests/resources importable by Ray workers,
     which import task functions by module."""
@@ -58,8 +63,11 @@ def ray_local() -> Iterator[None]:
     it is shut down after the module, with every process it started."""
     import ray
 
-    saved = os.environ.get("PYTHONPATH")
+    saved = {variable: os.environ.get(variable) for variable in ("PYTHONPATH", "LEGATO_HOME")}
     os.environ.update(ray_environment())
+    # The cluster's processes see no state folder (this one cannot exist): a worker that
+    # read or wrote the run store itself, rather than through the driver, fails.
+    os.environ["LEGATO_HOME"] = NO_STATE
     try:
         ray.init(
             address="local",  # a new cluster, never one found on the machine
@@ -72,7 +80,8 @@ def ray_local() -> Iterator[None]:
             configure_logging=False,
         )
     finally:
-        _restore("PYTHONPATH", saved)
+        for variable, value in saved.items():
+            _restore(variable, value)
     try:
         yield
     finally:
@@ -113,4 +122,4 @@ def alive(pid: int) -> bool:
         return False
 
 
-__all__ = ["EXECUTORS", "RESOURCES", "alive", "ledger_lines", "os", "ray_environment"]
+__all__ = ["EXECUTORS", "NO_STATE", "RESOURCES", "alive", "ledger_lines", "os", "ray_environment"]
