@@ -6,6 +6,7 @@ hard timeouts, memory limits and refusals before a run."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,11 @@ from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
 from legato.executors import ray_relay
 from legato.executors.ray_executor import RayExecutor
-from legato.executors.ray_task import strip_live
+from legato.executors.ray_task import REGISTER, strip_live
 from legato.model.artifacts import ArtifactRef
 from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.events import TaskTransitioned
+from legato.model.registry import ModelVersion
 from legato.model.tracking import TrackKind
 from legato.model.values import Stored
 from legato.store.open import open_run_store
@@ -106,6 +108,35 @@ def test_a_retried_task_on_ray_records_one_version(tmp_path: Path) -> None:
     ]
     with legato.open_registry() as registry:
         assert [v.version for v in registry.versions("ray-model")] == [1]
+
+
+def test_a_registration_the_driver_cannot_vouch_for_is_refused_in_the_worker() -> None:
+    # The driver records a version only for an attempt its executor runs now, and only for a
+    # run it drives: otherwise the worker that asked gets the error.
+    executor = RayExecutor()
+    executor.open(lambda _: None)
+    hub = ray_relay.hub()
+    hub.register("run-x", executor._relayed)
+    version = ModelVersion(
+        name="m",
+        version=0,
+        artifact=ArtifactRef(checksum="xxh3_128:1", size=1, serializer="json", inline=b"1"),
+        run_id="run-x",
+        task="t",
+        attempt=1,
+        created_at=datetime.now(UTC),
+    )
+    ask = ray.remote(ray_tasks.ask_driver)
+    try:
+        fenced = ray.get(ask.remote(hub.name, "run-x", (REGISTER, 99, version)), timeout=60)
+    finally:
+        executor.close()
+    unknown = ray.get(ask.remote(hub.name, "run-x", (REGISTER, 99, version)), timeout=60)
+
+    assert fenced[:2] == ("error", "FencedError")
+    assert "attempt 1 of task 't'" in fenced[2]
+    assert unknown[:2] == ("error", "ExecutorError")
+    assert "is not driven through this relay" in unknown[2]
 
 
 def test_a_chain_hands_each_output_to_the_next_attempt() -> None:

@@ -292,3 +292,17 @@ def fit(ledger: str, fail_first: bool) -> int:
 @pipeline
 def fitted(ledger: str, fail_first: bool = False) -> int:
     return fit(ledger, fail_first)
+
+
+def ask_driver(relay_name: str, run_id: str, payload: object) -> tuple[str, ...]:
+    """Send a request to the driver through the relay named ``relay_name``, as a worker's
+    attempt does, and say how it was answered: ``("ok", repr)`` or ``("error", type,
+    message)``."""
+    import ray
+
+    from legato.executors.ray_relay import ask
+
+    try:
+        return ("ok", repr(ask(ray.get_actor(relay_name), run_id, payload)))
+    except Exception as exc:
+        return ("error", type(exc).__name__, str(exc))
