@@ -213,6 +213,7 @@ class RayExecutor(Executor):
         self._report = None
         cluster, self._cluster = self._cluster, None
         if cluster is not None and cluster.owned:
+            ray_relay.stop_hub()
             ray.shutdown()
 
     # ------------------------------------------------------------------ calls

@@ -27,7 +27,7 @@ import ray
 
 from legato.errors import ExecutorError
 
-__all__ = ["ASK", "Hub", "Relay", "ask", "hub"]
+__all__ = ["ASK", "Hub", "Relay", "ask", "hub", "stop_hub"]
 
 ASK = "ask"
 """First element of a request: ``(ASK, run_id, ticket, payload)``; the driver answers it
@@ -138,6 +138,7 @@ class Hub:
         self._sinks: dict[str, Callable[[Any], None]] = {}
         self._after: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._take, name="legato-ray-relay", daemon=True)
 
     def register(self, run_id: str, sink: Callable[[Any], None]) -> None:
@@ -172,14 +173,26 @@ class Hub:
         context = ray.get_runtime_context()
         return f"{context.get_job_id()}@{context.get_node_id()}" == self.job
 
+    def stop(self) -> None:
+        """End the thread taking from the relay, and wait for it (before ``ray.shutdown``:
+        a thread still waiting on the relay's answer when the connection goes, or comes
+        back, takes the process down)."""
+        self._stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=_TAKE_WAIT_S + _TAKE_GRACE_S)
+
     def _take(self) -> None:
-        while self._current():
+        while not self._stopping.is_set() and self._current():
             with self._lock:
                 after, self._after = self._after, []
+            wait = 0.0 if after else _TAKE_WAIT_S
             try:
-                messages = ray.get(self.relay.take.remote(0.0 if after else _TAKE_WAIT_S))
-            except BaseException:  # ray.shutdown() ends a get with SystemExit
-                if not self._current():
+                # Waited for in Python, not inside Ray: a shutdown meanwhile leaves this
+                # thread waiting on a future that times out, never on a freed connection.
+                future = self.relay.take.remote(wait).future()
+                messages = future.result(timeout=wait + _TAKE_GRACE_S)
+            except BaseException:  # a shutdown, the relay gone, or a slow answer
+                if self._stopping.is_set() or not self._current():
                     return
                 messages = []
                 if not after:
@@ -209,6 +222,8 @@ class Hub:
 
 
 _TAKE_WAIT_S = 0.25
+_TAKE_GRACE_S = 5.0
+"""How much longer than its own wait a take may take to answer (a loaded node)."""
 _hubs: dict[str, Hub] = {}
 _hubs_lock = threading.Lock()
 
@@ -231,6 +246,18 @@ def hub() -> Hub:
             found = _hubs[job] = Hub(job)
             found._thread.start()  # once it is the hub: it runs while it stays so
         return found
+
+
+def stop_hub() -> None:
+    """Stop the hub of this process's Ray connection, if it has one; call it before
+    ``ray.shutdown()`` (:meth:`Hub.stop`). The next :func:`hub` starts a new one."""
+    if not ray.is_initialized():
+        return
+    context = ray.get_runtime_context()
+    with _hubs_lock:
+        found = _hubs.pop(f"{context.get_job_id()}@{context.get_node_id()}", None)
+    if found is not None:
+        found.stop()
 
 
 def _start_relay(name: str) -> Any:
