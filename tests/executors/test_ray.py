@@ -1,7 +1,9 @@
-"""The ray executor on a real local Ray cluster (one per module, bound to 127.0.0.1): a run
-succeeds with its attempts recorded, output, tracked values and retries as with worker
-processes, outputs handed on through Ray's object store with the artifact as the fallback,
-hard timeouts, memory limits and refusals before a run."""
+"""The ray executor on a real local Ray cluster (the session's, joined once per module,
+bound to 127.0.0.1): a run succeeds with its attempts recorded, output, tracked values and
+retries as with worker processes, models registered from workers that cannot reach the run
+store (recorded by the driver, once per task however often it retries), outputs handed on
+through Ray's object store with the artifact as the fallback, hard timeouts, memory limits
+and refusals before a run."""
 
 from __future__ import annotations
 
