@@ -1,11 +1,14 @@
-"""The ray executor on a real local Ray cluster (one per module, bound to 127.0.0.1): a run
-succeeds with its attempts recorded, output, tracked values and retries as with worker
-processes, outputs handed on through Ray's object store with the artifact as the fallback,
-hard timeouts, memory limits and refusals before a run."""
+"""The ray executor on a real local Ray cluster (the session's, joined once per module,
+bound to 127.0.0.1): a run succeeds with its attempts recorded, output, tracked values and
+retries as with worker processes, models registered from workers that cannot reach the run
+store (recorded by the driver, once per task however often it retries), outputs handed on
+through Ray's object store with the artifact as the fallback, hard timeouts, memory limits
+and refusals before a run."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,14 +16,16 @@ import ray
 import ray_tasks
 
 import legato
+from conftest import NO_STATE
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
-from legato.executors import ray_cluster
+from legato.executors import ray_relay
 from legato.executors.ray_executor import RayExecutor
-from legato.executors.ray_task import strip_live
+from legato.executors.ray_task import REGISTER, strip_live
 from legato.model.artifacts import ArtifactRef
 from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.events import TaskTransitioned
+from legato.model.registry import ModelVersion
 from legato.model.tracking import TrackKind
 from legato.model.values import Stored
 from legato.store.open import open_run_store
@@ -58,6 +63,82 @@ def test_a_run_on_ray_succeeds_with_its_attempts_output_and_metrics_recorded() -
     assert metrics == {("talk", "n"): 4.0}
     # The process's Ray connection was not legato's to close.
     assert ray.is_initialized()
+
+
+def registered(ledger: Path) -> list[list[str]]:
+    """What each attempt of ``ray_tasks.fit`` noted: attempt, the store URL its call
+    carried, the state URL the worker's own settings give, the version number it got
+    back and the attempt that version records."""
+    return [line.split()[1:] for line in ledger.read_text().splitlines()]
+
+
+def test_a_model_registered_on_a_worker_without_the_store_is_recorded_by_the_driver(
+    tmp_path: Path,
+) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.touch()
+    result = legato.run(ray_tasks.fitted, {"ledger": str(ledger)}, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED, result.tasks
+    # The call arrived without the store's URL, and the worker's settings name no store
+    # it could open: the version was recorded by the driver.
+    ((attempt, carried, own, number, recorded),) = registered(ledger)
+    assert (attempt, carried, number, recorded) == ("1", "None", "1", "1")
+    assert NO_STATE in own
+    assert own != load_settings().state_url
+    with legato.open_registry() as registry:
+        (version,) = registry.versions("ray-model")
+        assert (version.run_id, version.task, version.attempt) == (result.run_id, "fit", 1)
+        assert version.params == {"ledger": str(ledger), "fail_first": False, "alpha": 0.5}
+        assert version.metrics == {"accuracy": 0.75}
+        assert version.environment  # the run's, completed from its record by the driver
+        assert registry.load(version) == {"weights": [1, 2, 3]}
+
+
+def test_a_retried_task_on_ray_records_one_version(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.touch()
+    params = {"ledger": str(ledger), "fail_first": True}
+    result = legato.run(ray_tasks.fitted, params, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED, result.tasks
+    assert result.tasks["fit"].attempt == 2
+    # Both attempts registered; the second got back the version the first recorded.
+    assert [(row[0], row[3], row[4]) for row in registered(ledger)] == [
+        ("1", "1", "1"),
+        ("2", "1", "1"),
+    ]
+    with legato.open_registry() as registry:
+        assert [v.version for v in registry.versions("ray-model")] == [1]
+
+
+def test_a_registration_the_driver_cannot_vouch_for_is_refused_in_the_worker() -> None:
+    # The driver records a version only for an attempt its executor runs now, and only for a
+    # run it drives: otherwise the worker that asked gets the error.
+    executor = RayExecutor()
+    executor.open(lambda _: None)
+    hub = ray_relay.hub()
+    hub.register("run-x", executor._relayed)
+    version = ModelVersion(
+        name="m",
+        version=0,
+        artifact=ArtifactRef(checksum="xxh3_128:1", size=1, serializer="json", inline=b"1"),
+        run_id="run-x",
+        task="t",
+        attempt=1,
+        created_at=datetime.now(UTC),
+    )
+    ask = ray.remote(ray_tasks.ask_driver)
+    try:
+        fenced = ray.get(ask.remote(hub.name, "run-x", (REGISTER, 99, version)), timeout=60)
+    finally:
+        executor.close()
+    unknown = ray.get(ask.remote(hub.name, "run-x", (REGISTER, 99, version)), timeout=60)
+
+    assert fenced[:2] == ("error", "FencedError")
+    assert "attempt 1 of task 't'" in fenced[2]
+    assert unknown[:2] == ("error", "ExecutorError")
+    assert "is not driven through this relay" in unknown[2]
 
 
 def test_a_chain_hands_each_output_to_the_next_attempt() -> None:
@@ -141,7 +222,7 @@ def test_what_a_run_keeps_in_the_relay_is_let_go_when_its_executor_closes() -> N
     # each; the relay outlives runs (one per process and Ray connection), so it must not
     # hold on to every run's.
     executor = RayExecutor()
-    relay = ray_cluster.hub().relay
+    relay = ray_relay.hub().relay
     executor.open(lambda _: None)
     first = executor._kept
     executor.open(lambda _: None)  # opened again for the next run

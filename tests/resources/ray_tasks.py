@@ -16,6 +16,7 @@ from legato import Resources, RetryPolicy, pipeline, task
 __all__ = [
     "chain",
     "chatty",
+    "fitted",
     "gpu_pair",
     "half_gpus",
     "handoff",
@@ -258,3 +259,50 @@ def half_gpu(ledger: str, i: int) -> str:
 @pipeline
 def half_gpus(ledger: str) -> list[str]:
     return [half_gpu(ledger, i) for i in range(8)]
+
+
+@task(retry=RETRY_ONCE)
+def fit(ledger: str, fail_first: bool) -> int:
+    """Registers a model, noting what this worker can see of the run store (the URL its call
+    carries, where the worker's own settings put it) and the version it got back; the first
+    attempt then fails when ``fail_first``."""
+    from legato.config import load_settings
+
+    ctx = legato.context()
+    assert ctx is not None
+    assert ctx.call is not None
+    legato.log_param("alpha", 0.5)
+    legato.log_metric("accuracy", 0.75)
+    version = legato.register_model("ray-model", {"weights": [1, 2, 3]})
+    assert version is not None
+    _note(
+        ledger,
+        "fit",
+        ctx.attempt,
+        ctx.call.store_url,
+        load_settings().state_url,
+        version.version,
+        version.attempt,
+    )
+    if fail_first and ctx.attempt == 1:
+        raise RuntimeError("first attempt fails after registering")
+    return version.version
+
+
+@pipeline
+def fitted(ledger: str, fail_first: bool = False) -> int:
+    return fit(ledger, fail_first)
+
+
+def ask_driver(relay_name: str, run_id: str, payload: object) -> tuple[str, ...]:
+    """Send a request to the driver through the relay named ``relay_name``, as a worker's
+    attempt does, and say how it was answered: ``("ok", repr)`` or ``("error", type,
+    message)``."""
+    import ray
+
+    from legato.executors.ray_relay import ask
+
+    try:
+        return ("ok", repr(ask(ray.get_actor(relay_name), run_id, payload)))
+    except Exception as exc:
+        return ("error", type(exc).__name__, str(exc))

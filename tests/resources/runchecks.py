@@ -39,6 +39,10 @@ def make_executor(name: str, *, workers: int = 2, kill_grace: float = 0.5) -> Ex
         return ThreadsExecutor(max_workers=workers)
     if name == "processes":
         return ProcessesExecutor(max_workers=workers, kill_grace=kill_grace)
+    if name == "ray":  # the cluster this process is connected to (tests/conftest.py)
+        from legato.executors.ray_executor import RayExecutor  # Ray is imported only here
+
+        return RayExecutor()
     raise ValueError(name)
 
 

@@ -1,6 +1,6 @@
 """The Ray cluster a run uses: joining it (or starting a local one), what its nodes offer,
-checking that its nodes run what the driver runs, and the relay actor through which workers
-report back.
+and checking that its nodes run what the driver runs (the relay through which workers report
+back is :mod:`legato.executors.ray_relay`).
 
 Ray maps onto legato's resources one to one: ``cpus`` → ``CPU``, ``gpus`` → ``GPU``,
 ``memory`` → ``memory`` (bytes), custom amounts → Ray's custom resources. A node's own
@@ -9,20 +9,15 @@ resources (``node:<ip>``, ``object_store_memory``, accelerator types) are not le
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import pickle
 import sys
-import threading
-import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import cloudpickle
 import ray
+from ray import exceptions as rex
 
 from legato._version import __version__
 from legato.errors import ExecutorError
@@ -30,13 +25,11 @@ from legato.model.specs import Capacity
 
 __all__ = [
     "Cluster",
-    "Hub",
-    "Relay",
     "check_versions",
     "connect",
+    "describe_loss",
     "node_capacities",
     "scaled",
-    "hub",
     "machines",
     "seen_everywhere",
     "storage_problem",
@@ -265,145 +258,21 @@ def seen_everywhere(path: str) -> bool:
     return all(ray.get(refs, timeout=120))
 
 
-class Relay:
-    """Collects what workers send the driver (attempt starts, captured output and tracked
-    values, pickled) until the executor takes it, and holds what the driver keeps for the
-    workers (what a run's attempts share, its functions): an actor placed on the driver's
-    node, which workers find by its name."""
-
-    def __init__(self) -> None:
-        self._items: list[bytes] = []
-        self._event = asyncio.Event()
-        self._kept: dict[str, bytes] = {}
-
-    async def keep(self, key: str, data: bytes) -> None:
-        """Hold ``data`` for the workers (what a run's attempts share, its functions)."""
-        self._kept[key] = data
-
-    async def kept(self, key: str) -> bytes | None:
-        return self._kept.get(key)
-
-    async def drop(self, prefix: str) -> None:
-        """Let go of what an executor kept (it closed)."""
-        for key in [k for k in self._kept if k.startswith(prefix)]:
-            del self._kept[key]
-
-    async def put(self, message: bytes) -> None:
-        self._items.append(message)
-        self._event.set()
-
-    async def take(self, wait: float) -> list[bytes]:
-        if not self._items:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), wait)
-        self._event.clear()
-        items, self._items = self._items, []
-        return items
-
-
-class Hub:
-    """The relay of this process's Ray connection and the thread taking from it, shared by
-    every run the process drives (an actor takes a worker process, and a second to start):
-    each message goes to the run it names, through the callback its executor registered."""
-
-    def __init__(self, job: str) -> None:
-        self.job = job
-        self.name = f"legato-relay-{uuid.uuid4().hex}"
-        """The relay actor's name in the job's namespace, by which workers find it."""
-        self.relay = _start_relay(self.name)
-        self._sinks: dict[str, Callable[[Any], None]] = {}
-        self._after: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._take, name="legato-ray-relay", daemon=True)
-
-    def register(self, run_id: str, sink: Callable[[Any], None]) -> None:
-        """Send what the workers of ``run_id``'s attempts report to ``sink``."""
-        with self._lock:
-            self._sinks[run_id] = sink
-
-    def release(self, sink: Callable[[Any], None]) -> None:
-        with self._lock:
-            for run_id in [r for r, s in self._sinks.items() if s == sink]:
-                del self._sinks[run_id]
-
-    def after_drain(self, then: Callable[[], None]) -> None:
-        """Call ``then`` once what the relay holds now has been dispatched (an outcome
-        arrived whose attempt sent some: it counts only after what it printed and
-        tracked). Called from Ray's callback threads, which must not block."""
-        with self._lock:
-            self._after.append(then)
-        self.relay.put.remote(b"")  # ends a take waiting now, so the next starts at once
-
-    def _current(self) -> bool:
-        """Whether this process is still connected as this hub's job (not shut down, and
-        not since connected to another cluster)."""
-        if not ray.is_initialized():
-            return False
-        context = ray.get_runtime_context()
-        return f"{context.get_job_id()}@{context.get_node_id()}" == self.job
-
-    def _take(self) -> None:
-        while self._current():
-            with self._lock:
-                after, self._after = self._after, []
-            try:
-                messages = ray.get(self.relay.take.remote(0.0 if after else _TAKE_WAIT_S))
-            except BaseException:  # ray.shutdown() ends a get with SystemExit
-                if not self._current():
-                    return
-                messages = []
-                if not after:
-                    time.sleep(_TAKE_WAIT_S)
-            self._dispatch(messages)
-            for then in after:
-                then()
-
-    def _dispatch(self, messages: list[bytes]) -> None:
-        for message in messages:
-            if not message:
-                continue
-            item = pickle.loads(message)
-            run_id = item[1] if isinstance(item, tuple) else _run_of(item)
-            with self._lock:
-                sink = self._sinks.get(run_id)
-            if sink is not None:
-                sink(item)
-
-
-_TAKE_WAIT_S = 0.25
-_hubs: dict[str, Hub] = {}
-_hubs_lock = threading.Lock()
-
-
-def _run_of(entries: list[Any]) -> str:
-    """The run a batch of captured output and tracked values belongs to (a worker runs
-    one attempt at a time, and sends each attempt's before its outcome)."""
-    return str(entries[0].run_id) if entries else ""
-
-
-def hub() -> Hub:
-    """The hub of this process's Ray connection, started on first use. A connection is
-    its job on its cluster: a local cluster started again numbers its jobs from 1 again,
-    but its driver's node is a new one."""
-    context = ray.get_runtime_context()
-    job = f"{context.get_job_id()}@{context.get_node_id()}"
-    with _hubs_lock:
-        found = _hubs.get(job)
-        if found is None:
-            found = _hubs[job] = Hub(job)
-            found._thread.start()  # once it is the hub: it runs while it stays so
-        return found
-
-
-def _start_relay(name: str) -> Any:
-    """A relay actor on this node (it holds no CPU), named ``name``."""
-    node = ray.get_runtime_context().get_node_id()
-    actor = ray.remote(Relay).options(
-        name=name,
-        num_cpus=0,
-        max_concurrency=64,
-        scheduling_strategy=ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(
-            node, soft=False
-        ),
-    )
-    return actor.remote()
+def describe_loss(exc: BaseException) -> str:
+    """Why an attempt ended without an outcome of its own, in legato's words."""
+    text = str(exc).strip().splitlines()
+    detail = f" ({text[0][:300]})" if text else ""
+    if isinstance(exc, rex.OutOfMemoryError):
+        return (
+            "out of memory: Ray's memory monitor killed the worker because its node ran out "
+            f"of memory{detail}; declare more memory= for the task or free the node"
+        )
+    if isinstance(exc, rex.NodeDiedError):
+        return f"the Ray node running it died{detail}"
+    if isinstance(exc, rex.WorkerCrashedError):
+        return f"the Ray worker died under it (crash, kill or its node lost){detail}"
+    if isinstance(exc, rex.TaskCancelledError):
+        return f"Ray cancelled it{detail}"
+    if isinstance(exc, rex.RayError):
+        return f"Ray could not run it: {type(exc).__name__}{detail}"
+    return f"the Ray executor lost it: {type(exc).__name__}{detail}"

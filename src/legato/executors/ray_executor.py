@@ -29,12 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from ray import exceptions as rex
 
-from legato.errors import ExecutorError
-from legato.executors import ray_cluster
+from legato.errors import ExecutorError, FencedError
+from legato.executors import ray_cluster, ray_relay
 from legato.executors.base import Executor, Report
-from legato.executors.ray_task import STARTED, RunShared, run_attempt
+from legato.executors.ray_task import REGISTER, STARTED, RunShared, run_attempt
 from legato.model import wire
 from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -42,6 +41,7 @@ from legato.model.specs import Capacity, Resources
 from legato.model.values import Arg, Dict, Given, Seq, Stored, StoredItems
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
+from legato.runtime.tracking import record_for_run
 from legato.store.base import ArtifactStore
 
 __all__ = ["RayExecutor"]
@@ -96,7 +96,7 @@ class RayExecutor(Executor):
         """The functions kept in the relay, by ``fn_id``."""
         self._report: Report | None = None
         self._logs: LogSink | None = None
-        self._hub: ray_cluster.Hub | None = None
+        self._hub: ray_relay.Hub | None = None
         self._runs: set[str] = set()
         self._closing = threading.Event()
         self._checked = False
@@ -174,7 +174,7 @@ class RayExecutor(Executor):
         self._remote = ray.remote(run_attempt)
         self._remotes.clear()
         self._let_go()
-        self._hub = ray_cluster.hub()
+        self._hub = ray_relay.hub()
         # What every attempt shares, and each function, is kept in the relay and fetched
         # from it once per worker: object references passed with every call would make
         # each worker a borrower, which the owner and the worker track for every call.
@@ -213,6 +213,7 @@ class RayExecutor(Executor):
         self._report = None
         cluster, self._cluster = self._cluster, None
         if cluster is not None and cluster.owned:
+            ray_relay.stop_hub()
             ray.shutdown()
 
     # ------------------------------------------------------------------ calls
@@ -242,8 +243,10 @@ class RayExecutor(Executor):
             )
             return
         # Ray assigns GPUs itself and sets CUDA_VISIBLE_DEVICES: the engine's indices are
-        # not those of the node the attempt lands on.
-        message = wire.encode(replace(call, gpu_ids=()), fn_data=None, args_data=args_data)
+        # not those of the node the attempt lands on. The run store's URL (credentials
+        # included) stays here: a worker asks the driver to record what it registers.
+        bare = replace(call, gpu_ids=(), store_url=None)
+        message = wire.encode(bare, fn_data=None, args_data=args_data)
         with self._lock:
             objects = self._objects_for(call.args, (a for _, a in call.kwargs))
         remote = self._remotes.get(call.resources)
@@ -332,13 +335,22 @@ class RayExecutor(Executor):
             key=call.key,
             attempt=call.attempt,
             kind=OutcomeKind.CRASHED,
-            error=ErrorInfo.of(ErrorKind.CRASH, describe_loss(exc), "legato.WorkerCrashed"),
+            error=ErrorInfo.of(
+                ErrorKind.CRASH, ray_cluster.describe_loss(exc), "legato.WorkerCrashed"
+            ),
         )
 
     def _relayed(self, item: Any) -> None:
         """What a worker of this executor's runs sent through the relay: a start (the
-        timeout begins) or captured output and tracked values (into the run's log sink)."""
-        if isinstance(item, tuple) and item and item[0] == STARTED:
+        timeout begins), captured output and tracked values (into the run's log sink), or
+        a request (answered on a thread of its own: the relay's thread must not wait for
+        the run store)."""
+        if isinstance(item, tuple) and item and item[0] == ray_relay.ASK:
+            _, _, ticket, payload = item
+            threading.Thread(
+                target=self._answer, args=(ticket, payload), name="legato-ray-request"
+            ).start()
+        elif isinstance(item, tuple) and item and item[0] == STARTED:
             _, _, call_id, _ = item
             with self._lock:
                 entry = self._flight.get(call_id)
@@ -347,30 +359,41 @@ class RayExecutor(Executor):
         elif isinstance(item, list) and self._logs is not None:
             self._logs.add(item)
 
+    def _answer(self, ticket: str, payload: Any) -> None:
+        """Carry out a worker's request and answer it: a model version its attempt staged,
+        recorded in the run store of the run's driver (``runtime.tracking.record_for_run``)
+        while this executor still runs that attempt. An attempt written off (timed out,
+        cancelled, its worker lost) may not register: its task has moved on, or will."""
+        hub = self._hub
+        if hub is None:
+            return  # closed: the relay answers no more, and its workers are stopped
+        try:
+            kind, call_id, version = payload
+            if kind != REGISTER:
+                raise ExecutorError(f"the ray executor does not carry out {kind!r} requests")
+            with self._lock:
+                entry = self._flight.get(call_id)
+            call = entry.call if entry is not None and not entry.stopping else None
+            if call is None or (call.run_id, call.key, call.attempt) != (
+                version.run_id,
+                version.task,
+                version.attempt,
+            ):
+                raise FencedError(
+                    f"attempt {version.attempt} of task {version.task!r} in run "
+                    f"{version.run_id!r} was written off by the run's driver (timed out, "
+                    "cancelled or its worker lost): it may not register a model version"
+                )
+            stored = record_for_run(call.run_id, version)
+        except Exception as exc:
+            hub.answer(ticket, error=exc)
+        else:
+            hub.answer(ticket, stored)
+
     def _deliver(self, outcome: TaskOutcome | CallStarted) -> None:
         report = self._report
         if report is not None:
             report(outcome)
-
-
-def describe_loss(exc: BaseException) -> str:
-    """Why an attempt ended without an outcome of its own, in legato's words."""
-    text = str(exc).strip().splitlines()
-    detail = f" ({text[0][:300]})" if text else ""
-    if isinstance(exc, rex.OutOfMemoryError):
-        return (
-            "out of memory: Ray's memory monitor killed the worker because its node ran out "
-            f"of memory{detail}; declare more memory= for the task or free the node"
-        )
-    if isinstance(exc, rex.NodeDiedError):
-        return f"the Ray node running it died{detail}"
-    if isinstance(exc, rex.WorkerCrashedError):
-        return f"the Ray worker died under it (crash, kill or its node lost){detail}"
-    if isinstance(exc, rex.TaskCancelledError):
-        return f"Ray cancelled it{detail}"
-    if isinstance(exc, rex.RayError):
-        return f"Ray could not run it: {type(exc).__name__}{detail}"
-    return f"the Ray executor lost it: {type(exc).__name__}{detail}"
 
 
 def _failed(call: TaskCall, kind: ErrorKind, message: str, type_name: str) -> TaskOutcome:

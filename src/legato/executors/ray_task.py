@@ -4,8 +4,10 @@ It speaks the processes executor's protocol: the call arrives in ``model.wire``'
 runs through ``executors.worker.run_received`` (function cache, input loading, the memory
 limit, the one user-code error boundary); captured output and tracked values are the same
 pickled batches of ``LogEntry``/``Tracked``, sent to the run's relay (an actor beside the
-driver, ``executors.ray_cluster.Relay``) instead of a pipe. So the worker needs no access
-to the run store: only the driver writes it.
+driver, ``executors.ray_relay.Relay``) instead of a pipe. ``legato.register_model`` stores
+the model's bytes here and asks the driver, through the relay, to record the version, and
+waits for the answer. So the worker needs no access to the run store (calls arrive without
+its URL): only the driver writes it.
 
 Each output is stored as an artifact here, as with worker processes, and also returned as a
 second Ray object, which a downstream attempt on any node reads from Ray's object store
@@ -24,18 +26,25 @@ from typing import Any
 import ray
 from ray.exceptions import GetTimeoutError, RayError
 
+from legato.executors.ray_relay import ask
 from legato.executors.worker import capture_output, flush_output, route_tracking, run_received
 from legato.model.calls import OutcomeKind, TaskOutcome
+from legato.model.registry import ModelVersion
 from legato.model.values import Stored, StoredItems, Value
 from legato.model.wire import Message, decode
+from legato.runtime.context import TaskContext
 from legato.runtime.data import DataPlane, PickledData, StoredData
 from legato.store.base import ArtifactStore
 
-__all__ = ["STARTED", "RayData", "RunShared", "run_attempt", "strip_live"]
+__all__ = ["REGISTER", "STARTED", "RayData", "RunShared", "run_attempt", "strip_live"]
 
 STARTED = "started"
 """First element of a relay message saying an attempt began:
 ``(STARTED, run_id, call_id, at)``."""
+
+REGISTER = "register"
+"""First element of a request's payload asking the driver to record a model version an
+attempt staged: ``(REGISTER, call_id, version)``, answered with the version as stored."""
 
 _OBJECT_WAIT_S = 60.0
 """How long an input held in the object store may take to arrive before its artifact is
@@ -130,7 +139,7 @@ def run_attempt(
         if not _routed:
             capture_output(_send)
             _routed.append(True)
-        route_tracking(artifacts)
+        route_tracking(artifacts, record=_register)
     if received.fn_data is None and fields["fn_id"] not in _functions:
         fn_data = ray.get(relay.kept.remote(f"{kept}fn/{fields['fn_id']}"))
         received = dataclasses.replace(received, fn_data=fn_data)
@@ -168,6 +177,14 @@ def _shared(relay: Any, kept: str) -> RunShared:
         _runs.clear()  # a worker serves one run at a time, mostly: keep the latest
         shared = _runs[kept] = pickle.loads(data)
     return shared
+
+
+def _register(ctx: TaskContext, version: ModelVersion) -> ModelVersion:
+    """Have the run's driver record a version this attempt staged (its model stored as an
+    artifact already), and wait for the version as stored, or the driver's refusal."""
+    call_id = ctx.call.call_id if ctx.call is not None else -1
+    stored: ModelVersion = ask(_relay[0], ctx.run_id, (REGISTER, call_id, version))
+    return stored
 
 
 def _flushed() -> bool:

@@ -23,6 +23,7 @@ from legato.executors.limits import describe_limit, memory_limit
 from legato.executors.reaper import kill_descendants
 from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.registry import ModelVersion
 from legato.model.runs import LogEntry
 from legato.model.tracking import Tracked
 from legato.model.wire import WIRE_VERSION_EXIT, Received, WireVersionError, decode
@@ -234,9 +235,14 @@ def capture_output(send: Callable[[bytes], None]) -> None:
     capture_in_process(ANY_RUN, route, echo=False)
 
 
-def route_tracking(artifacts: ArtifactStore | None) -> None:
-    """Send what tasks track to the orchestrator with their output; ``register_model``
-    opens the run's store here (by the URL its call carries) the first time it needs it."""
+def route_tracking(
+    artifacts: ArtifactStore | None,
+    record: Callable[[TaskContext, ModelVersion], ModelVersion] | None = None,
+) -> None:
+    """Send what tasks track to the orchestrator with their output. ``register_model``
+    records its versions through ``record`` when given (a Ray worker asks the driver),
+    else it opens the run's store here (by the URL its call carries) the first time it
+    needs it."""
     stores: dict[str, RunStore] = {}
 
     last = [time.monotonic()]
@@ -259,7 +265,10 @@ def route_tracking(artifacts: ArtifactStore | None) -> None:
             store = stores[url] = open_run_store(url)
         return store
 
-    track_in_process(ANY_RUN, Destination(write=write, artifacts=artifacts, runs=runs))
+    track_in_process(
+        ANY_RUN,
+        Destination(write=write, artifacts=artifacts, runs=None if record else runs, record=record),
+    )
 
 
 def flush_output() -> None:

@@ -13,7 +13,6 @@ promoting 1, 2, 3 gives 2, then 1. Versions deleted meanwhile are skipped.
 
 from __future__ import annotations
 
-import dataclasses
 import getpass
 import socket
 import time
@@ -22,7 +21,6 @@ from typing import Any
 
 from legato.config import load_settings
 from legato.errors import RegistryError, UnknownModelError
-from legato.model.artifacts import ArtifactRef
 from legato.model.registry import (
     AliasChange,
     ModelVersion,
@@ -31,16 +29,8 @@ from legato.model.registry import (
     check_version,
     parse_model_ref,
 )
-from legato.registry.fields import (
-    Lineage,
-    check_actor,
-    check_reason,
-    json_like,
-    metrics_of,
-    refuse_registration,
-    tags_of,
-)
-from legato.registry.signature import check_signature
+from legato.registry.fields import Lineage, check_actor, check_reason
+from legato.registry.versions import record_version, stage_version
 from legato.secret_values import refuse, watch
 from legato.store.artifacts import FsspecArtifactStore, check_location
 from legato.store.base import ArtifactStore, ModelStore, RunStore
@@ -109,41 +99,18 @@ class Registry:
         (``lineage`` naming the run and task), registering again from a retried attempt
         returns the version registered first instead of adding one. A field holding a
         secret's value is refused (``SecretValueError``) before anything is stored."""
-        lineage = lineage or Lineage()
-        refuse_registration(
+        version = stage_version(
+            self.artifacts,
             name,
-            api="Registry.register",
+            model,
             metrics=metrics,
             signature=signature,
             tags=tags,
-            lineage=lineage,
-        )
-        check_model_name(name)
-        version = ModelVersion(
-            name=name,
-            version=0,
-            artifact=ArtifactRef(checksum="", size=0, serializer=""),
-            run_id=lineage.run_id,
-            task=lineage.task,
-            attempt=lineage.attempt,
-            fingerprint=lineage.fingerprint,
-            params=json_like(lineage.params, "params"),
-            metrics=metrics_of(metrics),
-            signature=None if signature is None else check_signature(signature),
-            tags=tags_of(tags),
-            environment=json_like(lineage.environment, "environment"),
-            inputs={str(k): str(v) for k, v in lineage.inputs.items()},
+            lineage=lineage or Lineage(),
             created_at=timestamp(self._clock()),
+            api="Registry.register",
         )
-        producer = (
-            f"{lineage.run_id}/{lineage.task}#{lineage.attempt}"
-            if lineage.run_id is not None
-            else f"registry/{name}"
-        )
-        ref = self.artifacts.put(model, producer=producer)
-        check_location(ref)
-        stored, _created = self.models_store.add_version(_with_artifact(version, ref))
-        return stored
+        return record_version(self.models_store, version)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -331,7 +298,3 @@ def open_registry(
         artifacts = FsspecArtifactStore(artifacts)
     models: ModelStore = store.models if hasattr(store, "models") else store
     return Registry(models, artifacts, owned=owned)
-
-
-def _with_artifact(version: ModelVersion, ref: ArtifactRef) -> ModelVersion:
-    return dataclasses.replace(version, artifact=ref)

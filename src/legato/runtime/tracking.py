@@ -21,10 +21,14 @@ masked: a tracked value is read back as data (runs compare, a version's lineage)
 ``***`` standing in for it would silently be another value. See
 :mod:`legato.secret_values`.
 
-``register_model`` is the exception to "through the driver": it must return the version's
-number at once, so it writes to the registry (the run store's database) directly, from the
-worker; the store refuses a registration from an attempt older than the task's current one,
-and a retried attempt gets back the version its task registered first.
+``register_model`` must return the version's number at once, so it does not wait for a
+commit: it stores the model's bytes where the task runs, then has the version recorded in
+the run store's database and waits for it. In the orchestrator's process and in a worker
+process that reaches the run store that is a write from here; a worker that must not hold
+the store's credentials (a Ray node) asks the run's driver instead, which records it with
+:func:`record_for_run` (the destination's ``record``). Either way the store refuses a
+registration from an attempt older than the task's current one, and a retried attempt gets
+back the version its task registered first.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from legato.errors import RegistryError
 from legato.model.artifacts import ArtifactRef
 from legato.model.codec import artifact_to_dict
 from legato.model.jsonable import to_jsonable
@@ -47,9 +52,11 @@ from legato.model.tracking import Tracked, TrackKind, check_tracked_name, metric
 from legato.model.values import Arg, Dict, Gathered, Given, Seq, Stored, StoredItems, Value
 from legato.registry.fields import refuse_registration
 from legato.registry.registry import Lineage, Registry
+from legato.registry.versions import record_run_version, stage_version
 from legato.runtime.context import TaskContext, current_context
 from legato.secret_values import refuse
 from legato.store.base import ArtifactStore, RunStore
+from legato.store.memory_models import timestamp
 
 __all__ = [
     "ANY_RUN",
@@ -60,6 +67,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "record_for_run",
     "register_model",
     "release_tracking",
     "set_tags",
@@ -79,12 +87,14 @@ class Destination:
     """Where ``log_artifact`` and ``register_model`` store objects."""
     runs: Callable[[TaskContext], RunStore | None] | None = None
     """The run store ``register_model`` writes to (None: registering is not possible)."""
+    record: Callable[[TaskContext, ModelVersion], ModelVersion] | None = None
+    """Records a version ``register_model`` staged here, somewhere else (a Ray worker asks
+    the run's driver), and returns it as stored; when set, ``runs`` is not used."""
 
 
 _lock = threading.Lock()
 _routes: dict[str, Destination] = {}
 _warned: set[str] = set()
-_environments: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {}
 
 
 def track_in_process(run_id: str, destination: Destination) -> None:
@@ -98,7 +108,6 @@ def release_tracking(run_id: str) -> None:
     """Stop routing ``run_id``'s tracked values."""
     with _lock:
         _routes.pop(run_id, None)
-        _environments.pop(run_id, None)
 
 
 def _bound(what: str) -> tuple[TaskContext, Destination] | None:
@@ -285,8 +294,10 @@ def register_model(
     if bound is None:
         return None
     ctx, destination = bound
-    runs = destination.runs(ctx) if destination.runs is not None else None
-    if runs is None or destination.artifacts is None:
+    runs = None
+    if destination.record is None and destination.runs is not None:
+        runs = destination.runs(ctx)
+    if destination.artifacts is None or (runs is None and destination.record is None):
         _warn_once(
             "register_model:store",
             f"legato.register_model() in task {ctx.key!r}: this run's store cannot be reached "
@@ -294,23 +305,51 @@ def register_model(
             "is registered",
         )
         return None
-    run_params, environment, pipeline_fp = _run_facts(runs, ctx.run_id)
-    logged = dict(ctx.scratch.get("params", {}))
     if metrics is None:
         metrics = {k: v for k, v in ctx.scratch.get("metrics", {}).items() if math.isfinite(v)}
+    # The run's own parameters, environment and fingerprint are added where the version is
+    # recorded, from the run's record (record_run_version).
     lineage = Lineage(
         run_id=ctx.run_id,
         task=ctx.key,
         attempt=ctx.attempt,
-        fingerprint=_code_fingerprint(ctx) or pipeline_fp,
-        params={**run_params, **logged},
-        environment=environment,
+        fingerprint=_code_fingerprint(ctx),
+        params=dict(ctx.scratch.get("params", {})),
         inputs=_inputs(ctx),
     )
-    registry = Registry(runs.models, destination.artifacts)
-    return registry.register(
-        name, model, metrics=metrics, signature=signature, tags=tags, lineage=lineage
+    staged = stage_version(
+        destination.artifacts,
+        name,
+        model,
+        metrics=metrics,
+        signature=signature,
+        tags=tags,
+        lineage=lineage,
+        created_at=timestamp(time.time()),
+        api="legato.register_model",
     )
+    if destination.record is not None:
+        return destination.record(ctx, staged)
+    assert runs is not None
+    return record_run_version(runs, staged)
+
+
+def record_for_run(run_id: str, version: ModelVersion) -> ModelVersion:
+    """Record ``version``, which a task of ``run_id`` staged in a worker, in the run store
+    of the run's orchestrator in this process (the driver answering a Ray worker's
+    request): the store the run's own events go to. ``RegistryError`` when this process
+    does not drive the run (it ended, or its orchestrator is elsewhere)."""
+    with _lock:
+        destination = _routes.get(run_id)
+    runs = None
+    if destination is not None and destination.runs is not None:
+        runs = destination.runs(TaskContext(run_id=run_id, key="", task="", attempt=0))
+    if runs is None:
+        raise RegistryError(
+            f"run {run_id!r} is not driven by this process any more (it ended, or another "
+            "orchestrator took it over): the model version was not recorded"
+        )
+    return record_run_version(runs, version)
 
 
 def current_registry() -> Registry | None:
@@ -325,16 +364,6 @@ def current_registry() -> Registry | None:
         return None
     runs = destination.runs(ctx)
     return None if runs is None else Registry(runs.models, destination.artifacts)
-
-
-def _run_facts(runs: RunStore, run_id: str) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """The run's parameters, environment and pipeline fingerprint (read once per run)."""
-    found = _environments.get(run_id)
-    if found is None:
-        info = runs.get_run(run_id)
-        found = (dict(info.params), dict(info.environment), info.fingerprint)
-        _environments[run_id] = found
-    return found
 
 
 def _code_fingerprint(ctx: TaskContext) -> str | None:
