@@ -3,11 +3,11 @@
 OpenMP, OpenBLAS, MKL, Accelerate and numexpr each size their thread pool to every core of
 the machine, per process. A pool of worker processes, one per core, whose tasks call into
 them would then run cores x cores threads on cores CPUs, and OpenMP's threads spin while they
-wait for each other: on two cores, a scikit-learn k-nearest-neighbours prediction in one
-worker, beside a model's training in the other, used 0.08 to 0.13 s of CPU with two OpenMP
-threads and 0.022 s with one. The processes executor's parallelism is its workers, so each
-worker's libraries get ``cpus // workers`` threads (at least one), as joblib's process pools,
-Ray and Dask do.
+wait for each other, the more so when other processes hold the cores: on a busy two-core
+machine, the first scikit-learn k-nearest-neighbours prediction of a worker forked after the
+import used 0.08 to 0.135 s of CPU with two OpenMP threads and 0.022 s with one. The
+processes executor's parallelism is its workers, so each worker's libraries get
+``cpus // workers`` threads (at least one), as joblib's process pools, Ray and Dask do.
 
 The libraries read these variables once, when they load; a worker forked from the template
 (``executors.template``) has them loaded already, so the template is started with the same
