@@ -43,3 +43,23 @@ def look() -> dict[str, Any]:
 @pipeline
 def two_draws() -> list[tuple[int, float]]:
     return [draw(0), draw(1)]
+
+
+@task
+def native_pools() -> dict[str, Any]:
+    """The thread-count variables of the worker running it, and the threads its numpy's
+    BLAS library uses (loaded in the template when the orchestrator imported numpy)."""
+    import numpy  # noqa: F401  (loaded here by a fresh interpreter, reading the variables)
+    from threadpoolctl import threadpool_info
+
+    blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return {
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "blas threads": blas,
+    }
+
+
+@pipeline
+def pools() -> dict[str, Any]:
+    return native_pools()  # type: ignore[no-any-return]

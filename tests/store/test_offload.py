@@ -112,7 +112,9 @@ def test_the_child_is_forked_from_the_template_when_one_runs(
 ) -> None:
     parent = _parent_of(_child(store)._proc.pid)
     if start == "forked":
-        assert parent == forked.shared_template()._proc.pid
+        # a template of this process: the one the fixture started, or one of another
+        # thread count that an earlier processes executor started
+        assert parent in {t._proc.pid for t in forked._shared.values() if t.alive}
     else:
         assert parent == os.getpid()
 
@@ -128,7 +130,7 @@ def test_a_template_that_cannot_fork_leaves_a_fresh_interpreter(
         unusable.close()
     else:
         unusable.warm(["thread_at_import"])  # a module that starts a thread: no more forks
-    monkeypatch.setattr(forked, "_shared", unusable)
+    monkeypatch.setattr(forked, "_shared", {None: unusable})
     monkeypatch.setattr(offload, "_launcher", forked.fork_append)
     store = SqlRunStore(sqlite_url, offload_from=0)
     try:

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from legato.executors.native_threads import native_thread_env
 from legato.executors.template import MAX_MESSAGE
 from legato.store.sql import offload
 
@@ -106,11 +107,16 @@ class ForkedProcess:
 
 
 class Template:
-    """The template process, and what it said of the reapers it forked."""
+    """The template process, and what it said of the reapers it forked. Its libraries use
+    ``native_threads`` threads each (:mod:`~legato.executors.native_threads`; ``None``: as
+    the environment says), and so do its workers: libraries size their pools as they load,
+    here."""
 
-    def __init__(self) -> None:
+    def __init__(self, native_threads: int | None = None) -> None:
+        self.native_threads = native_threads
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ)
+        env.update(native_thread_env(native_threads))
         env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
         env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
         try:
@@ -229,28 +235,29 @@ class Template:
                 self._changed.notify_all()
 
 
-_shared: Template | None = None
+_shared: dict[int | None, Template] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_template() -> Template:
-    """This process's template, started on first use (again if it died); ``TemplateError``
-    if it cannot start. While it lives, run stores fork their append processes from it
-    (:func:`fork_append`)."""
-    global _shared
+def shared_template(native_threads: int | None = None) -> Template:
+    """This process's template whose libraries use ``native_threads`` threads, started on
+    first use (again if it died); ``TemplateError`` if it cannot start. Executors of
+    one size on one machine share one. While one lives, run stores fork their append
+    processes from it (:func:`fork_append`)."""
     with _shared_lock:
-        if _shared is None or not _shared.alive:
-            _shared = Template()
+        template = _shared.get(native_threads)
+        if template is None or not template.alive:
+            template = _shared[native_threads] = Template(native_threads)
             offload.fork_with(fork_append)
-        return _shared
+        return template
 
 
 def fork_append(fds: tuple[int, int], env: Mapping[str, str]) -> ForkedProcess:
     """A run store's append process forked from this process's template, if one lives
     (none is started for it: a fresh one would take as long as the process it saves);
     ``OSError`` otherwise, and the store starts a fresh interpreter."""
-    template = _shared
-    if template is None or not template.alive:
+    template = next((t for t in list(_shared.values()) if t.alive), None)
+    if template is None:
         raise OSError("no worker template runs")
     try:
         return template.fork_append(fds, env)
@@ -260,7 +267,7 @@ def fork_append(fds: tuple[int, int], env: Mapping[str, str]) -> ForkedProcess:
 
 def _forget() -> None:
     global _shared, _shared_lock
-    _shared, _shared_lock = None, threading.Lock()  # a forked child has no template
+    _shared, _shared_lock = {}, threading.Lock()  # a forked child has no template
 
 
 if hasattr(os, "register_at_fork"):

@@ -34,6 +34,7 @@ from legato.executors.forked import (
     installed_modules,
     shared_template,
 )
+from legato.executors.native_threads import threads_per_worker
 from legato.executors.reaper import REAPS
 from legato.executors.worker import READY
 from legato.executors.worker_handle import WorkerHandle, describe_exit, start_worker
@@ -68,6 +69,10 @@ class ProcessesExecutor(Executor):
             this process has (``executors.template``; Linux), so that a worker starts in
             milliseconds with them; ``False`` starts every worker as a fresh interpreter
             that imports what its tasks need itself.
+        native_threads: threads each worker's native libraries (OpenMP, BLAS, numexpr) use;
+            default: the usable CPU cores divided among the workers, at least one
+            (``executors.native_threads``: the pool's parallelism is its workers). Variables
+            such as ``OMP_NUM_THREADS`` set in the environment are kept as they are.
     """
 
     name = "processes"
@@ -79,12 +84,16 @@ class ProcessesExecutor(Executor):
         capacity: Capacity | None = None,
         kill_grace: float = 3.0,
         warm_start: bool = True,
+        native_threads: int | None = None,
     ) -> None:
         workers = max_workers if max_workers is not None else detect_cpus()
         if workers < 1:
             raise ValueError(f"max_workers must be at least 1, not {workers}")
+        if native_threads is not None and native_threads < 1:
+            raise ValueError(f"native_threads must be at least 1, not {native_threads}")
         self._capacity = capacity or machine_capacity(workers)
         self._size = self._capacity.slots
+        self._threads = native_threads or threads_per_worker(detect_cpus(), self._size)
         self._grace = kill_grace
         self._warm_start = warm_start and REAPS
         self._template: Template | None = None
@@ -135,14 +144,14 @@ class ProcessesExecutor(Executor):
         if not self._warm_start:
             return None
         try:
-            template = shared_template()
+            template = shared_template(self._threads)
             template.warm(installed_modules() + definition_modules())
         except TemplateError:
             return None  # fresh interpreters, as without it
         return template
 
     def _spawn(self) -> WorkerHandle:
-        return start_worker(self._init, self._template)
+        return start_worker(self._init, self._template, self._threads)
 
     def close(self, *, wait: bool = True) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ import sys
 from multiprocessing.connection import Connection
 
 from legato.executors.forked import ForkedProcess, Template, TemplateError
+from legato.executors.native_threads import native_thread_env
 from legato.executors.reaper import KILL_TREE, REAPS, worker_command
 from legato.model import wire
 from legato.model.calls import TaskCall
@@ -123,13 +124,17 @@ class WorkerHandle:
             os.killpg(self.proc.pid, sig)
 
 
-def start_worker(init: bytes, template: Template | None = None) -> WorkerHandle:
+def start_worker(
+    init: bytes, template: Template | None = None, native_threads: int | None = None
+) -> WorkerHandle:
     """Start a worker process in a session of its own and send it ``init`` (its artifact
     store and whether to capture output): forked from ``template`` when one is given and
-    it can, else a fresh interpreter."""
+    it can, else a fresh interpreter; its native libraries use ``native_threads`` threads
+    (:mod:`~legato.executors.native_threads`; ``None``: as the environment says)."""
     calls_r, calls_w = os.pipe()
     out_r, out_w = os.pipe()
     env = dict(os.environ)
+    env.update(native_thread_env(native_threads))
     env.pop("LEGATO_CRASH_AT", None)  # crash points are for the orchestrator under test
     env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")

@@ -1,0 +1,76 @@
+"""Each worker process's native libraries get its share of the CPUs
+(``executors.native_threads``): the variables that size their pools, set for the template
+that loads them and for the worker, unless the environment sets them already."""
+
+from __future__ import annotations
+
+import numpy as np  # imported by the orchestrator, so loaded in the template before a fork
+import pytest
+import warm_tasks
+
+import legato
+from legato import ProcessesExecutor
+from legato.executors.capacity import detect_cpus
+from legato.executors.native_threads import (
+    NATIVE_THREAD_VARIABLES,
+    native_thread_env,
+    threads_per_worker,
+)
+from legato.executors.reaper import REAPS
+
+assert np  # the import is the point
+
+
+@pytest.mark.parametrize(
+    ("cpus", "workers", "threads"), [(2, 2, 1), (8, 2, 4), (8, 3, 2), (2, 4, 1), (1, 1, 1)]
+)
+def test_a_worker_gets_its_share_of_the_cpus_and_at_least_one_thread(
+    cpus: int, workers: int, threads: int
+) -> None:
+    assert threads_per_worker(cpus, workers) == threads
+
+
+def test_variables_the_environment_sets_are_kept() -> None:
+    assert native_thread_env(2, {}) == dict.fromkeys(NATIVE_THREAD_VARIABLES, "2")
+    env = native_thread_env(2, {"OMP_NUM_THREADS": "5"})
+    assert "OMP_NUM_THREADS" not in env
+    assert env["OPENBLAS_NUM_THREADS"] == "2"
+    assert native_thread_env(None, {}) == {}
+    with pytest.raises(ValueError, match="at least 1"):
+        native_thread_env(0, {})
+
+
+def test_native_threads_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="native_threads"):
+        ProcessesExecutor(1, native_threads=0)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("warm_start", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_workers_libraries_use_the_threads_it_was_given(
+    monkeypatch: pytest.MonkeyPatch, threads: int, warm_start: bool
+) -> None:
+    """Forked from the template (numpy loaded there) or a fresh interpreter, BLAS runs the
+    threads given, not one per core."""
+    pytest.importorskip("threadpoolctl")
+    if warm_start and not REAPS:
+        pytest.skip("workers are forked from a template on Linux only")
+    for name in NATIVE_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    executor = ProcessesExecutor(1, native_threads=threads, warm_start=warm_start)
+    result = legato.run(warm_tasks.pools, executor=executor, store=False)
+    assert result.ok, result.error
+    assert result.output["OMP_NUM_THREADS"] == str(threads)
+    assert result.output["blas threads"]
+    assert set(result.output["blas threads"]) == {threads}
+
+
+@pytest.mark.timeout(60)
+def test_a_variable_set_by_the_user_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    result = legato.run(warm_tasks.pools, executor=ProcessesExecutor(2), store=False)
+    assert result.ok, result.error
+    assert result.output["OMP_NUM_THREADS"] == "3"
+    assert result.output["OPENBLAS_NUM_THREADS"] == str(threads_per_worker(detect_cpus(), 2))
