@@ -42,11 +42,8 @@ from legato.model import wire
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity
-from legato.model.values import Stored
 from legato.runtime.data import (
-    HANDED_ON_ENTRIES,
     handed_on_checksums,
-    worth_handing_on,
 )
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
@@ -241,12 +238,9 @@ class ProcessesExecutor(Executor):
             fn_data = None if call.fn_id in worker.functions else dumps(call.fn)
         except Exception as exc:
             self._deliver(
-                TaskOutcome(
-                    call_id=call.call_id,
-                    key=call.key,
-                    attempt=call.attempt,
-                    kind=OutcomeKind.FAILED,
-                    error=ErrorInfo.of(
+                call.ended(
+                    OutcomeKind.FAILED,
+                    ErrorInfo.of(
                         ErrorKind.INPUT,
                         f"task {call.task!r} or one of its inputs cannot be sent to a worker "
                         f"process ({type(exc).__name__}: {exc}); pass data that pickles, or "
@@ -258,8 +252,7 @@ class ProcessesExecutor(Executor):
             return
         message = wire.encode(call, fn_data=fn_data, args_data=args_data)
         worker.call = call
-        for checksum in handed_on_checksums(call):
-            worker.handed_on.pop(checksum, None)  # handed to this call, if still kept
+        worker.hand_over(call)
         if call.gpu_ids and worker.gpus is None:
             worker.gpus = call.gpu_ids
         try:
@@ -273,14 +266,7 @@ class ProcessesExecutor(Executor):
             for i, call in enumerate(self._pending):
                 if call.call_id == call_id:
                     del self._pending[i]
-                    self._deliver(
-                        TaskOutcome(
-                            call_id=call_id,
-                            key=call.key,
-                            attempt=call.attempt,
-                            kind=OutcomeKind.STOPPED,
-                        )
-                    )
+                    self._deliver(call.ended(OutcomeKind.STOPPED))
                     return
             for worker in self._workers:
                 if worker.call is not None and worker.call.call_id == call_id:
@@ -354,7 +340,7 @@ class ProcessesExecutor(Executor):
             return
         with self._lock:
             call, worker.call = worker.call, None
-            _note_handed_on(worker, outcome)
+            worker.stored(outcome)
             self._feed(worker)
         if call is not None:
             # Also when it finished just as it was being stopped: the engine knows it asked
@@ -382,21 +368,10 @@ class ProcessesExecutor(Executor):
             if not worker.ready:
                 reason = f"the worker process could not start ({reason})"
             if worker.stopping:
-                outcome = TaskOutcome(
-                    call_id=call.call_id,
-                    key=call.key,
-                    attempt=call.attempt,
-                    kind=OutcomeKind.STOPPED,
-                )
+                self._deliver(call.ended(OutcomeKind.STOPPED))
             else:
-                outcome = TaskOutcome(
-                    call_id=call.call_id,
-                    key=call.key,
-                    attempt=call.attempt,
-                    kind=OutcomeKind.CRASHED,
-                    error=ErrorInfo.of(ErrorKind.CRASH, reason, "legato.WorkerCrashed"),
-                )
-            self._deliver(outcome)
+                crash = ErrorInfo.of(ErrorKind.CRASH, reason, "legato.WorkerCrashed")
+                self._deliver(call.ended(OutcomeKind.CRASHED, crash))
         if self._closing or worker.closing:
             return
         if not worker.ready and not worker.stopping:
@@ -420,15 +395,8 @@ class ProcessesExecutor(Executor):
         with self._lock:
             pending, self._pending = self._pending, []
         for call in pending:
-            self._deliver(
-                TaskOutcome(
-                    call_id=call.call_id,
-                    key=call.key,
-                    attempt=call.attempt,
-                    kind=OutcomeKind.FAILED,
-                    error=ErrorInfo.of(ErrorKind.INTERNAL, message, "legato.ExecutorError"),
-                )
-            )
+            error = ErrorInfo.of(ErrorKind.INTERNAL, message, "legato.ExecutorError")
+            self._deliver(call.ended(OutcomeKind.FAILED, error))
 
     # ------------------------------------------------------------------ helpers
 
@@ -441,18 +409,3 @@ class ProcessesExecutor(Executor):
         if self._wake_w >= 0:
             with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
-
-
-def _note_handed_on(worker: WorkerHandle, outcome: TaskOutcome) -> None:
-    """Remember which of its outputs ``worker`` may keep as objects, as its data plane
-    chooses them (:class:`~legato.runtime.data.HandedOnData`; a hint: a miss loads)."""
-    output = outcome.output
-    if not isinstance(output, Stored):
-        return
-    ref = output.ref
-    if worth_handing_on(ref):
-        kept = worker.handed_on
-        kept.pop(ref.checksum, None)
-        kept[ref.checksum] = None
-        while len(kept) > HANDED_ON_ENTRIES:
-            del kept[next(iter(kept))]

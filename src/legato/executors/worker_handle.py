@@ -15,7 +15,9 @@ from legato.executors.forked import ForkedProcess, Template, TemplateError
 from legato.executors.native_threads import native_thread_env
 from legato.executors.reaper import KILL_TREE, REAPS, worker_command
 from legato.model import wire
-from legato.model.calls import TaskCall
+from legato.model.calls import TaskCall, TaskOutcome
+from legato.model.values import Stored
+from legato.runtime.data import HANDED_ON_ENTRIES, handed_on_checksums, worth_handing_on
 
 __all__ = ["WorkerHandle", "describe_exit", "start_worker"]
 
@@ -85,6 +87,24 @@ class WorkerHandle:
         self.stopping = False  # its call was cancelled: it is being killed
         self.kill_at: float | None = None  # when SIGTERM turns into SIGKILL
         self.closing = False
+
+    def hand_over(self, call: TaskCall) -> None:
+        """``call`` is sent here: the outputs it reads that this worker kept are handed to it
+        (once: another reader loads its own copy)."""
+        for checksum in handed_on_checksums(call):
+            self.handed_on.pop(checksum, None)
+
+    def stored(self, outcome: TaskOutcome) -> None:
+        """Note which of its outputs this worker may keep as objects, as its data plane
+        chooses them (:class:`~legato.runtime.data.HandedOnData`; a hint: a miss loads)."""
+        output = outcome.output
+        if not isinstance(output, Stored) or not worth_handing_on(output.ref):
+            return
+        kept, checksum = self.handed_on, output.ref.checksum
+        kept.pop(checksum, None)
+        kept[checksum] = None
+        while len(kept) > HANDED_ON_ENTRIES:
+            del kept[next(iter(kept))]
 
     def terminate(self) -> None:
         """Ask the call's processes to stop: the reaper passes SIGTERM on to every process

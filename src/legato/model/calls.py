@@ -47,6 +47,13 @@ class TaskCall:
     """URL of the run's store, for ``legato.register_model`` in a worker process (None: no
     store, or one a worker process cannot open, such as ``memory://``)."""
 
+    def ended(self, kind: OutcomeKind, error: ErrorInfo | None = None) -> TaskOutcome:
+        """This attempt's outcome where no worker reports one: stopped before it ran, lost
+        with its worker, or never sent."""
+        return TaskOutcome(
+            call_id=self.call_id, key=self.key, attempt=self.attempt, kind=kind, error=error
+        )
+
 
 class OutcomeKind(StrEnum):
     """How an attempt ended, from the executor's side."""
