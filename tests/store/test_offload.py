@@ -32,7 +32,7 @@ from legato.store.artifacts import FsspecArtifactStore
 from legato.store.base import Storage
 from legato.store.sql import SqlRunStore, offload
 from legato.store.sql import store as sql_store
-from legato.store.sql.offload import AppendProcess, OffloadLostError
+from legato.store.sql.offload import AppendProcess, OffloadLostError, fresh_command
 
 
 @pytest.fixture(autouse=True)
@@ -344,3 +344,15 @@ def test_the_child_imports_neither_sqlalchemy_nor_what_starts_it() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_fresh_child_skips_site_only_where_its_path_finds_legato(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = str(Path(legato.__file__).resolve().parent.parent)
+    assert fresh_command()[:2] == [sys.executable, "-S"]
+    monkeypatch.setattr(
+        sys, "path", [p for p in sys.path if Path(p or ".").resolve() != Path(root)]
+    )
+    # legato found through something else (an import hook set up by a .pth file): site stays.
+    assert fresh_command()[:2] == [sys.executable, "-c"]
