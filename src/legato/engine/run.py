@@ -31,8 +31,9 @@ from legato.executors.base import Executor
 from legato.executors.inline import InlineExecutor
 from legato.executors.threads import ThreadsExecutor
 from legato.liveness import owner_token
+from legato.model.cache_options import CacheOptions
 from legato.model.ids import new_run_id
-from legato.model.runs import CacheOptions, RunInfo
+from legato.model.runs import RunInfo
 from legato.model.specs import Capacity, FailurePolicy
 from legato.runtime.data import LiveData, StoredData
 from legato.runtime.secrets import check_params, mask_values, watch

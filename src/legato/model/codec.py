@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from legato.model.artifacts import ArtifactRef, shared_meta
+from legato.model.cache_options import CacheOptions
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import (
     Event,
@@ -21,7 +22,6 @@ from legato.model.events import (
 )
 from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.rollback import RollbackState
-from legato.model.runs import CacheOptions
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 
