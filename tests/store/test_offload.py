@@ -333,13 +333,13 @@ def test_the_child_imports_neither_sqlalchemy_nor_what_starts_it() -> None:
     # What keeps its start short: SQLAlchemy alone takes longer to import than the child's
     # start, and the starting side's subprocess, threading and logging are not the child's;
     # nor are pathlib (a path is decoded only when an event holds one), traceback (only for
-    # capturing an exception), base64, and the run records (legato.model.runs: defining
+    # capturing an exception), base64, the run records and the rollback records (defining
     # frozen dataclasses is most of what legato's own modules cost the child's start).
     code = (
         "import sys, legato.store.sql.offload_child; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('sqlalchemy', 'alembic', 'subprocess', 'threading', 'logging', 'pathlib', "
-        "'traceback', 'base64') or m == 'legato.model.runs'))"
+        "'traceback', 'base64') or m in ('legato.model.runs', 'legato.model.rollback')))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True

@@ -21,8 +21,7 @@ from legato.model.events import (
     TaskTransitioned,
 )
 from legato.model.jsonable import from_jsonable, to_jsonable
-from legato.model.rollback import RollbackState
-from legato.model.states import RunState, TaskState
+from legato.model.states import RollbackState, RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 
 __all__ = [
