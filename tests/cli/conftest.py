@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from legato.cli import app
+from legato.cli.app import app_for
 
 RESOURCES = Path(__file__).parents[1] / "resources"
 PIPELINES = RESOURCES / "cli_pipelines.py"
@@ -42,7 +42,8 @@ def cli() -> Invoke:
     runner = CliRunner(**({"mix_stderr": False} if separate else {}))
 
     def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), catch_exceptions=False)
+        # The app `legato` itself parses these arguments with (see app_for).
+        return runner.invoke(app_for(args), list(args), catch_exceptions=False)
 
     return invoke
 

@@ -9,7 +9,7 @@ import io
 from rich.console import Console
 
 from legato.cli.exits import OK
-from legato.cli.progress import LiveProgress
+from legato.cli.live import LiveProgress
 from legato.cli.runs import rollback_table
 from legato.model.records import TaskRecord
 from legato.model.rollback import CompensationRecord

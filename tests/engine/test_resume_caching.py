@@ -17,9 +17,9 @@ from legato.engine.options import RunOptions
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
 from legato.engine.storage import open_storage
+from legato.model.cache_options import CacheOptions
 from legato.model.codec import event_from_dict, event_to_dict
 from legato.model.events import RunStarted
-from legato.model.runs import CacheOptions
 from legato.model.states import RunState
 
 

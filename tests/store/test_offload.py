@@ -32,7 +32,7 @@ from legato.store.artifacts import FsspecArtifactStore
 from legato.store.base import Storage
 from legato.store.sql import SqlRunStore, offload
 from legato.store.sql import store as sql_store
-from legato.store.sql.offload import AppendProcess, OffloadLostError
+from legato.store.sql.offload import AppendProcess, OffloadLostError, fresh_command
 
 
 @pytest.fixture(autouse=True)
@@ -333,13 +333,29 @@ def test_a_run_through_the_child_is_recorded_whole(
 
 def test_the_child_imports_neither_sqlalchemy_nor_what_starts_it() -> None:
     # What keeps its start short: SQLAlchemy alone takes longer to import than the child's
-    # start, and the starting side's subprocess, threading and logging are not the child's.
+    # start, and the starting side's subprocess, threading and logging are not the child's;
+    # nor are pathlib (a path is decoded only when an event holds one), traceback (only for
+    # capturing an exception), base64, the run records and the rollback records (defining
+    # frozen dataclasses is most of what legato's own modules cost the child's start).
     code = (
         "import sys, legato.store.sql.offload_child; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('sqlalchemy', 'alembic', 'subprocess', 'threading', 'logging')))"
+        "('sqlalchemy', 'alembic', 'subprocess', 'threading', 'logging', 'pathlib', "
+        "'traceback', 'base64') or m in ('legato.model.runs', 'legato.model.rollback')))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_fresh_child_skips_site_only_where_its_path_finds_legato(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = str(Path(legato.__file__).resolve().parent.parent)
+    assert fresh_command()[:2] == [sys.executable, "-S"]
+    monkeypatch.setattr(
+        sys, "path", [p for p in sys.path if Path(p or ".").resolve() != Path(root)]
+    )
+    # legato found through something else (an import hook set up by a .pth file): site stays.
+    assert fresh_command()[:2] == [sys.executable, "-c"]

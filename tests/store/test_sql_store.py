@@ -424,3 +424,48 @@ def test_importing_legato_and_the_memory_store_loads_no_sqlalchemy() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_sqlite_store_loads_no_postgresql_dialect(tmp_path: Path) -> None:
+    # SQLAlchemy's PostgreSQL dialect (and the asyncio its drivers need) is tens of
+    # milliseconds of every legato command on a SQLite store.
+    code = (
+        "import sys; from legato.store.sql import SqlRunStore; "
+        f"SqlRunStore('sqlite:///{tmp_path / 's.db'}').close(); "
+        "print(sorted(m for m in sys.modules if m.startswith('sqlalchemy.dialects.postgresql')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_new_postgres_database_gets_the_partial_indexes(postgres_server: str) -> None:
+    import psycopg
+
+    from .conftest import _libpq, with_schema
+
+    schema = f"legato_partial_{time.time_ns()}"
+    with psycopg.connect(_libpq(postgres_server), autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(with_schema(postgres_server, schema))
+    try:
+        upgrade(engine)  # created at head, from the metadata
+        with engine.connect() as c:
+            rows = c.execute(
+                sa.text(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = :s AND tablename = 'task_runs'"
+                ),
+                {"s": schema},
+            ).all()
+        where = {name: d.split(" WHERE ", 1)[1] for name, d in rows if " WHERE " in d}
+        assert where == {
+            "ix_task_runs_planned": "(parent IS NULL)",
+            "ix_task_runs_cache_hits": "(cache_hit IS NOT NULL)",
+            "ix_task_runs_items": "(parent IS NOT NULL)",
+        }
+    finally:
+        engine.dispose()
+        with psycopg.connect(_libpq(postgres_server), autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')

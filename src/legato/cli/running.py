@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -16,7 +16,7 @@ from legato.choices import FailurePolicy
 from legato.cli.exits import CANCELLED, FAILED, OK, USAGE, CommandError
 from legato.cli.formats import console as make_console
 from legato.cli.params import parse_params
-from legato.cli.progress import LiveProgress, LogTail, PlainProgress, make_progress
+from legato.cli.progress import LogTail, PlainProgress, make_progress
 from legato.cli.settings import load, mask, open_storage
 from legato.cli.stores import open_existing
 from legato.cli.summary import print_outcome
@@ -31,6 +31,9 @@ from legato.engine.run import run
 from legato.errors import DefinitionError, ParameterError, RunInterrupted
 from legato.model.states import RunState
 from legato.store.base import RunStore
+
+if TYPE_CHECKING:
+    from legato.cli.live import LiveProgress
 
 __all__ = ["exit_status", "load_target", "resume_command", "run_command"]
 

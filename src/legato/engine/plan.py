@@ -11,9 +11,9 @@ from legato.define.itemkeys import Inherited, make_item_keys
 from legato.engine.lanes import unroll
 from legato.engine.resources import exceeds
 from legato.errors import ParameterError, PlanError
+from legato.model.cache_options import CacheOptions
 from legato.model.ids import SourceLocation
 from legato.model.items import ItemKeyError, item_key
-from legato.model.runs import CacheOptions
 from legato.model.specs import Capacity, FailurePolicy, TaskOptions, TaskSpec
 from legato.model.triggers import Trigger
 from legato.model.values import Arg, Lit, Param, Ref

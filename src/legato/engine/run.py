@@ -29,11 +29,11 @@ from legato.engine.storage import resolve_storage
 from legato.errors import DefinitionError, RunInterrupted
 from legato.executors.base import Executor
 from legato.executors.inline import InlineExecutor
-from legato.executors.processes import ProcessesExecutor
 from legato.executors.threads import ThreadsExecutor
 from legato.liveness import owner_token
+from legato.model.cache_options import CacheOptions
 from legato.model.ids import new_run_id
-from legato.model.runs import CacheOptions, RunInfo
+from legato.model.runs import RunInfo
 from legato.model.specs import Capacity, FailurePolicy
 from legato.runtime.data import LiveData, StoredData
 from legato.runtime.secrets import check_params, mask_values, watch
@@ -69,10 +69,19 @@ def _build_executor(
         case ExecutorName.THREADS:
             return ThreadsExecutor(max_workers=max_workers, capacity=capacity)
         case ExecutorName.PROCESSES:
-            return ProcessesExecutor(max_workers=max_workers, capacity=capacity)
+            return _processes_executor(max_workers, capacity)
         case ExecutorName.RAY:
             return _ray_executor(ray_address, max_workers, capacity)
     assert_never(name)
+
+
+def _processes_executor(max_workers: int | None, capacity: Capacity | None) -> Executor:
+    """The processes executor, imported only when a run names it: with multiprocessing,
+    ctypes and the worker template it is ~30M instructions (about 1% of a `legato run` of
+    a short pipeline on threads, which never needs it)."""
+    from legato.executors.processes import ProcessesExecutor  # noqa: PLC0415 (see above)
+
+    return ProcessesExecutor(max_workers=max_workers, capacity=capacity)
 
 
 def _ray_executor(address: str | None, cpus: int | None, capacity: Capacity | None) -> Executor:

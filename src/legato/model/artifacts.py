@@ -6,8 +6,9 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import PurePath
 from typing import Any
+
+from legato.model.jsonable import is_path
 
 __all__ = [
     "INLINE_LIMIT",
@@ -123,11 +124,11 @@ _MAX_PATHS = 1024
 
 def with_paths(ref: ArtifactRef, obj: Any) -> ArtifactRef:
     """``ref`` noting the paths ``obj`` names (see :data:`PATHS`)."""
-    if isinstance(obj, PurePath):
+    if is_path(obj):
         found = [obj]
     elif isinstance(obj, list | tuple | dict) and len(obj) <= _MAX_PATHS:
         items = obj.values() if isinstance(obj, dict) else obj
-        found = [x for x in items if isinstance(x, PurePath)]
+        found = [x for x in items if is_path(x)]
     else:
         return ref
     if not found:

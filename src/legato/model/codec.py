@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from legato.model.artifacts import ArtifactRef, shared_meta
+from legato.model.cache_options import CacheOptions
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import (
     Event,
@@ -20,9 +21,7 @@ from legato.model.events import (
     TaskTransitioned,
 )
 from legato.model.jsonable import from_jsonable, to_jsonable
-from legato.model.rollback import RollbackState
-from legato.model.runs import CacheOptions
-from legato.model.states import RunState, TaskState
+from legato.model.states import RollbackState, RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 
 __all__ = [
@@ -79,7 +78,9 @@ def artifact_to_dict(ref: ArtifactRef) -> dict[str, Any]:
         "meta": dict(ref.meta),
     }
     if ref.inline is not None:
-        out["inline"] = base64.b64encode(ref.inline).decode("ascii")
+        # binascii is base64's own codec without the module (whose import the append
+        # process, which decodes every event, would pay for at its start).
+        out["inline"] = binascii.b2a_base64(ref.inline, newline=False).decode("ascii")
     return out
 
 
@@ -90,7 +91,7 @@ def artifact_from_dict(d: Mapping[str, Any]) -> ArtifactRef:
         size=d["size"],
         serializer=d["serializer"],
         location=d.get("location"),
-        inline=base64.b64decode(inline) if inline is not None else None,
+        inline=binascii.a2b_base64(inline) if inline is not None else None,
         producer=d.get("producer", ""),
         meta=shared_meta(dict(d.get("meta", {}))),
     )

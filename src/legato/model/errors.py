@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback as tb
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -49,6 +48,10 @@ class ErrorInfo:
     @classmethod
     def from_exception(cls, exc: BaseException, kind: ErrorKind = ErrorKind.RAISED) -> ErrorInfo:
         """Capture ``exc`` with its traceback."""
+        # Imported here: a process that only decodes errors (the store's append process)
+        # starts without traceback and textwrap.
+        import traceback as tb  # noqa: PLC0415 (see above)
+
         mro = tuple(
             f"{k.__module__}.{k.__qualname__}"
             for k in type(exc).__mro__

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legato.model.artifacts import ArtifactRef
+from legato.model.cache_options import CacheOptions
 from legato.model.errors import ErrorInfo
-from legato.model.rollback import RollbackState
-from legato.model.runs import CacheOptions
-from legato.model.states import RunState, TaskState
+from legato.model.states import RollbackState, RunState, TaskState
 
 __all__ = [
     "Event",

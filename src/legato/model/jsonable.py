@@ -6,13 +6,25 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import math
+import sys
 from enum import Enum
-from pathlib import Path, PurePath
 from typing import Any
 
-__all__ = ["from_jsonable", "to_jsonable"]
+__all__ = ["from_jsonable", "is_path", "to_jsonable"]
 
 _TAG = "__legato__"
+
+
+def is_path(value: Any) -> bool:
+    """Whether ``value`` is a :mod:`pathlib` path, without importing pathlib.
+
+    No value can be a path before pathlib is imported, and importing it (with the
+    ``urllib.parse`` and ``ipaddress`` it pulls in) would be a tenth of the start of a
+    process that decodes events and never sees a path unless a run has one: the store's
+    append process (``legato.store.sql.offload_child``).
+    """
+    pathlib = sys.modules.get("pathlib")
+    return pathlib is not None and isinstance(value, pathlib.PurePath)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -26,7 +38,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         cls = type(value)
         return {_TAG: "enum", "type": f"{cls.__module__}:{cls.__qualname__}", "name": value.name}
-    if isinstance(value, PurePath):
+    if is_path(value):
         return {_TAG: "path", "value": str(value)}
     if isinstance(value, dt.datetime):
         return {_TAG: "datetime", "value": value.isoformat()}
@@ -56,6 +68,9 @@ def from_jsonable(value: Any) -> Any:
     if tag == "float":
         return float(raw)
     if tag == "path":
+        # Imported here, not at the top: see is_path.
+        from pathlib import Path  # noqa: PLC0415 (see is_path)
+
         return Path(raw)
     if tag == "datetime":
         return dt.datetime.fromisoformat(raw)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from legato.model.artifacts import ArtifactRef
+from legato.model.cache_options import CacheOptions
 from legato.model.errors import ErrorInfo
-from legato.model.rollback import CompensationRecord
-from legato.model.runs import CacheOptions
 from legato.model.states import RunState, TaskState
+
+if TYPE_CHECKING:  # a field's type only: the append process folds tasks, not rollbacks
+    from legato.model.rollback import CompensationRecord
 
 __all__ = ["RunRecord", "TaskRecord"]
 

@@ -17,25 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from legato.model.errors import ErrorInfo
+from legato.model.states import RollbackState
 
 __all__ = ["CompensationRecord", "RollbackContext", "RollbackState"]
-
-
-class RollbackState(StrEnum):
-    """Where one task's compensation stands."""
-
-    PLANNED = "planned"
-    """Part of the run's rollback; its handler has not started."""
-    STARTED = "started"
-    """Its handler was handed to the executor (and may have run, if the orchestrator died)."""
-    SUCCEEDED = "succeeded"
-    """Its handler returned: the task's effects are undone."""
-    FAILED = "failed"
-    """Its handler raised, timed out or was interrupted; a resume starts it again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

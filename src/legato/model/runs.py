@@ -9,7 +9,7 @@ from typing import Any
 from legato.model.artifacts import ArtifactRef
 from legato.model.states import RunState
 
-__all__ = ["CacheHit", "CacheOptions", "LogEntry", "RunInfo"]
+__all__ = ["CacheHit", "LogEntry", "RunInfo"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,21 +41,6 @@ class RunInfo:
     the API), on the store's clock; its orchestrator reads the request and cancels."""
     cancel_reason: str = ""
     """What the cancel request said."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CacheOptions:
-    """How one run uses the cache: ``legato.run(cache=..., refresh=...)``. They are part of
-    the run (its ``RunStarted`` event records them), so a resume keeps refusing what the run
-    refused: a run started with ``cache=False`` does not pick up a cached result when it is
-    resumed."""
-
-    lookups: bool = True
-    """Whether a ready task may reuse a stored result (``cache=False``: none does; results
-    are stored all the same)."""
-    refresh: bool | frozenset[str] = False
-    """Tasks that run again whatever the cache holds: all (True), none (False), or those
-    with these names or keys."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,6 +29,7 @@ __all__ = [
     "TASK_OK",
     "TASK_TERMINAL",
     "TASK_TRANSITIONS",
+    "RollbackState",
     "RunState",
     "TaskState",
 ]
@@ -175,3 +176,17 @@ this state: readers derive it (``legato.query.runs.shown_state``)."""
 RUN_STATES_SHOWN = (*(state.value for state in RunState), CRASHED)
 """The states a list of runs shows and filters on: every :class:`RunState`, and
 :data:`CRASHED`."""
+
+
+class RollbackState(StrEnum):
+    """Where one task's compensation stands (:mod:`legato.model.rollback`: its life and its
+    record)."""
+
+    PLANNED = "planned"
+    """Part of the run's rollback; its handler has not started."""
+    STARTED = "started"
+    """Its handler was handed to the executor (and may have run, if the orchestrator died)."""
+    SUCCEEDED = "succeeded"
+    """Its handler returned: the task's effects are undone."""
+    FAILED = "failed"
+    """Its handler raised, timed out or was interrupted; a resume starts it again."""

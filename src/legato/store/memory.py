@@ -407,7 +407,7 @@ class MemoryRunStore(MemoryRunReads):
     def _owned(self, run_id: str, owner: str) -> _Run:
         run = self._get(run_id)
         if run.info.owner != owner:
-            raise FencedError(fenced_message(run_id, run.info))
+            raise FencedError(fenced_message(run_id, run.info.owner, run.info.epoch))
         return run
 
 

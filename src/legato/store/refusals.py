@@ -4,10 +4,13 @@ for every backend (the SQL store, its append process, the in-memory store)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from legato.errors import RunBusyError, StoreError, UnknownRunError
 from legato.model.events import Event
-from legato.model.runs import RunInfo
+
+if TYPE_CHECKING:  # the append process, which refuses with this module, needs no run records
+    from legato.model.runs import RunInfo
 
 __all__ = [
     "busy_message",
@@ -28,11 +31,12 @@ def unknown_run_message(run_id: str, url: str) -> str:
     )
 
 
-def fenced_message(run_id: str, info: RunInfo) -> str:
-    """Who owns the run now (``info``), for an orchestrator that no longer does."""
+def fenced_message(run_id: str, owner: str, epoch: int) -> str:
+    """Who owns the run now (``owner`` at ``epoch``), for an orchestrator that no longer
+    does."""
     return (
-        f"run {run_id!r} was taken over by another orchestrator (owner {info.owner!r}, "
-        f"epoch {info.epoch}); this one must stop writing to it"
+        f"run {run_id!r} was taken over by another orchestrator (owner {owner!r}, "
+        f"epoch {epoch}); this one must stop writing to it"
     )
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -42,9 +42,11 @@ from legato.model.events import (
     TaskTransitioned,
 )
 from legato.model.fold import KEEP, Change, admits, change_of
-from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked, TrackKind
+
+if TYPE_CHECKING:  # the append process plans batches without the run records
+    from legato.model.runs import LogEntry
 
 __all__ = [
     "Batch",

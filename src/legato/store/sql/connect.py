@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from legato.errors import StoreError
 from legato.store.sql.dbapi import BUSY_TIMEOUT, Recipe, configure_sqlite
-from legato.store.sql.schema import HEAD, VERSION_TABLE, metadata
+from legato.store.sql.schema import HEAD, VERSION_TABLE, for_postgresql, metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -38,6 +38,7 @@ __all__ = [
     "dialect_insert",
     "make_engine",
     "postgresql_array",
+    "postgresql_jsonb",
     "recipe",
     "sqlite_path",
     "unknown_revision",
@@ -64,6 +65,7 @@ def make_engine(url: str) -> sa.Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
+        for_postgresql()
         return sa.create_engine(parsed, pool_pre_ping=True)
     raise StoreError(
         f"legato's run store supports sqlite:/// and postgresql+psycopg:// URLs, not {url!r}"
@@ -220,6 +222,13 @@ def dialect_insert(dialect: str) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert
+
+
+def postgresql_jsonb() -> Any:
+    """PostgreSQL's ``JSONB`` type (the dialect imported on first use)."""
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    return JSONB
 
 
 def postgresql_array(item_type: Any) -> Any:

@@ -3,8 +3,9 @@
 An append turns events into rows (:func:`~legato.store.sql.batch.plan_batch`) and binds
 them into statements: tens of microseconds of Python per task, on the same interpreter lock
 as the loop and the worker threads. Big runs hand that work to a child process of their own
-(``python -m legato.store.sql.offload_child``, or the same code forked from a warm process
-that a :data:`Launcher` reaches, see :func:`fork_with`), one per store object, which opens
+(a fresh interpreter running :mod:`legato.store.sql.offload_child`, see :func:`fresh_command`,
+or the same code forked from a warm process that a :data:`Launcher` reaches, see
+:func:`fork_with`), one per store object, which opens
 the same database (with the DB-API driver alone: it imports no SQLAlchemy, and starts in tens of
 milliseconds) and commits each batch with the store's own code and compiled statements; the
 orchestrator's part is encoding the events (about 2 µs each) and waiting for the answer
@@ -45,7 +46,14 @@ from legato.store.sql.batch import ChangeShape
 from legato.store.sql.frames import encode, receive, send
 from legato.store.sql.prepared import Prepared
 
-__all__ = ["AppendProcess", "ChildProcess", "Launcher", "OffloadLostError", "fork_with"]
+__all__ = [
+    "AppendProcess",
+    "ChildProcess",
+    "Launcher",
+    "OffloadLostError",
+    "fork_with",
+    "fresh_command",
+]
 
 log = logging.getLogger("legato.store")
 
@@ -107,6 +115,25 @@ def _forked(
     return proc, (os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb"))
 
 
+_MAIN = "import sys; from legato.store.sql.offload_child import main; sys.exit(main())"
+
+
+def fresh_command() -> list[str]:
+    """The command line of an append process started as a fresh interpreter, which is given
+    this process's ``sys.path`` (in ``PYTHONPATH``).
+
+    When legato is found through that path, the child skips the ``site`` module (``-S``):
+    ``.pth`` files, ``sitecustomize`` and the site-packages scan set up nothing it needs,
+    and they are a few percent of its start (more the more ``.pth`` files an environment
+    has). An install that finds legato through an import hook of a ``.pth`` file (some
+    editable installs) keeps ``site``. ``-c`` rather than ``-m``: ``runpy`` is not needed
+    either.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    found = os.path.realpath(root) in {os.path.realpath(p or os.getcwd()) for p in sys.path}
+    return [sys.executable, *(["-S"] if found else []), "-c", _MAIN]
+
+
 class AppendProcess:
     """The child process appending for one store (see the module's documentation)."""
 
@@ -143,7 +170,7 @@ class AppendProcess:
         if started is None:
             env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
             popen = subprocess.Popen(
-                [sys.executable, "-m", "legato.store.sql.offload_child"],
+                fresh_command(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 start_new_session=True,

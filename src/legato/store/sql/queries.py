@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from legato.model.run_query import RunCursor, RunQuery
 from legato.model.tracking import TrackKind
+from legato.store.sql.connect import postgresql_jsonb
 from legato.store.sql.schema import run_metric_values, runs, tracked_values
 
 __all__ = ["find_runs_statement", "next_cursor"]
@@ -120,7 +120,7 @@ def _metric(name: str) -> sa.ScalarSelect[Any]:
 def _param(name: str, dialect: str) -> sa.ColumnElement[Any]:
     """Run parameter ``name`` as JSON text (NULL when the run has none)."""
     if dialect == "postgresql":
-        return sa.cast(sa.cast(runs.c.params, JSONB).op("->")(name), sa.Text)
+        return sa.cast(sa.cast(runs.c.params, postgresql_jsonb()).op("->")(name), sa.Text)
     return runs.c.params.op("->")(sa.literal(_sqlite_path(name)))
 
 

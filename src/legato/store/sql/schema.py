@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "for_postgresql",
+    "partial_index",
     "HEAD",
     "VERSION_TABLE",
     "artifacts",
@@ -48,6 +50,28 @@ VERSION_TABLE = "legato_alembic_version"
 uses Alembic itself keeps both histories."""
 
 metadata = sa.MetaData()
+
+
+def partial_index(name: str, *columns: str, where: str) -> sa.Index:
+    """An index of the rows where ``where`` holds, on SQLite and on PostgreSQL.
+
+    Only the SQLite clause is set here; :func:`for_postgresql` adds the PostgreSQL one when a
+    PostgreSQL store is opened. A dialect's keyword (``postgresql_where``) loads that dialect
+    as the index is made, and SQLAlchemy's PostgreSQL dialect (with the asyncio its drivers
+    import) would cost every SQLite store, so every ``legato`` command, tens of milliseconds.
+    """
+    return sa.Index(name, *columns, sqlite_where=sa.text(where))
+
+
+def for_postgresql() -> None:
+    """Give every :func:`partial_index` its PostgreSQL clause (the SQLite one, which is
+    plain SQL); once, before the first PostgreSQL statement, and again does nothing."""
+    for table in metadata.tables.values():
+        for index in table.indexes:
+            where = index.dialect_options["sqlite"]["where"]
+            if where is not None:
+                index.dialect_kwargs["postgresql_where"] = where
+
 
 # An autoincrementing 64-bit key that is still SQLite's rowid alias (only INTEGER is).
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -141,32 +165,29 @@ task_runs = sa.Table(
     sa.Column("ord_idx", sa.Integer, nullable=False),
     # A run's plan and its cache hits, read without a scan of its (maybe 100,000) map items
     # (0004); partial, so that a map item's changes never touch them.
-    sa.Index(
+    partial_index(
         "ix_task_runs_planned",
         "run_id",
         "ord_seq",
         "ord_idx",
-        sqlite_where=sa.text("parent IS NULL"),
-        postgresql_where=sa.text("parent IS NULL"),
+        where="parent IS NULL",
     ),
-    sa.Index(
+    partial_index(
         "ix_task_runs_cache_hits",
         "run_id",
         "key",
         "cache_hit",
-        sqlite_where=sa.text("cache_hit IS NOT NULL"),
-        postgresql_where=sa.text("cache_hit IS NOT NULL"),
+        where="cache_hit IS NOT NULL",
     ),
     # A page of a map's items by map index, and their count, without a scan of the run
     # (0007); of columns an item's transitions never change.
-    sa.Index(
+    partial_index(
         "ix_task_runs_items",
         "run_id",
         "parent",
         "mapped",
         "map_index",
-        sqlite_where=sa.text("parent IS NOT NULL"),
-        postgresql_where=sa.text("parent IS NOT NULL"),
+        where="parent IS NOT NULL",
     ),
     sqlite_with_rowid=False,
 )

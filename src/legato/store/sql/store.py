@@ -331,8 +331,7 @@ class SqlRunStore(SqlRunReads):
         ).first()
         if row is None:
             raise UnknownRunError(unknown_run_message(run_id, self._where))
-        info = RunInfo(run_id=run_id, pipeline="", owner=row.owner, epoch=row.epoch)
-        raise FencedError(fenced_message(run_id, info))
+        raise FencedError(fenced_message(run_id, row.owner, row.epoch))
 
     # -- cache -----------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from typing import Any, Protocol, cast
 from legato.errors import FencedError, StoreError, UnknownRunError
 from legato.model.events import MapExpanded
 from legato.model.items import item_keys
-from legato.model.runs import RunInfo
 from legato.model.states import TaskState
 from legato.store import metric_summary
 from legato.store.refusals import fenced_message, unknown_run_message
@@ -250,8 +249,7 @@ class BatchWriter:
             raise UnknownRunError(unknown_run_message(run_id, self.where))
         current, epoch, last_seq = row
         if current != owner:
-            info = RunInfo(run_id=run_id, pipeline="", owner=current, epoch=epoch)
-            raise FencedError(fenced_message(run_id, info))
+            raise FencedError(fenced_message(run_id, current, epoch))
         raise StoreError(
             f"event seq {first_seq} does not continue the log of run {run_id!r} "
             f"(expected {last_seq + 1}); nothing of this batch was written"
