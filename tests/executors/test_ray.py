@@ -187,7 +187,7 @@ def test_the_cluster_is_given_its_next_attempts_before_it_has_room() -> None:
     result = legato.run(ray_tasks.naps, executor=executor)
 
     assert result.state is RunState.SUCCEEDED, {k: r.reason for k, r in result.tasks.items()}
-    assert executor.admits.cpus == 2 * executor.capacity.cpus == 4
+    assert executor.admits.cpus == 4 * executor.capacity.cpus == 8
     store = open_run_store(load_settings().state_url)
     try:
         events = [e for e in store.read_events(result.run_id) if isinstance(e, TaskTransitioned)]
