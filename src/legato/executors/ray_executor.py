@@ -332,17 +332,10 @@ class RayExecutor(Executor):
     def _lost(self, entry: _InFlight, exc: BaseException) -> TaskOutcome:
         call = entry.call
         if entry.stopping:
-            return TaskOutcome(
-                call_id=call.call_id, key=call.key, attempt=call.attempt, kind=OutcomeKind.STOPPED
-            )
-        return TaskOutcome(
-            call_id=call.call_id,
-            key=call.key,
-            attempt=call.attempt,
-            kind=OutcomeKind.CRASHED,
-            error=ErrorInfo.of(
-                ErrorKind.CRASH, ray_cluster.describe_loss(exc), "legato.WorkerCrashed"
-            ),
+            return call.ended(OutcomeKind.STOPPED)
+        loss = ray_cluster.describe_loss(exc)
+        return call.ended(
+            OutcomeKind.CRASHED, ErrorInfo.of(ErrorKind.CRASH, loss, "legato.WorkerCrashed")
         )
 
     def _relayed(self, item: Any) -> None:
@@ -402,10 +395,4 @@ class RayExecutor(Executor):
 
 
 def _failed(call: TaskCall, kind: ErrorKind, message: str, type_name: str) -> TaskOutcome:
-    return TaskOutcome(
-        call_id=call.call_id,
-        key=call.key,
-        attempt=call.attempt,
-        kind=OutcomeKind.FAILED,
-        error=ErrorInfo.of(kind, message, type_name),
-    )
+    return call.ended(OutcomeKind.FAILED, ErrorInfo.of(kind, message, type_name))
