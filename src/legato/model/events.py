@@ -11,6 +11,7 @@ from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.rollback import RollbackState
 from legato.model.runs import CacheOptions
+from legato.model.slots import slot_init
 from legato.model.states import RunState, TaskState
 
 __all__ = [
@@ -85,6 +86,7 @@ class MapExpanded(Event):
     """The item keys, in item order (``count`` of them); empty: the items are numbered."""
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskTransitioned(Event):
     """A task moved to ``state`` during ``attempt``."""

@@ -10,11 +10,13 @@ from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
 from legato.model.rollback import CompensationRecord
 from legato.model.runs import CacheOptions
+from legato.model.slots import slot_init
 from legato.model.states import RunState, TaskState
 
 __all__ = ["RunRecord", "TaskRecord"]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskRecord:
     """One task (or one item of a mapped task) in a run."""
