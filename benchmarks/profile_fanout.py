@@ -39,7 +39,7 @@ def main() -> None:
     legato.run(_setup_pipeline(), executor=args.executor, echo_logs=False)
     store = open_storage(load_settings()).runs
     if args.in_process:
-        store._offload_enabled = False  # type: ignore[attr-defined]
+        store._offloading._enabled = False  # type: ignore[attr-defined]
     pipe, params = _pipeline("w2", args.size)
     pipe.graph  # noqa: B018 - traced once, outside the timed runs
     walls, cpus = [], []

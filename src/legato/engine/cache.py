@@ -22,6 +22,7 @@ import cloudpickle
 import xxhash
 
 from legato.model.artifacts import ArtifactRef, paths_of_ref
+from legato.model.slots import slot_init
 from legato.model.values import Arg, Dict, Gathered, Given, Lit, Seq, Stored, StoredItems, Value
 
 __all__ = [
@@ -47,6 +48,7 @@ class UncacheableError(Exception):
 _PART_NAMES = ("code", "inputs", "params", "version")
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class KeyParts(Mapping[str, str]):
     """The components of a cache key, kept with each cache entry to explain misses.

@@ -24,6 +24,7 @@ from legato.engine.cache import (
 )
 from legato.engine.plan import Plan, PlanNode
 from legato.model.runs import CacheHit
+from legato.model.slots import slot_init
 from legato.model.specs import CacheKeyContext
 from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.store.base import RunStore
@@ -33,6 +34,7 @@ __all__ = ["Caching", "Verdict"]
 BoundArgs = tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What the cache says about one call."""

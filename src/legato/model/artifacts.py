@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from legato.model.jsonable import is_path
+from legato.model.slots import slot_init
 
 __all__ = [
     "INLINE_LIMIT",
@@ -32,6 +33,7 @@ task's success, in the same transaction); larger ones go to the artifact store's
 objects and only their reference is recorded."""
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArtifactRef:
     """Where a task output is, how to read it, and how to check it.

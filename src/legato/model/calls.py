@@ -10,12 +10,14 @@ from typing import Any
 
 from legato.config import SecretRefs
 from legato.model.errors import ErrorInfo
+from legato.model.slots import slot_init
 from legato.model.specs import Resources
 from legato.model.values import Arg, Value
 
 __all__ = ["CallStarted", "OutcomeKind", "TaskCall", "TaskOutcome"]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskCall:
     """One attempt of one task, ready to execute: the function and its bound inputs."""
@@ -67,6 +69,7 @@ class OutcomeKind(StrEnum):
     """It was stopped on request (timeout or cancel) and nothing of it still runs."""
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskOutcome:
     """The end of one attempt."""

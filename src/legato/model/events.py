@@ -10,6 +10,7 @@ from typing import Any
 from legato.model.artifacts import ArtifactRef
 from legato.model.cache_options import CacheOptions
 from legato.model.errors import ErrorInfo
+from legato.model.slots import slot_init
 from legato.model.states import RollbackState, RunState, TaskState
 
 __all__ = [
@@ -84,6 +85,7 @@ class MapExpanded(Event):
     """The item keys, in item order (``count`` of them); empty: the items are numbered."""
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskTransitioned(Event):
     """A task moved to ``state`` during ``attempt``."""

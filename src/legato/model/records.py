@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from legato.model.artifacts import ArtifactRef
 from legato.model.cache_options import CacheOptions
 from legato.model.errors import ErrorInfo
+from legato.model.slots import slot_init
 from legato.model.states import RunState, TaskState
 
 if TYPE_CHECKING:  # a field's type only: the append process folds tasks, not rollbacks
@@ -17,6 +18,7 @@ if TYPE_CHECKING:  # a field's type only: the append process folds tasks, not ro
 __all__ = ["RunRecord", "TaskRecord"]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskRecord:
     """One task (or one item of a mapped task) in a run."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legato.model.artifacts import ArtifactRef
+from legato.model.slots import slot_init
 
 __all__ = [
     "Arg",
@@ -42,6 +43,7 @@ class Value:
     __slots__ = ()
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Inline(Value):
     """A live Python object, produced in the orchestrator's own process."""
@@ -67,6 +69,7 @@ class PickledItems(Value):
 _ABSENT: Any = object()
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Stored(Value):
     """An output kept as an artifact. ``live`` is the object itself while the run is in the
@@ -84,6 +87,7 @@ class Stored(Value):
         return (Stored, (self.ref,))
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class StoredItems(Value):
     """A list output stored item by item (a map consumes it), with ``manifest``: the
@@ -157,6 +161,7 @@ class Param(Arg):
     name: str
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Ref(Arg):
     """Another task's output, optionally indexed (``out[0]``, ``out["k"]``)."""
@@ -165,6 +170,7 @@ class Ref(Arg):
     path: tuple[Any, ...] = ()
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Given(Arg):
     """An output handed to a call: the value plus the index path still to apply."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from legato.config import SecretRefs
+from legato.model.slots import slot_init
 
 if TYPE_CHECKING:
     from legato.model.calls import TaskCall
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["TaskContext", "current_context", "leave_context", "using_context"]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskContext:
     """The attempt a task function is running in."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from legato.engine.caching import BoundArgs
 from legato.engine.plan import PlanNode
 from legato.model.calls import TaskCall
+from legato.model.slots import slot_init
 
 __all__ = [
     "Cancel",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Submit:
     """Hand ``call`` to the executor once the events up to sequence number ``after`` are

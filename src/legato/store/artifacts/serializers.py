@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from legato.model.artifacts import shared_meta
+
 __all__ = [
     "Serializer",
     "UnsupportedValueError",
     "WritableFile",
     "module_version",
     "python_version",
+    "written_meta",
 ]
 
 
@@ -80,10 +83,35 @@ class Serializer(Protocol):
         ...
 
 
+_PYTHON_VERSION = "{}.{}.{}".format(*sys.version_info[:3])
+
+
 def python_version() -> str:
-    """``3.11.9``: pickles can depend on it."""
-    v = sys.version_info
-    return f"{v.major}.{v.minor}.{v.micro}"
+    """``3.11.9``: pickles can depend on it (made once: every stored output records it)."""
+    return _PYTHON_VERSION
+
+
+_WRITTEN_META: dict[tuple[Any, ...], Mapping[str, str]] = {}
+_MAX_WRITTEN_META = 256
+
+
+def written_meta(serializer: Serializer) -> Mapping[str, str]:
+    """What every reference ``serializer`` writes records in its ``meta``: its own version
+    and the versions it reports now (:meth:`Serializer.versions`), as strings. Made once per
+    distinct answer and shared (``shared_meta``), not once per output: a fan-out's million
+    outputs ask the same serialiser the same question."""
+    versions = serializer.versions()
+    key = (serializer.version, *versions.items())
+    try:
+        meta = _WRITTEN_META.get(key)
+    except TypeError:  # a version that is not hashable: made each time
+        key, meta = (), None
+    if meta is None:
+        written = {str(k): str(v) for k, v in versions.items()}
+        meta = shared_meta({"serializer_version": str(serializer.version), **written})
+        if key and len(_WRITTEN_META) < _MAX_WRITTEN_META:
+            _WRITTEN_META[key] = meta
+    return meta
 
 
 def module_version(name: str) -> str | None:

@@ -12,7 +12,7 @@ from legato.errors import IntegrityError, SerializationError, StoreError
 from legato.model.artifacts import INLINE_LIMIT, ArtifactRef, shared_meta
 from legato.store.artifacts.backends import Backend, Fetched, LocalBackend, open_backend
 from legato.store.artifacts.registry import SerializerRegistry, default_registry
-from legato.store.artifacts.serializers import Serializer, UnsupportedValueError
+from legato.store.artifacts.serializers import Serializer, UnsupportedValueError, written_meta
 from legato.store.artifacts.spool import Spool
 from legato.store.artifacts.stamps import STAMP
 from legato.store.artifacts.temps import Swept, TempFile, scan, sweep, sweep_once
@@ -165,8 +165,7 @@ class FsspecArtifactStore:
         spool = self._backend.new_spool(self.inline_limit)
         try:
             serializer, details = self._serialize(obj, spool, producer)
-            versions = {str(k): str(v) for k, v in serializer.versions().items()}
-            meta = {"serializer_version": str(serializer.version), **versions, **details}
+            meta = {**written_meta(serializer), **details}
             data = spool.data
             if data is not None and len(data) <= self.inline_limit:
                 return ArtifactRef(
@@ -208,14 +207,13 @@ class FsspecArtifactStore:
             return None
         if data is None or len(data) > self.inline_limit:
             return None
-        versions = {str(k): str(v) for k, v in serializer.versions().items()}
         return ArtifactRef(
             checksum=checksum_bytes(data),
             size=len(data),
             serializer=serializer.name,
             inline=data,
             producer=producer,
-            meta=shared_meta({"serializer_version": str(serializer.version), **versions}),
+            meta=written_meta(serializer),
         )
 
     def _serialize(

@@ -127,16 +127,20 @@ def output_json(ref: ArtifactRef) -> str:
     return dumps(d)
 
 
-def plan_batch(run_id: str, events: Sequence[Event]) -> Batch:
-    """The rows for ``events`` (already checked to continue ``run_id``'s log)."""
+def plan_batch(
+    run_id: str, events: Sequence[Event], payloads: Sequence[dict[str, Any]] | None = None
+) -> Batch:
+    """The rows for ``events`` (already checked to continue ``run_id``'s log). ``payloads``:
+    the events as :func:`~legato.model.codec.event_to_dict` made them, when the caller has
+    them already (the append process is sent them): the payload column is their JSON."""
     batch = Batch(
         run_id=run_id, first_seq=events[0].seq, last_seq=events[-1].seq, last_at=events[-1].at
     )
     rows = batch.events
     segments: dict[str, list[_Segment]] = {}
     outputs: dict[int, str] = {}
-    for event in events:
-        payload = event_to_dict(event)
+    for i, event in enumerate(events):
+        payload = event_to_dict(event) if payloads is None else payloads[i]
         if isinstance(event, TaskTransitioned):
             rows.append(
                 {

@@ -137,8 +137,8 @@ def _answer(
     run_id = request["run_id"]
     try:
         statements.add_changes(request.get("shapes", ()))
-        events = [event_from_dict(e) for e in request["events"]]
-        batch = plan_batch(run_id, events)
+        payloads = request["events"]  # event_to_dict's, as the store made them
+        batch = plan_batch(run_id, [event_from_dict(e) for e in payloads], payloads)
         if request["tracked"]:
             tracked = [tracked_from_dict(t) for t in request["tracked"]]
             batch.metrics, batch.values = tracked_rows(run_id, tracked)
