@@ -367,13 +367,7 @@ class Driver:
                 log.exception("executor failed to submit %s", call.key)
                 message = f"the {executor.name} executor could not start it: {exc}"
                 self.report(
-                    TaskOutcome(
-                        call_id=call.call_id,
-                        key=call.key,
-                        attempt=call.attempt,
-                        kind=OutcomeKind.FAILED,
-                        error=ErrorInfo.of(ErrorKind.INTERNAL, message),
-                    )
+                    call.ended(OutcomeKind.FAILED, ErrorInfo.of(ErrorKind.INTERNAL, message))
                 )
             else:
                 if not executor.starts_late:
@@ -394,11 +388,7 @@ class Driver:
             self._timers.add(self.clock.monotonic() + timeout, Deadline(call_id, attempt))
 
     def _abandon(self, call: TaskCall) -> None:
-        self.report(
-            TaskOutcome(
-                call_id=call.call_id, key=call.key, attempt=call.attempt, kind=OutcomeKind.STOPPED
-            )
-        )
+        self.report(call.ended(OutcomeKind.STOPPED))
 
     # ------------------------------------------------------------------ commits
 
