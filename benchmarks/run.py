@@ -347,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     finally:
         runner.homes.close()
+    if "ray" in groups and not args.smoke:  # legato on Ray beside raw Ray, one cluster
+        size = ray_compare.GIB // (8 if args.quick else 1)
+        results.ray = ray_compare.run(repeat=runs, size=size, out=args.out)
     results.elapsed_s = time.monotonic() - started
     results.load = [load_at_start, os.getloadavg()[0]]
     _write_raw(args.out / "legato.csv", runner.raw)
@@ -361,8 +364,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             out=args.out,
             doc=args.doc,
         )
-    if "ray" in groups and not args.smoke:  # legato on Ray beside raw Ray, one cluster
-        ray_compare.run(repeat=runs, size=ray_compare.GIB // (8 if args.quick else 1), out=args.out)
     print(f"wrote {args.out / 'results.csv'}, {args.doc} ({results.elapsed_s / 60:.1f} min)")
     return 0 if results.all_ok else 1
 
