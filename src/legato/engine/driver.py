@@ -27,6 +27,7 @@ from legato.config import SecretRefs
 from legato.engine.binding import Inputs
 from legato.engine.caching import Caching
 from legato.engine.clock import Clock
+from legato.engine.collector import fewer_collections
 from legato.engine.journal import Journal, Listener
 from legato.engine.plan import Plan
 from legato.engine.scheduler import Cancel, Deadline, LookUp, Scheduler, SetTimer, Submit
@@ -164,6 +165,10 @@ class Driver:
 
     def execute(self) -> RunRecord:
         """Run to the end; returns the final run record."""
+        with fewer_collections():  # a run's records live until it ends: fewer GC passes
+            return self._execute_capturing()
+
+    def _execute_capturing(self) -> RunRecord:
         if self.logs is None:
             return self._execute()
         capture_in_process(self.run_id, self.logs.write, echo=self.echo_logs)
