@@ -137,6 +137,43 @@ class Writer:
         self.store.append(self.run_id, self.owner, list(events))
 
 
+def every_kind_of_event(w: Writer) -> list[Event]:
+    """Events of every kind a run writes, with every field set somewhere: a run started with
+    a plan and a failure policy, its transitions (a reason that is not ASCII), a retry, a
+    success with an inline output and cache parts, a map's expansion, an item's hit and
+    another's time-out, a skip, the run's failure."""
+    return [
+        w.start(
+            PlannedTask(key="load", name="load_fn"),
+            PlannedTask(key="fit", name="fit_fn", mapped=True),
+            params=PARAMS,
+            executor="processes",
+            failure_policy="continue",
+            at=1000.25,
+        ),
+        w.run(RunState.RUNNING, reason="started ✓"),
+        w.task("load", S.RUNNING),
+        w.task("load", S.RETRY_WAIT, error=ERROR, retry_at=1234.5, ran_for=0.125),
+        w.task("load", S.READY, attempt=2, reason="retry 2 of 3"),
+        w.task("load", S.RUNNING, attempt=2),
+        w.task(
+            "load",
+            S.SUCCEEDED,
+            attempt=2,
+            ran_for=1.5,
+            output=inline_ref("aa11"),
+            cache_key="ck-load",
+            cache_parts={"code": "c0ffee", "inputs": "d1", "params": "p9", "version": "1"},
+        ),
+        w.task("fit", S.RUNNING),
+        w.expand("fit", 2),
+        w.task("fit[0]", S.SUCCEEDED, output=file_ref("bb22"), cache_hit="older-run"),
+        w.task("fit[1]", S.TIMED_OUT, error=TIMEOUT, ran_for=5.0),
+        w.task("fit", S.SKIPPED, attempt=2, reason="branch not taken"),
+        w.run(RunState.FAILED, reason="fit[1] timed out"),
+    ]
+
+
 def planned(*keys: str) -> tuple[PlannedTask, ...]:
     """Plain planned tasks named after their keys."""
     return tuple(PlannedTask(key=k, name=f"{k}_fn") for k in keys)
@@ -249,35 +286,7 @@ class RunStoreContract:
     def test_every_event_type_and_field_round_trips(self, store: RunStore) -> None:
         store.create_run(run_info("rt"))
         w = Writer(store, "rt")
-        events = [
-            w.start(
-                PlannedTask(key="load", name="load_fn"),
-                PlannedTask(key="fit", name="fit_fn", mapped=True),
-                params=PARAMS,
-                executor="processes",
-                failure_policy="continue",
-                at=1000.25,
-            ),
-            w.run(RunState.RUNNING, reason="started by test"),
-            w.task("load", S.RUNNING),
-            w.task("load", S.RETRY_WAIT, error=ERROR, retry_at=1234.5, ran_for=0.125),
-            w.task("load", S.READY, attempt=2, reason="retry 2 of 3"),
-            w.task("load", S.RUNNING, attempt=2),
-            w.task(
-                "load",
-                S.SUCCEEDED,
-                attempt=2,
-                ran_for=1.5,
-                output=inline_ref("aa11"),
-                cache_key="ck-load",
-                cache_parts={"code": "c0ffee", "inputs": "d1", "params": "p9", "version": "1"},
-            ),
-            w.task("fit", S.RUNNING),
-            w.expand("fit", 2),
-            w.task("fit[0]", S.SUCCEEDED, output=file_ref("bb22"), cache_hit="older-run"),
-            w.task("fit[1]", S.TIMED_OUT, error=TIMEOUT, ran_for=5.0),
-            w.run(RunState.FAILED, reason="fit[1] timed out"),
-        ]
+        events = every_kind_of_event(w)
         w.append(*events[:3])
         w.append(*events[3:])
         assert store.read_events("rt") == events
