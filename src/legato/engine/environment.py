@@ -40,7 +40,7 @@ def _packages() -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-_GIT_STATUS = ("git", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+_STATUS_ARGS = ("status", "--porcelain=v2", "--branch", "--untracked-files=no")
 
 
 def git_state(folder: Path) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def git_state(folder: Path) -> dict[str, Any]:
     would say."""
     try:
         out = subprocess.run(
-            [*_GIT_STATUS[:1], "-C", str(folder), *_GIT_STATUS[1:]],
+            ["git", "-C", str(folder), *_STATUS_ARGS],
             capture_output=True,
             text=True,
             timeout=5,
