@@ -35,6 +35,7 @@ from legato.model.records import TaskRecord
 from legato.model.runs import LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.store.base import RunStore
+from legato.store.sql.writes import ITEM_ROWS_AT_ONCE
 
 S = TaskState
 
@@ -545,6 +546,19 @@ class RunStoreContract:
         assert [e.keys for e in events if isinstance(e, MapExpanded)] == [
             ("linear", "random forest")
         ]
+
+    def test_a_map_of_more_items_than_one_insert_takes(self, store: RunStore) -> None:
+        """The SQL stores insert a map's items a slice at a time: every item is there, in
+        order, whichever slice it fell in, and a change right after the expansion finds
+        the last one."""
+        count = 2 * ITEM_ROWS_AT_ONCE + 3
+        w = self.started(store, "r", "m")
+        last = f"m[{count - 1}]"
+        w.append(w.task("m", S.RUNNING), w.expand("m", count), w.task(last, S.RUNNING))
+        rows = store.task_records("r")[1:]
+        assert [(r.key, r.map_index) for r in rows] == [(f"m[{i}]", i) for i in range(count)]
+        assert {r.state for r in rows[:-1]} == {S.READY}
+        assert rows[-1].state is S.RUNNING
 
     def test_an_empty_map(self, store: RunStore) -> None:
         w = self.started(store, "r", "m")

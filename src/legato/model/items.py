@@ -10,13 +10,14 @@ here, once, for the definition, the plan and the stores to share.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
 __all__ = [
     "MAX_ITEM_KEY",
     "ItemKeyError",
     "check_item_keys",
+    "each_item_key",
     "item_key",
     "item_key_of",
     "item_keys",
@@ -48,9 +49,14 @@ def item_key(key: str, item: int | str) -> str:
 def item_keys(key: str, count: int, keys: Sequence[str] = ()) -> list[str]:
     """The task keys of the ``count`` items of the map ``key``: by item key where ``keys``
     names them, else by position."""
+    return list(each_item_key(key, count, keys))
+
+
+def each_item_key(key: str, count: int, keys: Sequence[str] = ()) -> Iterator[str]:
+    """:func:`item_keys` one at a time, for a reader that keeps none of them."""
     if keys:
-        return [f"{key}[{k}]" for k in keys]
-    return [f"{key}[{i}]" for i in range(count)]
+        return (f"{key}[{k}]" for k in keys)
+    return (f"{key}[{i}]" for i in range(count))
 
 
 def item_key_of(value: Any) -> str:

@@ -9,12 +9,13 @@ Without SQLAlchemy: the statements come compiled (:class:`Statements`, whose mem
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, cast
 
 from legato.errors import FencedError, StoreError, UnknownRunError
 from legato.model.events import MapExpanded
-from legato.model.items import item_keys
+from legato.model.items import each_item_key
 from legato.model.states import TaskState
 from legato.store import metric_summary
 from legato.store.refusals import fenced_message, unknown_run_message
@@ -44,6 +45,11 @@ STATEMENTS = (
 )
 """The statements of :class:`Statements` by name (besides the projection's changes): what
 the append process is sent."""
+
+ITEM_ROWS_AT_ONCE = 4096
+"""A map's item rows are made and inserted this many at a time: an expansion of a million
+items then holds a few thousand row dicts at once, not a million (about 600 bytes each,
+whose pages the allocator keeps for the rest of the run)."""
 
 
 class Statements(Protocol):
@@ -137,7 +143,8 @@ class BatchWriter:
             elif kind == "tasks":
                 sql.tasks.executemany(cursor, step)
             else:
-                sql.tasks.executemany(cursor, self._items(cursor, run_id, step))
+                for rows in self._items(cursor, run_id, step):
+                    sql.tasks.executemany(cursor, rows)
         if batch.artifacts:
             sql.artifacts.executemany(cursor, batch.artifacts)
         if batch.cache:
@@ -215,8 +222,11 @@ class BatchWriter:
                 )
         return summaries, values
 
-    def _items(self, cursor: Any, run_id: str, expanded: MapExpanded) -> list[dict[str, Any]]:
-        """Mark a mapped task expanded; the rows of its items."""
+    def _items(
+        self, cursor: Any, run_id: str, expanded: MapExpanded
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Mark a mapped task expanded; the rows of its items, a slice at a time
+        (:data:`ITEM_ROWS_AT_ONCE`)."""
         sql = self.sql
         sql.task_name.execute(cursor, {"b_run_id": run_id, "b_key": expanded.key})
         found = cursor.fetchone()
@@ -224,22 +234,25 @@ class BatchWriter:
         sql.expand.execute(
             cursor, {"b_run_id": run_id, "b_key": expanded.key, "b_items": expanded.count}
         )
-        return [
-            {
-                "run_id": run_id,
-                "key": key,
-                "name": name,
-                "state": TaskState.READY.value,
-                "attempt": 1,
-                "map_index": i,
-                "parent": expanded.key,
-                "mapped": False,
-                "reason": "",
-                "ord_seq": expanded.seq,
-                "ord_idx": i,
-            }
-            for i, key in enumerate(item_keys(expanded.key, expanded.count, expanded.keys))
-        ]
+        keys = enumerate(each_item_key(expanded.key, expanded.count, expanded.keys))
+        ready = TaskState.READY.value
+        while chunk := list(itertools.islice(keys, ITEM_ROWS_AT_ONCE)):
+            yield [
+                {
+                    "run_id": run_id,
+                    "key": key,
+                    "name": name,
+                    "state": ready,
+                    "attempt": 1,
+                    "map_index": i,
+                    "parent": expanded.key,
+                    "mapped": False,
+                    "reason": "",
+                    "ord_seq": expanded.seq,
+                    "ord_idx": i,
+                }
+                for i, key in chunk
+            ]
 
     def refuse(self, cursor: Any, run_id: str, owner: str, first_seq: int | None) -> None:
         """Raise the reason a fenced write changed nothing."""
