@@ -170,9 +170,10 @@ class Scheduler:
         restore(self.flow, record, values, damaged or {})
 
     def step(self, at: float) -> None:
-        """Start what may start: ask the cache about newly ready tasks first (a
-        :class:`LookUp`, answered with :meth:`on_verdicts`), then admit ready tasks that fit
-        the free resources. Ends the run when nothing is left to do."""
+        """Start what may start: ask the cache about newly ready tasks first while those
+        answered run short (a :class:`LookUp`, answered with :meth:`on_verdicts`), then
+        admit ready tasks that fit the free resources, and ask about more if a slot is still
+        idle. Ends the run when nothing is left to do."""
         ledger = self.ledger
         ledger.at = at
         dispatcher = self.dispatcher
@@ -181,7 +182,7 @@ class Scheduler:
         if not self.cancel_requested or self.flow.stopped_everything:
             if self.lookups.waiting:
                 return  # the driver has not answered yet
-            if dispatcher.unchecked:
+            if self.lookups.running_short():
                 self.lookups.ask()
                 return
             for entry in dispatcher.admit():
@@ -189,6 +190,9 @@ class Scheduler:
             for entry in dispatcher.to_claim_ahead():
                 if self._claim(entry):
                     dispatcher.claimed.append(entry)
+            if self.lookups.left_idle():
+                self.lookups.ask()
+                return
         if not self.table.open and not dispatcher.calls and not self.rollback.active:
             self._finish()
 
