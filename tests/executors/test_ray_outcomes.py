@@ -1,6 +1,7 @@
 """The Ray executor's collector on the session's local Ray cluster: each outcome reaches
 its key, an attempt submitted while the thread waits for a long one is seen at once, a
-cancelled one arrives as Ray's error, and nothing arrives after the collector stops."""
+cancelled one arrives as Ray's error, and nothing arrives after the collector stops; the
+inputs held as Ray objects are found wherever a call's arguments name them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 import ray
 import ray_tasks
 
-from legato.executors.ray_outcomes import Collector
+from legato.executors.ray_outcomes import Collector, held_inputs
+from legato.model.artifacts import ArtifactRef
+from legato.model.values import Dict, Given, Seq, Stored
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("ray_local")]
 
@@ -65,3 +68,21 @@ def test_nothing_arrives_after_the_collector_stops() -> None:
     ray.get(ref)
     time.sleep(0.3)
     assert delivered.empty()
+
+
+def stored(checksum: str) -> Given:
+    ref = ArtifactRef(checksum=checksum, size=1, serializer="pickle", location=None)
+    return Given(Stored(ref))
+
+
+def test_held_inputs_are_found_at_any_depth_of_a_call_s_arguments() -> None:
+    objects = {"a": "object a", "b": "object b", "c": "object c", "unread": "object unread"}
+    args = (stored("a"), Seq((stored("x"), Dict((("k", stored("b")),)))))
+    kwargs = (("named", Seq((Seq((stored("c"),)),))),)
+
+    assert held_inputs(objects, args, kwargs) == {
+        "a": "object a",
+        "b": "object b",
+        "c": "object c",
+    }
+    assert held_inputs({}, args, kwargs) == {}

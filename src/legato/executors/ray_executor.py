@@ -22,7 +22,6 @@ import threading
 import urllib.parse
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from legato.model import wire
 from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity, Resources
-from legato.model.values import Arg, Dict, Given, Seq, Stored, StoredItems
+from legato.model.values import Stored, StoredItems
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
 from legato.runtime.tracking import record_for_run
@@ -182,6 +181,8 @@ class RayExecutor(Executor):
         self._remotes.clear()
         self._let_go()
         self._hub = ray_relay.hub()
+        if self._collector is not None:  # opened again without a close
+            self._collector.stop()
         self._collector = ray_outcomes.Collector(self._done)
         # What every attempt shares, and each function, is kept in the relay and fetched
         # from it once per worker: object references passed with every call would make
@@ -259,7 +260,7 @@ class RayExecutor(Executor):
         bare = replace(call, gpu_ids=(), store_url=None)
         message = wire.encode(bare, fn_data=None, args_data=args_data)
         with self._lock:
-            objects = self._objects_for(call.args, (a for _, a in call.kwargs))
+            objects = ray_outcomes.held_inputs(self._objects, call.args, call.kwargs)
         remote = self._remotes.get(call.resources)
         if remote is None:
             res = call.resources
@@ -270,27 +271,6 @@ class RayExecutor(Executor):
         with self._lock:
             self._flight[call.call_id] = entry
         collector.add(outcome_ref, entry)
-
-    def _objects_for(self, *groups: Iterable[Arg]) -> dict[str, Any]:
-        """The object references of the inputs that Ray's object store holds, by checksum."""
-        found: dict[str, Any] = {}
-        if not self._objects:
-            return found
-        stack = [arg for group in groups for arg in group]
-        while stack:
-            arg = stack.pop()
-            if isinstance(arg, Given):
-                value = arg.value
-                if isinstance(value, Stored | StoredItems):
-                    ref = value.ref if isinstance(value, Stored) else value.manifest
-                    obj = self._objects.get(ref.checksum)
-                    if obj is not None:
-                        found[ref.checksum] = obj
-            elif isinstance(arg, Seq):
-                stack.extend(arg.items)
-            elif isinstance(arg, Dict):
-                stack.extend(item for _, item in arg.items)
-        return found
 
     def cancel(self, call_id: int) -> None:
         with self._lock:

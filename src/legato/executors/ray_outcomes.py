@@ -12,17 +12,25 @@ So a wait lasts :data:`_FIRST_WAIT_S` after anything happened (an attempt added,
 and twice as long after each quiet one, up to :data:`_LONGEST_WAIT_S`: an attempt that
 follows another one's end (a chain's next link) is seen within about a millisecond even
 beside a long task, and a cluster busy with long tasks costs a few waits a second.
+
+The live outputs of ended attempts stay Ray objects for the attempts that read them
+(:func:`held_inputs` finds those an attempt's inputs name).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import ray
 
-__all__ = ["Collector", "Deliver"]
+from legato.model.values import Arg, Dict, Given, Seq, Stored, StoredItems
+
+__all__ = ["Collector", "Deliver", "held_inputs"]
+
+log = logging.getLogger(__name__)
 
 Deliver = Callable[[Any, Any, BaseException | None], None]
 """Called with an attempt's key, its value and None, or its key, None and the error Ray
@@ -83,7 +91,10 @@ class Collector:
                 keys = [self._pending.pop(ref) for ref, _, _ in ended]
                 busy = self._busy or bool(ended)
             for key, (_, value, error) in zip(keys, ended, strict=True):
-                self._deliver(key, value, error)
+                try:
+                    self._deliver(key, value, error)
+                except Exception:  # one outcome's failure must not stop all the others
+                    log.exception("delivering the outcome of %r failed", key)
             wait = _FIRST_WAIT_S if busy else min(wait * 2, _LONGEST_WAIT_S)
 
 
@@ -106,3 +117,28 @@ def _fetched(ref: Any) -> tuple[Any, Any, BaseException | None]:
         return ref, ray.get(ref), None
     except Exception as exc:
         return ref, None, exc
+
+
+def held_inputs(
+    objects: Mapping[str, Any], args: Iterable[Arg], kwargs: Iterable[tuple[str, Arg]]
+) -> dict[str, Any]:
+    """The object references in ``objects`` (by artifact checksum) of the inputs a call's
+    arguments name, at any depth of its lists and dicts."""
+    found: dict[str, Any] = {}
+    if not objects:
+        return found
+    stack = [*args, *(arg for _, arg in kwargs)]
+    while stack:
+        arg = stack.pop()
+        if isinstance(arg, Given):
+            value = arg.value
+            if isinstance(value, Stored | StoredItems):
+                ref = value.ref if isinstance(value, Stored) else value.manifest
+                obj = objects.get(ref.checksum)
+                if obj is not None:
+                    found[ref.checksum] = obj
+        elif isinstance(arg, Seq):
+            stack.extend(arg.items)
+        elif isinstance(arg, Dict):
+            stack.extend(item for _, item in arg.items)
+    return found
