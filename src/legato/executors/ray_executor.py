@@ -31,7 +31,7 @@ import ray
 from legato.errors import ExecutorError, FencedError
 from legato.executors import ray_cluster, ray_outcomes, ray_relay
 from legato.executors.base import Executor, Report
-from legato.executors.ray_task import REGISTER, STARTED, RunShared, run_attempt
+from legato.executors.ray_task import REGISTER, STARTED, RunShared, outcome_of, run_attempt
 from legato.model import wire
 from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
@@ -288,10 +288,14 @@ class RayExecutor(Executor):
         with self._lock:
             self._flight.pop(entry.call.call_id, None)
         live_ref = entry.live
+        if error is None:
+            try:
+                outcome, relayed = outcome_of(value)
+            except Exception as exc:  # an outcome this process cannot read
+                error = exc
         if error is not None:
             self._finish(self._lost(entry, error), live_ref)
             return
-        outcome, relayed = value
         hub = self._hub
         if relayed and hub is not None:
             hub.after_drain(lambda: self._finish(outcome, live_ref))

@@ -34,9 +34,19 @@ from legato.model.values import Stored, StoredItems, Value
 from legato.model.wire import Message, decode
 from legato.runtime.context import TaskContext
 from legato.runtime.data import DataPlane, PickledData, StoredData
+from legato.runtime.pickling import dumps_output
 from legato.store.base import ArtifactStore
 
-__all__ = ["REGISTER", "STARTED", "Parcel", "RayData", "RunShared", "run_attempt", "strip_live"]
+__all__ = [
+    "REGISTER",
+    "STARTED",
+    "Parcel",
+    "RayData",
+    "RunShared",
+    "outcome_of",
+    "run_attempt",
+    "strip_live",
+]
 
 STARTED = "started"
 """First element of a relay message saying an attempt began:
@@ -123,9 +133,13 @@ records each argument of a task on its own: one instead of four cut about 0.03 m
 driver's CPU per task, and as much of the worker's."""
 
 
-def run_attempt(parcel: Parcel) -> tuple[tuple[TaskOutcome, bool], Any]:
-    """The Ray task of one attempt: returns its outcome (with whether it sent the relay
-    anything) and its live output, as two objects.
+def run_attempt(parcel: Parcel) -> tuple[bytes, Any]:
+    """The Ray task of one attempt: returns its outcome with whether it sent the relay
+    anything, pickled (:func:`outcome_of` reads it), and its live output, as two objects.
+
+    The outcome travels as bytes: Ray passes bytes as they are, while an object of its own
+    it pickles with its serializer and reads back through its buffer protocol, which cost
+    about 0.015 ms more in the worker and 0.045 ms more in the driver per attempt.
 
     The parcel holds the call in ``model.wire``'s form; the name of the relay actor; the
     prefix under which the driver keeps the run's :class:`RunShared` and its pickled
@@ -159,7 +173,14 @@ def run_attempt(parcel: Parcel) -> tuple[tuple[TaskOutcome, bool], Any]:
         outcome, live = strip_live(outcome)
     else:
         live = None
-    return (outcome, relayed), live
+    return dumps_output((outcome, relayed)), live
+
+
+def outcome_of(data: bytes) -> tuple[TaskOutcome, bool]:
+    """What :func:`run_attempt` returned as its first object: the outcome and whether the
+    attempt sent the relay anything."""
+    outcome, relayed = pickle.loads(data)
+    return outcome, relayed
 
 
 _relays: dict[str, Any] = {}
