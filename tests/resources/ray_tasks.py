@@ -20,11 +20,12 @@ __all__ = [
     "gpu_pair",
     "half_gpus",
     "handoff",
+    "hungry",
     "lost_handoff",
     "naps",
-    "hungry",
     "pair",
     "parallel",
+    "pause",
     "slow_chain",
     "special",
     "stuck",
@@ -306,3 +307,9 @@ def ask_driver(relay_name: str, run_id: str, payload: object) -> tuple[str, ...]
         return ("ok", repr(ask(ray.get_actor(relay_name), run_id, payload)))
     except Exception as exc:
         return ("error", type(exc).__name__, str(exc))
+
+
+def pause(seconds: float) -> float:
+    """Sleeps ``seconds`` and returns them: a plain Ray task, not an attempt."""
+    time.sleep(seconds)
+    return seconds

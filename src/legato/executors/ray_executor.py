@@ -22,8 +22,6 @@ import threading
 import urllib.parse
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,14 +29,14 @@ from typing import Any
 import ray
 
 from legato.errors import ExecutorError, FencedError
-from legato.executors import ray_cluster, ray_relay
+from legato.executors import ray_cluster, ray_outcomes, ray_relay
 from legato.executors.base import Executor, Report
-from legato.executors.ray_task import REGISTER, STARTED, RunShared, run_attempt
+from legato.executors.ray_task import REGISTER, STARTED, RunShared, outcome_of, run_attempt
 from legato.model import wire
 from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.specs import Capacity, Resources
-from legato.model.values import Arg, Dict, Given, Seq, Stored, StoredItems
+from legato.model.values import Stored, StoredItems
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
 from legato.runtime.tracking import record_for_run
@@ -62,6 +60,8 @@ consumers read the artifact instead)."""
 class _InFlight:
     call: TaskCall
     ref: Any
+    live: Any
+    """The reference of the attempt's live output (see ``ray_task.run_attempt``)."""
     stopping: bool = False
 
 
@@ -101,6 +101,7 @@ class RayExecutor(Executor):
         self._report: Report | None = None
         self._logs: LogSink | None = None
         self._hub: ray_relay.Hub | None = None
+        self._collector: ray_outcomes.Collector | None = None
         self._runs: set[str] = set()
         self._closing = threading.Event()
         self._checked = False
@@ -180,6 +181,9 @@ class RayExecutor(Executor):
         self._remotes.clear()
         self._let_go()
         self._hub = ray_relay.hub()
+        if self._collector is not None:  # opened again without a close
+            self._collector.stop()
+        self._collector = ray_outcomes.Collector(self._done)
         # What every attempt shares, and each function, is kept in the relay and fetched
         # from it once per worker: object references passed with every call would make
         # each worker a borrower, which the owner and the worker track for every call.
@@ -209,6 +213,9 @@ class RayExecutor(Executor):
             with contextlib.suppress(Exception):
                 ray.cancel(entry.ref, force=True)
         self._closing.set()
+        if self._collector is not None:
+            self._collector.stop()  # before a shutdown: it must not be inside Ray then
+            self._collector = None
         if self._hub is not None:
             self._hub.release(self._relayed)
         self._let_go()
@@ -224,8 +231,8 @@ class RayExecutor(Executor):
     # ------------------------------------------------------------------ calls
 
     def submit(self, call: TaskCall) -> None:
-        hub = self._hub
-        if self._remote is None or hub is None:
+        hub, collector = self._hub, self._collector
+        if self._remote is None or hub is None or collector is None:
             raise ExecutorError("the ray executor is not open")
         if call.run_id not in self._runs:
             self._runs.add(call.run_id)
@@ -253,39 +260,17 @@ class RayExecutor(Executor):
         bare = replace(call, gpu_ids=(), store_url=None)
         message = wire.encode(bare, fn_data=None, args_data=args_data)
         with self._lock:
-            objects = self._objects_for(call.args, (a for _, a in call.kwargs))
+            objects = ray_outcomes.held_inputs(self._objects, call.args, call.kwargs)
         remote = self._remotes.get(call.resources)
         if remote is None:
             res = call.resources
             options = ray_cluster.to_ray_options(res.cpus, res.memory, res.gpus, res.custom)
             remote = self._remotes[res] = self._remote.options(**options)
-        outcome_ref, live_ref = remote.remote(message, hub.name, self._kept, objects)
-        entry = _InFlight(call, outcome_ref)
+        outcome_ref, live_ref = remote.remote((message, hub.name, self._kept, objects))
+        entry = _InFlight(call, outcome_ref, live_ref)
         with self._lock:
             self._flight[call.call_id] = entry
-        future: Future[Any] = outcome_ref.future()
-        future.add_done_callback(lambda f: self._done(entry, f, live_ref))
-
-    def _objects_for(self, *groups: Iterable[Arg]) -> dict[str, Any]:
-        """The object references of the inputs that Ray's object store holds, by checksum."""
-        found: dict[str, Any] = {}
-        if not self._objects:
-            return found
-        stack = [arg for group in groups for arg in group]
-        while stack:
-            arg = stack.pop()
-            if isinstance(arg, Given):
-                value = arg.value
-                if isinstance(value, Stored | StoredItems):
-                    ref = value.ref if isinstance(value, Stored) else value.manifest
-                    obj = self._objects.get(ref.checksum)
-                    if obj is not None:
-                        found[ref.checksum] = obj
-            elif isinstance(arg, Seq):
-                stack.extend(arg.items)
-            elif isinstance(arg, Dict):
-                stack.extend(item for _, item in arg.items)
-        return found
+        collector.add(outcome_ref, entry)
 
     def cancel(self, call_id: int) -> None:
         with self._lock:
@@ -298,19 +283,23 @@ class RayExecutor(Executor):
 
     # ------------------------------------------------------------------ outcomes
 
-    def _done(self, entry: _InFlight, future: Future[Any], live_ref: Any) -> None:
-        call = entry.call
+    def _done(self, entry: _InFlight, value: Any, error: BaseException | None) -> None:
+        """An attempt's Ray task ended (called on the collector's thread)."""
         with self._lock:
-            self._flight.pop(call.call_id, None)
-        try:
-            outcome, relayed = future.result()
-        except BaseException as exc:
-            outcome = self._lost(entry, exc)
-        else:
-            hub = self._hub
-            if relayed and hub is not None:
-                hub.after_drain(lambda: self._finish(outcome, live_ref))
-                return
+            self._flight.pop(entry.call.call_id, None)
+        live_ref = entry.live
+        if error is None:
+            try:
+                outcome, relayed = outcome_of(value)
+            except Exception as exc:  # an outcome this process cannot read
+                error = exc
+        if error is not None:
+            self._finish(self._lost(entry, error), live_ref)
+            return
+        hub = self._hub
+        if relayed and hub is not None:
+            hub.after_drain(lambda: self._finish(outcome, live_ref))
+            return
         self._finish(outcome, live_ref)
 
     def _finish(self, outcome: TaskOutcome, live_ref: Any) -> None:
