@@ -64,8 +64,10 @@ def _settle() -> None:
     Without the wait, the reference's second and third runs wrote into the pages the run
     before them had just freed (``np.save`` 0.56 to 0.67 s), legato's runs, which start
     later in their process, into memory given back (2.1 to 2.5 s for the same write).
-    Other work on the machine still frees memory at any moment: that noise is left to the
-    medians. On a machine of its own the wait changes nothing.
+    Other work on the machine still frees memory at any moment (the reference's writes were
+    0.22 to 0.46 s in one sitting, after the wait): the runner takes the hand-off's cases
+    in turn, one run of each per round, so that such noise falls on all of them alike. On
+    a machine of its own the wait changes nothing.
     """
     os.sync()
     time.sleep(SETTLE_S)
