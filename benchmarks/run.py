@@ -176,9 +176,7 @@ class Runner:
         self._print(case.label, measured)
         return measured
 
-    def measure_in_turn(
-        self, cases: Sequence[Case]
-    ) -> dict[tuple[str, int, str, str, str], Measured]:
+    def measure_in_turn(self, cases: Sequence[Case]) -> dict[report.CaseKey, Measured]:
         """The recorded runs of ``cases`` in turn, one of each per round (no warm-up), so that
         the rest of the machine's work falls on all alike (the hand-off: ``case._settle``)."""
         measured = {case.key: Measured() for case in cases}
