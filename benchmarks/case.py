@@ -44,9 +44,33 @@ def _emit(record: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+SETTLE_S = 3.0
+"""Seconds a hand-off waits, after ``os.sync()``, before its timed part starts."""
+
+
 def _sync() -> None:
     """Start with nothing left to write back from before (large writes only)."""
     os.sync()
+
+
+def _settle() -> None:
+    """Start a hand-off in the same state of memory whatever ran just before it: nothing
+    left to write back, and what earlier runs freed no longer at hand.
+
+    On a virtual machine whose balloon reports free pages (virtio-balloon's free page
+    reporting gives memory that stayed free for 2 s back to the host), touching a GiB
+    freed within the last second costs 0.07 to 0.3 s and a GiB freed longer ago 1.3 to
+    3.7 s (the host faults it in again), for an array's pages and a written file's alike.
+    Without the wait, the reference's second and third runs wrote into the pages the run
+    before them had just freed (``np.save`` 0.56 to 0.67 s), legato's runs, which start
+    later in their process, into memory given back (2.1 to 2.5 s for the same write).
+    Other work on the machine still frees memory at any moment (the reference's writes were
+    0.22 to 0.46 s in one sitting, after the wait): the runner takes the hand-off's cases
+    in turn, one run of each per round, so that such noise falls on all of them alike. On
+    a machine of its own the wait changes nothing.
+    """
+    os.sync()
+    time.sleep(SETTLE_S)
 
 
 def main() -> None:
@@ -102,7 +126,7 @@ def main() -> None:
         if "out_dir" in params:
             params["out_dir"] = params["out_dir"] or out_dir
         if args.workload == "handoff":
-            _sync()
+            _settle()
         t = time.perf_counter()
         pipe.graph  # noqa: B018 - tracing, timed apart but inside run_s
         record["trace_s"] = round(time.perf_counter() - t, 6)
@@ -114,6 +138,10 @@ def main() -> None:
         record["ran"] = sorted(r.key for r in tasks if r.cache_hit is None)
         record["hits"] = sum(1 for r in tasks if r.cache_hit is not None)
         record["state"] = result.state.value
+        if args.workload == "handoff":
+            # What the tasks' own functions took in this run (the producer's first touches of
+            # its array's memory included): the hand-off is the rest of the run.
+            record["tasks_s"] = round(sum(r.ran_for or 0.0 for r in tasks), 6)
         if args.store != "none":
             record["run_id"] = result.run_id  # what `legato runs show` is timed on (run.py)
         record["result"] = _checked(args.workload, args.size, result.output) if result.ok else None
@@ -200,7 +228,8 @@ def _expected_ok(workload: str, size: int, result: Any) -> bool:
 def _plain_handoff(nbytes: int) -> dict[str, Any]:
     """The reference for passing an array: ``np.save`` once and ``np.load(mmap_mode="r")``,
     with the same produce and consume work around it; and, apart, what an fsync of the
-    saved file costs (the durability legato's hand-off includes)."""
+    saved file costs (the durability legato's hand-off includes), and the same work again
+    with the array in memory."""
     import numpy as np
 
     from benchmarks import workloads as wl
@@ -208,7 +237,7 @@ def _plain_handoff(nbytes: int) -> dict[str, Any]:
     produce, consume = wl.produce.fn, wl.consume.fn
     with tempfile.TemporaryDirectory(prefix="legato-bench-handoff-") as folder:
         path = Path(folder) / "array.npy"
-        _sync()
+        _settle()
         t = time.perf_counter()
         array = produce(nbytes)
         produced = time.perf_counter()
@@ -225,7 +254,7 @@ def _plain_handoff(nbytes: int) -> dict[str, Any]:
         result = consume(loaded)
         done = time.perf_counter()
         del loaded
-        # The same work with the array passed in memory: what the hand-off adds to.
+        # The same work with the array passed in memory, at once (in memory just freed).
         _sync()
         t2 = time.perf_counter()
         consume(produce(nbytes))
@@ -236,6 +265,8 @@ def _plain_handoff(nbytes: int) -> dict[str, Any]:
         "fsync_s": round(synced - saved, 6),
         "mmap_s": round(mapped - synced, 6),
         "compute_s": round(compute_s, 6),
+        "produce_s": round(produced - t, 6),
+        "consume_s": round(done - mapped, 6),
         "result": result,
         "ok": result == float(sum(range(0, nbytes // 8, 1024))),
     }

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import Measured
+from benchmarks.measure import Measured, median
 from benchmarks.peers import DURABLE, PeerRun
 
 __all__ = ["Results", "write_csv", "write_doc"]
@@ -408,8 +408,8 @@ def _show_target(r: Results, size: int, seconds: float) -> Target | None:
 
 
 def handoff_figures(r: Results) -> dict[str, Any] | None:
-    """The hand-off cost (legato's run - the same work with the array in memory) against
-    ``np.save`` + ``np.load(mmap_mode="r")``, for the processes executor."""
+    """The hand-off cost (legato's run - the time its tasks' functions ran in it) against
+    ``np.save`` + ``np.load(mmap_mode="r")``, for the processes executor (and threads)."""
     sizes = [n for (w, n, e, _, _) in r.cases if w == "handoff" and e == "plain"]
     if not sizes:
         return None
@@ -419,26 +419,30 @@ def handoff_figures(r: Results) -> dict[str, Any] | None:
     if plain is None or legato is None:
         return None
     compute, save, mmap = plain.med("compute_s"), plain.med("save_s"), plain.med("mmap_s")
-    fsync = plain.med("fsync_s")
-    run = legato.med("run_s")
-    if None in (compute, save, mmap, run):
+    fsync, produce, consume = plain.med("fsync_s"), plain.med("produce_s"), plain.med("consume_s")
+    run, tasks = legato.med("run_s"), legato.med("tasks_s")
+    if None in (save, mmap, run, tasks):
         return None
     reference = save + mmap  # type: ignore[operator]
-    handoff = run - compute  # type: ignore[operator]
+    handoff = _median_of(legato, "run_s", "tasks_s")
     threads = r.case("handoff", size, "threads")
     threads_run = threads.med("run_s") if threads is not None else None
+    threads_tasks = threads.med("tasks_s") if threads is not None else None
     return {
         "size": size,
         "compute_s": compute,
+        "first_compute_s": None if produce is None or consume is None else produce + consume,
         "save_s": save,
         "mmap_s": mmap,
         "fsync_s": fsync,
         "reference_s": reference,
         "run_s": run,
+        "tasks_s": tasks,
         "handoff_s": handoff,
-        "ratio": handoff / reference if reference > 0 else None,
+        "ratio": handoff / reference if handoff is not None and reference > 0 else None,
         "threads_run_s": threads_run,
-        "threads_handoff_s": threads_run - compute if threads_run is not None else None,
+        "threads_tasks_s": threads_tasks,
+        "threads_handoff_s": _median_of(threads, "run_s", "tasks_s") if threads else None,
         "wall_s": legato.wall_s,
         "rss": legato.peak_rss_mb,
         "plain_rss": plain.peak_rss_mb,
@@ -714,6 +718,13 @@ def _cache(r: Results, add: Any) -> None:
     add("")
 
 
+def _median_of(measured: Measured, total: str, part: str) -> float | None:
+    """The median over the runs of ``total - part``, each run's own difference (a run's
+    parts share whatever the machine was doing meanwhile)."""
+    pairs = ((r.bench.get(total), r.bench.get(part)) for r in measured.runs)
+    return median(a - b for a, b in pairs if isinstance(a, float) and isinstance(b, float))
+
+
 def _handoff(r: Results, add: Any) -> None:
     h = handoff_figures(r)
     if h is None:
@@ -724,25 +735,37 @@ def _handoff(r: Results, add: Any) -> None:
         "`produce` builds a float64 array, `consume` reads one value per 8 KiB of it. The "
         "reference writes it once with `np.save` and maps it back with "
         "`np.load(mmap_mode='r')` (no checksum, no fsync). **hand-off** = legato's run - the "
-        "same produce + consume with the array in memory. Each measurement starts after "
-        "`os.sync()`. Legato's hand-off is durable and checked: the producer hashes the array "
-        "as it writes it, fsyncs the file and its folder before its success is committed, "
-        "and the consumer maps the file, checked by the stamp its writer noted (same machine "
-        "and boot) instead of hashed again ([durability](durability.md)); the fsync of the "
-        "reference's file is timed apart, as what durability adds."
+        "time its two tasks' functions ran in it (`ran_for`: the producer's first touches "
+        "of its array's memory included; the consumer's includes loading its input, a "
+        "stamp check and a memory map of a few milliseconds), the median of each run's "
+        "difference. Each measurement starts after `os.sync()` and a pause of "
+        "`case.SETTLE_S` seconds, so that no run writes into memory the run before it just "
+        "freed (on a virtual machine that gives memory free for 2 s back to its host, that "
+        "memory costs ten times less to touch again: `_settle` in `benchmarks/case.py`). "
+        "Legato's hand-off is "
+        "durable and checked: the producer hashes the array as it writes it, fsyncs the "
+        "file and its folder before its success is committed, and the consumer maps the "
+        "file, checked by the stamp its writer noted (same machine and boot) instead of "
+        "hashed again ([durability](durability.md)); the fsync of the reference's file is "
+        "timed apart, as what durability adds."
     )
     add("")
     add("| | seconds |")
     add("|---|--:|")
-    add(f"| produce + consume in memory | {_f(h['compute_s'])} |")
+    if h["first_compute_s"] is not None:
+        add(f"| produce + consume, the reference's run | {_f(h['first_compute_s'])} |")
+    if h["compute_s"] is not None:
+        add(f"| produce + consume again, memory just freed | {_f(h['compute_s'])} |")
     add(f"| np.save | {_f(h['save_s'])} |")
     add(f"| np.load(mmap_mode='r') | {_f(h['mmap_s'])} |")
     if h["fsync_s"] is not None:
         add(f"| fsync of the saved file (not in the reference) | {_f(h['fsync_s'])} |")
     add(f"| legato processes: run | {_f(h['run_s'])} |")
+    add(f"| legato processes: its tasks' functions | {_f(h['tasks_s'])} |")
     add(f"| legato processes: hand-off | {_f(h['handoff_s'])} ({_x(h['ratio'])} np.save + mmap) |")
     if h["threads_run_s"] is not None:
         add(f"| legato threads: run | {_f(h['threads_run_s'])} |")
+        add(f"| legato threads: its tasks' functions | {_f(h['threads_tasks_s'])} |")
         add(
             f"| legato threads: hand-off | {_f(h['threads_handoff_s'])} "
             f"({_x(_div(h['threads_handoff_s'], h['reference_s']))} np.save + mmap) |"

@@ -169,15 +169,32 @@ class Runner:
         measured = Measured()
         runs = case.runs if case.runs is not None else self.runs
         for i in range(-case.warmup, runs):
-            home = self.homes.new()
-            run = self._once(case.argv(), home, case.label)
-            if i >= 0 and case.size >= SHOWN and case.store == "sqlite":
-                run = self._shown(run, home, case.label)
-            if i >= 0:
-                measured.runs.append(run)
-                self._record(case.label, case, i, run)
+            if i < 0:
+                self._once(case.argv(), self.homes.new(), case.label)
+            else:
+                measured.runs.append(self._recorded(case, i))
         self._print(case.label, measured)
         return measured
+
+    def measure_in_turn(self, cases: Sequence[Case]) -> dict[report.CaseKey, Measured]:
+        """The recorded runs of ``cases`` in turn, one of each per round (no warm-up), so that
+        the rest of the machine's work falls on all alike (the hand-off: ``case._settle``)."""
+        measured = {case.key: Measured() for case in cases}
+        for i in range(self.runs):
+            for case in cases:
+                measured[case.key].runs.append(self._recorded(case, i))
+        for case in cases:
+            self._print(case.label, measured[case.key])
+        return measured
+
+    def _recorded(self, case: Case, i: int) -> Process:
+        """Recorded run ``i`` of ``case``, in a fresh ``LEGATO_HOME``."""
+        home = self.homes.new()
+        run = self._once(case.argv(), home, case.label)
+        if case.size >= SHOWN and case.store == "sqlite":
+            run = self._shown(run, home, case.label)
+        self._record(case.label, case, i, run)
+        return run
 
     def measure_cache(self) -> dict[str, Measured]:
         """The cache workload: per recorded run a fresh ``LEGATO_HOME`` in which three
@@ -308,8 +325,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes_note="smoke" if args.smoke else "quick" if args.quick else "full"
     )
     try:
-        for case in plan(sizes, groups):
-            results.cases[case.key] = runner.measure(case)
+        cases = plan(sizes, groups)
+        in_turn = [case for case in cases if case.workload == "handoff"]
+        for case in cases:
+            if case not in in_turn:
+                results.cases[case.key] = runner.measure(case)
+        results.cases.update(runner.measure_in_turn(in_turn))
         if "cache" in groups:
             results.cache = runner.measure_cache()
         if "startup" in groups and not args.smoke:
