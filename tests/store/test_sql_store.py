@@ -324,13 +324,22 @@ def test_sqlite_settings_on_every_connection(store: SqlRunStore) -> None:
         with store.engine.connect() as c:
             pragma = {
                 name: c.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+                for name in (
+                    "journal_mode",
+                    "synchronous",
+                    "foreign_keys",
+                    "busy_timeout",
+                    "wal_autocheckpoint",
+                    "journal_size_limit",
+                )
             }
         assert pragma == {
             "journal_mode": "wal",
             "synchronous": 1,  # NORMAL
             "foreign_keys": 1,
             "busy_timeout": int(BUSY_TIMEOUT * 1000),
+            "wal_autocheckpoint": 16384,
+            "journal_size_limit": 16384 * 4096,
         }
         store.engine.dispose()
 
