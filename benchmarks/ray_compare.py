@@ -298,9 +298,17 @@ def run(
                     raw=raw_gap,
                     legato=start,
                     budget="<= 1.2x raw",
-                    met=start <= 1.2 * raw_gap,
+                    # A write timed alone that took longer than the whole gap measured
+                    # another state of the machine (memory handed back to the host, write
+                    # -back of earlier runs), not the hand-off: no figure, not met.
+                    met=0 <= start <= 1.2 * raw_gap,
                     note=(
-                        f"{size / GIB:g} GiB; legato's whole gap {legato_gap:.3f} s less the "
+                        (
+                            "not measured: the write alone outlasted the whole gap; "
+                            if start < 0
+                            else ""
+                        )
+                        + f"{size / GIB:g} GiB; legato's whole gap {legato_gap:.3f} s less the "
                         f"artifact write timed alone ({write:.3f} s); the driver had the "
                         f"producer's outcome {outcome_after:.3f} s after its return (the "
                         "artifact written, the object stored) and the consumer started "
