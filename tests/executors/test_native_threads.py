@@ -74,3 +74,62 @@ def test_a_variable_set_by_the_user_wins(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.ok, result.error
     assert result.output["OMP_NUM_THREADS"] == "3"
     assert result.output["OPENBLAS_NUM_THREADS"] == str(threads_per_worker(detect_cpus(), 2))
+
+
+@legato.task
+def _thread_pools() -> dict[str, list[int]]:
+    """The native pools as the worker thread running it sees them."""
+    from threadpoolctl import threadpool_info
+
+    seen: dict[str, list[int]] = {"blas": [], "openmp": []}
+    for pool in threadpool_info():
+        seen.setdefault(pool["user_api"], []).append(pool["num_threads"])
+    return seen
+
+
+@legato.pipeline
+def _pools_in_threads() -> dict[str, list[int]]:
+    return _thread_pools()
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize(("cpus", "workers"), [(2, 2), (4, 2)])
+def test_the_threads_executor_holds_the_libraries_to_each_workers_share(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, workers: int
+) -> None:
+    """While a threads run runs, BLAS and OpenMP (in the worker thread) use each worker's
+    share of the cores; after it, BLAS has its threads back."""
+    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("sklearn")  # loads OpenMP (libgomp) beside numpy's BLAS
+    for name in NATIVE_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    before = _blas_threads()
+    executor = legato.ThreadsExecutor(
+        max_workers=workers, capacity=legato.Capacity(cpus=cpus, memory=2**30, slots=workers)
+    )
+    result = legato.run(_pools_in_threads, executor=executor, store=False)
+    assert result.ok, result.error
+    share = threads_per_worker(cpus, workers)
+    assert result.output["blas"]
+    assert set(result.output["blas"]) == {share}
+    assert set(result.output["openmp"]) <= {share}
+    assert _blas_threads() == before
+
+
+def test_the_threads_executor_leaves_libraries_the_user_sized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    before = _blas_threads()
+    executor = legato.ThreadsExecutor(
+        max_workers=2, capacity=legato.Capacity(cpus=8, memory=2**30, slots=2)
+    )
+    result = legato.run(_pools_in_threads, executor=executor, store=False)
+    assert result.ok, result.error
+    assert set(result.output["blas"]) == before

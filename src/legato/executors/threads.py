@@ -7,6 +7,10 @@ finish on its own with its result discarded, and a fresh thread takes its place 
 (Raising an exception into the thread asynchronously was tried and rejected: CPython spins the
 other threads while such an exception is pending under a profiler or debugger.) Use the
 processes executor for hard timeouts.
+
+The workers share the process's native libraries: while the executor is open, their thread
+pools are held to each worker's share of the cores (:class:`NativeLimits`), as the processes
+executor does for its workers.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from legato.executors.base import Executor, Report
 from legato.executors.capacity import detect_cpus, machine_capacity
+from legato.executors.native_threads import NativeLimits, threads_per_worker
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.errors import ErrorKind
 from legato.model.specs import Capacity
@@ -50,6 +55,7 @@ class ThreadsExecutor(Executor):
         self._threads: list[threading.Thread] = []
         self._report: Report | None = None
         self._data: DataPlane = LiveData()
+        self._native: NativeLimits | None = None
 
     @property
     def capacity(self) -> Capacity:
@@ -63,7 +69,10 @@ class ThreadsExecutor(Executor):
     ) -> None:
         self._report = report
         self._data = in_process_data(artifacts)
-        for _ in range(self._capacity.slots):
+        slots = self._capacity.slots
+        if slots > 1 and self._native is None:
+            self._native = NativeLimits.start(threads_per_worker(int(self._capacity.cpus), slots))
+        for _ in range(slots):
             self._spawn()
 
     def _spawn(self) -> None:
@@ -73,6 +82,9 @@ class ThreadsExecutor(Executor):
 
     def _work(self) -> None:
         me = threading.get_ident()
+        native = self._native
+        if native is not None:
+            native.in_worker()
         report = self._report
         assert report is not None
         while True:
@@ -130,3 +142,6 @@ class ThreadsExecutor(Executor):
                 thread.join(timeout=5.0)
         self._threads.clear()
         self._report = None
+        native, self._native = self._native, None
+        if native is not None:
+            native.restore()
