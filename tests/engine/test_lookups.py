@@ -17,22 +17,14 @@ from legato.engine.scheduler import LookUp, Scheduler, Submit, lookups
 from legato.model.calls import OutcomeKind, TaskCall, TaskOutcome
 from legato.model.values import Inline
 
+from .test_scheduler import _spread, _step
+
 AT_ONCE = 8
 
 
 @pytest.fixture(autouse=True)
 def _small_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lookups, "LOOKUP_AT_ONCE", AT_ONCE)
-
-
-@legato.task
-def _spread(n: int) -> list[int]:
-    return list(range(n))
-
-
-@legato.task
-def _step(x: int) -> int:
-    return x
 
 
 @legato.task(resources=legato.Resources(gpus=1))
