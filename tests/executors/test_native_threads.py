@@ -13,6 +13,7 @@ from legato import ProcessesExecutor
 from legato.executors.capacity import detect_cpus
 from legato.executors.native_threads import (
     NATIVE_THREAD_VARIABLES,
+    NativeLimits,
     native_thread_env,
     threads_per_worker,
 )
@@ -133,3 +134,24 @@ def test_the_threads_executor_leaves_libraries_the_user_sized(
     result = legato.run(_pools_in_threads, executor=executor, store=False)
     assert result.ok, result.error
     assert set(result.output["blas"]) == before
+
+
+def test_executors_open_together_give_the_threads_back_when_the_last_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two threads executors of one process (a server's concurrent runs), closed in the
+    order they opened: the libraries keep the limit until both have closed, then are as
+    they were before the first."""
+    pytest.importorskip("threadpoolctl")
+    for name in NATIVE_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    before = _blas_threads()
+    first = NativeLimits.start(1)
+    second = NativeLimits.start(2)
+    assert first is not None
+    assert second is not None
+    first.restore()
+    assert _blas_threads() == {1}
+    first.restore()  # a second close changes nothing
+    second.restore()
+    assert _blas_threads() == before

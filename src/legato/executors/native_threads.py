@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,17 +90,26 @@ def _controller() -> Any:
     return _scanned[1]
 
 
+_lock = threading.Lock()
+_holders = 0
+"""How many open threads executors hold the libraries' limits (several runs of one server)."""
+_blas_limit: Any = None
+"""The limit the first of them set: given back when the last lets go, so that executors
+closing in any order leave the libraries as they were before the first."""
+
+
 class NativeLimits:
     """The native thread pools of this process held to ``threads`` each while a threads
     executor runs. :meth:`start` limits the BLAS libraries (their setting is the process's),
     :meth:`in_worker` OpenMP for the calling worker thread (its setting is the thread's), and
-    :meth:`restore` gives the BLAS libraries their threads back."""
+    :meth:`restore` gives the BLAS libraries their threads back once no executor holds them
+    (while several are open, the first one's share stands)."""
 
-    __slots__ = ("_blas", "_controller", "threads")
+    __slots__ = ("_controller", "_held", "threads")
 
-    def __init__(self, controller: Any, blas: Any, threads: int) -> None:
+    def __init__(self, controller: Any, threads: int) -> None:
         self._controller = controller
-        self._blas = blas
+        self._held = True
         self.threads = threads
 
     @classmethod
@@ -107,15 +117,18 @@ class NativeLimits:
         """Limit the loaded libraries to ``threads``; None where there is nothing to do: no
         numerical library imported, or a variable of :data:`NATIVE_THREAD_VARIABLES` set
         (the user's choice wins)."""
+        global _holders, _blas_limit
         if any(name in environ for name in NATIVE_THREAD_VARIABLES):
             return None
         if not any(name in sys.modules for name in _NUMERICAL):
             return None
         controller = _controller()
-        blas = controller.select(user_api="blas")
-        return cls(
-            controller, blas.limit(limits=threads) if blas.lib_controllers else None, threads
-        )
+        with _lock:
+            if _holders == 0:
+                blas = controller.select(user_api="blas")
+                _blas_limit = blas.limit(limits=threads) if blas.lib_controllers else None
+            _holders += 1
+        return cls(controller, threads)
 
     def in_worker(self) -> None:
         """Limit OpenMP's pool for the calling thread (a worker, as it starts)."""
@@ -124,7 +137,14 @@ class NativeLimits:
             openmp.limit(limits=self.threads)
 
     def restore(self) -> None:
-        """Give the BLAS libraries the threads they had before :meth:`start`."""
-        blas, self._blas = self._blas, None
-        if blas is not None:
-            blas.restore_original_limits()
+        """Let go of the limits (idempotent); the last holder gives the BLAS libraries the
+        threads they had before the first :meth:`start`."""
+        global _holders, _blas_limit
+        if not self._held:
+            return
+        self._held = False
+        with _lock:
+            _holders -= 1
+            if _holders == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
