@@ -27,8 +27,10 @@ the run store's database and waits for it. In the orchestrator's process and in 
 process that reaches the run store that is a write from here; a worker that must not hold
 the store's credentials (a Ray node) asks the run's driver instead, which records it with
 :func:`record_for_run` (the destination's ``record``). Either way the store refuses a
-registration from an attempt older than the task's current one, and a retried attempt gets
-back the version its task registered first.
+registration from an attempt older than the task's current one, and one whose run another
+orchestrator took over (the owner token the attempt's call carries no longer owns the run:
+checked in the transaction that writes the version, as every commit is), and a retried
+attempt gets back the version its task registered first.
 """
 
 from __future__ import annotations
@@ -331,14 +333,15 @@ def register_model(
     if destination.record is not None:
         return destination.record(ctx, staged)
     assert runs is not None
-    return record_run_version(runs, staged)
+    return record_run_version(runs, staged, owner=ctx.call.owner if ctx.call else None)
 
 
-def record_for_run(run_id: str, version: ModelVersion) -> ModelVersion:
+def record_for_run(run_id: str, version: ModelVersion, *, owner: str | None) -> ModelVersion:
     """Record ``version``, which a task of ``run_id`` staged in a worker, in the run store
     of the run's orchestrator in this process (the driver answering a Ray worker's
-    request): the store the run's own events go to. ``RegistryError`` when this process
-    does not drive the run (it ended, or its orchestrator is elsewhere)."""
+    request): the store the run's own events go to, fenced by ``owner``, that
+    orchestrator's token. ``RegistryError`` when this process does not drive the run (it
+    ended, or its orchestrator is elsewhere)."""
     with _lock:
         destination = _routes.get(run_id)
     runs = None
@@ -349,7 +352,7 @@ def record_for_run(run_id: str, version: ModelVersion) -> ModelVersion:
             f"run {run_id!r} is not driven by this process any more (it ended, or another "
             "orchestrator took it over): the model version was not recorded"
         )
-    return record_run_version(runs, version)
+    return record_run_version(runs, version, owner=owner)
 
 
 def current_registry() -> Registry | None:
