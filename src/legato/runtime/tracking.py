@@ -51,11 +51,11 @@ from legato.model.codec import artifact_to_dict
 from legato.model.jsonable import to_jsonable
 from legato.model.registry import ModelVersion
 from legato.model.tracking import Tracked, TrackKind, check_tracked_name, metric_value
-from legato.model.values import Arg, Dict, Gathered, Given, Seq, Stored, StoredItems, Value
 from legato.registry.fields import refuse_registration
 from legato.registry.registry import Lineage, Registry
 from legato.registry.versions import record_run_version, stage_version
 from legato.runtime.context import TaskContext, current_context
+from legato.runtime.lineage import code_fingerprint_of, stored_inputs
 from legato.secret_values import refuse
 from legato.store.base import ArtifactStore, RunStore
 from legato.store.memory_models import timestamp
@@ -315,9 +315,9 @@ def register_model(
         run_id=ctx.run_id,
         task=ctx.key,
         attempt=ctx.attempt,
-        fingerprint=_code_fingerprint(ctx),
+        fingerprint=code_fingerprint_of(ctx),
         params=dict(ctx.scratch.get("params", {})),
-        inputs=_inputs(ctx),
+        inputs=stored_inputs(ctx),
     )
     staged = stage_version(
         destination.artifacts,
@@ -367,48 +367,3 @@ def current_registry() -> Registry | None:
         return None
     runs = destination.runs(ctx)
     return None if runs is None else Registry(runs.models, destination.artifacts)
-
-
-def _code_fingerprint(ctx: TaskContext) -> str | None:
-    call = ctx.call
-    if call is None:
-        return None
-    try:
-        from legato.define.fingerprint import code_fingerprint  # noqa: PLC0415 (only here)
-
-        return code_fingerprint(call.fn)
-    except Exception:  # a function whose source cannot be read: the run's fingerprint
-        return None
-
-
-def _inputs(ctx: TaskContext) -> dict[str, str]:
-    """Upstream task key → checksum of each stored input of the call."""
-    call = ctx.call
-    found: dict[str, str] = {}
-    if call is None:
-        return found
-
-    def stored(source: str, value: Value) -> None:
-        if isinstance(value, Stored):
-            found[source or value.ref.producer] = value.ref.checksum
-        elif isinstance(value, StoredItems):
-            found[source or value.manifest.producer] = value.manifest.checksum
-        elif isinstance(value, Gathered):
-            for i, item in enumerate(value.items):
-                stored(f"{source}[{i}]", item)
-
-    def visit(arg: Arg) -> None:
-        if isinstance(arg, Given):
-            stored(arg.source, arg.value)
-        elif isinstance(arg, Seq):
-            for item in arg.items:
-                visit(item)
-        elif isinstance(arg, Dict):
-            for _, item in arg.items:
-                visit(item)
-
-    for arg in call.args:
-        visit(arg)
-    for _, arg in call.kwargs:
-        visit(arg)
-    return found
