@@ -1,5 +1,6 @@
 """Experiment tracking end to end: values logged inside tasks on every executor reach the run
-store in the loop's commits; stale attempts are fenced; register_model inside a task."""
+store in the loop's commits; stale attempts are fenced; register_model inside a task, fenced
+by the run's owner too."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracking_tasks import experiment, file_artifact, register, stale, train
+from tracking_tasks import experiment, file_artifact, register, stale, taken_over, train
 
 import legato
 from legato.config import load_settings
+from legato.errors import FencedError
 from legato.model.tracking import Tracked, TrackKind
 from legato.runtime import tracking
 from legato.store.open import open_run_store
@@ -129,6 +131,23 @@ def test_register_model_in_a_task_is_idempotent_under_retry(name: str) -> None:
         assert mv.inputs["features"].startswith("xxh3_128:")
     again = legato.run(register, {"c": 3.0}, executor=name)
     assert again.output == "tiny:2"
+
+
+def test_register_model_is_refused_once_another_orchestrator_took_the_run_over(
+    executor: str, tmp_path: Path
+) -> None:
+    """The task has its run taken over, then registers: the store refuses the version in the
+    transaction that would write it (the orchestrator's owner token travels with the call),
+    the task gets ``FencedError`` naming the new owner, and no version exists."""
+    ledger = tmp_path / "ledger"
+    params = {"store_url": load_settings().state_url, "ledger": str(ledger)}
+    with pytest.raises(FencedError, match="another-orchestrator"):  # its next commit
+        legato.run(taken_over, params, executor=executor)
+    refusal = ledger.read_text()
+    assert refusal.startswith("refused: model 'fenced' was not registered by attempt 1 of")
+    assert "taken over by another orchestrator (owner 'another-orchestrator', epoch 2)" in refusal
+    with legato.open_registry() as registry:
+        assert registry.models() == []
 
 
 def test_register_model_with_an_in_memory_store() -> None:

@@ -62,6 +62,7 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
         variables=st.lists(st.tuples(_text, _text), max_size=3).map(tuple),
     ),
     "store_url": st.none() | _text,
+    "owner": st.none() | _text,
 }
 """A strategy for every field of TaskCall (a test checks none is missing)."""
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import legato
 from legato import RetryPolicy, pipeline, task
+from legato.errors import FencedError
+from legato.store.open import open_run_store
 
 
 @task
@@ -115,3 +117,28 @@ def deploy(mv: legato.ModelVersion) -> str:
 @pipeline
 def register(c: float = 1.0) -> str:
     return deploy(fit_and_register(features(), c))
+
+
+@task
+def register_after_take_over(store_url: str, ledger: str) -> None:
+    """Has its run taken over by another orchestrator (as ``legato resume`` does once the
+    lease ran out), then registers. What ``register_model`` did goes to ``ledger``: this
+    attempt's outcome is never committed, its orchestrator being fenced off."""
+    ctx = legato.context()
+    assert ctx is not None
+    runs = open_run_store(store_url)
+    try:
+        runs.take_over(ctx.run_id, "another-orchestrator", lease=0.0)
+    finally:
+        runs.close()
+    try:
+        legato.register_model("fenced", {"weights": [1.0]})
+    except FencedError as exc:
+        Path(ledger).write_text(f"refused: {exc}")
+        raise
+    Path(ledger).write_text("registered")
+
+
+@pipeline
+def taken_over(store_url: str, ledger: str) -> None:
+    register_after_take_over(store_url, ledger)

@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from legato.errors import AliasInUseError, FencedError, RegistryError, UnknownModelError
+from legato.errors import (
+    AliasInUseError,
+    FencedError,
+    RegistryError,
+    UnknownModelError,
+    UnknownRunError,
+)
 from legato.model.registry import ModelVersion
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
@@ -169,6 +175,22 @@ class TrackingAndRegistryContract:
         with pytest.raises(FencedError, match="stale"):
             store.models.add_version(version(run_id="run-1", task="train", attempt=1))
         assert store.models.add_version(version(run_id="run-1", task="train", attempt=2))[1]
+
+    def test_a_taken_over_run_registers_only_for_its_new_owner(self, store: RunStore) -> None:
+        self._started(store, "train")
+        store.take_over("run-1", "owner-2", lease=0.0)
+        mine = version(run_id="run-1", task="train", attempt=1)
+        with pytest.raises(FencedError, match=r"run 'run-1' was taken over.*'owner-2'"):
+            store.models.add_version(mine, owner="owner-1")
+        with pytest.raises(UnknownModelError):  # nothing written, not even the model
+            store.models.list_versions("digits")
+        stored, created = store.models.add_version(mine, owner="owner-2")
+        assert (stored.version, stored.run_id, created) == (1, "run-1", True)
+        with pytest.raises(FencedError, match="taken over"):  # not even the one it has
+            store.models.add_version(mine, owner="owner-1")
+        with pytest.raises(UnknownRunError):
+            store.models.add_version(version(run_id="nope", task="t"), owner="owner-2")
+        assert store.models.add_version(version())[0].version == 2  # outside a run: unfenced
 
     def test_unknown_models_and_versions(self, store: RunStore) -> None:
         with pytest.raises(UnknownModelError, match="no model named 'nope'"):

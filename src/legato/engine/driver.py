@@ -112,6 +112,7 @@ class Driver:
             secrets=secrets,
             # Worker processes open the run's store by URL for legato.register_model.
             store_url=None if store_url in (None, "memory://") else store_url,
+            owner=self.journal.owner if store is not None else None,  # fences register_model
             runahead=store is not None,
         )
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()

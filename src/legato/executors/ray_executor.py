@@ -350,7 +350,9 @@ class RayExecutor(Executor):
         """Carry out a worker's request and answer it: a model version its attempt staged,
         recorded in the run store of the run's driver (``runtime.tracking.record_for_run``)
         while this executor still runs that attempt. An attempt written off (timed out,
-        cancelled, its worker lost) may not register: its task has moved on, or will."""
+        cancelled, its worker lost) may not register: its task has moved on, or will. The
+        owner token is this driver's, from its own call, never the worker's say: once
+        another orchestrator took the run over the store refuses the version."""
         hub = self._hub
         if hub is None:
             return  # closed: the relay answers no more, and its workers are stopped
@@ -371,7 +373,7 @@ class RayExecutor(Executor):
                     f"{version.run_id!r} was written off by the run's driver (timed out, "
                     "cancelled or its worker lost): it may not register a model version"
                 )
-            stored = record_for_run(call.run_id, version)
+            stored = record_for_run(call.run_id, version, owner=call.owner)
         except Exception as exc:
             hub.answer(ticket, error=exc)
         else:

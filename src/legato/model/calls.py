@@ -48,6 +48,10 @@ class TaskCall:
     store_url: str | None = None
     """URL of the run's store, for ``legato.register_model`` in a worker process (None: no
     store, or one a worker process cannot open, such as ``memory://``)."""
+    owner: str | None = None
+    """Owner token of the orchestrator that runs this attempt (None: a run that stores
+    nothing): ``legato.register_model`` records a version only while the run is still this
+    orchestrator's, checked where the version is written, as its commits are."""
 
     def ended(self, kind: OutcomeKind, error: ErrorInfo | None = None) -> TaskOutcome:
         """This attempt's outcome where no worker reports one: stopped before it ran, lost

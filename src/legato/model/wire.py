@@ -51,9 +51,9 @@ __all__ = [
     "encode",
 ]
 
-VERSION = 2
+VERSION = 3
 """The layout of a message; raise it whenever :data:`HEADER` or :data:`PLAIN` change
-(2: resources carry ``limit``)."""
+(2: resources carry ``limit``; 3: calls carry their orchestrator's ``owner``)."""
 
 HEADER = (
     "call_id",
@@ -67,6 +67,7 @@ HEADER = (
     "split_output",
     "gpu_ids",
     "store_url",
+    "owner",
 )
 """``TaskCall`` fields sent as they are, in this order."""
 PLAIN = ("secrets", "resources")

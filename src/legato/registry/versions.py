@@ -73,21 +73,27 @@ def stage_version(
     return dataclasses.replace(version, artifact=ref)
 
 
-def record_version(models: ModelStore, version: ModelVersion) -> ModelVersion:
+def record_version(
+    models: ModelStore, version: ModelVersion, *, owner: str | None = None
+) -> ModelVersion:
     """Give a staged version its number and store it. From a task of a run, a version its
     run and task registered already is returned instead (a retried attempt, a resume), and
-    an attempt older than the task's current one is refused (``FencedError``)."""
+    an attempt older than the task's current one is refused (``FencedError``), as is, with
+    ``owner``, a version whose run that orchestrator no longer owns."""
     check_model_name(version.name)
     check_location(version.artifact)
-    stored, _created = models.add_version(version)
+    stored, _created = models.add_version(version, owner=owner)
     return stored
 
 
-def record_run_version(runs: RunStore, version: ModelVersion) -> ModelVersion:
+def record_run_version(runs: RunStore, version: ModelVersion, *, owner: str | None) -> ModelVersion:
     """Record a version a task of one of ``runs``' runs staged, its lineage completed from
     the run's record: the run's parameters under those the attempt logged, the run's
     environment, and the pipeline's fingerprint where the task's own code could not be
-    read."""
+    read. ``owner`` is the token of the orchestrator running the attempt: the store writes
+    the version only while the run is still that one's (``FencedError`` otherwise), in the
+    transaction that writes it, so a run taken over records nothing more of the attempts
+    its first orchestrator still runs."""
     if version.run_id is None:
         return record_version(runs.models, version)
     info = runs.get_run(version.run_id)
@@ -97,4 +103,4 @@ def record_run_version(runs: RunStore, version: ModelVersion) -> ModelVersion:
         environment=json_like(dict(info.environment), "environment"),
         fingerprint=version.fingerprint or info.fingerprint,
     )
-    return record_version(runs.models, complete)
+    return record_version(runs.models, complete, owner=owner)

@@ -27,8 +27,10 @@ the run store's database and waits for it. In the orchestrator's process and in 
 process that reaches the run store that is a write from here; a worker that must not hold
 the store's credentials (a Ray node) asks the run's driver instead, which records it with
 :func:`record_for_run` (the destination's ``record``). Either way the store refuses a
-registration from an attempt older than the task's current one, and a retried attempt gets
-back the version its task registered first.
+registration from an attempt older than the task's current one, and one whose run another
+orchestrator took over (the owner token the attempt's call carries no longer owns the run:
+checked in the transaction that writes the version, as every commit is), and a retried
+attempt gets back the version its task registered first.
 """
 
 from __future__ import annotations
@@ -49,11 +51,11 @@ from legato.model.codec import artifact_to_dict
 from legato.model.jsonable import to_jsonable
 from legato.model.registry import ModelVersion
 from legato.model.tracking import Tracked, TrackKind, check_tracked_name, metric_value
-from legato.model.values import Arg, Dict, Gathered, Given, Seq, Stored, StoredItems, Value
 from legato.registry.fields import refuse_registration
 from legato.registry.registry import Lineage, Registry
 from legato.registry.versions import record_run_version, stage_version
 from legato.runtime.context import TaskContext, current_context
+from legato.runtime.lineage import code_fingerprint_of, stored_inputs
 from legato.secret_values import refuse
 from legato.store.base import ArtifactStore, RunStore
 from legato.store.memory_models import timestamp
@@ -313,9 +315,9 @@ def register_model(
         run_id=ctx.run_id,
         task=ctx.key,
         attempt=ctx.attempt,
-        fingerprint=_code_fingerprint(ctx),
+        fingerprint=code_fingerprint_of(ctx),
         params=dict(ctx.scratch.get("params", {})),
-        inputs=_inputs(ctx),
+        inputs=stored_inputs(ctx),
     )
     staged = stage_version(
         destination.artifacts,
@@ -331,14 +333,15 @@ def register_model(
     if destination.record is not None:
         return destination.record(ctx, staged)
     assert runs is not None
-    return record_run_version(runs, staged)
+    return record_run_version(runs, staged, owner=ctx.call.owner if ctx.call else None)
 
 
-def record_for_run(run_id: str, version: ModelVersion) -> ModelVersion:
+def record_for_run(run_id: str, version: ModelVersion, *, owner: str | None) -> ModelVersion:
     """Record ``version``, which a task of ``run_id`` staged in a worker, in the run store
     of the run's orchestrator in this process (the driver answering a Ray worker's
-    request): the store the run's own events go to. ``RegistryError`` when this process
-    does not drive the run (it ended, or its orchestrator is elsewhere)."""
+    request): the store the run's own events go to, fenced by ``owner``, that
+    orchestrator's token. ``RegistryError`` when this process does not drive the run (it
+    ended, or its orchestrator is elsewhere)."""
     with _lock:
         destination = _routes.get(run_id)
     runs = None
@@ -349,7 +352,7 @@ def record_for_run(run_id: str, version: ModelVersion) -> ModelVersion:
             f"run {run_id!r} is not driven by this process any more (it ended, or another "
             "orchestrator took it over): the model version was not recorded"
         )
-    return record_run_version(runs, version)
+    return record_run_version(runs, version, owner=owner)
 
 
 def current_registry() -> Registry | None:
@@ -364,48 +367,3 @@ def current_registry() -> Registry | None:
         return None
     runs = destination.runs(ctx)
     return None if runs is None else Registry(runs.models, destination.artifacts)
-
-
-def _code_fingerprint(ctx: TaskContext) -> str | None:
-    call = ctx.call
-    if call is None:
-        return None
-    try:
-        from legato.define.fingerprint import code_fingerprint  # noqa: PLC0415 (only here)
-
-        return code_fingerprint(call.fn)
-    except Exception:  # a function whose source cannot be read: the run's fingerprint
-        return None
-
-
-def _inputs(ctx: TaskContext) -> dict[str, str]:
-    """Upstream task key → checksum of each stored input of the call."""
-    call = ctx.call
-    found: dict[str, str] = {}
-    if call is None:
-        return found
-
-    def stored(source: str, value: Value) -> None:
-        if isinstance(value, Stored):
-            found[source or value.ref.producer] = value.ref.checksum
-        elif isinstance(value, StoredItems):
-            found[source or value.manifest.producer] = value.manifest.checksum
-        elif isinstance(value, Gathered):
-            for i, item in enumerate(value.items):
-                stored(f"{source}[{i}]", item)
-
-    def visit(arg: Arg) -> None:
-        if isinstance(arg, Given):
-            stored(arg.source, arg.value)
-        elif isinstance(arg, Seq):
-            for item in arg.items:
-                visit(item)
-        elif isinstance(arg, Dict):
-            for _, item in arg.items:
-                visit(item)
-
-    for arg in call.args:
-        visit(arg)
-    for _, arg in call.kwargs:
-        visit(arg)
-    return found

@@ -71,13 +71,19 @@ class ModelStore(Protocol):
     (:mod:`legato.model.registry`); methods raise ``UnknownModelError`` for a model or
     version that does not exist."""
 
-    def add_version(self, version: ModelVersion) -> tuple[ModelVersion, bool]:
+    def add_version(
+        self, version: ModelVersion, *, owner: str | None = None
+    ) -> tuple[ModelVersion, bool]:
         """Store ``version`` as the next version of its model (its ``version`` field is
         ignored), creating the model on first use, atomically however many writers
         register at once. A version from the same run and task (``run_id``, ``task``) as an
         existing one is not added again: that one is returned, with ``False``. Raises
         ``FencedError`` when the run's task has moved on to a newer attempt than
-        ``version.attempt`` (a stale attempt may not register)."""
+        ``version.attempt`` (a stale attempt may not register), and, with ``owner`` (a
+        task registering from inside a run: its orchestrator's owner token), when the run
+        is no longer ``owner``'s (taken over): both judged in the transaction that writes,
+        and nothing is written. Without ``owner`` (registering outside a run) only the
+        attempt is fenced."""
         ...
 
     def get_version(self, name: str, version: int) -> ModelVersion:

@@ -10,10 +10,11 @@ one store may be shared by threads.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
@@ -22,13 +23,14 @@ from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned,
 from legato.model.fold import add_planned, admits, apply, change_of, expand
 from legato.model.jsonable import to_jsonable
 from legato.model.records import TaskRecord
+from legato.model.registry import ModelVersion
 from legato.model.run_query import RunPage, RunQuery
 from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
 from legato.store.base import RunReading
-from legato.store.memory_models import MemoryModelStore
+from legato.store.memory_models import MemoryModelStore, fence_version
 from legato.store.memory_queries import find_runs
 from legato.store.memory_reads import MemoryRunReads
 from legato.store.refusals import (
@@ -72,18 +74,24 @@ class MemoryRunStore(MemoryRunReads):
         self._cache: list[_CacheEntry] = []
         self._logs: list[LogEntry] = []
         self._counter = 0
-        self._models = MemoryModelStore(self._attempt_of)
+        self._models = MemoryModelStore(self._fence_version)
 
     @property
     def models(self) -> MemoryModelStore:
         """The model registry, kept in this process too."""
         return self._models
 
-    def _attempt_of(self, run_id: str, key: str) -> int | None:
+    @contextlib.contextmanager
+    def _fence_version(self, version: ModelVersion, owner: str | None) -> Iterator[None]:
+        """This store's transaction for a version of a run's task (``memory_models.Fence``):
+        every run held still while the version is written, once it passed the fences."""
         with self._lock:
-            run = self._runs.get(run_id)
-            task = run.tasks.get(key) if run is not None else None
-            return task.attempt if task is not None else None
+            run = self._runs.get(version.run_id or "")
+            task = run.tasks.get(version.task or "") if run is not None else None
+            held = (run.info.owner, run.info.epoch) if run is not None else None
+            attempt = task.attempt if task is not None else None
+            fence_version(version, owner, held=held, attempt=attempt, where=self.url)
+            yield
 
     # -- runs ------------------------------------------------------------------------------
 

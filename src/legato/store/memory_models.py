@@ -6,20 +6,32 @@ The messages every model store gives are written once here; the SQL store uses t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from legato.errors import AliasInUseError, FencedError, RegistryError, UnknownModelError
+from legato.errors import (
+    AliasInUseError,
+    FencedError,
+    RegistryError,
+    UnknownModelError,
+    UnknownRunError,
+)
 from legato.model.registry import AliasChange, ModelVersion
 from legato.store.base import ANY_VERSION
+from legato.store.refusals import unknown_run_message
 
 __all__ = [
+    "Fence",
     "MemoryModelStore",
     "alias_conflict",
     "alias_in_use",
+    "fence_version",
     "stale_attempt",
+    "taken_over",
     "timestamp",
     "unknown_model",
     "unknown_version",
@@ -75,36 +87,88 @@ def stale_attempt(run_id: str, task: str, attempt: int | None, current: int) -> 
     )
 
 
+def taken_over(version: ModelVersion, owner: str, epoch: int) -> FencedError:
+    """A registration from a task whose orchestrator no longer owns the run."""
+    return FencedError(
+        f"model {version.name!r} was not registered by attempt {version.attempt} of task "
+        f"{version.task!r}: run {version.run_id!r} was taken over by another orchestrator "
+        f"(owner {owner!r}, epoch {epoch}) and this attempt's orchestrator must stop. "
+        "Nothing was written; the run goes on under its new owner, whose attempt of the "
+        f"task registers its own version (`legato runs show {version.run_id}`)"
+    )
+
+
+def fence_version(
+    version: ModelVersion,
+    owner: str | None,
+    *,
+    held: tuple[str, int] | None,
+    attempt: int | None,
+    where: str,
+) -> None:
+    """Raise what every store refuses a version of a run's task for, judged on what it
+    read in the registration's transaction: ``held``, the run's owner and epoch (None: no
+    such run), and ``attempt``, the task's current attempt (None: not known). With
+    ``owner`` the run must be that orchestrator's; the attempt must not be stale."""
+    run_id = version.run_id
+    if owner is not None and run_id is not None:
+        if held is None:
+            raise UnknownRunError(unknown_run_message(run_id, where))
+        if held[0] != owner:
+            raise taken_over(version, *held)
+    task = version.task
+    if run_id is not None and task is not None and (version.attempt or 0) < (attempt or 0):
+        raise stale_attempt(run_id, task, version.attempt, attempt or 0)
+
+
+Fence = Callable[[ModelVersion, str | None], AbstractContextManager[object]]
+"""Given a version of a run's task and the owner registering it (None: not fenced by owner),
+a context that holds the run store still while the version is written, raising on entry
+what the store refuses it for (``FencedError``, ``UnknownRunError``): the memory store's
+transaction, so a take-over cannot fall between the check and the write."""
+
+
+def _unfenced(_version: ModelVersion, _owner: str | None) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
 class MemoryModelStore:
-    """A :class:`~legato.store.base.ModelStore` in this process's memory. ``attempt_of``
-    tells the current attempt of a run's task (None when unknown), for fencing."""
+    """A :class:`~legato.store.base.ModelStore` in this process's memory. ``fence`` checks
+    a run's version against the run store that keeps the run (its owner, its task's current
+    attempt); without one nothing is fenced."""
 
     url = "memory://"
 
-    def __init__(self, attempt_of: Callable[[str, str], int | None] | None = None) -> None:
+    def __init__(self, fence: Fence | None = None) -> None:
         self._lock = threading.Lock()
-        self._attempt_of = attempt_of or (lambda _run, _key: None)
+        self._fence = fence or _unfenced
         self._last: dict[str, int] = {}
         self._versions: dict[str, dict[int, ModelVersion]] = {}
         self._aliases: dict[str, dict[str, int]] = {}
         self._changes: list[AliasChange] = []
 
-    def add_version(self, version: ModelVersion) -> tuple[ModelVersion, bool]:
+    def add_version(
+        self, version: ModelVersion, *, owner: str | None = None
+    ) -> tuple[ModelVersion, bool]:
         """Store the next version of a model (see the protocol)."""
         with self._lock:
-            name = version.name
-            if version.run_id is not None and version.task is not None:
-                current = self._attempt_of(version.run_id, version.task)
-                if current is not None and (version.attempt or 0) < current:
-                    raise stale_attempt(version.run_id, version.task, version.attempt, current)
-                for existing in self._versions.get(name, {}).values():
-                    if (existing.run_id, existing.task) == (version.run_id, version.task):
-                        return existing, False
-            number = self._last.get(name, 0) + 1
-            self._last[name] = number
-            stored = dataclasses.replace(version, version=number)
-            self._versions.setdefault(name, {})[number] = stored
-            return stored, True
+            if version.run_id is None:
+                return self._add(version)
+            with self._fence(version, owner):
+                if version.task is not None:
+                    for existing in self._versions.get(version.name, {}).values():
+                        if (existing.run_id, existing.task) == (version.run_id, version.task):
+                            return existing, False
+                return self._add(version)
+
+    def _add(self, version: ModelVersion) -> tuple[ModelVersion, bool]:
+        """``version`` numbered and kept (the caller holds the lock)."""
+        name = version.name
+        number = self._last.get(name, 0) + 1
+        self._last[name] = number
+        stored = dataclasses.replace(version, version=number)
+        self._versions.setdefault(name, {})[number] = stored
+        return stored, True
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         """One version."""

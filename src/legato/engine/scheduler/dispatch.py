@@ -124,6 +124,7 @@ class Dispatcher:
         run_id: str,
         secrets: SecretRefs | None,
         store_url: str | None,
+        owner: str | None,
     ) -> TaskCall:
         """Take ``entry``'s resources and a slot; the call that runs its attempt."""
         node = entry.node
@@ -150,6 +151,7 @@ class Dispatcher:
             gpu_ids=gpu_ids,
             secrets=secrets,
             store_url=store_url,
+            owner=owner,
         )
 
     def settle(self, call_id: int) -> Call | None:

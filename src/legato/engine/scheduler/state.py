@@ -67,6 +67,7 @@ class Scheduler:
         caching: bool = False,
         secrets: SecretRefs | None = None,
         store_url: str | None = None,
+        owner: str | None = None,
         runahead: bool = False,
     ) -> None:
         self.plan = plan
@@ -74,6 +75,7 @@ class Scheduler:
         self.hard_timeouts = hard_timeouts
         self.secrets = secrets
         self.store_url = store_url
+        self.owner = owner
         self.ledger = Ledger(run_id, seed)
         self.table = TaskTable(plan)
         self.dispatcher = Dispatcher(capacity, runahead=runahead)
@@ -328,6 +330,7 @@ class Scheduler:
             run_id=self.ledger.run_id,
             secrets=self.secrets,
             store_url=self.store_url,
+            owner=self.owner,
         )
         self.ledger.commands.append(Submit(call, after))
 

@@ -4,7 +4,9 @@ Every change is one write transaction that first locks the model's row in ``mode
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` holds the whole
 database), so registrations and alias changes of one model are serialised: version numbers
 come from the row's ``last_version`` counter without gaps or duplicates, and an alias's
-previous holder is read and replaced atomically.
+previous holder is read and replaced atomically. A version a run's task registers is
+fenced in its transaction too: by the run's owner (its row locked first, so a take-over
+cannot slip between the check and the write) and by the task's current attempt.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from legato.store.base import ANY_VERSION
 from legato.store.memory_models import (
     alias_conflict,
     alias_in_use,
-    stale_attempt,
+    fence_version,
     timestamp,
     unknown_model,
     unknown_version,
@@ -35,6 +37,7 @@ from legato.store.sql.schema import (
     model_aliases,
     model_versions,
     models,
+    runs,
     task_runs,
 )
 from legato.store.sql.transactions import Transactions
@@ -61,6 +64,24 @@ class SqlModelStore:
         if found is None:
             raise unknown_model(name, self.url)
 
+    def _fence(self, c: sa.Connection, version: ModelVersion, owner: str | None) -> None:
+        """Refuse a version of a run's task as every store does (``fence_version``). With
+        ``owner`` the run's row stays locked until this transaction ends (``FOR SHARE`` on
+        PostgreSQL; SQLite's write lock holds the whole database): a take-over, which
+        updates that row, waits for the registration, or came first and is seen."""
+        run_id, task = version.run_id, version.task
+        query = sa.select(runs.c.owner, runs.c.epoch).where(runs.c.run_id == run_id)
+        found = c.execute(query.with_for_update(read=True)).first() if owner is not None else None
+        attempt = None
+        if task is not None:
+            attempt = c.execute(
+                sa.select(task_runs.c.attempt).where(
+                    task_runs.c.run_id == run_id, task_runs.c.key == task
+                )
+            ).scalar()
+        held = None if found is None else (found.owner, found.epoch)
+        fence_version(version, owner, held=held, attempt=attempt, where=self.url)
+
     def _numbers(self, c: sa.Connection, name: str) -> list[int]:
         query = (
             sa.select(model_versions.c.version)
@@ -71,11 +92,15 @@ class SqlModelStore:
 
     # -- versions ------------------------------------------------------------------------------
 
-    def add_version(self, version: ModelVersion) -> tuple[ModelVersion, bool]:
+    def add_version(
+        self, version: ModelVersion, *, owner: str | None = None
+    ) -> tuple[ModelVersion, bool]:
         """Store the next version of a model (see the protocol)."""
         name = version.name
         row = _row(version)
         with self._tx.write(f"registering a version of model {name!r}") as c:
+            if version.run_id is not None:
+                self._fence(c, version, owner)
             c.execute(
                 self._insert(models)
                 .values(name=name, created_at=row["created_at"], last_version=0)
@@ -83,13 +108,6 @@ class SqlModelStore:
             )
             self._lock(c, name)
             if version.run_id is not None and version.task is not None:
-                current = c.execute(
-                    sa.select(task_runs.c.attempt).where(
-                        task_runs.c.run_id == version.run_id, task_runs.c.key == version.task
-                    )
-                ).scalar()
-                if current is not None and (version.attempt or 0) < current:
-                    raise stale_attempt(version.run_id, version.task, version.attempt, current)
                 existing = c.execute(
                     sa.select(model_versions).where(
                         model_versions.c.name == name,
