@@ -12,6 +12,7 @@ output is :class:`Ref` in a definition and :class:`Given` in a call, containers 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,8 @@ class StoredItems(Value):
     """A list output stored item by item (a map consumes it), with ``manifest``: the
     artifact that lists the items' references, recorded as the task's output."""
 
-    items: tuple[ArtifactRef, ...]
+    items: Sequence[ArtifactRef]
+    """Held as an :class:`~legato.model.item_refs.ItemRefs` where made by legato."""
     manifest: ArtifactRef
     live: Any = field(default=_ABSENT, compare=False, repr=False)
 

@@ -22,6 +22,7 @@ from legato._crash import crash_point
 from legato.model.artifacts import ArtifactRef, with_items, with_paths, with_shape
 from legato.model.calls import TaskCall
 from legato.model.codec import artifact_from_dict, artifact_to_dict
+from legato.model.item_refs import ItemRefs
 from legato.model.values import (
     Dict,
     Gathered,
@@ -115,14 +116,16 @@ class StoredData:
     def pack(self, call: TaskCall, obj: Any) -> Value:
         producer = f"{call.run_id}/{call.key}#{call.attempt}"
         if call.split_output and isinstance(obj, list):
-            items = tuple(
+            refs = [
                 with_paths(self.artifacts.put(item, producer=f"{producer}[{i}]"), item)
                 for i, item in enumerate(obj)
-            )
+            ]
             manifest = with_items(
-                self.artifacts.put([artifact_to_dict(r) for r in items], producer=producer),
-                len(items),
+                self.artifacts.put([artifact_to_dict(r) for r in refs], producer=producer),
+                len(refs),
             )
+            items = ItemRefs(refs, producer)
+            del refs
             crash_point("output_written")
             if self.keep_live:
                 return StoredItems(items, manifest, obj)
@@ -215,9 +218,9 @@ def handed_on_checksums(call: TaskCall) -> list[str]:
     return found
 
 
-def items_of_manifest(artifacts: ArtifactStore, manifest: ArtifactRef) -> tuple[ArtifactRef, ...]:
+def items_of_manifest(artifacts: ArtifactStore, manifest: ArtifactRef) -> ItemRefs:
     """The item references a split output's manifest lists (legato's own JSON)."""
-    return tuple(artifact_from_dict(d) for d in artifacts.get(manifest))
+    return ItemRefs((artifact_from_dict(d) for d in artifacts.get(manifest)), manifest.producer)
 
 
 def in_process_data(artifacts: ArtifactStore | None) -> DataPlane:
