@@ -99,12 +99,14 @@ class Closed:
 
 
 _NOTHING = Closed()
+_SHRINK_FROM = 4096
+"""Fewer instances than this are never copied to a smaller dict (not worth it)."""
 
 
 class TaskTable:
     """Every instance of a run by key, and those not yet terminal (``open``)."""
 
-    __slots__ = ("entries", "open")
+    __slots__ = ("_sized", "entries", "open")
 
     def __init__(self, plan: Plan) -> None:
         self.entries: dict[str, TaskEntry] = {
@@ -112,6 +114,8 @@ class TaskTable:
             for k, n in plan.nodes.items()
         }
         self.open: dict[str, TaskEntry] = dict(self.entries)
+        self._sized = len(self.entries)
+        """The most instances the dicts have held since they were last copied."""
 
     def __getitem__(self, key: str) -> TaskEntry:
         return self.entries[key]
@@ -141,19 +145,39 @@ class TaskTable:
         if open_:
             group.remaining += 1
             self.open[key] = item
+        self._sized = max(self._sized, len(self.entries))
         return item
 
+    def _shrink(self) -> None:
+        """Copy the dicts once they hold less than a quarter of what they held: a dict
+        keeps the table it grew to after its keys are deleted (about 40 bytes a key), and
+        the items of a big map leave both as they end. Each copy costs what is left, so
+        it adds at most a third to the deletions before it."""
+        sized = self._sized
+        if sized < _SHRINK_FROM or 4 * len(self.entries) > sized:
+            return
+        self.entries = dict(self.entries)
+        self.open = dict(self.open)
+        self._sized = len(self.entries)
+
     def close(self, entry: TaskEntry, state: TaskState) -> Closed:
-        """Record that ``entry`` reached terminal ``state``."""
-        self.open.pop(entry.key, None)
+        """Record that ``entry`` reached terminal ``state``. A map item that succeeded
+        leaves the table: nothing asks for it again in this run (its record, its output
+        and its group's ``children`` say all there is), and a run of a million items would
+        otherwise keep an entry each (about 150 bytes) to its end."""
+        key = entry.key
+        self.open.pop(key, None)
         entry.bound = None
         group = entry.group
         if group is not None:
             group.remaining -= 1
             if state in _FAILED:
                 group.failed += 1
-            elif state is not TaskState.SUCCEEDED:
+            elif state is TaskState.SUCCEEDED:
+                del self.entries[key]
+            else:
                 group.cancelled += 1
+            self._shrink()
             return Closed(group=group) if group.remaining == 0 else _NOTHING
         downstream = [self.entries[k] for k in entry.node.downstream]
         if not downstream:
