@@ -11,6 +11,7 @@ from typing import Any
 from legato.errors import IntegrityError, SerializationError, StoreError
 from legato.model.artifacts import INLINE_LIMIT, ArtifactRef, shared_meta
 from legato.store.artifacts.backends import Backend, Fetched, LocalBackend, open_backend
+from legato.store.artifacts.messages import UNTRUSTED, by, rerun, rewrite, versions
 from legato.store.artifacts.registry import SerializerRegistry, default_registry
 from legato.store.artifacts.serializers import Serializer, UnsupportedValueError, written_meta
 from legato.store.artifacts.spool import Spool
@@ -26,14 +27,6 @@ DEFAULT_URL = ".legato/artifacts"
 _LOCATION = re.compile(r"objects/([0-9a-f]{2})/([0-9a-f]{32})\.[a-z0-9]{1,16}")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _SCALARS = frozenset({int, float, str, bool, type(None)})
-_DETAILS = frozenset({"dtype", "shape", "type", "kind", "rows", "columns"})
-_UNTRUSTED = (
-    "It cannot be trusted, so it was not loaded and the task that needs it was not started."
-)
-_TASK_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,199}")
-_ITEM_SUFFIX = re.compile(r"(\[[^\[\]/]*\])+$")
-"""Item suffixes: ``[3]`` by position, ``[linear]`` by item key (which holds no bracket or
-slash: see ``model/items.py``)."""
 
 
 def location_for(checksum: str, extension: str) -> str:
@@ -52,13 +45,13 @@ def check_location(ref: ArtifactRef) -> None:
         raise IntegrityError(
             f"artifact reference written for {producer} has a malformed checksum "
             f"{ref.checksum!r} (expected xxh3_128:<32 hex digits>): the reference was "
-            f"altered, so nothing was read. {_rerun(ref)}"
+            f"altered, so nothing was read. {rerun(ref)}"
         )
     if (ref.inline is None) == (ref.location is None):
         raise IntegrityError(
             f"artifact reference {ref.checksum} of {producer} must have either inline bytes "
             "or a location, not both nor neither: the reference was altered, so nothing "
-            f"was read. {_rerun(ref)}"
+            f"was read. {rerun(ref)}"
         )
     if ref.location is None:
         return
@@ -68,7 +61,7 @@ def check_location(ref: ArtifactRef) -> None:
             f"artifact reference {ref.checksum} of {producer} points at {ref.location!r}, "
             f"a location legato never assigns (it would be "
             f"{location_for(ref.checksum, '<ext>')!r}): the reference was altered, so "
-            f"nothing was read. {_rerun(ref)}"
+            f"nothing was read. {rerun(ref)}"
         )
 
 
@@ -276,9 +269,9 @@ class FsspecArtifactStore:
             return serializer.load(fetched.data, ref.meta)
         except Exception as e:
             raise StoreError(
-                f"artifact {self._describe(ref)} (produced by {_by(ref)}) verified but the "
+                f"artifact {self._describe(ref)} (produced by {by(ref)}) verified but the "
                 f"{ref.serializer!r} serializer could not load it: "
-                f"{type(e).__name__}: {e}. It was written with {_versions(ref.meta)}; install "
+                f"{type(e).__name__}: {e}. It was written with {versions(ref.meta)}; install "
                 "compatible versions."
             ) from e
         finally:
@@ -305,7 +298,7 @@ class FsspecArtifactStore:
             return self.registry.get(ref.serializer)
         except KeyError:
             raise StoreError(
-                f"artifact {self._describe(ref)} (produced by {_by(ref)}) was written by the "
+                f"artifact {self._describe(ref)} (produced by {by(ref)}) was written by the "
                 f"{ref.serializer!r} serializer, which is not "
                 "registered in this process: register it (register_serializer) in the module "
                 "that defines your tasks, so every worker has it."
@@ -335,29 +328,29 @@ class FsspecArtifactStore:
         if size != ref.size:
             raise IntegrityError(
                 f"artifact {self._describe(ref)} (produced by "
-                f"{_by(ref)}) is {size:,} bytes long instead of "
+                f"{by(ref)}) is {size:,} bytes long instead of "
                 f"{ref.size:,}: it was truncated or altered after it was written. "
-                f"{_UNTRUSTED} {_rewrite(ref)}"
+                f"{UNTRUSTED} {rewrite(ref)}"
             )
         if checksum != ref.checksum:
             raise IntegrityError(
                 f"artifact {self._describe(ref)} (produced by "
-                f"{_by(ref)}) does not match its checksum (expected "
+                f"{by(ref)}) does not match its checksum (expected "
                 f"{ref.checksum}, found {checksum}): it was altered after it was written. "
-                f"{_UNTRUSTED} {_rewrite(ref)}"
+                f"{UNTRUSTED} {rewrite(ref)}"
             )
 
     def _missing(self, ref: ArtifactRef) -> IntegrityError:
         return IntegrityError(
-            f"artifact {self._describe(ref)} (produced by {_by(ref)})"
-            f" is missing: it was deleted after it was written. {_UNTRUSTED} "
-            f"{_rewrite(ref)}"
+            f"artifact {self._describe(ref)} (produced by {by(ref)})"
+            f" is missing: it was deleted after it was written. {UNTRUSTED} "
+            f"{rewrite(ref)}"
         )
 
     def _read_error(self, ref: ArtifactRef, e: Exception) -> StoreError:
         return StoreError(
             f"could not read artifact {self._describe(ref)} (produced by "
-            f"{_by(ref)}): {type(e).__name__}: {e}"
+            f"{by(ref)}): {type(e).__name__}: {e}"
         )
 
     def _describe(self, ref: ArtifactRef) -> str:
@@ -381,42 +374,3 @@ def _reopen(
 ) -> FsspecArtifactStore:
     """The store a pickled :class:`FsspecArtifactStore` stands for."""
     return FsspecArtifactStore(url, storage_options, inline_limit, registry, read_only=read_only)
-
-
-def _by(ref: ArtifactRef) -> str:
-    return ref.producer or "an unknown task"
-
-
-def _task_of(producer: str) -> str | None:
-    """The task key ``refresh=`` takes, from a producer ``run_id/task_key#attempt`` (the
-    item of a map is ``key[i]`` or ``key[item key]``, an item of a split output
-    ``#attempt[i]``: both give the node's key); None when ``producer`` is not of that
-    form."""
-    head, sep, _ = producer.rpartition("#")
-    key = _ITEM_SUFFIX.sub("", head.rpartition("/")[2])
-    return key if sep and _TASK_KEY.fullmatch(key) else None
-
-
-def _rerun(ref: ArtifactRef) -> str:
-    """How to get a sound copy of the output ``ref`` names: run its task again in a new run
-    that does not reuse its cached result."""
-    task = _task_of(ref.producer)
-    refresh = f"refresh=[{task!r}]" if task else "refresh=['<the task>']"
-    return (
-        "Run the task that produced it again without reusing its stored result: start a new "
-        f"run with legato.run(pipeline, {refresh})."
-    )
-
-
-def _rewrite(ref: ArtifactRef) -> str:
-    return (
-        f"{_rerun(ref)} A task that returns the same value writes the same artifact anew, "
-        "after which this run can be resumed too."
-    )
-
-
-def _versions(meta: Mapping[str, str]) -> str:
-    shown = [
-        f"{k} {v}" for k, v in meta.items() if k not in _DETAILS and not k.startswith("legato.")
-    ]
-    return ", ".join(shown) or "unrecorded versions"
