@@ -9,11 +9,12 @@ user's cache version. Pure: no I/O except reading files that are inputs.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import os
 import pickle
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -156,13 +157,24 @@ def _ref_digest(ref: ArtifactRef, hash_path: Callable[[Any], str] | None) -> str
     return _combine([ref.checksum, *(_path_digest(p, hash_path) for p in paths)])
 
 
-def _combine(parts: Any) -> str:
-    """The digest of ``parts``, each followed by a NUL byte. Hashed in one piece: the same
-    digest as feeding them to the hash one by one, for a fraction of the calls."""
-    return _hexdigest("".join([f"{part}\0" for part in parts]).encode())
+def _combine(parts: Iterable[str]) -> str:
+    """The digest of ``parts``, each followed by a NUL byte. Hashed a few thousand parts at
+    a time: the same digest as feeding them to the hash one by one, for a fraction of the
+    calls, and without the whole text at once (the outputs of a million map items, which a
+    reduce reads, would make 175 MB of it)."""
+    parts = iter(parts)
+    chunk = list(itertools.islice(parts, _COMBINED_AT_ONCE))
+    if len(chunk) < _COMBINED_AT_ONCE:  # most keys: a few parts
+        return _hexdigest("".join([f"{part}\0" for part in chunk]).encode())
+    hasher = xxhash.xxh3_128()
+    while chunk:
+        hasher.update("".join([f"{part}\0" for part in chunk]).encode())
+        chunk = list(itertools.islice(parts, _COMBINED_AT_ONCE))
+    return hasher.hexdigest()
 
 
 _hexdigest = xxhash.xxh3_128_hexdigest
+_COMBINED_AT_ONCE = 4096
 
 
 def literal_digest(value: Any, *, as_path: bool, hash_path: Callable[[Any], str]) -> str:
