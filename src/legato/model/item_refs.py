@@ -47,29 +47,37 @@ class ItemRefs(Sequence[ArtifactRef]):
         self._producer = producer
         self._serializer: str | None = None
         self._meta: Mapping[str, str] = {}
-        digests = bytearray()
-        data = bytearray()
-        ends = array("Q")
-        slots = array("q")
-        """Per item: its index among the compact ones, or -1 (its reference is in
-        ``_others``); kept only when some are (else item ``i`` is compact item ``i``, and
-        ``_slots`` is the count)."""
-        others: dict[int, ArtifactRef] = {}
-        for i, ref in enumerate(refs):
-            inline = self._common(ref, i)
-            if inline is not None:
-                slots.append(len(ends))
-                digests += bytes.fromhex(ref.checksum[len(_PREFIX) :])
-                data += inline
-                ends.append(len(data))
+        self._digests = bytearray()
+        self._data = bytearray()
+        self._ends = array("Q")
+        """Where each compact item's bytes end in ``_data``."""
+        self._slots: array[int] | int = 0
+        """The count of items while every one is compact (item ``i`` is compact item
+        ``i``); else, per item, its index among the compact ones, or -1 (its reference is
+        in ``_others``)."""
+        self._others: dict[int, ArtifactRef] = {}
+        for ref in refs:
+            self.append(ref)
+
+    def append(self, ref: ArtifactRef) -> None:
+        """Add the next item's reference: while the output is being stored, never after
+        the sequence is handed on (it is immutable from then on)."""
+        index = len(self)
+        inline = self._common(ref, index)
+        slots = self._slots
+        if inline is not None:
+            if isinstance(slots, int):
+                self._slots = slots + 1
             else:
-                slots.append(-1)
-                others[i] = ref
-        self._digests = bytes(digests)
-        self._ends = ends
-        self._slots = slots if others else len(slots)
-        self._others = others
-        self._data = bytes(data)
+                slots.append(len(self._ends))
+            self._digests += bytes.fromhex(ref.checksum[len(_PREFIX) :])
+            self._data += inline
+            self._ends.append(len(self._data))
+            return
+        if isinstance(slots, int):
+            slots = self._slots = array("q", range(slots))
+        slots.append(-1)
+        self._others[index] = ref
 
     def _common(self, ref: ArtifactRef, index: int) -> bytes | None:
         """``ref``'s inline bytes when it has the common form (see the module's doc), else
@@ -122,7 +130,7 @@ class ItemRefs(Sequence[ArtifactRef]):
         if slot < 0:
             return self._others[index]
         start = self._ends[slot - 1] if slot else 0
-        inline = self._data[start : self._ends[slot]]
+        inline = bytes(memoryview(self._data)[start : self._ends[slot]])
         digest = self._digests[slot * _DIGEST : (slot + 1) * _DIGEST]
         assert self._serializer is not None
         return ArtifactRef(

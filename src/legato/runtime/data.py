@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pickle
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from legato._crash import crash_point
@@ -116,16 +117,18 @@ class StoredData:
     def pack(self, call: TaskCall, obj: Any) -> Value:
         producer = f"{call.run_id}/{call.key}#{call.attempt}"
         if call.split_output and isinstance(obj, list):
-            refs = [
-                with_paths(self.artifacts.put(item, producer=f"{producer}[{i}]"), item)
-                for i, item in enumerate(obj)
-            ]
-            manifest = with_items(
-                self.artifacts.put([artifact_to_dict(r) for r in refs], producer=producer),
-                len(refs),
-            )
-            items = ItemRefs(refs, producer)
-            del refs
+            items = ItemRefs((), producer)
+
+            def stored() -> Iterator[dict[str, Any]]:
+                # One item at a time: each stored, kept compact, listed in the manifest.
+                put, keep = self.artifacts.put, items.append
+                for i, item in enumerate(obj):
+                    ref = with_paths(put(item, producer=f"{producer}[{i}]"), item)
+                    keep(ref)
+                    yield artifact_to_dict(ref)
+
+            manifest = self.artifacts.put_json_list(stored(), producer=producer)
+            manifest = with_items(manifest, len(items))
             crash_point("output_written")
             if self.keep_live:
                 return StoredItems(items, manifest, obj)

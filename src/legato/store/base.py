@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -368,6 +368,11 @@ class ArtifactStore(Protocol):
     def put(self, obj: Any, *, producer: str) -> ArtifactRef:
         """Serialise ``obj`` with the serialiser its type calls for; keep it inline in the
         reference when small, else write it atomically (temporary name, fsync, rename)."""
+        ...
+
+    def put_json_list(self, values: Iterable[Any], *, producer: str) -> ArtifactRef:
+        """Store the list of ``values`` as ``put`` stores it with the ``json`` serialiser,
+        encoded and written a few thousand at a time (legato's own JSON)."""
         ...
 
     def get(self, ref: ArtifactRef) -> Any:

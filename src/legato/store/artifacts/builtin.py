@@ -90,6 +90,13 @@ def is_exact_json(obj: Any) -> bool:
     return True
 
 
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as the ``json`` serialiser writes it: compact UTF-8 JSON, keys in their
+    order (a list's text is ``[``, its items' texts joined by ``,``, then ``]``)."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass")
+
+
 class JsonSerializer:
     """Plain data (see :func:`is_exact_json`) as compact UTF-8 JSON, readable by anything."""
 
@@ -103,8 +110,7 @@ class JsonSerializer:
 
     def dump(self, obj: Any, file: WritableFile) -> Mapping[str, str]:
         """Write compact JSON, keys in their order."""
-        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        file.write(text.encode("utf-8", "surrogatepass"))
+        file.write(json_bytes(obj))
         return {}
 
     def dump_small(self, obj: Any) -> bytes | None:
