@@ -1,4 +1,4 @@
-"""The task table lets go of the map items that succeeded: a run of a million items keeps
+"""The task table lets go of the instances that succeeded: a run of a million tasks keeps
 no entry for them to its end, and its dicts do not stay at the size they grew to."""
 
 from __future__ import annotations
@@ -64,3 +64,20 @@ def test_a_small_map_is_not_copied_around() -> None:
         table.close(item, TaskState.SUCCEEDED)
     assert table.entries is entries
     assert len(entries) == len(table.entries)
+
+
+def test_a_planned_task_that_succeeded_leaves_the_table_after_telling_its_users() -> None:
+    table, group = _table()
+    numbers = table["_numbers"]
+    closed = table.close(numbers, TaskState.SUCCEEDED)
+    assert closed.ready == (group,)  # the map waited for it
+    assert "_numbers" not in table.entries
+    assert "_numbers" not in table.open
+
+
+def test_a_planned_task_that_failed_stays_in_the_table() -> None:
+    table, group = _table()
+    numbers = table["_numbers"]
+    closed = table.close(numbers, TaskState.FAILED)
+    assert closed.blocked == (group,)
+    assert table["_numbers"] is numbers

@@ -161,10 +161,11 @@ class TaskTable:
         self._sized = len(self.entries)
 
     def close(self, entry: TaskEntry, state: TaskState) -> Closed:
-        """Record that ``entry`` reached terminal ``state``. A map item that succeeded
-        leaves the table: nothing asks for it again in this run (its record, its output
-        and its group's ``children`` say all there is), and a run of a million items would
-        otherwise keep an entry each (about 150 bytes) to its end."""
+        """Record that ``entry`` reached terminal ``state``. An instance that succeeded
+        leaves the table: nothing asks for it again in this run (its record and its output
+        say all there is, and a map's group lists its items' keys), and a run of a million
+        tasks would otherwise keep an entry each (about 150 bytes) to its end. Those that
+        did not succeed stay: the run's end names them."""
         key = entry.key
         self.open.pop(key, None)
         entry.bound = None
@@ -179,10 +180,13 @@ class TaskTable:
                 group.cancelled += 1
             self._shrink()
             return Closed(group=group) if group.remaining == 0 else _NOTHING
+        succeeded = state is TaskState.SUCCEEDED
         downstream = [self.entries[k] for k in entry.node.downstream]
+        if succeeded:
+            del self.entries[key]
+            self._shrink()
         if not downstream:
             return _NOTHING
-        succeeded = state is TaskState.SUCCEEDED
         ready = []
         blocked = []
         for down in downstream:
