@@ -30,7 +30,8 @@ _DIGEST = 16
 
 
 class ItemRefs(Sequence[ArtifactRef]):
-    """An immutable sequence of the item references of one split output."""
+    """The item references of one split output, in order: appended to while the output
+    is stored, never changed once it is handed on."""
 
     __slots__ = (
         "_data",
