@@ -108,8 +108,9 @@ class Batch:
     last_at: float
     events: list[dict[str, Any]] = field(default_factory=list)
     steps: list[tuple[str, Any]] = field(default_factory=list)
-    """Projection writes in event order: ``("tasks", rows)`` of new rows, ``("expand",
-    MapExpanded)`` and ``("changes", Rounds)``."""
+    """Projection writes in event order: ``("tasks", RunStarted)`` and ``("expand",
+    MapExpanded)``, whose rows the writer makes a slice at a time (a plan of a million
+    tasks would otherwise be a million row dicts at once), and ``("changes", Rounds)``."""
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     cache: list[dict[str, Any]] = field(default_factory=list)
     run_state: dict[str, Any] | None = None
@@ -169,7 +170,7 @@ def plan_batch(
             _transition(batch, event)
         elif isinstance(event, RunStarted):
             _flush(batch, segments, outputs)
-            batch.steps.append(("tasks", _planned(run_id, event)))
+            batch.steps.append(("tasks", event))
         elif isinstance(event, RollbackTransitioned):  # rollback state lives in events only
             key, state = event.key, event.state.value
         rows.append(
@@ -220,25 +221,6 @@ def tracked_rows(
                 "at": t.at,
             }
     return list(metrics.values()), list(values.values())
-
-
-def _planned(run_id: str, event: RunStarted) -> list[dict[str, Any]]:
-    return [
-        {
-            "run_id": run_id,
-            "key": t.key,
-            "name": t.name,
-            "state": TaskState.PENDING.value,
-            "attempt": 1,
-            "map_index": None,
-            "parent": None,
-            "mapped": t.mapped,
-            "reason": "",
-            "ord_seq": event.seq,
-            "ord_idx": i,
-        }
-        for i, t in enumerate(event.tasks)
-    ]
 
 
 def _flush(batch: Batch, segments: dict[str, list[_Segment]], outputs: dict[int, str]) -> None:

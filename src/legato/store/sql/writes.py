@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, cast
 
 from legato.errors import FencedError, StoreError, UnknownRunError
-from legato.model.events import MapExpanded
+from legato.model.events import MapExpanded, RunStarted
 from legato.model.items import each_item_key
 from legato.model.states import TaskState
 from legato.store import metric_summary
@@ -141,7 +141,8 @@ class BatchWriter:
                     for shape, rows in by_shape.items():
                         sql.change(shape).executemany(cursor, rows)
             elif kind == "tasks":
-                sql.tasks.executemany(cursor, step)
+                for rows in _planned(run_id, step):
+                    sql.tasks.executemany(cursor, rows)
             else:
                 for rows in self._items(cursor, run_id, step):
                     sql.tasks.executemany(cursor, rows)
@@ -267,3 +268,27 @@ class BatchWriter:
             f"event seq {first_seq} does not continue the log of run {run_id!r} "
             f"(expected {last_seq + 1}); nothing of this batch was written"
         )
+
+
+def _planned(run_id: str, started: RunStarted) -> Iterator[list[dict[str, Any]]]:
+    """The rows of a plan's tasks (``pending``, in plan order), a slice at a time
+    (:data:`ITEM_ROWS_AT_ONCE`)."""
+    tasks = enumerate(started.tasks)
+    pending = TaskState.PENDING.value
+    while chunk := list(itertools.islice(tasks, ITEM_ROWS_AT_ONCE)):
+        yield [
+            {
+                "run_id": run_id,
+                "key": t.key,
+                "name": t.name,
+                "state": pending,
+                "attempt": 1,
+                "map_index": None,
+                "parent": None,
+                "mapped": t.mapped,
+                "reason": "",
+                "ord_seq": started.seq,
+                "ord_idx": i,
+            }
+            for i, t in chunk
+        ]
