@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import pickle
+import sys
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -38,8 +39,6 @@ __all__ = [
 
 _MAX_DEPTH = 32
 """How deep annotations and literal containers are searched for paths."""
-_NO_LITERALS = xxhash.xxh3_128().hexdigest()
-"""The params digest of a call without literal arguments."""
 
 
 class UncacheableError(Exception):
@@ -274,11 +273,10 @@ def key_of(
         _walk(arg, name, name in path_params, fed, hash_path)
     for name, arg in kwargs:
         _walk(arg, name, name in path_params, fed, hash_path)
-    params_digest = _hexdigest("".join(literals).encode())
-    if params_digest == _NO_LITERALS:
-        # Shared rather than a copy per call: most items of a map have no literal arguments,
-        # and the digest is kept with every task's record.
-        params_digest = _NO_LITERALS
+    # Interned, so that equal digests are one string: most tasks of a map or a layer of a
+    # DAG have the same literal arguments (often none), and the digest is kept with every
+    # task's record (81 bytes a task of a million).
+    params_digest = sys.intern(_hexdigest("".join(literals).encode()))
     inputs_digest = _hexdigest("".join(inputs).encode())
     return KeyParts(code=code, inputs=inputs_digest, params=params_digest, version=version)
 
