@@ -235,25 +235,13 @@ class BatchWriter:
         sql.expand.execute(
             cursor, {"b_run_id": run_id, "b_key": expanded.key, "b_items": expanded.count}
         )
-        keys = enumerate(each_item_key(expanded.key, expanded.count, expanded.keys))
-        ready = TaskState.READY.value
-        while chunk := list(itertools.islice(keys, ITEM_ROWS_AT_ONCE)):
-            yield [
-                {
-                    "run_id": run_id,
-                    "key": key,
-                    "name": name,
-                    "state": ready,
-                    "attempt": 1,
-                    "map_index": i,
-                    "parent": expanded.key,
-                    "mapped": False,
-                    "reason": "",
-                    "ord_seq": expanded.seq,
-                    "ord_idx": i,
-                }
-                for i, key in chunk
-            ]
+        keys = each_item_key(expanded.key, expanded.count, expanded.keys)
+        return _new_rows(
+            run_id,
+            expanded.seq,
+            TaskState.READY,
+            ((key, name, i, expanded.key, False) for i, key in enumerate(keys)),
+        )
 
     def refuse(self, cursor: Any, run_id: str, owner: str, first_seq: int | None) -> None:
         """Raise the reason a fenced write changed nothing."""
@@ -271,24 +259,35 @@ class BatchWriter:
 
 
 def _planned(run_id: str, started: RunStarted) -> Iterator[list[dict[str, Any]]]:
-    """The rows of a plan's tasks (``pending``, in plan order), a slice at a time
-    (:data:`ITEM_ROWS_AT_ONCE`)."""
-    tasks = enumerate(started.tasks)
-    pending = TaskState.PENDING.value
-    while chunk := list(itertools.islice(tasks, ITEM_ROWS_AT_ONCE)):
+    """The rows of a plan's tasks (``pending``, in plan order), a slice at a time."""
+    tasks = ((t.key, t.name, None, None, t.mapped) for t in started.tasks)
+    return _new_rows(run_id, started.seq, TaskState.PENDING, tasks)
+
+
+def _new_rows(
+    run_id: str,
+    seq: int,
+    state: TaskState,
+    tasks: Iterator[tuple[str, str, int | None, str | None, bool]],
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows an event (number ``seq``) adds for ``tasks`` (key, name, map index, parent,
+    whether mapped), in their order, :data:`ITEM_ROWS_AT_ONCE` at a time: a plan or a map
+    of a million is never a million row dicts at once."""
+    numbered, value = enumerate(tasks), state.value
+    while chunk := list(itertools.islice(numbered, ITEM_ROWS_AT_ONCE)):
         yield [
             {
                 "run_id": run_id,
-                "key": t.key,
-                "name": t.name,
-                "state": pending,
+                "key": key,
+                "name": name,
+                "state": value,
                 "attempt": 1,
-                "map_index": None,
-                "parent": None,
-                "mapped": t.mapped,
+                "map_index": index,
+                "parent": parent,
+                "mapped": mapped,
                 "reason": "",
-                "ord_seq": started.seq,
+                "ord_seq": seq,
                 "ord_idx": i,
             }
-            for i, t in chunk
+            for i, (key, name, index, parent, mapped) in chunk
         ]
