@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +72,9 @@ class RunRecord:
     started_at: float | None = None
     ended_at: float | None = None
     reason: str = ""
-    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    tasks: MutableMapping[str, TaskRecord] = field(default_factory=dict)
+    """By key, in the order the tasks appeared (the engine packs succeeded ones:
+    ``engine/task_records.py``)."""
     sizes: Mapping[str, int] = field(default_factory=dict)
     """How many items each map of the plan would have, where known when the run started
     (``PlannedTask.items``): what a task count says of a map not expanded (yet)."""

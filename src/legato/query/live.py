@@ -100,7 +100,9 @@ class RunFollower:
     """Folds a run's events as they come and answers patches. Owned by one stream."""
 
     def __init__(self, run_id: str) -> None:
-        self.record = RunRecord(run_id=run_id)
+        self._tasks: dict[str, TaskRecord] = {}
+        """The record's tasks, a dict: it is read from the end (what an event added)."""
+        self.record = RunRecord(run_id=run_id, tasks=self._tasks)
 
     @property
     def seq(self) -> int:
@@ -118,7 +120,7 @@ class RunFollower:
         if not events:
             return None
         touched: dict[str, None] = {}
-        tasks = self.record.tasks
+        tasks = self._tasks
         for event in events:
             known = len(tasks)
             apply(self.record, event)

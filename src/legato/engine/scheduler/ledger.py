@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from legato.engine import reducer
 from legato.engine.rules import Context, InvalidTransitionError, Proposal, decide
 from legato.engine.scheduler.commands import Command
+from legato.engine.task_records import TaskRecords
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.events import Event, RunTransitioned, TaskTransitioned
@@ -34,7 +35,7 @@ class Ledger:
     __slots__ = ("at", "commands", "ctx", "events", "run", "seq")
 
     def __init__(self, run_id: str, seed: int | None = None) -> None:
-        self.run = RunRecord(run_id=run_id)
+        self.run = RunRecord(run_id=run_id, tasks=TaskRecords())
         self.ctx = Context(rng=random.Random(seed))
         self.seq = 0
         self.at = 0.0
