@@ -5,11 +5,24 @@ Pure bookkeeping over values the scheduler already holds: no I/O, nothing unpick
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from legato.engine.plan import PlanNode
-from legato.model.values import Arg, Dict, Gathered, Given, Lit, Param, Ref, Seq, Value, select
+from legato.model.artifacts import ArtifactRef
+from legato.model.values import (
+    Arg,
+    Dict,
+    Gathered,
+    Given,
+    Lit,
+    Param,
+    Ref,
+    Seq,
+    Stored,
+    Value,
+    select,
+)
 
 __all__ = ["Inputs", "MapError"]
 
@@ -28,6 +41,10 @@ class Inputs:
         """For inputs that did not succeed, the FailedInput a task with a trigger rule is
         handed in their place (bound as a literal, whatever the index path)."""
         self.lengths: dict[str, tuple[int | None, tuple[int | None, ...] | None]] = {}
+        self.released: set[str] = set()
+        """Keys whose output every task that reads it has used (:meth:`release`)."""
+        self.recorded: Callable[[str], ArtifactRef | None] = lambda key: None
+        """The output on record for a key: what a released output is read back from."""
 
     def keep(
         self,
@@ -48,6 +65,26 @@ class Inputs:
         """Forget the output of ``key``."""
         self.outputs.pop(key, None)
         self.lengths.pop(key, None)
+        self.released.discard(key)
+
+    def release(self, key: str) -> None:
+        """Stop holding the output of ``key``, which every task that reads it has used:
+        a large run would otherwise hold every output it made (and, on threads, every
+        object) to its end. Only a plain stored output is released, as its record holds
+        its reference; should a task read it again (one that runs again because its own
+        output was found damaged), :meth:`value` reads that reference back."""
+        if type(self.outputs.get(key)) is Stored:
+            del self.outputs[key]
+            self.released.add(key)
+
+    def value(self, key: str) -> Value | None:
+        """The output of ``key``, if it has one (released ones included)."""
+        value = self.outputs.get(key)
+        if value is None and key in self.released:
+            ref = self.recorded(key)
+            if ref is not None:
+                return Stored(ref)
+        return value
 
     # ------------------------------------------------------------------ maps
 
@@ -107,7 +144,7 @@ class Inputs:
         return len(value) if isinstance(value, list | range) else None
 
     def _length_at_path(self, ref: Ref, items: tuple[int | None, ...] | None) -> int | None:
-        value: Value | None = self.outputs[ref.node]
+        value = self.value(ref.node)
         for step in ref.path:
             value = select(value, step) if value is not None else None
         if value is not None:
@@ -129,7 +166,7 @@ class Inputs:
         if isinstance(arg, Lit):
             return arg
         if isinstance(arg, Ref):
-            value = self.outputs.get(arg.node)
+            value = self.value(arg.node)
             if value is None:
                 return Lit(self.failures[arg.node])
             path = arg.path

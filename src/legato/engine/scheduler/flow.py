@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import deque
 
+from legato.define.graph import iter_refs
 from legato.engine.binding import Inputs, MapError
 from legato.engine.caching import BoundArgs
-from legato.engine.plan import Plan
+from legato.engine.plan import Plan, PlanNode
 from legato.engine.rules import Proposal
 from legato.engine.scheduler.commands import Cancel
 from legato.engine.scheduler.dispatch import Dispatcher
@@ -40,6 +41,8 @@ class Flow:
 
     __slots__ = (
         "_draining",
+        "_readers",
+        "_returned",
         "_terminal",
         "caching",
         "dispatcher",
@@ -73,6 +76,10 @@ class Flow:
         self.stopped_everything = False
         self._terminal: deque[TaskEntry] = deque()
         self._draining = False
+        self._readers: dict[str, int] = {}
+        """For outputs some of whose readers have succeeded: how many have not."""
+        self._returned = frozenset(ref.node for ref in iter_refs(plan.output))
+        """What the pipeline returns: held to the end, for the run's result."""
         ledger.ctx.finals = frozenset(k for k, n in plan.nodes.items() if n.final)
 
     def bind(self, entry: TaskEntry) -> BoundArgs:
@@ -148,6 +155,8 @@ class Flow:
         state = tasks[entry.key].state
         if state is not TaskState.SUCCEEDED:
             self.inputs.drop(entry.key)
+        elif entry.index is None:
+            self._read_all(entry.node)
         closed = self.table.close(entry, state)
         if closed.group is not None and tasks[closed.group.key].state is TaskState.RUNNING:
             self.finish_group(closed.group)
@@ -169,6 +178,20 @@ class Flow:
             and not self.stop_pending
         ):
             self.stop_pending = f"fail-fast: task {entry.key!r} {state.value}"
+
+    def _read_all(self, node: PlanNode) -> None:
+        """``node`` succeeded: release each output it read that no other task of the plan
+        is still to read (a task that succeeded has no more use for its inputs)."""
+        readers = self._readers
+        nodes = self.plan.nodes
+        for key in node.upstream:
+            left = readers.pop(key, None)
+            if left is None:
+                left = len(nodes[key].downstream)
+            if left > 1:
+                readers[key] = left - 1
+            elif key not in self._returned:
+                self.inputs.release(key)
 
     def finish_group(self, group: GroupEntry) -> None:
         """End a map's group once all its items have ended."""

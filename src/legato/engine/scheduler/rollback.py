@@ -49,7 +49,7 @@ class Rollback:
         *,
         ledger: Ledger,
         plan: Plan,
-        outputs: Mapping[str, Value],
+        outputs: Callable[[str], Value | None],
         new_call_id: Callable[[], int],
         secrets: SecretRefs | None,
     ) -> None:
@@ -58,7 +58,7 @@ class Rollback:
         self.secrets = secrets
         self.recorded: Mapping[str, Value] = {}
         """Stored outputs of planned tasks read back by a resume (the run's own outputs
-        are in ``outputs``)."""
+        are what ``outputs`` gives, by key)."""
         self.active = False
         self.call: TaskCall | None = None
         """The handler in flight."""
@@ -165,7 +165,7 @@ class Rollback:
         ledger.run_state(RunState.FAILED, f"{self._reason}; {saga.summary(run)}")
 
     def _value(self, key: str) -> Value | None:
-        value = self._outputs.get(key)
+        value = self._outputs(key)
         if value is None:
             value = self.recorded.get(key)
         if value is None:

@@ -80,6 +80,7 @@ class Scheduler:
         self.table = TaskTable(plan)
         self.dispatcher = Dispatcher(capacity, runahead=runahead)
         self.inputs = Inputs(plan.params)
+        self.inputs.recorded = lambda key: self.ledger.run.tasks[key].output
         self.flow = Flow(
             plan=plan,
             ledger=self.ledger,
@@ -91,7 +92,7 @@ class Scheduler:
         self.rollback = Rollback(
             ledger=self.ledger,
             plan=plan,
-            outputs=self.inputs.outputs,
+            outputs=self.inputs.value,
             new_call_id=self.dispatcher.new_call_id,
             secrets=secrets,
         )
