@@ -13,10 +13,11 @@ import dis
 import sys
 import types
 import weakref
+from collections.abc import Iterable
 
 import xxhash
 
-__all__ = ["FORMAT", "PYTHON", "CodeInfo", "Token", "code_info", "digest"]
+__all__ = ["FORMAT", "PYTHON", "CodeInfo", "Token", "code_info", "digest", "digest_with_list"]
 
 FORMAT = "legato.fingerprint/1"
 """Version of the fingerprint algorithm; part of every digest, bumped when it changes."""
@@ -35,6 +36,33 @@ def digest(token: Token) -> str:
     # repr of primitives and tuples is deterministic (no set or dict reaches it) and escapes
     # every unprintable character, so encoding cannot fail.
     return xxhash.xxh3_128_hexdigest(repr(token).encode("utf-8", "backslashreplace"))
+
+
+_REPRS_AT_ONCE = 1024
+
+
+def digest_with_list(
+    head: tuple[Token, ...], items: Iterable[Token], count: int, tail: tuple[Token, ...] = ()
+) -> str:
+    """``digest((*head, tuple(items), *tail))``, with ``items`` (``count`` of them) made and
+    written a thousand at a time: the canonical form of a pipeline of a million tasks would
+    otherwise be a million tuples and a string of a hundred megabytes, all at once."""
+    hasher = xxhash.xxh3_128()
+
+    def feed(text: str) -> None:
+        hasher.update(text.encode("utf-8", "backslashreplace"))
+
+    # The text repr writes: a tuple's elements joined by ", ", a 1-tuple's followed by ",".
+    feed("(" + "".join(f"{token!r}, " for token in head) + "(")
+    batch: list[str] = []
+    for i, token in enumerate(items):
+        batch.append(repr(token) if i == 0 else f", {token!r}")
+        if len(batch) == _REPRS_AT_ONCE:
+            feed("".join(batch))
+            batch.clear()
+    feed("".join(batch) + ("," if count == 1 else "") + ")")
+    feed("".join(f", {token!r}" for token in tail) + ("," if not head and not tail else "") + ")")
+    return hasher.hexdigest()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from legato.define.code_objects import FORMAT, PYTHON, Token, digest
+from legato.define.code_objects import FORMAT, PYTHON, Token, digest_with_list
 from legato.define.graph import Graph, MapSpec, Node
 from legato.define.lanespec import LaneItem
 from legato.model.values import Arg, Dict, Given, Lit, Param, Ref, Seq
@@ -28,7 +28,7 @@ def version_of(graph: Graph, code: Code) -> str:
     Task options (retries, timeouts, resources, tags) and the failure policy are left
     out: they change how a run goes, not what it computes.
     """
-    nodes = tuple(
+    nodes = (  # a generator: made and hashed a thousand at a time
         (
             node.key,
             node.name,
@@ -54,8 +54,8 @@ def version_of(graph: Graph, code: Code) -> str:
         )
         for lane in graph.lanes.values()
     )
-    shape = (FORMAT, PYTHON, "graph", graph.pipeline, params, output, nodes)
-    return digest((*shape, lanes) if lanes else shape)
+    head = (FORMAT, PYTHON, "graph", graph.pipeline, params, output)
+    return digest_with_list(head, nodes, len(graph.nodes), (lanes,) if lanes else ())
 
 
 def _map(spec: MapSpec, code: Code) -> Token:
