@@ -37,7 +37,7 @@ def alive(n: int) -> int:
 
 @pipeline
 def chain() -> int:
-    return alive(size(make(1000)))  # type: ignore[no-any-return]
+    return alive(size(make(1000)))
 
 
 @pipeline
