@@ -29,9 +29,29 @@ from legato.model.specs import CacheKeyContext
 from legato.model.values import Arg, Dict, Given, Lit, Seq
 from legato.store.base import RunStore
 
-__all__ = ["Caching", "Verdict"]
+__all__ = ["Caching", "CodeDigests", "Verdict"]
 
 BoundArgs = tuple[tuple[Arg, ...], tuple[tuple[str, Arg], ...]]
+
+
+class CodeDigests:
+    """The code digest of each task of a plan, taken as the run starts (a cache key names
+    the code the run started with, whatever a task changes later), once per task spec: a
+    plan of a million nodes has a few functions, not a million digests to keep."""
+
+    __slots__ = ("_by_spec", "_plan")
+
+    def __init__(self, plan: Plan, code: Callable[[object], str]) -> None:
+        self._plan = plan
+        """Holds the specs, so that each id stays its own."""
+        self._by_spec: dict[int, str] = {}
+        for node in plan.nodes.values():
+            if id(node.spec) not in self._by_spec:
+                self._by_spec[id(node.spec)] = code(node.spec.fn)
+
+    def of(self, node: PlanNode) -> str:
+        """The digest of ``node``'s code."""
+        return self._by_spec[id(node.spec)]
 
 
 @slot_init
@@ -54,7 +74,7 @@ class Caching:
         *,
         store: RunStore,
         plan: Plan,
-        fingerprints: Mapping[str, str],
+        codes: CodeDigests,
         lookups: bool,
         refresh: bool | frozenset[str],
         previous: Mapping[str, Mapping[str, str]],
@@ -63,7 +83,7 @@ class Caching:
     ) -> None:
         self.store = store
         self.plan = plan
-        self.fingerprints = fingerprints
+        self.codes = codes
         self.lookups = lookups
         self.refresh = refresh
         self.previous = previous
@@ -82,7 +102,7 @@ class Caching:
         try:
             parts = key_of(
                 task=node.spec.name,
-                code=self.fingerprints[node.key],
+                code=self.codes.of(node),
                 version=policy.version,
                 signature=node.spec.signature,
                 args=args,

@@ -14,7 +14,7 @@ from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
-from legato.engine.caching import Caching
+from legato.engine.caching import Caching, CodeDigests
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
 from legato.engine.journal import Journal
@@ -92,7 +92,7 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
     caching = Caching(
         store=storage.runs,
         plan=plan,
-        fingerprints={k: fingerprinter.code(n.spec.fn) for k, n in plan.nodes.items()},
+        codes=CodeDigests(plan, fingerprinter.code),
         lookups=plan.caching.lookups,
         refresh=plan.caching.refresh,
         previous={},

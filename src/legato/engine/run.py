@@ -16,7 +16,7 @@ from legato.define.fingerprint import Fingerprinter
 from legato.define.graph import Graph
 from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
-from legato.engine.caching import Caching, previous_parts
+from legato.engine.caching import Caching, CodeDigests, previous_parts
 from legato.engine.capacities import check_given, with_amounts
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
@@ -186,7 +186,7 @@ def prepare(
             echo_logs=options.echo_logs,
         )
     fingerprinter = Fingerprinter()
-    fingerprints = {key: fingerprinter.code(node.spec.fn) for key, node in plan.nodes.items()}
+    codes = CodeDigests(plan, fingerprinter.code)
     earlier = [r.run_id for r in storage.runs.list_runs(pipeline=plan.pipeline, limit=3)]
     owner = owner_token()
     now = clock.time()
@@ -221,7 +221,7 @@ def prepare(
         caching=Caching(
             store=storage.runs,
             plan=plan,
-            fingerprints=fingerprints,
+            codes=codes,
             lookups=caching.lookups,
             refresh=caching.refresh,
             previous=previous_parts(storage.runs, plan.pipeline, earlier),
