@@ -91,27 +91,32 @@ class ThreadsExecutor(Executor):
             call = self._queue.get()
             if call is _STOP:
                 return
-            with self._lock:
-                self._queued.discard(call.call_id)
-                if call.call_id in self._dropped:
-                    self._dropped.discard(call.call_id)
-                    continue
-                self._running[call.call_id] = me
-            try:
-                outcome = invoke(call, call.fn, self._data)
-            except BaseException as exc:
-                # Only the main thread gets Ctrl-C, so this is a task raising
-                # KeyboardInterrupt itself: it must still yield an outcome, or the run waits
-                # forever for this call.
-                outcome = failed_outcome(call, capture_error(exc, ErrorKind.RAISED), time.time())
-            with self._lock:
-                self._running.pop(call.call_id, None)
-                dropped = call.call_id in self._dropped
-                self._dropped.discard(call.call_id)
-            if not dropped:
-                report(outcome)
+            self._run(call, me, report)
+            # Not held while this thread waits for the next call: a call's inputs and its
+            # output can be large objects that nothing else needs any more.
+            del call
             if me in self._retired:
                 return
+
+    def _run(self, call: TaskCall, me: int, report: Report) -> None:
+        with self._lock:
+            self._queued.discard(call.call_id)
+            if call.call_id in self._dropped:
+                self._dropped.discard(call.call_id)
+                return
+            self._running[call.call_id] = me
+        try:
+            outcome = invoke(call, call.fn, self._data)
+        except BaseException as exc:
+            # Only the main thread gets Ctrl-C, so this is a task raising KeyboardInterrupt
+            # itself: it must still yield an outcome, or the run waits forever for this call.
+            outcome = failed_outcome(call, capture_error(exc, ErrorKind.RAISED), time.time())
+        with self._lock:
+            self._running.pop(call.call_id, None)
+            dropped = call.call_id in self._dropped
+            self._dropped.discard(call.call_id)
+        if not dropped:
+            report(outcome)
 
     def submit(self, call: TaskCall) -> None:
         with self._lock:
