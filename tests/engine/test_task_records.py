@@ -1,5 +1,5 @@
-"""TaskRecords: a succeeded record packs into bytes and reads back equal, field by field;
-anything that would not pack back exactly is kept as it is."""
+"""TaskRecords: a succeeded, pending or ready record packs into bytes and reads back equal,
+field by field; anything that would not pack back exactly is kept as it is."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _output(key: str, attempt: int, digest: str, inline: bytes, prefix: str) -> 
 def records(draw: st.DrawFn) -> TaskRecord:
     key = draw(st.sampled_from(["train", "step[3]", "fan[12]", "a.b_2"]))
     attempt = draw(st.integers(1, 5))
-    state = draw(st.sampled_from([TaskState.SUCCEEDED, TaskState.SUCCEEDED, TaskState.FAILED]))
+    state = draw(st.sampled_from(list(TaskState)))
     started = draw(times)
     output = None
     if draw(st.booleans()):
@@ -156,6 +156,23 @@ def test_what_would_not_pack_back_exactly_is_kept_whole() -> None:
         tasks[record.key] = record
         assert tasks._records[record.key] is record
         assert tasks[record.key] == record
+
+
+def test_a_waiting_record_is_packed_small() -> None:
+    tasks = TaskRecords()
+    for i in range(100):
+        key = f"fan[{i}]"
+        tasks[key] = TaskRecord(
+            key=key, name="fan", state=TaskState.READY, map_index=i, parent="fan"
+        )
+    tasks["train"] = TaskRecord(key="train", name="train")
+    assert repr(tasks) == "TaskRecords(101 tasks, 2 shapes)"
+    assert sys.getsizeof(tasks._records["fan[7]"]) < 60
+    assert tasks.state("fan[7]") is TaskState.READY
+    assert tasks.state("train") is TaskState.PENDING
+    assert tasks["fan[7]"] == TaskRecord(
+        key="fan[7]", name="fan", state=TaskState.READY, map_index=7, parent="fan"
+    )
 
 
 def test_a_record_replaced_or_deleted() -> None:

@@ -1,21 +1,24 @@
-"""The records of a run's tasks as the engine holds them: a succeeded task's record packed
-into one ``bytes``.
+"""The records of a run's tasks as the engine holds them: a record that stays as it is for
+long packed into one ``bytes``.
 
-A run keeps the record of every task until it ends (its result is made of them), and most
-of a large run's tasks have succeeded long before. As objects, such a record is about 750
-bytes: the :class:`~legato.model.records.TaskRecord` itself, its output's
+A run keeps the record of every task until it ends (its result is made of them). In a large
+run nearly every task is either done, long before the end, or not begun: a million records
+waiting at the start, a million succeeded ones at the end. As objects, a succeeded record is
+about 750 bytes: the :class:`~legato.model.records.TaskRecord` itself, its output's
 :class:`~legato.model.artifacts.ArtifactRef` with the checksum and producer strings and the
-inline bytes, the cache key, its parts and the times. A million tasks made 750 MB of it.
+inline bytes, the cache key, its parts and the times; a waiting one is 176 bytes.
 
-Packed, the same record is its times, digests and inline bytes in one ``bytes`` object of
-about 110 bytes, and a *shape*: what it shares with other records (name, attempt, reason,
-serializer, meta, the parts of its cache key that every task of a step has in common, the
-run that produced its output), kept once for all the records that have it. Reading a
-packed record rebuilds a record equal to the one stored, field by field (1 to 3 µs).
+Packed, a record is its times, digests and inline bytes in one ``bytes`` object (about 125
+bytes succeeded, 40 waiting), and a *shape*: what it shares with other records (state, name,
+attempt, reason, serializer, meta, the parts of its cache key that every task of a step has
+in common, the run that produced its output), kept once for all the records that have it.
+Reading a packed record rebuilds a record equal to the one stored, field by field (1 to
+3 µs); :meth:`TaskRecords.state` reads only its state.
 
-Only a record that packs back exactly is packed: it succeeded, carries no error, its output
-is kept inline and named ``<run>/<key>#<attempt>`` by the attempt that made it, and its
-checksum and cache digests are in their usual forms. Any other record is kept as it is.
+Only a record that packs back exactly is packed: succeeded, pending or ready, with no
+error; an output kept inline and named ``<run>/<key>#<attempt>`` by the attempt that made
+it; checksum and cache digests in their usual forms. Any other record (a running one, which
+changes at once) is kept as it is.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from legato.model.states import TaskState
 
 __all__ = ["TaskRecords"]
 
-_SUCCEEDED = TaskState.SUCCEEDED
+_PACKED = frozenset({TaskState.SUCCEEDED, TaskState.PENDING, TaskState.READY})
+"""States a record is packed in: it has ended well, or it has not begun (each a record that
+stays as it is for long, in a large run nearly all of them)."""
 _CHECKSUM_PREFIX = "xxh3_128:"
 _HEX_DIGITS = frozenset("0123456789abcdef")
 
@@ -106,7 +111,7 @@ class TaskRecords(MutableMapping[str, TaskRecord]):
         return record
 
     def __setitem__(self, key: str, record: TaskRecord) -> None:
-        packed = self._pack(key, record) if record.state is _SUCCEEDED else None
+        packed = self._pack(key, record) if record.state in _PACKED else None
         self._records[key] = record if packed is None else packed
 
     def __delitem__(self, key: str) -> None:
@@ -128,7 +133,8 @@ class TaskRecords(MutableMapping[str, TaskRecord]):
         """The state of task ``key``, without rebuilding a packed record."""
         record = self._records[key]
         if type(record) is bytes:
-            return _SUCCEEDED
+            state: TaskState = self._shapes[_HEAD.unpack_from(record)[0]][0]
+            return state
         return record.state  # type: ignore[union-attr]
 
     # ------------------------------------------------------------------ packing
@@ -201,6 +207,7 @@ class TaskRecords(MutableMapping[str, TaskRecord]):
             values.append(inputs)
             parts_shape = (parts.code, parts.params, parts.version)  # type: ignore[attr-defined]
         shape = (
+            r.state,
             r.name,
             r.attempt,
             r.parent,
@@ -226,7 +233,9 @@ class TaskRecords(MutableMapping[str, TaskRecord]):
     def _unpack(self, key: str, packed: bytes) -> TaskRecord:
         index, flags = _HEAD.unpack_from(packed)
         shape = self._shapes[index]
-        name, attempt, parent, mapped, items, reason, hit, out_shape, parts_shape, meta = shape
+        state, name, attempt, parent, mapped, items, reason, hit, out_shape, parts_shape, meta = (
+            shape
+        )
         body = _body(flags)
         values = iter(body.unpack_from(packed, _HEAD.size))
         map_index = next(values) if flags & _MAP_INDEX else None
@@ -255,7 +264,7 @@ class TaskRecords(MutableMapping[str, TaskRecord]):
         return TaskRecord(
             key=key,
             name=name,
-            state=_SUCCEEDED,
+            state=state,
             attempt=attempt,
             map_index=map_index,
             parent=parent,
