@@ -21,47 +21,102 @@ from legato.model.values import Arg, Lit, Param, Ref
 __all__ = ["Plan", "PlanNode", "build_plan", "check_capacity"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class PlanNode:
-    """A node with what the scheduler needs precomputed."""
+    """A node of the graph with what the scheduler needs precomputed.
 
-    key: str
-    spec: TaskSpec
-    args: tuple[Arg, ...]
-    kwargs: tuple[tuple[str, Arg], ...]
-    mapped: MapSpec | None
-    location: SourceLocation | None
-    upstream: tuple[str, ...]
-    downstream: tuple[str, ...]
-    amounts: Mapping[str, float]
-    split_output: bool
-    """A map consumes this node's whole output item by item."""
-    item_keys: tuple[str, ...] = ()
-    """A keyed map's item keys, in item order (its items are ``key[k]``); empty: the items
-    are numbered."""
-    size: int | None = None
-    """How many items a map has, where known before it runs (shown, never relied on)."""
-    trigger: Trigger = Trigger.ALL_SUCCEEDED
-    """When it runs given how its inputs ended (see :mod:`legato.engine.triggers`)."""
-    final: bool = False
-    """In a ``finally_()`` block: stopping the run does not cancel it while it waits."""
-    branches: tuple[str, ...] = ()
-    """The tasks deciding the ``legato.when`` branches it is inside."""
-    lane: str | None = None
-    """The mapped sub-pipeline this is one item's step of: never claimed ahead, so that
-    an item's next step, queued first, starts before other items' waiting steps."""
-    chained: bool = False
-    """A step of a mapped sub-pipeline's item that follows another step of the same item:
-    it starts before waiting first steps of other items, so each item's chain goes
-    through (see :mod:`legato.engine.lanes`)."""
+    It holds the graph's :class:`~legato.define.graph.Node` and reads the node's own fields
+    from it rather than copying them: the graph stays alive with its pipeline anyway, and a
+    copy of a dozen fields was about 100 bytes a node of a million-node plan.
+    """
 
-    def item_key(self, index: int) -> str:
-        """The task key of item ``index`` of this map."""
-        return item_key(self.key, self.item_keys[index] if self.item_keys else index)
+    __slots__ = ("amounts", "chained", "downstream", "item_keys", "node", "size", "split_output")
+
+    def __init__(
+        self,
+        node: Node,
+        *,
+        downstream: tuple[str, ...],
+        amounts: Mapping[str, float],
+        split_output: bool,
+        item_keys: tuple[str, ...] = (),
+        size: int | None = None,
+        chained: bool = False,
+    ) -> None:
+        self.node = node
+        self.downstream = downstream
+        self.amounts = amounts
+        self.split_output = split_output
+        """A map consumes this node's whole output item by item."""
+        self.item_keys = item_keys
+        """A keyed map's item keys, in item order (its items are ``key[k]``); empty: the
+        items are numbered."""
+        self.size = size
+        """How many items a map has, where known before it runs (shown, never relied on)."""
+        self.chained = chained
+        """A step of a mapped sub-pipeline's item that follows another step of the same
+        item: it starts before waiting first steps of other items, so each item's chain
+        goes through (see :mod:`legato.engine.lanes`)."""
+
+    def __repr__(self) -> str:
+        return f"PlanNode({self.node.key!r}, downstream={self.downstream!r})"
+
+    @property
+    def key(self) -> str:
+        return self.node.key
+
+    @property
+    def spec(self) -> TaskSpec:
+        return self.node.spec
 
     @property
     def options(self) -> TaskOptions:
-        return self.spec.options
+        return self.node.spec.options
+
+    @property
+    def args(self) -> tuple[Arg, ...]:
+        return self.node.args
+
+    @property
+    def kwargs(self) -> tuple[tuple[str, Arg], ...]:
+        return self.node.kwargs
+
+    @property
+    def mapped(self) -> MapSpec | None:
+        return self.node.mapped
+
+    @property
+    def location(self) -> SourceLocation | None:
+        return self.node.location
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        """Its inputs, then what it only waits for."""
+        return self.node.upstream
+
+    @property
+    def trigger(self) -> Trigger:
+        """When it runs given how its inputs ended (see :mod:`legato.engine.triggers`)."""
+        return self.node.trigger
+
+    @property
+    def final(self) -> bool:
+        """In a ``finally_()`` block: stopping the run does not cancel it while it waits."""
+        return self.node.final
+
+    @property
+    def branches(self) -> tuple[str, ...]:
+        """The tasks deciding the ``legato.when`` branches it is inside."""
+        return self.node.branches
+
+    @property
+    def lane(self) -> str | None:
+        """The mapped sub-pipeline this is one item's step of: never claimed ahead, so that
+        an item's next step, queued first, starts before other items' waiting steps."""
+        return self.node.lane
+
+    def item_key(self, index: int) -> str:
+        """The task key of item ``index`` of this map."""
+        return item_key(self.node.key, self.item_keys[index] if self.item_keys else index)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,22 +163,12 @@ def build_plan(
     for key, node in graph.nodes.items():  # inputs first: a keyed map reads its inputs' keys
         keys = _item_keys(node, params, nodes, graph.pipeline)
         nodes[key] = PlanNode(
-            key=key,
-            spec=node.spec,
-            args=node.args,
-            kwargs=node.kwargs,
-            mapped=node.mapped,
-            location=node.location,
-            upstream=node.upstream,  # its inputs, then what it only waits for
+            node,
             downstream=tuple(downstream[key]),
             amounts=_shared(requests, node.spec.options.resources.amounts()),
             split_output=key in split,
             item_keys=keys,
             size=len(keys) if keys else _size(node, params, nodes),
-            trigger=node.trigger,
-            final=node.final,
-            branches=node.branches,
-            lane=node.lane,
             chained=node.lane is not None
             and any(graph.nodes[up].lane == node.lane for up in node.upstream),
         )
