@@ -1,0 +1,210 @@
+"""The Ray hand-off of ``benchmarks/ray_compare.py``: its marks, taken inside the measured
+run without changing legato, and the figures they make (:func:`figures`). What happens
+between the producer's return and the consumer's start is stamped (wall time) into one file
+by the process that does each step.
+
+In the producer's Ray worker, :func:`install` (the cluster's ``worker_process_setup_hook``,
+run by every worker as it starts) wraps two functions for the task keyed :data:`PRODUCER`:
+
+- ``write_began`` / ``write_ended``: ``FsspecArtifactStore.put`` of its output (serialise,
+  hash, write, fsync, rename), the durable copy raw Ray does not make;
+- ``packed``: ``run_received`` has returned (the output stored); what is left in the worker
+  is Ray storing the returned objects, the live array copied into its object store.
+
+In the driver, :func:`collecting` stamps ``collected`` when the executor's collector thread
+first has an outcome from Ray (the producer's: the consumer waits for it). The task bodies
+stamp ``produced`` and ``consumed`` themselves; the run store says when the producer's
+success was committed.
+
+Timing the write in the same run, in the same worker, is the point: on a virtual machine
+that hands memory free for 2 s back to its host, the same write timed in another process a
+moment later can take several times as long (``benchmarks/case.py``'s ``_settle``), so a
+write timed alone says nothing about the one inside the gap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "BUDGET",
+    "ENV",
+    "LEGATO_ORDER",
+    "PRODUCER",
+    "RAW_ORDER",
+    "Figures",
+    "collecting",
+    "figures",
+    "install",
+    "marks",
+    "stamp",
+]
+
+ENV = "LEGATO_BENCH_STAMPS"
+"""The stamps file, in the environment of the cluster's workers (unset: nothing stamped)."""
+PRODUCER = "produce"
+"""The key of the task whose output is handed on."""
+
+
+def stamp(path: str, what: str) -> None:
+    """Append ``what`` and the wall time to ``path`` (one short append: the producer's
+    worker and the driver write to the same file)."""
+    with open(path, "a") as f:
+        f.write(f"{what} {time.time()}\n")
+
+
+def marks(path: Path) -> dict[str, float]:
+    """The stamps in ``path``, the first of each name (the consumer's outcome is collected
+    too, after the producer's)."""
+    found: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        what, at = line.split()
+        found.setdefault(what, float(at))
+    return found
+
+
+def install() -> None:
+    """Wrap ``FsspecArtifactStore.put`` and the Ray worker's ``run_received`` so that the
+    producer's attempt stamps its write and the end of its packing (a Ray
+    ``worker_process_setup_hook``, named by module path)."""
+    path = os.environ.get(ENV)
+    if not path:
+        return
+    from legato.executors import ray_task
+    from legato.store.artifacts import FsspecArtifactStore
+
+    put = FsspecArtifactStore.put
+    marker = f"/{PRODUCER}#"  # producer: run_id/key#attempt
+
+    def timed_put(self: FsspecArtifactStore, obj: Any, *, producer: str) -> Any:
+        if marker not in producer:
+            return put(self, obj, producer=producer)
+        stamp(path, "write_began")
+        try:
+            return put(self, obj, producer=producer)
+        finally:
+            stamp(path, "write_ended")
+
+    run_received = ray_task.run_received  # type: ignore[attr-defined]
+
+    def timed_run_received(data: Any, received: Any, *args: Any, **kwargs: Any) -> Any:
+        outcome = run_received(data, received, *args, **kwargs)
+        if received.fields["key"] == PRODUCER:
+            stamp(path, "packed")
+        return outcome
+
+    FsspecArtifactStore.put = timed_put  # type: ignore[method-assign]
+    ray_task.run_received = timed_run_received  # type: ignore[attr-defined]
+
+
+@contextmanager
+def collecting(path: str) -> Iterator[None]:
+    """Stamp ``collected`` in the driver whenever the Ray executor's collector has outcomes
+    from Ray (:func:`marks` keeps the first: the producer's)."""
+    from legato.executors import ray_outcomes
+
+    ended = ray_outcomes._ended
+
+    def stamped(refs: list[Any], wait: float) -> Any:
+        found = ended(refs, wait)
+        if found:
+            stamp(path, "collected")
+        return found
+
+    ray_outcomes._ended = stamped
+    try:
+        yield
+    finally:
+        ray_outcomes._ended = ended
+
+
+BUDGET = 1.2
+"""legato's gap less its own artifact write, at most this many times raw Ray's gap."""
+RAW_ORDER = ("produced", "consumed")
+LEGATO_ORDER = (
+    "produced",
+    "write_began",
+    "write_ended",
+    "packed",
+    "collected",
+    "committed",
+    "consumed",
+)
+"""The marks of one legato run, in the order they must have been made (``committed``: the
+producer's success in the run store)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The hand-off's figures, each the median over the runs of that run's own figure
+    (seconds); all None with ``problem`` saying why when a run's marks are missing or out
+    of order."""
+
+    raw_gap: float | None = None
+    legato_gap: float | None = None
+    write: float | None = None
+    """legato's artifact write, timed in the run."""
+    start: float | None = None
+    """legato's gap less its own write: what the budget bounds."""
+    stored: float | None = None
+    """From the write's end until the driver had the producer's outcome: the rest of the
+    packing, Ray storing the returned array, the outcome's way back."""
+    committed: float | None = None
+    """From then until the producer's success was committed."""
+    submitted: float | None = None
+    """From then until the consumer's body started."""
+    problem: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.start is None or not self.raw_gap:
+            return None
+        return self.start / self.raw_gap
+
+    @property
+    def met(self) -> bool:
+        return not self.problem and self.ratio is not None and self.ratio <= BUDGET
+
+
+def _out_of_order(run: Mapping[str, float], order: Sequence[str]) -> str:
+    missing = [name for name in order if name not in run]
+    if missing:
+        return f"no {', '.join(missing)}"
+    later = [(a, b) for a, b in itertools.pairwise(order) if run[b] < run[a]]
+    return ", ".join(f"{b} before {a}" for a, b in later)
+
+
+def figures(raw: Sequence[Mapping[str, float]], legato: Sequence[Mapping[str, float]]) -> Figures:
+    """The figures of ``raw`` and ``legato`` runs' marks. Each run's write is subtracted from
+    that run's gap, then the median taken: the write varies from run to run as the gap
+    does. A run whose marks are missing or out of order gives no figure at all."""
+    for side, runs, order in (("raw Ray", raw, RAW_ORDER), ("legato", legato, LEGATO_ORDER)):
+        if not runs:
+            return Figures(problem=f"no {side} run")
+        for i, run in enumerate(runs, 1):
+            wrong = _out_of_order(run, order)
+            if wrong:
+                return Figures(problem=f"{side}'s run {i}: {wrong}")
+
+    def median(a: str, b: str, runs: Sequence[Mapping[str, float]] = legato) -> float:
+        return statistics.median(run[b] - run[a] for run in runs)
+
+    return Figures(
+        raw_gap=median("produced", "consumed", raw),
+        legato_gap=median("produced", "consumed"),
+        write=median("write_began", "write_ended"),
+        start=statistics.median(
+            (r["consumed"] - r["produced"]) - (r["write_ended"] - r["write_began"]) for r in legato
+        ),
+        stored=median("write_ended", "collected"),
+        committed=median("collected", "committed"),
+        submitted=median("committed", "consumed"),
+    )
