@@ -149,24 +149,6 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - began
 
 
-def _succeeded_at(run_id: str, key: str) -> float:
-    """When the driver recorded ``key`` of ``run_id`` as succeeded (wall time)."""
-    from legato.config import load_settings
-    from legato.model.events import TaskTransitioned
-    from legato.model.states import TaskState
-    from legato.store.open import open_run_store
-
-    store = open_run_store(load_settings().state_url)
-    try:
-        return next(
-            e.at
-            for e in store.read_events(run_id)
-            if isinstance(e, TaskTransitioned) and e.key == key and e.state is TaskState.SUCCEEDED
-        )
-    finally:
-        store.close()
-
-
 def run(
     *,
     repeat: int = 5,
@@ -283,14 +265,18 @@ def _handoff(
         return found
 
     def raw_run() -> dict[str, float]:
-        ray.get(raw["consume"].remote(path, raw["produce"].remote(path, size)))
+        produced = raw["produce"].remote(path, size)
+        consumed = raw["consume"].remote(path, produced)
+        ray.wait([produced], fetch_local=False)  # only looks: the consumer is on its way
+        stamp(path, "collected")
+        ray.get(consumed)
         return taken()
 
     def legato_run() -> dict[str, float]:
         with ray_handoff.collecting(path):
             run_id = run_legato(handoff, {"stamps": path, "size": size})
         found = taken()
-        found["committed"] = _succeeded_at(run_id, ray_handoff.PRODUCER)
+        found["committed"] = ray_handoff.committed_at(run_id)
         return found
 
     raw_run(), legato_run()  # warm-up
@@ -300,11 +286,16 @@ def _handoff(
         legato_runs.append(legato_run())
         r, g = raw_runs[-1], legato_runs[-1]
         print(
-            f"  handoff {i + 1}: raw gap {_since(r, 'consumed')}; legato: "
+            f"  handoff {i + 1}: raw: collected {_since(r, 'collected')}, consumed "
+            f"{_since(r, 'consumed')}; legato: "
             + ", ".join(f"{k} {_since(g, k)}" for k in ray_handoff.LEGATO_ORDER[1:]),
             flush=True,
         )
     return handoff_row(ray_handoff.figures(raw_runs, legato_runs), size)
+
+
+def _s(seconds: float | None) -> str:
+    return f"{seconds:.3f} s" if seconds is not None else "(not seen)"
 
 
 def _since(marks: dict[str, float], what: str) -> str:
@@ -336,7 +327,9 @@ def handoff_row(f: ray_handoff.Figures, size: int) -> Row:
             f"{size / GIB:g} GiB; legato's gap {f.legato_gap:.3f} s less its artifact write "
             f"timed in the same run ({f.write:.3f} s): {f.ratio:.2f}x raw Ray's gap. After "
             f"the write the driver had the producer's outcome {f.stored:.3f} s later (Ray "
-            f"storing the returned array included), committed it {f.committed:.3f} s later, "
+            f"storing the returned array included; raw Ray's driver saw its array stored "
+            f"{_s(f.raw_stored)} after the producer's return), committed it "
+            f"{f.committed:.3f} s later, "
             f"and the consumer started {f.submitted:.3f} s after that (medians of each run's "
             "own figures)"
         ),

@@ -42,6 +42,7 @@ __all__ = [
     "RAW_ORDER",
     "Figures",
     "collecting",
+    "committed_at",
     "figures",
     "install",
     "marks",
@@ -105,6 +106,27 @@ def install() -> None:
     ray_task.run_received = timed_run_received  # type: ignore[attr-defined]
 
 
+def committed_at(run_id: str) -> float:
+    """When the driver recorded the producer of ``run_id`` as succeeded (wall time), in the
+    run store of legato's settings."""
+    from legato.config import load_settings
+    from legato.model.events import TaskTransitioned
+    from legato.model.states import TaskState
+    from legato.store.open import open_run_store
+
+    store = open_run_store(load_settings().state_url)
+    try:
+        return next(
+            e.at
+            for e in store.read_events(run_id)
+            if isinstance(e, TaskTransitioned)
+            and e.key == PRODUCER
+            and e.state is TaskState.SUCCEEDED
+        )
+    finally:
+        store.close()
+
+
 @contextmanager
 def collecting(path: str) -> Iterator[None]:
     """Stamp ``collected`` in the driver whenever the Ray executor's collector has outcomes
@@ -129,6 +151,8 @@ def collecting(path: str) -> Iterator[None]:
 BUDGET = 1.2
 """legato's gap less its own artifact write, at most this many times raw Ray's gap."""
 RAW_ORDER = ("produced", "consumed")
+"""The marks of one raw Ray run; ``collected`` too where the driver, waiting for the
+producer's object as the consumer does, saw it stored (it races with ``consumed``)."""
 LEGATO_ORDER = (
     "produced",
     "write_began",
@@ -157,6 +181,9 @@ class Figures:
     stored: float | None = None
     """From the write's end until the driver had the producer's outcome: the rest of the
     packing, Ray storing the returned array, the outcome's way back."""
+    raw_stored: float | None = None
+    """raw Ray's like figure: from the producer's return until its driver saw the array
+    stored (None where a run has no ``collected``)."""
     committed: float | None = None
     """From then until the producer's success was committed."""
     submitted: float | None = None
@@ -199,6 +226,9 @@ def figures(raw: Sequence[Mapping[str, float]], legato: Sequence[Mapping[str, fl
 
     return Figures(
         raw_gap=median("produced", "consumed", raw),
+        raw_stored=(
+            median("produced", "collected", raw) if all("collected" in r for r in raw) else None
+        ),
         legato_gap=median("produced", "consumed"),
         write=median("write_began", "write_ended"),
         start=statistics.median(

@@ -106,6 +106,18 @@ def test_a_raw_run_out_of_order_or_none_gives_no_figure() -> None:
     assert ray_handoff.figures([], [_legato(0.5, 0.1)]).problem == "no raw Ray run"
 
 
+def test_raw_rays_stored_array_is_shown_where_every_run_saw_it() -> None:
+    # The driver's wait for the producer's object races with the consumer's start: shown,
+    # never checked for order, never part of the figure.
+    seen = [{**_raw(0.2), "collected": 50.25}, {**_raw(0.1), "collected": 50.05}]
+    legato = [_legato(0.5, 0.1), _legato(0.5, 0.1)]
+
+    assert ray_handoff.figures(seen, legato).raw_stored == pytest.approx(0.15)
+    unseen = ray_handoff.figures([seen[0], _raw(0.1)], legato)
+    assert unseen.raw_stored is None
+    assert unseen.met
+
+
 def test_marks_keep_the_first_of_each_name(tmp_path: Path) -> None:
     # The driver stamps ``collected`` for the producer's outcome, then for the consumer's.
     path = tmp_path / "stamps"
