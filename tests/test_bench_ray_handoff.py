@@ -124,3 +124,20 @@ def test_marks_keep_the_first_of_each_name(tmp_path: Path) -> None:
     path.write_text("produced 1.0\ncollected 2.0\nconsumed 3.0\ncollected 4.0\n")
 
     assert ray_handoff.marks(path) == {"produced": 1.0, "collected": 2.0, "consumed": 3.0}
+
+
+def test_the_report_says_what_the_hand_off_figure_is_or_why_there_is_none() -> None:
+    from benchmarks.report import Results, _ray_target
+
+    measured = handoff_row(ray_handoff.figures([_raw(0.2)], [_legato(2.0, 0.1)]), GIB)
+    unmeasured = handoff_row(ray_handoff.figures([_raw(0.2)], [{"produced": 1.0}]), GIB)
+
+    met = _ray_target(Results(ray=[measured]))
+    missed = _ray_target(Results(ray=[measured, unmeasured]))
+
+    assert met.met
+    assert "handoff: legato (gap less its own artifact write) 0.100 s, raw Ray 0.200 s" in (
+        met.measured
+    )
+    assert missed.met is False
+    assert "handoff: not measured: legato's run 1: no write_began" in missed.measured
