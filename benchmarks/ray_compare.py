@@ -325,11 +325,11 @@ def handoff_row(f: ray_handoff.Figures, size: int) -> Row:
         met=f.met,
         note=(
             f"{size / GIB:g} GiB; legato's gap {f.legato_gap:.3f} s less its artifact write "
-            f"timed in the same run ({f.write:.3f} s): {f.ratio:.2f}x raw Ray's gap. After "
-            f"the write the driver had the producer's outcome {f.stored:.3f} s later (Ray "
-            f"storing the returned array included; raw Ray's driver saw its array stored "
-            f"{_s(f.raw_stored)} after the producer's return), committed it "
-            f"{f.committed:.3f} s later, "
+            f"timed in the same run ({f.write:.3f} s): {f.ratio:.2f}x raw Ray's gap. The "
+            f"attempt returned {f.rest:.3f} s after the write; the driver had its outcome "
+            f"{f.stored:.3f} s later, Ray having stored the returned array (raw Ray's driver "
+            f"saw its array stored {_s(f.raw_stored)} after the producer's return), "
+            f"committed it {f.committed:.3f} s later, "
             f"and the consumer started {f.submitted:.3f} s after that (medians of each run's "
             "own figures)"
         ),

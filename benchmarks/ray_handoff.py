@@ -8,8 +8,10 @@ run by every worker as it starts) wraps two functions for the task keyed :data:`
 
 - ``write_began`` / ``write_ended``: ``FsspecArtifactStore.put`` of its output (serialise,
   hash, write, fsync, rename), the durable copy raw Ray does not make;
-- ``packed``: ``run_received`` has returned (the output stored); what is left in the worker
-  is Ray storing the returned objects, the live array copied into its object store.
+- ``packed``: ``run_received`` has returned (the output stored);
+- ``returned``: the attempt's outcome is pickled, what it printed sent to the driver's
+  relay: what is left in the worker is Ray storing the returned objects, the live array
+  copied into its object store.
 
 In the driver, :func:`collecting` stamps ``collected`` when the executor's collector thread
 first has an outcome from Ray (the producer's: the consumer waits for it). The task bodies
@@ -73,9 +75,9 @@ def marks(path: Path) -> dict[str, float]:
 
 
 def install() -> None:
-    """Wrap ``FsspecArtifactStore.put`` and the Ray worker's ``run_received`` so that the
-    producer's attempt stamps its write and the end of its packing (a Ray
-    ``worker_process_setup_hook``, named by module path)."""
+    """Wrap ``FsspecArtifactStore.put`` and the Ray worker's ``run_received`` and
+    ``dumps_output`` so that the producer's attempt stamps its write, the end of its packing
+    and its return (a Ray ``worker_process_setup_hook``, named by module path)."""
     path = os.environ.get(ENV)
     if not path:
         return
@@ -96,14 +98,27 @@ def install() -> None:
 
     run_received = ray_task.run_received  # type: ignore[attr-defined]
 
+    producing = [False]
+
     def timed_run_received(data: Any, received: Any, *args: Any, **kwargs: Any) -> Any:
         outcome = run_received(data, received, *args, **kwargs)
-        if received.fields["key"] == PRODUCER:
+        producing[0] = received.fields["key"] == PRODUCER
+        if producing[0]:
             stamp(path, "packed")
         return outcome
 
+    dumps_output = ray_task.dumps_output  # type: ignore[attr-defined]
+
+    def timed_dumps_output(obj: Any) -> bytes:
+        data = dumps_output(obj)  # the attempt's outcome, its last step in the worker
+        if producing[0]:
+            producing[0] = False
+            stamp(path, "returned")
+        return data
+
     FsspecArtifactStore.put = timed_put  # type: ignore[method-assign]
     ray_task.run_received = timed_run_received  # type: ignore[attr-defined]
+    ray_task.dumps_output = timed_dumps_output  # type: ignore[attr-defined]
 
 
 def committed_at(run_id: str) -> float:
@@ -158,6 +173,7 @@ LEGATO_ORDER = (
     "write_began",
     "write_ended",
     "packed",
+    "returned",
     "collected",
     "committed",
     "consumed",
@@ -178,9 +194,12 @@ class Figures:
     """legato's artifact write, timed in the run."""
     start: float | None = None
     """legato's gap less its own write: what the budget bounds."""
+    rest: float | None = None
+    """From the write's end until the attempt returned (its outcome pickled, what it
+    printed sent)."""
     stored: float | None = None
-    """From the write's end until the driver had the producer's outcome: the rest of the
-    packing, Ray storing the returned array, the outcome's way back."""
+    """From then until the driver had the producer's outcome: Ray storing the returned
+    array, the outcome's way back."""
     raw_stored: float | None = None
     """raw Ray's like figure: from the producer's return until its driver saw the array
     stored (None where a run has no ``collected``)."""
@@ -234,7 +253,8 @@ def figures(raw: Sequence[Mapping[str, float]], legato: Sequence[Mapping[str, fl
         start=statistics.median(
             (r["consumed"] - r["produced"]) - (r["write_ended"] - r["write_began"]) for r in legato
         ),
-        stored=median("write_ended", "collected"),
+        rest=median("write_ended", "returned"),
+        stored=median("returned", "collected"),
         committed=median("collected", "committed"),
         submitted=median("committed", "consumed"),
     )

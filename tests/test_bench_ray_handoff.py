@@ -26,6 +26,7 @@ def _legato(write: float, after: float, *, at: float = 100.0) -> dict[str, float
         "write_began": at,
         "write_ended": ended,
         "packed": ended,
+        "returned": ended + after * 0.1,
         "collected": ended + after * 0.8,
         "committed": ended + after * 0.9,
         "consumed": ended + after,
@@ -50,7 +51,8 @@ def test_each_run_loses_its_own_write_before_the_median() -> None:
     assert f.write == pytest.approx(2.5)
     assert f.start == pytest.approx(0.2)
     assert f.ratio == pytest.approx(1.0)
-    assert f.stored == pytest.approx(0.16)
+    assert f.rest == pytest.approx(0.02)
+    assert f.stored == pytest.approx(0.14)
     assert f.committed == pytest.approx(0.02)
     assert f.submitted == pytest.approx(0.02)
     assert f.met
