@@ -299,7 +299,9 @@ def _s(seconds: float | None) -> str:
 
 
 def _since(marks: dict[str, float], what: str) -> str:
-    return f"{marks[what] - marks['produced']:+.3f}" if what in marks else "-"
+    if what not in marks or "produced" not in marks:
+        return "-"
+    return f"{marks[what] - marks['produced']:+.3f}"
 
 
 def handoff_row(f: ray_handoff.Figures, size: int) -> Row:
@@ -330,7 +332,8 @@ def handoff_row(f: ray_handoff.Figures, size: int) -> Row:
             f"{f.stored:.3f} s later, Ray having stored the returned array (raw Ray's driver "
             f"saw its array stored {_s(f.raw_stored)} after the producer's return), "
             f"committed it {f.committed:.3f} s later, "
-            f"and the consumer started {f.submitted:.3f} s after that (medians of each run's "
+            f"the consumer's attempt began {f.submitted:.3f} s after that and its body "
+            f"{f.loaded:.3f} s later, its input read (medians of each run's "
             "own figures)"
         ),
     )

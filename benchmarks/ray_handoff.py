@@ -4,7 +4,8 @@ between the producer's return and the consumer's start is stamped (wall time) in
 by the process that does each step.
 
 In the producer's Ray worker, :func:`install` (the cluster's ``worker_process_setup_hook``,
-run by every worker as it starts) wraps two functions for the task keyed :data:`PRODUCER`:
+run by every worker as it starts) wraps legato's functions for the task keyed
+:data:`PRODUCER`:
 
 - ``write_began`` / ``write_ended``: ``FsspecArtifactStore.put`` of its output (serialise,
   hash, write, fsync, rename), the durable copy raw Ray does not make;
@@ -13,10 +14,11 @@ run by every worker as it starts) wraps two functions for the task keyed :data:`
   relay: what is left in the worker is Ray storing the returned objects, the live array
   copied into its object store.
 
-In the driver, :func:`collecting` stamps ``collected`` when the executor's collector thread
-first has an outcome from Ray (the producer's: the consumer waits for it). The task bodies
-stamp ``produced`` and ``consumed`` themselves; the run store says when the producer's
-success was committed.
+In the consumer's worker it stamps ``began`` as legato's part of the attempt begins, before
+its input is read. In the driver, :func:`collecting` stamps ``collected`` when the
+executor's collector thread first has an outcome from Ray (the producer's: the consumer
+waits for it). The task bodies stamp ``produced`` and ``consumed`` themselves; the run store
+says when the producer's success was committed.
 
 Timing the write in the same run, in the same worker, is the point: on a virtual machine
 that hands memory free for 2 s back to its host, the same write timed in another process a
@@ -38,6 +40,7 @@ from typing import Any
 
 __all__ = [
     "BUDGET",
+    "CONSUMER",
     "ENV",
     "LEGATO_ORDER",
     "PRODUCER",
@@ -55,6 +58,8 @@ ENV = "LEGATO_BENCH_STAMPS"
 """The stamps file, in the environment of the cluster's workers (unset: nothing stamped)."""
 PRODUCER = "produce"
 """The key of the task whose output is handed on."""
+CONSUMER = "consume"
+"""The key of the task it is handed to."""
 
 
 def stamp(path: str, what: str) -> None:
@@ -101,6 +106,8 @@ def install() -> None:
     producing = [False]
 
     def timed_run_received(data: Any, received: Any, *args: Any, **kwargs: Any) -> Any:
+        if received.fields["key"] == CONSUMER:
+            stamp(path, "began")
         outcome = run_received(data, received, *args, **kwargs)
         producing[0] = received.fields["key"] == PRODUCER
         if producing[0]:
@@ -176,6 +183,7 @@ LEGATO_ORDER = (
     "returned",
     "collected",
     "committed",
+    "began",
     "consumed",
 )
 """The marks of one legato run, in the order they must have been made (``committed``: the
@@ -206,7 +214,9 @@ class Figures:
     committed: float | None = None
     """From then until the producer's success was committed."""
     submitted: float | None = None
-    """From then until the consumer's body started."""
+    """From then until the consumer's attempt began in its worker."""
+    loaded: float | None = None
+    """From then until its body started: its input read from Ray's object store."""
     problem: str = ""
 
     @property
@@ -256,5 +266,6 @@ def figures(raw: Sequence[Mapping[str, float]], legato: Sequence[Mapping[str, fl
         rest=median("write_ended", "returned"),
         stored=median("returned", "collected"),
         committed=median("collected", "committed"),
-        submitted=median("committed", "consumed"),
+        submitted=median("committed", "began"),
+        loaded=median("began", "consumed"),
     )
