@@ -17,8 +17,8 @@ run by every worker as it starts) wraps legato's functions for the task keyed
 In the consumer's worker it stamps ``began`` as legato's part of the attempt begins, before
 its input is read. In the driver, :func:`collecting` stamps ``collected`` when the
 executor's collector thread first has an outcome from Ray (the producer's: the consumer
-waits for it). The task bodies stamp ``produced`` and ``consumed`` themselves; the run store
-says when the producer's success was committed.
+waits for it) and ``committed`` when the producer's success is in the run store. The task
+bodies stamp ``produced`` and ``consumed`` themselves.
 
 Timing the write in the same run, in the same worker, is the point: on a virtual machine
 that hands memory free for 2 s back to its host, the same write timed in another process a
@@ -47,7 +47,6 @@ __all__ = [
     "RAW_ORDER",
     "Figures",
     "collecting",
-    "committed_at",
     "figures",
     "install",
     "marks",
@@ -128,34 +127,17 @@ def install() -> None:
     ray_task.dumps_output = timed_dumps_output  # type: ignore[attr-defined]
 
 
-def committed_at(run_id: str) -> float:
-    """When the driver recorded the producer of ``run_id`` as succeeded (wall time), in the
-    run store of legato's settings."""
-    from legato.config import load_settings
-    from legato.model.events import TaskTransitioned
-    from legato.model.states import TaskState
-    from legato.store.open import open_run_store
-
-    store = open_run_store(load_settings().state_url)
-    try:
-        return next(
-            e.at
-            for e in store.read_events(run_id)
-            if isinstance(e, TaskTransitioned)
-            and e.key == PRODUCER
-            and e.state is TaskState.SUCCEEDED
-        )
-    finally:
-        store.close()
-
-
 @contextmanager
 def collecting(path: str) -> Iterator[None]:
-    """Stamp ``collected`` in the driver whenever the Ray executor's collector has outcomes
-    from Ray (:func:`marks` keeps the first: the producer's)."""
+    """In the driver, stamp ``collected`` whenever the Ray executor's collector has outcomes
+    from Ray (:func:`marks` keeps the first: the producer's), and ``committed`` when the
+    journal's commit of the producer's success has returned."""
+    from legato.engine.journal import Journal
     from legato.executors import ray_outcomes
+    from legato.model.events import TaskTransitioned
+    from legato.model.states import TaskState
 
-    ended = ray_outcomes._ended
+    ended, commit = ray_outcomes._ended, Journal._commit
 
     def stamped(refs: list[Any], wait: float) -> Any:
         found = ended(refs, wait)
@@ -163,11 +145,21 @@ def collecting(path: str) -> Iterator[None]:
             stamp(path, "collected")
         return found
 
+    def stamped_commit(journal: Journal, batch: Any, *args: Any, **kwargs: Any) -> None:
+        commit(journal, batch, *args, **kwargs)
+        if any(
+            isinstance(e, TaskTransitioned) and e.key == PRODUCER and e.state is TaskState.SUCCEEDED
+            for e in batch
+        ):
+            stamp(path, "committed")
+
     ray_outcomes._ended = stamped
+    Journal._commit = stamped_commit  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
         ray_outcomes._ended = ended
+        Journal._commit = commit  # type: ignore[method-assign]
 
 
 BUDGET = 1.2
@@ -186,8 +178,8 @@ LEGATO_ORDER = (
     "began",
     "consumed",
 )
-"""The marks of one legato run, in the order they must have been made (``committed``: the
-producer's success in the run store)."""
+"""The marks of one legato run, in the order they must have been made (the consumer is
+submitted only once the producer's success is committed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +204,7 @@ class Figures:
     """raw Ray's like figure: from the producer's return until its driver saw the array
     stored (None where a run has no ``collected``)."""
     committed: float | None = None
-    """From then until the producer's success was committed."""
+    """From then until the producer's success was committed to the run store."""
     submitted: float | None = None
     """From then until the consumer's attempt began in its worker."""
     loaded: float | None = None
