@@ -17,8 +17,9 @@ run by every worker as it starts) wraps legato's functions for the task keyed
 In the consumer's worker it stamps ``began`` as legato's part of the attempt begins, before
 its input is read. In the driver, :func:`collecting` stamps ``collected`` when the
 executor's collector thread first has an outcome from Ray (the producer's: the consumer
-waits for it) and ``committed`` when the producer's success is in the run store. The task
-bodies stamp ``produced`` and ``consumed`` themselves.
+waits for it), ``committed`` when the producer's success is in the run store and
+``submitted`` when the consumer's attempt has been handed to Ray. The task bodies stamp
+``produced`` and ``consumed`` themselves.
 
 Timing the write in the same run, in the same worker, is the point: on a virtual machine
 that hands memory free for 2 s back to its host, the same write timed in another process a
@@ -130,14 +131,16 @@ def install() -> None:
 @contextmanager
 def collecting(path: str) -> Iterator[None]:
     """In the driver, stamp ``collected`` whenever the Ray executor's collector has outcomes
-    from Ray (:func:`marks` keeps the first: the producer's), and ``committed`` when the
-    journal's commit of the producer's success has returned."""
+    from Ray (:func:`marks` keeps the first: the producer's), ``committed`` when the
+    journal's commit of the producer's success has returned and ``submitted`` when the
+    consumer's attempt has been handed to Ray."""
     from legato.engine.journal import Journal
     from legato.executors import ray_outcomes
+    from legato.executors.ray_executor import RayExecutor
     from legato.model.events import TaskTransitioned
     from legato.model.states import TaskState
 
-    ended, commit = ray_outcomes._ended, Journal._commit
+    ended, commit, submit = ray_outcomes._ended, Journal._commit, RayExecutor.submit
 
     def stamped(refs: list[Any], wait: float) -> Any:
         found = ended(refs, wait)
@@ -153,13 +156,20 @@ def collecting(path: str) -> Iterator[None]:
         ):
             stamp(path, "committed")
 
+    def stamped_submit(executor: RayExecutor, call: Any) -> None:
+        submit(executor, call)
+        if call.key == CONSUMER:
+            stamp(path, "submitted")
+
     ray_outcomes._ended = stamped
+    RayExecutor.submit = stamped_submit  # type: ignore[method-assign,assignment]
     Journal._commit = stamped_commit  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
         ray_outcomes._ended = ended
         Journal._commit = commit  # type: ignore[method-assign]
+        RayExecutor.submit = submit  # type: ignore[method-assign]
 
 
 BUDGET = 1.2
@@ -175,6 +185,7 @@ LEGATO_ORDER = (
     "returned",
     "collected",
     "committed",
+    "submitted",
     "began",
     "consumed",
 )
@@ -206,7 +217,9 @@ class Figures:
     committed: float | None = None
     """From then until the producer's success was committed to the run store."""
     submitted: float | None = None
-    """From then until the consumer's attempt began in its worker."""
+    """From then until the driver had handed the consumer's attempt to Ray."""
+    leased: float | None = None
+    """From then until that attempt began in its worker."""
     loaded: float | None = None
     """From then until its body started: its input read from Ray's object store."""
     problem: str = ""
@@ -258,6 +271,7 @@ def figures(raw: Sequence[Mapping[str, float]], legato: Sequence[Mapping[str, fl
         rest=median("write_ended", "returned"),
         stored=median("returned", "collected"),
         committed=median("collected", "committed"),
-        submitted=median("committed", "began"),
+        submitted=median("committed", "submitted"),
+        leased=median("submitted", "began"),
         loaded=median("began", "consumed"),
     )

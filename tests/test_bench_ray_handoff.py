@@ -29,6 +29,7 @@ def _legato(write: float, after: float, *, at: float = 100.0) -> dict[str, float
         "returned": ended + after * 0.1,
         "collected": ended + after * 0.8,
         "committed": ended + after * 0.9,
+        "submitted": ended + after * 0.93,
         "began": ended + after * 0.95,
         "consumed": ended + after,
     }
@@ -55,7 +56,8 @@ def test_each_run_loses_its_own_write_before_the_median() -> None:
     assert f.rest == pytest.approx(0.02)
     assert f.stored == pytest.approx(0.14)
     assert f.committed == pytest.approx(0.02)
-    assert f.submitted == pytest.approx(0.01)
+    assert f.submitted == pytest.approx(0.006)
+    assert f.leased == pytest.approx(0.004)
     assert f.loaded == pytest.approx(0.01)
     assert f.met
 
