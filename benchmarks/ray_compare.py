@@ -330,8 +330,8 @@ def handoff_row(f: ray_handoff.Figures, size: int) -> Row:
             f"{f.stored:.3f} s later, Ray having stored the returned array (raw Ray's driver "
             f"saw its array stored {_s(f.raw_stored)} after the producer's return), "
             f"committed its success to the run store {f.committed:.3f} s later, "
-            f"handed the consumer's attempt to Ray {f.submitted:.3f} s after that, which "
-            f"began it {f.leased:.3f} s later and its body "
+            f"the engine submitted the consumer's attempt {f.submitted:.3f} s after that, "
+            f"which began in its worker {f.leased:.3f} s later and its body "
             f"{f.loaded:.3f} s later, its input read (medians of each run's "
             "own figures)"
         ),

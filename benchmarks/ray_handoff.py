@@ -18,7 +18,7 @@ In the consumer's worker it stamps ``began`` as legato's part of the attempt beg
 its input is read. In the driver, :func:`collecting` stamps ``collected`` when the
 executor's collector thread first has an outcome from Ray (the producer's: the consumer
 waits for it), ``committed`` when the producer's success is in the run store and
-``submitted`` when the consumer's attempt has been handed to Ray. The task bodies stamp
+``submit`` when the engine hands the consumer's attempt to the executor. The task bodies stamp
 ``produced`` and ``consumed`` themselves.
 
 Timing the write in the same run, in the same worker, is the point: on a virtual machine
@@ -132,8 +132,8 @@ def install() -> None:
 def collecting(path: str) -> Iterator[None]:
     """In the driver, stamp ``collected`` whenever the Ray executor's collector has outcomes
     from Ray (:func:`marks` keeps the first: the producer's), ``committed`` when the
-    journal's commit of the producer's success has returned and ``submitted`` when the
-    consumer's attempt has been handed to Ray."""
+    journal's commit of the producer's success has returned and ``submit`` when the engine
+    hands the consumer's attempt to the executor."""
     from legato.engine.journal import Journal
     from legato.executors import ray_outcomes
     from legato.executors.ray_executor import RayExecutor
@@ -157,9 +157,9 @@ def collecting(path: str) -> Iterator[None]:
             stamp(path, "committed")
 
     def stamped_submit(executor: RayExecutor, call: Any) -> None:
+        if call.key == CONSUMER:  # before: Ray may start the attempt before submit returns
+            stamp(path, "submit")
         submit(executor, call)
-        if call.key == CONSUMER:
-            stamp(path, "submitted")
 
     ray_outcomes._ended = stamped
     RayExecutor.submit = stamped_submit  # type: ignore[method-assign,assignment]
@@ -185,7 +185,7 @@ LEGATO_ORDER = (
     "returned",
     "collected",
     "committed",
-    "submitted",
+    "submit",
     "began",
     "consumed",
 )
@@ -217,9 +217,10 @@ class Figures:
     committed: float | None = None
     """From then until the producer's success was committed to the run store."""
     submitted: float | None = None
-    """From then until the driver had handed the consumer's attempt to Ray."""
+    """From then until the engine handed the consumer's attempt to the executor."""
     leased: float | None = None
-    """From then until that attempt began in its worker."""
+    """From then until that attempt began in its worker: the executor's submit, Ray
+    placing the attempt and starting it."""
     loaded: float | None = None
     """From then until its body started: its input read from Ray's object store."""
     problem: str = ""
@@ -271,7 +272,7 @@ def figures(raw: Sequence[Mapping[str, float]], legato: Sequence[Mapping[str, fl
         rest=median("write_ended", "returned"),
         stored=median("returned", "collected"),
         committed=median("collected", "committed"),
-        submitted=median("committed", "submitted"),
-        leased=median("submitted", "began"),
+        submitted=median("committed", "submit"),
+        leased=median("submit", "began"),
         loaded=median("began", "consumed"),
     )

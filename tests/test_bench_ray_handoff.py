@@ -29,7 +29,7 @@ def _legato(write: float, after: float, *, at: float = 100.0) -> dict[str, float
         "returned": ended + after * 0.1,
         "collected": ended + after * 0.8,
         "committed": ended + after * 0.9,
-        "submitted": ended + after * 0.93,
+        "submit": ended + after * 0.93,
         "began": ended + after * 0.95,
         "consumed": ended + after,
     }
