@@ -17,8 +17,8 @@ run by every worker as it starts) wraps legato's functions for the task keyed
 In the consumer's worker it stamps ``began`` as legato's part of the attempt begins, before
 its input is read. In the driver, :func:`collecting` stamps ``collected`` when the
 executor's collector thread first has an outcome from Ray (the producer's: the consumer
-waits for it), ``committed`` when the producer's success is in the run store and
-``submit`` when the engine hands the consumer's attempt to the executor. The task bodies stamp
+waits for it), ``committed`` when the producer's success is in the run store and ``submit``
+when the engine hands the consumer's attempt to the executor. The task bodies stamp
 ``produced`` and ``consumed`` themselves.
 
 Timing the write in the same run, in the same worker, is the point: on a virtual machine
