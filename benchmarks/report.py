@@ -10,6 +10,7 @@ as met or missed with the figure measured.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import platform
 import time
@@ -362,12 +363,20 @@ def _ray_target(r: Results) -> Target:
         return Target(
             what=what, target=target, measured="not measured in this run (`--only ray`)", met=None
         )
-    parts = [
-        f"{row.measure}: legato {row.legato:.3f} {row.unit}, raw Ray {row.raw:.3f} {row.unit}"
-        for row in r.ray
-    ]
+    parts = [_ray_part(row) for row in r.ray]
     return Target(
         what=what, target=target, measured="; ".join(parts), met=all(row.met for row in r.ray)
+    )
+
+
+def _ray_part(row: Any) -> str:
+    """One ``ray_compare.Row`` in the Ray target's cell; the hand-off's legato figure is its
+    gap less its own artifact write, or none (its note says why)."""
+    if math.isnan(row.legato):
+        return f"{row.measure}: {row.note}"
+    what = " (gap less its own artifact write)" if row.measure == "handoff" else ""
+    return (
+        f"{row.measure}: legato{what} {row.legato:.3f} {row.unit}, raw Ray {row.raw:.3f} {row.unit}"
     )
 
 

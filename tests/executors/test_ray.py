@@ -233,6 +233,57 @@ def test_what_a_run_keeps_in_the_relay_is_let_go_when_its_executor_closes() -> N
     assert ray.get(relay.kept.remote(f"{second}run")) is None
 
 
+def test_a_function_travels_with_its_attempts_until_the_relay_holds_it() -> None:
+    # The first attempt of a function does not wait for the relay to hold it (that round
+    # trip came between a producer's commit and its consumer's start); once it does,
+    # attempts carry nothing and a worker without it fetches it there.
+    relay = ray_relay.hub().relay
+    functions = ray_relay.Functions()
+    prefix = "carried-test/"
+    try:
+        first = functions.carried(relay, prefix, "fn-a", len)
+        assert first is not None
+        # Attempts carry it until the answer to ``keep`` has arrived, and only then does a
+        # worker find it in the relay (the relay, an async actor, may run one caller's
+        # calls out of order).
+        deadline = time.monotonic() + 10
+        while (carried := functions.carried(relay, prefix, "fn-a", len)) is not None:
+            assert carried == first
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert ray.get(relay.kept.remote(f"{prefix}fn/fn-a")) == first
+        assert functions.carried(relay, prefix, "fn-b", max) is not None
+    finally:
+        relay.drop.remote(prefix)
+
+
+def test_a_function_the_relay_failed_to_keep_travels_with_every_attempt() -> None:
+    @ray.remote(max_retries=0)
+    def refuse(key: str, data: bytes) -> None:
+        raise RuntimeError("the relay is gone")
+
+    class Gone:
+        """A relay whose ``keep`` fails."""
+
+        def __init__(self) -> None:
+            self.refs: list[object] = []
+
+        @property
+        def keep(self) -> Gone:
+            return self
+
+        def remote(self, key: str, data: bytes) -> object:
+            self.refs.append(refuse.remote(key, data))
+            return self.refs[-1]
+
+    gone, functions = Gone(), ray_relay.Functions()
+    first = functions.carried(gone, "p/", "fn-a", len)
+    ray.wait(gone.refs)
+    assert functions.carried(gone, "p/", "fn-a", len) == first
+    assert functions.carried(gone, "p/", "fn-a", len) == first
+    assert len(gone.refs) == 1  # asked once
+
+
 def test_a_capacity_given_by_hand_is_admitted_exactly() -> None:
     given = Capacity(cpus=1, memory="1GiB", slots=1)
     assert RayExecutor(capacity=given).admits == given

@@ -96,8 +96,8 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._flight: dict[int, _InFlight] = {}
         self._objects: OrderedDict[str, Any] = OrderedDict()
-        self._functions: dict[str, bool] = {}
-        """The functions kept in the relay, by ``fn_id``."""
+        self._functions = ray_relay.Functions()
+        """This run's functions, kept in the relay."""
         self._report: Report | None = None
         self._logs: LogSink | None = None
         self._hub: ray_relay.Hub | None = None
@@ -185,8 +185,9 @@ class RayExecutor(Executor):
             self._collector.stop()
         self._collector = ray_outcomes.Collector(self._done)
         # What every attempt shares, and each function, is kept in the relay and fetched
-        # from it once per worker: object references passed with every call would make
-        # each worker a borrower, which the owner and the worker track for every call.
+        # from it once per worker (a function's first attempts carry it until the relay
+        # holds it: ray_relay.Functions): object references passed with every call would
+        # make each worker a borrower, which the owner and the worker track for every call.
         self._kept = f"{uuid.uuid4().hex}/"
         self._keep("run", dumps(RunShared(artifacts, logs is not None)))
         self._runs.clear()
@@ -239,9 +240,7 @@ class RayExecutor(Executor):
             hub.register(call.run_id, self._relayed)
         try:
             args_data = dumps((call.args, call.kwargs))
-            if call.fn_id not in self._functions:
-                self._keep(f"fn/{call.fn_id}", dumps(call.fn))
-                self._functions[call.fn_id] = True
+            fn_data = self._functions.carried(hub.relay, self._kept, call.fn_id, call.fn)
         except Exception as exc:
             self._deliver(
                 _failed(
@@ -258,7 +257,7 @@ class RayExecutor(Executor):
         # not those of the node the attempt lands on. The run store's URL (credentials
         # included) stays here: a worker asks the driver to record what it registers.
         bare = replace(call, gpu_ids=(), store_url=None)
-        message = wire.encode(bare, fn_data=None, args_data=args_data)
+        message = wire.encode(bare, fn_data=fn_data, args_data=args_data)
         with self._lock:
             objects = ray_outcomes.held_inputs(self._objects, call.args, call.kwargs)
         remote = self._remotes.get(call.resources)
