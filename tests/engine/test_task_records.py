@@ -78,7 +78,7 @@ def records(draw: st.DrawFn) -> TaskRecord:
 
 @given(st.lists(records(), max_size=12))
 def test_records_read_back_equal_in_order(given_records: list[TaskRecord]) -> None:
-    tasks = TaskRecords()
+    tasks = TaskRecords(pack_from=0, sweep_every=1)
     expected: dict[str, TaskRecord] = {}
     for record in given_records:
         tasks[record.key] = record
@@ -111,7 +111,7 @@ def _succeeded(i: int) -> TaskRecord:
 
 
 def test_a_succeeded_record_is_packed_and_shares_its_shape() -> None:
-    tasks = TaskRecords()
+    tasks = TaskRecords(pack_from=0, sweep_every=1)
     for i in range(100):
         tasks[f"fan[{i}]"] = _succeeded(i)
     assert repr(tasks) == "TaskRecords(100 tasks, 1 shapes)"
@@ -152,31 +152,47 @@ def test_what_would_not_pack_back_exactly_is_kept_whole() -> None:
         TaskRecord(key=base.key, name="fan", state=TaskState.RUNNING),
     ]
     for record in odd:
-        tasks = TaskRecords()
+        tasks = TaskRecords(pack_from=0, sweep_every=1)
         tasks[record.key] = record
         assert tasks._records[record.key] is record
         assert tasks[record.key] == record
 
 
 def test_a_waiting_record_is_packed_small() -> None:
-    tasks = TaskRecords()
+    tasks = TaskRecords(pack_from=0, sweep_every=1)
     for i in range(100):
         key = f"fan[{i}]"
         tasks[key] = TaskRecord(
-            key=key, name="fan", state=TaskState.READY, map_index=i, parent="fan"
+            key=key, name="fan", state=TaskState.PENDING, map_index=i, parent="fan"
         )
     tasks["train"] = TaskRecord(key="train", name="train")
     assert repr(tasks) == "TaskRecords(101 tasks, 2 shapes)"
     assert sys.getsizeof(tasks._records["fan[7]"]) < 60
-    assert tasks.state("fan[7]") is TaskState.READY
+    assert tasks.state("fan[7]") is TaskState.PENDING
     assert tasks.state("train") is TaskState.PENDING
     assert tasks["fan[7]"] == TaskRecord(
-        key="fan[7]", name="fan", state=TaskState.READY, map_index=7, parent="fan"
+        key="fan[7]", name="fan", state=TaskState.PENDING, map_index=7, parent="fan"
     )
 
 
+def test_records_are_packed_in_sweeps_and_only_in_a_large_run() -> None:
+    small = TaskRecords(pack_from=10, sweep_every=4)
+    for i in range(8):
+        small[f"fan[{i}]"] = _succeeded(i)
+    assert all(type(r) is TaskRecord for r in small._records.values())  # 8 < 10 tasks
+    large = TaskRecords(pack_from=4, sweep_every=4)
+    for i in range(7):
+        large[f"fan[{i}]"] = _succeeded(i)
+    packed = [type(r) is bytes for r in large._records.values()]
+    assert packed == [True] * 4 + [False] * 3  # the last three wait for the next sweep
+    running = TaskRecord(key="fan[8]", name="fan", state=TaskState.RUNNING)
+    large["fan[8]"] = running  # the sweep: what runs stays as it is
+    assert large._records["fan[8]"] is running
+    assert [large[f"fan[{i}]"] for i in range(7)] == [_succeeded(i) for i in range(7)]
+
+
 def test_a_record_replaced_or_deleted() -> None:
-    tasks = TaskRecords({"fan[1]": _succeeded(1)})
+    tasks = TaskRecords({"fan[1]": _succeeded(1)}, pack_from=0, sweep_every=1)
     running = TaskRecord(key="fan[1]", name="fan", state=TaskState.RUNNING, attempt=2)
     tasks["fan[1]"] = running
     assert tasks["fan[1]"] is running

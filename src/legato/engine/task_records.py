@@ -12,13 +12,13 @@ Packed, a record is its times, digests and inline bytes in one ``bytes`` object 
 bytes succeeded, 40 waiting), and a *shape*: what it shares with other records (state, name,
 attempt, reason, serializer, meta, the parts of its cache key that every task of a step has
 in common, the run that produced its output), kept once for all the records that have it.
-Reading a packed record rebuilds a record equal to the one stored, field by field (1 to
-3 µs); :meth:`TaskRecords.state` reads only its state.
+Reading a packed record rebuilds a record equal to the one stored, field by field (2 to
+5 µs); :meth:`TaskRecords.state` reads only its state.
 
-Only a record that packs back exactly is packed: succeeded, pending or ready, with no
-error; an output kept inline and named ``<run>/<key>#<attempt>`` by the attempt that made
-it; checksum and cache digests in their usual forms. Any other record (a running one, which
-changes at once) is kept as it is.
+Only a record that packs back exactly is packed: succeeded or pending, with no error; an
+output kept inline and named ``<run>/<key>#<attempt>`` by the attempt that made it;
+checksum and cache digests in their usual forms. Any other record (a ready or running one,
+which changes at once) is kept as it is.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from legato.model.states import TaskState
 
 __all__ = ["TaskRecords"]
 
-_PACKED = frozenset({TaskState.SUCCEEDED, TaskState.PENDING, TaskState.READY})
-"""States a record is packed in: it has ended well, or it has not begun (each a record that
-stays as it is for long, in a large run nearly all of them)."""
+_PACKED = frozenset({TaskState.SUCCEEDED, TaskState.PENDING})
+"""States a record is packed in: it has ended well, or it waits for its inputs (each a
+record that stays as it is for long, in a large run nearly all of them). A ready one is
+about to run (and a map's items are read once more as the expansion adds them)."""
 _CHECKSUM_PREFIX = "xxh3_128:"
-_HEX_DIGITS = frozenset("0123456789abcdef")
 
 # Which optional fields a packed record holds (the rest of its fields are in its shape).
 _MAP_INDEX = 1
@@ -50,6 +50,11 @@ _RAN_FOR = 32
 _OUTPUT = 64
 _CACHE_KEY = 128
 _PARTS = 256
+
+_SWEEP_EVERY = 4096
+"""How many records are written between two sweeps that pack them."""
+_PACK_FROM = 20_000
+"""How many tasks a run has before its records are packed."""
 
 _HEAD = struct.Struct("<IH")
 """Every packed record starts with its shape's index and its flags."""
@@ -79,27 +84,61 @@ def _body(flags: int) -> struct.Struct:
 
 def _digest(text: str | None) -> bytes | None:
     """The 16 bytes of a 32-digit lowercase hex digest, or None if ``text`` is not one."""
-    if text is None or len(text) != 32 or not _HEX_DIGITS.issuperset(text):
+    if text is None or len(text) != 32:
         return None
-    return bytes.fromhex(text)
+    try:
+        digest = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return digest if digest.hex() == text else None  # not upper case, nor spaced
 
 
 class TaskRecords(MutableMapping[str, TaskRecord]):
-    """Task records by key, in the order they were added, succeeded ones packed."""
+    """Task records by key, in the order they were added; in a large run, those that stay
+    as they are for long packed.
 
-    __slots__ = ("_records", "_shape_index", "_shapes")
+    A record is stored as given and packed later, in a sweep over the last
+    ``sweep_every`` records written, if it is still in a state that is packed: the
+    engine reads a record several times around each of its transitions, and a record that
+    changes again at once (ready, then running) is never packed in between. Packing costs
+    a few microseconds a record and saves memory only where there are many, so a run of
+    fewer than ``pack_from`` tasks keeps every record as it is.
+    """
 
-    def __init__(self, records: Mapping[str, TaskRecord] | None = None) -> None:
+    __slots__ = (
+        "_last",
+        "_pack_from",
+        "_records",
+        "_shape_index",
+        "_shapes",
+        "_sweep_every",
+        "_written",
+    )
+
+    def __init__(
+        self,
+        records: Mapping[str, TaskRecord] | None = None,
+        *,
+        pack_from: int = _PACK_FROM,
+        sweep_every: int = _SWEEP_EVERY,
+    ) -> None:
+        self._pack_from = pack_from
+        self._sweep_every = sweep_every
         self._records: dict[str, TaskRecord | bytes] = {}
         self._shapes: list[tuple[Any, ...]] = []
         self._shape_index: dict[tuple[Any, ...], int] = {}
+        self._written: list[str] = []
+        """Keys written since the last sweep."""
+        self._last: tuple[str, TaskRecord] | None = None
+        """The packed record read last, rebuilt: a record is read several times in a row
+        (its transition decided, then applied)."""
         if records:
             self.update(records)
 
     def __getitem__(self, key: str) -> TaskRecord:
         record = self._records[key]
         if type(record) is bytes:
-            return self._unpack(key, record)
+            return self._read(key, record)
         return record  # type: ignore[return-value]
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -107,14 +146,40 @@ class TaskRecords(MutableMapping[str, TaskRecord]):
         if record is None:
             return default
         if type(record) is bytes:
-            return self._unpack(key, record)
+            return self._read(key, record)
+        return record
+
+    def _read(self, key: str, packed: bytes) -> TaskRecord:
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        record = self._unpack(key, packed)
+        self._last = (key, record)
         return record
 
     def __setitem__(self, key: str, record: TaskRecord) -> None:
-        packed = self._pack(key, record) if record.state in _PACKED else None
-        self._records[key] = record if packed is None else packed
+        self._last = None
+        self._records[key] = record
+        written = self._written
+        written.append(key)
+        if len(written) >= self._sweep_every:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Pack what was written since the last sweep and may be."""
+        written, self._written = self._written, []
+        records = self._records
+        if len(records) < self._pack_from:
+            return
+        for key in written:
+            record = records.get(key)
+            if type(record) is TaskRecord and record.state in _PACKED:
+                packed = self._pack(key, record)
+                if packed is not None:
+                    records[key] = packed
 
     def __delitem__(self, key: str) -> None:
+        self._last = None
         del self._records[key]
 
     def __contains__(self, key: object) -> bool:
