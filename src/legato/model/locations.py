@@ -13,6 +13,12 @@ __all__ = ["invalid", "user_location"]
 
 _LEGATO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
+_SEEN: dict[tuple[str, int, str], SourceLocation] = {}
+"""Locations made so far, one object each: a pipeline body that calls a task from one line
+a million times (a loop) gets one location, not a million (84 bytes each, with the line's
+int)."""
+_SEEN_MAX = 4096
+
 
 def _is_legato(frame: FrameType) -> bool:
     # By file, and by module for code generated at import (dataclass __init__s run from
@@ -34,9 +40,14 @@ def user_location() -> SourceLocation | None:
         frame = frame.f_back
     if frame is None:
         return None
-    return SourceLocation(
-        filename=frame.f_code.co_filename, lineno=frame.f_lineno, function=frame.f_code.co_name
-    )
+    code = frame.f_code
+    seen = (code.co_filename, frame.f_lineno, code.co_name)
+    location = _SEEN.get(seen)
+    if location is None:
+        if len(_SEEN) >= _SEEN_MAX:
+            _SEEN.clear()
+        location = _SEEN[seen] = SourceLocation(filename=seen[0], lineno=seen[1], function=seen[2])
+    return location
 
 
 def invalid(problem: str, fix: str, task: str | None = None) -> DefinitionError:
