@@ -42,7 +42,7 @@ class Output:
     pass it to other tasks. Its value exists only when the run executes the task.
     """
 
-    __slots__ = ("_length", "_location", "_node", "_path", "_task", "_tracer")
+    __slots__ = ("_length", "_location", "_node", "_path", "_ref", "_task", "_tracer")
 
     def __init__(
         self,
@@ -60,9 +60,15 @@ class Output:
         self._task = task
         self._length = length
         self._location = location
+        self._ref: Ref | None = None
 
     def _as_arg(self) -> Arg:
-        return Ref(self._node, self._path)
+        # One reference for every task that reads this output (a wide graph's nodes are
+        # read by several each).
+        ref = self._ref
+        if ref is None:
+            ref = self._ref = Ref(self._node, self._path)
+        return ref
 
     def _describe(self) -> str:
         suffix = "".join(f"[{p!r}]" for p in self._path)
