@@ -180,6 +180,10 @@ def test_records_are_packed_in_sweeps_and_only_in_a_large_run() -> None:
     for i in range(8):
         small[f"fan[{i}]"] = _succeeded(i)
     assert all(type(r) is TaskRecord for r in small._records.values())  # 8 < 10 tasks
+    for i in range(8, 12):
+        small[f"fan[{i}]"] = _succeeded(i)
+    # Grown to 12: the sweep packed every record, those written before it was large too.
+    assert all(type(r) is bytes for r in small._records.values())
     large = TaskRecords(pack_from=4, sweep_every=4)
     for i in range(7):
         large[f"fan[{i}]"] = _succeeded(i)
