@@ -88,7 +88,6 @@ def test_records_read_back_equal_in_order(given_records: list[TaskRecord]) -> No
     for key, record in expected.items():
         assert tasks[key] == record
         assert tasks.get(key) == record
-        assert tasks.state(key) is record.state
     assert dict(tasks.items()) == expected
 
 
@@ -168,8 +167,6 @@ def test_a_waiting_record_is_packed_small() -> None:
     tasks["train"] = TaskRecord(key="train", name="train")
     assert repr(tasks) == "TaskRecords(101 tasks, 2 shapes)"
     assert sys.getsizeof(tasks._records["fan[7]"]) < 60
-    assert tasks.state("fan[7]") is TaskState.PENDING
-    assert tasks.state("train") is TaskState.PENDING
     assert tasks["fan[7]"] == TaskRecord(
         key="fan[7]", name="fan", state=TaskState.PENDING, map_index=7, parent="fan"
     )

@@ -13,7 +13,7 @@ bytes succeeded, 40 waiting), and a *shape*: what it shares with other records (
 attempt, reason, serializer, meta, the parts of its cache key that every task of a step has
 in common, the run that produced its output), kept once for all the records that have it.
 Reading a packed record rebuilds a record equal to the one stored, field by field (2 to
-5 µs); :meth:`TaskRecords.state` reads only its state.
+5 µs).
 
 Only a record that packs back exactly is packed: succeeded or pending, with no error; an
 output kept inline and named ``<run>/<key>#<attempt>`` by the attempt that made it;
@@ -201,14 +201,6 @@ class TaskRecords(MutableMapping[str, TaskRecord]):
 
     def __repr__(self) -> str:
         return f"TaskRecords({len(self._records)} tasks, {len(self._shapes)} shapes)"
-
-    def state(self, key: str) -> TaskState:
-        """The state of task ``key``, without rebuilding a packed record."""
-        record = self._records[key]
-        if type(record) is bytes:
-            state: TaskState = self._shapes[_HEAD.unpack_from(record)[0]][0]
-            return state
-        return record.state  # type: ignore[union-attr]
 
     # ------------------------------------------------------------------ packing
 
