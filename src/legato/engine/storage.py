@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 from legato.config import Settings, load_settings
@@ -13,7 +14,7 @@ from legato.store.base import Storage
 from legato.store.memory import MemoryRunStore
 from legato.store.open import open_run_store
 
-__all__ = ["StoreOption", "open_storage", "resolve_storage"]
+__all__ = ["KEEP_OPEN", "StoreOption", "open_storage", "resolve_storage"]
 
 StoreOption = Storage | str | bool | None
 """``None``/``True``: the store the settings name (``.legato/`` by default; ``legato.toml``
@@ -21,24 +22,40 @@ profiles and ``LEGATO_*`` variables move it); ``False``:
 nothing is stored (no caching, no resume); ``"memory"``: an in-memory store for this process;
 a :class:`Storage`: as given."""
 
-_opened: dict[tuple[str, str, bool], Storage] = {}
+KEEP_OPEN = 8
+"""Storages kept open at once, the most recently used. A process that runs against many
+stores in turn (a notebook moving ``LEGATO_HOME``, a test suite, a tool walking projects)
+would otherwise hold every one's connections (three descriptors a SQLite file) and append
+process until it ran out of descriptors."""
+
+_opened: OrderedDict[tuple[str, str, bool], Storage] = OrderedDict()
 _lock = threading.Lock()
 
 
 def open_storage(settings: Settings, *, read_only: bool = False) -> Storage:
     """The storage ``settings`` describe, opened once per process and reused by later runs
     (opening checks the schema and costs a few milliseconds). ``read_only``: stores that
-    create, upgrade and sweep nothing, and refuse writes (for commands that only read)."""
+    create, upgrade and sweep nothing, and refuse writes (for commands that only read).
+
+    Past :data:`KEEP_OPEN` storages, the least recently used is closed and forgotten.
+    Closing one a caller still holds is safe: its store gives back only idle connections
+    (a transaction under way keeps its own until it ends) and opens new ones when used
+    again."""
     key = (settings.state_url, settings.artifacts_url, read_only)
     with _lock:
         storage = _opened.get(key)
-        if storage is None:
-            storage = Storage(
-                runs=open_run_store(settings.state_url, read_only=read_only),
-                artifacts=FsspecArtifactStore(settings.artifacts_url, read_only=read_only),
-            )
-            _opened[key] = storage
-        return storage
+        if storage is not None:
+            _opened.move_to_end(key)
+            return storage
+        storage = Storage(
+            runs=open_run_store(settings.state_url, read_only=read_only),
+            artifacts=FsspecArtifactStore(settings.artifacts_url, read_only=read_only),
+        )
+        _opened[key] = storage
+        evicted = [_opened.popitem(last=False)[1] for _ in range(len(_opened) - KEEP_OPEN)]
+    for old in evicted:  # outside the lock: stopping an append process may take a moment
+        old.close()
+    return storage
 
 
 def resolve_storage(store: Any, settings: Settings | None = None) -> Storage | None:
