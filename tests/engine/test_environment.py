@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from legato.engine.environment import environment_snapshot, git_state
+import legato
+from legato.config import load_settings
+from legato.define.loader import load_pipeline
+from legato.engine.environment import environment_snapshot, git_state, snapshot_soon
+from legato.engine.storage import open_storage
 
 pytestmark = pytest.mark.skipif(
     subprocess.run(["git", "--version"], capture_output=True, check=False).returncode != 0,
@@ -74,3 +78,38 @@ def test_no_repository_or_no_commit_records_nothing(tmp_path: Path) -> None:
 def test_the_snapshot_reads_the_repository_of_the_pipeline_file(tmp_path: Path) -> None:
     repo = repository(tmp_path / "repo")
     assert environment_snapshot(str(repo / "pipe.py"))["git"]["root"] == str(repo)
+
+
+def test_a_snapshot_asked_early_says_what_one_taken_at_once_says(tmp_path: Path) -> None:
+    repo = repository(tmp_path / "repo")
+    (repo / "pipe.py").write_text("x = 2\n")  # dirty: the flag comes from the same git call
+    soon = snapshot_soon(str(repo / "pipe.py"))
+    now = environment_snapshot(str(repo / "pipe.py"))
+    assert soon() == now
+    assert now["git"] == {
+        "root": str(repo),
+        "commit": git(repo, "rev-parse", "HEAD"),
+        "dirty": True,
+    }
+
+
+def test_a_run_recorded_from_a_repository_carries_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = repository(tmp_path / "repo")
+    (repo / "pipe.py").write_text(
+        "from legato import pipeline, task\n\n"
+        "@task\ndef one() -> int:\n    return 1\n\n"
+        "@pipeline(name='env_one')\ndef p() -> int:\n    return one()\n"
+    )
+    git(repo, "commit", "-qam", "a pipeline")
+    monkeypatch.setenv("LEGATO_HOME", str(tmp_path / "home"))
+    pipe = load_pipeline(f"{repo / 'pipe.py'}:p")
+    result = legato.run(pipe, echo_logs=False)
+    runs = open_storage(load_settings(), read_only=True).runs
+    environment = runs.get_run(result.run_id).environment
+    assert environment["git"] == {
+        "root": str(repo),
+        "commit": git(repo, "rev-parse", "HEAD"),
+        "dirty": False,
+    }

@@ -9,11 +9,13 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["environment_snapshot", "git_state"]
+__all__ = ["Snapshot", "environment_snapshot", "git_state", "snapshot_soon"]
 
 
 @functools.cache
@@ -72,14 +74,44 @@ def git_state(folder: Path) -> dict[str, Any]:
     return {"root": str(root), "commit": commit, "dirty": dirty}
 
 
+Snapshot = Callable[[], dict[str, Any]]
+"""The environment of this process, as :func:`environment_snapshot` says it, when called."""
+
+
+def snapshot_soon(source_file: str | None) -> Snapshot:
+    """:func:`environment_snapshot`, its git process started now on a thread of its own: it
+    runs while the caller prepares the run (tracing, planning, opening the store), and is
+    waited for when the snapshot is taken. A run that fails before then leaves the thread
+    to end by itself (``git`` has a timeout)."""
+    folder = _folder(source_file)
+    found: list[dict[str, Any]] = []
+    thread = threading.Thread(
+        target=lambda: found.append(git_state(folder)), name="legato-git", daemon=True
+    )
+    thread.start()
+
+    def taken() -> dict[str, Any]:
+        thread.join()
+        return _snapshot(source_file, found[0] if found else {})
+
+    return taken
+
+
 def environment_snapshot(source_file: str | None) -> dict[str, Any]:
     """The environment of this process; git facts come from the repository of the
     pipeline's source file."""
+    return _snapshot(source_file, git_state(_folder(source_file)))
+
+
+def _folder(source_file: str | None) -> Path:
+    return Path(source_file).resolve().parent if source_file else Path.cwd()
+
+
+def _snapshot(source_file: str | None, git: dict[str, Any]) -> dict[str, Any]:
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = ""
-    folder = Path(source_file).resolve().parent if source_file else Path.cwd()
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
@@ -91,5 +123,5 @@ def environment_snapshot(source_file: str | None) -> dict[str, Any]:
         "cwd": os.getcwd(),
         "argv": list(sys.argv),
         "packages": _packages(),
-        "git": git_state(folder),
+        "git": git,
     }

@@ -20,7 +20,7 @@ from legato.engine.caching import Caching, CodeDigests, previous_parts
 from legato.engine.capacities import check_given, with_amounts
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
-from legato.engine.environment import environment_snapshot
+from legato.engine.environment import snapshot_soon
 from legato.engine.journal import Journal
 from legato.engine.options import RunOptions, takes_run_options
 from legato.engine.plan import build_plan, check_capacity
@@ -153,6 +153,8 @@ def prepare(
             f"legato.run() takes a @pipeline, not {pipeline!r}",
             fix="decorate the function with @pipeline (a single task can be wrapped in one)",
         )
+    # Recorded with a stored run: its git process runs while the run is traced and planned.
+    environment = snapshot_soon(_source_file(pipeline)) if options.store is not False else None
     settings = load_settings(options.profile)
     secrets = settings.secret_refs
     watch(secrets)  # before the parameters are checked: none may hold a secret
@@ -185,6 +187,8 @@ def prepare(
             secrets=secrets,
             echo_logs=options.echo_logs,
         )
+    if environment is None:  # not reached: store=False resolves to no storage
+        environment = snapshot_soon(_source_file(pipeline))
     fingerprinter = Fingerprinter()
     codes = CodeDigests(plan, fingerprinter.code)
     earlier = [r.run_id for r in storage.runs.list_runs(pipeline=plan.pipeline, limit=3)]
@@ -202,7 +206,7 @@ def prepare(
             heartbeat_at=now,
             owner=owner,
             environment={
-                **mask_values(environment_snapshot(_source_file(pipeline))),  # argv, say
+                **mask_values(environment()),  # argv, say
                 "profile": settings.profile,
                 "config": settings.source,
                 "lease": settings.stale_after,  # how long the owner's ownership lasts unrenewed
