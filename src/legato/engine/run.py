@@ -153,8 +153,6 @@ def prepare(
             f"legato.run() takes a @pipeline, not {pipeline!r}",
             fix="decorate the function with @pipeline (a single task can be wrapped in one)",
         )
-    # Recorded with a stored run: its git process runs while the run is traced and planned.
-    environment = snapshot_soon(_source_file(pipeline)) if options.store is not False else None
     settings = load_settings(options.profile)
     secrets = settings.secret_refs
     watch(secrets)  # before the parameters are checked: none may hold a secret
@@ -187,8 +185,9 @@ def prepare(
             secrets=secrets,
             echo_logs=options.echo_logs,
         )
-    if environment is None:  # not reached: store=False resolves to no storage
-        environment = snapshot_soon(_source_file(pipeline))
+    # The run is valid (a refused one starts nothing): its git state is asked for now, and
+    # read when the run is recorded, while the code is fingerprinted and earlier runs read.
+    environment = snapshot_soon(_source_file(pipeline))
     fingerprinter = Fingerprinter()
     codes = CodeDigests(plan, fingerprinter.code)
     earlier = [r.run_id for r in storage.runs.list_runs(pipeline=plan.pipeline, limit=3)]
