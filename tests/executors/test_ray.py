@@ -19,7 +19,7 @@ import legato
 from conftest import NO_STATE
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
-from legato.executors import ray_relay
+from legato.executors import ray_relay, ray_task
 from legato.executors.ray_executor import RayExecutor
 from legato.executors.ray_task import REGISTER, strip_live
 from legato.model.artifacts import ArtifactRef
@@ -314,3 +314,34 @@ def test_half_gpu_tasks_share_the_gpus_two_to_a_gpu(tmp_path: Path) -> None:
         running = [d for d, s, e in rows if float(s) <= float(start) < float(e)]
         assert len(running) <= 4
         assert all(running.count(d) <= 2 for d in running)
+
+
+def test_an_attempt_waits_for_every_message_it_sent_not_only_the_last() -> None:
+    relay = ray.remote(ray_tasks.HeldBack).options(max_concurrency=8).remote()
+    ray_task._relay[0] = relay
+    try:
+        ray_task._send(b"slow")  # the relay holds it only after the next one
+        ray_task._send(b"fast")
+        assert ray_task._flushed()
+        assert sorted(ray.get(relay.held.remote())) == [b"fast", b"slow"]
+        assert not ray_task._flushed()  # nothing sent since
+    finally:
+        ray_task._relay[0] = None
+
+
+def test_a_chatty_attempt_keeps_only_the_messages_the_relay_may_not_hold_yet() -> None:
+    relay = ray.remote(ray_tasks.HeldBack).options(max_concurrency=8).remote()
+    ray_task._relay[0] = relay
+    try:
+        ray_task._send(b"slow")
+        for i in range(3 * ray_task._SENT_PRUNED_FROM):
+            ray_task._send(b"%d" % i)
+            if i % 100 == 0:
+                ray.get(relay.held.remote())  # lets the relay catch up, as the driver does
+        assert len(ray_task._sent) < ray_task._SENT_PRUNED_FROM
+        assert ray_task._flushed()
+        held = ray.get(relay.held.remote())
+        assert len(held) == 3 * ray_task._SENT_PRUNED_FROM + 1
+        assert b"slow" in held
+    finally:
+        ray_task._relay[0] = None

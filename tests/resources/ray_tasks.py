@@ -4,6 +4,7 @@ since a worker's environment is the cluster's, not the test's."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import socket
@@ -313,3 +314,19 @@ def pause(seconds: float) -> float:
     """Sleeps ``seconds`` and returns them: a plain Ray task, not an attempt."""
     time.sleep(seconds)
     return seconds
+
+
+class HeldBack:
+    """A relay stand-in (an async actor, as the relay is) whose ``put`` of ``b"slow"``
+    finishes after later calls: Ray runs an async actor's calls concurrently."""
+
+    def __init__(self) -> None:
+        self._held: list[bytes] = []
+
+    async def put(self, message: bytes) -> None:
+        if message == b"slow":
+            await asyncio.sleep(0.5)
+        self._held.append(message)
+
+    async def held(self) -> list[bytes]:
+        return list(self._held)

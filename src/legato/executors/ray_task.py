@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -68,14 +69,28 @@ _routed: list[bool] = []
 """Whether this worker process captures output already (once per process)."""
 
 
-_last: list[Any] = [None]
-"""The reference of the last message sent for the attempt running now."""
+_sent: list[Any] = []
+"""The references of the messages sent for the attempt running now that the relay may not
+hold yet (a task's own threads print too: changed under :data:`_sent_lock`)."""
+_sent_any: list[bool] = [False]
+"""Whether the attempt running now has sent the relay anything (held or not)."""
+_sent_lock = threading.Lock()
+_SENT_PRUNED_FROM = 256
+"""Past this many references kept, those of messages the relay already holds are forgotten
+(a chatty attempt sends thousands)."""
 
 
 def _send(message: bytes) -> None:
     relay = _relay[0]
-    if relay is not None:
-        _last[0] = relay.put.remote(message)
+    if relay is None:
+        return
+    ref = relay.put.remote(message)
+    with _sent_lock:
+        _sent_any[0] = True
+        _sent.append(ref)
+        if len(_sent) >= _SENT_PRUNED_FROM:
+            _, waiting = ray.wait(_sent, num_returns=len(_sent), timeout=0, fetch_local=False)
+            _sent[:] = waiting
 
 
 class RayData(StoredData):
@@ -217,14 +232,19 @@ def _register(ctx: TaskContext, version: ModelVersion) -> ModelVersion:
 
 def _flushed() -> bool:
     """Send what the attempt printed and tracked and not sent yet, and wait until the relay
-    holds all of it (actor calls from one caller run in order): the driver, told so with
-    the outcome, takes it before the outcome counts. Whether anything was sent."""
+    holds all of it: the driver, told so with the outcome, takes it before the outcome
+    counts. Every message is waited for, not only the last: the relay is an async actor,
+    for which Ray does not promise that one caller's calls run in the order they were made.
+    Whether anything was sent."""
     flush_output()
-    last, _last[0] = _last[0], None
-    if last is None:
+    with _sent_lock:
+        sent = list(_sent)
+        _sent.clear()
+        anything, _sent_any[0] = _sent_any[0], False
+    if not anything:
         return False
     try:
-        ray.get(last, timeout=_OBJECT_WAIT_S)
+        ray.get(sent, timeout=_OBJECT_WAIT_S)
     except (RayError, GetTimeoutError):
         return False
     return True
