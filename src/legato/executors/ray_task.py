@@ -77,7 +77,9 @@ _sent_any: list[bool] = [False]
 _sent_lock = threading.Lock()
 _SENT_PRUNED_FROM = 256
 """Past this many references kept, those of messages the relay already holds are forgotten
-(a chatty attempt sends thousands)."""
+(a chatty attempt sends thousands); next when twice as many as remained are kept, so that a
+relay that falls behind is not asked about the same messages at every send."""
+_prune_at = [_SENT_PRUNED_FROM]
 
 
 def _send(message: bytes) -> None:
@@ -88,9 +90,10 @@ def _send(message: bytes) -> None:
     with _sent_lock:
         _sent_any[0] = True
         _sent.append(ref)
-        if len(_sent) >= _SENT_PRUNED_FROM:
+        if len(_sent) >= _prune_at[0]:
             _, waiting = ray.wait(_sent, num_returns=len(_sent), timeout=0, fetch_local=False)
             _sent[:] = waiting
+            _prune_at[0] = max(_SENT_PRUNED_FROM, 2 * len(waiting))
 
 
 class RayData(StoredData):
@@ -240,6 +243,7 @@ def _flushed() -> bool:
     with _sent_lock:
         sent = list(_sent)
         _sent.clear()
+        _prune_at[0] = _SENT_PRUNED_FROM
         anything, _sent_any[0] = _sent_any[0], False
     if not anything:
         return False
