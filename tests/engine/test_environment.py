@@ -10,7 +10,7 @@ import pytest
 import legato
 from legato.config import load_settings
 from legato.define.loader import load_pipeline
-from legato.engine.environment import environment_snapshot, git_state, snapshot_soon
+from legato.engine.environment import git_state, snapshot_soon
 from legato.engine.storage import open_storage
 
 pytestmark = pytest.mark.skipif(
@@ -77,16 +77,16 @@ def test_no_repository_or_no_commit_records_nothing(tmp_path: Path) -> None:
 
 def test_the_snapshot_reads_the_repository_of_the_pipeline_file(tmp_path: Path) -> None:
     repo = repository(tmp_path / "repo")
-    assert environment_snapshot(str(repo / "pipe.py"))["git"]["root"] == str(repo)
+    assert snapshot_soon(str(repo / "pipe.py"))()["git"]["root"] == str(repo)
 
 
-def test_a_snapshot_asked_early_says_what_one_taken_at_once_says(tmp_path: Path) -> None:
+def test_a_snapshot_asked_early_says_what_git_says_when_it_is_taken(tmp_path: Path) -> None:
     repo = repository(tmp_path / "repo")
     (repo / "pipe.py").write_text("x = 2\n")  # dirty: the flag comes from the same git call
     soon = snapshot_soon(str(repo / "pipe.py"))
-    now = environment_snapshot(str(repo / "pipe.py"))
-    assert soon() == now
-    assert now["git"] == {
+    taken = soon()
+    assert taken["git"] == git_state(repo)
+    assert taken["git"] == {
         "root": str(repo),
         "commit": git(repo, "rev-parse", "HEAD"),
         "dirty": True,

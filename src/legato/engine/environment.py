@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Snapshot", "environment_snapshot", "git_state", "snapshot_soon"]
+__all__ = ["Snapshot", "git_state", "snapshot_soon"]
 
 
 @functools.cache
@@ -75,15 +75,16 @@ def git_state(folder: Path) -> dict[str, Any]:
 
 
 Snapshot = Callable[[], dict[str, Any]]
-"""The environment of this process, as :func:`environment_snapshot` says it, when called."""
+"""The environment of this process when called: Python, platform, packages, host, user,
+and the git facts of the repository holding the pipeline's source file."""
 
 
 def snapshot_soon(source_file: str | None) -> Snapshot:
-    """:func:`environment_snapshot`, its git process started now on a thread of its own: it
-    runs while the caller prepares the run (tracing, planning, opening the store), and is
-    waited for when the snapshot is taken. A run that fails before then leaves the thread
-    to end by itself (``git`` has a timeout)."""
-    folder = _folder(source_file)
+    """The environment a run records, its git process started now on a thread of its own:
+    it runs while the caller goes on preparing the run, and is waited for when the snapshot
+    is taken. A run that fails before then leaves the thread to end by itself (``git`` has
+    a timeout)."""
+    folder = Path(source_file).resolve().parent if source_file else Path.cwd()
     found: list[dict[str, Any]] = []
     thread = threading.Thread(
         target=lambda: found.append(git_state(folder)), name="legato-git", daemon=True
@@ -92,22 +93,12 @@ def snapshot_soon(source_file: str | None) -> Snapshot:
 
     def taken() -> dict[str, Any]:
         thread.join()
-        return _snapshot(source_file, found[0] if found else {})
+        return _snapshot(found[0] if found else {})
 
     return taken
 
 
-def environment_snapshot(source_file: str | None) -> dict[str, Any]:
-    """The environment of this process; git facts come from the repository of the
-    pipeline's source file."""
-    return _snapshot(source_file, git_state(_folder(source_file)))
-
-
-def _folder(source_file: str | None) -> Path:
-    return Path(source_file).resolve().parent if source_file else Path.cwd()
-
-
-def _snapshot(source_file: str | None, git: dict[str, Any]) -> dict[str, Any]:
+def _snapshot(git: dict[str, Any]) -> dict[str, Any]:
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
