@@ -329,6 +329,18 @@ def test_an_attempt_waits_for_every_message_it_sent_not_only_the_last() -> None:
         ray_task._relay[0] = None
 
 
+def test_what_an_attempt_sends_reaches_the_driver_in_the_order_it_was_sent() -> None:
+    relay = ray.remote(ray_tasks.SlowFirst).options(max_concurrency=8).remote()
+    ray_task._relay[0], ray_task._relay_name[0] = relay, "slow-first"
+    try:
+        ray_task._send(b"slow")  # its call starts after the next one's
+        ray_task._send(b"fast")
+        assert ray_task._flushed()
+        assert ray.get(relay.take.remote(0)) == [b"slow", b"fast"]
+    finally:
+        ray_task._relay[0], ray_task._relay_name[0] = None, ""
+
+
 def test_a_chatty_attempt_keeps_only_the_messages_the_relay_may_not_hold_yet() -> None:
     relay = ray.remote(ray_tasks.HeldBack).options(max_concurrency=8).remote()
     ray_task._relay[0] = relay

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import legato
 from legato import Resources, RetryPolicy, pipeline, task
+from legato.executors.ray_relay import Relay
 
 __all__ = [
     "chain",
@@ -323,10 +324,20 @@ class HeldBack:
     def __init__(self) -> None:
         self._held: list[bytes] = []
 
-    async def put(self, message: bytes) -> None:
+    async def put(self, message: bytes, sender: str | None = None, seq: int = 0) -> None:
         if message == b"slow":
             await asyncio.sleep(0.5)
         self._held.append(message)
 
     async def held(self) -> list[bytes]:
         return list(self._held)
+
+
+class SlowFirst(Relay):
+    """The relay itself, with its ``put`` of ``b"slow"`` started late, as when a large
+    message is fetched from the object store before its call runs."""
+
+    async def put(self, message: bytes, sender: str | None = None, seq: int = 0) -> None:
+        if message == b"slow":
+            await asyncio.sleep(0.5)
+        await super().put(message, sender, seq)

@@ -10,6 +10,14 @@ registers a model version asks the driver to record it and gets back the version
 error the driver met, raised in the worker. The answer is fetched in short waits, so that
 many workers waiting at once never hold every one of the actor's slots the driver's own
 calls need.
+
+What a worker prints and tracks reaches the driver in the order the worker sent it: the
+relay is an async actor, and Ray runs an async actor's calls concurrently, so one caller's
+calls may start out of order (a large message, fetched from the object store first, is
+overtaken by a small one sent after it). Each such message carries its sender and a
+number (:class:`Sequencer`), and the relay holds one that arrives early until those
+before it have come, or until :data:`GAP_WAIT_S` has passed without them (a message lost
+with its worker must not hold back those after it for good).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import ray
 from legato.errors import ExecutorError
 from legato.runtime.pickling import dumps
 
-__all__ = ["ASK", "Functions", "Hub", "Relay", "ask", "hub", "stop_hub"]
+__all__ = ["ASK", "GAP_WAIT_S", "Functions", "Hub", "Relay", "Sequencer", "ask", "hub", "stop_hub"]
 
 ASK = "ask"
 """First element of a request: ``(ASK, run_id, ticket, payload)``; the driver answers it
@@ -36,6 +44,37 @@ with :meth:`Hub.answer` under its ticket."""
 
 _ANSWER_WAIT_S = 2.0
 """How long one call of a waiting worker holds the relay before it asks again."""
+
+GAP_WAIT_S = 5.0
+"""How long the relay holds a numbered message that came before one numbered lower from
+the same sender: then it passes it on anyway, with those after it."""
+
+
+class Sequencer:
+    """A sender's numbering of the messages it sends a relay: the numbers start at 0 for
+    each relay (a worker process outlives a run's relay), and the sender's name is this
+    process's own."""
+
+    def __init__(self) -> None:
+        self.sender = uuid.uuid4().hex
+        self._next: dict[str, int] = {}
+
+    def next(self, relay: str) -> int:
+        """The number of the next message to ``relay`` (call under the sender's lock)."""
+        seq = self._next.get(relay, 0)
+        self._next[relay] = seq + 1
+        return seq
+
+
+class _Gap:
+    """Messages of one sender that came before those numbered lower, with when the
+    first of them was held."""
+
+    __slots__ = ("held", "since")
+
+    def __init__(self, since: float) -> None:
+        self.held: dict[int, bytes] = {}
+        self.since = since
 
 
 class Relay:
@@ -50,6 +89,10 @@ class Relay:
         self._event = asyncio.Event()
         self._kept: dict[str, bytes] = {}
         self._answers: dict[str, asyncio.Future[bytes]] = {}
+        self._expected: dict[str, int] = {}
+        """By sender: the number of the message to pass on next."""
+        self._gaps: dict[str, _Gap] = {}
+        """By sender: what it sent that came early."""
 
     async def keep(self, key: str, data: bytes) -> None:
         """Hold ``data`` for the workers (what a run's attempts share, its functions)."""
@@ -63,14 +106,49 @@ class Relay:
         for key in [k for k in self._kept if k.startswith(prefix)]:
             del self._kept[key]
 
-    async def put(self, message: bytes) -> None:
-        self._items.append(message)
+    async def put(self, message: bytes, sender: str | None = None, seq: int = 0) -> None:
+        """Pass ``message`` on to the driver; one numbered ``seq`` by ``sender`` only after
+        those numbered lower (see the module's docstring)."""
+        if sender is not None:
+            expected = self._expected.get(sender, 0)
+            if seq > expected:
+                gap = self._gaps.get(sender)
+                if gap is None:
+                    gap = self._gaps[sender] = _Gap(time.monotonic())
+                gap.held[seq] = message
+                return
+            self._expected[sender] = max(expected, seq + 1)
+            self._items.append(message)
+            if sender in self._gaps:
+                self._release(sender, everything=False)
+        else:
+            self._items.append(message)
         self._event.set()
+
+    def _release(self, sender: str, everything: bool) -> None:
+        """Pass on what ``sender`` sent early that now follows on (or all of it, in order,
+        when those missing are given up on)."""
+        gap = self._gaps[sender]
+        expected = self._expected.get(sender, 0)
+        for seq in sorted(gap.held):
+            if seq != expected and not everything:
+                break
+            self._items.append(gap.held.pop(seq))
+            expected = seq + 1
+        self._expected[sender] = expected
+        if gap.held:
+            gap.since = time.monotonic()
+        else:
+            del self._gaps[sender]
 
     async def take(self, wait: float) -> list[bytes]:
         if not self._items:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), wait)
+        if self._gaps:
+            now = time.monotonic()
+            for sender in [s for s, gap in self._gaps.items() if now - gap.since > GAP_WAIT_S]:
+                self._release(sender, everything=True)
         self._event.clear()
         items, self._items = self._items, []
         return items

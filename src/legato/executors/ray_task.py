@@ -27,7 +27,7 @@ from typing import Any
 import ray
 from ray.exceptions import GetTimeoutError, RayError
 
-from legato.executors.ray_relay import ask
+from legato.executors.ray_relay import Sequencer, ask
 from legato.executors.worker import capture_output, flush_output, route_tracking, run_received
 from legato.model.calls import OutcomeKind, TaskOutcome
 from legato.model.registry import ModelVersion
@@ -65,6 +65,8 @@ _functions: dict[str, Any] = {}
 """Task functions by ``fn_id``, unpickled once per worker process."""
 _relay: list[Any] = [None]
 """The relay of the run whose attempt runs now; captured output goes there."""
+_relay_name: list[str] = [""]
+"""Its name."""
 _routed: list[bool] = []
 """Whether this worker process captures output already (once per process)."""
 
@@ -80,14 +82,16 @@ _SENT_PRUNED_FROM = 256
 (a chatty attempt sends thousands); next when twice as many as remained are kept, so that a
 relay that falls behind is not asked about the same messages at every send."""
 _prune_at = [_SENT_PRUNED_FROM]
+_sequencer = Sequencer()
+"""Numbers what this process sends each relay, which passes it on in that order."""
 
 
 def _send(message: bytes) -> None:
     relay = _relay[0]
     if relay is None:
         return
-    ref = relay.put.remote(message)
-    with _sent_lock:
+    with _sent_lock:  # numbered and sent in one step: a task's own threads print too
+        ref = relay.put.remote(message, _sequencer.sender, _sequencer.next(_relay_name[0]))
         _sent_any[0] = True
         _sent.append(ref)
         if len(_sent) >= _prune_at[0]:
@@ -174,7 +178,7 @@ def run_attempt(parcel: Parcel) -> tuple[bytes, Any]:
     if fields["timeout"] is not None:
         relay.put.remote(pickle.dumps((STARTED, fields["run_id"], fields["call_id"], time.time())))
     if shared.capture:
-        _relay[0] = relay
+        _relay[0], _relay_name[0] = relay, relay_name
         if not _routed:
             capture_output(_send)
             _routed.append(True)
