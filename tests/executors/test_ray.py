@@ -21,6 +21,7 @@ from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
 from legato.executors import ray_relay, ray_task
 from legato.executors.ray_executor import RayExecutor
+from legato.executors.ray_models import MODELS
 from legato.executors.ray_task import REGISTER, strip_live
 from legato.model.artifacts import ArtifactRef
 from legato.model.calls import OutcomeKind, TaskOutcome
@@ -112,6 +113,30 @@ def test_a_retried_task_on_ray_records_one_version(tmp_path: Path) -> None:
         assert [v.version for v in registry.versions("ray-model")] == [1]
 
 
+def test_a_deploy_on_workers_without_the_store_moves_the_alias_and_rolls_it_back() -> None:
+    # Every step runs on a worker whose settings name no store: the registry's reads and
+    # the alias's moves, the rollback's included, are carried out by the driver.
+    first = legato.run(ray_tasks.shipped, {"name": "ray-deployed"}, executor="ray")
+    assert first.state is RunState.SUCCEEDED, first.tasks
+    assert first.output == "ray-deployed:1:None"
+
+    refused = legato.run(
+        ray_tasks.shipped, {"name": "ray-deployed", "accuracy": 0.5}, executor="ray"
+    )
+    assert refused.state is RunState.FAILED
+    assert "accuracy 0.5 is not >= 0.9" in (refused.tasks["deploy"].reason or "")
+
+    params = {"name": "ray-deployed", "accuracy": 0.97, "fail": True}
+    failed = legato.run(ray_tasks.shipped, params, executor="ray")
+    assert failed.state is RunState.FAILED
+    assert failed.tasks["deploy"].state is TaskState.SUCCEEDED
+    with legato.open_registry() as registry:
+        assert registry.aliases("ray-deployed") == {"production": 1}
+        moves = [(c.version, c.previous) for c in registry.history("ray-deployed", "production")]
+        assert moves == [(1, None), (3, 1), (1, 3)]  # deployed, deployed, moved back
+        assert first.run_id in registry.history("ray-deployed", "production")[0].actor
+
+
 def test_a_registration_the_driver_cannot_vouch_for_is_refused_in_the_worker() -> None:
     # The driver records a version only for an attempt its executor runs now, and only for a
     # run it drives: otherwise the worker that asked gets the error.
@@ -129,14 +154,18 @@ def test_a_registration_the_driver_cannot_vouch_for_is_refused_in_the_worker() -
         created_at=datetime.now(UTC),
     )
     ask = ray.remote(ray_tasks.ask_driver)
+    moved = (MODELS, 99, ("run-x", "t", 1), "move_alias", ("m", "a", 1), {})
     try:
         fenced = ray.get(ask.remote(hub.name, "run-x", (REGISTER, 99, version)), timeout=60)
+        not_moved = ray.get(ask.remote(hub.name, "run-x", moved), timeout=60)
     finally:
         executor.close()
     unknown = ray.get(ask.remote(hub.name, "run-x", (REGISTER, 99, version)), timeout=60)
 
     assert fenced[:2] == ("error", "FencedError")
     assert "attempt 1 of task 't'" in fenced[2]
+    assert not_moved[:2] == ("error", "FencedError")
+    assert "may not call the registry's move_alias" in not_moved[2]
     assert unknown[:2] == ("error", "ExecutorError")
     assert "is not driven through this relay" in unknown[2]
 

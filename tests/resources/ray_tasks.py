@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import legato
-from legato import Resources, RetryPolicy, pipeline, task
+from legato import Resources, RetryPolicy, gates, pipeline, task
+from legato.deployment import Deployment
 from legato.executors.ray_relay import Relay
+from legato.model.registry import ModelVersion
 
 __all__ = [
     "chain",
@@ -295,6 +297,26 @@ def fit(ledger: str, fail_first: bool) -> int:
 @pipeline
 def fitted(ledger: str, fail_first: bool = False) -> int:
     return fit(ledger, fail_first)
+
+
+@task
+def trained(name: str, accuracy: float) -> ModelVersion | None:
+    return legato.register_model(name, {"weights": [4, 5]}, metrics={"accuracy": accuracy})
+
+
+@task
+def watched(deployment: Deployment, fail: bool) -> str:
+    """A step after the deployment, which fails when ``fail`` (the run rolls back)."""
+    if fail:
+        raise RuntimeError("the error rate went up after the deployment")
+    return f"{deployment.name}:{deployment.version}:{deployment.previous}"
+
+
+@pipeline
+def shipped(name: str, accuracy: float = 0.95, fail: bool = False) -> str:
+    mv = trained(name, accuracy)
+    deployed = legato.deploy(mv, alias="production", gates=[gates.metric_at_least("accuracy", 0.9)])
+    return watched(deployed, fail)
 
 
 def ask_driver(relay_name: str, run_id: str, payload: object) -> tuple[str, ...]:

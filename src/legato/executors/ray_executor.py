@@ -29,7 +29,7 @@ from typing import Any
 import ray
 
 from legato.errors import ExecutorError, FencedError
-from legato.executors import ray_cluster, ray_outcomes, ray_relay
+from legato.executors import ray_cluster, ray_models, ray_outcomes, ray_relay
 from legato.executors.base import Executor, Report
 from legato.executors.ray_task import REGISTER, STARTED, RunShared, outcome_of, run_attempt
 from legato.model import wire
@@ -39,7 +39,7 @@ from legato.model.specs import Capacity, Resources
 from legato.model.values import Stored, StoredItems
 from legato.runtime.logs import LogSink
 from legato.runtime.pickling import dumps
-from legato.runtime.tracking import record_for_run
+from legato.runtime.tracking import models_for_run, record_for_run
 from legato.store.base import ArtifactStore
 
 __all__ = ["RayExecutor"]
@@ -346,37 +346,49 @@ class RayExecutor(Executor):
             self._logs.add(item)
 
     def _answer(self, ticket: str, payload: Any) -> None:
-        """Carry out a worker's request and answer it: a model version its attempt staged,
-        recorded in the run store of the run's driver (``runtime.tracking.record_for_run``)
-        while this executor still runs that attempt. An attempt written off (timed out,
-        cancelled, its worker lost) may not register: its task has moved on, or will. The
-        owner token is this driver's, from its own call, never the worker's say: once
-        another orchestrator took the run over the store refuses the version."""
+        """Carry out a worker's request and answer it, while this executor still runs the
+        attempt that asked: a model version it staged, recorded in the run store of the
+        run's driver (``REGISTER``: ``runtime.tracking.record_for_run``), or a call of the
+        registry's tables (``ray_models.MODELS``) carried out on that store. An attempt
+        written off (timed out, cancelled, its worker lost) may do neither: its task has
+        moved on, or will. The owner token is this driver's, from its own call, never the
+        worker's say: once another orchestrator took the run over the store refuses the
+        version."""
         hub = self._hub
         if hub is None:
             return  # closed: the relay answers no more, and its workers are stopped
         try:
-            kind, call_id, version = payload
-            if kind != REGISTER:
+            kind, call_id = payload[0], payload[1]
+            answer: Any
+            if kind == REGISTER:
+                version = payload[2]
+                attempt = (version.run_id, version.task, version.attempt)
+                call = self._running(call_id, attempt, "register a model version")
+                answer = record_for_run(call.run_id, version, owner=call.owner)
+            elif kind == ray_models.MODELS:
+                _, _, attempt, method, args, kwargs = payload
+                call = self._running(call_id, attempt, f"call the registry's {method}")
+                answer = ray_models.carry_out(models_for_run(call.run_id), method, args, kwargs)
+            else:
                 raise ExecutorError(f"the ray executor does not carry out {kind!r} requests")
-            with self._lock:
-                entry = self._flight.get(call_id)
-            call = entry.call if entry is not None and not entry.stopping else None
-            if call is None or (call.run_id, call.key, call.attempt) != (
-                version.run_id,
-                version.task,
-                version.attempt,
-            ):
-                raise FencedError(
-                    f"attempt {version.attempt} of task {version.task!r} in run "
-                    f"{version.run_id!r} was written off by the run's driver (timed out, "
-                    "cancelled or its worker lost): it may not register a model version"
-                )
-            stored = record_for_run(call.run_id, version, owner=call.owner)
         except Exception as exc:
             hub.answer(ticket, error=exc)
         else:
-            hub.answer(ticket, stored)
+            hub.answer(ticket, answer)
+
+    def _running(self, call_id: int, attempt: tuple[str, str, int], what: str) -> TaskCall:
+        """The call ``call_id`` if this executor runs it now as ``attempt`` (run, task key,
+        attempt number), else ``FencedError`` saying the attempt may not do ``what``."""
+        with self._lock:
+            entry = self._flight.get(call_id)
+        call = entry.call if entry is not None and not entry.stopping else None
+        if call is None or (call.run_id, call.key, call.attempt) != attempt:
+            run_id, key, number = attempt
+            raise FencedError(
+                f"attempt {number} of task {key!r} in run {run_id!r} was written off by the "
+                f"run's driver (timed out, cancelled or its worker lost): it may not {what}"
+            )
+        return call
 
     def _deliver(self, outcome: TaskOutcome | CallStarted) -> None:
         report = self._report

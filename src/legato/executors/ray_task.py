@@ -6,8 +6,9 @@ limit, the one user-code error boundary); captured output and tracked values are
 pickled batches of ``LogEntry``/``Tracked``, sent to the run's relay (an actor beside the
 driver, ``executors.ray_relay.Relay``) instead of a pipe. ``legato.register_model`` stores
 the model's bytes here and asks the driver, through the relay, to record the version, and
-waits for the answer. So the worker needs no access to the run store (calls arrive without
-its URL): only the driver writes it.
+waits for the answer; the run's registry (``legato.deploy``) reads and moves aliases through
+the driver too (``executors.ray_models``). So the worker needs no access to the run store
+(calls arrive without its URL): only the driver writes it.
 
 Each output is stored as an artifact here, as with worker processes, and also returned as a
 second Ray object, which a downstream attempt on any node reads from Ray's object store
@@ -27,6 +28,7 @@ from typing import Any
 import ray
 from ray.exceptions import GetTimeoutError, RayError
 
+from legato.executors.ray_models import RelayedModels
 from legato.executors.ray_relay import Sequencer, ask
 from legato.executors.worker import capture_output, flush_output, route_tracking, run_received
 from legato.model.calls import OutcomeKind, TaskOutcome
@@ -182,7 +184,7 @@ def run_attempt(parcel: Parcel) -> tuple[bytes, Any]:
         if not _routed:
             capture_output(_send)
             _routed.append(True)
-        route_tracking(artifacts, record=_register)
+        route_tracking(artifacts, record=_register, models=_models)
     if received.fn_data is None and fields["fn_id"] not in _functions:
         fn_data = ray.get(relay.kept.remote(f"{kept}fn/{fields['fn_id']}"))
         received = dataclasses.replace(received, fn_data=fn_data)
@@ -235,6 +237,11 @@ def _register(ctx: TaskContext, version: ModelVersion) -> ModelVersion:
     call_id = ctx.call.call_id if ctx.call is not None else -1
     stored: ModelVersion = ask(_relay[0], ctx.run_id, (REGISTER, call_id, version))
     return stored
+
+
+def _models(ctx: TaskContext) -> RelayedModels:
+    """The registry's tables as this attempt's task reaches them: through the driver."""
+    return RelayedModels(_relay[0], ctx)
 
 
 def _flushed() -> bool:

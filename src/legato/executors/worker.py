@@ -33,7 +33,7 @@ from legato.runtime.invoke import capture_error, invoke
 from legato.runtime.logs import ANY_RUN, capture_in_process, join_entries
 from legato.runtime.secrets import mask
 from legato.runtime.tracking import Destination, track_in_process
-from legato.store.base import ArtifactStore, RunStore
+from legato.store.base import ArtifactStore, ModelStore, RunStore
 from legato.store.open import open_run_store
 
 __all__ = ["capture_output", "flush_output", "main", "route_tracking", "run_received"]
@@ -238,11 +238,13 @@ def capture_output(send: Callable[[bytes], None]) -> None:
 def route_tracking(
     artifacts: ArtifactStore | None,
     record: Callable[[TaskContext, ModelVersion], ModelVersion] | None = None,
+    models: Callable[[TaskContext], ModelStore] | None = None,
 ) -> None:
     """Send what tasks track to the orchestrator with their output. ``register_model``
-    records its versions through ``record`` when given (a Ray worker asks the driver),
-    else it opens the run's store here (by the URL its call carries) the first time it
-    needs it."""
+    records its versions through ``record`` when given, and a task's registry reaches the
+    registry's tables through ``models`` (a Ray worker asks the driver for both), else
+    both open the run's store here (by the URL its call carries) the first time they need
+    it."""
     stores: dict[str, RunStore] = {}
 
     last = [time.monotonic()]
@@ -267,7 +269,13 @@ def route_tracking(
 
     track_in_process(
         ANY_RUN,
-        Destination(write=write, artifacts=artifacts, runs=None if record else runs, record=record),
+        Destination(
+            write=write,
+            artifacts=artifacts,
+            runs=None if record else runs,
+            record=record,
+            models=models,
+        ),
     )
 
 

@@ -30,7 +30,10 @@ the store's credentials (a Ray node) asks the run's driver instead, which record
 registration from an attempt older than the task's current one, and one whose run another
 orchestrator took over (the owner token the attempt's call carries no longer owns the run:
 checked in the transaction that writes the version, as every commit is), and a retried
-attempt gets back the version its task registered first.
+attempt gets back the version its task registered first. What else a task does with the
+run's registry (:func:`current_registry`: ``legato.deploy`` reads versions and aliases and
+moves an alias) goes the same way there: the destination's ``models`` carries each call to
+the driver, which carries it out on the run's own store (:func:`models_for_run`).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from legato.registry.versions import record_run_version, stage_version
 from legato.runtime.context import TaskContext, current_context
 from legato.runtime.lineage import code_fingerprint_of, stored_inputs
 from legato.secret_values import refuse
-from legato.store.base import ArtifactStore, RunStore
+from legato.store.base import ArtifactStore, ModelStore, RunStore
 from legato.store.memory_models import timestamp
 
 __all__ = [
@@ -69,6 +72,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "models_for_run",
     "record_for_run",
     "register_model",
     "release_tracking",
@@ -92,6 +96,9 @@ class Destination:
     record: Callable[[TaskContext, ModelVersion], ModelVersion] | None = None
     """Records a version ``register_model`` staged here, somewhere else (a Ray worker asks
     the run's driver), and returns it as stored; when set, ``runs`` is not used."""
+    models: Callable[[TaskContext], ModelStore] | None = None
+    """The registry's tables as a task reaches them from here when ``runs`` is None (a Ray
+    worker: through the run's driver)."""
 
 
 _lock = threading.Lock()
@@ -342,6 +349,20 @@ def record_for_run(run_id: str, version: ModelVersion, *, owner: str | None) -> 
     request): the store the run's own events go to, fenced by ``owner``, that
     orchestrator's token. ``RegistryError`` when this process does not drive the run (it
     ended, or its orchestrator is elsewhere)."""
+    return record_run_version(
+        _driven(run_id, "the model version was not recorded"), version, owner=owner
+    )
+
+
+def models_for_run(run_id: str) -> ModelStore:
+    """The registry's tables in the run store of ``run_id``'s orchestrator in this process
+    (the driver carrying out a Ray worker's registry call); ``RegistryError`` when this
+    process does not drive the run."""
+    return _driven(run_id, "the registry call was not carried out").models
+
+
+def _driven(run_id: str, outcome: str) -> RunStore:
+    """The run store of ``run_id``'s orchestrator in this process."""
     with _lock:
         destination = _routes.get(run_id)
     runs = None
@@ -350,9 +371,9 @@ def record_for_run(run_id: str, version: ModelVersion, *, owner: str | None) -> 
     if runs is None:
         raise RegistryError(
             f"run {run_id!r} is not driven by this process any more (it ended, or another "
-            "orchestrator took it over): the model version was not recorded"
+            f"orchestrator took it over): {outcome}"
         )
-    return record_run_version(runs, version, owner=owner)
+    return runs
 
 
 def current_registry() -> Registry | None:
@@ -363,7 +384,11 @@ def current_registry() -> Registry | None:
     if ctx is None:
         return None
     destination = _routes.get(ctx.run_id) or _routes.get(ANY_RUN)
-    if destination is None or destination.runs is None or destination.artifacts is None:
+    if destination is None or destination.artifacts is None:
         return None
+    if destination.runs is None:
+        if destination.models is None:
+            return None
+        return Registry(destination.models(ctx), destination.artifacts)
     runs = destination.runs(ctx)
     return None if runs is None else Registry(runs.models, destination.artifacts)
