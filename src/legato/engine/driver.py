@@ -4,39 +4,33 @@ It owns everything with effects: the executor (calls out, outcomes back through 
 that any thread may fill), the journal (commits, then listeners), the clock and the timers,
 captured output and tracked values. Each turn it hands the scheduler its inputs (outcomes,
 due timers, a cancel request), takes the events and commands they caused, commits the
-events and carries out the commands.
-
-**Write-ahead dispatch.** With a store, a call is handed to the executor only once the batch
-holding its claim (and so every event before it: the successes of the tasks whose outputs
-it binds, a cache hit it reads, the ``started`` of a compensation) is committed. Calls wait
-in ``_held`` meanwhile; a turn with held calls commits at once instead of waiting for more
-outcomes to join the batch, so a chain pays one commit per hop while independent tasks
-still share commits. Without a store nothing can be lost, and calls go out at once.
+events and carries out the commands. The calls it is told to submit go out through the
+hand-over (:mod:`legato.engine.handover`), which keeps each until its claim is committed
+(write-ahead dispatch); a turn with held calls commits at once instead of waiting for more
+outcomes to join the batch.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from legato._crash import crash_point
 from legato.config import SecretRefs
 from legato.engine.binding import Inputs
 from legato.engine.caching import Caching
 from legato.engine.clock import Clock
 from legato.engine.collector import fewer_collections
+from legato.engine.handover import Handover
 from legato.engine.journal import Journal, Listener
 from legato.engine.plan import Plan
-from legato.engine.scheduler import Cancel, Deadline, LookUp, Scheduler, SetTimer, Submit
+from legato.engine.scheduler import Cancel, LookUp, Scheduler, SetTimer, Submit
 from legato.engine.scheduler.tasks import TaskEntry
 from legato.engine.stored import answer, recorded_values
 from legato.engine.timers import Timers
 from legato.executors.base import Executor
-from legato.model.calls import CallStarted, OutcomeKind, TaskCall, TaskOutcome
-from legato.model.errors import ErrorInfo, ErrorKind
+from legato.model.calls import CallStarted, TaskOutcome
 from legato.model.records import RunRecord
 from legato.model.tracking import Tracked
 from legato.runtime.logs import LogSink, capture_in_process, release_in_process
@@ -44,8 +38,6 @@ from legato.runtime.tracking import Destination, release_tracking, track_in_proc
 from legato.store.base import ArtifactStore
 
 __all__ = ["Driver", "Listener"]
-
-log = logging.getLogger("legato.engine")
 
 _WAKE: Any = object()
 _BATCH_EVENTS = 1000
@@ -90,9 +82,6 @@ class Driver:
         self.journal = journal or Journal(run_id, store=None, owner="", listeners=listeners)
         self.artifacts = artifacts
         self.caching = caching
-        self.lease = lease
-        """Seconds this orchestrator's ownership of the run lasts without renewal: commits
-        and heartbeats renew it; calls are handed over only with half of it left."""
         self._renew_every = max(_PULSE_S, min(lease / 4, _SIGN_OF_LIFE_S))
         self.echo_logs = echo_logs
         self._resume_from = resume_from
@@ -116,18 +105,23 @@ class Driver:
             runahead=store is not None,
         )
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._held: dict[int, tuple[int, TaskCall]] = {}
-        """Calls waiting for their claims to be committed: call id -> (seq to commit, call)."""
         self._timers = Timers()
+        self.handover = Handover(
+            executor=executor,
+            journal=self.journal,
+            clock=clock,
+            timers=self._timers,
+            dispatcher=self.scheduler.dispatcher,
+            lease=lease,
+            report=self.report,
+            cancel_run=self.request_cancel,
+        )
         self._cancel_requested = False
         self._cancel_reason = ""
         self._cancel_told = False
         self.idle = 0.0
         self._began = time.perf_counter()
         self._ended: float | None = None
-        self.in_submit = False
-        """Whether the executor is running a call on this thread (a synchronous executor):
-        a signal then interrupts the call rather than asking for a cancel."""
 
     @property
     def run(self) -> RunRecord:
@@ -144,7 +138,7 @@ class Driver:
         """Seconds the orchestrator itself worked on this run (bookkeeping, commits, cache,
         dispatch), not counting waits nor the calls a synchronous executor ran."""
         end = self._ended if self._ended is not None else time.perf_counter()
-        return max(0.0, end - self._began - self.idle)
+        return max(0.0, end - self._began - self.idle - self.handover.ran)
 
     # ------------------------------------------------------------------ any thread
 
@@ -213,7 +207,7 @@ class Driver:
             self._tell_cancel()  # before outcomes: a call stopped by it was cancelled
             for item in items:
                 if isinstance(item, CallStarted):
-                    self._arm(item.call_id, item.attempt)
+                    self.handover.arm(item.call_id, item.attempt)
                 elif item is not _WAKE:
                     scheduler.on_outcome(item, clock.time())
             self._take()
@@ -236,7 +230,7 @@ class Driver:
         ):
             self._flush()
         item = None
-        if journal.pending and scheduler.in_flight and not self._held:
+        if journal.pending and scheduler.in_flight and not self.handover.held:
             # More outcomes are on their way: let them join this batch for a moment.
             young = _BATCH_AGE_S - journal.waited(clock.monotonic())
             item = self._wait(_min_timeout(young, self._next_timeout()))
@@ -256,7 +250,7 @@ class Driver:
         self._cancel_requested = True
         self.scheduler.force_stop(self._cancel_reason, self.clock.time())
         self._take()
-        self._held.clear()
+        self.handover.held.clear()
         self._flush(final=True)
 
     def _tell_cancel(self) -> None:
@@ -295,9 +289,9 @@ class Driver:
             lookup: LookUp | None = None
             for command in commands:
                 if isinstance(command, Submit):
-                    self._held[command.call.call_id] = (command.after, command.call)
+                    self.handover.hold(command.call, command.after)
                 elif isinstance(command, Cancel):
-                    self._cancel_call(command.call_id)
+                    self.handover.cancel(command.call_id)
                 elif isinstance(command, SetTimer):
                     self._timers.add(clock.monotonic() + command.delay, command.timer)
                 else:
@@ -310,17 +304,9 @@ class Driver:
             scheduler.on_verdicts(answer(lookup, self.caching, self.artifacts), clock.time())
             scheduler.step(clock.time())
 
-    def _cancel_call(self, call_id: int) -> None:
-        held = self._held.pop(call_id, None)
-        if held is None:
-            self.executor.cancel(call_id)
-        else:  # never handed over: it stopped before it began
-            self._abandon(held[1])
-
     def _release(self) -> None:
         """Hand over the held calls whose claims are committed; commit first when some wait."""
-        held = self._held
-        if not held:
+        if not self.handover.held:
             return
         if self.executor.synchronous or (self._durable and not self.journal.background):
             # A synchronous executor runs the call inside submit: its claim is committed and
@@ -329,72 +315,10 @@ class Driver:
         elif self._durable:
             # Nothing to do but wait for the commit: do it here (a hand-off to the writer
             # thread would only add two thread switches to every hop of a chain).
-            self._flush(through=min(after for after, _ in held.values()))
+            self._flush(through=self.handover.first_claim())
         # A cancel asked for meanwhile (a listener, a signal) stops what has not started.
         self._tell_cancel()
-        if self._durable:
-            self._renew_if_late()
-            committed = self.journal.committed
-            calls = [call for after, call in held.values() if after <= committed]
-            for call in calls:
-                del held[call.call_id]
-        else:
-            calls = [call for _, call in held.values()]
-            held.clear()
-        if calls:
-            self._submit(calls)
-
-    def _renew_if_late(self) -> None:
-        """Renew the lease before handing work over when less than half of it is sure to
-        be left: a call started late in a lease could still be running when another
-        orchestrator, judging the lease expired, takes the run over. A renewal refused
-        (``FencedError``: the run was taken over) ends this orchestrator's part; one that
-        blocks (the database is locked) starts nothing meanwhile."""
-        now = self.clock.monotonic()
-        if now - self.journal.last_commit > self.lease / 2:
-            self.journal.heartbeat(now)
-
-    def _submit(self, calls: list[TaskCall]) -> None:
-        crash_point("task_claimed")
-        executor = self.executor
-        for i, call in enumerate(calls):
-            self.in_submit = True
-            started = time.perf_counter()
-            try:
-                executor.submit(call)
-            except KeyboardInterrupt:
-                # Ctrl-C inside an inline task: that task is stopped, the run cancelled.
-                self.request_cancel("interrupted")
-                executor.cancel(call.call_id)
-                for rest in calls[i + 1 :]:
-                    self._abandon(rest)
-                return
-            except Exception as exc:
-                log.exception("executor failed to submit %s", call.key)
-                message = f"the {executor.name} executor could not start it: {exc}"
-                self.report(
-                    call.ended(OutcomeKind.FAILED, ErrorInfo.of(ErrorKind.INTERNAL, message))
-                )
-            else:
-                if not executor.starts_late:
-                    self._arm(call.call_id, call.attempt)
-            finally:
-                self.in_submit = False
-                if executor.synchronous:  # the call ran here: that is not overhead
-                    self.idle += time.perf_counter() - started
-
-    def _arm(self, call_id: int, attempt: int) -> None:
-        """Start the timeout of a call that began to run (a call already ended, or without
-        a timeout, has none to start)."""
-        running = self.scheduler.dispatcher.calls.get(call_id)
-        if running is None or running.attempt != attempt or running.stopping:
-            return
-        timeout = running.entry.node.spec.options.timeout
-        if timeout is not None:
-            self._timers.add(self.clock.monotonic() + timeout, Deadline(call_id, attempt))
-
-    def _abandon(self, call: TaskCall) -> None:
-        self.report(call.ended(OutcomeKind.STOPPED))
+        self.handover.release()
 
     # ------------------------------------------------------------------ commits
 

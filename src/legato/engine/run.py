@@ -319,7 +319,7 @@ def drive(driver: Driver) -> RunResult:
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal interrupted
-        if interrupted or driver.in_submit:
+        if interrupted or driver.handover.in_submit:
             interrupted = True
             raise KeyboardInterrupt
         interrupted = True
