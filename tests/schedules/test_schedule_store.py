@@ -29,8 +29,9 @@ from legato.schedules.cron import Cron
 from legato.schedules.planning import decide_overlap, plan_claim
 from legato.schedules.scheduler import first_due, plan
 from legato.store.sql import SqlRunStore
+from legato.store.sql.run_tables import runs
+from legato.store.sql.schedule_tables import schedules
 from legato.store.sql.schedules import SqlScheduleStore
-from legato.store.sql.schema import runs, schedules
 from schedules.conftest import Stores
 
 HOUR = 3600
@@ -415,7 +416,7 @@ def test_a_thousand_upstream_successes_make_a_thousand_runs(stores: Stores) -> N
 def test_each_move_of_a_followed_alias_makes_one_tick(stores: Stores) -> None:
     from legato.schedules.declare import alias_moved
     from legato.schedules.planning import plan_triggered
-    from legato.store.sql.schema import alias_changes
+    from legato.store.sql.registry_tables import alias_changes
 
     s = stores.schedules
 

@@ -27,8 +27,9 @@ from legato.schedules.cron import Cron
 from legato.schedules.declare import collect
 from legato.schedules.scheduler import first_due
 from legato.store.sql import SqlRunStore
+from legato.store.sql.run_tables import runs
+from legato.store.sql.schedule_tables import schedules
 from legato.store.sql.schedules import SqlScheduleStore
-from legato.store.sql.schema import runs, schedules
 
 PIPELINES = textwrap.dedent(
     """

@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from legato.model.schedules import Catchup, Overlap, ScheduleDef, TickStatus
-from legato.store.sql.schema import runs, scheduler_leases
+from legato.store.sql.run_tables import runs
+from legato.store.sql.schedule_tables import scheduler_leases
 from schedules.conftest import Stores
 
 CHILD = Path(__file__).with_name("scheduler_child.py")

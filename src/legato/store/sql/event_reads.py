@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from legato.model.codec import EVENT_KINDS, event_from_dict
 from legato.model.events import Event, TaskTransitioned
 from legato.model.states import TaskState
-from legato.store.sql.schema import events
+from legato.store.sql.run_tables import events
 
 __all__ = ["read_events"]
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from legato.model.states import TaskState
 from legato.store.base import ItemPage
 from legato.store.sql.reads import task_record
-from legato.store.sql.schema import artifacts, task_runs
+from legato.store.sql.run_tables import artifacts, task_runs
 
 __all__ = ["map_items", "page_of"]
 

@@ -32,14 +32,8 @@ from legato.store.memory_models import (
 )
 from legato.store.sql.batch import dumps, output_json
 from legato.store.sql.connect import dialect_insert
-from legato.store.sql.schema import (
-    alias_changes,
-    model_aliases,
-    model_versions,
-    models,
-    runs,
-    task_runs,
-)
+from legato.store.sql.registry_tables import alias_changes, model_aliases, model_versions, models
+from legato.store.sql.run_tables import runs, task_runs
 from legato.store.sql.transactions import Transactions
 
 __all__ = ["SqlModelStore"]

@@ -17,7 +17,7 @@ from legato.model.tracking import Tracked
 from legato.store.sql.append import Appender
 from legato.store.sql.connect import recipe
 from legato.store.sql.offload import AppendProcess, OffloadLostError
-from legato.store.sql.schema import runs
+from legato.store.sql.run_tables import runs
 from legato.store.sql.statements import SUMMARY_COLUMNS
 from legato.store.sql.transactions import Transactions
 from legato.store.sql.writes import STATEMENTS

@@ -17,7 +17,7 @@ from legato.model.events import RunStarted
 from legato.model.states import TaskState
 from legato.store.base import ItemPage, StepCount
 from legato.store.sql.item_reads import page_of
-from legato.store.sql.schema import events, task_runs
+from legato.store.sql.run_tables import events, task_runs
 
 __all__ = ["run_output", "step_counts", "task_page"]
 

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from legato.model.run_query import RunCursor, RunQuery
 from legato.model.tracking import TrackKind
 from legato.store.sql.connect import postgresql_jsonb
-from legato.store.sql.schema import run_metric_values, runs, tracked_values
+from legato.store.sql.run_tables import runs
+from legato.store.sql.tracking_tables import run_metric_values, tracked_values
 
 __all__ = ["find_runs_statement", "next_cursor"]
 

@@ -28,15 +28,8 @@ from legato.store import metric_summary
 from legato.store.base import RunReading
 from legato.store.refusals import only_match, unknown_run_message
 from legato.store.sql.batch import dumps
-from legato.store.sql.schema import (
-    artifacts,
-    logs,
-    metric_summaries,
-    runs,
-    task_runs,
-    tracked_metrics,
-    tracked_values,
-)
+from legato.store.sql.run_tables import artifacts, logs, runs, task_runs
+from legato.store.sql.tracking_tables import metric_summaries, tracked_metrics, tracked_values
 
 __all__ = [
     "cache_hits",

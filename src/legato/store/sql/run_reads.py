@@ -21,7 +21,7 @@ from legato.model.states import TaskState
 from legato.model.tracking import Tracked
 from legato.store.base import ItemPage, RunReading, StepCount
 from legato.store.sql import event_reads, item_reads, overview_reads, reads
-from legato.store.sql.schema import task_runs
+from legato.store.sql.run_tables import task_runs
 from legato.store.sql.transactions import Transactions
 
 __all__ = ["SqlRunReads"]

@@ -20,16 +20,16 @@ from legato.model.schedules import (
 )
 from legato.store.schedules import FirstDue
 from legato.store.sql import schedule_rows as rows
-from legato.store.sql.schedule_writes import (
-    db_time,
-    insert_ticks,
-    request_cancel,
-)
-from legato.store.sql.schema import (
+from legato.store.sql.schedule_tables import (
     schedule_backfills,
     schedule_ticks,
     scheduler_leases,
     schedules,
+)
+from legato.store.sql.schedule_writes import (
+    db_time,
+    insert_ticks,
+    request_cancel,
 )
 from legato.store.sql.transactions import Transactions
 

@@ -20,7 +20,8 @@ from legato.model.schedules import (
     TickStatus,
 )
 from legato.model.states import RUN_TERMINAL
-from legato.store.sql.schema import runs, schedule_ticks
+from legato.store.sql.run_tables import runs
+from legato.store.sql.schedule_tables import schedule_ticks
 
 __all__ = [
     "active_runs",

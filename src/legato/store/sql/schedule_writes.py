@@ -30,9 +30,9 @@ from legato.model.states import RUN_TERMINAL, RunState
 from legato.store.schedules import Decide, LaunchPass
 from legato.store.sql import schedule_rows as rows
 from legato.store.sql.connect import db_now, dialect_insert
-from legato.store.sql.schema import (
-    alias_changes,
-    runs,
+from legato.store.sql.registry_tables import alias_changes
+from legato.store.sql.run_tables import runs
+from legato.store.sql.schedule_tables import (
     schedule_backfills,
     schedule_files,
     schedule_ticks,

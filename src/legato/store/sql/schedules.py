@@ -30,7 +30,9 @@ from legato.model.states import RUN_TERMINAL
 from legato.store.schedules import Decide, LaunchPass, Plan, TriggerPlan
 from legato.store.sql import schedule_rows as rows
 from legato.store.sql.connect import db_now
+from legato.store.sql.run_tables import runs
 from legato.store.sql.schedule_admin import SqlScheduleAdmin
+from legato.store.sql.schedule_tables import schedule_backfills, schedule_ticks, schedules
 from legato.store.sql.schedule_writes import (
     claim_files_in,
     decide_group,
@@ -39,12 +41,6 @@ from legato.store.sql.schedule_writes import (
     request_cancel,
     tick_update,
     triggering,
-)
-from legato.store.sql.schema import (
-    runs,
-    schedule_backfills,
-    schedule_ticks,
-    schedules,
 )
 
 __all__ = ["SqlScheduleStore"]

@@ -28,14 +28,10 @@ from legato.model.states import TaskState
 from legato.store.sql.batch import ERROR_CLEARED, ERROR_KEPT, ChangeShape
 from legato.store.sql.connect import db_now, dialect_insert, postgresql_array
 from legato.store.sql.prepared import Prepared
-from legato.store.sql.schema import (
-    artifacts,
-    cache_entries,
-    events,
+from legato.store.sql.run_tables import artifacts, cache_entries, events, runs, task_runs
+from legato.store.sql.tracking_tables import (
     metric_summaries,
     run_metric_values,
-    runs,
-    task_runs,
     tracked_metrics,
     tracked_values,
 )

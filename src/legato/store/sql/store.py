@@ -25,7 +25,7 @@ from legato.store.sql.offloading import Offloading
 from legato.store.sql.queries import find_runs_statement, next_cursor
 from legato.store.sql.readonly import check_schema, read_only_engine
 from legato.store.sql.run_reads import SqlRunReads
-from legato.store.sql.schema import (
+from legato.store.sql.run_tables import (
     cache_entries,
     logs,
     pipeline_versions,

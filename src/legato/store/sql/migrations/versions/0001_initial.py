@@ -17,7 +17,7 @@ depends_on: str | None = None
 
 # Tables keyed by text are clustered on that key in SQLite (WITHOUT ROWID): one b-tree to
 # write per row instead of a table and an index.
-# Written out here rather than imported from legato.store.sql.schema: a migration is frozen
+# Written out here rather than imported from legato.store.sql.catalog: a migration is frozen
 # once released, whatever the current tables become.
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -15,7 +15,7 @@ down_revision: str | None = "0001"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-# Written out here rather than imported from legato.store.sql.schema: a migration is frozen
+# Written out here rather than imported from legato.store.sql.catalog: a migration is frozen
 # once released, whatever the current tables become.
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
