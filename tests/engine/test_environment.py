@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import legato
 from legato.config import load_settings
 from legato.define.loader import load_pipeline
+from legato.engine import environment
 from legato.engine.environment import git_state, snapshot_soon
 from legato.engine.storage import open_storage
 
@@ -91,6 +93,26 @@ def test_a_snapshot_asked_early_says_what_git_says_when_it_is_taken(tmp_path: Pa
         "commit": git(repo, "rev-parse", "HEAD"),
         "dirty": True,
     }
+
+
+def test_a_git_that_hangs_or_is_missing_leaves_the_git_facts_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = repository(tmp_path / "repo")
+    hanging = tmp_path / "bin"
+    hanging.mkdir()
+    (hanging / "git").write_text(f"#!/bin/sh\nexec {shutil.which('sleep')} 30\n")
+    (hanging / "git").chmod(0o755)
+    monkeypatch.setattr(environment, "_GIT_TIMEOUT_S", 0.2)
+    monkeypatch.setenv("PATH", str(hanging))
+    soon = snapshot_soon(str(repo / "pipe.py"))
+    git_process = soon._git
+    assert soon()["git"] == {}
+    assert git_process is not None
+    assert git_process.returncode is not None  # killed and reaped
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert snapshot_soon(str(repo / "pipe.py"))()["git"] == {}
 
 
 def test_a_run_recorded_from_a_repository_carries_its_commit(

@@ -9,8 +9,6 @@ import platform
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,7 @@ def _packages() -> dict[str, str]:
 
 
 _STATUS_ARGS = ("status", "--porcelain=v2", "--branch", "--untracked-files=no")
+_GIT_TIMEOUT_S = 5.0
 
 
 def git_state(folder: Path) -> dict[str, Any]:
@@ -57,13 +56,18 @@ def git_state(folder: Path) -> dict[str, Any]:
             ["git", "-C", str(folder), *_STATUS_ARGS],
             capture_output=True,
             text=True,
-            timeout=5,
+            timeout=_GIT_TIMEOUT_S,
             check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
+    return _git_facts(folder, out)
+
+
+def _git_facts(folder: Path, status: str) -> dict[str, Any]:
+    """What ``git status`` (:data:`_STATUS_ARGS`) run in ``folder`` printed, as facts."""
     commit, dirty = None, False
-    for line in out.splitlines():
+    for line in status.splitlines():
         if line.startswith("# branch.oid "):
             commit = line.split()[2]
         elif line and not line.startswith("#"):
@@ -74,28 +78,56 @@ def git_state(folder: Path) -> dict[str, Any]:
     return {"root": str(root), "commit": commit, "dirty": dirty}
 
 
-Snapshot = Callable[[], dict[str, Any]]
-"""The environment of this process when called: Python, platform, packages, host, user,
-and the git facts of the repository holding the pipeline's source file."""
+class Snapshot:
+    """The environment a run records (Python, platform, packages, host, user, and the git
+    facts of the repository holding the pipeline's source file), its git process started
+    when this is made and read when it is called: git runs while the caller goes on
+    preparing the run.
+
+    The process is started and read on the caller's thread, not waited for on a thread of
+    its own: such a thread needs the interpreter lock at each step of ``subprocess`` while
+    the caller, preparing the run, holds it, and the wait for it grew from git's 3 ms to
+    7 ms of a run's preparation (its lock handed over only every switch interval). Call it
+    once: that reads git's answer and reaps its process."""
+
+    def __init__(self, source_file: str | None) -> None:
+        self._folder = Path(source_file).resolve().parent if source_file else Path.cwd()
+        try:
+            self._git: subprocess.Popen[str] | None = subprocess.Popen(
+                ["git", "-C", str(self._folder), *_STATUS_ARGS],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError:  # no git here
+            self._git = None
+
+    def __call__(self) -> dict[str, Any]:
+        return _snapshot(self._git_facts())
+
+    def _git_facts(self) -> dict[str, Any]:
+        git, self._git = self._git, None
+        if git is None:
+            return {}
+        try:
+            out, _ = git.communicate(timeout=_GIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            _stop(git)
+            return {}
+        if git.returncode != 0:
+            return {}
+        return _git_facts(self._folder, out)
+
+
+def _stop(git: subprocess.Popen[str]) -> None:
+    git.kill()
+    git.communicate()
 
 
 def snapshot_soon(source_file: str | None) -> Snapshot:
-    """The environment a run records, its git process started now on a thread of its own:
-    it runs while the caller goes on preparing the run, and is waited for when the snapshot
-    is taken. A run that fails before then leaves the thread to end by itself (``git`` has
-    a timeout)."""
-    folder = Path(source_file).resolve().parent if source_file else Path.cwd()
-    found: list[dict[str, Any]] = []
-    thread = threading.Thread(
-        target=lambda: found.append(git_state(folder)), name="legato-git", daemon=True
-    )
-    thread.start()
-
-    def taken() -> dict[str, Any]:
-        thread.join()
-        return _snapshot(found[0] if found else {})
-
-    return taken
+    """The environment a run records, its git process started now (see :class:`Snapshot`)."""
+    return Snapshot(source_file)
 
 
 def _snapshot(git: dict[str, Any]) -> dict[str, Any]:

@@ -186,11 +186,15 @@ def prepare(
             echo_logs=options.echo_logs,
         )
     # The run is valid (a refused one starts nothing): its git state is asked for now, and
-    # read when the run is recorded, while the code is fingerprinted and earlier runs read.
-    environment = snapshot_soon(_source_file(pipeline))
-    fingerprinter = Fingerprinter()
-    codes = CodeDigests(plan, fingerprinter.code)
-    earlier = [r.run_id for r in storage.runs.list_runs(pipeline=plan.pipeline, limit=3)]
+    # read (the git process reaped, however this ends) once the code is fingerprinted and
+    # earlier runs read.
+    snapshot = snapshot_soon(_source_file(pipeline))
+    try:
+        fingerprinter = Fingerprinter()
+        codes = CodeDigests(plan, fingerprinter.code)
+        earlier = [r.run_id for r in storage.runs.list_runs(pipeline=plan.pipeline, limit=3)]
+    finally:
+        environment = snapshot()
     owner = owner_token()
     now = clock.time()
     storage.runs.create_run(
@@ -205,7 +209,7 @@ def prepare(
             heartbeat_at=now,
             owner=owner,
             environment={
-                **mask_values(environment()),  # argv, say
+                **mask_values(environment),  # argv, say
                 "profile": settings.profile,
                 "config": settings.source,
                 "lease": settings.stale_after,  # how long the owner's ownership lasts unrenewed
