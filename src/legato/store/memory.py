@@ -1,26 +1,24 @@
 """The in-memory run store: the reference implementation of :class:`~legato.store.base.RunStore`.
 
-Nothing touches the disk, so it suits tests and notebooks that want no files. It applies each
-event on its own, in order, with the task fold of :mod:`legato.model.fold` (the engine's
-reducer's too), fenced by its ``admits``; the SQL store gets the same results by composing a
-batch's changes per task and upserting them in SQL, and the conformance suite
-(``tests/store/conformance.py``) holds both to the same answers. One lock guards everything, so
-one store may be shared by threads.
+Nothing touches the disk, so it suits tests and notebooks that want no files. This module
+holds the runs by id and decides who may write what (owners, fencing, leases on the store's
+clock); each run's event log and the records folded from it are a
+:class:`~legato.store.memory_runs.MemoryRun`, and the cache every run shares is a
+:class:`~legato.store.memory_cache.MemoryCache`. One lock guards everything, so one store may
+be shared by threads.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from legato.errors import FencedError, RunExistsError, StoreError, UnknownRunError
-from legato.model.artifacts import ArtifactRef
-from legato.model.events import Event, MapExpanded, RunStarted, RunTransitioned, TaskTransitioned
-from legato.model.fold import add_planned, admits, apply, change_of, expand
+from legato.model.events import Event
 from legato.model.jsonable import to_jsonable
 from legato.model.records import TaskRecord
 from legato.model.registry import ModelVersion
@@ -30,9 +28,11 @@ from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked
 from legato.store import tallies
 from legato.store.base import RunReading
+from legato.store.memory_cache import MemoryCache
 from legato.store.memory_models import MemoryModelStore, fence_version
 from legato.store.memory_queries import find_runs
 from legato.store.memory_reads import MemoryRunReads
+from legato.store.memory_runs import MemoryRun
 from legato.store.refusals import (
     check_batch,
     fenced_message,
@@ -44,22 +44,6 @@ from legato.store.refusals import (
 __all__ = ["MemoryRunStore"]
 
 
-@dataclass(slots=True)
-class _Run:
-    info: RunInfo
-    last_seq: int = 0
-    events: list[Event] = field(default_factory=list)
-    tasks: dict[str, TaskRecord] = field(default_factory=dict)
-    tracked: dict[tuple[str, int, str, str, int], Tracked] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _CacheEntry:
-    hit: CacheHit
-    task_name: str
-    order: int
-
-
 class MemoryRunStore(MemoryRunReads):
     """A :class:`~legato.store.base.RunStore` that keeps everything in this process."""
 
@@ -69,11 +53,11 @@ class MemoryRunStore(MemoryRunReads):
         self._clock = clock
         """The store's clock: it stamps heartbeats and judges leases, as a database's does."""
         self._lock = threading.Lock()
-        self._runs: dict[str, _Run] = {}
-        self._artifacts: dict[str, ArtifactRef] = {}
-        self._cache: list[_CacheEntry] = []
+        self._runs: dict[str, MemoryRun] = {}
+        self._numbers = itertools.count(1)
+        """One sequence for the cache's entries and the log's: a log entry's ``seq``."""
+        self._cache = MemoryCache(self._numbers)
         self._logs: list[LogEntry] = []
-        self._counter = 0
         self._models = MemoryModelStore(self._fence_version)
 
     @property
@@ -105,7 +89,7 @@ class MemoryRunStore(MemoryRunReads):
         with self._lock:
             if run.run_id in self._runs:
                 raise RunExistsError(f"a run with id {run.run_id!r} exists already")
-            self._runs[run.run_id] = _Run(info=_copy_info(run))
+            self._runs[run.run_id] = MemoryRun(info=_copy_info(run))
 
     def get_run(self, run_id: str) -> RunInfo:
         """The run with this id or the only one whose id starts with it."""
@@ -199,32 +183,10 @@ class MemoryRunStore(MemoryRunReads):
             run = self._owned(run_id, owner)
             if events:
                 check_batch(run_id, run.last_seq, events)
-            for record in tracked:
-                if record.run_id != run_id:
-                    raise StoreError(
-                        f"a tracked value of run {record.run_id!r} cannot be appended to "
-                        f"run {run_id!r}"
-                    )
-            for record in tracked:
-                ident = (record.key, record.attempt, record.kind.value, record.name, record.step)
-                run.tracked[ident] = record
+            run.track(tracked)
             if not events:
                 return
-            info = run.info
-            for event in events:
-                if isinstance(event, TaskTransitioned):
-                    self._task(run, event)
-                elif isinstance(event, MapExpanded):
-                    expand(run.tasks, event)
-                elif isinstance(event, RunTransitioned):
-                    info = dataclasses.replace(
-                        info,
-                        state=event.state,
-                        reason=event.reason or info.reason,
-                        ended_at=event.at if event.state.is_terminal else None,
-                    )
-                elif isinstance(event, RunStarted):
-                    add_planned(run.tasks, event)
+            info = run.fold(events, self._cache)
             run.info = dataclasses.replace(info, heartbeat_at=self._clock())
             run.events.extend(events)
             run.last_seq = events[-1].seq
@@ -242,20 +204,11 @@ class MemoryRunStore(MemoryRunReads):
         """The run's events after ``after_seq`` (of ``kinds``; the task events of ``keys``,
         into ``states``), in order, ``limit`` of them when given (none for an unknown
         run)."""
-        task_only = keys is not None or states is not None
-        keys = None if keys is None else frozenset(keys)
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return []
-            found = [
-                e
-                for e in run.events
-                if e.seq > after_seq
-                and (kinds is None or type(e) in kinds)
-                and (not task_only or _among(e, keys, states))
-            ]
-            return found if limit is None else found[:limit]
+            return run.events_after(after_seq, limit=limit, kinds=kinds, keys=keys, states=states)
 
     def read_runs(
         self,
@@ -284,7 +237,7 @@ class MemoryRunStore(MemoryRunReads):
             run = self._runs.get(run_id)
             if run is None:
                 return []
-            found = [run.tracked[k] for k in sorted(run.tracked)]
+            found = run.tracked_values()
         return tallies.extremes(found) if extremes else found
 
     def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
@@ -293,7 +246,7 @@ class MemoryRunStore(MemoryRunReads):
             run = self._runs.get(run_id)
             if run is None:
                 return {}
-            return {k: dict(t.cache_parts) for k, t in run.tasks.items() if t.cache_parts}
+            return run.cache_parts()
 
     def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
         """The task projection: planned tasks in plan order, then map items as they appeared
@@ -302,72 +255,25 @@ class MemoryRunStore(MemoryRunReads):
             run = self._runs.get(run_id)
             if run is None:
                 return []
-            if keys is None:
-                return list(run.tasks.values())
-            wanted = set(keys)
-            return [r for r in run.tasks.values() if r.key in wanted]
-
-    def _task(self, run: _Run, event: TaskTransitioned) -> None:
-        old = run.tasks.get(event.key)
-        if old is None:  # a key no plan named: kept all the same, named after itself
-            run.tasks[event.key] = apply(
-                TaskRecord(key=event.key, name=event.key), change_of(event)
-            )
-        elif admits(old.state, old.attempt, event.attempt):
-            run.tasks[event.key] = apply(old, change_of(event))
-        if event.output is not None:
-            self._artifacts.setdefault(event.output.checksum, event.output)
-        if (
-            event.state is TaskState.SUCCEEDED
-            and event.output is not None
-            and event.cache_key is not None
-            and event.cache_hit is None
-        ):
-            self._counter += 1
-            hit = CacheHit(
-                key=event.cache_key,
-                output=event.output,
-                run_id=event.run_id,
-                task=event.key,
-                created_at=event.at,
-            )
-            name = run.tasks[event.key].name
-            self._cache.append(_CacheEntry(hit=hit, task_name=name, order=self._counter))
+            return run.task_records(keys)
 
     # -- cache -----------------------------------------------------------------------------
 
     def lookup_cache(self, keys: Sequence[str]) -> dict[str, CacheHit]:
         """The newest entry for each key that has one."""
-        wanted = set(keys)
-        best: dict[str, _CacheEntry] = {}
         with self._lock:
-            for entry in self._cache:
-                key = entry.hit.key
-                if key not in wanted:
-                    continue
-                current = best.get(key)
-                if current is None or (entry.hit.created_at, entry.order) > (
-                    current.hit.created_at,
-                    current.order,
-                ):
-                    best[key] = entry
-        return {key: entry.hit for key, entry in best.items()}
+            return self._cache.lookup(keys)
 
     def clear_cache(self, *, task: str | None = None) -> int:
         """Forget all entries, or those of one task (its name, or its key in a run)."""
         with self._lock:
-            keep = [
-                e for e in self._cache if task is not None and task not in (e.task_name, e.hit.task)
-            ]
-            dropped = len(self._cache) - len(keep)
-            self._cache = keep
-            return dropped
+            return self._cache.clear(task)
 
     def task_names(self) -> list[str]:
         """The names of every task of any run and of cache entries, sorted."""
         with self._lock:
             names = {r.name for run in self._runs.values() for r in run.tasks.values()}
-            return sorted(names | {e.task_name for e in self._cache})
+            return sorted(names | self._cache.task_names())
 
     # -- logs ------------------------------------------------------------------------------
 
@@ -378,8 +284,7 @@ class MemoryRunStore(MemoryRunReads):
                 if entry.run_id not in self._runs:
                     raise UnknownRunError(unknown_run_message(entry.run_id, self.url))
             for entry in entries:
-                self._counter += 1
-                self._logs.append(dataclasses.replace(entry, seq=self._counter))
+                self._logs.append(dataclasses.replace(entry, seq=next(self._numbers)))
 
     def read_logs(
         self, run_id: str, *, key: str | None = None, after_seq: int = 0
@@ -406,13 +311,13 @@ class MemoryRunStore(MemoryRunReads):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _get(self, run_id: str) -> _Run:
+    def _get(self, run_id: str) -> MemoryRun:
         run = self._runs.get(run_id)
         if run is None:
             raise UnknownRunError(unknown_run_message(run_id, self.url))
         return run
 
-    def _owned(self, run_id: str, owner: str) -> _Run:
+    def _owned(self, run_id: str, owner: str) -> MemoryRun:
         run = self._get(run_id)
         if run.info.owner != owner:
             raise FencedError(fenced_message(run_id, run.info.owner, run.info.epoch))
@@ -421,15 +326,3 @@ class MemoryRunStore(MemoryRunReads):
 
 def _copy_info(run: RunInfo) -> RunInfo:
     return dataclasses.replace(run, params=dict(run.params), environment=dict(run.environment))
-
-
-def _among(
-    event: Event, keys: Collection[str] | None, states: Collection[TaskState] | None
-) -> bool:
-    """Whether ``event`` is a task event of one of ``keys`` into one of ``states`` (either
-    when not given)."""
-    return (
-        isinstance(event, TaskTransitioned)
-        and (keys is None or event.key in keys)
-        and (states is None or event.state in states)
-    )
