@@ -37,13 +37,14 @@ imported yet (a lazy import) counts by its source file and those of the user mod
 imports, found without importing anything; once imported, by its code like any other.
 
 **Values** read by code (globals, closure cells, defaults, class constants) count by a
-canonical form: ``None``, bools, numbers, strings, bytes, tuples, lists, dicts (in order),
-sets (sorted), enum members, dataclass instances, instances of user classes (their
-``__dict__``), partials, dates, decimals, paths, regular expressions, numpy arrays and
-scalars of plain dtypes (by their bytes). Any other object counts by its type's qualified
-name (and library version) only: changing such an object, a model held in a global say, is
-not seen; bump the task's cache version for those. Module and file names are not hashed, so
-moving unchanged code to another module keeps its fingerprint.
+canonical form (:mod:`legato.define.code_values`): ``None``, bools, numbers, strings,
+bytes, tuples, lists, dicts (in order), sets (sorted), enum members, dataclass instances,
+instances of user classes (their ``__dict__``), partials, dates, decimals, paths, regular
+expressions, numpy arrays and scalars of plain dtypes (by their bytes). Any other object
+counts by its type's qualified name (and library version) only: changing such an object, a
+model held in a global say, is not seen; bump the task's cache version for those. Module
+and file names are not hashed, so moving unchanged code to another module keeps its
+fingerprint.
 
 **Cycles and memoisation.** Each user function or class is a node: a digest of its own code
 and values (naming what it uses shallowly) and edges to the nodes it uses. A fingerprint
@@ -60,44 +61,22 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import datetime
-import decimal
 import enum
-import fractions
-import functools
 import importlib.util
-import pathlib
-import re
 import sys
 import types
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-import xxhash
-
 from legato.define.code_objects import FORMAT, PYTHON, Token, code_info, digest
-from legato.define.code_origin import STD, origin_of, qualname, unloaded
+from legato.define.code_origin import STD, origin_of, unloaded
+from legato.define.code_values import encode, encode_members, task_spec
 from legato.define.graph import Graph
 from legato.define.versions import version_of
 from legato.model.specs import TaskSpec
 
 __all__ = ["FORMAT", "Fingerprinter", "code_fingerprint", "code_fingerprints", "graph_fingerprint"]
 
-_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes})
-_SCALARS: tuple[type[Any], ...] = (int, float, complex, str, bytes)
-_CONTAINERS: tuple[type[Any], ...] = (tuple, list, dict, set, frozenset)
-_BY_REPR = (  # types whose repr is deterministic and shows the whole value
-    datetime.date,
-    datetime.time,
-    datetime.timedelta,
-    decimal.Decimal,
-    fractions.Fraction,
-    uuid.UUID,
-    pathlib.PurePath,
-)
-_CODE_LIKE = (types.FunctionType, staticmethod, classmethod, property, type)
-_MAX_DEPTH = 64
 _MISSING: Any = object()
 
 
@@ -125,7 +104,7 @@ class Fingerprinter:
         ``fn`` is a function, a ``legato.Task`` (same digest as its function) or any other
         callable: a partial, a bound method, a class.
         """
-        spec = _task_spec(fn)
+        spec = task_spec(fn)
         target = fn if spec is None else spec.fn
         if not isinstance(target, types.FunctionType):
             return self._code(fn, spec)
@@ -136,7 +115,7 @@ class Fingerprinter:
 
     def _code(self, fn: object, spec: TaskSpec | None) -> str:
         edges: list[object] = []
-        token = self._encode(fn if spec is None else spec.fn, edges)
+        token = encode(fn if spec is None else spec.fn, edges)
         digests: dict[int, str] = {}
         while edges:
             obj = edges.pop()
@@ -175,8 +154,8 @@ class Fingerprinter:
             "function",
             fn.__qualname__,
             info.digest,
-            self._encode(fn.__defaults__, edges),
-            self._encode(fn.__kwdefaults__, edges),
+            encode(fn.__defaults__, edges),
+            encode(fn.__kwdefaults__, edges),
             closure,
             tuple(refs),  # in the order of the code: deterministic
         )
@@ -186,7 +165,7 @@ class Fingerprinter:
             contents = cell.cell_contents
         except ValueError:  # not assigned yet
             return ("empty",)
-        return self._encode(contents, edges)
+        return encode(contents, edges)
 
     def _class(self, cls: type, edges: list[object]) -> Token:
         meta = type(cls)
@@ -194,21 +173,10 @@ class Fingerprinter:
         return (
             "class",
             cls.__qualname__,
-            None if meta is type else self._encode(meta, edges),
-            tuple(self._encode(base, edges) for base in cls.__bases__ if base is not object),
-            self._members(cls.__dict__, edges, frozenset()),
-            tuple((name, self._encode(m.value, edges)) for name, m in members.items()),
-        )
-
-    def _members(
-        self, table: Mapping[str, object], edges: list[object], path: frozenset[int]
-    ) -> Token:
-        """A class's or module's attributes. Dunder and sunder data (``__module__``,
-        ``_member_map_``...) is bookkeeping that the rest already reflects."""
-        return tuple(
-            (name, self._encode(value, edges, path))
-            for name, value in sorted(table.items())
-            if not (name[:1] == "_" == name[-1:] and not isinstance(value, _CODE_LIKE))
+            None if meta is type else encode(meta, edges),
+            tuple(encode(base, edges) for base in cls.__bases__ if base is not object),
+            encode_members(cls.__dict__, edges, frozenset()),
+            tuple((name, encode(m.value, edges)) for name, m in members.items()),
         )
 
     # -- what code reads
@@ -229,7 +197,7 @@ class Fingerprinter:
             path += "." + attr
             if obj is _MISSING:
                 return ("global", path, ("missing",))
-        return ("global", path, self._encode(obj, edges))
+        return ("global", path, encode(obj, edges))
 
     def _import(
         self,
@@ -259,8 +227,7 @@ class Fingerprinter:
             return [] if origin == STD else [("import", written, *origin)]
         if froms:
             return [
-                ("import", written, attr, self._encode(_attribute(module, attr), edges))
-                for attr in froms
+                ("import", written, attr, encode(_attribute(module, attr), edges)) for attr in froms
             ]
         # ``import helpers`` in a body: its attributes are read from a local variable, out of
         # sight of the global chains; take those whose names the code uses.
@@ -271,117 +238,8 @@ class Fingerprinter:
             if isinstance(sub, types.ModuleType) and origin_of(sub.__name__) is None:
                 table = vars(sub)
                 used = sorted(n for n in names & table.keys() if not n.startswith("__"))
-                out.extend(("import", written, n, self._encode(table[n], edges)) for n in used)
+                out.extend(("import", written, n, encode(table[n], edges)) for n in used)
         return out
-
-    # -- values
-
-    def _encode(self, value: Any, edges: list[object], path: frozenset[int] = frozenset()) -> Token:
-        """The canonical form of ``value``; the user functions and classes it holds are
-        appended to ``edges``."""
-        kind = type(value)
-        if kind in _PLAIN:
-            return value
-        if id(value) in path or len(path) > _MAX_DEPTH:
-            return ("cycle",)
-        inner = path | {id(value)}
-        if kind is tuple or kind is list:
-            return (kind.__name__, *(self._encode(v, edges, inner) for v in value))
-        if kind is dict:
-            items = value.items()
-            return (
-                "dict",
-                *((self._encode(k, edges, inner), self._encode(v, edges, inner)) for k, v in items),
-            )
-        if kind is set or kind is frozenset:
-            return (
-                kind.__name__,
-                *sorted((self._encode(v, edges, inner) for v in value), key=repr),
-            )
-        if isinstance(value, types.FunctionType):
-            origin = origin_of(value.__module__)
-            if origin is not None:
-                return (*origin, qualname(value))
-            edges.append(value)
-            return ("fn", value.__qualname__, code_info(value.__code__).digest)
-        if isinstance(value, type):
-            origin = origin_of(value.__module__)
-            if origin is not None:
-                return (*origin, qualname(value))
-            edges.append(value)
-            return ("class", value.__qualname__)
-        if isinstance(value, types.ModuleType):
-            origin = origin_of(value.__name__)
-            if origin is not None:
-                return (*origin, value.__name__)
-            # A user module used whole (``getattr(helpers, name)``, an argument, a closure
-            # cell): what is read of it cannot be known, so all of it counts, one level deep.
-            table = {
-                k: ("module", _short(v))
-                if isinstance(v, types.ModuleType) and not origin_of(v.__name__)
-                else v
-                for k, v in vars(value).items()
-            }
-            return ("module", _short(value), self._members(table, edges, inner))
-        return self._other(value, edges, inner)
-
-    def _other(self, value: Any, edges: list[object], path: frozenset[int]) -> Token:
-        kind = type(value)
-        origin = origin_of(kind.__module__)
-        label = kind.__qualname__ if origin is None else qualname(kind)
-        if isinstance(value, enum.Enum):
-            return ("enum", label, value.name, self._encode(value.value, edges, path))
-        spec = _task_spec(value)
-        if spec is not None:
-            return ("task", self._encode(spec.fn, edges, path))
-        parts: tuple[object, ...] | None = None
-        if isinstance(value, functools.partial):
-            parts = (value.func, value.args, value.keywords)
-        elif isinstance(value, types.MethodType):
-            parts = (value.__func__, value.__self__)
-        elif isinstance(value, staticmethod | classmethod):
-            parts = (value.__func__,)
-        elif isinstance(value, property):
-            parts = (value.fget, value.fset, value.fdel)
-        elif isinstance(value, functools.cached_property):
-            parts = (value.func,)
-        elif dataclasses.is_dataclass(value):
-            fields = dataclasses.fields(value)
-            parts = (kind, *((f.name, getattr(value, f.name, None)) for f in fields))
-        if parts is not None:
-            return (label, *(self._encode(p, edges, path) for p in parts))
-        for scalar in _SCALARS:
-            if isinstance(value, scalar):  # str subclasses, numpy.float64...
-                return ("as", label, scalar(value))
-        for container in _CONTAINERS:
-            if isinstance(value, container):  # namedtuples, OrderedDict, Counter...
-                return ("as", label, self._encode(container(value), edges, path))
-        if isinstance(value, bytearray | memoryview):
-            return (label, bytes(value))
-        if isinstance(value, range):
-            return ("range", value.start, value.stop, value.step)
-        if isinstance(value, _BY_REPR):
-            return ("repr", label, repr(value))
-        if isinstance(value, re.Pattern):
-            return ("regex", value.pattern, value.flags)
-        if isinstance(value, types.CodeType):
-            return ("code", code_info(value).digest)
-        array = _array(value)
-        if array is not None:
-            return array
-        wrapped = getattr(value, "__wrapped__", None) if callable(value) else None
-        if wrapped is not None:  # functools.lru_cache and other wrappers that keep it
-            return ("wrapped", label, self._encode(wrapped, edges, path))
-        if origin is None:  # an instance of a user class: the class and its plain state
-            state = getattr(value, "__dict__", None)
-            state = dict(state) if isinstance(state, dict) else None
-            return ("object", self._encode(kind, edges, path), self._encode(state, edges, path))
-        return (*origin, "instance", qualname(kind), qualname(value))
-
-
-def _short(module: types.ModuleType) -> str:
-    """A module's name without its package: fingerprints survive moving code."""
-    return module.__name__.rpartition(".")[2]
 
 
 def _attribute(module: types.ModuleType, attr: str) -> Any:
@@ -389,28 +247,6 @@ def _attribute(module: types.ModuleType, attr: str) -> Any:
     if value is _MISSING:  # a submodule not bound in its package yet
         value = sys.modules.get(f"{module.__name__}.{attr}", _MISSING)
     return value
-
-
-def _task_spec(value: object) -> TaskSpec | None:
-    """The spec of a ``legato.Task``, found by its ``spec`` attribute (``define.task``
-    imports this module, so not by its class)."""
-    try:
-        spec = getattr(value, "spec", None)
-    except Exception:  # a proxy whose __getattr__ raises something odd
-        return None
-    return spec if isinstance(spec, TaskSpec) else None
-
-
-def _array(value: object) -> Token | None:
-    """A numpy array or scalar of a plain dtype, by dtype, shape and bytes (without importing
-    numpy)."""
-    if type(value).__module__ != "numpy":
-        return None
-    data: Any = value
-    dtype = getattr(data, "dtype", None)
-    if dtype is None or dtype.hasobject or not callable(getattr(data, "tobytes", None)):
-        return None
-    return ("ndarray", str(dtype), tuple(data.shape), xxhash.xxh3_128_hexdigest(data.tobytes()))
 
 
 # --------------------------------------------------------------------------------- public
