@@ -21,7 +21,7 @@ from legato.config import (
     Settings,
     load_settings,
 )
-from legato.engine import run as run_module
+from legato.engine import executor_choice
 from legato.errors import ConfigError, DefinitionError, UnknownRunError
 from legato.store.open import open_run_store
 
@@ -308,7 +308,7 @@ def _config_accepts(folder: Path, key: str, value: str) -> bool:
 
 def _engine_builds(name: str) -> bool:
     try:
-        executor = run_module.make_executor(name, max_workers=1)
+        executor = executor_choice.make_executor(name, max_workers=1)
     except DefinitionError:
         return False
     executor.close()  # never opened: nothing started
@@ -583,15 +583,15 @@ def test_the_profiles_failure_policy_applies_and_arguments_win(project: Path) ->
 
 def test_an_explicit_executor_wins_and_gets_the_profiles_concurrency(project: Path) -> None:
     settings = load_settings("other")
-    threads = run_module.executor_for(None, settings)
+    threads = executor_choice.executor_for(None, settings)
     assert threads.name == "threads"
     assert threads.capacity.slots == 3
-    processes = run_module.executor_for("processes", settings)
+    processes = executor_choice.executor_for("processes", settings)
     assert processes.name == "processes"
     assert processes.capacity.slots == 3
-    assert run_module.executor_for("inline", settings).capacity.slots == 1
+    assert executor_choice.executor_for("inline", settings).capacity.slots == 1
     given = legato.InlineExecutor()
-    assert run_module.executor_for(given, settings) is given
+    assert executor_choice.executor_for(given, settings) is given
 
 
 def test_resume_finds_the_run_in_the_profiles_store(project: Path) -> None:

@@ -15,7 +15,7 @@ __all__ = ["ExecutorName", "FailurePolicy"]
 
 class ExecutorName(StrEnum):
     """The executors a run can name (``legato.run(executor=...)``, a profile's
-    ``executor``, ``legato run --executor``); ``legato.engine.run.make_executor`` builds
+    ``executor``, ``legato run --executor``); ``legato.engine.executor_choice.make_executor`` builds
     each."""
 
     INLINE = "inline"

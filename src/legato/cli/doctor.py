@@ -28,7 +28,7 @@ from legato.cli.exits import FAILED, OK, CommandError
 from legato.cli.formats import console, size, timestamp
 from legato.cli.settings import load, mask
 from legato.config import Settings
-from legato.engine.run import executor_for
+from legato.engine.executor_choice import executor_for
 from legato.store.artifacts import FsspecArtifactStore
 from legato.store.artifacts.temps import Swept
 from legato.store.base import RunStore

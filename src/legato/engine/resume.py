@@ -17,12 +17,13 @@ from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching, CodeDigests
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
+from legato.engine.executor_choice import executor_for
 from legato.engine.journal import Journal
 from legato.engine.options import ResumeOptions, takes_resume_options
 from legato.engine.plan import Plan, build_plan, check_capacity
 from legato.engine.reducer import fold
 from legato.engine.result import RunResult
-from legato.engine.run import drive, executor_for
+from legato.engine.run import drive
 from legato.engine.saga import summary, unfinished
 from legato.engine.storage import resolve_storage
 from legato.engine.stored import damaged_outputs

@@ -7,138 +7,35 @@ import signal
 import threading
 from collections.abc import Iterable, Mapping
 from types import FrameType
-from typing import Any, assert_never
+from typing import Any
 
 from legato._crash import crash_point
-from legato.choices import ExecutorName
-from legato.config import Settings, load_settings
+from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.graph import Graph
 from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching, CodeDigests, previous_parts
-from legato.engine.capacities import check_given, with_amounts
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
 from legato.engine.environment import snapshot_soon
+from legato.engine.executor_choice import executor_for
 from legato.engine.journal import Journal
 from legato.engine.options import RunOptions, takes_run_options
 from legato.engine.plan import build_plan, check_capacity
 from legato.engine.result import RunResult
 from legato.engine.storage import resolve_storage
 from legato.errors import DefinitionError, RunInterrupted
-from legato.executors.base import Executor
-from legato.executors.inline import InlineExecutor
-from legato.executors.threads import ThreadsExecutor
 from legato.liveness import owner_token
 from legato.model.cache_options import CacheOptions
 from legato.model.ids import new_run_id
 from legato.model.runs import RunInfo
-from legato.model.specs import Capacity, FailurePolicy
+from legato.model.specs import FailurePolicy
 from legato.runtime.data import LiveData, StoredData
 from legato.runtime.secrets import check_params, mask_values, watch
 from legato.store.hashing import fingerprint_path
 
-__all__ = [
-    "DEFAULT_EXECUTOR",
-    "RunHandle",
-    "drive",
-    "executor_for",
-    "make_executor",
-    "prepare",
-    "run",
-    "start",
-]
-
-DEFAULT_EXECUTOR = "threads"
-"""ML steps spend their time in NumPy/SciPy/scikit-learn/PyTorch code that releases the GIL,
-so threads run them in parallel with no serialisation and shared memory. Choose
-``"processes"`` for GIL-bound Python, hard timeouts and isolation from crashing workers."""
-
-
-def _build_executor(
-    name: ExecutorName,
-    max_workers: int | None,
-    capacity: Capacity | None = None,
-    ray_address: str | None = None,
-) -> Executor:
-    # A match, not a table: mypy checks it handles every ExecutorName.
-    match name:
-        case ExecutorName.INLINE:
-            return InlineExecutor(capacity)  # one call at a time, always
-        case ExecutorName.THREADS:
-            return ThreadsExecutor(max_workers=max_workers, capacity=capacity)
-        case ExecutorName.PROCESSES:
-            return _processes_executor(max_workers, capacity)
-        case ExecutorName.RAY:
-            return _ray_executor(ray_address, max_workers, capacity)
-    assert_never(name)
-
-
-def _processes_executor(max_workers: int | None, capacity: Capacity | None) -> Executor:
-    """The processes executor, imported only when a run names it: with multiprocessing,
-    ctypes and the worker template it is ~30M instructions (about 1% of a `legato run` of
-    a short pipeline on threads, which never needs it)."""
-    from legato.executors.processes import ProcessesExecutor  # noqa: PLC0415 (see above)
-
-    return ProcessesExecutor(max_workers=max_workers, capacity=capacity)
-
-
-def _ray_executor(address: str | None, cpus: int | None, capacity: Capacity | None) -> Executor:
-    """The Ray executor, imported only when a run names it (``legato[ray]``)."""
-    try:
-        from legato.executors.ray_executor import RayExecutor  # noqa: PLC0415 (optional)
-    except ImportError as exc:
-        raise DefinitionError(
-            f"the ray executor needs Ray, which cannot be imported here ({exc})",
-            fix="install it with `pip install 'legato[ray]'`, or choose another executor",
-        ) from None
-    return RayExecutor(address, num_cpus=cpus, capacity=capacity)
-
-
-def make_executor(
-    executor: str | Executor | None,
-    *,
-    max_workers: int | None = None,
-    ray_address: str | None = None,
-) -> Executor:
-    """An executor from a name (an :class:`~legato.choices.ExecutorName`; None: the
-    default) with ``max_workers`` workers (None: the usable CPU cores; for ``ray``, the CPUs
-    of a local cluster), or an instance as given. ``ray_address``: the cluster the ``ray``
-    executor joins (None: a local one started for the run)."""
-    if isinstance(executor, Executor):
-        return executor
-    name = executor or DEFAULT_EXECUTOR
-    try:
-        known = ExecutorName(name)
-    except ValueError:
-        raise DefinitionError(
-            f"unknown executor {name!r}",
-            fix=f"use one of {', '.join(ExecutorName)} or pass an Executor instance",
-        ) from None
-    return _build_executor(known, max_workers, ray_address=ray_address)
-
-
-def executor_for(
-    executor: str | Executor | None,
-    settings: Settings,
-    capacity: Mapping[str, float | str] | None = None,
-) -> Executor:
-    """The executor a run uses: ``executor`` if given, else the profile's; a named one gets
-    the profile's ``concurrency`` and the machine's capacity with the profile's
-    ``capacity`` and then ``capacity`` set over it (:mod:`legato.engine.capacities`)."""
-    chosen = executor if executor is not None else settings.executor
-    check_given(chosen, capacity or {})
-    built = make_executor(
-        chosen, max_workers=settings.concurrency, ray_address=settings.ray_address
-    )
-    amounts = {**settings.capacity, **(capacity or {})}
-    if isinstance(chosen, Executor) or not amounts:
-        return built
-    merged = with_amounts(built.capacity, amounts)
-    return _build_executor(
-        ExecutorName(built.name), settings.concurrency, merged, settings.ray_address
-    )
+__all__ = ["RunHandle", "drive", "prepare", "run", "start"]
 
 
 @takes_run_options(RunOptions)
