@@ -19,6 +19,7 @@ import legato
 from conftest import NO_STATE
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
+from legato.define.loader import load_pipeline
 from legato.executors import ray_relay, ray_task
 from legato.executors.ray_executor import RayExecutor
 from legato.executors.ray_models import MODELS
@@ -168,6 +169,35 @@ def test_a_registration_the_driver_cannot_vouch_for_is_refused_in_the_worker() -
     assert "may not call the registry's move_alias" in not_moved[2]
     assert unknown[:2] == ("error", "ExecutorError")
     assert "is not driven through this relay" in unknown[2]
+
+
+def test_a_pipeline_file_travels_to_the_workers_by_value(tmp_path: Path) -> None:
+    # The file is on no worker's path and its module (legato_user_...) importable nowhere:
+    # its tasks, and a helper and a class of the file they use, reach the workers pickled.
+    (tmp_path / "shipped.py").write_text(
+        "import legato\n"
+        "\n"
+        "class Scale:\n"
+        "    def __init__(self, by):\n"
+        "        self.by = by\n"
+        "\n"
+        "def helper(x):\n"
+        "    return Scale(3).by * x\n"
+        "\n"
+        "@legato.task\n"
+        "def tripled(x: int) -> int:\n"
+        "    return helper(x)\n"
+        "\n"
+        "@legato.pipeline\n"
+        "def shipped(x: int = 2) -> int:\n"
+        "    return tripled(tripled(x))\n"
+    )
+    pipe = load_pipeline(f"{tmp_path / 'shipped.py'}:shipped")
+
+    result = legato.run(pipe, executor="ray")
+
+    assert result.state is RunState.SUCCEEDED, result.tasks
+    assert result.output == 18
 
 
 def test_a_chain_hands_each_output_to_the_next_attempt() -> None:
