@@ -8,6 +8,7 @@ and refusals before a run."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from conftest import NO_STATE
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
 from legato.define.loader import load_pipeline
-from legato.executors import ray_relay, ray_task
+from legato.executors import ray_cluster, ray_relay, ray_task
 from legato.executors.ray_executor import RayExecutor
 from legato.executors.ray_models import MODELS
 from legato.executors.ray_task import REGISTER, strip_live
@@ -232,11 +233,37 @@ def test_a_task_past_its_memory_limit_fails_as_out_of_memory_and_is_retried() ->
     assert "memory limit of 64 MiB" in record.error.message
 
 
-def test_an_array_is_handed_to_the_next_task() -> None:
-    result = legato.run(ray_tasks.handoff, {"size": 1000}, executor="ray")
+@pytest.mark.parametrize("objects", [None, True])
+def test_an_array_is_handed_to_the_next_task(objects: bool | None) -> None:
+    # Every node of this cluster runs on this machine and the artifacts are a local folder:
+    # by default the consumer maps the producer's artifact, and no Ray object is kept;
+    # asked for, the output also travels as a Ray object, which the consumer reads.
+    executor = RayExecutor(objects=objects)
+    kept: list[list[str]] = []  # the objects the executor holds as the consumer is claimed
 
-    assert result.state is RunState.SUCCEEDED
-    assert result.output == 1000
+    class Watch:
+        def on_events(self, events: Sequence[object]) -> None:
+            claims = [e for e in events if isinstance(e, TaskTransitioned)]
+            if any(e.key == "total" and e.state is TaskState.RUNNING for e in claims):
+                kept.append(list(executor._objects))
+
+    result = legato.run(
+        ray_tasks.handoff, {"size": 100_000}, executor=executor, listeners=[Watch()]
+    )
+
+    assert result.state is RunState.SUCCEEDED, result.tasks
+    assert result.output == 100_000
+    output = result.tasks["make_array"].output
+    assert output is not None
+    assert output.inline is None  # stored apart, the case an object is for
+    assert kept == [[output.checksum] if objects else []]
+
+
+def test_outputs_travel_as_ray_objects_unless_one_machine_maps_their_artifacts() -> None:
+    assert not ray_cluster.objects_pay("file:///srv/legato/artifacts", hosts=1)
+    assert ray_cluster.objects_pay("file:///mnt/shared/artifacts", hosts=3)
+    assert ray_cluster.objects_pay("s3://bucket/legato", hosts=1)
+    assert ray_cluster.objects_pay(None, hosts=1)  # no store: outputs travel pickled
 
 
 def test_the_cluster_is_given_its_next_attempts_before_it_has_room() -> None:

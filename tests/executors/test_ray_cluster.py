@@ -26,6 +26,7 @@ import legato
 from conftest import RESOURCES, ray_environment
 from legato import PlanError, Resources, RunState, TaskState, pipeline, task
 from legato.config import load_settings
+from legato.executors.ray_executor import RayExecutor
 from legato.query.tasks import attempts_of
 from legato.store.open import open_run_store
 
@@ -144,8 +145,11 @@ def test_an_output_lost_with_its_node_is_read_from_its_artifact(
     cluster: Cluster, ledger: Path, tmp_path: Path
 ) -> None:
     gate = tmp_path / "gate"
+    # Its nodes share one machine, where outputs would not travel as objects by default.
     handle = legato.start(
-        ray_tasks.lost_handoff, {"ledger": str(ledger), "gate_path": str(gate)}, executor="ray"
+        ray_tasks.lost_handoff,
+        {"ledger": str(ledger), "gate_path": str(gate)},
+        executor=RayExecutor(objects=True),
     )
     _wait(lambda: noted(ledger, "made"))
     producer = noted(ledger, "made")[0][0]

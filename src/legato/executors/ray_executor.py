@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import urllib.parse
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import ray
@@ -74,6 +72,9 @@ class RayExecutor(Executor):
             connection this process already has, ``ray.init`` called before).
         num_cpus: CPUs of a local cluster (default: the machine's).
         capacity: what tasks may use together (default: the cluster's totals).
+        objects: whether outputs are also handed on as Ray objects (default: unless every
+            node runs on this machine and the artifacts are a local folder, where a
+            consumer maps the artifact's file instead; see ``ray_cluster.objects_pay``).
     """
 
     name = "ray"
@@ -87,8 +88,12 @@ class RayExecutor(Executor):
         *,
         num_cpus: int | None = None,
         capacity: Capacity | None = None,
+        objects: bool | None = None,
     ) -> None:
         self.address = address
+        self._hand_objects = objects
+        self._handing = True
+        """Whether this opening's attempts return their outputs as Ray objects too."""
         self._num_cpus = num_cpus
         self._given = capacity
         self._cluster: ray_cluster.Cluster | None = None
@@ -145,22 +150,7 @@ class RayExecutor(Executor):
 
     def check_storage(self, runs_url: str | None, artifacts_url: str | None) -> None:
         self._connect()
-        hosts = len(ray_cluster.machines())
-        if hosts < 2:
-            return
-        everywhere = False
-        if artifacts_url is not None and artifacts_url.startswith("file:"):
-            root = Path(urllib.parse.unquote(urllib.parse.urlparse(artifacts_url).path))
-            root.mkdir(parents=True, exist_ok=True)
-            marker = root / f".legato-probe-{uuid.uuid4().hex}"
-            marker.touch()
-            try:
-                everywhere = ray_cluster.seen_everywhere(str(marker))
-            finally:
-                marker.unlink(missing_ok=True)
-        problem = ray_cluster.storage_problem(hosts, runs_url, artifacts_url, everywhere)
-        if problem is not None:
-            raise ExecutorError(f"the ray executor cannot run here: {problem}")
+        ray_cluster.check_storage(runs_url, artifacts_url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -189,7 +179,12 @@ class RayExecutor(Executor):
         # holds it: ray_relay.Functions): object references passed with every call would
         # make each worker a borrower, which the owner and the worker track for every call.
         self._kept = f"{uuid.uuid4().hex}/"
-        self._keep("run", dumps(RunShared(artifacts, logs is not None)))
+        objects = self._hand_objects
+        if objects is None:
+            url = artifacts.url if artifacts is not None else None
+            objects = ray_cluster.objects_pay(url, len(ray_cluster.machines()))
+        self._handing = objects
+        self._keep("run", dumps(RunShared(artifacts, logs is not None, objects)))
         self._runs.clear()
 
     def _keep(self, name: str, data: bytes) -> None:
@@ -306,7 +301,8 @@ class RayExecutor(Executor):
             value = outcome.output
             inline = isinstance(value, Stored) and value.ref.inline is not None
             if (
-                isinstance(value, Stored | StoredItems)
+                self._handing
+                and isinstance(value, Stored | StoredItems)
                 and not inline
                 and not self._closing.is_set()
             ):

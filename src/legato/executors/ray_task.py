@@ -13,7 +13,9 @@ the driver too (``executors.ray_models``). So the worker needs no access to the 
 Each output is stored as an artifact here, as with worker processes, and also returned as a
 second Ray object, which a downstream attempt on any node reads from Ray's object store
 (:class:`RayData`). When that object is gone with its node, the checksummed artifact is
-read instead: the object store is a shortcut, never the record.
+read instead: the object store is a shortcut, never the record. On a cluster of one machine
+with the artifacts in a local folder no object is returned (``RunShared.objects``): the
+next attempt maps the artifact's file, which a second copy in Ray's store would only delay.
 """
 
 from __future__ import annotations
@@ -148,6 +150,9 @@ class RunShared:
     """The run's artifact store (None: no store, outputs travel pickled)."""
     capture: bool
     """Whether to capture what the attempt prints and tracks."""
+    objects: bool = True
+    """Whether an output stored apart is also returned as a Ray object for its consumers
+    (``ray_cluster.objects_pay``); else they read its artifact."""
 
 
 Parcel = tuple[Message, str, str, dict[str, Any]]
@@ -193,10 +198,11 @@ def run_attempt(parcel: Parcel) -> tuple[bytes, Any]:
         outcome = run_received(plane, received, _functions, show_gpus=False)
     finally:
         relayed = shared.capture and _flushed()
+    live = None
     if outcome.kind is OutcomeKind.SUCCEEDED:
         outcome, live = strip_live(outcome)
-    else:
-        live = None
+        if not shared.objects:
+            live = None
     return dumps_output((outcome, relayed)), live
 
 
