@@ -384,6 +384,28 @@ class RunStoreContract:
         )
         assert records(store, "r")["a"].duration == 3.5
 
+    def test_cache_parts_are_read_for_the_whole_run_or_for_some_keys(
+        self, store: RunStore
+    ) -> None:
+        w = self.started(store, "r", "a", "b", "c")
+        for key in ("a", "b"):
+            w.append(w.task(key, S.RUNNING, at=1.0))
+            w.append(
+                w.task(
+                    key,
+                    S.SUCCEEDED,
+                    at=2.0,
+                    output=inline_ref("cc33"),
+                    cache_key=f"k-{key}",
+                    cache_parts={"code": f"c-{key}"},
+                )
+            )
+        assert store.cache_parts("r") == {"a": {"code": "c-a"}, "b": {"code": "c-b"}}
+        # Without parts (c), unknown (z) and named twice: left out, and read once.
+        assert store.cache_parts("r", keys=["b", "c", "z", "b"]) == {"b": {"code": "c-b"}}
+        assert store.cache_parts("r", keys=[]) == {}
+        assert store.cache_parts("no-such-run", keys=["a"]) == {}
+
     def test_retries_are_projected(self, store: RunStore) -> None:
         w = self.started(store, "r", "a")
         w.append(w.task("a", S.RUNNING, at=10.0))

@@ -14,7 +14,7 @@ from legato.config import load_settings
 from legato.define.fingerprint import Fingerprinter
 from legato.define.loader import load_pipeline
 from legato.define.pipeline import Pipeline
-from legato.engine.caching import Caching, CodeDigests
+from legato.engine.caching import Caching, CodeDigests, EarlierParts
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
 from legato.engine.executor_choice import executor_for
@@ -96,7 +96,7 @@ def prepare_resume(run_id: str, options: ResumeOptions) -> Driver:
         codes=CodeDigests(plan, fingerprinter.code),
         lookups=plan.caching.lookups,
         refresh=plan.caching.refresh,
-        previous={},
+        previous=EarlierParts(storage.runs, ()),
         hash_path=fingerprint_path,
         now=clock.time,
     )

@@ -15,7 +15,7 @@ from legato.define.fingerprint import Fingerprinter
 from legato.define.graph import Graph
 from legato.define.loader import target_of
 from legato.define.pipeline import Pipeline
-from legato.engine.caching import Caching, CodeDigests, previous_parts
+from legato.engine.caching import Caching, CodeDigests, EarlierParts
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
 from legato.engine.environment import snapshot_soon
@@ -128,7 +128,7 @@ def prepare(
             codes=codes,
             lookups=caching.lookups,
             refresh=caching.refresh,
-            previous=previous_parts(storage.runs, plan.pipeline, earlier),
+            previous=EarlierParts(storage.runs, earlier),
             hash_path=fingerprint_path,
             now=clock.time,
         ),

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from legato.engine.caching import previous_parts
+from legato.engine.caching import EarlierParts
 from legato.errors import ParameterError
 from legato.model.artifacts import ArtifactRef
 from legato.model.errors import ErrorInfo
@@ -326,9 +326,9 @@ def task_list(
     task ``parent`` by map index; in ``state`` when given; ``limit`` (1 to
     :data:`MAX_TASKS`) from the ``offset``-th; with their attempts, from the events of
     these tasks alone. A cache miss is set beside the parts the engine compared it with
-    (those of the newest of the three runs of the pipeline before it that has cache keys,
-    as the engine chose them). Raises ``ParameterError`` for a page out of bounds or a
-    state that is not a task state."""
+    (those the newest of the three runs of the pipeline before it recorded for the task,
+    as the engine chose them: ``engine.caching.EarlierParts``). Raises ``ParameterError``
+    for a page out of bounds or a state that is not a task state."""
     if not 1 <= limit <= MAX_TASKS or offset < 0:
         raise ParameterError(f"a page is 1 to {MAX_TASKS} tasks from offset 0 or more")
     wanted = task_state(state)
@@ -342,11 +342,12 @@ def task_list(
     attempts = attempts_of(log)
     said = cache_reasons(log)
     previous: Mapping[str, Any] = {}
-    if any(reason.startswith(_MISS) for reason in said.values()):
+    missed = [key for key, reason in said.items() if reason.startswith(_MISS)]
+    if missed:
         earlier = store.find_runs(
             RunQuery(pipeline=info.pipeline, created_before=info.created_at, limit=3)
         )
-        previous = previous_parts(store, info.pipeline, [r.run_id for r in earlier.runs])
+        previous = EarlierParts(store, [r.run_id for r in earlier.runs]).of(missed)
     return TaskList(
         run_id=info.run_id,
         tasks=tuple(

@@ -291,8 +291,11 @@ class RunStore(Protocol):
         reused."""
         ...
 
-    def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
-        """What the cache keys of a run's tasks covered, by task key (to explain misses)."""
+    def cache_parts(
+        self, run_id: str, *, keys: Collection[str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """What the cache keys of a run's tasks covered, by task key (to explain misses);
+        of ``keys`` only, when given (those without parts left out)."""
         ...
 
     def lookup_cache(self, keys: Sequence[str]) -> dict[str, CacheHit]:

@@ -240,13 +240,16 @@ class MemoryRunStore(MemoryRunReads):
             found = run.tracked_values()
         return tallies.extremes(found) if extremes else found
 
-    def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
-        """What the cache keys of a run's tasks covered, by task key."""
+    def cache_parts(
+        self, run_id: str, *, keys: Collection[str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """What the cache keys of a run's tasks covered, by task key (of ``keys`` only,
+        when given)."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
                 return {}
-            return run.cache_parts()
+            return run.cache_parts(keys)
 
     def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
         """The task projection: planned tasks in plan order, then map items as they appeared

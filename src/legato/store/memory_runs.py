@@ -106,9 +106,12 @@ class MemoryRun:
         """The tracked values by task key, attempt, kind, name and step."""
         return [self.tracked[k] for k in sorted(self.tracked)]
 
-    def cache_parts(self) -> dict[str, dict[str, str]]:
-        """What the cache keys of the run's tasks covered, by task key."""
-        return {k: dict(t.cache_parts) for k, t in self.tasks.items() if t.cache_parts}
+    def cache_parts(self, keys: Collection[str] | None) -> dict[str, dict[str, str]]:
+        """What the cache keys of the run's tasks covered, by task key (of ``keys`` only,
+        when given)."""
+        tasks = self.tasks
+        found = tasks.items() if keys is None else ((k, tasks[k]) for k in keys if k in tasks)
+        return {k: dict(t.cache_parts) for k, t in found if t.cache_parts}
 
     def task_records(self, keys: Collection[str] | None) -> list[TaskRecord]:
         """Planned tasks in plan order, then map items as they appeared (of ``keys`` only,

@@ -242,6 +242,24 @@ def tasks(run_id: str, c: sa.Connection, keys: Collection[str] | None = None) ->
     return [task_record(row) for row in rows]
 
 
+def cache_parts(
+    run_id: str, c: sa.Connection, keys: Collection[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """What the cache keys of a run's tasks covered, by task key (of ``keys`` only, when
+    given)."""
+    query = sa.select(task_runs.c.key, task_runs.c.cache_parts).where(
+        task_runs.c.run_id == run_id, task_runs.c.cache_parts.is_not(None)
+    )
+    loads = json.loads
+    if keys is None:
+        return {key: loads(parts) for key, parts in c.execute(query)}
+    return {
+        key: loads(parts)
+        for chunk in _chunks(list(keys))
+        for key, parts in c.execute(query.where(task_runs.c.key.in_(chunk)))
+    }
+
+
 def planned(run_id: str, c: sa.Connection) -> list[TaskRecord]:
     """The planned tasks in plan order (map items, which have a parent, left out)."""
     query = (

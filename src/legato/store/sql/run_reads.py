@@ -7,12 +7,9 @@ adds the writes, the cache and its life (opening, the append process, closing).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from functools import partial
 from typing import Any
-
-import sqlalchemy as sa
 
 from legato.model.events import Event
 from legato.model.records import TaskRecord
@@ -21,7 +18,6 @@ from legato.model.states import TaskState
 from legato.model.tracking import Tracked
 from legato.store.base import ItemPage, RunReading, StepCount
 from legato.store.sql import event_reads, item_reads, overview_reads, reads
-from legato.store.sql.run_tables import task_runs
 from legato.store.sql.transactions import Transactions
 
 __all__ = ["SqlRunReads"]
@@ -81,15 +77,14 @@ class SqlRunReads:
             ),
         )
 
-    def cache_parts(self, run_id: str) -> dict[str, dict[str, str]]:
-        """What the cache keys of a run's tasks covered, by task key (one light query)."""
-        query = sa.select(task_runs.c.key, task_runs.c.cache_parts).where(
-            task_runs.c.run_id == run_id, task_runs.c.cache_parts.is_not(None)
-        )
-        loads = json.loads
+    def cache_parts(
+        self, run_id: str, *, keys: Collection[str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """What the cache keys of a run's tasks covered, by task key (one light query; of
+        ``keys``, a few primary-key seeks per chunk of them)."""
         return self._tx.read(
             f"reading the cache keys of run {run_id!r}",
-            lambda c: {key: loads(parts) for key, parts in c.execute(query)},
+            partial(reads.cache_parts, run_id, keys=keys),
         )
 
     def task_records(self, run_id: str, *, keys: Collection[str] | None = None) -> list[TaskRecord]:
