@@ -21,22 +21,20 @@ from legato.model.codec import artifact_from_dict
 from legato.model.errors import ErrorInfo, ErrorKind
 from legato.model.jsonable import from_jsonable, to_jsonable
 from legato.model.records import TaskRecord
-from legato.model.runs import LogEntry, RunInfo
+from legato.model.runs import RunInfo
 from legato.model.states import RunState, TaskState
 from legato.model.tracking import Tracked, TrackKind
 from legato.store import metric_summary
 from legato.store.base import RunReading
 from legato.store.refusals import only_match, unknown_run_message
 from legato.store.sql.batch import dumps
-from legato.store.sql.run_tables import artifacts, logs, runs, task_runs
+from legato.store.sql.run_tables import artifacts, runs, task_runs
 from legato.store.sql.tracking_tables import metric_summaries, tracked_metrics, tracked_values
 
 __all__ = [
     "cache_hits",
+    "cache_parts",
     "item_counts",
-    "log_bytes",
-    "log_size",
-    "logs_of",
     "output_ref",
     "planned",
     "run",
@@ -290,66 +288,6 @@ def item_counts(run_id: str, c: sa.Connection) -> dict[str, dict[str, int]]:
 def cache_hits(run_id: str, c: sa.Connection) -> dict[str, str]:
     """Task key -> the run whose output it reused."""
     return {key: hit for _, key, hit in c.execute(_CACHE_HITS, {"run_ids": [run_id]})}
-
-
-def _attempt(run_id: str, key: str, attempt: int) -> list[sa.ColumnElement[bool]]:
-    return [logs.c.run_id == run_id, logs.c.key == key, logs.c.attempt == attempt]
-
-
-def log_size(run_id: str, key: str, attempt: int, c: sa.Connection) -> int:
-    """Bytes that attempt wrote: its last entry's ``end_byte`` (one index seek)."""
-    end = logs.c.end_byte
-    query = sa.select(end).where(*_attempt(run_id, key, attempt)).order_by(end.desc()).limit(1)
-    return int(c.execute(query).scalar() or 0)
-
-
-def log_bytes(
-    run_id: str, key: str, attempt: int, c: sa.Connection, *, start: int, stop: int
-) -> bytes:
-    """Bytes ``[start, stop)`` of what that attempt wrote: the entries that end inside the
-    window, and the first that ends at or after it (index ranges on ``end_byte``)."""
-    if stop <= start:
-        return b""
-    text, end = logs.c.text, logs.c.end_byte
-    inside = sa.select(text, end).where(*_attempt(run_id, key, attempt), end > start, end < stop)
-    last = (
-        sa.select(text, end)
-        .where(*_attempt(run_id, key, attempt), end >= stop)
-        .order_by(end)
-        .limit(1)
-    )
-    rows = [*c.execute(inside.order_by(end)).all(), *c.execute(last).all()]
-    if not rows:
-        return b""
-    # The entries are contiguous: where the first begins places them all.
-    first_text, first_end = rows[0]
-    begin = first_end - len(first_text.encode())
-    data = "".join([text for text, _ in rows]).encode()
-    return data[max(start - begin, 0) : max(stop - begin, 0)]
-
-
-def logs_of(run_id: str, key: str | None, after_seq: int, c: sa.Connection) -> list[LogEntry]:
-    """Captured output of a run (or one task key) after ``after_seq``, in order."""
-    col = logs.c
-    query = (
-        sa.select(col.run_id, col.key, col.attempt, col.stream, col.text, col.at, col.seq)
-        .where(col.run_id == run_id, col.seq > after_seq)
-        .order_by(col.seq)
-    )
-    if key is not None:
-        query = query.where(col.key == key)
-    return [
-        LogEntry(
-            run_id=row.run_id,
-            key=row.key,
-            attempt=row.attempt,
-            stream=row.stream,
-            text=row.text,
-            at=row.at,
-            seq=row.seq,
-        )
-        for row in c.execute(query)
-    ]
 
 
 def storable(run: RunInfo) -> tuple[str, str]:

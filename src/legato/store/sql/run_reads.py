@@ -17,7 +17,7 @@ from legato.model.runs import LogEntry
 from legato.model.states import TaskState
 from legato.model.tracking import Tracked
 from legato.store.base import ItemPage, RunReading, StepCount
-from legato.store.sql import event_reads, item_reads, overview_reads, reads
+from legato.store.sql import event_reads, item_reads, log_reads, overview_reads, reads
 from legato.store.sql.transactions import Transactions
 
 __all__ = ["SqlRunReads"]
@@ -164,18 +164,19 @@ class SqlRunReads:
     ) -> list[LogEntry]:
         """Captured output of a run (or one task key), in order."""
         return self._tx.read(
-            f"reading the logs of run {run_id!r}", partial(reads.logs_of, run_id, key, after_seq)
+            f"reading the logs of run {run_id!r}",
+            partial(log_reads.logs_of, run_id, key, after_seq),
         )
 
     def log_size(self, run_id: str, key: str, attempt: int) -> int:
         """Bytes (UTF-8) that attempt wrote."""
         return self._tx.read(
-            f"reading the logs of run {run_id!r}", partial(reads.log_size, run_id, key, attempt)
+            f"reading the logs of run {run_id!r}", partial(log_reads.log_size, run_id, key, attempt)
         )
 
     def read_log_bytes(self, run_id: str, key: str, attempt: int, start: int, stop: int) -> bytes:
         """Bytes ``[start, stop)`` of what that attempt wrote."""
         return self._tx.read(
             f"reading the logs of run {run_id!r}",
-            partial(reads.log_bytes, run_id, key, attempt, start=start, stop=stop),
+            partial(log_reads.log_bytes, run_id, key, attempt, start=start, stop=stop),
         )

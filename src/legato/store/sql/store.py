@@ -16,7 +16,7 @@ from legato.model.runs import CacheHit, LogEntry, RunInfo
 from legato.model.states import RUN_TERMINAL, RunState
 from legato.model.tracking import Tracked
 from legato.store.refusals import check_batch, fenced_message, refuse_take_over, unknown_run_message
-from legato.store.sql import reads
+from legato.store.sql import log_reads, reads
 from legato.store.sql.append import Appender
 from legato.store.sql.batch import Batch, dumps, log_rows, plan_batch, tracked_rows
 from legato.store.sql.connect import db_now, dialect_insert, make_engine, upgrade
@@ -384,7 +384,7 @@ class SqlRunStore(SqlRunReads):
             )
             for run_id in sorted(wanted - known):
                 raise UnknownRunError(unknown_run_message(run_id, self._where))
-            c.execute(sa.insert(logs), log_rows(entries, partial(reads.log_size, c=c)))
+            c.execute(sa.insert(logs), log_rows(entries, partial(log_reads.log_size, c=c)))
 
     def close(self) -> None:
         """Close the pooled connections and stop the append process (a later call opens new
