@@ -384,9 +384,7 @@ class RunStoreContract:
         )
         assert records(store, "r")["a"].duration == 3.5
 
-    def test_cache_parts_are_read_for_the_whole_run_or_for_some_keys(
-        self, store: RunStore
-    ) -> None:
+    def test_cache_parts_are_read_for_the_whole_run_or_for_some_keys(self, store: RunStore) -> None:
         w = self.started(store, "r", "a", "b", "c")
         for key in ("a", "b"):
             w.append(w.task(key, S.RUNNING, at=1.0))
