@@ -100,8 +100,9 @@ class CacheView:
     (what changed since the task's last stored result) and the like; None when the task
     did not look."""
     previous_parts: dict[str, str] | None = None
-    """For a miss: what the key covered in the run the engine compared with (the newest
-    earlier run of the pipeline with cache keys), to set beside ``parts``."""
+    """For a miss: what the key covered in the run the engine compared with (the newest of
+    the three runs of the pipeline before it that recorded parts for the task), to set
+    beside ``parts``."""
     changed: tuple[str, ...] = ()
     """For a miss: the parts whose digests differ from ``previous_parts`` (``code``,
     ``inputs``, ``params``, ``version``)."""
