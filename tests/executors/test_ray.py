@@ -21,6 +21,7 @@ from conftest import NO_STATE
 from legato import Capacity, RunState, TaskState
 from legato.config import load_settings
 from legato.define.loader import load_pipeline
+from legato.errors import ExecutorError
 from legato.executors import ray_cluster, ray_relay, ray_task
 from legato.executors.ray_executor import RayExecutor
 from legato.executors.ray_models import MODELS
@@ -257,6 +258,22 @@ def test_an_array_is_handed_to_the_next_task(objects: bool | None) -> None:
     assert output is not None
     assert output.inline is None  # stored apart, the case an object is for
     assert kept == [[output.checksum] if objects else []]
+
+
+def test_a_driver_through_ray_client_has_its_artifact_folder_probed_on_the_nodes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ray Client to another machine cannot run here: the driver is said to join through it,
+    # and the probe runs for real on this cluster's nodes, which see this machine's folder.
+    monkeypatch.setattr(ray_cluster, "through_client", lambda: True)
+    folder = f"file://{tmp_path / 'artifacts'}"
+    executor = RayExecutor()
+    executor.check_storage("sqlite:////tmp/legato.db", folder)  # seen by every node
+    # Nodes on another machine would not see it.
+    monkeypatch.setattr(ray_cluster, "seen_everywhere", lambda path: False)
+    with pytest.raises(ExecutorError, match="through Ray Client"):
+        executor.check_storage("sqlite:////tmp/legato.db", folder)
+    assert not list((tmp_path / "artifacts").iterdir())  # the probe's marker is gone
 
 
 def test_outputs_travel_as_ray_objects_unless_one_machine_maps_their_artifacts() -> None:

@@ -37,6 +37,20 @@ def test_a_shared_folder_or_s3_with_postgresql_is_accepted() -> None:
     assert storage_problem(3, POSTGRES, "s3://bucket/legato", False) is None
 
 
+def test_a_driver_joining_through_ray_client_needs_a_folder_the_nodes_see() -> None:
+    # Its machine is none of the cluster's: even a one-machine cluster must see the folder.
+    problem = storage_problem(1, POSTGRES, "file:///home/me/artifacts", False, driver_apart=True)
+    assert problem is not None
+    assert "file:///home/me/artifacts" in problem
+    assert "Ray Client" in problem
+    assert "s3://" in problem
+    assert storage_problem(1, POSTGRES, "file:///mnt/shared/a", True, driver_apart=True) is None
+    assert storage_problem(1, POSTGRES, "s3://bucket/legato", False, driver_apart=True) is None
+    # The run store is the driver's alone: a SQLite file of its own machine is not refused.
+    sqlite = "sqlite:////home/me/legato.db"
+    assert storage_problem(1, sqlite, "s3://bucket/legato", False, driver_apart=True) is None
+
+
 def test_a_node_with_other_versions_is_named() -> None:
     here = versions()
     assert version_mismatch(here, here, "10.0.0.2") is None

@@ -38,6 +38,7 @@ __all__ = [
     "check_storage",
     "objects_pay",
     "storage_problem",
+    "through_client",
     "to_ray_options",
     "total",
     "version_mismatch",
@@ -216,15 +217,30 @@ def machines() -> list[str]:
 
 
 def storage_problem(
-    hosts: int, runs_url: str | None, artifacts_url: str | None, folder_everywhere: bool
+    hosts: int,
+    runs_url: str | None,
+    artifacts_url: str | None,
+    folder_everywhere: bool,
+    *,
+    driver_apart: bool = False,
 ) -> str | None:
     """Why a cluster on ``hosts`` machines cannot use these stores, or None.
 
     Every node writes the artifacts, so a local folder must be one every machine mounts
-    (``folder_everywhere``: a file the driver wrote there was seen by every machine); the
-    run store is written by the driver alone, but SQLite files are not for sharing over a
-    network, and resuming from another machine must find the run.
+    (``folder_everywhere``: a file the driver wrote there was seen by every machine): the
+    driver's machine included, which is none of the cluster's when it joins through Ray
+    Client (``driver_apart``). The run store is written by the driver alone, but SQLite
+    files are not for sharing over a network, and resuming from another machine must find
+    the run.
     """
+    local = artifacts_url is not None and artifacts_url.startswith("file:")
+    if driver_apart and local and not folder_everywhere:
+        return (
+            f"the artifact root {artifacts_url} is a folder of this machine, which joins "
+            "the Ray cluster through Ray Client and whose folders its nodes do not see; use "
+            'S3 (artifacts_url = "s3://bucket/prefix") or a path the nodes mount too '
+            "(LEGATO_ARTIFACTS_URL)"
+        )
     if hosts < 2:
         return None
     if runs_url is not None and runs_url.startswith("sqlite"):
@@ -233,7 +249,6 @@ def storage_problem(
             "machines; use a PostgreSQL store every machine reaches: state_url = "
             '"postgresql+psycopg://user@host/db" in the profile, or LEGATO_STATE_URL'
         )
-    local = artifacts_url is not None and artifacts_url.startswith("file:")
     if local and not folder_everywhere:
         return (
             f"the artifact root {artifacts_url} is a folder some of the cluster's {hosts} "
@@ -247,7 +262,8 @@ def check_storage(runs_url: str | None, artifacts_url: str | None) -> None:
     """Refuse stores the cluster's machines cannot all use (:func:`storage_problem`),
     probing whether a local artifact folder is one every machine mounts."""
     hosts = len(machines())
-    if hosts < 2:
+    apart = through_client()
+    if hosts < 2 and not apart:
         return
     everywhere = False
     if artifacts_url is not None and artifacts_url.startswith("file:"):
@@ -259,9 +275,15 @@ def check_storage(runs_url: str | None, artifacts_url: str | None) -> None:
             everywhere = seen_everywhere(str(marker))
         finally:
             marker.unlink(missing_ok=True)
-    problem = storage_problem(hosts, runs_url, artifacts_url, everywhere)
+    problem = storage_problem(hosts, runs_url, artifacts_url, everywhere, driver_apart=apart)
     if problem is not None:
         raise ExecutorError(f"the ray executor cannot run here: {problem}")
+
+
+def through_client() -> bool:
+    """Whether this process joins its cluster through Ray Client (``ray://``): then it runs
+    on a machine of its own, none of the cluster's."""
+    return bool(ray.util.client.ray.is_connected())  # type: ignore[no-untyped-call]
 
 
 def objects_pay(artifacts_url: str | None, hosts: int) -> bool:
