@@ -12,7 +12,7 @@ import legato
 from legato.config import load_settings
 from legato.define.loader import load_pipeline
 from legato.engine import environment
-from legato.engine.environment import git_state, snapshot_soon
+from legato.engine.environment import GitProbe, Snapshot, git_state
 from legato.engine.storage import open_storage
 
 pytestmark = pytest.mark.skipif(
@@ -79,13 +79,13 @@ def test_no_repository_or_no_commit_records_nothing(tmp_path: Path) -> None:
 
 def test_the_snapshot_reads_the_repository_of_the_pipeline_file(tmp_path: Path) -> None:
     repo = repository(tmp_path / "repo")
-    assert snapshot_soon(str(repo / "pipe.py"))()["git"]["root"] == str(repo)
+    assert Snapshot(str(repo / "pipe.py"))()["git"]["root"] == str(repo)
 
 
 def test_a_snapshot_asked_early_says_what_git_says_when_it_is_taken(tmp_path: Path) -> None:
     repo = repository(tmp_path / "repo")
     (repo / "pipe.py").write_text("x = 2\n")  # dirty: the flag comes from the same git call
-    soon = snapshot_soon(str(repo / "pipe.py"))
+    soon = Snapshot(str(repo / "pipe.py"))
     taken = soon()
     assert taken["git"] == git_state(repo)
     assert taken["git"] == {
@@ -105,14 +105,14 @@ def test_a_git_that_hangs_or_is_missing_leaves_the_git_facts_out(
     (hanging / "git").chmod(0o755)
     monkeypatch.setattr(environment, "_GIT_TIMEOUT_S", 0.2)
     monkeypatch.setenv("PATH", str(hanging))
-    soon = snapshot_soon(str(repo / "pipe.py"))
-    git_process = soon._git
-    assert soon()["git"] == {}
+    probe = GitProbe(repo)
+    git_process = probe._git
+    assert probe.facts() == {}
     assert git_process is not None
     assert git_process.returncode is not None  # killed and reaped
 
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
-    assert snapshot_soon(str(repo / "pipe.py"))()["git"] == {}
+    assert Snapshot(str(repo / "pipe.py"))()["git"] == {}
 
 
 def test_a_run_recorded_from_a_repository_carries_its_commit(

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Snapshot", "git_state", "snapshot_soon"]
+__all__ = ["GitProbe", "Snapshot", "git_state"]
 
 
 @functools.cache
@@ -45,27 +45,52 @@ _GIT_TIMEOUT_S = 5.0
 
 
 def git_state(folder: Path) -> dict[str, Any]:
-    """Commit, root and dirty flag of the git repository holding ``folder``, if any.
+    """Commit, root and dirty flag of the git repository holding ``folder``, if any (see
+    :class:`GitProbe`)."""
+    return GitProbe(folder).facts()
+
+
+class GitProbe:
+    """One ``git status`` in ``folder``, started when this is made and read by
+    :meth:`facts`, so that git runs while the caller does other work.
 
     One ``git status`` answers for the commit (its branch header) and the dirty flag: a
     run pays for one git process, not two. The root is the nearest folder holding ``.git``
     (a folder, or a file in a worktree or submodule), as ``git rev-parse --show-toplevel``
-    would say."""
+    would say. A git that hangs is killed after :data:`_GIT_TIMEOUT_S`; a missing one, a
+    folder in no repository or one without a commit give no facts."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._found: dict[str, Any] | None = None
+        try:
+            self._git: subprocess.Popen[str] | None = subprocess.Popen(
+                ["git", "-C", str(folder), *_STATUS_ARGS],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError:  # no git here
+            self._git = None
+
+    def facts(self) -> dict[str, Any]:
+        """What git said (waiting for it, and reaping its process, the first time)."""
+        if self._found is None:
+            git, self._git = self._git, None
+            self._found = _read(self._folder, git) if git is not None else {}
+        return self._found
+
+
+def _read(folder: Path, git: subprocess.Popen[str]) -> dict[str, Any]:
     try:
-        out = subprocess.run(
-            ["git", "-C", str(folder), *_STATUS_ARGS],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        status, _ = git.communicate(timeout=_GIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        git.kill()
+        git.communicate()
         return {}
-    return _git_facts(folder, out)
-
-
-def _git_facts(folder: Path, status: str) -> dict[str, Any]:
-    """What ``git status`` (:data:`_STATUS_ARGS`) run in ``folder`` printed, as facts."""
+    if git.returncode != 0:
+        return {}
     commit, dirty = None, False
     for line in status.splitlines():
         if line.startswith("# branch.oid "):
@@ -87,47 +112,15 @@ class Snapshot:
     The process is started and read on the caller's thread, not waited for on a thread of
     its own: such a thread needs the interpreter lock at each step of ``subprocess`` while
     the caller, preparing the run, holds it, and the wait for it grew from git's 3 ms to
-    7 ms of a run's preparation (its lock handed over only every switch interval). Call it
-    once: that reads git's answer and reaps its process."""
+    7 ms of a run's preparation (its lock handed over only every switch interval). Calling
+    it reads git's answer and reaps its process."""
 
     def __init__(self, source_file: str | None) -> None:
-        self._folder = Path(source_file).resolve().parent if source_file else Path.cwd()
-        try:
-            self._git: subprocess.Popen[str] | None = subprocess.Popen(
-                ["git", "-C", str(self._folder), *_STATUS_ARGS],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-        except OSError:  # no git here
-            self._git = None
+        folder = Path(source_file).resolve().parent if source_file else Path.cwd()
+        self._git = GitProbe(folder)
 
     def __call__(self) -> dict[str, Any]:
-        return _snapshot(self._git_facts())
-
-    def _git_facts(self) -> dict[str, Any]:
-        git, self._git = self._git, None
-        if git is None:
-            return {}
-        try:
-            out, _ = git.communicate(timeout=_GIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            _stop(git)
-            return {}
-        if git.returncode != 0:
-            return {}
-        return _git_facts(self._folder, out)
-
-
-def _stop(git: subprocess.Popen[str]) -> None:
-    git.kill()
-    git.communicate()
-
-
-def snapshot_soon(source_file: str | None) -> Snapshot:
-    """The environment a run records, its git process started now (see :class:`Snapshot`)."""
-    return Snapshot(source_file)
+        return _snapshot(self._git.facts())
 
 
 def _snapshot(git: dict[str, Any]) -> dict[str, Any]:

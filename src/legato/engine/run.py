@@ -18,7 +18,7 @@ from legato.define.pipeline import Pipeline
 from legato.engine.caching import Caching, CodeDigests, EarlierParts
 from legato.engine.clock import SystemClock
 from legato.engine.driver import Driver
-from legato.engine.environment import snapshot_soon
+from legato.engine.environment import Snapshot
 from legato.engine.executor_choice import executor_for
 from legato.engine.journal import Journal
 from legato.engine.options import RunOptions, takes_run_options
@@ -85,7 +85,7 @@ def prepare(
     # The run is valid (a refused one starts nothing): its git state is asked for now, and
     # read (the git process reaped, however this ends) once the code is fingerprinted and
     # earlier runs read.
-    snapshot = snapshot_soon(_source_file(pipeline))
+    snapshot = Snapshot(_source_file(pipeline))
     try:
         fingerprinter = Fingerprinter()
         codes = CodeDigests(plan, fingerprinter.code)
