@@ -150,7 +150,7 @@ class RunShared:
     """The run's artifact store (None: no store, outputs travel pickled)."""
     capture: bool
     """Whether to capture what the attempt prints and tracks."""
-    objects: bool = True
+    objects: bool
     """Whether an output stored apart is also returned as a Ray object for its consumers
     (``ray_cluster.objects_pay``); else they read its artifact."""
 
