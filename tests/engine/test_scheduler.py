@@ -72,6 +72,8 @@ class World:
     """Sequence number of the RUNNING event of each (key, attempt)."""
     successes: dict[str, int] = field(default_factory=dict)
     submits: int = 0
+    queued: set[int] = field(default_factory=set)
+    """Calls in flight that were handed over ahead of the pool (``Call.queued``)."""
 
     def absorb(self) -> None:
         """Take what the scheduler decided and check each command as it comes."""
@@ -131,20 +133,30 @@ class World:
 
     def _hand_over(self, call: TaskCall) -> None:
         self.submits += 1
+        assert all(c.key != call.key for c in self.running.values()), f"{call.key} twice"
+        self.running[call.call_id] = call
+        tracked = self.scheduler.dispatcher.calls.get(call.call_id)
+        if tracked is not None and tracked.queued:
+            # Handed over ahead of the pool: held to the capacity by the executor instead.
+            self.queued.add(call.call_id)
+            assert not call.resources.gpus, f"{call.key} asks for GPUs and went ahead"
+            assert len(self.queued) <= self.scheduler.dispatcher.queue_ahead
+            return
         amounts = {**call.resources.amounts(), "slots": 1.0}
         offered = {**self.capacity.amounts(), "slots": float(self.capacity.slots)}
         for name, amount in amounts.items():
             self.use[name] += amount
             assert self.use[name] <= offered.get(name, 0.0) + 1e-9, (name, dict(self.use))
-        assert all(c.key != call.key for c in self.running.values()), f"{call.key} twice"
-        self.running[call.call_id] = call
 
     def deliver(self) -> None:
         """The outcome of one call in flight, chosen at random."""
         call_id = self.rng.choice(list(self.running))
         call = self.running.pop(call_id)
-        for name, amount in {**call.resources.amounts(), "slots": 1.0}.items():
-            self.use[name] -= amount
+        if call_id in self.queued:
+            self.queued.discard(call_id)
+        else:
+            for name, amount in {**call.resources.amounts(), "slots": 1.0}.items():
+                self.use[name] -= amount
         if call_id in self.stopped:
             self._report(call, OutcomeKind.STOPPED)
             return
@@ -195,7 +207,8 @@ def play(dag: DagSpec, capacity: Capacity, seed: int, *, cancel_at: int | None) 
         executor="simulated",
         seed=seed,
         caching=rng.random() < 0.5,
-        runahead=rng.random() < 0.5,
+        runahead=(runahead := rng.random() < 0.5),
+        queue_ahead=rng.choice([0, 1, 3]) if runahead else 0,
     )
     world = World(
         scheduler=scheduler, plan=plan, graph=pipeline.graph, dag=dag, capacity=capacity, rng=rng

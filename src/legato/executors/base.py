@@ -44,6 +44,14 @@ class Executor(ABC):
     on a node with room): the executor then reports a :class:`CallStarted` when it begins
     to run, and its timeout counts from there."""
 
+    queue_ahead: int = 0
+    """How many calls of short tasks, beyond :attr:`admits`, the engine may hand over before
+    a worker is free. An executor that takes them starts each call only once its capacity
+    has room for it (it keeps the calls it runs within :attr:`capacity` itself) and is
+    ``starts_late``: a worker that ends a call takes the next at once, instead of idling
+    through the driver's round trip. Only calls claimed ahead (tasks whose attempts took a
+    few milliseconds so far) and none asking for GPUs are handed over this way."""
+
     @property
     @abstractmethod
     def capacity(self) -> Capacity:

@@ -14,6 +14,15 @@ commit when one frees. How far ahead is bounded by expected work, not by count: 
 :data:`RUNAHEAD_BUDGET_S` of it (the mean run time of the task's attempts so far, per
 slot), so a claimed instance shows ``running`` at most a few milliseconds before it runs,
 and a task whose attempts take longer than that is never claimed ahead.
+
+**Claimed calls may also be handed over ahead of a free worker**, to an executor that
+starts calls within its capacity itself (``Executor.queue_ahead``, the threads executor):
+up to that many claimed instances start without taking resources here, and wait in the
+executor's queue, so that a worker ending a call takes the next at once instead of idling
+through the driver's round trip (the outcome, the commit, the next submit). Only claimed
+instances go this way (tasks whose attempts took a few milliseconds so far), and none that
+asks for GPUs (their indices are handed out here), so such a call waits in the queue about
+as long as one short attempt.
 """
 
 from __future__ import annotations
@@ -41,12 +50,16 @@ _WEIGHT = 0.2  # of the newest attempt in a task's mean run time
 class Call:
     """A call handed out (or about to be) until its outcome arrives."""
 
-    __slots__ = ("attempt", "entry", "gpu_ids", "stopping")
+    __slots__ = ("attempt", "entry", "gpu_ids", "queued", "stopping")
 
-    def __init__(self, entry: TaskEntry, attempt: int, gpu_ids: tuple[int, ...]) -> None:
+    def __init__(
+        self, entry: TaskEntry, attempt: int, gpu_ids: tuple[int, ...], queued: bool = False
+    ) -> None:
         self.entry = entry
         self.attempt = attempt
         self.gpu_ids = gpu_ids
+        self.queued = queued
+        """Handed over ahead of a free worker: it holds none of the pool's resources."""
         self.stopping = False
         """Written off (timed out, cancelled): its state is settled, its outcome ignored."""
 
@@ -54,9 +67,20 @@ class Call:
 class Dispatcher:
     """The ready queues, the resource pool and the calls in flight of one run."""
 
-    __slots__ = ("_ids", "_means", "calls", "claimed", "pool", "ready", "runahead", "unchecked")
+    __slots__ = (
+        "_ids",
+        "_means",
+        "calls",
+        "claimed",
+        "pool",
+        "queue_ahead",
+        "queued",
+        "ready",
+        "runahead",
+        "unchecked",
+    )
 
-    def __init__(self, capacity: Capacity, *, runahead: bool = False) -> None:
+    def __init__(self, capacity: Capacity, *, runahead: bool = False, queue_ahead: int = 0) -> None:
         self.pool = ResourcePool(capacity)
         self.unchecked: deque[TaskEntry] = deque()
         self.ready = WaitQueue()
@@ -65,6 +89,10 @@ class Dispatcher:
         self.calls: dict[int, Call] = {}
         self.runahead = runahead
         """Whether claims may run ahead (only worth it when claims must be committed)."""
+        self.queue_ahead = queue_ahead
+        """How many claimed calls may wait in the executor's queue beyond the pool."""
+        self.queued = 0
+        """Calls handed over ahead of the pool and not settled yet."""
         self._ids = itertools.count(1)
         self._means: dict[str, float] = {}  # task name -> mean run time of its attempts
 
@@ -110,6 +138,15 @@ class Dispatcher:
                 return
             yield ready.popleft()
 
+    def to_queue_ahead(self) -> Iterator[TaskEntry]:
+        """Claimed instances to hand over now, beyond what the pool has room for, while the
+        executor's queue has room (see the module's doc); started with ``queued=True``."""
+        claimed = self.claimed
+        while claimed and self.queued < self.queue_ahead:
+            if claimed.first().node.amounts.get("gpus"):
+                return
+            yield claimed.popleft()
+
     def ran(self, entry: TaskEntry, seconds: float) -> None:
         """Note how long an attempt of ``entry``'s task ran."""
         key = entry.node.spec.name  # the task, however many nodes and items use it
@@ -125,15 +162,21 @@ class Dispatcher:
         secrets: SecretRefs | None,
         store_url: str | None,
         owner: str | None,
+        queued: bool = False,
     ) -> TaskCall:
-        """Take ``entry``'s resources and a slot; the call that runs its attempt."""
+        """Take ``entry``'s resources and a slot (none when ``queued``: handed over ahead of
+        them, :meth:`to_queue_ahead`); the call that runs its attempt."""
         node = entry.node
-        gpu_ids = self.pool.acquire(node.amounts)
+        if queued:
+            gpu_ids: tuple[int, ...] = ()
+            self.queued += 1
+        else:
+            gpu_ids = self.pool.acquire(node.amounts)
         call_id = next(self._ids)
         bound = entry.bound
         assert bound is not None
         spec = node.spec
-        self.calls[call_id] = Call(entry, attempt, gpu_ids)
+        self.calls[call_id] = Call(entry, attempt, gpu_ids, queued)
         return TaskCall(
             call_id=call_id,
             run_id=run_id,
@@ -159,8 +202,16 @@ class Dispatcher:
         the late report of a call no longer tracked."""
         call = self.calls.pop(call_id, None)
         if call is not None:
-            self.pool.release(call.entry.node.amounts, call.gpu_ids)
+            if call.queued:
+                self.queued -= 1
+            else:
+                self.pool.release(call.entry.node.amounts, call.gpu_ids)
         return call
+
+    def forget_calls(self) -> None:
+        """Stop tracking every call (the run ends without waiting for them)."""
+        self.calls.clear()
+        self.queued = 0
 
     def running(self) -> dict[str, tuple[int, Call]]:
         """Calls not written off, by task key."""

@@ -69,6 +69,7 @@ class Scheduler:
         store_url: str | None = None,
         owner: str | None = None,
         runahead: bool = False,
+        queue_ahead: int = 0,
     ) -> None:
         self.plan = plan
         self.executor = executor
@@ -78,7 +79,7 @@ class Scheduler:
         self.owner = owner
         self.ledger = Ledger(run_id, seed)
         self.table = TaskTable(plan)
-        self.dispatcher = Dispatcher(capacity, runahead=runahead)
+        self.dispatcher = Dispatcher(capacity, runahead=runahead, queue_ahead=queue_ahead)
         self.inputs = Inputs(plan.params)
         self.inputs.recorded = lambda key: self.ledger.run.tasks[key].output
         self.flow = Flow(
@@ -193,6 +194,8 @@ class Scheduler:
             for entry in dispatcher.to_claim_ahead():
                 if self._claim(entry):
                     dispatcher.claimed.append(entry)
+            for entry in dispatcher.to_queue_ahead():
+                self._start(entry, queued=True)
             if self.lookups.left_idle():
                 self.lookups.ask()
                 return
@@ -303,7 +306,7 @@ class Scheduler:
         for running calls to confirm they stopped."""
         self.cancel(reason, at)
         self.flow.stop_finals(reason or "run cancelled")
-        self.dispatcher.calls.clear()
+        self.dispatcher.forget_calls()
         self._finish()
 
     # ------------------------------------------------------------------ internals
@@ -319,7 +322,7 @@ class Scheduler:
             entry.bound = self.flow.bind(entry)
         return True
 
-    def _start(self, entry: TaskEntry) -> None:
+    def _start(self, entry: TaskEntry, *, queued: bool = False) -> None:
         if entry.claim_seq is None and not self._claim(entry):
             return
         after = entry.claim_seq
@@ -332,6 +335,7 @@ class Scheduler:
             secrets=self.secrets,
             store_url=self.store_url,
             owner=self.owner,
+            queued=queued,
         )
         self.ledger.commands.append(Submit(call, after))
 
