@@ -204,3 +204,28 @@ def test_the_room_holds_a_call_back_until_what_it_asks_for_is_free() -> None:
     thread.join()
     room.give(("r", 1))  # given back twice (a call written off, then ended): no change
     room.take(("r", 3), Resources(cpus=1))  # the other CPU is free
+
+
+def test_a_call_waiting_for_room_is_not_passed_by_smaller_ones() -> None:
+    """Two CPUs, one held: a call asking for both waits, and a one-CPU call asking after it
+    waits behind it, though one CPU is free."""
+    room = Room(Capacity(cpus=2, memory=2**30, slots=3))
+    room.take(("r", 1), Resources(cpus=1))
+    order: list[str] = []
+
+    def take(call_id: int, cpus: int, name: str) -> None:
+        room.take(("r", call_id), Resources(cpus=cpus))
+        order.append(name)
+        room.give(("r", call_id))
+
+    big = threading.Thread(target=take, args=(2, 2, "big"))
+    big.start()
+    time.sleep(0.2)  # the big call waits first
+    small = threading.Thread(target=take, args=(3, 1, "small"))
+    small.start()
+    time.sleep(0.2)
+    assert order == []  # one CPU is free, but the big call is first in line
+    room.give(("r", 1))
+    big.join(5)
+    small.join(5)
+    assert order == ["big", "small"]
