@@ -313,6 +313,10 @@ class Driver:
             # A synchronous executor runs the call inside submit: its claim is committed and
             # shown first, store or no store, as nothing can be shown while it runs.
             self._flush(final=True)
+        elif self._durable and self.scheduler.in_flight > len(self.handover.held):
+            # The executor has calls to run meanwhile: the writer thread commits while the
+            # driver takes their outcomes, and wakes it to hand the held calls over.
+            self._flush()
         elif self._durable:
             # Nothing to do but wait for the commit: do it here (a hand-off to the writer
             # thread would only add two thread switches to every hop of a chain).
