@@ -13,7 +13,7 @@ import pytest
 from runchecks import describe
 
 import legato
-from legato import Capacity, Resources, RunState, ThreadsExecutor, pipeline, task
+from legato import Capacity, Resources, RunState, TaskState, ThreadsExecutor, pipeline, task
 from legato.engine.plan import build_plan
 from legato.engine.scheduler.dispatch import Dispatcher
 from legato.executors.room import Room
@@ -37,6 +37,17 @@ def both_cpus(i: int) -> int:
 @task
 def tiny(i: int) -> int:
     return i
+
+
+@task(timeout=1.0)
+def mostly_quick(i: int) -> int:
+    time.sleep(3.0 if i in (30, 31) else 0.001)
+    return i
+
+
+@pipeline
+def two_stall() -> list[int]:
+    return mostly_quick.map(list(range(60)))
 
 
 @pipeline
@@ -107,6 +118,25 @@ def test_a_fan_out_of_tiny_tasks_keeps_the_workers_queue_filled() -> None:
     assert result.state is RunState.SUCCEEDED, describe(result)
     assert result.output == list(range(300))
     assert 2 < executor.most <= 2 + executor.queue_ahead
+
+
+def test_a_call_waiting_in_the_queue_is_timed_from_its_start() -> None:
+    """Two items stall both workers past their timeout; the calls handed over behind them
+    wait about as long in the executor's queue, then run in a millisecond: only the two
+    time out, as a timeout counts from a call's start, not from its hand-over."""
+    executor = Counting(max_workers=2)
+
+    result = legato.run(two_stall, executor=executor)
+
+    assert executor.most > 2, "no call was handed over ahead of a free worker"
+    states = {key: record.state for key, record in result.tasks.items()}
+    timed_out = sorted(key for key, state in states.items() if state is TaskState.TIMED_OUT)
+    assert [key.rsplit("[", 1)[1] for key in timed_out] == ["30]", "31]"], describe(result)
+    items = [key for key in states if "[" in key]
+    assert len(items) == 60
+    assert all(states[key] is TaskState.SUCCEEDED for key in items if key not in timed_out), (
+        describe(result)
+    )
 
 
 def test_without_a_store_nothing_is_handed_over_ahead() -> None:
