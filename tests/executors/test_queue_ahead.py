@@ -10,12 +10,13 @@ import time
 from typing import Any
 
 import pytest
-from runchecks import describe
+from runchecks import describe, most_at_once
 
 import legato
 from legato import Capacity, Resources, RunState, TaskState, ThreadsExecutor, pipeline, task
 from legato.engine.plan import build_plan
 from legato.engine.scheduler.dispatch import Dispatcher
+from legato.engine.scheduler.tasks import TaskEntry
 from legato.executors.room import Room
 from legato.model.calls import CallStarted, TaskOutcome
 
@@ -85,15 +86,6 @@ class Counting(ThreadsExecutor):
         super().submit(call)
 
 
-def _most_at_once(spans: list[tuple[float, float]]) -> int:
-    edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
-    running = most = 0
-    for _, step in edges:
-        running += step
-        most = max(most, running)
-    return most
-
-
 def test_calls_handed_over_ahead_still_run_within_the_capacity() -> None:
     """Tasks asking for both CPUs of a 2-CPU, 2-worker executor: the engine admits one at a
     time, hands up to four more over ahead (two per worker: they are short), and the
@@ -107,7 +99,7 @@ def test_calls_handed_over_ahead_still_run_within_the_capacity() -> None:
     assert len(_spans) == 120
     assert executor.most > 1, "no call was handed over ahead of a free worker"
     assert executor.most <= 1 + executor.queue_ahead  # the one the pool admits, and more
-    assert _most_at_once(_spans) == 1
+    assert most_at_once(_spans) == 1
 
 
 def test_a_fan_out_of_tiny_tasks_keeps_the_workers_queue_filled() -> None:
@@ -169,8 +161,6 @@ def _claimed_dispatcher(
 
 
 def _entries(plan: Any, n: int) -> list[Any]:
-    from legato.engine.scheduler.tasks import TaskEntry
-
     node = next(node for node in plan.nodes.values() if node.spec.name.startswith("tiny"))
     return [TaskEntry(f"{node.key}[{i}]", node, i) for i in range(n)]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ledger_notes import notes
 from resource_tasks import cpu_hold, gpu_hold, greedy, on_gpu, two_cpus, visible_gpus
-from runchecks import describe
+from runchecks import describe, most_at_once
 
 import legato
 from legato import (
@@ -57,15 +57,6 @@ def _intervals(ledger: Path) -> list[tuple[float, float, str, str]]:
     return sorted((float(s), float(e), g, v) for _, _, s, e, g, v in notes(ledger, "held"))
 
 
-def _most_at_once(intervals: list[tuple[float, float, str, str]]) -> int:
-    edges = sorted([(s, 1) for s, *_ in intervals] + [(e, -1) for _, e, *_ in intervals])
-    running = most = 0
-    for _, step in edges:  # an end sorts before a start at the same instant
-        running += step
-        most = max(most, running)
-    return most
-
-
 def _executor(name: str, capacity: Capacity) -> Executor:
     if name == "threads":
         return ThreadsExecutor(capacity=capacity)
@@ -79,7 +70,7 @@ def test_tasks_needing_all_cpus_never_overlap(name: str, ledger: Path) -> None:
     assert result.state is RunState.SUCCEEDED, describe(result)
     intervals = _intervals(ledger)
     assert len(intervals) == 4
-    assert _most_at_once(intervals) == 1, intervals
+    assert most_at_once(intervals) == 1, intervals
 
 
 def test_small_tasks_do_overlap(ledger: Path) -> None:
@@ -88,7 +79,7 @@ def test_small_tasks_do_overlap(ledger: Path) -> None:
     result = legato.run(light, executor=ThreadsExecutor(capacity=_capacity()))
 
     assert result.ok
-    assert _most_at_once(_intervals(ledger)) == 2
+    assert most_at_once(_intervals(ledger)) == 2
 
 
 def test_a_task_that_can_never_fit_is_rejected_before_the_run(executor: str, ledger: Path) -> None:
@@ -114,7 +105,7 @@ def test_gpus_are_handed_out_distinctly(
 
     assert result.state is RunState.SUCCEEDED, describe(result)
     intervals = _intervals(ledger)
-    assert _most_at_once(intervals) == 2  # two GPUs, three tasks: never three at once
+    assert most_at_once(intervals) == 2  # two GPUs, three tasks: never three at once
     for i, (start, end, gpus, visible) in enumerate(intervals):
         assert gpus in ("0", "1")
         if name == "processes":

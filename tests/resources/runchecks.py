@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from legato import (
     Executor,
@@ -92,3 +94,13 @@ def wait_until_gone(pids: list[int], timeout: float = 3.0) -> list[int]:
         time.sleep(0.02)
         alive = [p for p in alive if not process_gone(p)]
     return alive
+
+
+def most_at_once(spans: Sequence[tuple[Any, ...]]) -> int:
+    """The most of ``spans`` (each starting with its start and end time) that overlap."""
+    edges = sorted([(s[0], 1) for s in spans] + [(s[1], -1) for s in spans])
+    running = most = 0
+    for _, step in edges:  # an end sorts before a start at the same instant
+        running += step
+        most = max(most, running)
+    return most

@@ -103,7 +103,7 @@ class Driver:
             store_url=None if store_url in (None, "memory://") else store_url,
             owner=self.journal.owner if store is not None else None,  # fences register_model
             runahead=store is not None,
-            queue_ahead=executor.queue_ahead if store is not None else 0,
+            queue_ahead=executor.queue_ahead,  # of claimed calls: none without a store
         )
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._timers = Timers()
